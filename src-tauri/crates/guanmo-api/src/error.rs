@@ -1,0 +1,93 @@
+//! The one error type that crosses to the UI: a stable `code` the UI branches on and words
+//! by (Chinese text per code lives in the UI), a technical `message` for logs, and the
+//! list of problems when input was refused.
+
+use crate::exchange::ExchangeError;
+use guanmo_domain::Problem;
+use guanmo_store::StoreError;
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+/// Stable error codes. Adding one is a UI change too (`ui/src/ipc/errors.ts`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// Input refused; see `problems`.
+    Validation,
+    /// An imported file was refused as a whole; see `problems`.
+    ImportInvalid,
+    /// The record does not exist (any more).
+    NotFound,
+    /// Someone changed the record since it was read.
+    VersionConflict,
+    /// The file is bigger than allowed.
+    FileTooLarge,
+    /// Not a format the app reads.
+    UnsupportedFormat,
+    /// The file could not be read or decoded.
+    FileUnreadable,
+    /// The database failed.
+    Storage,
+    /// A bug.
+    Internal,
+}
+
+/// An error as the UI receives it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type, thiserror::Error)]
+#[error("{code:?}: {message}")]
+pub struct ApiError {
+    /// What kind of failure.
+    pub code: ErrorCode,
+    /// Technical detail, for logs and the small print.
+    pub message: String,
+    /// Row- or field-level problems, when input was refused.
+    pub problems: Vec<Problem>,
+}
+
+impl ApiError {
+    /// An error without problems.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Input refused for these problems.
+    pub fn with_problems(code: ErrorCode, message: impl Into<String>, problems: Vec<Problem>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            problems,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        let code = match &e {
+            StoreError::NotFound { .. } => ErrorCode::NotFound,
+            StoreError::VersionConflict { .. } => ErrorCode::VersionConflict,
+            _ => ErrorCode::Storage,
+        };
+        if code == ErrorCode::Storage {
+            tracing::error!(error = %e, "store failure");
+        }
+        ApiError::new(code, e.to_string())
+    }
+}
+
+impl From<ExchangeError> for ApiError {
+    fn from(e: ExchangeError) -> Self {
+        let message = e.to_string();
+        match e {
+            ExchangeError::TooLarge { .. } => ApiError::new(ErrorCode::FileTooLarge, message),
+            ExchangeError::Unsupported(_) => ApiError::new(ErrorCode::UnsupportedFormat, message),
+            ExchangeError::Unreadable(_) => ApiError::new(ErrorCode::FileUnreadable, message),
+            ExchangeError::Invalid(problems) => {
+                ApiError::with_problems(ErrorCode::ImportInvalid, message, problems)
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! Every Guanmo use case as a plain function over a [`Ctx`]. The desktop shell, the CLI and
+//! tests call only this crate: it validates input with the domain rules, writes through the
+//! store's one writer, and turns every failure into an [`ApiError`] with a stable code.
+
+mod ctx;
+mod error;
+pub mod exchange;
+mod files;
+pub mod info;
+pub mod roster;
+pub mod rubric;
+mod seed;
+
+pub use ctx::Ctx;
+pub use error::{ApiError, ErrorCode};
+
+/// Result of a use case.
+pub type ApiResult<T> = Result<T, ApiError>;

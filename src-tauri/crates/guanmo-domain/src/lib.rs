@@ -1,0 +1,14 @@
+//! Pure domain rules of Guanmo (观摩): the roster of townships, the scoring rubric,
+//! points with at most one decimal, and the `Problem` list every validation returns.
+//! Nothing here does IO, so every rule can be unit- and property-tested directly.
+
+pub mod clock;
+pub mod ids;
+pub mod points;
+pub mod problem;
+pub mod roster;
+pub mod rubric;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use points::Points;
+pub use problem::{Problem, ProblemCode, Severity};

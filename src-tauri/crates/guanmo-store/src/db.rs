@@ -1,0 +1,266 @@
+//! The `Store` handle: one writer connection (behind a mutex, so there is exactly one
+//! writer) and a pool of read-only connections. Every write is a `BEGIN IMMEDIATE`
+//! transaction with `synchronous=FULL`, so once `write` returns `Ok` the data survives a
+//! power cut, and every change row is committed with the data it describes.
+
+use crate::changes::{Change, ChangeInput};
+use crate::{meta, migrations, Result, StoreError};
+use chrono::{DateTime, SecondsFormat, Utc};
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Oldest SQLite accepted: 3.51.3 fixes a WAL-reset corruption bug.
+pub const MIN_SQLITE_VERSION: (i32, &str) = (3_051_003, "3.51.3");
+
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A cloneable handle to the database.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+    device_id: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.inner.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Fails when the linked SQLite is below the floor.
+pub fn check_sqlite_version() -> Result<()> {
+    if rusqlite::version_number() < MIN_SQLITE_VERSION.0 {
+        return Err(StoreError::SqliteTooOld {
+            found: rusqlite::version().to_string(),
+            required: MIN_SQLITE_VERSION.1.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    Ok(())
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies migrations, and makes
+    /// sure the device has an id.
+    pub fn open(path: &Path) -> Result<Store> {
+        check_sqlite_version()?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        let mode: String = writer.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt(format!("journal_mode is {mode}, not wal")));
+        }
+        migrations::migrations().to_latest(&mut writer)?;
+        let device_id = meta::ensure_device_id(&mut writer)?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| {
+                configure(c)?;
+                c.pragma_update(None, "query_only", "ON")
+            });
+        let readers = r2d2::Pool::builder()
+            .max_size(4)
+            .min_idle(Some(1))
+            .build(manager)?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                path: path.to_path_buf(),
+                device_id,
+            }),
+        })
+    }
+
+    /// Path of the database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// This device's id (UUIDv7, made on first open).
+    pub fn device_id(&self) -> &str {
+        &self.inner.device_id
+    }
+
+    /// The SQLite library version linked into the binary.
+    pub fn sqlite_version() -> &'static str {
+        rusqlite::version()
+    }
+
+    /// Runs `f` on a read-only connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = self.inner.readers.get()?;
+        f(&conn)
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on the writer; commits when it returns
+    /// `Ok`, rolls back otherwise. `at` and `actor` stamp every change row it appends.
+    pub fn write<T>(
+        &self,
+        at: DateTime<Utc>,
+        actor: &str,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        // A panic while holding the lock drops the transaction, which rolls back, so the
+        // connection is still consistent: recover it rather than fail forever.
+        let mut conn = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let wtx = WriteTx {
+            tx,
+            at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            actor: actor.to_string(),
+            device_id: self.inner.device_id.clone(),
+        };
+        let out = f(&wtx)?;
+        wtx.tx.commit()?;
+        Ok(out)
+    }
+
+    /// Change-log rows after `seq`, oldest first, at most `limit`.
+    pub fn changes_since(&self, seq: i64, limit: u32) -> Result<Vec<Change>> {
+        self.read(|c| {
+            let mut st = c.prepare(
+                "SELECT seq, at, device_id, actor, entity, entity_id, op, payload
+                 FROM changes WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![seq, limit], |r| {
+                let payload: String = r.get(7)?;
+                Ok(Change {
+                    seq: r.get(0)?,
+                    at: r.get(1)?,
+                    device_id: r.get(2)?,
+                    actor: r.get(3)?,
+                    entity: r.get(4)?,
+                    entity_id: r.get(5)?,
+                    op: r.get(6)?,
+                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::Null),
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+    }
+}
+
+/// An open write transaction. Aggregate modules take `&WriteTx` and call
+/// [`WriteTx::record`] for each record they change.
+pub struct WriteTx<'c> {
+    tx: rusqlite::Transaction<'c>,
+    at: String,
+    actor: String,
+    device_id: String,
+}
+
+impl WriteTx<'_> {
+    /// The connection, inside the transaction.
+    pub fn conn(&self) -> &Connection {
+        &self.tx
+    }
+
+    /// The transaction's timestamp (RFC 3339, UTC).
+    pub fn at(&self) -> &str {
+        &self.at
+    }
+
+    /// Appends a row to the change log.
+    pub fn record(&self, change: ChangeInput) -> Result<()> {
+        self.tx.execute(
+            "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                self.at,
+                self.device_id,
+                self.actor,
+                change.entity,
+                change.entity_id,
+                change.op,
+                serde_json::to_string(&change.payload)?,
+            ],
+        )?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-04T08:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn a_new_store_uses_wal_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("g.sqlite3")).unwrap();
+        let w = store.inner.writer.lock().unwrap();
+        let mode: String = w.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let sync: i64 = w.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        let fk: i64 = w.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+        assert_eq!(sync, 2, "synchronous must be FULL (2)");
+        assert_eq!(fk, 1);
+    }
+
+    #[test]
+    fn the_bundled_sqlite_is_new_enough() {
+        check_sqlite_version().unwrap();
+        assert!(rusqlite::version_number() >= MIN_SQLITE_VERSION.0);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_change_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("g.sqlite3")).unwrap();
+        let r: Result<()> = store.write(now(), "test", |tx| {
+            tx.record(ChangeInput {
+                entity: "x",
+                entity_id: "1".into(),
+                op: "insert",
+                payload: serde_json::json!({}),
+            })?;
+            Err(StoreError::Corrupt("boom".into()))
+        });
+        assert!(r.is_err());
+        assert!(store.changes_since(0, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn readers_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("g.sqlite3")).unwrap();
+        let r = store.read(|c| Ok(c.execute("INSERT INTO meta VALUES ('a','b')", [])?));
+        assert!(r.is_err());
+    }
+
+    #[test]
+    fn the_device_id_is_kept_across_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.sqlite3");
+        let a = Store::open(&p).unwrap().device_id().to_string();
+        let b = Store::open(&p).unwrap().device_id().to_string();
+        assert_eq!(a, b);
+    }
+}

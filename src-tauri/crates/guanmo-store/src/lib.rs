@@ -1,0 +1,19 @@
+//! Guanmo's SQLite store. Owns connection setup (bundled SQLite ≥ 3.51.3, WAL,
+//! `synchronous=FULL`, foreign keys), the migrations, and the rule that every write goes
+//! through the one writer connection in a `BEGIN IMMEDIATE` transaction that also appends to
+//! the change log. Readers use a separate pool of read-only connections.
+
+mod changes;
+mod db;
+mod error;
+pub mod meta;
+pub mod migrations;
+pub mod roster;
+pub mod rubric;
+
+pub use changes::{Change, ChangeInput};
+pub use db::{Store, WriteTx, MIN_SQLITE_VERSION};
+pub use error::StoreError;
+
+/// Result of store operations.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

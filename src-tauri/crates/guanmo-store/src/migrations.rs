@@ -1,0 +1,19 @@
+//! Schema migrations, embedded at compile time from `migrations/NNNN-name/up.sql` and
+//! tracked in `user_version`. Migrations are additive and never edited once landed.
+
+use rusqlite_migration::{Migrations, M};
+
+const UP: &[&str] = &[include_str!("../migrations/0001-initial/up.sql")];
+
+/// All migrations in order.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(UP.iter().map(|sql| M::up(sql)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}

@@ -1,0 +1,217 @@
+//! Starts Xvfb and tauri-driver for the E2E test and stops them with SIGTERM (SIGKILL
+//! would leave X lock files, and tauri-driver only stops WebKitWebDriver on SIGTERM).
+//! The app runs on a temp data folder with `XDG_DATA_HOME` in the same temp dir, so the
+//! test never touches the real app-data dir.
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+fn app_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("GUANMO_APP_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"));
+    target.join("debug").join("guanmo-app")
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn term(child: &mut Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// Xvfb + tauri-driver + a temp data folder, for one test.
+pub struct Desktop {
+    xvfb: Child,
+    driver: Child,
+    port: u16,
+    app: PathBuf,
+    pub shots: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Desktop {
+    pub fn start() -> Desktop {
+        let app = app_binary();
+        assert!(
+            app.exists(),
+            "app binary {} missing: run `npx tauri build --debug --no-bundle` first",
+            app.display()
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let display = (90..200)
+            .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists())
+            .unwrap();
+        let display = format!(":{display}");
+        let xvfb = Command::new("Xvfb")
+            .args([&display, "-screen", "0", "1366x768x24", "-nolisten", "tcp"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb must be installed (apt xvfb)");
+        let lock = format!("/tmp/.X{}-lock", &display[1..]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !Path::new(&lock).exists() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+
+        let port = free_port();
+        let native = free_port();
+        let data = tmp.path().join("data");
+        let xdg = tmp.path().join("xdg");
+        std::fs::create_dir_all(&xdg).unwrap();
+        let driver = Command::new(tauri_driver())
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", &display)
+            .env("GUANMO_DATA_DIR", &data)
+            .env("XDG_DATA_HOME", &xdg)
+            .env("XDG_CONFIG_HOME", tmp.path().join("config"))
+            .env("XDG_CACHE_HOME", tmp.path().join("cache"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("tauri-driver must be installed (cargo install tauri-driver --version 2.1.0)");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver did not listen");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let shots = workspace_root().join("test-output").join("e2e");
+        std::fs::create_dir_all(&shots).unwrap();
+        Desktop {
+            xvfb,
+            driver,
+            port,
+            app,
+            shots,
+            _tmp: tmp,
+        }
+    }
+
+    /// Starts the app and connects to its window.
+    pub async fn session(&self) -> Session {
+        let mut caps = serde_json::Map::new();
+        caps.insert("browserName".into(), "wry".into());
+        caps.insert(
+            "tauri:options".into(),
+            serde_json::json!({ "application": self.app }),
+        );
+        let client = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", self.port))
+            .await
+            .expect("a WebDriver session with the app");
+        Session {
+            client,
+            shots: self.shots.clone(),
+        }
+    }
+}
+
+fn tauri_driver() -> PathBuf {
+    let home_bin = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .map(|c| c.join("bin").join("tauri-driver"));
+    match home_bin {
+        Some(p) if p.exists() => p,
+        _ => PathBuf::from("tauri-driver"),
+    }
+}
+
+impl Drop for Desktop {
+    fn drop(&mut self) {
+        term(&mut self.driver);
+        term(&mut self.xvfb);
+    }
+}
+
+/// One run of the app.
+pub struct Session {
+    pub client: Client,
+    shots: PathBuf,
+}
+
+impl Session {
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    }
+
+    pub async fn wait_for_text(&self, css: &str, want: &str) {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            if let Ok(e) = self.client.find(Locator::Css(css)).await {
+                last = e.text().await.unwrap_or_default();
+                if last.contains(want) {
+                    return;
+                }
+            }
+            self.pause_ms(100).await;
+        }
+        panic!("{css} should contain {want:?}, shows {last:?}");
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css).await.click().await.unwrap();
+    }
+
+    pub async fn pause_ms(&self, ms: u64) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+
+    /// Saves a PNG after two animation frames, since screenshots can lag the DOM.
+    pub async fn screenshot(&self, name: &str) {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    pub async fn close(self) {
+        self.client.close().await.unwrap();
+        // Give the app a moment to exit before the next session starts it again.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}

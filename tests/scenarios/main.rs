@@ -1,0 +1,7 @@
+//! Scenario tests across crates: the api over a real store in a temp folder, driven the way
+//! the desktop commands drive it. Each refused import must leave the database unchanged.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod roster;
+mod rubric;
+mod support;

@@ -1,0 +1,41 @@
+//! A fresh data folder per test, with a fixed clock.
+
+use chrono::{TimeZone, Utc};
+use guanmo_api::Ctx;
+use guanmo_domain::FixedClock;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub struct Env {
+    pub ctx: Ctx,
+    pub dir: tempfile::TempDir,
+}
+
+impl Env {
+    pub fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 12, 4, 0, 30, 0).unwrap()));
+        let ctx = Ctx::open(&dir.path().join("data"), clock).unwrap();
+        Env { ctx, dir }
+    }
+
+    /// Reopens the same data folder, as a restart would.
+    pub fn reopen(&self) -> Ctx {
+        Ctx::open(&self.dir.path().join("data"), Arc::new(guanmo_domain::SystemClock)).unwrap()
+    }
+
+    pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
+        let p = self.dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    }
+
+    /// Every row of the roster and rubric plus the change-log length: equal snapshots mean
+    /// nothing changed.
+    pub fn snapshot(&self) -> String {
+        let t = guanmo_api::roster::list_townships(&self.ctx).unwrap();
+        let r = guanmo_api::rubric::get_rubric(&self.ctx).unwrap();
+        let n = self.ctx.store().changes_since(0, 100_000).unwrap().len();
+        format!("{}\n{}\n{n}", serde_json::to_string(&t).unwrap(), serde_json::to_string(&r).unwrap())
+    }
+}

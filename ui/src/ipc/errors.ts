@@ -1,0 +1,50 @@
+//! Chinese wording for every backend ErrorCode. The code itself stays visible in the UI
+//! (small, under the message) so a support call can name it exactly.
+import type { ApiError, ErrorCode, Problem } from "./bindings.gen";
+
+/** One sentence per code; `Record` makes a missing code a type error. */
+export const ERROR_MESSAGES: Record<ErrorCode, string> = {
+  validation: "填写的内容未通过校验,请按下方提示修改后再保存。",
+  import_invalid: "导入的文件有错误,未作任何更改。请按下方所列行号修改文件后重新导入。",
+  not_found: "要操作的记录已不存在,可能已被删除。请刷新后重试。",
+  version_conflict: "这条记录已被其他人修改。已重新载入最新内容,请核对后再保存。",
+  file_too_large: "文件太大,无法导入。请检查是否选错了文件。",
+  unsupported_format: "不支持该文件格式。请选择 CSV、Excel(.xlsx)或 JSON 文件。",
+  file_unreadable: "无法读取该文件。请确认文件存在、未被其他程序占用,且有读取权限。",
+  storage: "保存数据时出错(数据库或磁盘)。请检查磁盘空间后重试。",
+  internal: "程序内部出错。请记下错误代码并联系技术支持。",
+};
+
+export function errorMessage(code: ErrorCode): string {
+  return ERROR_MESSAGES[code] ?? ERROR_MESSAGES.internal;
+}
+
+/** "第3行 · 到达时间 · 格式应为 HH:MM" — row and location are left out when absent. */
+export function describeProblem(p: Problem): string {
+  const parts: string[] = [];
+  if (p.row !== null) parts.push(`第${p.row}行`);
+  if (p.location) parts.push(p.location);
+  parts.push(p.message);
+  return parts.join(" · ");
+}
+
+const KNOWN_CODES = new Set<string>(Object.keys(ERROR_MESSAGES));
+
+/** True for the `{code, message, problems}` shape the backend sends. */
+export function isApiError(value: unknown): value is ApiError {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v.code === "string" && KNOWN_CODES.has(v.code) && typeof v.message === "string";
+}
+
+/**
+ * Anything thrown or returned by IPC, as an ApiError. Tauri itself can reject with a bare string
+ * (unknown command, denied permission) or an Error (no Tauri runtime at all): those become `internal`.
+ */
+export function toApiError(value: unknown): ApiError {
+  if (isApiError(value)) {
+    return { code: value.code, message: value.message, problems: Array.isArray(value.problems) ? value.problems : [] };
+  }
+  const message = value instanceof Error ? value.message : typeof value === "string" ? value : JSON.stringify(value);
+  return { code: "internal", message: message ?? "", problems: [] };
+}
