@@ -116,19 +116,22 @@ pub fn export_rubric(state: State<'_, AppState>, path: String, format: FileForma
 
 /// The command set, for the invoke handler and the bindings export.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
-    tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
-        get_app_info,
-        open_data_dir,
-        list_townships,
-        add_township,
-        update_township,
-        reorder_townships,
-        import_roster,
-        export_roster,
-        get_rubric,
-        validate_rubric,
-        save_rubric,
-        import_rubric,
-        export_rubric,
-    ])
+    // One TypeScript type per Rust type: our types serialize and deserialize alike.
+    tauri_specta::Builder::<tauri::Wry>::new()
+        .disable_serde_phases()
+        .commands(tauri_specta::collect_commands![
+            get_app_info,
+            open_data_dir,
+            list_townships,
+            add_township,
+            update_township,
+            reorder_townships,
+            import_roster,
+            export_roster,
+            get_rubric,
+            validate_rubric,
+            save_rubric,
+            import_rubric,
+            export_rubric,
+        ])
 }

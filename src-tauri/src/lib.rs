@@ -111,18 +111,29 @@ mod tests {
             .collect();
         let bindings = std::fs::read_to_string(bindings_path()).unwrap();
         let mut commands: Vec<String> = bindings
-            .match_indices("TAURI_INVOKE(\"")
-            .map(|(i, m)| {
-                let rest = &bindings[i + m.len()..];
-                rest[..rest.find('"').unwrap()].to_string()
+            .match_indices("__TAURI_INVOKE")
+            .filter_map(|(i, _)| {
+                let rest = &bindings[i..];
+                let open = rest.find("(\"")?;
+                // Skip the import line; calls look like __TAURI_INVOKE<T>("name" or ("name".
+                (open < 80 && !rest[..open].contains(' ')).then(|| {
+                    let name = &rest[open + 2..];
+                    name[..name.find('"').unwrap_or(0)].to_string()
+                })
             })
             .collect();
         commands.sort();
         let mut granted_sorted = granted.clone();
         granted_sorted.sort();
-        assert_eq!(commands, granted_sorted, "capabilities/default.json grants exactly the commands");
+        assert_eq!(
+            commands, granted_sorted,
+            "capabilities/default.json grants exactly the commands"
+        );
         for c in &commands {
-            assert!(build_rs.contains(&format!("\"{c}\"")), "{c} missing from build.rs COMMANDS");
+            assert!(
+                build_rs.contains(&format!("\"{c}\"")),
+                "{c} missing from build.rs COMMANDS"
+            );
         }
     }
 }

@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 const WAIT: Duration = Duration::from_secs(30);
 
 fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn app_binary() -> PathBuf {
@@ -91,7 +94,12 @@ impl Desktop {
         let xdg = tmp.path().join("xdg");
         std::fs::create_dir_all(&xdg).unwrap();
         let driver = Command::new(tauri_driver())
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native.to_string(),
+            ])
             .env("DISPLAY", &display)
             .env("GUANMO_DATA_DIR", &data)
             .env("XDG_DATA_HOME", &xdg)

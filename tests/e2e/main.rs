@@ -58,16 +58,34 @@ async fn an_edited_arrival_time_survives_a_restart() {
     // First start on an empty data folder: the default roster, in order.
     let s = desktop.session().await;
     let url = s.client.current_url().await.unwrap();
-    assert_eq!(url.scheme(), "tauri", "the window must load the embedded UI, not a dev URL: {url}");
-    s.wait_for(&format!("[data-testid='township-row-{target}']")).await;
+    assert_eq!(
+        url.scheme(),
+        "tauri",
+        "the window must load the embedded UI, not a dev URL: {url}"
+    );
+    s.wait_for(&format!("[data-testid='township-row-{target}']"))
+        .await;
     let codes = row_codes(&s).await;
     let expected: Vec<&str> = DEFAULT_ORDER.iter().map(|(c, _)| *c).collect();
-    assert_eq!(codes, expected, "the 23 units must be listed in the default visit order");
-    let body = s.client.find(Locator::Css("body")).await.unwrap().text().await.unwrap();
+    assert_eq!(
+        codes, expected,
+        "the 23 units must be listed in the default visit order"
+    );
+    let body = s
+        .client
+        .find(Locator::Css("body"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     for (_, name) in DEFAULT_ORDER {
         assert!(body.contains(name), "{name} should be shown");
     }
-    assert!(body.contains("已停用"), "天堂山街道 should be shown as disabled");
+    assert!(
+        body.contains("已停用"),
+        "天堂山街道 should be shown as disabled"
+    );
     s.screenshot("01-roster-first-start").await;
 
     // Change 水口山镇's planned arrival.
@@ -84,14 +102,19 @@ async fn an_edited_arrival_time_survives_a_restart() {
     // The rubric editor and the settings view, for the record.
     s.click("[data-testid='nav-scoring']").await;
     s.pause_ms(500).await;
-    if let Ok(tab) = s.client.find(Locator::Css("[data-testid='scoring-tab-rubric']")).await {
+    if let Ok(tab) = s
+        .client
+        .find(Locator::Css("[data-testid='scoring-tab-rubric']"))
+        .await
+    {
         tab.click().await.unwrap();
     }
     s.wait_for("[data-testid='rubric-total-status']").await;
     s.screenshot("04-rubric-editor").await;
     s.click("[data-testid='nav-settings']").await;
     let v = s.wait_for("[data-testid='sqlite-version']").await;
-    s.wait_for_text("[data-testid='sqlite-version']", "3.").await;
+    s.wait_for_text("[data-testid='sqlite-version']", "3.")
+        .await;
     assert!(v.text().await.unwrap().starts_with("3."));
     s.screenshot("05-settings").await;
     s.close().await;

@@ -12,7 +12,11 @@ const HEADER: &str = "顺序,名称,类型,区划代码,启用,观摩日,到达�
 fn csv_of(n: usize) -> String {
     let mut s = String::from(HEADER);
     for i in 0..n {
-        s.push_str(&format!("{},测试{i}镇,镇,4304829{i:02}000,是,1,09:{:02},40,\n", i + 1, i % 60));
+        s.push_str(&format!(
+            "{},测试{i}镇,镇,4304829{i:02}000,是,1,09:{:02},40,\n",
+            i + 1,
+            i % 60
+        ));
     }
     s
 }
@@ -57,7 +61,11 @@ fn defaults_are_seeded_once_and_edits_survive_a_restart() {
     input.slot_minutes = Some(45);
     input.note = "水口山铅锌矿工业遗址;康家湾社区".into();
     let saved = roster::update_township(&env.ctx, &t.id, t.version, input).unwrap();
-    assert_eq!(saved.arrival.as_deref(), Some("09:40"), "times are normalised");
+    assert_eq!(
+        saved.arrival.as_deref(),
+        Some("09:40"),
+        "times are normalised"
+    );
     assert_eq!(saved.version, t.version + 1);
 
     let again = env.reopen();
@@ -85,7 +93,11 @@ fn adding_a_duplicate_code_or_name_is_refused_in_words() {
     dup.name = "新名字镇".into();
     let err = roster::add_township(&env.ctx, dup).unwrap_err();
     assert_eq!(err.code, ErrorCode::Validation);
-    assert!(err.problems[0].message.contains("已被「宜阳街道」使用"), "{:?}", err.problems);
+    assert!(
+        err.problems[0].message.contains("已被「宜阳街道」使用"),
+        "{:?}",
+        err.problems
+    );
     assert_eq!(env.snapshot(), before);
 }
 
@@ -136,7 +148,10 @@ fn every_write_appends_to_the_change_log() {
     let changes = env.ctx.store().changes_since(0, 100_000).unwrap();
     assert_eq!(changes.len(), n0 + 1);
     let last = changes.last().unwrap();
-    assert_eq!((last.entity.as_str(), last.op.as_str()), ("township", "update"));
+    assert_eq!(
+        (last.entity.as_str(), last.op.as_str()),
+        ("township", "update")
+    );
     assert_eq!(last.entity_id, t.id);
 }
 
@@ -157,7 +172,10 @@ fn a_gbk_file_from_excel_imports_and_matches_by_code() {
     assert_eq!(list[0].day, Some(1));
     assert_eq!(list[1].name, "水口山镇");
     assert_eq!(list.iter().filter(|t| t.enabled).count(), 2);
-    assert!(report.problems.iter().any(|p| p.code == ProblemCode::UnusualCount));
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| p.code == ProblemCode::UnusualCount));
     assert!(report.problems.iter().all(|p| !p.is_error()));
 }
 
@@ -191,7 +209,11 @@ fn twenty_one_or_twenty_three_enabled_is_a_warning_not_a_refusal() {
     for n in [21, 23] {
         let env = Env::new();
         let r = import_roster_bytes(&env.ctx, csv_of(n).as_bytes(), FileFormat::Csv).unwrap();
-        let w = r.problems.iter().find(|p| p.code == ProblemCode::UnusualCount).unwrap();
+        let w = r
+            .problems
+            .iter()
+            .find(|p| p.code == ProblemCode::UnusualCount)
+            .unwrap();
         assert!(w.message.contains(&n.to_string()), "{}", w.message);
     }
 }
@@ -201,18 +223,38 @@ fn twenty_one_or_twenty_three_enabled_is_a_warning_not_a_refusal() {
 #[test]
 fn bad_roster_files_are_refused_whole_with_the_rows_named() {
     let cases: Vec<(&str, String, ErrorCode, Option<ProblemCode>, Option<&str>)> = vec![
-        ("empty file", String::new(), ErrorCode::ImportInvalid, Some(ProblemCode::Empty), None),
-        ("header only", HEADER.to_string(), ErrorCode::ImportInvalid, Some(ProblemCode::Empty), None),
+        (
+            "empty file",
+            String::new(),
+            ErrorCode::ImportInvalid,
+            Some(ProblemCode::Empty),
+            None,
+        ),
+        (
+            "header only",
+            HEADER.to_string(),
+            ErrorCode::ImportInvalid,
+            Some(ProblemCode::Empty),
+            None,
+        ),
         (
             "ragged row",
-            format!("{}{}", csv_of(2), "3,多列镇,镇,430482999000,是,1,09:00,40,,多余\n"),
+            format!(
+                "{}{}",
+                csv_of(2),
+                "3,多列镇,镇,430482999000,是,1,09:00,40,,多余\n"
+            ),
             ErrorCode::ImportInvalid,
             Some(ProblemCode::RaggedRow),
             Some("第4行"),
         ),
         (
             "unclosed quote",
-            format!("{}{}", csv_of(2), "3,\"未闭合镇,镇,430482999000,是,1,09:00,40,\n4,甲镇,镇,430482998000,是,,,,\n"),
+            format!(
+                "{}{}",
+                csv_of(2),
+                "3,\"未闭合镇,镇,430482999000,是,1,09:00,40,\n4,甲镇,镇,430482998000,是,,,,\n"
+            ),
             ErrorCode::ImportInvalid,
             Some(ProblemCode::UnclosedQuote),
             Some("第4行"),
@@ -249,8 +291,7 @@ fn bad_roster_files_are_refused_whole_with_the_rows_named() {
     for (what, text, code, problem, row) in cases {
         let env = Env::new();
         let before = env.snapshot();
-        let err = import_roster_bytes(&env.ctx, text.as_bytes(), FileFormat::Csv)
-            .expect_err(what);
+        let err = import_roster_bytes(&env.ctx, text.as_bytes(), FileFormat::Csv).expect_err(what);
         assert_eq!(err.code, code, "{what}: {err:?}");
         if let Some(pc) = problem {
             let p = err
@@ -259,10 +300,18 @@ fn bad_roster_files_are_refused_whole_with_the_rows_named() {
                 .find(|p| p.code == pc)
                 .unwrap_or_else(|| panic!("{what}: no {pc:?} in {:?}", err.problems));
             if let Some(row) = row {
-                assert!(p.message.contains(row), "{what}: {} should name {row}", p.message);
+                assert!(
+                    p.message.contains(row),
+                    "{what}: {} should name {row}",
+                    p.message
+                );
             }
         }
-        assert_eq!(env.snapshot(), before, "{what}: the database must not change");
+        assert_eq!(
+            env.snapshot(),
+            before,
+            "{what}: the database must not change"
+        );
     }
 }
 
@@ -271,13 +320,26 @@ fn columns_in_another_order_and_an_unknown_column_import_with_a_warning() {
     let env = Env::new();
     let mut text = String::from("区划代码,备用电话,名称,顺序\n");
     for i in 0..22 {
-        text.push_str(&format!("4304829{i:02}000,0734-1234567,乙{i}镇,{}\n", 22 - i));
+        text.push_str(&format!(
+            "4304829{i:02}000,0734-1234567,乙{i}镇,{}\n",
+            22 - i
+        ));
     }
     let r = import_roster_bytes(&env.ctx, text.as_bytes(), FileFormat::Csv).unwrap();
-    assert!(r.problems.iter().any(|p| p.code == ProblemCode::UnknownColumn && p.message.contains("备用电话")));
+    assert!(r
+        .problems
+        .iter()
+        .any(|p| p.code == ProblemCode::UnknownColumn && p.message.contains("备用电话")));
     let list = roster::list_townships(&env.ctx).unwrap();
-    assert_eq!(list[0].name, "乙21镇", "the 顺序 column sets the visit order");
-    assert_eq!(list[0].kind, TownshipKind::Town, "the kind is read from the name");
+    assert_eq!(
+        list[0].name, "乙21镇",
+        "the 顺序 column sets the visit order"
+    );
+    assert_eq!(
+        list[0].kind,
+        TownshipKind::Town,
+        "the kind is read from the name"
+    );
 }
 
 #[test]
@@ -291,7 +353,10 @@ fn formula_looking_cells_are_stored_as_text_and_neutralised_on_export() {
     ];
     let mut text = String::from(HEADER);
     for (i, n) in nasty.iter().enumerate() {
-        text.push_str(&format!("{},\"{n}\",镇,0304829{i:02}000,是,,,,\"{n}\"\n", i + 1));
+        text.push_str(&format!(
+            "{},\"{n}\",镇,0304829{i:02}000,是,,,,\"{n}\"\n",
+            i + 1
+        ));
     }
     import_roster_bytes(&env.ctx, text.as_bytes(), FileFormat::Csv).unwrap();
     let list = roster::list_townships(&env.ctx).unwrap();
@@ -312,7 +377,10 @@ fn formula_looking_cells_are_stored_as_text_and_neutralised_on_export() {
     import_roster(&env2.ctx, &out).unwrap();
     let back = roster::list_townships(&env2.ctx).unwrap();
     let names = |l: &[guanmo_domain::roster::Township]| {
-        l.iter().filter(|t| t.enabled).map(|t| (t.code.clone(), t.name.clone())).collect::<Vec<_>>()
+        l.iter()
+            .filter(|t| t.enabled)
+            .map(|t| (t.code.clone(), t.name.clone()))
+            .collect::<Vec<_>>()
     };
     assert_eq!(names(&back), names(&list));
 }
@@ -328,7 +396,9 @@ fn xlsx_export_imports_back_unchanged() {
     assert_eq!((r.added, r.updated), (0, 23));
     let after = roster::list_townships(&env2.ctx).unwrap();
     let strip = |l: &[guanmo_domain::roster::Township]| {
-        l.iter().map(|t| (t.code.clone(), t.name.clone(), t.enabled, t.position)).collect::<Vec<_>>()
+        l.iter()
+            .map(|t| (t.code.clone(), t.name.clone(), t.enabled, t.position))
+            .collect::<Vec<_>>()
     };
     assert_eq!(strip(&after), strip(&before));
 }

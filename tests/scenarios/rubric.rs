@@ -13,12 +13,23 @@ fn the_default_rubric_has_the_five_areas_and_the_on_site_report_totalling_100() 
     let names: Vec<&str> = r.categories.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(
         names,
-        ["基层党建", "巩固乡村振兴", "村集体经济发展", "乡村治理", "人居环境整治", "现场汇报"]
+        [
+            "基层党建",
+            "巩固乡村振兴",
+            "村集体经济发展",
+            "乡村治理",
+            "人居环境整治",
+            "现场汇报"
+        ]
     );
     assert_eq!(r.total_points, 100.0);
     assert_eq!(r.criteria_total().unwrap().as_f64(), 100.0);
     assert!(r.validate().is_empty());
-    assert!(r.categories.iter().flat_map(|c| &c.criteria).all(|c| c.id.is_some()));
+    assert!(r
+        .categories
+        .iter()
+        .flat_map(|c| &c.criteria)
+        .all(|c| c.id.is_some()));
     assert_eq!(r.adjustments.len(), 2);
 }
 
@@ -31,8 +42,15 @@ fn a_rubric_summing_to_99_or_101_is_refused_and_nothing_changes() {
         r.categories[0].criteria[0].max_points += delta;
         let err = rubric::save_rubric(&env.ctx, r).unwrap_err();
         assert_eq!(err.code, ErrorCode::Validation);
-        let p = err.problems.iter().find(|p| p.code == ProblemCode::SumMismatch).unwrap();
-        assert_eq!(p.location, "基层党建", "the problem names the category: {p:?}");
+        let p = err
+            .problems
+            .iter()
+            .find(|p| p.code == ProblemCode::SumMismatch)
+            .unwrap();
+        assert_eq!(
+            p.location, "基层党建",
+            "the problem names the category: {p:?}"
+        );
         assert_eq!(env.snapshot(), before);
     }
 }
@@ -55,7 +73,10 @@ fn saving_keeps_ids_of_kept_items_and_retires_removed_ones() {
 
 #[test]
 fn json_and_xlsx_exports_import_back_to_the_same_rubric() {
-    for (name, format) in [("细则.json", FileFormat::Json), ("细则.xlsx", FileFormat::Xlsx)] {
+    for (name, format) in [
+        ("细则.json", FileFormat::Json),
+        ("细则.xlsx", FileFormat::Xlsx),
+    ] {
         let env = Env::new();
         let out = env.dir.path().join(name);
         rubric::export_rubric(&env.ctx, &out, format).unwrap();
@@ -74,7 +95,11 @@ fn json_and_xlsx_exports_import_back_to_the_same_rubric() {
             }
             r
         };
-        assert_eq!(strip(&imported), strip(&rubric::get_rubric(&env.ctx).unwrap()), "{name}");
+        assert_eq!(
+            strip(&imported),
+            strip(&rubric::get_rubric(&env.ctx).unwrap()),
+            "{name}"
+        );
     }
 }
 
@@ -90,7 +115,10 @@ fn an_imported_rubric_with_zero_or_negative_maxima_is_refused() {
     let err = rubric::import_rubric(&env.ctx, &env.file("r.json", json.as_bytes())).unwrap_err();
     assert_eq!(err.code, ErrorCode::ImportInvalid);
     assert!(err.problems.iter().any(|p| p.location == "甲 › 二"));
-    assert!(err.problems.iter().any(|p| p.location == "甲 › 三" && p.message.contains("负数")));
+    assert!(err
+        .problems
+        .iter()
+        .any(|p| p.location == "甲 › 三" && p.message.contains("负数")));
     assert_eq!(env.snapshot(), before);
 }
 

@@ -14,14 +14,20 @@ pub struct Env {
 impl Env {
     pub fn new() -> Env {
         let dir = tempfile::tempdir().unwrap();
-        let clock = Arc::new(FixedClock::new(Utc.with_ymd_and_hms(2026, 12, 4, 0, 30, 0).unwrap()));
+        let clock = Arc::new(FixedClock::new(
+            Utc.with_ymd_and_hms(2026, 12, 4, 0, 30, 0).unwrap(),
+        ));
         let ctx = Ctx::open(&dir.path().join("data"), clock).unwrap();
         Env { ctx, dir }
     }
 
     /// Reopens the same data folder, as a restart would.
     pub fn reopen(&self) -> Ctx {
-        Ctx::open(&self.dir.path().join("data"), Arc::new(guanmo_domain::SystemClock)).unwrap()
+        Ctx::open(
+            &self.dir.path().join("data"),
+            Arc::new(guanmo_domain::SystemClock),
+        )
+        .unwrap()
     }
 
     pub fn file(&self, name: &str, bytes: &[u8]) -> PathBuf {
@@ -36,6 +42,10 @@ impl Env {
         let t = guanmo_api::roster::list_townships(&self.ctx).unwrap();
         let r = guanmo_api::rubric::get_rubric(&self.ctx).unwrap();
         let n = self.ctx.store().changes_since(0, 100_000).unwrap().len();
-        format!("{}\n{}\n{n}", serde_json::to_string(&t).unwrap(), serde_json::to_string(&r).unwrap())
+        format!(
+            "{}\n{}\n{n}",
+            serde_json::to_string(&t).unwrap(),
+            serde_json::to_string(&r).unwrap()
+        )
     }
 }

@@ -2,10 +2,22 @@
 //! `@tauri-apps/*` (the lint enforces it). Commands return `Result`; `unwrap` turns an error
 //! result into a thrown `IpcError` so views can use try/catch and show one error panel.
 import { open, save } from "@tauri-apps/plugin-dialog";
-import { commands, type ApiError, type Result } from "./bindings.gen";
+import { commands, type ApiError } from "./bindings.gen";
 import { toApiError } from "./errors";
 
 export { commands };
+
+/** What a fallible command resolves to (the shape tauri-specta's `typedError` returns). */
+export type Result<T, E> = { status: "ok"; data: T } | { status: "error"; error: E };
+
+/** Await an infallible command; a transport failure becomes an IpcError. */
+export async function callPlain<T>(pending: Promise<T>): Promise<T> {
+  try {
+    return await pending;
+  } catch (e) {
+    throw new IpcError(toApiError(e));
+  }
+}
 export type * from "./bindings.gen";
 export { ERROR_MESSAGES, errorMessage, describeProblem, isApiError, toApiError } from "./errors";
 

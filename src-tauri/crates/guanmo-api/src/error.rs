@@ -55,7 +55,11 @@ impl ApiError {
     }
 
     /// Input refused for these problems.
-    pub fn with_problems(code: ErrorCode, message: impl Into<String>, problems: Vec<Problem>) -> Self {
+    pub fn with_problems(
+        code: ErrorCode,
+        message: impl Into<String>,
+        problems: Vec<Problem>,
+    ) -> Self {
         Self {
             code,
             message: message.into(),

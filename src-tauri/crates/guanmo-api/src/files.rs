@@ -7,7 +7,12 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` atomically.
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> ApiResult<()> {
-    let io = |e: std::io::Error| ApiError::new(ErrorCode::FileUnreadable, format!("{}: {e}", path.display()));
+    let io = |e: std::io::Error| {
+        ApiError::new(
+            ErrorCode::FileUnreadable,
+            format!("{}: {e}", path.display()),
+        )
+    };
     let name = path
         .file_name()
         .ok_or_else(|| ApiError::new(ErrorCode::FileUnreadable, "no file name"))?;

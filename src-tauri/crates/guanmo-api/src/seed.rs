@@ -17,7 +17,10 @@ pub(crate) fn seed_defaults_once(ctx: &Ctx) -> ApiResult<()> {
         return Ok(());
     }
     let broken = |what: &str, e: String| {
-        ApiError::new(ErrorCode::Internal, format!("default {what} is invalid: {e}"))
+        ApiError::new(
+            ErrorCode::Internal,
+            format!("default {what} is invalid: {e}"),
+        )
     };
     let roster = exchange::read_roster(DEFAULT_ROSTER_CSV.as_bytes(), FileFormat::Csv)
         .map_err(|e| broken("roster", format!("{e:?}")))?;

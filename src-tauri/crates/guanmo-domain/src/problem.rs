@@ -61,7 +61,11 @@ pub struct Problem {
 
 impl Problem {
     /// A blocking problem.
-    pub fn error(code: ProblemCode, location: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn error(
+        code: ProblemCode,
+        location: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self {
             code,
             severity: Severity::Error,

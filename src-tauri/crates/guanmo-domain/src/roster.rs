@@ -143,7 +143,11 @@ impl TownshipInput {
     pub fn validate(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         if self.code.is_empty() {
-            out.push(Problem::error(ProblemCode::Required, "区划代码", "区划代码不能为空"));
+            out.push(Problem::error(
+                ProblemCode::Required,
+                "区划代码",
+                "区划代码不能为空",
+            ));
         } else if !is_division_code(&self.code) {
             out.push(Problem::error(
                 ProblemCode::Invalid,
@@ -152,7 +156,11 @@ impl TownshipInput {
             ));
         }
         if self.name.is_empty() {
-            out.push(Problem::error(ProblemCode::Required, "名称", "名称不能为空"));
+            out.push(Problem::error(
+                ProblemCode::Required,
+                "名称",
+                "名称不能为空",
+            ));
         } else if self.name.chars().count() > MAX_NAME_CHARS {
             out.push(Problem::error(
                 ProblemCode::OutOfRange,
@@ -160,7 +168,11 @@ impl TownshipInput {
                 format!("名称不能超过{MAX_NAME_CHARS}个字"),
             ));
         } else if self.name.chars().any(char::is_control) {
-            out.push(Problem::error(ProblemCode::Invalid, "名称", "名称含有控制字符"));
+            out.push(Problem::error(
+                ProblemCode::Invalid,
+                "名称",
+                "名称含有控制字符",
+            ));
         }
         if let Some(d) = self.day {
             if !(1..=2).contains(&d) {
@@ -229,7 +241,11 @@ pub fn validate_roster(items: &[TownshipInput], rows: Option<&[u32]>) -> Vec<Pro
     for (field, key) in [("区划代码", 0usize), ("名称", 1)] {
         let mut seen: HashMap<&str, Vec<usize>> = HashMap::new();
         for (i, t) in items.iter().enumerate() {
-            let k = if key == 0 { t.code.as_str() } else { t.name.as_str() };
+            let k = if key == 0 {
+                t.code.as_str()
+            } else {
+                t.name.as_str()
+            };
             if !k.is_empty() {
                 seen.entry(k).or_default().push(i);
             }
@@ -301,10 +317,19 @@ mod tests {
 
     #[test]
     fn kind_is_read_from_labels_and_name_suffixes() {
-        assert_eq!(TownshipKind::parse("民族乡"), Some(TownshipKind::EthnicTownship));
+        assert_eq!(
+            TownshipKind::parse("民族乡"),
+            Some(TownshipKind::EthnicTownship)
+        );
         assert_eq!(TownshipKind::parse("town"), Some(TownshipKind::Town));
-        assert_eq!(TownshipKind::from_name("塔山瑶族乡"), Some(TownshipKind::EthnicTownship));
-        assert_eq!(TownshipKind::from_name("宜阳街道"), Some(TownshipKind::Subdistrict));
+        assert_eq!(
+            TownshipKind::from_name("塔山瑶族乡"),
+            Some(TownshipKind::EthnicTownship)
+        );
+        assert_eq!(
+            TownshipKind::from_name("宜阳街道"),
+            Some(TownshipKind::Subdistrict)
+        );
     }
 
     #[test]
@@ -312,7 +337,11 @@ mod tests {
         let items = vec![input("430482001000", "甲镇"), input("430482001000", "乙镇")];
         let p = validate_roster(&items, Some(&[2, 5]));
         let dup = p.iter().find(|p| p.code == ProblemCode::Duplicate).unwrap();
-        assert!(dup.message.contains("第2行") && dup.message.contains("第5行"), "{}", dup.message);
+        assert!(
+            dup.message.contains("第2行") && dup.message.contains("第5行"),
+            "{}",
+            dup.message
+        );
     }
 
     #[test]

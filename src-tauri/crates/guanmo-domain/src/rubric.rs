@@ -23,11 +23,12 @@ pub struct Rubric {
     /// Title printed on score sheets.
     pub title: String,
     /// The stated total (usually 100).
+    // Exported to TypeScript as `number`, not `number | null`: points are always finite.
+    #[specta(type = i32)]
     pub total_points: f64,
     /// Categories in display order.
     pub categories: Vec<Category>,
     /// Bonus and penalty items, outside the total.
-    #[serde(default)]
     pub adjustments: Vec<Adjustment>,
 }
 
@@ -36,11 +37,12 @@ pub struct Rubric {
 #[serde(deny_unknown_fields)]
 pub struct Category {
     /// Set once saved.
-    #[serde(default)]
     pub id: Option<String>,
     /// Name.
     pub name: String,
     /// Stated maximum of the category.
+    // Exported to TypeScript as `number`, not `number | null`: points are always finite.
+    #[specta(type = i32)]
     pub max_points: f64,
     /// Criteria in display order.
     pub criteria: Vec<Criterion>,
@@ -51,14 +53,14 @@ pub struct Category {
 #[serde(deny_unknown_fields)]
 pub struct Criterion {
     /// Set once saved.
-    #[serde(default)]
     pub id: Option<String>,
     /// Name.
     pub name: String,
     /// Maximum points (分值).
+    // Exported to TypeScript as `number`, not `number | null`: points are always finite.
+    #[specta(type = i32)]
     pub max_points: f64,
     /// What earns the points (评分要点).
-    #[serde(default)]
     pub guidance: String,
 }
 
@@ -96,25 +98,21 @@ impl AdjustmentKind {
 #[serde(deny_unknown_fields)]
 pub struct Adjustment {
     /// Set once saved.
-    #[serde(default)]
     pub id: Option<String>,
     /// Name.
     pub name: String,
     /// Bonus or penalty.
     pub kind: AdjustmentKind,
     /// The most this item can add or subtract (a positive number).
+    // Exported to TypeScript as `number`, not `number | null`: points are always finite.
+    #[specta(type = i32)]
     pub limit_points: f64,
     /// When it applies.
-    #[serde(default)]
     pub guidance: String,
 }
 
 fn points_problem(location: &str, what: &str, v: f64, e: PointsError) -> Problem {
-    Problem::error(
-        ProblemCode::Invalid,
-        location,
-        format!("{what}「{v}」{e}"),
-    )
+    Problem::error(ProblemCode::Invalid, location, format!("{what}「{v}」{e}"))
 }
 
 fn check_name(out: &mut Vec<Problem>, location: &str, what: &str, name: &str) {
@@ -165,11 +163,19 @@ impl Rubric {
     pub fn validate(&self) -> Vec<Problem> {
         let mut out = Vec::new();
         if self.title.trim().is_empty() {
-            out.push(Problem::error(ProblemCode::Required, "标题", "评分表标题不能为空"));
+            out.push(Problem::error(
+                ProblemCode::Required,
+                "标题",
+                "评分表标题不能为空",
+            ));
         }
         let total = positive(&mut out, "总分", "总分", self.total_points);
         if self.categories.is_empty() {
-            out.push(Problem::error(ProblemCode::Empty, "评分细则", "至少需要一个类别"));
+            out.push(Problem::error(
+                ProblemCode::Empty,
+                "评分细则",
+                "至少需要一个类别",
+            ));
         }
         let mut names = HashSet::new();
         let mut cat_sum = Some(Points::ZERO);
@@ -219,7 +225,10 @@ impl Rubric {
                     out.push(Problem::error(
                         ProblemCode::SumMismatch,
                         &loc,
-                        format!("类别「{loc}」的细则分值合计{s}分,与类别分值{cm}分不符({})", diff(s, cm)),
+                        format!(
+                            "类别「{loc}」的细则分值合计{s}分,与类别分值{cm}分不符({})",
+                            diff(s, cm)
+                        ),
                     ));
                 }
             }
@@ -322,7 +331,10 @@ mod tests {
         for (first, word) in [(49.0, "少1分"), (51.0, "多1分")] {
             let r = rubric(&[first, 50.0], 100.0);
             let p = r.validate();
-            let m = p.iter().find(|p| p.code == ProblemCode::SumMismatch).unwrap();
+            let m = p
+                .iter()
+                .find(|p| p.code == ProblemCode::SumMismatch)
+                .unwrap();
             assert!(m.message.contains(word), "{}", m.message);
             assert_eq!(m.location, "总分");
         }
@@ -345,8 +357,12 @@ mod tests {
         r.categories[0].criteria = vec![crit("甲", 50.0), crit("乙", 0.0)];
         r.categories[1].criteria = vec![crit("丙", 60.0), crit("丁", -10.0)];
         let p = r.validate();
-        assert!(p.iter().any(|p| p.location == "类别0 › 乙" && p.message.contains("大于0")));
-        assert!(p.iter().any(|p| p.location == "类别1 › 丁" && p.message.contains("负数")));
+        assert!(p
+            .iter()
+            .any(|p| p.location == "类别0 › 乙" && p.message.contains("大于0")));
+        assert!(p
+            .iter()
+            .any(|p| p.location == "类别1 › 丁" && p.message.contains("负数")));
     }
 
     #[test]

@@ -68,7 +68,9 @@ impl Store {
         configure(&writer)?;
         let mode: String = writer.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Corrupt(format!("journal_mode is {mode}, not wal")));
+            return Err(StoreError::Corrupt(format!(
+                "journal_mode is {mode}, not wal"
+            )));
         }
         migrations::migrations().to_latest(&mut writer)?;
         let device_id = meta::ensure_device_id(&mut writer)?;
@@ -216,9 +218,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("g.sqlite3")).unwrap();
         let w = store.inner.writer.lock().unwrap();
-        let mode: String = w.query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+        let mode: String = w
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
         let sync: i64 = w.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
-        let fk: i64 = w.query_row("PRAGMA foreign_keys", [], |r| r.get(0)).unwrap();
+        let fk: i64 = w
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
         assert_eq!(sync, 2, "synchronous must be FULL (2)");
         assert_eq!(fk, 1);

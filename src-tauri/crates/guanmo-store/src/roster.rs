@@ -193,17 +193,14 @@ pub struct ImportCounts {
 /// stays outside the file.
 pub fn apply_import(tx: &WriteTx<'_>, rows: &[TownshipInput]) -> Result<ImportCounts> {
     let existing = list(tx.conn())?;
-    let by_code: HashMap<&str, &Township> =
-        existing.iter().map(|t| (t.code.as_str(), t)).collect();
+    let by_code: HashMap<&str, &Township> = existing.iter().map(|t| (t.code.as_str(), t)).collect();
     let mut counts = ImportCounts::default();
     // Names are unique: park every matched row's name on its id first, so two townships can
     // swap names within one import without tripping the constraint.
     for r in rows {
         if let Some(t) = by_code.get(r.code.as_str()) {
-            tx.conn().execute(
-                "UPDATE townships SET name = id WHERE id = ?1",
-                [&t.id],
-            )?;
+            tx.conn()
+                .execute("UPDATE townships SET name = id WHERE id = ?1", [&t.id])?;
         }
     }
     let mut order = Vec::with_capacity(existing.len() + rows.len());
@@ -223,7 +220,10 @@ pub fn apply_import(tx: &WriteTx<'_>, rows: &[TownshipInput]) -> Result<ImportCo
         }
     }
     let in_file: std::collections::HashSet<&str> = rows.iter().map(|r| r.code.as_str()).collect();
-    for t in existing.iter().filter(|t| !in_file.contains(t.code.as_str())) {
+    for t in existing
+        .iter()
+        .filter(|t| !in_file.contains(t.code.as_str()))
+    {
         if t.enabled {
             tx.conn().execute(
                 "UPDATE townships SET enabled = 0, version = version + 1, updated_at = ?2

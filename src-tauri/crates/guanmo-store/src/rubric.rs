@@ -117,8 +117,8 @@ pub fn save(tx: &WriteTx<'_>, rubric: &Rubric) -> Result<Rubric> {
     c.execute("UPDATE rubric_criteria SET retired = 1", [])?;
     c.execute("UPDATE rubric_adjustments SET retired = 1", [])?;
     for (i, cat) in rubric.categories.iter().enumerate() {
-        let id = exists(c, "rubric_categories", &cat.id)?
-            .unwrap_or_else(guanmo_domain::ids::new_id);
+        let id =
+            exists(c, "rubric_categories", &cat.id)?.unwrap_or_else(guanmo_domain::ids::new_id);
         c.execute(
             "INSERT INTO rubric_categories (id, position, name, max_tenths, retired)
              VALUES (?1, ?2, ?3, ?4, 0)
@@ -127,8 +127,8 @@ pub fn save(tx: &WriteTx<'_>, rubric: &Rubric) -> Result<Rubric> {
             params![id, i as i64, cat.name, tenths(cat.max_points, "category")?],
         )?;
         for (j, k) in cat.criteria.iter().enumerate() {
-            let kid = exists(c, "rubric_criteria", &k.id)?
-                .unwrap_or_else(guanmo_domain::ids::new_id);
+            let kid =
+                exists(c, "rubric_criteria", &k.id)?.unwrap_or_else(guanmo_domain::ids::new_id);
             c.execute(
                 "INSERT INTO rubric_criteria
                      (id, category_id, position, name, max_tenths, guidance, retired)
@@ -137,13 +137,19 @@ pub fn save(tx: &WriteTx<'_>, rubric: &Rubric) -> Result<Rubric> {
                      position = excluded.position, name = excluded.name,
                      max_tenths = excluded.max_tenths, guidance = excluded.guidance,
                      retired = 0",
-                params![kid, id, j as i64, k.name, tenths(k.max_points, "criterion")?, k.guidance],
+                params![
+                    kid,
+                    id,
+                    j as i64,
+                    k.name,
+                    tenths(k.max_points, "criterion")?,
+                    k.guidance
+                ],
             )?;
         }
     }
     for (i, a) in rubric.adjustments.iter().enumerate() {
-        let id = exists(c, "rubric_adjustments", &a.id)?
-            .unwrap_or_else(guanmo_domain::ids::new_id);
+        let id = exists(c, "rubric_adjustments", &a.id)?.unwrap_or_else(guanmo_domain::ids::new_id);
         let kind = match a.kind {
             AdjustmentKind::Bonus => "bonus",
             AdjustmentKind::Penalty => "penalty",
@@ -156,7 +162,14 @@ pub fn save(tx: &WriteTx<'_>, rubric: &Rubric) -> Result<Rubric> {
                  name = excluded.name, kind = excluded.kind,
                  limit_tenths = excluded.limit_tenths, guidance = excluded.guidance,
                  retired = 0",
-            params![id, i as i64, a.name, kind, tenths(a.limit_points, "adjustment")?, a.guidance],
+            params![
+                id,
+                i as i64,
+                a.name,
+                kind,
+                tenths(a.limit_points, "adjustment")?,
+                a.guidance
+            ],
         )?;
     }
     let (saved, version) = load(c)?.ok_or_else(|| StoreError::Corrupt("rubric vanished".into()))?;

@@ -75,15 +75,14 @@ pub(crate) fn time_of_day(serial: f64) -> String {
 /// What a spreadsheet would treat as the start of a formula (OWASP CSV injection).
 const FORMULA_LEAD: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
+/// `'`* then a formula lead: such cells are escaped on export, so that a cell that already
+/// starts with `'` (any number of them) still round-trips.
 fn looks_escaped_or_formula(s: &str) -> bool {
-    s.starts_with(FORMULA_LEAD)
-        || s
-            .strip_prefix('\'')
-            .is_some_and(|rest| rest.starts_with(FORMULA_LEAD))
+    s.trim_start_matches('\'').starts_with(FORMULA_LEAD)
 }
 
 /// Prefixes `'` to a CSV cell a spreadsheet would run as a formula. A cell that already
-/// looks escaped (`'=…`) is escaped again, so that [`unescape_formula`] is its exact inverse.
+/// looks escaped (`'=…`, `''=…`) is escaped again, so [`unescape_formula`] is its exact inverse.
 pub(crate) fn escape_formula(s: &str) -> Cow<'_, str> {
     if looks_escaped_or_formula(s) {
         Cow::Owned(format!("'{s}"))
@@ -135,12 +134,13 @@ mod tests {
             "\rx",
             "'=already",
             "''=twice",
+            "'''-thrice",
         ] {
             let e = escape_formula(s);
             assert!(e.starts_with('\''), "{s:?} must be escaped");
             assert_eq!(unescape_formula(&e), s);
         }
-        for s in ["水口山镇", "'quoted", "a=b", ""] {
+        for s in ["水口山镇", "'quoted", "''", "a=b", ""] {
             assert_eq!(escape_formula(s), s);
             assert_eq!(unescape_formula(s), s);
         }

@@ -125,17 +125,32 @@ mod tests {
 
     #[test]
     fn the_extension_decides_the_format_whatever_its_case() {
-        assert_eq!(format_from_path(Path::new("a.CSV")).unwrap(), FileFormat::Csv);
-        assert_eq!(format_from_path(Path::new("a.txt")).unwrap(), FileFormat::Csv);
-        assert_eq!(format_from_path(Path::new("名单.XlSx")).unwrap(), FileFormat::Xlsx);
-        assert_eq!(format_from_path(Path::new("r.json")).unwrap(), FileFormat::Json);
+        assert_eq!(
+            format_from_path(Path::new("a.CSV")).unwrap(),
+            FileFormat::Csv
+        );
+        assert_eq!(
+            format_from_path(Path::new("a.txt")).unwrap(),
+            FileFormat::Csv
+        );
+        assert_eq!(
+            format_from_path(Path::new("名单.XlSx")).unwrap(),
+            FileFormat::Xlsx
+        );
+        assert_eq!(
+            format_from_path(Path::new("r.json")).unwrap(),
+            FileFormat::Json
+        );
     }
 
     #[test]
     fn numbers_files_old_xls_and_bare_names_are_unsupported() {
         for p in ["a.numbers", "a.xls", "a"] {
             assert!(
-                matches!(format_from_path(Path::new(p)), Err(ExchangeError::Unsupported(_))),
+                matches!(
+                    format_from_path(Path::new(p)),
+                    Err(ExchangeError::Unsupported(_))
+                ),
                 "{p} should be unsupported"
             );
         }
@@ -162,7 +177,10 @@ mod tests {
     fn a_small_file_is_read_whole() {
         let mut f = tempfile::NamedTempFile::new().unwrap();
         f.write_all("名称,区划代码\n".as_bytes()).unwrap();
-        assert_eq!(read_file_limited(f.path()).unwrap(), "名称,区划代码\n".as_bytes());
+        assert_eq!(
+            read_file_limited(f.path()).unwrap(),
+            "名称,区划代码\n".as_bytes()
+        );
     }
 
     #[test]
@@ -172,6 +190,9 @@ mod tests {
             read_file_limited(&dir.path().join("nope.csv")),
             Err(ExchangeError::Unreadable(_))
         ));
-        assert!(matches!(read_file_limited(dir.path()), Err(ExchangeError::Unreadable(_))));
+        assert!(matches!(
+            read_file_limited(dir.path()),
+            Err(ExchangeError::Unreadable(_))
+        ));
     }
 }

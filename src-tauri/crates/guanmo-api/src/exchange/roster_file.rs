@@ -83,9 +83,9 @@ impl Column {
     }
 }
 
-/// Trimmed, with full-width parentheses made ASCII (乡镇(街道) = 乡镇(街道)).
+/// Trimmed, with full-width parentheses made ASCII (时长（分钟） = 时长(分钟)).
 fn normalize_header(h: &str) -> String {
-    h.trim().replace('(', "(").replace(')', ")")
+    h.trim().replace('\u{FF08}', "(").replace('\u{FF09}', ")")
 }
 
 /// Non-blank rows (the first is the header) with their 1-based file rows.
@@ -120,11 +120,7 @@ fn is_blank_file(bytes: &[u8]) -> bool {
 }
 
 fn empty_file() -> ExchangeError {
-    ExchangeError::Invalid(vec![Problem::error(
-        ProblemCode::Empty,
-        "文件",
-        "文件为空",
-    )])
+    ExchangeError::Invalid(vec![Problem::error(ProblemCode::Empty, "文件", "文件为空")])
 }
 
 fn csv_table(bytes: &[u8]) -> Result<Table, ExchangeError> {
@@ -138,17 +134,17 @@ fn csv_table(bytes: &[u8]) -> Result<Table, ExchangeError> {
     }
     let text = decode_text(bytes)?;
     let unclosed = unclosed_quote_line(&text);
+    let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut rows = Vec::new();
     for record in reader.records() {
-        let record =
-            record.map_err(|e| ExchangeError::Unreadable(format!("CSV 格式错误({e})")))?;
+        let record = record.map_err(|e| ExchangeError::Unreadable(format!("CSV 格式错误({e})")))?;
         let line = record
             .position()
-            .map_or(0, |p| u32::try_from(p.line()).unwrap_or(u32::MAX));
+            .map_or(0, |p| line_at(&text, &newlines, p.byte()));
         // From the unclosed quote on, the csv crate has read everything into one cell.
         if unclosed.is_some_and(|open| line >= open) {
             break;
@@ -177,6 +173,17 @@ fn csv_table(bytes: &[u8]) -> Result<Table, ExchangeError> {
         problems,
         strict_width: true,
     })
+}
+
+/// The 1-based line of a record starting at `byte` (the csv crate's own line count skips
+/// blank lines, and rows must match what a spreadsheet shows).
+fn line_at(text: &str, newlines: &[usize], byte: u64) -> u32 {
+    let mut at = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+    // Skip line ends before the record itself, in case the offset points at a blank line.
+    at += text.get(at..).map_or(0, |rest| {
+        rest.len() - rest.trim_start_matches(['\r', '\n']).len()
+    });
+    u32::try_from(newlines.partition_point(|&n| n < at) + 1).unwrap_or(u32::MAX)
 }
 
 /// The 1-based line where a quoted field opens and never closes, if any. Mirrors the csv
@@ -333,7 +340,10 @@ fn parse_table(table: Table) -> Result<ParsedRoster, ExchangeError> {
         let used = if strict_width {
             cells.len()
         } else {
-            cells.iter().rposition(|c| !c.is_blank()).map_or(0, |i| i + 1)
+            cells
+                .iter()
+                .rposition(|c| !c.is_blank())
+                .map_or(0, |i| i + 1)
         };
         if (strict_width && used != width) || used > width {
             problems.push(row_problem(
@@ -573,7 +583,8 @@ pub fn write_roster_xlsx(townships: &[Township]) -> Result<Vec<u8>, ExchangeErro
     let ws = wb.add_worksheet();
     ws.set_name("乡镇名单").map_err(xlsx::write_error)?;
     for (c, col) in (0u16..).zip(Column::ALL) {
-        ws.write_string(0, c, col.label()).map_err(xlsx::write_error)?;
+        ws.write_string(0, c, col.label())
+            .map_err(xlsx::write_error)?;
     }
     for (r, t) in (1u32..).zip(townships) {
         let fields = export_fields(t);
@@ -678,12 +689,25 @@ mod tests {
     }
 
     #[test]
+    fn headers_with_full_width_parentheses_are_matched() {
+        let r = csv(
+            "乡镇\u{FF08}街道\u{FF09},区划代码,时长\u{FF08}分钟\u{FF09}\n甲镇,430482001000,30\n",
+        )
+        .unwrap();
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        assert_eq!(r.rows[0].input.slot_minutes, Some(30));
+    }
+
+    #[test]
     fn optional_columns_may_be_left_out_entirely() {
         let r = csv("名称,代码\n宜阳街道,430482002000\n").unwrap();
         let i = &r.rows[0].input;
         assert_eq!(i.kind, TownshipKind::Subdistrict);
         assert!(i.enabled);
-        assert_eq!((i.day, i.arrival.as_deref(), i.slot_minutes), (None, None, None));
+        assert_eq!(
+            (i.day, i.arrival.as_deref(), i.slot_minutes),
+            (None, None, None)
+        );
         assert_eq!(r.rows[0].position, None);
     }
 
@@ -720,7 +744,9 @@ mod tests {
             p[0].message
         );
         let p = problems(csv("代码\n430482001000\n"));
-        assert!(p.iter().any(|p| p.location == "名称" && p.code == ProblemCode::MissingColumn));
+        assert!(p
+            .iter()
+            .any(|p| p.location == "名称" && p.code == ProblemCode::MissingColumn));
     }
 
     #[test]
@@ -785,7 +811,8 @@ mod tests {
 
     #[test]
     fn a_gbk_csv_saved_by_chinese_excel_is_read() {
-        let (gbk, _, _) = encoding_rs::GBK.encode("名称,区划代码,备注\r\n水口山镇,430482001000,矿山公园\r\n");
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("名称,区划代码,备注\r\n水口山镇,430482001000,矿山公园\r\n");
         let r = read_roster(&gbk, FileFormat::Csv).unwrap();
         assert_eq!(r.rows[0].input.name, "水口山镇");
         assert_eq!(r.rows[0].input.note, "矿山公园");
@@ -801,10 +828,13 @@ mod tests {
 
     #[test]
     fn a_blank_kind_is_guessed_from_the_name_or_refused_when_it_cannot_be() {
-        let r = csv("名称,区划代码,类型\n塔山瑶族乡,430482001000,\n宜阳街道,430482002000,\n").unwrap();
+        let r =
+            csv("名称,区划代码,类型\n塔山瑶族乡,430482001000,\n宜阳街道,430482002000,\n").unwrap();
         assert_eq!(r.rows[0].input.kind, TownshipKind::EthnicTownship);
         assert_eq!(r.rows[1].input.kind, TownshipKind::Subdistrict);
-        let p = problems(csv("名称,区划代码,类型\n开发区,430482001000,\n甲镇,430482002000,县\n"));
+        let p = problems(csv(
+            "名称,区划代码,类型\n开发区,430482001000,\n甲镇,430482002000,县\n",
+        ));
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!((p[0].row, p[0].location.as_str()), (Some(2), "类型"));
         assert!(p[0].message.starts_with("第2行"), "{}", p[0].message);
@@ -818,8 +848,16 @@ mod tests {
         for (i, w) in words.iter().enumerate() {
             s.push_str(&format!("{i}镇,43048200{i}000,{w}\n"));
         }
-        let got: Vec<bool> = csv(&s).unwrap().rows.iter().map(|r| r.input.enabled).collect();
-        assert_eq!(got, vec![true, false, true, false, true, false, true, false, true]);
+        let got: Vec<bool> = csv(&s)
+            .unwrap()
+            .rows
+            .iter()
+            .map(|r| r.input.enabled)
+            .collect();
+        assert_eq!(
+            got,
+            vec![true, false, true, false, true, false, true, false, true]
+        );
         let p = problems(csv("名称,区划代码,启用\n甲镇,430482001000,也许\n"));
         assert_eq!(p[0].location, "启用");
     }
@@ -829,7 +867,9 @@ mod tests {
         let r = csv("名称,区划代码,观摩日\n甲镇,430482001000,1\n乙镇,430482002000,第2天\n丙镇,430482003000,第一天\n丁镇,430482004000,\n").unwrap();
         let got: Vec<Option<i32>> = r.rows.iter().map(|r| r.input.day).collect();
         assert_eq!(got, vec![Some(1), Some(2), Some(1), None]);
-        let p = problems(csv("名称,区划代码,观摩日\n甲镇,430482001000,第3天\n乙镇,430482002000,周一\n"));
+        let p = problems(csv(
+            "名称,区划代码,观摩日\n甲镇,430482001000,第3天\n乙镇,430482002000,周一\n",
+        ));
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!(p[0].code, ProblemCode::OutOfRange);
         assert_eq!(p[1].code, ProblemCode::Invalid);
@@ -851,7 +891,11 @@ mod tests {
         assert_eq!(rows, vec![Some(2), Some(3), Some(4), Some(5)], "{p:?}");
         for p in &p {
             let row = p.row.unwrap_or_default();
-            assert!(p.message.starts_with(&format!("第{row}行")), "{}", p.message);
+            assert!(
+                p.message.starts_with(&format!("第{row}行")),
+                "{}",
+                p.message
+            );
             assert!(p.is_error());
         }
         assert_eq!(p[0].location, "区划代码");
@@ -860,7 +904,7 @@ mod tests {
     #[test]
     fn formula_looking_cells_are_imported_as_literal_text() {
         let s = "名称,区划代码,备注\n\
-                 =HYPERLINK(\"\"http://x\"\",\"\"y\"\")镇,430482001000,\"+cmd|' /C calc'!A0\"\n\
+                 \"=HYPERLINK(\"\"http://x\"\",\"\"y\"\")镇\",430482001000,\"+cmd|' /C calc'!A0\"\n\
                  @SUM(1)镇,430482002000,-2+3\n\
                  甲镇,430482003000,\"\tx\"\n";
         let r = csv(s).unwrap();
@@ -945,8 +989,12 @@ mod tests {
             ws.write_string(0, 2, "备注").unwrap();
             ws.write_string(1, 0, "水口山镇").unwrap();
             ws.write_string(1, 1, "430482001000").unwrap();
-            ws.write_formula(1, 2, rust_xlsxwriter::Formula::new("=1+1").set_result("缓存值"))
-                .unwrap();
+            ws.write_formula(
+                1,
+                2,
+                rust_xlsxwriter::Formula::new("=1+1").set_result("缓存值"),
+            )
+            .unwrap();
         });
         let r = read_roster(&bytes, FileFormat::Xlsx).unwrap();
         assert_eq!(r.rows[0].input.note, "缓存值");
@@ -972,8 +1020,14 @@ mod tests {
     #[test]
     fn a_csv_that_is_really_a_workbook_and_json_rosters_are_unsupported() {
         let bytes = write_roster_xlsx(&[township(1, &sample())]).unwrap();
-        assert!(matches!(read_roster(&bytes, FileFormat::Csv), Err(ExchangeError::Unsupported(_))));
-        assert!(matches!(read_roster(b"[]", FileFormat::Json), Err(ExchangeError::Unsupported(_))));
+        assert!(matches!(
+            read_roster(&bytes, FileFormat::Csv),
+            Err(ExchangeError::Unsupported(_))
+        ));
+        assert!(matches!(
+            read_roster(b"[]", FileFormat::Json),
+            Err(ExchangeError::Unsupported(_))
+        ));
         assert!(matches!(
             read_roster(b"not a zip", FileFormat::Xlsx),
             Err(ExchangeError::Unsupported(_))
@@ -999,19 +1053,21 @@ mod tests {
             proptest::collection::vec(proptest::sample::select(note_chars), 0..20)
                 .prop_map(|v| v.into_iter().collect::<String>()),
         )
-            .prop_map(|(code, name, kind, enabled, day, arrival, slot_minutes, note)| {
-                TownshipInput {
-                    code,
-                    name,
-                    kind,
-                    enabled,
-                    day,
-                    arrival,
-                    slot_minutes,
-                    note,
-                }
-                .normalized()
-            })
+            .prop_map(
+                |(code, name, kind, enabled, day, arrival, slot_minutes, note)| {
+                    TownshipInput {
+                        code,
+                        name,
+                        kind,
+                        enabled,
+                        day,
+                        arrival,
+                        slot_minutes,
+                        note,
+                    }
+                    .normalized()
+                },
+            )
     }
 
     fn assert_round_trip(

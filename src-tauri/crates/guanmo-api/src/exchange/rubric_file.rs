@@ -71,15 +71,22 @@ fn read_json(bytes: &[u8]) -> Result<Rubric, ExchangeError> {
         ));
     }
     let text = decode_text(bytes)?;
-    serde_json::from_str::<Rubric>(&text).map_err(|e| {
-        let line = u32::try_from(e.line()).unwrap_or(u32::MAX);
-        ExchangeError::Invalid(vec![Problem::error(
-            ProblemCode::Invalid,
-            "JSON",
-            format!("第{}行第{}列:{}", e.line(), e.column(), describe_json_error(&e)),
-        )
-        .at_row(line)])
-    })
+    serde_json::from_str::<file::RubricFile>(&text)
+        .map(Rubric::from)
+        .map_err(|e| {
+            let line = u32::try_from(e.line()).unwrap_or(u32::MAX);
+            ExchangeError::Invalid(vec![Problem::error(
+                ProblemCode::Invalid,
+                "JSON",
+                format!(
+                    "第{}行第{}列:{}",
+                    e.line(),
+                    e.column(),
+                    describe_json_error(&e)
+                ),
+            )
+            .at_row(line)])
+        })
 }
 
 /// A Chinese summary of a serde error, with serde's own detail (field names) kept.
@@ -236,12 +243,22 @@ impl Sheet<'_> {
     fn points(&mut self, row: usize, col: Option<usize>, column: &str) -> f64 {
         let parsed = match self.cell(row, col) {
             Cell::Empty => {
-                self.problem(ProblemCode::Required, row, column, format!("{column}不能为空"));
+                self.problem(
+                    ProblemCode::Required,
+                    row,
+                    column,
+                    format!("{column}不能为空"),
+                );
                 return 0.0;
             }
             Cell::Number(v) | Cell::Time(v) => Points::from_f64(*v),
             Cell::Text(s) if s.trim().is_empty() => {
-                self.problem(ProblemCode::Required, row, column, format!("{column}不能为空"));
+                self.problem(
+                    ProblemCode::Required,
+                    row,
+                    column,
+                    format!("{column}不能为空"),
+                );
                 return 0.0;
             }
             Cell::Text(s) => Points::parse(s),
@@ -359,12 +376,7 @@ fn read_xlsx(bytes: &[u8]) -> Result<Rubric, ExchangeError> {
                 .is_some_and(|c| cat_name.is_empty() || c.name == cat_name);
             if !same_as_above {
                 if cat_name.is_empty() {
-                    sheet.problem(
-                        ProblemCode::Required,
-                        row,
-                        "类别",
-                        "类别不能为空".into(),
-                    );
+                    sheet.problem(ProblemCode::Required, row, "类别", "类别不能为空".into());
                     continue;
                 }
                 let max_points = sheet.points(row, cat_max_col, "类别分值");
@@ -388,8 +400,7 @@ fn read_xlsx(bytes: &[u8]) -> Result<Rubric, ExchangeError> {
             }
             let name = sheet.text(row, crit_col);
             let guidance = sheet.text(row, guidance_col);
-            if name.is_empty() && guidance.is_empty() && sheet.cell(row, crit_max_col).is_blank()
-            {
+            if name.is_empty() && guidance.is_empty() && sheet.cell(row, crit_max_col).is_blank() {
                 // A category row without criteria.
                 continue;
             }
@@ -567,7 +578,10 @@ mod tests {
     fn written_json_is_pretty_utf8_without_ids() {
         let bytes = write_rubric_json(&with_ids(sample()));
         let text = std::str::from_utf8(&bytes).unwrap();
-        assert!(text.contains("\n  \"title\": \"2025年乡镇(街道)观摩评分表\""), "{text}");
+        assert!(
+            text.contains("\n  \"title\": \"2025年乡镇(街道)观摩评分表\""),
+            "{text}"
+        );
         assert!(!text.contains("\"id\""), "{text}");
         assert!(text.contains("\"kind\": \"penalty\""), "{text}");
     }
@@ -587,7 +601,11 @@ mod tests {
         ));
         assert_eq!(p.len(), 1);
         assert_eq!(p[0].code, ProblemCode::Invalid);
-        assert!(p[0].message.starts_with("第3行第21列:JSON 语法错误"), "{}", p[0].message);
+        assert!(
+            p[0].message.starts_with("第3行第21列:JSON 语法错误"),
+            "{}",
+            p[0].message
+        );
         assert_eq!(p[0].row, Some(3));
     }
 
@@ -598,7 +616,11 @@ mod tests {
             FileFormat::Json,
         ));
         assert!(p[0].message.contains("colour"), "{}", p[0].message);
-        assert!(p[0].message.contains("内容不符合评分表格式"), "{}", p[0].message);
+        assert!(
+            p[0].message.contains("内容不符合评分表格式"),
+            "{}",
+            p[0].message
+        );
     }
 
     #[test]
@@ -672,13 +694,20 @@ mod tests {
                 &["党建", "40", "乙", "-15", ""],
                 &["党建", "30", "丙", "1", ""],
             ],
-            Some(&[&["名称", "类型", "上限", "说明"], &["创新", "奖励", "abc", ""]]),
+            Some(&[
+                &["名称", "类型", "上限", "说明"],
+                &["创新", "奖励", "abc", ""],
+            ]),
         );
         let p = problems(read_rubric(&bytes, FileFormat::Xlsx));
         assert_eq!(p.len(), 4, "{p:?}");
         assert_eq!(p[0].row, Some(5));
         assert_eq!(p[0].location, "评分细则 › 分值");
-        assert!(p[0].message.starts_with("工作表「评分细则」第5行"), "{}", p[0].message);
+        assert!(
+            p[0].message.starts_with("工作表「评分细则」第5行"),
+            "{}",
+            p[0].message
+        );
         assert!(p[0].message.contains("一位小数"), "{}", p[0].message);
         assert_eq!(p[1].row, Some(7));
         assert!(p[1].message.contains("不一致"), "{}", p[1].message);
@@ -686,7 +715,13 @@ mod tests {
         assert_eq!(p[3].location, "加减分项 › 上限");
 
         let bytes = workbook(
-            &[&["标题", "评分表"], &["总分", "100"], &[], &HEAD, &["党建", "40", "乙", "-15", ""]],
+            &[
+                &["标题", "评分表"],
+                &["总分", "100"],
+                &[],
+                &HEAD,
+                &["党建", "40", "乙", "-15", ""],
+            ],
             None,
         );
         let r = read_rubric(&bytes, FileFormat::Xlsx).unwrap();
@@ -700,10 +735,112 @@ mod tests {
         let p = problems(read_rubric(&wb.save_to_buffer().unwrap(), FileFormat::Xlsx));
         assert!(p[0].message.contains("「Sheet1」"), "{}", p[0].message);
 
-        let bytes = workbook(&[&["标题", "评分表"], &["总分", "100"], &[], &["类别", "细则"]], None);
+        let bytes = workbook(
+            &[
+                &["标题", "评分表"],
+                &["总分", "100"],
+                &[],
+                &["类别", "细则"],
+            ],
+            None,
+        );
         let p = problems(read_rubric(&bytes, FileFormat::Xlsx));
         assert_eq!(p.len(), 2, "{p:?}");
         assert_eq!(p[0].code, ProblemCode::MissingColumn);
-        assert!(p[0].message.contains("「类别」、「细则」"), "{}", p[0].message);
+        assert!(
+            p[0].message.contains("「类别」、「细则」"),
+            "{}",
+            p[0].message
+        );
+    }
+}
+
+/// The JSON file form of a rubric: like the IPC type, but ids, guidance and adjustments may
+/// be left out of a hand-written file. Unknown fields are still refused.
+mod file {
+    use guanmo_domain::rubric::{Adjustment, AdjustmentKind, Category, Criterion, Rubric};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct RubricFile {
+        title: String,
+        total_points: f64,
+        categories: Vec<CategoryFile>,
+        #[serde(default)]
+        adjustments: Vec<AdjustmentFile>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CategoryFile {
+        #[serde(default, rename = "id")]
+        _id: Option<String>,
+        name: String,
+        max_points: f64,
+        criteria: Vec<CriterionFile>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct CriterionFile {
+        #[serde(default, rename = "id")]
+        _id: Option<String>,
+        name: String,
+        max_points: f64,
+        #[serde(default)]
+        guidance: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct AdjustmentFile {
+        #[serde(default, rename = "id")]
+        _id: Option<String>,
+        name: String,
+        kind: AdjustmentKind,
+        limit_points: f64,
+        #[serde(default)]
+        guidance: String,
+    }
+
+    /// Ids in a file are dropped: imported items are new.
+    impl From<RubricFile> for Rubric {
+        fn from(f: RubricFile) -> Rubric {
+            Rubric {
+                title: f.title,
+                total_points: f.total_points,
+                categories: f
+                    .categories
+                    .into_iter()
+                    .map(|c| Category {
+                        id: None,
+                        name: c.name,
+                        max_points: c.max_points,
+                        criteria: c
+                            .criteria
+                            .into_iter()
+                            .map(|k| Criterion {
+                                id: None,
+                                name: k.name,
+                                max_points: k.max_points,
+                                guidance: k.guidance,
+                            })
+                            .collect(),
+                    })
+                    .collect(),
+                adjustments: f
+                    .adjustments
+                    .into_iter()
+                    .map(|a| Adjustment {
+                        id: None,
+                        name: a.name,
+                        kind: a.kind,
+                        limit_points: a.limit_points,
+                        guidance: a.guidance,
+                    })
+                    .collect(),
+            }
+        }
     }
 }

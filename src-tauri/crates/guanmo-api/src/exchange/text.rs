@@ -66,7 +66,10 @@ mod tests {
     fn gbk_bytes_from_chinese_excel_are_decoded() {
         let (gbk, _, had_errors) = encoding_rs::GBK.encode(SAMPLE);
         assert!(!had_errors);
-        assert!(std::str::from_utf8(&gbk).is_err(), "the sample must not be valid UTF-8");
+        assert!(
+            std::str::from_utf8(&gbk).is_err(),
+            "the sample must not be valid UTF-8"
+        );
         assert_eq!(decode_text(&gbk).unwrap(), SAMPLE);
     }
 

@@ -155,6 +155,7 @@ pub(crate) mod tests {
             "xl/worksheets/sheet1.xml",
             zip::write::SimpleFileOptions::default()
                 .compression_method(zip::CompressionMethod::Deflated)
+                .compression_level(Some(1))
                 .large_file(true),
         )
         .unwrap();
@@ -163,7 +164,11 @@ pub(crate) mod tests {
             w.write_all(&chunk).unwrap();
         }
         let bytes = w.finish().unwrap().into_inner();
-        assert!(bytes.len() < 2 << 20, "the bomb should be small: {}", bytes.len());
+        assert!(
+            bytes.len() < 2 << 20,
+            "the bomb should be small: {}",
+            bytes.len()
+        );
         match open(&bytes) {
             Err(ExchangeError::Unreadable(m)) => assert!(m.contains("压缩炸弹"), "{m}"),
             Err(e) => panic!("expected Unreadable, got {e:?}"),
@@ -208,7 +213,10 @@ pub(crate) mod tests {
     #[test]
     fn a_truncated_zip_is_unreadable() {
         let bytes = zip_of(&[("a.xml", b"<a/>")]);
-        assert!(matches!(open(&bytes[..20]), Err(ExchangeError::Unreadable(_))));
+        assert!(matches!(
+            open(&bytes[..20]),
+            Err(ExchangeError::Unreadable(_))
+        ));
     }
 
     #[test]
