@@ -31,6 +31,8 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
 }
 
 /// Starts the app.
+// `tauri::generate_context!` expands to Tauri's own `process::exit` call.
+#[allow(clippy::disallowed_methods)]
 pub fn run() {
     tracing_subscriber::fmt()
         .with_env_filter(

@@ -218,11 +218,19 @@ fn twenty_one_or_twenty_three_enabled_is_a_warning_not_a_refusal() {
     }
 }
 
-/// Each case: a file that must be refused whole, the problem code expected, and a row the
+/// A file that must be refused whole, the error and problem codes expected, and a row the
 /// message must name (when the problem is about one row).
+type BadFile = (
+    &'static str,
+    String,
+    ErrorCode,
+    Option<ProblemCode>,
+    Option<&'static str>,
+);
+
 #[test]
 fn bad_roster_files_are_refused_whole_with_the_rows_named() {
-    let cases: Vec<(&str, String, ErrorCode, Option<ProblemCode>, Option<&str>)> = vec![
+    let cases: Vec<BadFile> = vec![
         (
             "empty file",
             String::new(),
