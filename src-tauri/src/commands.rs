@@ -5,10 +5,13 @@ use crate::AppState;
 use guanmo_api::exchange::FileFormat;
 use guanmo_api::info::AppInfo;
 use guanmo_api::roster::ImportReport;
+use guanmo_api::scoring::{self, ScoringBoard};
 use guanmo_api::{ApiError, ErrorCode};
+use guanmo_domain::aggregation::{AggregationRule, Standings};
 use guanmo_domain::problem::Problem;
 use guanmo_domain::roster::{Township, TownshipInput};
 use guanmo_domain::rubric::Rubric;
+use guanmo_domain::scoring::{AuditEntry, Scorer, ScorerInput, Sheet};
 use std::path::Path;
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
@@ -114,6 +117,193 @@ pub fn export_rubric(state: State<'_, AppState>, path: String, format: FileForma
     guanmo_api::rubric::export_rubric(&state.ctx, Path::new(&path), format)
 }
 
+/// All scorers.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_scorers(state: State<'_, AppState>) -> Res<Vec<Scorer>> {
+    scoring::list_scorers(&state.ctx)
+}
+
+/// Registers a scorer.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn register_scorer(state: State<'_, AppState>, input: ScorerInput) -> Res<Scorer> {
+    scoring::register_scorer(&state.ctx, input)
+}
+
+/// Edits a scorer still at `expected_version`.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn update_scorer(
+    state: State<'_, AppState>,
+    id: String,
+    expected_version: i32,
+    input: ScorerInput,
+) -> Res<Scorer> {
+    scoring::update_scorer(&state.ctx, &id, expected_version, input)
+}
+
+/// The scorer this laptop remembers.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_device_scorer(state: State<'_, AppState>) -> Res<Option<Scorer>> {
+    scoring::get_device_scorer(&state.ctx)
+}
+
+/// Sets (or clears) the scorer this laptop remembers.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_device_scorer(
+    state: State<'_, AppState>,
+    scorer_id: Option<String>,
+) -> Res<Option<Scorer>> {
+    scoring::set_device_scorer(&state.ctx, scorer_id)
+}
+
+/// Scoring state and progress per township and per scorer.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_scoring_board(state: State<'_, AppState>) -> Res<ScoringBoard> {
+    scoring::scoring_board(&state.ctx)
+}
+
+/// Opens or closes scoring of a township.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_scoring_open(
+    state: State<'_, AppState>,
+    township_id: String,
+    open: bool,
+) -> Res<ScoringBoard> {
+    scoring::set_scoring_open(&state.ctx, &township_id, open)
+}
+
+/// Opens (starting if needed) a scorer's sheet for a township.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn open_sheet(
+    state: State<'_, AppState>,
+    scorer_id: String,
+    township_id: String,
+) -> Res<Sheet> {
+    scoring::open_sheet(&state.ctx, &scorer_id, &township_id)
+}
+
+/// One sheet.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_sheet(state: State<'_, AppState>, sheet_id: String) -> Res<Sheet> {
+    scoring::get_sheet(&state.ctx, &sheet_id)
+}
+
+/// Autosaves one criterion's mark and note.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn record_mark(
+    state: State<'_, AppState>,
+    sheet_id: String,
+    criterion_id: String,
+    points: Option<f64>,
+    note: String,
+) -> Res<Sheet> {
+    scoring::record_mark(&state.ctx, &sheet_id, &criterion_id, points, note)
+}
+
+/// Autosaves one bonus/penalty item.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn record_adjustment(
+    state: State<'_, AppState>,
+    sheet_id: String,
+    adjustment_id: String,
+    points: Option<f64>,
+    note: String,
+) -> Res<Sheet> {
+    scoring::record_adjustment(&state.ctx, &sheet_id, &adjustment_id, points, note)
+}
+
+/// Autosaves the overall comment.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_sheet_comment(
+    state: State<'_, AppState>,
+    sheet_id: String,
+    comment: String,
+) -> Res<Sheet> {
+    scoring::set_sheet_comment(&state.ctx, &sheet_id, comment)
+}
+
+/// Submits (locks) a sheet confirmed at `expected_version`.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn submit_sheet(
+    state: State<'_, AppState>,
+    sheet_id: String,
+    expected_version: i32,
+) -> Res<Sheet> {
+    scoring::submit_sheet(&state.ctx, &sheet_id, expected_version)
+}
+
+/// Unlocks a submitted sheet, with a reason.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn unlock_sheet(state: State<'_, AppState>, sheet_id: String, reason: String) -> Res<Sheet> {
+    scoring::unlock_sheet(&state.ctx, &sheet_id, reason)
+}
+
+/// The score audit log (of one sheet, or all).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_audit(state: State<'_, AppState>, sheet_id: Option<String>) -> Res<Vec<AuditEntry>> {
+    scoring::audit_log(&state.ctx, sheet_id)
+}
+
+/// The aggregation rule in force.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_aggregation_rule(state: State<'_, AppState>) -> Res<AggregationRule> {
+    scoring::get_aggregation_rule(&state.ctx)
+}
+
+/// Sets the aggregation rule.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_aggregation_rule(
+    state: State<'_, AppState>,
+    rule: AggregationRule,
+) -> Res<AggregationRule> {
+    scoring::set_aggregation_rule(&state.ctx, rule)
+}
+
+/// The explained ranking.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_standings(state: State<'_, AppState>) -> Res<Standings> {
+    scoring::get_standings(&state.ctx)
+}
+
+/// Exports the result workbook (评分表 per scorer, 汇总表, 排名通报, 审计记录).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn export_results(state: State<'_, AppState>, path: String) -> Res<()> {
+    guanmo_api::export::export_results_xlsx(&state.ctx, Path::new(&path))
+}
+
+/// Exports every submitted mark as CSV.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn export_marks_csv(state: State<'_, AppState>, path: String) -> Res<()> {
+    guanmo_api::export::export_marks_csv(&state.ctx, Path::new(&path))
+}
+
+/// Told to the UI after every committed write: which kinds of record changed, so views
+/// refresh from the change log instead of polling.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, specta::Type, tauri_specta::Event)]
+pub struct DataChanged {
+    /// Entity kinds, e.g. `sheet`, `township`.
+    pub entities: Vec<String>,
+}
+
 /// The command set, for the invoke handler and the bindings export.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type: our types serialize and deserialize alike.
@@ -133,5 +323,26 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             save_rubric,
             import_rubric,
             export_rubric,
+            list_scorers,
+            register_scorer,
+            update_scorer,
+            get_device_scorer,
+            set_device_scorer,
+            get_scoring_board,
+            set_scoring_open,
+            open_sheet,
+            get_sheet,
+            record_mark,
+            record_adjustment,
+            set_sheet_comment,
+            submit_sheet,
+            unlock_sheet,
+            list_audit,
+            get_aggregation_rule,
+            set_aggregation_rule,
+            get_standings,
+            export_results,
+            export_marks_csv,
         ])
+        .events(tauri_specta::collect_events![DataChanged])
 }

@@ -30,6 +30,22 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     }
 }
 
+/// Forwards every committed write to the UI as a typed `DataChanged` event.
+fn forward_changes(app: tauri::AppHandle, ctx: &Ctx) {
+    use tauri_specta::Event;
+    let rx = ctx.store().subscribe();
+    std::thread::spawn(move || {
+        for committed in rx {
+            let event = commands::DataChanged {
+                entities: committed.entities,
+            };
+            if let Err(e) = event.emit(&app) {
+                tracing::warn!(error = %e, "could not tell the UI about a change");
+            }
+        }
+    });
+}
+
 /// Starts the app.
 // `tauri::generate_context!` expands to Tauri's own `process::exit` call.
 #[allow(clippy::disallowed_methods)]
@@ -53,6 +69,7 @@ pub fn run() {
                 tracing::error!(error = %e, "cannot open the data folder");
                 Box::new(e) as Box<dyn std::error::Error>
             })?;
+            forward_changes(app.handle().clone(), &ctx);
             app.manage(AppState { ctx });
             Ok(())
         })

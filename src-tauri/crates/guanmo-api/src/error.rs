@@ -26,6 +26,12 @@ pub enum ErrorCode {
     UnsupportedFormat,
     /// The file could not be read or decoded.
     FileUnreadable,
+    /// A township head tried to score their own township (回避).
+    Recused,
+    /// The sheet is submitted (locked); the organiser must unlock it first.
+    SheetLocked,
+    /// Scoring of this township is not open.
+    ScoringClosed,
     /// The database failed.
     Storage,
     /// A bug.

@@ -5,10 +5,12 @@
 mod ctx;
 mod error;
 pub mod exchange;
+pub mod export;
 mod files;
 pub mod info;
 pub mod roster;
 pub mod rubric;
+pub mod scoring;
 mod seed;
 
 pub use ctx::Ctx;

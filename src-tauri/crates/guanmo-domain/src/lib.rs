@@ -2,12 +2,14 @@
 //! points with at most one decimal, and the `Problem` list every validation returns.
 //! Nothing here does IO, so every rule can be unit- and property-tested directly.
 
+pub mod aggregation;
 pub mod clock;
 pub mod ids;
 pub mod points;
 pub mod problem;
 pub mod roster;
 pub mod rubric;
+pub mod scoring;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use points::Points;

@@ -8,7 +8,10 @@ use crate::{meta, migrations, Result, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,6 +31,16 @@ struct Inner {
     readers: r2d2::Pool<SqliteConnectionManager>,
     path: PathBuf,
     device_id: String,
+    listeners: Mutex<Vec<Sender<Committed>>>,
+}
+
+/// What a committed write changed: the kinds of record it touched. Listeners (the UI's live
+/// refresh, later the resident stream and sync) read the change log from here instead of
+/// polling tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    /// Entity kinds changed, e.g. `sheet`, `township`.
+    pub entities: Vec<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -91,6 +104,7 @@ impl Store {
                 readers,
                 path: path.to_path_buf(),
                 device_id,
+                listeners: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -110,6 +124,32 @@ impl Store {
         rusqlite::version()
     }
 
+    /// A receiver told about every committed write from now on.
+    pub fn subscribe(&self) -> Receiver<Committed> {
+        let (tx, rx) = channel();
+        self.inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(tx);
+        rx
+    }
+
+    fn notify(&self, entities: BTreeSet<&'static str>) {
+        if entities.is_empty() {
+            return;
+        }
+        let msg = Committed {
+            entities: entities.into_iter().map(str::to_string).collect(),
+        };
+        let mut listeners = self
+            .inner
+            .listeners
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        listeners.retain(|l| l.send(msg.clone()).is_ok());
+    }
+
     /// Runs `f` on a read-only connection.
     pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let conn = self.inner.readers.get()?;
@@ -126,16 +166,23 @@ impl Store {
     ) -> Result<T> {
         // A panic while holding the lock drops the transaction, which rolls back, so the
         // connection is still consistent: recover it rather than fail forever.
-        let mut conn = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let wtx = WriteTx {
-            tx,
-            at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            actor: actor.to_string(),
-            device_id: self.inner.device_id.clone(),
+        let (out, touched) = {
+            let mut conn = self.inner.writer.lock().unwrap_or_else(|e| e.into_inner());
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let wtx = WriteTx {
+                tx,
+                at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+                actor: actor.to_string(),
+                device_id: self.inner.device_id.clone(),
+                touched: RefCell::new(BTreeSet::new()),
+            };
+            let out = f(&wtx)?;
+            let touched = wtx.touched.take();
+            wtx.tx.commit()?;
+            (out, touched)
         };
-        let out = f(&wtx)?;
-        wtx.tx.commit()?;
+        // Listeners hear of the write only after the commit and the writer lock are done.
+        self.notify(touched);
         Ok(out)
     }
 
@@ -171,9 +218,20 @@ pub struct WriteTx<'c> {
     at: String,
     actor: String,
     device_id: String,
+    touched: RefCell<BTreeSet<&'static str>>,
 }
 
 impl WriteTx<'_> {
+    /// This device's id.
+    pub fn device_id(&self) -> &str {
+        &self.device_id
+    }
+
+    /// Who is writing.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
     /// The connection, inside the transaction.
     pub fn conn(&self) -> &Connection {
         &self.tx
@@ -186,6 +244,7 @@ impl WriteTx<'_> {
 
     /// Appends a row to the change log.
     pub fn record(&self, change: ChangeInput) -> Result<()> {
+        self.touched.borrow_mut().insert(change.entity);
         self.tx.execute(
             "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -251,6 +310,32 @@ mod tests {
         });
         assert!(r.is_err());
         assert!(store.changes_since(0, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn subscribers_hear_of_committed_writes_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("g.sqlite3")).unwrap();
+        let rx = store.subscribe();
+        let change = || ChangeInput {
+            entity: "township",
+            entity_id: "1".into(),
+            op: "update",
+            payload: serde_json::json!({}),
+        };
+        let _ = store.write(now(), "t", |tx| {
+            tx.record(change())?;
+            Err::<(), _>(StoreError::Corrupt("rolled back".into()))
+        });
+        assert!(
+            rx.try_recv().is_err(),
+            "a rolled-back write is not announced"
+        );
+        store.write(now(), "t", |tx| tx.record(change())).unwrap();
+        assert_eq!(
+            rx.try_recv().unwrap().entities,
+            vec!["township".to_string()]
+        );
     }
 
     #[test]

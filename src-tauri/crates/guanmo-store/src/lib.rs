@@ -10,9 +10,10 @@ pub mod meta;
 pub mod migrations;
 pub mod roster;
 pub mod rubric;
+pub mod scoring;
 
 pub use changes::{Change, ChangeInput};
-pub use db::{Store, WriteTx, MIN_SQLITE_VERSION};
+pub use db::{Committed, Store, WriteTx, MIN_SQLITE_VERSION};
 pub use error::StoreError;
 
 /// Result of store operations.

@@ -3,7 +3,10 @@
 
 use rusqlite_migration::{Migrations, M};
 
-const UP: &[&str] = &[include_str!("../migrations/0001-initial/up.sql")];
+const UP: &[&str] = &[
+    include_str!("../migrations/0001-initial/up.sql"),
+    include_str!("../migrations/0002-scoring/up.sql"),
+];
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
