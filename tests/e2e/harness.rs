@@ -52,18 +52,24 @@ fn term(child: &mut Child) {
     let _ = child.wait();
 }
 
+/// One desktop at a time: two WebKit windows building pages at once on a 2-core machine
+/// only make each test slower and flakier.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Xvfb + tauri-driver + a temp data folder, for one test.
 pub struct Desktop {
+    _turn: std::sync::MutexGuard<'static, ()>,
     xvfb: Child,
     driver: Child,
     port: u16,
     app: PathBuf,
     pub shots: PathBuf,
-    _tmp: tempfile::TempDir,
+    pub tmp: tempfile::TempDir,
 }
 
 impl Desktop {
     pub fn start() -> Desktop {
+        let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let app = app_binary();
         assert!(
             app.exists(),
@@ -117,12 +123,13 @@ impl Desktop {
         let shots = workspace_root().join("test-output").join("e2e");
         std::fs::create_dir_all(&shots).unwrap();
         Desktop {
+            _turn: turn,
             xvfb,
             driver,
             port,
             app,
             shots,
-            _tmp: tmp,
+            tmp,
         }
     }
 
@@ -221,5 +228,61 @@ impl Session {
         self.client.close().await.unwrap();
         // Give the app a moment to exit before the next session starts it again.
         tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+impl Session {
+    /// Sets an input's or select's value the way typing or choosing would, firing the
+    /// `input` and `change` events the UI listens to.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        self.wait_for(css).await;
+        self.client
+            .execute(
+                "const el = document.querySelector(arguments[0]);
+                 el.value = arguments[1];
+                 el.dispatchEvent(new Event('input', { bubbles: true }));
+                 el.dispatchEvent(new Event('change', { bubbles: true }));",
+                vec![css.into(), value.into()],
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Chooses the option of a `<select>` whose text contains `text`.
+    pub async fn select_by_text(&self, css: &str, text: &str) {
+        self.wait_for(css).await;
+        let found = self
+            .client
+            .execute(
+                "const el = document.querySelector(arguments[0]);
+                 const opt = [...el.options].find(o => o.textContent.includes(arguments[1]));
+                 if (!opt) return false;
+                 el.value = opt.value;
+                 el.dispatchEvent(new Event('input', { bubbles: true }));
+                 el.dispatchEvent(new Event('change', { bubbles: true }));
+                 return true;",
+                vec![css.into(), text.into()],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            found,
+            serde_json::Value::Bool(true),
+            "{css} has no option {text:?}"
+        );
+    }
+
+    /// Calls an app command through the page's own IPC, as the UI does. Used only where a
+    /// native dialog stands in the way (file paths) or to set up a rule in one step.
+    pub async fn invoke(&self, cmd: &str, args: serde_json::Value) -> serde_json::Value {
+        self.client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 window.__TAURI_INTERNALS__.invoke(arguments[0], arguments[1])
+                   .then(v => done({ ok: v === undefined ? null : v }), e => done({ err: e }));",
+                vec![cmd.into(), args],
+            )
+            .await
+            .unwrap()
     }
 }

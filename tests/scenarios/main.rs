@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod crash;
+mod export;
 mod roster;
 mod rubric;
+mod scoring;
 mod support;

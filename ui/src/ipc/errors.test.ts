@@ -11,6 +11,9 @@ const LISTED = [
   "file_too_large",
   "unsupported_format",
   "file_unreadable",
+  "recused",
+  "sheet_locked",
+  "scoring_closed",
   "storage",
   "internal",
 ] as const satisfies readonly ErrorCode[];
@@ -42,5 +45,11 @@ describe("error messages", () => {
   it("a bare string rejection becomes an internal error that keeps its text", () => {
     expect(toApiError("command not found")).toEqual({ code: "internal", message: "command not found", problems: [] });
     expect(toApiError({ code: "not_found", message: "x", problems: [] }).code).toBe("not_found");
+  });
+
+  it("scoring refusals read as the organiser words them", () => {
+    expect(errorMessage("recused")).toContain("回避:不能为本人所在乡镇评分");
+    expect(errorMessage("sheet_locked")).toContain("评分表已提交锁定");
+    expect(errorMessage("scoring_closed")).toContain("该乡镇评分尚未开放或已结束");
   });
 });

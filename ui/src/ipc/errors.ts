@@ -11,6 +11,9 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   file_too_large: "文件太大,无法导入。请检查是否选错了文件。",
   unsupported_format: "不支持该文件格式。请选择 CSV、Excel(.xlsx)或 JSON 文件。",
   file_unreadable: "无法读取该文件。请确认文件存在、未被其他程序占用,且有读取权限。",
+  recused: "回避:不能为本人所在乡镇评分。",
+  sheet_locked: "评分表已提交锁定。如需修改,请组织方填写原因后解锁。",
+  scoring_closed: "该乡镇评分尚未开放或已结束。",
   storage: "保存数据时出错(数据库或磁盘)。请检查磁盘空间后重试。",
   internal: "程序内部出错。请记下错误代码并联系技术支持。",
 };

@@ -2,7 +2,7 @@
 //! `@tauri-apps/*` (the lint enforces it). Commands return `Result`; `unwrap` turns an error
 //! result into a thrown `IpcError` so views can use try/catch and show one error panel.
 import { open, save } from "@tauri-apps/plugin-dialog";
-import { commands, type ApiError } from "./bindings.gen";
+import { commands, events, type ApiError } from "./bindings.gen";
 import { toApiError } from "./errors";
 
 export { commands };
@@ -64,4 +64,20 @@ export async function pickFileToOpen(title: string, filters: FileFilter[]): Prom
 export async function pickFileToSave(title: string, defaultPath: string, filters: FileFilter[]): Promise<string | null> {
   const picked = await save({ title, defaultPath, filters });
   return picked ?? null;
+}
+
+/** Stops a listener started by `onDataChanged`. */
+export type Unlisten = () => void;
+
+/**
+ * Calls `cb` with the entity kinds (e.g. `sheet`, `scorer`, `scoring_state`) after every committed
+ * write, so views refresh from the backend instead of polling. Resolves to the function that stops it.
+ * Without a Tauri runtime (plain browser, unit tests) nothing is ever reported.
+ */
+export async function onDataChanged(cb: (entities: string[]) => void): Promise<Unlisten> {
+  try {
+    return await events.dataChanged.listen((event) => cb(Array.isArray(event.payload?.entities) ? event.payload.entities : []));
+  } catch {
+    return () => {};
+  }
 }

@@ -546,15 +546,29 @@ pub fn submitted_sheets(conn: &Connection) -> Result<Vec<SubmittedSheet>> {
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // One grouped query for every sheet's category subtotals, merged by sheet id.
     let mut cat = conn.prepare(
-        "SELECT c.category_id, COALESCE(SUM(m.tenths), 0) FROM marks m
+        "SELECT m.sheet_id, c.category_id, COALESCE(SUM(m.tenths), 0) FROM marks m
          JOIN rubric_criteria c ON c.id = m.criterion_id
-         WHERE m.sheet_id = ?1 AND c.retired = 0 GROUP BY c.category_id ORDER BY c.category_id",
+         JOIN sheets s ON s.id = m.sheet_id
+         WHERE s.status = 'submitted' AND c.retired = 0
+         GROUP BY m.sheet_id, c.category_id ORDER BY m.sheet_id, c.category_id",
     )?;
+    let mut subtotals: std::collections::HashMap<String, Vec<(String, i32)>> =
+        std::collections::HashMap::new();
+    let rows = cat.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i32>(2)?,
+        ))
+    })?;
+    for row in rows {
+        let (sheet, category, tenths) = row?;
+        subtotals.entry(sheet).or_default().push((category, tenths));
+    }
     for s in &mut sheets {
-        s.category_tenths = cat
-            .query_map([&s.sheet_id], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<(String, i32)>>>()?;
+        s.category_tenths = subtotals.remove(&s.sheet_id).unwrap_or_default();
         s.base_tenths = s.category_tenths.iter().map(|(_, t)| t).sum();
     }
     Ok(sheets)

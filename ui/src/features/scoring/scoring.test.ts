@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import type { ScoringBoard, Township } from "../../ipc";
+import { SaveQueue, checkMark, clockTime, markText, sheetTotal, totalText, townshipsForSheet } from "./scoring";
+
+describe("mark check (mirror of the backend's check_points)", () => {
+  it("empty is no mark yet", () => {
+    expect(checkMark("", 10)).toEqual({ ok: true, value: null });
+    expect(checkMark("   ", 10)).toEqual({ ok: true, value: null });
+  });
+  it("accepts 0..max with at most one decimal", () => {
+    expect(checkMark("0", 10)).toEqual({ ok: true, value: 0 });
+    expect(checkMark("7.5", 10)).toEqual({ ok: true, value: 7.5 });
+    expect(checkMark("10", 10)).toEqual({ ok: true, value: 10 });
+    expect(checkMark("7.50", 10)).toEqual({ ok: true, value: 7.5 });
+    expect(checkMark("8.", 10)).toEqual({ ok: true, value: 8 });
+    expect(checkMark("8.5", 8.5)).toEqual({ ok: true, value: 8.5 });
+  });
+  it("refuses more than one decimal", () => {
+    const r = checkMark("7.55", 10);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.message).toContain("最多保留一位小数");
+  });
+  it("refuses more than the criterion's points", () => {
+    const r = checkMark("11", 10);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.message).toContain("超过分值10分");
+    expect(checkMark("10.1", 10).ok).toBe(false);
+  });
+  it("refuses negatives and text", () => {
+    expect(checkMark("-1", 10)).toEqual({ ok: false, message: "得分不能为负数" });
+    expect(checkMark("abc", 10).ok).toBe(false);
+    expect(checkMark("1e1", 20).ok).toBe(false);
+  });
+  it("reads full-width digits typed on a Chinese input method", () => {
+    expect(checkMark("８．５", 10)).toEqual({ ok: true, value: 8.5 });
+  });
+});
+
+describe("totals", () => {
+  it("formats the running total as 总分 = 细则 + 加减分 without float drift", () => {
+    expect(totalText({ base_total: 84.5, adjustment_total: 2 })).toBe("总分 86.5 = 细则 84.5 + 加减分 2");
+    expect(sheetTotal({ base_total: 0.1, adjustment_total: 0.2 })).toBe(0.3);
+    expect(totalText({ base_total: 80, adjustment_total: -1.5 })).toBe("总分 78.5 = 细则 80 + 加减分 -1.5");
+  });
+  it("shows stored marks as typed", () => {
+    expect(markText(null)).toBe("");
+    expect(markText(7.5)).toBe("7.5");
+    expect(markText(10)).toBe("10");
+  });
+  it("clock time is HH:MM:SS", () => {
+    expect(clockTime(new Date(2024, 11, 4, 9, 5, 7))).toBe("09:05:07");
+  });
+});
+
+describe("townships for the sheet", () => {
+  const towns = [
+    { id: "a", code: "001", position: 1 },
+    { id: "b", code: "002", position: 2 },
+    { id: "c", code: "003", position: 3 },
+  ] as Township[];
+  const board: ScoringBoard = {
+    townships: [
+      { township_id: "c", name: "C", position: 3, state: "not_open", expected: 3, submitted: 0 },
+      { township_id: "a", name: "A", position: 1, state: "closed", expected: 3, submitted: 3 },
+      { township_id: "b", name: "B", position: 2, state: "open", expected: 3, submitted: 1 },
+    ],
+    current_township_id: "b",
+    scorers: [],
+  };
+  it("puts the current open township first, then route order", () => {
+    expect(townshipsForSheet(board, towns).map((t) => t.code)).toEqual(["002", "001", "003"]);
+    expect(townshipsForSheet({ ...board, current_township_id: null }, towns).map((t) => t.code)).toEqual(["001", "002", "003"]);
+  });
+});
+
+describe("save queue", () => {
+  it("runs saves of one field in order and collapses the ones waiting into the newest", async () => {
+    const q = new SaveQueue();
+    const seen: string[] = [];
+    let release: () => void = () => {};
+    const first = new Promise<void>((r) => (release = r));
+    void q.save("k", async () => {
+      await first;
+      seen.push("1");
+    });
+    void q.save("k", async () => void seen.push("2"));
+    void q.save("k", async () => void seen.push("3"));
+    void q.save("other", async () => void seen.push("x"));
+    expect(q.busy).toBe(true);
+    release();
+    await q.idle();
+    expect(seen).toEqual(["x", "1", "3"]);
+    expect(q.busy).toBe(false);
+  });
+});

@@ -1,0 +1,140 @@
+//! Pure helpers for scoring: mark checks, totals, labels and the per-field save queue. The
+//! checks mirror the backend's `check_points` only for instant feedback; every value is
+//! still sent to the backend, which is the authority, and its problems are what counts.
+import type { Rubric, ScoringBoard, ScoringState, Sheet, Township, TownshipScoring } from "../../ipc";
+import { formatPoints, tenths } from "../rubric/rubric";
+
+export const GROUP_CITY_LEADER = "市领导";
+export const GROUP_TOWNSHIP_HEAD = "乡镇(街道)党政主要负责人";
+export const GROUP_SUGGESTIONS = [GROUP_CITY_LEADER, GROUP_TOWNSHIP_HEAD];
+
+export const STATE_LABELS: Record<ScoringState, string> = {
+  not_open: "未开始",
+  open: "评分中",
+  closed: "已结束",
+};
+
+export type MarkCheck = { ok: true; value: number | null } | { ok: false; message: string };
+
+/**
+ * What a scorer typed into a 得分 field: empty is "no mark yet" (null); otherwise a number
+ * from 0 to `max` with at most one decimal. Full-width digits and a trailing dot are accepted
+ * as typed on Chinese input methods.
+ */
+export function checkMark(raw: string, max: number, what = "得分"): MarkCheck {
+  const s = toHalfWidth(raw).trim();
+  if (s === "") return { ok: true, value: null };
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(s)) return { ok: false, message: `${what}应为数字,例如 8.5` };
+  const value = Number(s);
+  if (!Number.isFinite(value)) return { ok: false, message: `${what}应为数字,例如 8.5` };
+  if (value < 0) return { ok: false, message: `${what}不能为负数` };
+  const decimals = s.includes(".") ? s.split(".")[1].replace(/0+$/, "").length : 0;
+  if (decimals > 1) return { ok: false, message: `${what}「${s}」最多保留一位小数` };
+  if (tenths(value) > tenths(max)) return { ok: false, message: `${what}「${formatPoints(value)}」超过分值${formatPoints(max)}分` };
+  return { ok: true, value: tenths(value) / 10 };
+}
+
+function toHalfWidth(s: string): string {
+  return s.replace(/[\uff10-\uff19\uff0e]/g, (c) => (c === "\uff0e" ? "." : String.fromCharCode(c.charCodeAt(0) - 0xfee0)));
+}
+
+/** A stored mark as the input shows it: "" for none. */
+export function markText(points: number | null | undefined): string {
+  return points === null || points === undefined ? "" : formatPoints(points);
+}
+
+/** The sheet's total in tenths, so 84.5 + 2 never drifts. */
+export function sheetTotal(sheet: Pick<Sheet, "base_total" | "adjustment_total">): number {
+  return (tenths(sheet.base_total) + tenths(sheet.adjustment_total)) / 10;
+}
+
+/** "总分 86.5 = 细则 84.5 + 加减分 2" (a net penalty reads "+ 加减分 -3"). */
+export function totalText(sheet: Pick<Sheet, "base_total" | "adjustment_total">): string {
+  return `总分 ${formatPoints(sheetTotal(sheet))} = 细则 ${formatPoints(sheet.base_total)} + 加减分 ${formatPoints(sheet.adjustment_total)}`;
+}
+
+/** How many of the rubric's criteria have a mark on the sheet. */
+export function markedCount(rubric: Rubric, sheet: Sheet): { marked: number; total: number } {
+  const ids = new Set(sheet.marks.filter((m) => m.points !== null).map((m) => m.criterion_id));
+  let marked = 0;
+  let total = 0;
+  for (const c of rubric.categories) {
+    for (const k of c.criteria) {
+      total += 1;
+      if (k.id !== null && ids.has(k.id)) marked += 1;
+    }
+  }
+  return { marked, total };
+}
+
+/** "14:05:09" in local time. */
+export function clockTime(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+}
+
+/** An RFC 3339 time as local "HH:MM:SS"; the text itself when it does not parse. */
+export function clockOf(rfc3339: string | null): string {
+  if (!rfc3339) return "";
+  const d = new Date(rfc3339);
+  return Number.isNaN(d.getTime()) ? rfc3339 : clockTime(d);
+}
+
+export type SheetTownship = TownshipScoring & { code: string; current: boolean };
+
+/** The board's townships for a scorer: the current open one first, then the rest in route order. */
+export function townshipsForSheet(board: ScoringBoard, townships: readonly Township[]): SheetTownship[] {
+  const codes = new Map(townships.map((t) => [t.id, t.code]));
+  const rows = [...board.townships]
+    .sort((a, b) => a.position - b.position)
+    .map((t) => ({ ...t, code: codes.get(t.township_id) ?? t.township_id, current: t.township_id === board.current_township_id }));
+  const current = rows.filter((r) => r.current);
+  return [...current, ...rows.filter((r) => !r.current)];
+}
+
+/** Maps township id to code, so test ids can use the stable code. */
+export function codeMap(townships: readonly Township[]): Map<string, string> {
+  return new Map(townships.map((t) => [t.id, t.code]));
+}
+
+/**
+ * Runs saves one at a time per key (a field), so they land in the order typed. While one runs,
+ * later saves for the same key collapse into the newest: each job reads the field's current
+ * value when it starts, so nothing typed is lost.
+ */
+export class SaveQueue {
+  private running = new Map<string, Promise<void>>();
+  private pending = new Map<string, () => Promise<void>>();
+
+  get busy(): boolean {
+    return this.running.size > 0;
+  }
+
+  save(key: string, job: () => Promise<void>): Promise<void> {
+    if (this.running.has(key)) {
+      this.pending.set(key, job);
+      return this.running.get(key)!;
+    }
+    const run = async (first: () => Promise<void>) => {
+      let next: (() => Promise<void>) | undefined = first;
+      while (next) {
+        try {
+          await next();
+        } catch {
+          // Jobs report their own errors; the queue only keeps order.
+        }
+        next = this.pending.get(key);
+        this.pending.delete(key);
+      }
+      this.running.delete(key);
+    };
+    const p = run(job);
+    this.running.set(key, p);
+    return p;
+  }
+
+  /** Resolves once every queued save has finished. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()]);
+  }
+}
