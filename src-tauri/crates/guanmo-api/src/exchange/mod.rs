@@ -5,7 +5,7 @@
 //! (the header is row 1). Checks across rows (duplicates, counts, rubric sums) are the
 //! caller's; this module only parses.
 
-mod cells;
+pub(crate) mod cells;
 mod roster_file;
 mod rubric_file;
 mod text;

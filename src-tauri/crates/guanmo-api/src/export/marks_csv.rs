@@ -5,7 +5,7 @@
 //! never escaped, so a penalty stays a negative number.
 
 use super::{beijing_time, mark_points, points_text, signed, Results};
-use std::borrow::Cow;
+use crate::exchange::cells::escape_formula;
 
 /// The columns, in file order.
 const HEADER: [&str; 11] = [
@@ -94,20 +94,6 @@ pub(super) fn build(res: &Results) -> Result<Vec<u8>, csv::Error> {
 /// A text cell, escaped if a spreadsheet would run it as a formula.
 fn text(s: &str) -> String {
     escape_formula(s).into_owned()
-}
-
-/// What a spreadsheet treats as the start of a formula (OWASP CSV injection).
-const FORMULA_LEAD: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
-/// The roster file's rule (`exchange::cells::escape_formula`, private to the exchange module):
-/// prefix `'` to a formula-looking cell, and to one that already looks escaped, so that
-/// stripping one `'` on import is the exact inverse.
-fn escape_formula(s: &str) -> Cow<'_, str> {
-    if s.trim_start_matches('\'').starts_with(FORMULA_LEAD) {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
-    }
 }
 
 #[cfg(test)]
