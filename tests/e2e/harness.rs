@@ -191,11 +191,13 @@ impl Session {
         let deadline = Instant::now() + WAIT;
         let mut last = String::new();
         while Instant::now() < deadline {
-            if let Ok(e) = self.client.find(Locator::Css(css)).await {
-                last = e.text().await.unwrap_or_default();
-                if last.contains(want) {
-                    return;
-                }
+            match self.client.find(Locator::Css(css)).await {
+                Ok(e) => match e.text().await {
+                    Ok(t) if t.contains(want) => return,
+                    Ok(t) => last = t,
+                    Err(err) => last = format!("<error reading text: {err}>"),
+                },
+                Err(err) => last = format!("<not found: {err}>"),
             }
             self.pause_ms(100).await;
         }

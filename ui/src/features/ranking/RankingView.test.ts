@@ -71,7 +71,9 @@ function backend() {
       case "get_rubric":
         return { title: "评分表", total_points: 100, categories: [], adjustments: [] };
       case "list_audit":
-        return [];
+        return [
+          { seq: 7, at: "2024-12-04T01:30:05Z", device_id: "d", scorer_id: "s1", sheet_id: "sh-1", township_id: "t-qf", kind: "unlock", item_id: null, old_value: null, new_value: null, reason: "现场复核后更正" },
+        ];
       case "unlock_sheet":
         if (((args as { reason: string }).reason ?? "").length < 2) {
           throw { code: "validation", message: "", problems: [{ code: "required", severity: "error", row: null, location: "解锁原因", message: "解锁原因至少2个字" }] };
@@ -94,6 +96,10 @@ describe("ranking view", () => {
     expect(screen.getByTestId("standing-rank-430482002000").textContent?.trim()).toBe("1");
     expect(screen.getByTestId("standing-result-430482002000").textContent).toBe("86.33");
     expect(screen.getByTestId("standing-row-430482001000").textContent).toContain("评分不足:已有1份,需要3份");
+    const audit = screen.getByTestId("audit-table");
+    expect(audit.textContent).toContain("解锁");
+    expect(audit.textContent).toContain("泉峰街道");
+    expect(audit.textContent).toContain("现场复核后更正");
   });
 
   it("a row explains itself, trimmed marks struck through, and a sheet can be unlocked with a reason", async () => {

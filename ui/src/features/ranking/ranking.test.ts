@@ -5,6 +5,7 @@ import {
   auditChange,
   auditItemLabel,
   fmt2,
+  fmt3,
   moveTieBreak,
   rankText,
   removeTieBreak,
@@ -84,6 +85,8 @@ describe("standing wording", () => {
   it("results have two decimals", () => {
     expect(fmt2(85.333)).toBe("85.33");
     expect(fmt2(null)).toBe("—");
+    expect(fmt3(-0.0000001)).toBe("0.000");
+    expect(fmt3(-0.25)).toBe("-0.250");
   });
   it("shared ranks are marked", () => {
     expect(rankText(standing({ rank: 2, shared_rank: true }))).toBe("2(并列)");

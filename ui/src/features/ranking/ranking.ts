@@ -4,12 +4,17 @@ import type { AggregationRule, AuditEntry, GroupWeight, Rubric, Standing, TieBre
 
 /** "85.33": two decimals, "—" when absent. */
 export function fmt2(n: number | null | undefined): string {
-  return n === null || n === undefined || !Number.isFinite(n) ? "—" : n.toFixed(2);
+  return n === null || n === undefined || !Number.isFinite(n) ? "—" : noNegativeZero(n.toFixed(2));
 }
 
 /** "0.532": three decimals (z-scores), "—" when absent. */
 export function fmt3(n: number | null | undefined): string {
-  return n === null || n === undefined || !Number.isFinite(n) ? "—" : n.toFixed(3);
+  return n === null || n === undefined || !Number.isFinite(n) ? "—" : noNegativeZero(n.toFixed(3));
+}
+
+/** "-0.00" (a tiny negative rounded away) reads as "0.00". */
+function noNegativeZero(s: string): string {
+  return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
 }
 
 /** Why a township has no rank, in the organiser's words; null when ranked. */
