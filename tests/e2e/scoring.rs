@@ -67,7 +67,11 @@ async fn two_scorers_submit_and_the_ranking_and_audit_show_it() {
     s.click("[data-testid='scoring-tab-progress']").await;
     s.click(&format!("[data-testid='open-scoring-{YIYANG}']"))
         .await;
-    s.wait_for_text(&format!("[data-testid='progress-state-{YIYANG}']"), "评分中").await;
+    s.wait_for_text(
+        &format!("[data-testid='progress-state-{YIYANG}']"),
+        "评分中",
+    )
+    .await;
 
     become_scorer(&s, "张三").await;
     score_and_submit(&s, "3").await; // 18 × 3 = 54
@@ -104,8 +108,10 @@ async fn two_scorers_submit_and_the_ranking_and_audit_show_it() {
     s.screenshot("13-ranking").await;
 
     // The organiser unlocks 张三's sheet with a reason; the audit view shows it.
-    s.click(&format!("[data-testid='standing-row-{YIYANG}'] td:nth-child(2)"))
-        .await;
+    s.click(&format!(
+        "[data-testid='standing-row-{YIYANG}'] td:nth-child(2)"
+    ))
+    .await;
     s.wait_for(&format!("[data-testid='explain-{YIYANG}']"))
         .await;
     s.click("[data-testid='unlock-0']").await;
