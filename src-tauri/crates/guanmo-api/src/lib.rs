@@ -6,6 +6,7 @@ mod ctx;
 mod error;
 pub mod exchange;
 pub mod export;
+pub mod feed;
 mod files;
 pub mod info;
 pub mod roster;

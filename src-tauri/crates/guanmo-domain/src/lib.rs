@@ -4,6 +4,7 @@
 
 pub mod aggregation;
 pub mod clock;
+pub mod feed;
 pub mod ids;
 pub mod points;
 pub mod problem;

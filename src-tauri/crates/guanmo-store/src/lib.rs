@@ -6,6 +6,7 @@
 mod changes;
 mod db;
 mod error;
+pub mod feed;
 pub mod meta;
 pub mod migrations;
 pub mod roster;

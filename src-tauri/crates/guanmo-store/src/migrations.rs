@@ -6,6 +6,7 @@ use rusqlite_migration::{Migrations, M};
 const UP: &[&str] = &[
     include_str!("../migrations/0001-initial/up.sql"),
     include_str!("../migrations/0002-scoring/up.sql"),
+    include_str!("../migrations/0003-feed/up.sql"),
 ];
 
 /// All migrations in order.

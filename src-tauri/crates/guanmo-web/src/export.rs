@@ -1,0 +1,82 @@
+//! Static export of the live feed: a folder any web server, CDN or S3-compatible bucket can
+//! serve as it is — `index.html` (every published post, no live script), `api/feed.json`,
+//! `static/feed.css` and the web copies of the photos it shows. All links are relative, so
+//! the folder also works under a sub-path. Only public views are written.
+
+use crate::page::{self, PageOptions};
+use crate::state::WebState;
+use crate::WebError;
+use guanmo_api::feed::{self, PublicFeed};
+use std::collections::BTreeSet;
+use std::path::Path;
+
+/// What an export wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportReport {
+    /// Posts in the export.
+    pub posts: usize,
+    /// Photo files copied.
+    pub media_files: usize,
+    /// Photo files the media source could not provide (`<hash>/<size>.jpg`).
+    pub missing_media: Vec<String>,
+}
+
+/// Writes the public feed as a static site into `dir` (created if needed; files the export
+/// writes are replaced, others are left alone).
+pub fn export_static(state: &WebState, dir: &Path) -> Result<ExportReport, WebError> {
+    let seq = feed::feed_seq(&state.ctx)?;
+    let posts = feed::all_public_posts(&state.ctx)?;
+    let (pinned, rest): (Vec<_>, Vec<_>) = posts.into_iter().partition(|p| p.pinned);
+    let pinned = pinned.into_iter().next();
+    let html = page::render(
+        pinned.as_ref(),
+        &rest,
+        &PageOptions {
+            base: "",
+            title: &state.config.title,
+            live: false,
+            poll_seconds: state.config.poll_seconds,
+            seq,
+            next_cursor: None,
+            paged: false,
+        },
+    );
+    std::fs::create_dir_all(dir.join("api"))?;
+    std::fs::create_dir_all(dir.join("static"))?;
+    std::fs::write(dir.join("index.html"), html)?;
+    std::fs::write(dir.join("static").join("feed.css"), page::CSS)?;
+
+    let mut report = ExportReport {
+        posts: rest.len() + usize::from(pinned.is_some()),
+        ..ExportReport::default()
+    };
+    let hashes: BTreeSet<&str> = pinned
+        .iter()
+        .chain(rest.iter())
+        .flat_map(|p| p.photos.iter().map(String::as_str))
+        .collect();
+    for hash in hashes {
+        for side in [320u32, 1600] {
+            let name = format!("{hash}/{side}.jpg");
+            match state.media.derived_path(hash, side) {
+                Some(src) if src.is_file() => {
+                    let to = dir.join("media").join(hash);
+                    std::fs::create_dir_all(&to)?;
+                    std::fs::copy(&src, to.join(format!("{side}.jpg")))?;
+                    report.media_files += 1;
+                }
+                _ => report.missing_media.push(name),
+            }
+        }
+    }
+    let feed = PublicFeed {
+        pinned,
+        posts: rest,
+        next_cursor: None,
+    };
+    std::fs::write(
+        dir.join("api").join("feed.json"),
+        serde_json::to_vec(&feed)?,
+    )?;
+    Ok(report)
+}

@@ -1,0 +1,144 @@
+//! `GET /live`: the SSE stream of feed events. A phone that reconnects (`Last-Event-ID`) or
+//! arrives from the page (`?since=<seq>`) first gets what it missed from the change log, then
+//! the live broadcast; a phone too slow for the broadcast catches up from the log too, so no
+//! event is lost and none is sent twice. Streams end when the server shuts down.
+
+use crate::error::HttpError;
+use crate::routes::blocking;
+use crate::state::WebState;
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use guanmo_api::feed::{self, FeedEvent};
+use serde::Deserialize;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::watch;
+
+/// Set by `serve` when the server shuts down.
+#[derive(Clone)]
+pub(crate) struct Shutdown(pub watch::Receiver<bool>);
+
+async fn shutting_down(signal: Option<Shutdown>) {
+    match signal {
+        Some(Shutdown(mut rx)) => {
+            while !*rx.borrow_and_update() {
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct LiveQuery {
+    since: Option<String>,
+}
+
+fn to_event(e: &FeedEvent) -> Option<Event> {
+    Event::default()
+        .event("post")
+        .id(e.seq.to_string())
+        .json_data(e)
+        .ok()
+}
+
+const CATCH_UP: u32 = 256;
+
+enum Next {
+    Event(std::sync::Arc<FeedEvent>),
+    CatchUp,
+    Stop,
+}
+
+pub(crate) async fn live(
+    State(state): State<WebState>,
+    shutdown: Option<Extension<Shutdown>>,
+    Query(q): Query<LiveQuery>,
+    headers: HeaderMap,
+) -> Result<Response, HttpError> {
+    let resume = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(q.since);
+    let resume = match resume {
+        Some(s) => Some(
+            s.trim()
+                .parse::<i64>()
+                .map_err(|_| HttpError::bad_request())?,
+        ),
+        None => None,
+    };
+    // Subscribe before reading where the feed stands, so nothing falls in between.
+    let mut rx = state.live.subscribe();
+    let ctx = state.ctx.clone();
+    let start = match resume {
+        Some(seq) => seq.max(0),
+        None => blocking(move || feed::feed_seq(&ctx)).await?,
+    };
+    let retry = Duration::from_secs(u64::from(state.config.poll_seconds.max(1)));
+    let keep_alive = Duration::from_secs(u64::from(state.config.keep_alive_seconds.max(1)));
+    let ctx = state.ctx.clone();
+    let signal = shutdown.map(|Extension(s)| s);
+    let stream = async_stream::stream! {
+        yield Ok::<Event, Infallible>(Event::default().retry(retry).comment("图文直播"));
+        let mut seq = start;
+        let mut catch_up = resume.is_some();
+        let stop = shutting_down(signal);
+        tokio::pin!(stop);
+        loop {
+            if catch_up {
+                let c = ctx.clone();
+                let from = seq;
+                let events = tokio::task::spawn_blocking(move || {
+                    feed::feed_events_since(&c, from, CATCH_UP)
+                })
+                .await;
+                let Ok(Ok(events)) = events else { break };
+                let n = events.len();
+                for e in events {
+                    seq = e.seq;
+                    if let Some(ev) = to_event(&e) {
+                        yield Ok(ev);
+                    }
+                }
+                catch_up = n == CATCH_UP as usize;
+                continue;
+            }
+            let next = tokio::select! {
+                _ = &mut stop => Next::Stop,
+                r = rx.recv() => match r {
+                    Ok(e) => Next::Event(e),
+                    Err(RecvError::Lagged(_)) => Next::CatchUp,
+                    Err(RecvError::Closed) => Next::Stop,
+                },
+            };
+            match next {
+                Next::Stop => break,
+                Next::CatchUp => catch_up = true,
+                Next::Event(e) => {
+                    if e.seq > seq {
+                        seq = e.seq;
+                        if let Some(ev) = to_event(&e) {
+                            yield Ok(ev);
+                        }
+                    }
+                }
+            }
+        }
+    };
+    let mut resp = Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(keep_alive))
+        .into_response();
+    let h = resp.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // nginx would otherwise buffer the stream.
+    h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    Ok(resp)
+}

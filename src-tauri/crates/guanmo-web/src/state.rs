@@ -1,0 +1,137 @@
+//! What the public router runs on: the api context, where derived photos live, the site's
+//! settings, and the live broadcast fed by a bridge thread that turns the store's commit
+//! notifications into feed events. The bridge reads the change log after each commit, so a
+//! phone never hears of a post before it is in the database.
+
+use guanmo_api::feed::{self, FeedEvent};
+use guanmo_api::Ctx;
+use guanmo_store::Committed;
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, Weak};
+use tokio::sync::broadcast;
+
+use crate::WebError;
+
+/// Where the web copies of photos are. The photo crate implements it; tests use a folder.
+pub trait MediaSource: Send + Sync {
+    /// Path of the derived JPEG of `hash` whose long side is `long_side` (320 or 1600), if it
+    /// exists. Never the original.
+    fn derived_path(&self, hash: &str, long_side: u32) -> Option<PathBuf>;
+}
+
+/// Settings of the resident site.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// Accepted `Host` values: `host` (any port) or `host:port`; IPv6 as `[::1]:8080`.
+    pub allowed_hosts: Vec<String>,
+    /// Seconds between polls when a phone has no EventSource; also the SSE `retry`.
+    pub poll_seconds: u32,
+    /// Seconds between SSE keep-alive comments (proxies drop silent connections).
+    pub keep_alive_seconds: u32,
+    /// Page title, e.g. 常宁市2024年度下半年乡镇(街道)工作现场观摩会.
+    pub title: String,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into()],
+            poll_seconds: 15,
+            keep_alive_seconds: 15,
+            title: "乡镇(街道)工作现场观摩会".into(),
+        }
+    }
+}
+
+/// Shared state of the public router; cheap to clone.
+#[derive(Clone)]
+pub struct WebState {
+    pub(crate) ctx: Ctx,
+    pub(crate) media: Arc<dyn MediaSource>,
+    pub(crate) config: Arc<WebConfig>,
+    pub(crate) live: Arc<broadcast::Sender<Arc<FeedEvent>>>,
+}
+
+impl std::fmt::Debug for WebState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Events buffered per slow phone before it must catch up from the change log.
+const LIVE_BUFFER: usize = 1024;
+/// Change rows read per catch-up query.
+const BATCH: u32 = 256;
+
+impl WebState {
+    /// State over `ctx`; starts the bridge thread from the store's notifications to the live
+    /// broadcast. The thread ends at the first commit after the state is dropped.
+    pub fn new(
+        ctx: Ctx,
+        media: Arc<dyn MediaSource>,
+        config: WebConfig,
+    ) -> Result<WebState, WebError> {
+        // Subscribe before reading where the log stands, so no commit falls in between.
+        let rx = ctx.store().subscribe();
+        let seq = feed::latest_seq(&ctx)?;
+        let (tx, _) = broadcast::channel(LIVE_BUFFER);
+        let live = Arc::new(tx);
+        let weak = Arc::downgrade(&live);
+        let bridge_ctx = ctx.clone();
+        std::thread::Builder::new()
+            .name("guanmo-web-live".into())
+            .spawn(move || bridge(bridge_ctx, rx, weak, seq))
+            .map_err(|e| WebError::Thread(e.to_string()))?;
+        Ok(WebState {
+            ctx,
+            media,
+            config: Arc::new(config),
+            live,
+        })
+    }
+
+    /// The site's settings.
+    pub fn config(&self) -> &WebConfig {
+        &self.config
+    }
+}
+
+fn bridge(
+    ctx: Ctx,
+    rx: Receiver<Committed>,
+    live: Weak<broadcast::Sender<Arc<FeedEvent>>>,
+    mut seq: i64,
+) {
+    while let Ok(committed) = rx.recv() {
+        let Some(live) = live.upgrade() else { break };
+        if !committed
+            .entities
+            .iter()
+            .any(|e| e == guanmo_store::feed::ENTITY)
+        {
+            continue;
+        }
+        loop {
+            match feed::feed_events_since(&ctx, seq, BATCH) {
+                Ok(events) => {
+                    let n = events.len();
+                    for e in events {
+                        seq = e.seq;
+                        // No phone listening is fine.
+                        let _ = live.send(Arc::new(e));
+                    }
+                    if n < BATCH as usize {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "live feed: reading the change log failed");
+                    break;
+                }
+            }
+        }
+    }
+}

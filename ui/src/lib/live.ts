@@ -1,0 +1,29 @@
+//! Views refresh from the backend after each committed write instead of polling.
+import { onMount } from "svelte";
+import { onDataChanged, type Unlisten } from "../ipc";
+
+export type LiveOptions = {
+  /** Entity kinds that, changed alone, do not concern the view (e.g. `sheet` for a list of scorers). */
+  ignore?: readonly string[];
+};
+
+/**
+ * Listens to `data-changed` from now until `stop` is called: `cb` gets the changed entity kinds,
+ * unless all of them are in `ignore`. Safe to stop before the listener is in place.
+ */
+export function watchDataChanged(cb: (entities: string[]) => void, { ignore = [] }: LiveOptions = {}): Unlisten {
+  let unlisten: Unlisten | null = null;
+  let stopped = false;
+  void onDataChanged((entities) => {
+    if (ignore.length === 0 || entities.some((e) => !ignore.includes(e))) cb(entities);
+  }).then((u) => (stopped ? u() : (unlisten = u)));
+  return () => {
+    stopped = true;
+    unlisten?.();
+  };
+}
+
+/** `watchDataChanged` for as long as the calling component is mounted (call it while initialising). */
+export function onDataChangedWhileMounted(cb: (entities: string[]) => void, options: LiveOptions = {}): void {
+  onMount(() => watchDataChanged(cb, options));
+}
