@@ -1,1 +1,52 @@
-//! Photo pipeline (being written).
+//! Guanmo's photo pipeline: evidence photos (拍照留证) and feed photos go in here and come out
+//! as a content-addressed original plus two metadata-free JPEGs (320 px and 1600 px).
+//!
+//! Invariants kept by the whole crate:
+//! - the format comes from magic bytes; size limits are checked from the header before any
+//!   decoder runs; decoding runs in a contained worker (panics caught, a time limit);
+//! - derived copies are re-encoded from pixels with EXIF orientation applied, so no EXIF, XMP,
+//!   GPS, embedded thumbnail or data after the image reaches them;
+//! - store paths come from the BLAKE3 hash only, and files appear under their final names
+//!   complete (temp + fsync + rename).
+//!
+//! No Tauri, no database: the API crate stores the returned [`Imported`] record.
+
+mod batch;
+mod error;
+mod evidence;
+mod render;
+mod sniff;
+mod store;
+
+pub use batch::{import_batch, list_folder, BatchProgress};
+pub use error::MediaError;
+pub use evidence::EvidenceMeta;
+pub use render::{derive, Derived, THUMB_SIDE, WEB_SIDE};
+pub use sniff::ImageFormat;
+pub use store::{Imported, MediaStore, Size};
+
+use std::time::Duration;
+
+/// What an import accepts. `Default` is the product's policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest file accepted, in bytes (default 50 MB).
+    pub max_bytes: u64,
+    /// Largest width or height, in pixels (default 16384).
+    pub max_side: u32,
+    /// Largest width × height (default 100 million).
+    pub max_pixels: u64,
+    /// Longest a decode may take before it is abandoned (default 20 s).
+    pub decode_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_bytes: 50_000_000,
+            max_side: 16_384,
+            max_pixels: 100_000_000,
+            decode_timeout: Duration::from_secs(20),
+        }
+    }
+}

@@ -1,0 +1,275 @@
+//! Format detection from magic bytes (never the file name) and header-only dimension reading.
+//! Invariant: no decoder ever sees bytes whose header was not read here and found within
+//! `Limits` — some decoders abort the whole process on a huge declared size.
+
+use crate::{Limits, MediaError};
+use serde::{Deserialize, Serialize};
+
+/// A format the pipeline accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    /// JPEG (baseline, progressive; RGB, greyscale or CMYK).
+    Jpeg,
+    /// PNG (8 or 16 bit, with or without alpha).
+    Png,
+    /// WebP (lossy or lossless).
+    Webp,
+}
+
+impl ImageFormat {
+    /// The lowercase name, as stored by the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageFormat::Jpeg => "jpeg",
+            ImageFormat::Png => "png",
+            ImageFormat::Webp => "webp",
+        }
+    }
+}
+
+/// What the header says, read without decoding any pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Header {
+    pub format: ImageFormat,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Recognises the format from the first bytes. Known but unsupported formats are named.
+pub(crate) fn sniff(bytes: &[u8]) -> Result<ImageFormat, MediaError> {
+    if bytes.is_empty() {
+        return Err(MediaError::Empty);
+    }
+    let unsupported = |what: &str| {
+        Err(MediaError::UnsupportedFormat {
+            what: what.to_string(),
+        })
+    };
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return Ok(ImageFormat::Jpeg);
+    }
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return Ok(ImageFormat::Png);
+    }
+    if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        return Ok(ImageFormat::Webp);
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return unsupported("GIF");
+    }
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        let brand = &bytes[8..12];
+        return match brand {
+            b"avif" | b"avis" => unsupported("AVIF"),
+            b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" | b"mif1" | b"msf1" => {
+                unsupported("HEIC")
+            }
+            b"qt  " => unsupported("MOV 视频"),
+            _ => unsupported("MP4 视频"),
+        };
+    }
+    if bytes.starts_with(b"%PDF") {
+        return unsupported("PDF");
+    }
+    if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        return unsupported("ZIP 压缩包");
+    }
+    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        return unsupported("TIFF/RAW");
+    }
+    if bytes.starts_with(b"BM") {
+        return unsupported("BMP");
+    }
+    if bytes.starts_with(&[0xFF, 0x0A]) || bytes.starts_with(b"\0\0\0\x0cJXL ") {
+        return unsupported("JPEG XL");
+    }
+    if bytes.starts_with(b"8BPS") {
+        return unsupported("PSD");
+    }
+    // Text formats: look at the start, skipping a BOM and whitespace, case-insensitively.
+    let head: String = String::from_utf8_lossy(&bytes[..bytes.len().min(1024)])
+        .trim_start_matches('\u{FEFF}')
+        .trim_start()
+        .to_ascii_lowercase();
+    if head.starts_with("<svg") || (head.starts_with("<?xml") && head.contains("<svg")) {
+        return unsupported("SVG");
+    }
+    if head.starts_with("<!doctype html") || head.starts_with("<html") || head.contains("<body") {
+        return unsupported("HTML 网页");
+    }
+    unsupported("未知")
+}
+
+/// Reads the format and the declared size from the header and checks them against `limits`.
+pub(crate) fn read_header(bytes: &[u8], limits: &Limits) -> Result<Header, MediaError> {
+    if bytes.len() as u64 > limits.max_bytes {
+        return Err(MediaError::TooLarge {
+            bytes: bytes.len() as u64,
+            max: limits.max_bytes,
+        });
+    }
+    let format = sniff(bytes)?;
+    let (width, height) = match format {
+        ImageFormat::Jpeg => jpeg_size(bytes)?,
+        ImageFormat::Png => png_size(bytes)?,
+        ImageFormat::Webp => webp_size(bytes)?,
+    };
+    if width == 0 || height == 0 {
+        return Err(MediaError::Corrupt(format!(
+            "header declares {width}×{height}"
+        )));
+    }
+    check_size(width, height, limits)?;
+    Ok(Header {
+        format,
+        width,
+        height,
+    })
+}
+
+/// Refuses a declared size over the side or pixel limits.
+pub(crate) fn check_size(width: u32, height: u32, limits: &Limits) -> Result<(), MediaError> {
+    let pixels = u64::from(width) * u64::from(height);
+    if width > limits.max_side || height > limits.max_side || pixels > limits.max_pixels {
+        return Err(MediaError::TooManyPixels {
+            width: width.into(),
+            height: height.into(),
+        });
+    }
+    Ok(())
+}
+
+fn be16(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_be_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn truncated(what: &str) -> MediaError {
+    MediaError::Corrupt(format!("{what} header is truncated"))
+}
+
+/// Walks the JPEG marker segments up to the first SOFn frame header.
+fn jpeg_size(b: &[u8]) -> Result<(u32, u32), MediaError> {
+    let mut i = 2; // after SOI
+    loop {
+        if *b.get(i).ok_or_else(|| truncated("JPEG"))? != 0xFF {
+            return Err(MediaError::Corrupt(format!(
+                "JPEG marker expected at byte {i}"
+            )));
+        }
+        while b.get(i) == Some(&0xFF) {
+            i += 1;
+        }
+        let marker = *b.get(i).ok_or_else(|| truncated("JPEG"))?;
+        i += 1;
+        match marker {
+            0x01 | 0xD0..=0xD8 => continue,
+            0xD9 | 0xDA => {
+                return Err(MediaError::Corrupt(
+                    "JPEG has no frame header before its data".into(),
+                ))
+            }
+            _ => {}
+        }
+        let len = usize::from(be16(b, i).ok_or_else(|| truncated("JPEG"))?);
+        if len < 2 {
+            return Err(MediaError::Corrupt("JPEG segment length below 2".into()));
+        }
+        let is_sof = matches!(marker, 0xC0..=0xCF) && !matches!(marker, 0xC4 | 0xC8 | 0xCC);
+        if is_sof {
+            let height = be16(b, i + 3).ok_or_else(|| truncated("JPEG"))?;
+            let width = be16(b, i + 5).ok_or_else(|| truncated("JPEG"))?;
+            return Ok((width.into(), height.into()));
+        }
+        i += len;
+    }
+}
+
+fn png_size(b: &[u8]) -> Result<(u32, u32), MediaError> {
+    if b.len() < 24 {
+        return Err(truncated("PNG"));
+    }
+    if &b[12..16] != b"IHDR" {
+        return Err(MediaError::Corrupt("PNG does not start with IHDR".into()));
+    }
+    let w = u32::from_be_bytes([b[16], b[17], b[18], b[19]]);
+    let h = u32::from_be_bytes([b[20], b[21], b[22], b[23]]);
+    Ok((w, h))
+}
+
+fn webp_size(b: &[u8]) -> Result<(u32, u32), MediaError> {
+    let le16 = |at: usize| -> Option<u32> {
+        Some(u32::from(u16::from_le_bytes([
+            *b.get(at)?,
+            *b.get(at + 1)?,
+        ])))
+    };
+    let le24 = |at: usize| -> Option<u32> {
+        Some(u32::from_le_bytes([
+            *b.get(at)?,
+            *b.get(at + 1)?,
+            *b.get(at + 2)?,
+            0,
+        ]))
+    };
+    let chunk = b.get(12..16).ok_or_else(|| truncated("WebP"))?;
+    let size = match chunk {
+        b"VP8 " => {
+            if b.get(23..26) != Some(&[0x9D, 0x01, 0x2A][..]) {
+                return Err(MediaError::Corrupt("WebP VP8 start code missing".into()));
+            }
+            le16(26)
+                .zip(le16(28))
+                .map(|(w, h)| (w & 0x3FFF, h & 0x3FFF))
+        }
+        b"VP8L" => {
+            if b.get(20) != Some(&0x2F) {
+                return Err(MediaError::Corrupt("WebP VP8L signature missing".into()));
+            }
+            b.get(21..25).map(|s| {
+                let bits = u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+                (1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF))
+            })
+        }
+        b"VP8X" => le24(24).zip(le24(27)).map(|(w, h)| (w + 1, h + 1)),
+        _ => return Err(MediaError::Corrupt("unknown WebP chunk".into())),
+    };
+    size.ok_or_else(|| truncated("WebP"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_recognised_by_their_bytes_not_their_names() {
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0").ok(), Some(ImageFormat::Jpeg));
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\n....").ok(), Some(ImageFormat::Png));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 ").ok(), Some(ImageFormat::Webp));
+        let named = |b: &[u8]| match sniff(b) {
+            Err(MediaError::UnsupportedFormat { what }) => what,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(named(b"\0\0\0\x18ftypheic\0\0\0\0"), "HEIC");
+        assert_eq!(named(b"\0\0\0\x1cftypavif\0\0\0\0"), "AVIF");
+        assert_eq!(named(b"GIF89a\x01\0\x01\0"), "GIF");
+        assert_eq!(named(b"%PDF-1.7\n"), "PDF");
+        assert_eq!(named(b"PK\x03\x04\x14\0"), "ZIP 压缩包");
+        assert_eq!(
+            named(b"\xEF\xBB\xBF  <?xml version='1.0'?><svg xmlns=''/>"),
+            "SVG"
+        );
+        assert_eq!(named(b"<!DOCTYPE html><html></html>"), "HTML 网页");
+        assert_eq!(named(b"hello"), "未知");
+        assert!(matches!(sniff(b""), Err(MediaError::Empty)));
+    }
+
+    #[test]
+    fn a_jpeg_with_a_zero_height_frame_is_corrupt() {
+        let jpeg = [0xFF, 0xD8, 0xFF, 0xC0, 0, 11, 8, 0, 0, 0, 16, 1, 1, 0x11, 0];
+        assert!(matches!(
+            read_header(&jpeg, &Limits::default()),
+            Err(MediaError::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,279 @@
+//! The content-addressed photo store under `<data_dir>/objects/`: originals at
+//! `ab/cd/<blake3-hex>`, derived copies beside them as `<hash>.320.jpg` and `<hash>.1600.jpg`.
+//! Invariants: a path is built only from a validated hash, never from a file name; every file
+//! appears under its final name complete and fsynced (temp file + fsync + rename), and a failed
+//! write leaves no temp file behind; the same bytes are stored once.
+
+use crate::render::{render_contained, start_render, Derived};
+use crate::sniff::{read_header, ImageFormat};
+use crate::{EvidenceMeta, Limits, MediaError};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// Which file of a photo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Size {
+    /// 320 px long side, metadata-free JPEG.
+    Thumb,
+    /// 1600 px long side (or smaller if the original is), metadata-free JPEG.
+    Web,
+    /// The bytes as imported, EXIF and all (evidence; never served to residents).
+    Original,
+}
+
+/// One imported photo, as the API stores it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Imported {
+    /// BLAKE3 of the original's bytes, 64 lowercase hex characters.
+    pub hash: String,
+    /// Width of the original as displayed (EXIF orientation applied).
+    pub width: u32,
+    /// Height of the original as displayed.
+    pub height: u32,
+    /// The original's format, from its magic bytes.
+    pub format: ImageFormat,
+    /// Evidence metadata from the original's EXIF.
+    pub meta: EvidenceMeta,
+    /// Size of the original in bytes.
+    pub original_bytes: u64,
+}
+
+/// The photo store. Cheap to clone; safe to use from several threads at once.
+#[derive(Debug, Clone)]
+pub struct MediaStore {
+    root: PathBuf,
+}
+
+static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl MediaStore {
+    /// Opens (creating if needed) the store at `<data_dir>/objects/`.
+    pub fn new(data_dir: &Path) -> Result<Self, MediaError> {
+        let root = data_dir.join("objects");
+        fs::create_dir_all(&root)?;
+        Ok(Self { root })
+    }
+
+    /// The `objects/` directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Imports one file: header checks, BLAKE3, both derived copies made in a contained worker,
+    /// then the original and the copies written atomically. Refused files leave nothing behind.
+    pub fn import(&self, path: &Path, limits: &Limits) -> Result<Imported, MediaError> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        if len > limits.max_bytes {
+            return Err(MediaError::TooLarge {
+                bytes: len,
+                max: limits.max_bytes,
+            });
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        // `take` guards against a file that grows while it is read.
+        file.take(limits.max_bytes.saturating_add(1))
+            .read_to_end(&mut bytes)?;
+        self.import_owned(bytes, limits)
+    }
+
+    /// Imports bytes already in memory; `name` is for logs only and never reaches a path.
+    pub fn import_bytes(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<Imported, MediaError> {
+        tracing::debug!(name, len = bytes.len(), "importing photo");
+        // Check before copying so an oversized buffer is not duplicated.
+        read_header(bytes, limits)?;
+        self.import_owned(bytes.to_vec(), limits)
+    }
+
+    fn import_owned(&self, bytes: Vec<u8>, limits: &Limits) -> Result<Imported, MediaError> {
+        let header = read_header(&bytes, limits)?;
+        let hash = blake3::hash(&bytes).to_hex().to_string();
+        let original_bytes = bytes.len() as u64;
+        let original = self.object_path(&hash, Size::Original)?;
+        let web = self.object_path(&hash, Size::Web)?;
+        let thumb = self.object_path(&hash, Size::Thumb)?;
+        let bytes: Arc<[u8]> = bytes.into();
+        // Decode even when the photo is already stored: the caller needs its size and metadata,
+        // and a re-import repairs missing derived files. The original is written to a temp file
+        // while the decode runs on the other core, and only named once the decode succeeded.
+        let pending = start_render(Arc::clone(&bytes), header, limits)?;
+        let original_temp = if original.exists() {
+            None
+        } else {
+            Some(TempFile::write(&original, &bytes)?)
+        };
+        let Derived {
+            web: web_jpeg,
+            thumb: thumb_jpeg,
+            width,
+            height,
+            meta,
+        } = pending.wait()?;
+        if let Some(temp) = original_temp {
+            temp.commit(&original)?;
+        }
+        write_atomic(&web, &web_jpeg)?;
+        write_atomic(&thumb, &thumb_jpeg)?;
+        Ok(Imported {
+            hash,
+            width,
+            height,
+            format: header.format,
+            meta,
+            original_bytes,
+        })
+    }
+
+    /// Path of a stored file. A missing derived copy is rebuilt from the original (with default
+    /// limits); a missing original is `NotFound`.
+    pub fn path(&self, hash: &str, size: Size) -> Result<PathBuf, MediaError> {
+        let wanted = self.object_path(hash, size)?;
+        if wanted.is_file() {
+            return Ok(wanted);
+        }
+        let original = self.object_path(hash, Size::Original)?;
+        if !original.is_file() {
+            return Err(MediaError::NotFound(hash.to_string()));
+        }
+        let limits = Limits::default();
+        let bytes: Arc<[u8]> = fs::read(&original)?.into();
+        let header = read_header(&bytes, &limits)?;
+        let rendered = render_contained(bytes, header, &limits)?;
+        let jpeg = if size == Size::Thumb {
+            rendered.thumb
+        } else {
+            rendered.web
+        };
+        write_atomic(&wanted, &jpeg)?;
+        Ok(wanted)
+    }
+
+    /// Where a file of `hash` lives; the hash is validated first, so nothing else can steer it.
+    fn object_path(&self, hash: &str, size: Size) -> Result<PathBuf, MediaError> {
+        let valid =
+            hash.len() == 64 && hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+        if !valid {
+            return Err(MediaError::InvalidHash(hash.chars().take(80).collect()));
+        }
+        let name = match size {
+            Size::Original => hash.to_string(),
+            Size::Web => format!("{hash}.1600.jpg"),
+            Size::Thumb => format!("{hash}.320.jpg"),
+        };
+        Ok(self.root.join(&hash[0..2]).join(&hash[2..4]).join(name))
+    }
+}
+
+/// Writes `bytes` to `target` via a temp file in the same directory, fsync, rename, and a
+/// directory fsync. On any error the temp file is removed.
+fn write_atomic(target: &Path, bytes: &[u8]) -> Result<(), MediaError> {
+    TempFile::write(target, bytes)?.commit(target)
+}
+
+/// A complete, fsynced file under a temporary name beside its target; removed on drop unless
+/// committed, so no error path can leave it behind.
+struct TempFile {
+    path: PathBuf,
+    committed: bool,
+}
+
+impl TempFile {
+    fn write(target: &Path, bytes: &[u8]) -> Result<Self, MediaError> {
+        let dir = target
+            .parent()
+            .ok_or_else(|| MediaError::Io(std::io::Error::other("object path has no parent")))?;
+        fs::create_dir_all(dir)?;
+        let path = dir.join(format!(
+            ".tmp-{}-{}",
+            std::process::id(),
+            TEMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let mut f = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        // From here on the guard removes the file whatever fails.
+        let temp = TempFile {
+            path,
+            committed: false,
+        };
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        Ok(temp)
+    }
+
+    /// Renames to `target` and fsyncs the directory, so the name survives a power cut.
+    fn commit(mut self, target: &Path) -> Result<(), MediaError> {
+        fs::rename(&self.path, target)?;
+        self.committed = true;
+        if let Some(dir) = target.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        if !self.committed {
+            // Nothing more can be done if this fails; the name marks it as garbage.
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_with_path_characters_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::new(dir.path()).unwrap();
+        for bad in [
+            "../../etc/passwd",
+            "",
+            &"A".repeat(64),
+            &format!("{}/", "a".repeat(63)),
+        ] {
+            assert!(
+                matches!(
+                    store.path(bad, Size::Original),
+                    Err(MediaError::InvalidHash(_))
+                ),
+                "{bad:?} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // The target is an existing non-empty directory, so the rename fails after the write.
+        let target = dir.path().join("ab").join("target");
+        fs::create_dir_all(target.join("inside")).unwrap();
+        assert!(matches!(
+            write_atomic(&target, b"data"),
+            Err(MediaError::Io(_))
+        ));
+        let left: Vec<_> = fs::read_dir(dir.path().join("ab"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            left,
+            vec![std::ffi::OsString::from("target")],
+            "only the directory stays"
+        );
+    }
+}
