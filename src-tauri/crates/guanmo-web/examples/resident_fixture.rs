@@ -1,0 +1,71 @@
+//! A resident site over a fresh temp data folder, steered through stdin, for the browser tests
+//! in `tests/resident/` (playwright-core + Debian's Chromium). It prints `LISTENING <port>`,
+//! then for each stdin line `publish <text>` publishes a post through guanmo-api and prints
+//! `PUBLISHED <id>`, and for `retract <id>` retracts it and prints `RETRACTED <id>`.
+//! It exits when stdin closes. Never touches the real app-data dir.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use guanmo_api::feed;
+use guanmo_api::Ctx;
+use guanmo_domain::feed::PostInput;
+use guanmo_domain::SystemClock;
+use guanmo_web::{public_router, serve, MediaSource, WebConfig, WebState};
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The browser tests publish text-only posts.
+struct NoPhotos;
+
+impl MediaSource for NoPhotos {
+    fn derived_path(&self, _hash: &str, _long_side: u32) -> Option<PathBuf> {
+        None
+    }
+}
+
+fn publish(ctx: &Ctx, text: &str) -> String {
+    let draft = feed::create_draft(
+        ctx,
+        PostInput {
+            stop_label: Some("【第1站·宜阳街道】".into()),
+            township_id: None,
+            body: text.into(),
+            photos: vec![],
+            credit: "记者 测试 摄".into(),
+        },
+    )
+    .unwrap();
+    feed::publish_post(ctx, &draft.id, draft.version).unwrap().id
+}
+
+#[tokio::main]
+async fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = Ctx::open(dir.path(), Arc::new(SystemClock)).unwrap();
+    let state = WebState::new(ctx.clone(), Arc::new(NoPhotos), WebConfig::default()).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, public_router(state), async move {
+        let _ = stop_rx.await;
+    }));
+    println!("LISTENING {port}");
+
+    let steer = ctx.clone();
+    tokio::task::spawn_blocking(move || {
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            match line.split_once(' ') {
+                Some(("publish", text)) => println!("PUBLISHED {}", publish(&steer, text)),
+                Some(("retract", id)) => {
+                    feed::retract_post(&steer, id.trim()).unwrap();
+                    println!("RETRACTED {}", id.trim());
+                }
+                _ => eprintln!("unknown command: {line}"),
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let _ = stop_tx.send(());
+    server.await.unwrap().unwrap();
+}
