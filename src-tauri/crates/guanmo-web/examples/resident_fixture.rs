@@ -35,7 +35,9 @@ fn publish(ctx: &Ctx, text: &str) -> String {
         },
     )
     .unwrap();
-    feed::publish_post(ctx, &draft.id, draft.version).unwrap().id
+    feed::publish_post(ctx, &draft.id, draft.version)
+        .unwrap()
+        .id
 }
 
 #[tokio::main]
