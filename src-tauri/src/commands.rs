@@ -1,13 +1,17 @@
 //! Tauri commands: each converts its arguments, calls one `guanmo-api` function and returns
 //! its result. They run off the main thread (`async`) so the window never blocks on SQLite.
 
+use crate::site::{LiveSiteStatus, NetInterface};
 use crate::AppState;
 use guanmo_api::exchange::FileFormat;
+use guanmo_api::feed;
 use guanmo_api::info::AppInfo;
+use guanmo_api::photos::PhotoInfo;
 use guanmo_api::roster::ImportReport;
 use guanmo_api::scoring::{self, ScoringBoard};
 use guanmo_api::{ApiError, ErrorCode};
 use guanmo_domain::aggregation::{AggregationRule, Standings};
+use guanmo_domain::feed::{Post, PostInput};
 use guanmo_domain::problem::Problem;
 use guanmo_domain::roster::{Township, TownshipInput};
 use guanmo_domain::rubric::Rubric;
@@ -296,6 +300,169 @@ pub fn export_marks_csv(state: State<'_, AppState>, path: String) -> Res<()> {
     guanmo_api::export::export_marks_csv(&state.ctx, Path::new(&path))
 }
 
+/// Starts importing photos in the background; progress comes as events. Returns the batch id.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn import_photos(app: tauri::AppHandle, paths: Vec<String>) -> Res<String> {
+    let paths = paths.into_iter().map(std::path::PathBuf::from).collect();
+    Ok(crate::photos::start_batch(app, paths))
+}
+
+/// Cancels a running import (files already decoding finish).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn cancel_photo_import(state: State<'_, AppState>, batch_id: String) -> Res<()> {
+    if state.batches.cancel(&batch_id) {
+        Ok(())
+    } else {
+        Err(ApiError::new(ErrorCode::NotFound, "no such import running"))
+    }
+}
+
+/// The images in a folder (an SD card), without following symlinks out of it.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_folder_images(dir: String) -> Res<Vec<String>> {
+    Ok(guanmo_media::list_folder(Path::new(&dir))
+        .into_iter()
+        .map(|p| p.display().to_string())
+        .collect())
+}
+
+/// Every imported photo, newest first.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_photos(state: State<'_, AppState>) -> Res<Vec<PhotoInfo>> {
+    guanmo_api::photos::list_photos(&state.ctx)
+}
+
+/// Attaches a photo to a criterion of a draft sheet (拍照留证).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn attach_evidence(
+    state: State<'_, AppState>,
+    sheet_id: String,
+    criterion_id: String,
+    hash: String,
+) -> Res<Sheet> {
+    guanmo_api::photos::attach_evidence(&state.ctx, &sheet_id, &criterion_id, &hash)
+}
+
+/// Detaches a photo from a criterion of a draft sheet.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn detach_evidence(
+    state: State<'_, AppState>,
+    sheet_id: String,
+    criterion_id: String,
+    hash: String,
+) -> Res<Sheet> {
+    guanmo_api::photos::detach_evidence(&state.ctx, &sheet_id, &criterion_id, &hash)
+}
+
+/// Every post, for the media staff.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_posts(state: State<'_, AppState>) -> Res<Vec<Post>> {
+    feed::list_posts(&state.ctx)
+}
+
+/// Saves a new draft post.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn create_draft(state: State<'_, AppState>, input: PostInput) -> Res<Post> {
+    feed::create_draft(&state.ctx, input)
+}
+
+/// Edits a post still at `expected_version` (a published one shows 已更新).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn update_post(
+    state: State<'_, AppState>,
+    id: String,
+    expected_version: i32,
+    input: PostInput,
+) -> Res<Post> {
+    feed::update_post(&state.ctx, &id, expected_version, input)
+}
+
+/// Publishes a draft.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn publish_post(state: State<'_, AppState>, id: String, expected_version: i32) -> Res<Post> {
+    feed::publish_post(&state.ctx, &id, expected_version)
+}
+
+/// Retracts a published post (kept internally with who and when).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn retract_post(state: State<'_, AppState>, id: String) -> Res<Post> {
+    feed::retract_post(&state.ctx, &id)
+}
+
+/// Pins a published post as the opening post.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn pin_post(state: State<'_, AppState>, id: String) -> Res<Post> {
+    feed::pin_post(&state.ctx, &id)
+}
+
+/// Unpins a post.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn unpin_post(state: State<'_, AppState>, id: String) -> Res<Post> {
+    feed::unpin_post(&state.ctx, &id)
+}
+
+/// The stop label of a township from the route, e.g. 【第7站·水口山镇】.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn stop_label_for_township(state: State<'_, AppState>, township_id: String) -> Res<String> {
+    feed::stop_label_for_township(&state.ctx, &township_id)
+}
+
+/// The credit line this laptop remembers.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_media_credit(state: State<'_, AppState>) -> Res<String> {
+    feed::get_media_credit(&state.ctx)
+}
+
+/// Remembers the credit line for this laptop.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_media_credit(state: State<'_, AppState>, credit: String) -> Res<String> {
+    feed::set_media_credit(&state.ctx, credit)
+}
+
+/// The IPv4 interfaces the resident site can listen on.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_network_interfaces() -> Res<Vec<NetInterface>> {
+    Ok(crate::site::interfaces())
+}
+
+/// Starts (or restarts) the resident site on `ip:port`.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn start_live_site(app: tauri::AppHandle, ip: String, port: i32) -> Res<LiveSiteStatus> {
+    crate::site::start(&app, &ip, port)
+}
+
+/// Stops the resident site.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn stop_live_site(app: tauri::AppHandle) -> Res<LiveSiteStatus> {
+    Ok(crate::site::stop(&app))
+}
+
+/// Whether the resident site runs, and its URL and QR code.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_live_site_status(app: tauri::AppHandle) -> Res<LiveSiteStatus> {
+    Ok(crate::site::status(&app))
+}
+
 /// Told to the UI after every committed write: which kinds of record changed, so views
 /// refresh from the change log instead of polling.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, specta::Type, tauri_specta::Event)]
@@ -343,6 +510,31 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             get_standings,
             export_results,
             export_marks_csv,
+            import_photos,
+            cancel_photo_import,
+            list_folder_images,
+            list_photos,
+            attach_evidence,
+            detach_evidence,
+            list_posts,
+            create_draft,
+            update_post,
+            publish_post,
+            retract_post,
+            pin_post,
+            unpin_post,
+            stop_label_for_township,
+            get_media_credit,
+            set_media_credit,
+            list_network_interfaces,
+            start_live_site,
+            stop_live_site,
+            get_live_site_status,
         ])
-        .events(tauri_specta::collect_events![DataChanged])
+        .events(tauri_specta::collect_events![
+            DataChanged,
+            crate::photos::PhotoImportProgress,
+            crate::photos::PhotoImportFinished,
+            crate::site::LiveSiteChanged
+        ])
 }

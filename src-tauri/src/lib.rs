@@ -2,6 +2,8 @@
 //! folder, opens the context, registers the typed commands and plugins. No rules live here.
 
 mod commands;
+mod photos;
+mod site;
 
 use guanmo_api::Ctx;
 use guanmo_domain::SystemClock;
@@ -16,6 +18,12 @@ pub const DATA_DIR_ENV: &str = "GUANMO_DATA_DIR";
 pub struct AppState {
     /// The api context.
     pub ctx: Ctx,
+    /// The photo store under the same data folder.
+    pub media: guanmo_media::MediaStore,
+    /// Running photo imports.
+    pub batches: photos::Batches,
+    /// The resident site, when started.
+    pub site: site::Site,
 }
 
 /// The typed command set; also the source of `ui/src/ipc/bindings.gen.ts`.
@@ -61,6 +69,7 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
+        .register_asynchronous_uri_scheme_protocol("guanmo-media", photos::serve_uri)
         .setup(move |app| {
             builder.mount_events(app);
             let dir = data_dir(app)?;
@@ -69,8 +78,18 @@ pub fn run() {
                 tracing::error!(error = %e, "cannot open the data folder");
                 Box::new(e) as Box<dyn std::error::Error>
             })?;
+            let media = guanmo_media::MediaStore::new(&dir).map_err(|e| {
+                tracing::error!(error = %e, "cannot open the photo store");
+                Box::new(e) as Box<dyn std::error::Error>
+            })?;
             forward_changes(app.handle().clone(), &ctx);
-            app.manage(AppState { ctx });
+            app.manage(AppState {
+                ctx,
+                media,
+                batches: photos::Batches::default(),
+                site: site::Site::default(),
+            });
+            site::watch_address(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!());
@@ -91,8 +110,8 @@ mod tests {
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../ui/src/ipc/bindings.gen.ts")
     }
 
-    #[test]
-    fn bindings_match_the_rust_types() {
+    /// The bindings as the Rust types give them now.
+    fn fresh_bindings() -> String {
         let dir = tempfile::tempdir().unwrap();
         let fresh = dir.path().join("bindings.gen.ts");
         super::specta_builder()
@@ -101,7 +120,12 @@ mod tests {
                 &fresh,
             )
             .unwrap();
-        let fresh = std::fs::read_to_string(&fresh).unwrap();
+        std::fs::read_to_string(&fresh).unwrap()
+    }
+
+    #[test]
+    fn bindings_match_the_rust_types() {
+        let fresh = fresh_bindings();
         let committed = std::fs::read_to_string(bindings_path()).unwrap_or_default();
         if std::env::var_os("UPDATE_BINDINGS").is_some() {
             std::fs::write(bindings_path(), &fresh).unwrap();
@@ -128,7 +152,7 @@ mod tests {
             .filter(|p| p.starts_with("allow-"))
             .map(|p| p.trim_start_matches("allow-").replace('-', "_"))
             .collect();
-        let bindings = std::fs::read_to_string(bindings_path()).unwrap();
+        let bindings = fresh_bindings();
         let mut commands: Vec<String> = bindings
             .match_indices("__TAURI_INVOKE")
             .filter_map(|(i, _)| {

@@ -4,6 +4,7 @@
 
 mod crash;
 mod export;
+mod photos;
 mod roster;
 mod rubric;
 mod scoring;

@@ -362,6 +362,37 @@ pub fn feed_events_since(ctx: &Ctx, seq: i64, limit: u32) -> ApiResult<Vec<FeedE
         .map_err(ApiError::from)
 }
 
+const MEDIA_CREDIT: &str = "media_credit";
+
+/// The credit line (记者 XXX 摄) this laptop last used, or an empty string.
+pub fn get_media_credit(ctx: &Ctx) -> ApiResult<String> {
+    Ok(ctx
+        .store
+        .read(|c| guanmo_store::meta::get(c, MEDIA_CREDIT))?
+        .unwrap_or_default())
+}
+
+/// Remembers the credit line for this laptop.
+pub fn set_media_credit(ctx: &Ctx, credit: String) -> ApiResult<String> {
+    let credit = credit.trim().to_string();
+    if credit.chars().count() > guanmo_domain::feed::MAX_CREDIT_CHARS {
+        return Err(ApiError::new(
+            ErrorCode::Validation,
+            format!("署名不能超过{}个字", guanmo_domain::feed::MAX_CREDIT_CHARS),
+        ));
+    }
+    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+        guanmo_store::meta::set(tx, MEDIA_CREDIT, &credit)?;
+        tx.record(guanmo_store::ChangeInput {
+            entity: "device_setting",
+            entity_id: MEDIA_CREDIT.into(),
+            op: "set",
+            payload: serde_json::json!({ "credit": credit }),
+        })
+    })?;
+    Ok(credit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,7 @@ pub mod export;
 pub mod feed;
 mod files;
 pub mod info;
+pub mod photos;
 pub mod roster;
 pub mod rubric;
 pub mod scoring;

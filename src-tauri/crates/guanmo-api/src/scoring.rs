@@ -278,7 +278,7 @@ pub fn get_sheet(ctx: &Ctx, sheet_id: &str) -> ApiResult<Sheet> {
 }
 
 /// A sheet that may change now: a draft of a township whose scoring is open.
-fn editable(ctx: &Ctx, sheet_id: &str) -> ApiResult<Sheet> {
+pub(crate) fn editable(ctx: &Ctx, sheet_id: &str) -> ApiResult<Sheet> {
     let sheet = get_sheet(ctx, sheet_id)?;
     if sheet.status == SheetStatus::Submitted {
         return Err(refuse(

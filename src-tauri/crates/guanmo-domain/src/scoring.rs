@@ -138,6 +138,8 @@ pub struct Sheet {
     pub marks: Vec<Mark>,
     /// Bonus/penalty entered so far.
     pub adjustments: Vec<AdjustmentMark>,
+    /// Photos attached as evidence (拍照留证), per criterion.
+    pub evidence: Vec<Evidence>,
     /// Overall comment.
     pub comment: String,
     /// Criteria total in points.
@@ -154,6 +156,15 @@ pub struct Sheet {
     pub unlock_reason: Option<String>,
     /// Increments on every change.
     pub version: i32,
+}
+
+/// A photo attached to a criterion as evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
+pub struct Evidence {
+    /// The criterion.
+    pub criterion_id: String,
+    /// Content hash of the photo.
+    pub hash: String,
 }
 
 /// Checks a mark against its maximum: 0..=max with at most one decimal.

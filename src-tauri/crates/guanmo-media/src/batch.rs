@@ -19,6 +19,10 @@ pub struct BatchProgress {
     pub path: PathBuf,
     /// Its error code, if it was refused (`None` when imported).
     pub error: Option<&'static str>,
+    /// What was imported, so a caller can record it and show its thumbnail at once.
+    pub imported: Option<Imported>,
+    /// Why it was refused, in Chinese, naming the file.
+    pub message: Option<String>,
 }
 
 /// Imports `paths` on all cores (at least two workers). Files not started when `cancel`
@@ -54,6 +58,11 @@ pub fn import_batch(
                     tracing::info!(path = %path.display(), code = e.code(), "photo refused: {e}");
                 }
                 let error = outcome.as_ref().err().map(MediaError::code);
+                let imported = outcome.as_ref().ok().cloned();
+                let message = outcome.as_ref().err().map(|e| {
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    e.message_zh(&name.unwrap_or_default())
+                });
                 if let Ok(mut slot) = slots[i].lock() {
                     *slot = Some(outcome);
                 }
@@ -62,6 +71,8 @@ pub fn import_batch(
                     total,
                     path: path.clone(),
                     error,
+                    imported,
+                    message,
                 });
             });
         }

@@ -9,6 +9,7 @@ mod error;
 pub mod feed;
 pub mod meta;
 pub mod migrations;
+pub mod photos;
 pub mod roster;
 pub mod rubric;
 pub mod scoring;

@@ -284,6 +284,7 @@ pub fn get_sheet(conn: &Connection, id: &str) -> Result<Sheet> {
         },
         marks,
         adjustments,
+        evidence: crate::photos::evidence_of(conn, id)?,
         comment,
         base_total: Points(base).as_f64(),
         adjustment_total: Points(adj).as_f64(),

@@ -1,0 +1,152 @@
+//! Imported photos (one row per distinct original, keyed by its content hash) and the photos
+//! attached as evidence to a criterion on a score sheet. Importing the same bytes again keeps
+//! the first row: a photo is stored once and may be linked many times.
+
+use crate::{ChangeInput, Result, StoreError, WriteTx};
+use guanmo_domain::scoring::Evidence;
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+
+/// A photo as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoRow {
+    /// BLAKE3 of the original, 64 lowercase hex characters.
+    pub hash: String,
+    /// File name at first import (for people; never used for paths).
+    pub file_name: String,
+    /// Width as displayed.
+    pub width: i32,
+    /// Height as displayed.
+    pub height: i32,
+    /// jpeg, png or webp.
+    pub format: String,
+    /// EXIF DateTimeOriginal as written by the camera.
+    pub taken_at: Option<String>,
+    /// Make and model.
+    pub camera: Option<String>,
+    /// Latitude, decimal degrees.
+    pub gps_lat: Option<f64>,
+    /// Longitude, decimal degrees.
+    pub gps_lon: Option<f64>,
+    /// Size of the original.
+    pub original_bytes: i64,
+    /// When it was first imported.
+    pub imported_at: String,
+}
+
+const COLUMNS: &str = "hash, file_name, width, height, format, taken_at, camera, gps_lat, gps_lon, original_bytes, imported_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<PhotoRow> {
+    Ok(PhotoRow {
+        hash: r.get(0)?,
+        file_name: r.get(1)?,
+        width: r.get(2)?,
+        height: r.get(3)?,
+        format: r.get(4)?,
+        taken_at: r.get(5)?,
+        camera: r.get(6)?,
+        gps_lat: r.get(7)?,
+        gps_lon: r.get(8)?,
+        original_bytes: r.get(9)?,
+        imported_at: r.get(10)?,
+    })
+}
+
+/// Records a photo unless its hash is already known; returns the stored row either way.
+pub fn record(tx: &WriteTx<'_>, photo: &PhotoRow) -> Result<PhotoRow> {
+    let inserted = tx.conn().execute(
+        &format!(
+            "INSERT INTO photos ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (hash) DO NOTHING"
+        ),
+        params![
+            photo.hash,
+            photo.file_name,
+            photo.width,
+            photo.height,
+            photo.format,
+            photo.taken_at,
+            photo.camera,
+            photo.gps_lat,
+            photo.gps_lon,
+            photo.original_bytes,
+            tx.at(),
+        ],
+    )?;
+    if inserted == 1 {
+        tx.record(ChangeInput {
+            entity: "photo",
+            entity_id: photo.hash.clone(),
+            op: "import",
+            payload: serde_json::json!({ "file_name": photo.file_name }),
+        })?;
+    }
+    get(tx.conn(), &photo.hash)
+}
+
+/// One photo.
+pub fn get(conn: &Connection, hash: &str) -> Result<PhotoRow> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM photos WHERE hash = ?1"),
+        [hash],
+        from_row,
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::NotFound {
+        entity: "photo",
+        id: hash.to_string(),
+    })
+}
+
+/// Every photo, newest import first.
+pub fn list(conn: &Connection) -> Result<Vec<PhotoRow>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM photos ORDER BY imported_at DESC, hash"
+    ))?;
+    let rows = st.query_map([], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Attaches a photo to a criterion of a sheet (idempotent).
+pub fn attach(tx: &WriteTx<'_>, sheet_id: &str, criterion_id: &str, hash: &str) -> Result<()> {
+    tx.conn().execute(
+        "INSERT INTO sheet_evidence (sheet_id, criterion_id, hash, attached_at)
+         VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+        params![sheet_id, criterion_id, hash, tx.at()],
+    )?;
+    tx.record(ChangeInput {
+        entity: "sheet",
+        entity_id: sheet_id.to_string(),
+        op: "attach_evidence",
+        payload: serde_json::json!({ "criterion_id": criterion_id, "hash": hash }),
+    })
+}
+
+/// Detaches a photo from a criterion of a sheet.
+pub fn detach(tx: &WriteTx<'_>, sheet_id: &str, criterion_id: &str, hash: &str) -> Result<()> {
+    tx.conn().execute(
+        "DELETE FROM sheet_evidence WHERE sheet_id = ?1 AND criterion_id = ?2 AND hash = ?3",
+        params![sheet_id, criterion_id, hash],
+    )?;
+    tx.record(ChangeInput {
+        entity: "sheet",
+        entity_id: sheet_id.to_string(),
+        op: "detach_evidence",
+        payload: serde_json::json!({ "criterion_id": criterion_id, "hash": hash }),
+    })
+}
+
+/// The evidence photos of a sheet, in the order they were attached.
+pub fn evidence_of(conn: &Connection, sheet_id: &str) -> Result<Vec<Evidence>> {
+    let mut st = conn.prepare(
+        "SELECT criterion_id, hash FROM sheet_evidence WHERE sheet_id = ?1
+         ORDER BY attached_at, criterion_id, hash",
+    )?;
+    let rows = st.query_map([sheet_id], |r| {
+        Ok(Evidence {
+            criterion_id: r.get(0)?,
+            hash: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}

@@ -1,0 +1,259 @@
+//! The resident site's listener, started and stopped from the app (开始直播 / 停止). Off by
+//! default; bound to the interface media staff pick; the URL and its QR code are shown to
+//! print or share. A watcher notices when the laptop's address on that interface changes
+//! (Wi-Fi roaming) and restarts the site on the new address, telling the window.
+
+use crate::photos::MediaFiles;
+use crate::AppState;
+use guanmo_api::{ApiError, ErrorCode};
+use guanmo_domain::problem::{Problem, ProblemCode};
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tauri::Manager;
+use tauri_specta::Event;
+
+/// A network interface with an IPv4 address.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct NetInterface {
+    /// Interface name, e.g. wlan0.
+    pub name: String,
+    /// Its address.
+    pub ip: String,
+}
+
+/// Whether the site runs, and where.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, specta::Type)]
+pub struct LiveSiteStatus {
+    /// True while serving.
+    pub running: bool,
+    /// Bound address.
+    pub ip: Option<String>,
+    /// Bound port.
+    pub port: Option<i32>,
+    /// The address residents open.
+    pub url: Option<String>,
+    /// QR code of `url`, as SVG markup made here.
+    pub qr_svg: Option<String>,
+    /// Something the staff should know (address changed, site stopped).
+    pub message: Option<String>,
+}
+
+/// Sent when the site starts, stops or moves to a new address.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
+pub struct LiveSiteChanged(pub LiveSiteStatus);
+
+struct Running {
+    interface: String,
+    ip: String,
+    port: u16,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+/// The one running site, if any.
+#[derive(Default)]
+pub struct Site(Mutex<Option<Running>>);
+
+/// IPv4 interfaces, real ones first, loopback last.
+pub fn interfaces() -> Vec<NetInterface> {
+    let mut out: Vec<(bool, NetInterface)> = if_addrs::get_if_addrs()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|i| match i.ip() {
+            IpAddr::V4(v4) => Some((
+                v4.is_loopback(),
+                NetInterface {
+                    name: i.name.clone(),
+                    ip: v4.to_string(),
+                },
+            )),
+            IpAddr::V6(_) => None,
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.name.cmp(&b.1.name)));
+    out.into_iter().map(|(_, i)| i).collect()
+}
+
+fn refuse(message: String) -> ApiError {
+    ApiError::with_problems(
+        ErrorCode::Validation,
+        message.clone(),
+        vec![Problem::error(ProblemCode::Invalid, "直播网站", message)],
+    )
+}
+
+fn status_of(running: Option<&Running>, message: Option<String>) -> LiveSiteStatus {
+    match running {
+        None => LiveSiteStatus {
+            message,
+            ..LiveSiteStatus::default()
+        },
+        Some(r) => {
+            let url = format!("http://{}:{}/", r.ip, r.port);
+            let qr_svg = qrcode::QrCode::new(url.as_bytes()).ok().map(|code| {
+                code.render::<qrcode::render::svg::Color<'_>>()
+                    .min_dimensions(220, 220)
+                    .build()
+            });
+            LiveSiteStatus {
+                running: true,
+                ip: Some(r.ip.clone()),
+                port: Some(i32::from(r.port)),
+                url: Some(url),
+                qr_svg,
+                message,
+            }
+        }
+    }
+}
+
+/// The current status.
+pub fn status(app: &tauri::AppHandle) -> LiveSiteStatus {
+    let site = app.state::<AppState>();
+    let guard = site.site.0.lock().unwrap_or_else(|e| e.into_inner());
+    status_of(guard.as_ref(), None)
+}
+
+fn launch(
+    app: &tauri::AppHandle,
+    interface: &str,
+    ip: &str,
+    port: u16,
+) -> Result<Running, ApiError> {
+    let addr: IpAddr = ip
+        .parse()
+        .map_err(|_| refuse(format!("「{ip}」不是有效的网络地址")))?;
+    let listener = std::net::TcpListener::bind((addr, port)).map_err(|e| {
+        refuse(match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!("端口{port}已被占用,请换一个端口"),
+            std::io::ErrorKind::PermissionDenied => {
+                format!("没有权限使用端口{port},请使用1024以上的端口")
+            }
+            _ => format!("无法在{ip}:{port}上启动直播网站:{e}"),
+        })
+    })?;
+    listener
+        .set_nonblocking(true)
+        .map_err(|e| refuse(format!("无法启动直播网站:{e}")))?;
+    let state = app.state::<AppState>();
+    let config = guanmo_web::WebConfig {
+        allowed_hosts: vec![
+            format!("{ip}:{port}"),
+            ip.to_string(),
+            "localhost".into(),
+            "127.0.0.1".into(),
+        ],
+        ..guanmo_web::WebConfig::default()
+    };
+    let web = guanmo_web::WebState::new(
+        state.ctx.clone(),
+        Arc::new(MediaFiles(state.media.clone())),
+        config,
+    )
+    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let router = guanmo_web::public_router(web);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tauri::async_runtime::spawn(async move {
+        let listener = match tokio::net::TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!(error = %e, "resident site listener");
+                return;
+            }
+        };
+        let shutdown = async move {
+            let _ = stopped.await;
+        };
+        if let Err(e) = guanmo_web::serve(listener, router, shutdown).await {
+            tracing::error!(error = %e, "resident site stopped with an error");
+        }
+    });
+    tracing::info!(%ip, port, "resident site started");
+    Ok(Running {
+        interface: interface.to_string(),
+        ip: ip.to_string(),
+        port,
+        stop,
+    })
+}
+
+fn announce(app: &tauri::AppHandle, status: &LiveSiteStatus) {
+    if let Err(e) = LiveSiteChanged(status.clone()).emit(app) {
+        tracing::warn!(error = %e, "could not tell the window about the site");
+    }
+}
+
+/// Starts (or restarts) the site on `ip:port`.
+pub fn start(app: &tauri::AppHandle, ip: &str, port: i32) -> Result<LiveSiteStatus, ApiError> {
+    let port = u16::try_from(port)
+        .ok()
+        .filter(|p| *p >= 1024)
+        .ok_or_else(|| refuse(format!("端口应在1024到65535之间,不能是{port}")))?;
+    let interface = interfaces()
+        .into_iter()
+        .find(|i| i.ip == ip)
+        .map(|i| i.name)
+        .ok_or_else(|| refuse(format!("本机没有地址为{ip}的网络接口")))?;
+    let site = app.state::<AppState>();
+    let mut guard = site.site.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(old) = guard.take() {
+        let _ = old.stop.send(());
+    }
+    let running = launch(app, &interface, ip, port)?;
+    *guard = Some(running);
+    let status = status_of(guard.as_ref(), None);
+    drop(guard);
+    announce(app, &status);
+    Ok(status)
+}
+
+/// Stops the site.
+pub fn stop(app: &tauri::AppHandle) -> LiveSiteStatus {
+    let site = app.state::<AppState>();
+    let mut guard = site.site.0.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(old) = guard.take() {
+        let _ = old.stop.send(());
+        tracing::info!("resident site stopped");
+    }
+    drop(guard);
+    let status = status_of(None, None);
+    announce(app, &status);
+    status
+}
+
+/// Every 10 s: if the chosen interface now has another address, restart the site there.
+pub fn watch_address(app: tauri::AppHandle) {
+    std::thread::spawn(move || loop {
+        std::thread::sleep(Duration::from_secs(10));
+        let site = app.state::<AppState>();
+        let mut guard = site.site.0.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(running) = guard.as_ref() else {
+            continue;
+        };
+        let now = interfaces()
+            .into_iter()
+            .find(|i| i.name == running.interface);
+        let Some(now) = now.filter(|i| i.ip != running.ip) else {
+            continue;
+        };
+        let (interface, port) = (running.interface.clone(), running.port);
+        if let Some(old) = guard.take() {
+            let _ = old.stop.send(());
+        }
+        let message;
+        match launch(&app, &interface, &now.ip, port) {
+            Ok(r) => {
+                message = format!(
+                    "网络地址已变化,直播网站已改用新地址 http://{}:{port}/",
+                    now.ip
+                );
+                *guard = Some(r);
+            }
+            Err(e) => message = format!("网络地址已变化,直播网站已停止:{}", e.message),
+        }
+        let status = status_of(guard.as_ref(), Some(message));
+        drop(guard);
+        announce(&app, &status);
+    });
+}
