@@ -74,11 +74,54 @@ export const commands = {
 	exportResults: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_results", { path })),
 	/**  Exports every submitted mark as CSV. */
 	exportMarksCsv: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_marks_csv", { path })),
+	/**  Starts importing photos in the background; progress comes as events. Returns the batch id. */
+	importPhotos: (paths: string[]) => typedError<string, ApiError>(__TAURI_INVOKE("import_photos", { paths })),
+	/**  Cancels a running import (files already decoding finish). */
+	cancelPhotoImport: (batchId: string) => typedError<null, ApiError>(__TAURI_INVOKE("cancel_photo_import", { batchId })),
+	/**  The images in a folder (an SD card), without following symlinks out of it. */
+	listFolderImages: (dir: string) => typedError<string[], ApiError>(__TAURI_INVOKE("list_folder_images", { dir })),
+	/**  Every imported photo, newest first. */
+	listPhotos: () => typedError<PhotoInfo[], ApiError>(__TAURI_INVOKE("list_photos")),
+	/**  Attaches a photo to a criterion of a draft sheet (拍照留证). */
+	attachEvidence: (sheetId: string, criterionId: string, hash: string) => typedError<Sheet, ApiError>(__TAURI_INVOKE("attach_evidence", { sheetId, criterionId, hash })),
+	/**  Detaches a photo from a criterion of a draft sheet. */
+	detachEvidence: (sheetId: string, criterionId: string, hash: string) => typedError<Sheet, ApiError>(__TAURI_INVOKE("detach_evidence", { sheetId, criterionId, hash })),
+	/**  Every post, for the media staff. */
+	listPosts: () => typedError<Post[], ApiError>(__TAURI_INVOKE("list_posts")),
+	/**  Saves a new draft post. */
+	createDraft: (input: PostInput) => typedError<Post, ApiError>(__TAURI_INVOKE("create_draft", { input })),
+	/**  Edits a post still at `expected_version` (a published one shows 已更新). */
+	updatePost: (id: string, expectedVersion: number, input: PostInput) => typedError<Post, ApiError>(__TAURI_INVOKE("update_post", { id, expectedVersion, input })),
+	/**  Publishes a draft. */
+	publishPost: (id: string, expectedVersion: number) => typedError<Post, ApiError>(__TAURI_INVOKE("publish_post", { id, expectedVersion })),
+	/**  Retracts a published post (kept internally with who and when). */
+	retractPost: (id: string) => typedError<Post, ApiError>(__TAURI_INVOKE("retract_post", { id })),
+	/**  Pins a published post as the opening post. */
+	pinPost: (id: string) => typedError<Post, ApiError>(__TAURI_INVOKE("pin_post", { id })),
+	/**  Unpins a post. */
+	unpinPost: (id: string) => typedError<Post, ApiError>(__TAURI_INVOKE("unpin_post", { id })),
+	/**  The stop label of a township from the route, e.g. 【第7站·水口山镇】. */
+	stopLabelForTownship: (townshipId: string) => typedError<string, ApiError>(__TAURI_INVOKE("stop_label_for_township", { townshipId })),
+	/**  The credit line this laptop remembers. */
+	getMediaCredit: () => typedError<string, ApiError>(__TAURI_INVOKE("get_media_credit")),
+	/**  Remembers the credit line for this laptop. */
+	setMediaCredit: (credit: string) => typedError<string, ApiError>(__TAURI_INVOKE("set_media_credit", { credit })),
+	/**  The IPv4 interfaces the resident site can listen on. */
+	listNetworkInterfaces: () => typedError<NetInterface[], ApiError>(__TAURI_INVOKE("list_network_interfaces")),
+	/**  Starts (or restarts) the resident site on `ip:port`. */
+	startLiveSite: (ip: string, port: number) => typedError<LiveSiteStatus, ApiError>(__TAURI_INVOKE("start_live_site", { ip, port })),
+	/**  Stops the resident site. */
+	stopLiveSite: () => typedError<LiveSiteStatus, ApiError>(__TAURI_INVOKE("stop_live_site")),
+	/**  Whether the resident site runs, and its URL and QR code. */
+	getLiveSiteStatus: () => typedError<LiveSiteStatus, ApiError>(__TAURI_INVOKE("get_live_site_status")),
 };
 
 /** Events */
 export const events = {
 	dataChanged: makeEvent<DataChanged, DataChanged>("data-changed"),
+	liveSiteChanged: makeEvent<LiveSiteChanged, LiveSiteChanged>("live-site-changed"),
+	photoImportFinished: makeEvent<PhotoImportFinished, PhotoImportFinished>("photo-import-finished"),
+	photoImportProgress: makeEvent<PhotoImportProgress, PhotoImportProgress>("photo-import-progress"),
 };
 
 /* Types */
@@ -262,6 +305,14 @@ export type ErrorCode =
 /**  A bug. */
 "internal";
 
+/**  A photo attached to a criterion as evidence. */
+export type Evidence = {
+	/**  The criterion. */
+	criterion_id: string,
+	/**  Content hash of the photo. */
+	hash: string,
+};
+
 /**  The kinds of file Guanmo reads and writes. */
 export type FileFormat = 
 /**  Comma-separated text (UTF-8, UTF-16 or GBK). */
@@ -305,6 +356,25 @@ export type ImportReport = {
 	problems: Problem[],
 };
 
+/**  Sent when the site starts, stops or moves to a new address. */
+export type LiveSiteChanged = LiveSiteStatus;
+
+/**  Whether the site runs, and where. */
+export type LiveSiteStatus = {
+	/**  True while serving. */
+	running: boolean,
+	/**  Bound address. */
+	ip: string | null,
+	/**  Bound port. */
+	port: number | null,
+	/**  The address residents open. */
+	url: string | null,
+	/**  QR code of `url`, as SVG markup made here. */
+	qr_svg: string | null,
+	/**  Something the staff should know (address changed, site stopped). */
+	message: string | null,
+};
+
 /**  One criterion's mark on a sheet. */
 export type Mark = {
 	/**  The criterion. */
@@ -336,6 +406,133 @@ export type MarkUse = {
 	/**  The scorer's z-score of this base total, when the rule normalizes. */
 	z: number | null,
 };
+
+/**  A network interface with an IPv4 address. */
+export type NetInterface = {
+	/**  Interface name, e.g. wlan0. */
+	name: string,
+	/**  Its address. */
+	ip: string,
+};
+
+/**  A batch ended (finished or cancelled). */
+export type PhotoImportFinished = {
+	/**  The batch. */
+	batch_id: string,
+	/**  Photos imported. */
+	imported: number,
+	/**  Files skipped, with reasons. */
+	skipped: PhotoSkip[],
+	/**  True when the person cancelled it. */
+	cancelled: boolean,
+};
+
+/**  One file of a batch is done. */
+export type PhotoImportProgress = {
+	/**  The batch. */
+	batch_id: string,
+	/**  Files finished so far. */
+	done: number,
+	/**  Files in the batch. */
+	total: number,
+	/**  The file just finished. */
+	file_name: string,
+	/**  What was imported, when it was. */
+	photo: PhotoInfo | null,
+	/**  Why it was skipped, when it was. */
+	skip: PhotoSkip | null,
+};
+
+/**  A photo as the UI shows it. */
+export type PhotoInfo = {
+	/**  Content hash (BLAKE3), the photo's address. */
+	hash: string,
+	/**  File name at first import. */
+	file_name: string,
+	/**  Width as displayed. */
+	width: number,
+	/**  Height as displayed. */
+	height: number,
+	/**  jpeg, png or webp. */
+	format: string,
+	/**  Capture time as the camera wrote it. */
+	taken_at: string | null,
+	/**  Camera make and model. */
+	camera: string | null,
+	/**  Latitude. */
+	gps_lat: number | null,
+	/**  Longitude. */
+	gps_lon: number | null,
+	/**  When it was first imported. */
+	imported_at: string,
+	/**  Size of the original in bytes (at most 50 MB). */
+	original_bytes: number,
+};
+
+/**  A file the batch skipped, and why. */
+export type PhotoSkip = {
+	/**  The file's name. */
+	file_name: string,
+	/**  Stable code (`unsupported_format`, `too_large`, `corrupt`…). */
+	code: string,
+	/**  Chinese message naming the file. */
+	message: string,
+};
+
+/**  A post of the live feed, as the desktop app sees it. */
+export type Post = {
+	/**  UUIDv7. */
+	id: string,
+	/**  Stop label such as 【第7站·水口山镇】. */
+	stop_label: string | null,
+	/**  The township the post is about, if any. */
+	township_id: string | null,
+	/**  Plain text; paragraphs are separated by line breaks. */
+	body: string,
+	/**  Content hashes of the photos, in grid order. */
+	photos: string[],
+	/**  Credit line, e.g. 记者 李明 摄. */
+	credit: string,
+	/**  Draft, published or retracted. */
+	status: PostStatus,
+	/**  Shown first (置顶). */
+	pinned: boolean,
+	/**  When the draft was started, RFC 3339. */
+	created_at: string,
+	/**  When it was first published, RFC 3339. */
+	published_at: string | null,
+	/**  When its content was last edited after publishing, RFC 3339 (residents see 已更新). */
+	updated_at: string | null,
+	/**  When it was retracted, RFC 3339. */
+	retracted_at: string | null,
+	/**  Who retracted it. */
+	retracted_by: string | null,
+	/**  Increments on every change. */
+	version: number,
+};
+
+/**  What media staff enter for a post. */
+export type PostInput = {
+	/**  Stop label; blank means none. */
+	stop_label: string | null,
+	/**  The township the post is about; blank means none. */
+	township_id: string | null,
+	/**  Plain paragraphs. */
+	body: string,
+	/**  Content hashes of already imported photos, in grid order. */
+	photos: string[],
+	/**  Credit line. */
+	credit: string,
+};
+
+/**  Where a post is in its life. */
+export type PostStatus = 
+/**  Being written; only the desktop app sees it (草稿). */
+"draft" | 
+/**  Shown to residents (已发布). */
+"published" | 
+/**  Taken down (已撤回); kept internally with who and when, never shown again. */
+"retracted";
 
 /**  One thing wrong with the input. */
 export type Problem = {
@@ -475,6 +672,8 @@ export type Sheet = {
 	marks: Mark[],
 	/**  Bonus/penalty entered so far. */
 	adjustments: AdjustmentMark[],
+	/**  Photos attached as evidence (拍照留证), per criterion. */
+	evidence: Evidence[],
 	/**  Overall comment. */
 	comment: string,
 	/**  Criteria total in points. */
