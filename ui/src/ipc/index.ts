@@ -2,7 +2,10 @@
 //! `@tauri-apps/*` (the lint enforces it). Commands return `Result`; `unwrap` turns an error
 //! result into a thrown `IpcError` so views can use try/catch and show one error panel.
 import { open, save } from "@tauri-apps/plugin-dialog";
-import { commands, events, type ApiError } from "./bindings.gen";
+import { convertFileSrc } from "@tauri-apps/api/core";
+import type { EventCallback, UnlistenFn } from "@tauri-apps/api/event";
+import { getCurrentWebview } from "@tauri-apps/api/webview";
+import { commands, events, type ApiError, type LiveSiteStatus, type PhotoImportFinished, type PhotoImportProgress } from "./bindings.gen";
 import { toApiError } from "./errors";
 
 export { commands };
@@ -77,6 +80,85 @@ export type Unlisten = () => void;
 export async function onDataChanged(cb: (entities: string[]) => void): Promise<Unlisten> {
   try {
     return await events.dataChanged.listen((event) => cb(Array.isArray(event.payload?.entities) ? event.payload.entities : []));
+  } catch {
+    return () => {};
+  }
+}
+
+/** Native "open files" dialog allowing several files; empty when the user cancels. */
+export async function pickFilesToOpen(title: string, filters: FileFilter[]): Promise<string[]> {
+  const picked = await open({ title, multiple: true, directory: false, filters });
+  if (picked === null) return [];
+  return Array.isArray(picked) ? picked : [picked];
+}
+
+/** Native "choose folder" dialog (an SD card, a camera folder); null when the user cancels. */
+export async function pickFolder(title: string): Promise<string | null> {
+  const picked = await open({ title, multiple: false, directory: true });
+  return typeof picked === "string" ? picked : null;
+}
+
+/**
+ * URL of a stored photo's derived copy (320 px thumbnail or 1600 px view), served by the
+ * `guanmo-media` URI scheme: never base64 through IPC. `convertFileSrc` percent-encodes its
+ * whole argument (a "/" becomes "%2F"), so only the hash goes through it and the size is
+ * appended as a real path segment: `guanmo-media://localhost/<hash>/<size>` (on Windows
+ * `http://guanmo-media.localhost/<hash>/<size>`), which the backend splits on "/".
+ */
+export function photoUrl(hash: string, size: 320 | 1600): string {
+  let base: string;
+  try {
+    base = convertFileSrc(hash, "guanmo-media");
+  } catch {
+    // No Tauri runtime (unit tests, plain browser): the form the scheme takes on Linux.
+    base = `guanmo-media://localhost/${encodeURIComponent(hash)}`;
+  }
+  return `${base.replace(/\/+$/, "")}/${size}`;
+}
+
+/** Listens to one backend event; without a Tauri runtime nothing is ever reported. */
+async function listenSafely<T>(event: { listen: (cb: EventCallback<T>) => Promise<UnlistenFn> }, cb: (payload: T) => void): Promise<Unlisten> {
+  try {
+    return await event.listen((e) => cb(e.payload));
+  } catch {
+    return () => {};
+  }
+}
+
+/** One file of a photo import finished (imported or skipped). */
+export function onPhotoImportProgress(cb: (p: PhotoImportProgress) => void): Promise<Unlisten> {
+  return listenSafely(events.photoImportProgress, cb);
+}
+
+/** A photo import finished, or was cancelled. */
+export function onPhotoImportFinished(cb: (p: PhotoImportFinished) => void): Promise<Unlisten> {
+  return listenSafely(events.photoImportFinished, cb);
+}
+
+/** The resident site started, stopped or changed address. */
+export function onLiveSiteChanged(cb: (s: LiveSiteStatus) => void): Promise<Unlisten> {
+  return listenSafely(events.liveSiteChanged, cb);
+}
+
+export type FileDropHandlers = {
+  /** Files are dragged over the window (true) or left it / were dropped (false). */
+  hover?: (over: boolean) => void;
+  /** Paths of the files dropped on the window. */
+  drop: (paths: string[]) => void;
+};
+
+/** Files dragged from the file manager onto the window (Tauri gives their paths). */
+export async function onFileDrop(handlers: FileDropHandlers): Promise<Unlisten> {
+  try {
+    return await getCurrentWebview().onDragDropEvent((event) => {
+      const p = event.payload;
+      if (p.type === "enter" || p.type === "over") handlers.hover?.(true);
+      else if (p.type === "leave") handlers.hover?.(false);
+      else {
+        handlers.hover?.(false);
+        handlers.drop(p.paths);
+      }
+    });
   } catch {
     return () => {};
   }

@@ -12,11 +12,21 @@ export type LiveOptions = {
  * unless all of them are in `ignore`. Safe to stop before the listener is in place.
  */
 export function watchDataChanged(cb: (entities: string[]) => void, { ignore = [] }: LiveOptions = {}): Unlisten {
+  return watchEvent(() =>
+    onDataChanged((entities) => {
+      if (ignore.length === 0 || entities.some((e) => !ignore.includes(e))) cb(entities);
+    }),
+  );
+}
+
+/**
+ * Starts a listener (one of the ipc `onXxx` functions) and returns at once the function that
+ * stops it, safe to call before the listener is in place.
+ */
+export function watchEvent(start: () => Promise<Unlisten>): Unlisten {
   let unlisten: Unlisten | null = null;
   let stopped = false;
-  void onDataChanged((entities) => {
-    if (ignore.length === 0 || entities.some((e) => !ignore.includes(e))) cb(entities);
-  }).then((u) => (stopped ? u() : (unlisten = u)));
+  void start().then((u) => (stopped ? u() : (unlisten = u)));
   return () => {
     stopped = true;
     unlisten?.();

@@ -48,11 +48,12 @@ function blankSheet(townshipId: string): Sheet {
     adjustment_total: 0,
     submitted_at: null,
     unlock_reason: null,
+    evidence: [],
     version: 1,
   };
 }
 
-function backend(scorer: Scorer | null) {
+function backend(scorer: Scorer | null, evidence: string[] = []) {
   let sheet = blankSheet("t-qf");
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   mockIPC((cmd, args) => {
@@ -71,7 +72,7 @@ function backend(scorer: Scorer | null) {
         if (scorer && a.townshipId === scorer.township_id) {
           throw { code: "recused", message: "本人所在乡镇", problems: [] };
         }
-        sheet = blankSheet(a.townshipId as string);
+        sheet = { ...blankSheet(a.townshipId as string), evidence: evidence.map((hash) => ({ criterion_id: "crit-1", hash })) };
         return sheet;
       case "record_mark": {
         const marks = sheet.marks.filter((m) => m.criterion_id !== a.criterionId);
@@ -80,6 +81,13 @@ function backend(scorer: Scorer | null) {
         sheet = { ...sheet, marks, base_total: base, version: sheet.version + 1 };
         return sheet;
       }
+      case "detach_evidence":
+        sheet = {
+          ...sheet,
+          evidence: sheet.evidence.filter((e) => !(e.criterion_id === a.criterionId && e.hash === a.hash)),
+          version: sheet.version + 1,
+        };
+        return sheet;
       case "submit_sheet":
         sheet = { ...sheet, status: "submitted", submitted_at: "2024-12-04T10:00:00+08:00", version: sheet.version + 1 };
         return sheet;
@@ -153,6 +161,23 @@ describe("score sheet", () => {
     await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
     expect((screen.getByTestId("mark-0-0") as HTMLInputElement).readOnly).toBe(true);
     expect(screen.queryByTestId("sheet-submit")).toBeNull();
+  });
+
+  it("shows a criterion's evidence photos; × detaches one; a submitted sheet offers neither × nor 证据", async () => {
+    const hash = "e".repeat(64);
+    const calls = backend(scorer, [hash]);
+    render(SheetPanel);
+
+    expect(await screen.findByTestId("evidence-0-0-0")).toBeTruthy();
+    expect(screen.getByTestId("evidence-add-0-1").textContent).toContain("证据");
+    await fireEvent.click(screen.getByTestId("evidence-remove-0-0-0"));
+    await waitFor(() => expect(screen.queryByTestId("evidence-0-0-0")).toBeNull());
+    expect(calls.find((c) => c.cmd === "detach_evidence")!.args).toEqual({ sheetId: "sheet-t-qf", criterionId: "crit-1", hash });
+
+    await fireEvent.click(screen.getByTestId("sheet-submit"));
+    await fireEvent.click(screen.getByTestId("confirm-submit"));
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
+    expect(screen.queryByTestId("evidence-add-0-0")).toBeNull();
   });
 
   it("without a device scorer it says to choose one first", async () => {

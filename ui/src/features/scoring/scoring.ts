@@ -138,3 +138,8 @@ export class SaveQueue {
     while (this.running.size > 0) await Promise.all([...this.running.values()]);
   }
 }
+
+/** Photos attached to a criterion as evidence (拍照留证), in the order attached. */
+export function evidenceFor(sheet: Sheet, criterionId: string): string[] {
+  return (sheet.evidence ?? []).filter((e) => e.criterion_id === criterionId).map((e) => e.hash);
+}

@@ -1,0 +1,114 @@
+//! Pure helpers for the live feed (图文直播): how residents' page lays a post out (mirrored from
+//! guanmo-web so the preview matches it), the composer's photo order, labels.
+import type { Post, PostInput, PostStatus } from "../../ipc";
+import { moveTo } from "../roster/roster";
+
+/** Limits the backend enforces (guanmo-domain::feed); shown here for guidance only. */
+export const MAX_BODY_CHARS = 5000;
+export const MAX_PHOTOS = 9;
+export const MAX_CREDIT_CHARS = 40;
+export const MAX_STOP_LABEL_CHARS = 40;
+
+export const STATUS_LABELS: Record<PostStatus, string> = {
+  draft: "草稿",
+  published: "已发布",
+  retracted: "已撤回",
+};
+
+/** Characters as the backend counts them (Unicode scalar values, not UTF-16 units). */
+export function charCount(s: string): number {
+  return [...s].length;
+}
+
+/** The paragraphs residents see: the body's non-blank lines, trimmed. */
+export function paragraphs(body: string): string[] {
+  return body
+    .split(/\r\n|\r|\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+}
+
+/** Columns of the photo grid on residents' page: 1 photo full width, 2 or 4 in two columns, else three. */
+export function gridColumns(count: number): number {
+  if (count <= 0) return 0;
+  if (count === 1) return 1;
+  if (count === 2 || count === 4) return 2;
+  return 3;
+}
+
+const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
+
+/** An instant as HH:MM in Beijing time (what residents read), whatever the laptop's zone; "" when it does not parse. */
+export function beijingHHMM(at: string | Date): string {
+  const t = typeof at === "string" ? Date.parse(at) : at.getTime();
+  if (Number.isNaN(t)) return "";
+  const d = new Date(t + BEIJING_OFFSET_MS);
+  return `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
+}
+
+/** "12-04 09:30" in Beijing time, for the list of posts. */
+export function beijingDayTime(at: string | null): string {
+  if (!at) return "";
+  const t = Date.parse(at);
+  if (Number.isNaN(t)) return at;
+  const d = new Date(t + BEIJING_OFFSET_MS);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+}
+
+/** The post's photos with the one at `from` moved to grid place `to` (dragged there); a copy. */
+export function movePhoto(photos: readonly string[], from: number, to: number): string[] {
+  return moveTo(photos, from, to);
+}
+
+/** What the preview shows: the post as residents will see it. */
+export type PreviewModel = {
+  time: string;
+  stopLabel: string | null;
+  paragraphs: string[];
+  photos: string[];
+  columns: number;
+  credit: string;
+  updated: string | null;
+  pinned: boolean;
+};
+
+/**
+ * The post as residents will see it: published posts keep their publication time (and show
+ * 已更新 once edited after publishing), a draft shows the time it would be published (now).
+ */
+export function previewModel(input: PostInput, post: Post | null, now: Date): PreviewModel {
+  const published = post?.status === "published" ? post : null;
+  const stop = input.stop_label?.trim() ?? "";
+  const photos = input.photos.slice(0, MAX_PHOTOS);
+  return {
+    time: published?.published_at ? beijingHHMM(published.published_at) : beijingHHMM(now),
+    stopLabel: stop === "" ? null : stop,
+    paragraphs: paragraphs(input.body),
+    photos,
+    columns: gridColumns(photos.length),
+    credit: input.credit.trim(),
+    // Saving an edit of a published post makes residents see 已更新 at the time of saving.
+    updated: published ? (sameContent(input, published) ? (published.updated_at ? beijingHHMM(published.updated_at) : null) : beijingHHMM(now)) : null,
+    pinned: published?.pinned ?? false,
+  };
+}
+
+/** True when `input` is what `post` already holds (ignoring surrounding blanks). */
+export function sameContent(input: PostInput, post: Post): boolean {
+  const norm = (i: PostInput) =>
+    JSON.stringify([(i.stop_label ?? "").trim(), i.township_id ?? "", i.body.replace(/\r\n?/g, "\n").trim(), i.photos, i.credit.trim()]);
+  return norm(input) === norm(toInput(post));
+}
+
+/** A post's content, as the composer edits it. */
+export function toInput(p: Post): PostInput {
+  return { stop_label: p.stop_label, township_id: p.township_id, body: p.body, photos: [...p.photos], credit: p.credit };
+}
+
+/** First words of a post for the list. */
+export function excerpt(body: string, chars = 60): string {
+  const text = paragraphs(body).join(" ");
+  const all = [...text];
+  return all.length > chars ? `${all.slice(0, chars).join("")}…` : text;
+}
