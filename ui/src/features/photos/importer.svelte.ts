@@ -15,6 +15,10 @@ export class PhotoImporter {
   #onFinished: (() => void)[] = [];
   #pending: Pending[] = [];
   #listening: Promise<unknown> | null = null;
+  /** Batches already seen to the end, so a late event cannot restart them. Bookkeeping only:
+   *  nothing renders from it, so it needs no reactivity. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity
+  #ended = new Set<string>();
   readonly #now: () => number;
 
   constructor(now: () => number = () => Date.now()) {
@@ -42,7 +46,18 @@ export class PhotoImporter {
     return this.#listening;
   }
 
+  /** Starts listening for imports started elsewhere (e.g. by another view or window), which the
+   *  importer then follows like its own when it is idle. */
+  watch(): Promise<unknown> {
+    return this.#listen();
+  }
+
   #receive(p: Pending) {
+    if ((!this.run || this.run.finished) && p.kind === "progress" && !this.#ended.has(p.ev.batch_id)) {
+      // Idle, and a batch we did not start reports: follow it.
+      this.#pending = [];
+      this.run = { ...startRun(p.ev.total, p.at), batchId: p.ev.batch_id };
+    }
     const run = this.run;
     if (!run || run.finished) return;
     if (run.batchId === null) {
@@ -56,7 +71,10 @@ export class PhotoImporter {
     if (!this.run) return;
     const wasFinished = this.run.finished;
     this.run = p.kind === "progress" ? applyProgress(this.run, p.ev, p.at) : applyFinished(this.run, p.ev);
-    if (!wasFinished && this.run.finished) for (const cb of this.#onFinished) cb();
+    if (!wasFinished && this.run.finished) {
+      if (this.run.batchId) this.#ended.add(this.run.batchId);
+      for (const cb of this.#onFinished) cb();
+    }
   }
 
   /** Imports `paths` in the background; nothing happens while another import runs or without paths. */

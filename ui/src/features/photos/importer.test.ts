@@ -43,3 +43,26 @@ describe("PhotoImporter", () => {
     expect(ended).toEqual([1]);
   });
 });
+
+describe("an idle importer", () => {
+  it("follows a batch it did not start, to its end, and not again after", async () => {
+    let clock = 0;
+    const importer = new PhotoImporter(() => (clock += 1000));
+    mockIPC(() => null, { shouldMockEvents: true });
+    await importer.watch();
+    expect(importer.run).toBeNull();
+
+    await emit("photo-import-progress", { batch_id: "ext", done: 1, total: 2, file_name: "a.jpg", photo: photo("a"), skip: null });
+    expect(importer.running).toBe(true);
+    expect(importer.run?.batchId).toBe("ext");
+    expect(importer.run?.total).toBe(2);
+    await emit("photo-import-progress", { batch_id: "ext", done: 2, total: 2, file_name: "b.jpg", photo: photo("b"), skip: null });
+    await emit("photo-import-finished", { batch_id: "ext", imported: 2, skipped: [], cancelled: false });
+    expect(importer.running).toBe(false);
+    expect(importer.run?.imported.map((p) => p.hash)).toEqual(["a", "b"]);
+
+    // A late event of the finished batch does not start it again.
+    await emit("photo-import-progress", { batch_id: "ext", done: 2, total: 2, file_name: "b.jpg", photo: photo("b"), skip: null });
+    expect(importer.running).toBe(false);
+  });
+});
