@@ -56,6 +56,7 @@ const COMMANDS: &[&str] = &[
     "start_live_site",
     "stop_live_site",
     "get_live_site_status",
+    "export_static_site",
 ];
 
 fn main() {

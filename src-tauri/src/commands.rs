@@ -1,7 +1,7 @@
 //! Tauri commands: each converts its arguments, calls one `guanmo-api` function and returns
 //! its result. They run off the main thread (`async`) so the window never blocks on SQLite.
 
-use crate::site::{LiveSiteStatus, NetInterface};
+use crate::site::{LiveSiteStatus, NetInterface, StaticExport};
 use crate::AppState;
 use guanmo_api::exchange::FileFormat;
 use guanmo_api::feed;
@@ -463,6 +463,13 @@ pub fn get_live_site_status(app: tauri::AppHandle) -> Res<LiveSiteStatus> {
     Ok(crate::site::status(&app))
 }
 
+/// Writes the public feed as a static site into a folder (for a web server, CDN or S3).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn export_static_site(app: tauri::AppHandle, dir: String) -> Res<StaticExport> {
+    crate::site::export_static(&app, &dir)
+}
+
 /// Told to the UI after every committed write: which kinds of record changed, so views
 /// refresh from the change log instead of polling.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, specta::Type, tauri_specta::Event)]
@@ -530,6 +537,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             start_live_site,
             stop_live_site,
             get_live_site_status,
+            export_static_site,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,

@@ -257,3 +257,36 @@ pub fn watch_address(app: tauri::AppHandle) {
         announce(&app, &status);
     });
 }
+
+/// What a static export wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct StaticExport {
+    /// The folder written.
+    pub dir: String,
+    /// Posts in it.
+    pub posts: i32,
+    /// Photo files copied.
+    pub media_files: i32,
+    /// Photos that could not be copied (`<hash>/<size>.jpg`).
+    pub missing_media: Vec<String>,
+}
+
+/// Writes the current public feed as a static site into `dir`, for any web server, CDN or
+/// S3-compatible bucket (the way to reach more residents than one laptop can serve).
+pub fn export_static(app: &tauri::AppHandle, dir: &str) -> Result<StaticExport, ApiError> {
+    let state = app.state::<AppState>();
+    let web = guanmo_web::WebState::new(
+        state.ctx.clone(),
+        Arc::new(MediaFiles(state.media.clone())),
+        guanmo_web::WebConfig::default(),
+    )
+    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let report = guanmo_web::export_static(&web, std::path::Path::new(dir))
+        .map_err(|e| refuse(format!("无法导出静态网站到{dir}:{e}")))?;
+    Ok(StaticExport {
+        dir: dir.to_string(),
+        posts: i32::try_from(report.posts).unwrap_or(i32::MAX),
+        media_files: i32::try_from(report.media_files).unwrap_or(i32::MAX),
+        missing_media: report.missing_media,
+    })
+}

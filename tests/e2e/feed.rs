@@ -140,6 +140,15 @@ async fn photos_import_and_a_post_with_two_photos_reaches_the_public_page() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "a JPEG web copy");
 
+    // The static export (after its folder dialog) writes a site any web server can serve.
+    let out = desktop.tmp.path().join("static-site");
+    let r = s
+        .invoke("export_static_site", serde_json::json!({ "dir": out }))
+        .await;
+    assert_eq!(r["ok"]["posts"], 1, "{r}");
+    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(index.contains("铅锌矿工业遗址"));
+
     s.click("[data-testid='site-stop']").await;
     s.close().await;
 }

@@ -114,6 +114,8 @@ export const commands = {
 	stopLiveSite: () => typedError<LiveSiteStatus, ApiError>(__TAURI_INVOKE("stop_live_site")),
 	/**  Whether the resident site runs, and its URL and QR code. */
 	getLiveSiteStatus: () => typedError<LiveSiteStatus, ApiError>(__TAURI_INVOKE("get_live_site_status")),
+	/**  Writes the public feed as a static site into a folder (for a web server, CDN or S3). */
+	exportStaticSite: (dir: string) => typedError<StaticExport, ApiError>(__TAURI_INVOKE("export_static_site", { dir })),
 };
 
 /** Events */
@@ -774,6 +776,18 @@ export type Standings = {
 	rule_summary: string,
 	/**  Ranked townships by rank (equal ranks in route order), then the unranked in route order. */
 	rows: Standing[],
+};
+
+/**  What a static export wrote. */
+export type StaticExport = {
+	/**  The folder written. */
+	dir: string,
+	/**  Posts in it. */
+	posts: number,
+	/**  Photo files copied. */
+	media_files: number,
+	/**  Photos that could not be copied (`<hash>/<size>.jpg`). */
+	missing_media: string[],
 };
 
 /**  One way to separate townships whose rounded results are equal; the higher value wins. */
