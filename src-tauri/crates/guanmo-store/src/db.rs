@@ -32,7 +32,12 @@ struct Inner {
     path: PathBuf,
     device_id: String,
     listeners: Mutex<Vec<Sender<Committed>>>,
+    hooks: Mutex<Vec<CommitHook>>,
 }
+
+/// Called on the writer's thread right after a commit, before `write` returns: for cheap
+/// bookkeeping that must never lag the database (e.g. invalidating a cache).
+pub type CommitHook = Arc<dyn Fn(&Committed) + Send + Sync>;
 
 /// What a committed write changed: the kinds of record it touched. Listeners (the UI's live
 /// refresh, later the resident stream and sync) read the change log from here instead of
@@ -105,6 +110,7 @@ impl Store {
                 path: path.to_path_buf(),
                 device_id,
                 listeners: Mutex::new(Vec::new()),
+                hooks: Mutex::new(Vec::new()),
             }),
         })
     }
@@ -135,6 +141,15 @@ impl Store {
         rx
     }
 
+    /// Runs `hook` after every committed write from now on, before `write` returns.
+    pub fn on_commit(&self, hook: CommitHook) {
+        self.inner
+            .hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(hook);
+    }
+
     fn notify(&self, entities: BTreeSet<&'static str>) {
         if entities.is_empty() {
             return;
@@ -142,6 +157,15 @@ impl Store {
         let msg = Committed {
             entities: entities.into_iter().map(str::to_string).collect(),
         };
+        let hooks: Vec<CommitHook> = self
+            .inner
+            .hooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        for hook in hooks {
+            hook(&msg);
+        }
         let mut listeners = self
             .inner
             .listeners

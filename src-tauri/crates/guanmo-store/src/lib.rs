@@ -15,7 +15,7 @@ pub mod rubric;
 pub mod scoring;
 
 pub use changes::{Change, ChangeInput};
-pub use db::{Committed, Store, WriteTx, MIN_SQLITE_VERSION};
+pub use db::{CommitHook, Committed, Store, WriteTx, MIN_SQLITE_VERSION};
 pub use error::StoreError;
 
 /// Result of store operations.

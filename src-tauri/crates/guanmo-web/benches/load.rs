@@ -49,6 +49,8 @@ const BODY_ENV: &str = "GUANMO_LOAD_BODY";
 const POSTS: usize = 200;
 const CONNECTIONS: [u32; 2] = [16, 128];
 const DURATION: &str = "10s";
+/// Overrides `DURATION` for a quick smoke run (e.g. `1s`); the reported numbers use 10 s.
+const DURATION_ENV: &str = "GUANMO_LOAD_DURATION";
 /// Interleaved real/reference rounds of the feed runs.
 const ROUNDS: usize = 2;
 const SSE_PUBLISHES: usize = 50;
@@ -138,14 +140,14 @@ fn post_body(i: usize) -> String {
              30万元以上。"
         ),
     ];
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         paragraphs.push(
             "近年来,该地聚焦“产业强、环境美、治理优”目标,创新推行“党支部+合作社+农户”模式,\
              建立健全利益联结机制,让群众在家门口实现了增收致富,乡村面貌焕然一新。"
                 .to_string(),
         );
     }
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         paragraphs.push(format!(
             "观摩人员纷纷表示,{town}思路清晰、措施有力、成效明显,值得学习借鉴。大家将立足自身\
              实际,比学赶超、争先创优,推动各项工作再上新台阶。"
@@ -309,7 +311,9 @@ fn parent() -> ExitCode {
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     if cores < 2 {
-        eprintln!("load bench: needs 2 cores (server on core 0, generator on core 1); found {cores}");
+        eprintln!(
+            "load bench: needs 2 cores (server on core 0, generator on core 1); found {cores}"
+        );
         return ExitCode::FAILURE;
     }
     match open_files_limit() {
@@ -325,7 +329,13 @@ fn parent() -> ExitCode {
     }
     // This process (SSE clients) and wrk share the generator core; servers get core 0.
     let pinned = std::process::Command::new("taskset")
-        .args(["-a", "-p", "-c", CLIENT_CORE, &std::process::id().to_string()])
+        .args([
+            "-a",
+            "-p",
+            "-c",
+            CLIENT_CORE,
+            &std::process::id().to_string(),
+        ])
         .stdout(Stdio::null())
         .status();
     if !matches!(pinned, Ok(s) if s.success()) {
@@ -597,7 +607,7 @@ fn median(v: &mut [f64]) -> f64 {
     let n = v.len();
     if n == 0 {
         f64::NAN
-    } else if n % 2 == 1 {
+    } else if !n.is_multiple_of(2) {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
@@ -647,7 +657,10 @@ async fn run() -> ExitCode {
     let reference = Server::start("reference", &[(BODY_ENV, &body_file)], 0).await;
     let ref_resp = http_get(reference.port, "/api/feed", &[]).await;
     assert_eq!(ref_resp.status, 200);
-    assert_eq!(ref_resp.body, feed_resp.body, "reference serves other bytes");
+    assert_eq!(
+        ref_resp.body, feed_resp.body,
+        "reference serves other bytes"
+    );
 
     let real_feed = format!("http://127.0.0.1:{port}/api/feed");
     let ref_feed = format!("http://127.0.0.1:{}/api/feed", reference.port);
@@ -658,12 +671,16 @@ async fn run() -> ExitCode {
     wrk(&real_feed, 16, "3s", &[]).await;
     wrk(&ref_feed, 16, "3s", &[]).await;
 
+    let duration = std::env::var(DURATION_ENV).unwrap_or_else(|_| DURATION.to_string());
     let mut rows: Vec<Row> = Vec::new();
     for round in 1..=ROUNDS {
         for c in CONNECTIONS {
             for (what, url) in [("real /api/feed", &real_feed), ("reference", &ref_feed)] {
-                eprintln!("round {round}: {what} c={c} ({DURATION})…");
-                let r = wrk(url, c, DURATION, &[]).await;
+                let r = wrk(url, c, &duration, &[]).await;
+                eprintln!(
+                    "round {round}: {what} c={c} ({duration}): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
+                    r.rps, r.p50_ms, r.p99_ms
+                );
                 rows.push(Row {
                     round: round.to_string(),
                     what,
@@ -675,14 +692,14 @@ async fn run() -> ExitCode {
     }
     for c in CONNECTIONS {
         eprintln!("info: GET / c={c}, 304 c={c}…");
-        let r = wrk(&real_page, c, DURATION, &[]).await;
+        let r = wrk(&real_page, c, &duration, &[]).await;
         rows.push(Row {
             round: "info".into(),
             what: "real / (HTML)",
             connections: c,
             r,
         });
-        let r = wrk(&real_feed, c, DURATION, &inm).await;
+        let r = wrk(&real_feed, c, &duration, &inm).await;
         rows.push(Row {
             round: "info".into(),
             what: "real /api/feed 304",
@@ -695,7 +712,9 @@ async fn run() -> ExitCode {
 
     // Publish → connected /live client.
     eprintln!("SSE: {SSE_PUBLISHES} publishes to one connected client…");
-    let mut client = SseClient::connect(port).await.expect("live client connects");
+    let mut client = SseClient::connect(port)
+        .await
+        .expect("live client connects");
     let mut sse_ms = Vec::new();
     let mut api_ms = Vec::new();
     for i in 0..SSE_PUBLISHES {
@@ -723,6 +742,8 @@ async fn run() -> ExitCode {
     let (rss_idle, _) = fresh.memory();
     let crowd = crowd(fresh, SSE_CLIENTS).await;
 
+    let breakdown = breakdown(&data);
+
     let load_end = load_average();
     let mut out = String::new();
     let _ = writeln!(
@@ -745,7 +766,7 @@ async fn run() -> ExitCode {
     let _ = writeln!(
         out,
         "wrk: `taskset -c {CLIENT_CORE} {}` (servers: `taskset -c {SERVER_CORE}`)\n",
-        wrk_args("http://127.0.0.1:<port>/api/feed", 16, DURATION, &[]).join(" ")
+        wrk_args("http://127.0.0.1:<port>/api/feed", 16, &duration, &[]).join(" ")
     );
     let _ = writeln!(
         out,
@@ -777,9 +798,7 @@ async fn run() -> ExitCode {
         for c in CONNECTIONS {
             let find = |what: &str| {
                 rows.iter()
-                    .find(|r| {
-                        r.round == round.to_string() && r.connections == c && r.what == what
-                    })
+                    .find(|r| r.round == round.to_string() && r.connections == c && r.what == what)
                     .map(|r| &r.r)
                     .unwrap()
             };
@@ -831,6 +850,13 @@ async fn run() -> ExitCode {
     );
     let _ = writeln!(
         out,
+        "\nWhere a feed request's time goes (in this process on core {CLIENT_CORE}, one thread, \
+         same data, median of {BREAKDOWN_CALLS} calls each): `feed_seq` {:.1} µs, \
+         `public_feed` (first page) {:.1} µs, `serde_json::to_vec` of it {:.1} µs.",
+        breakdown.0, breakdown.1, breakdown.2
+    );
+    let _ = writeln!(
+        out,
         "\nVerdict: feed throughput/p99 {}, live latency {}, 1,000 clients memory {}, \
          delivery {}.",
         pass(feed_ok),
@@ -840,6 +866,35 @@ async fn run() -> ExitCode {
     );
     println!("{out}");
     ExitCode::SUCCESS
+}
+
+const BREAKDOWN_CALLS: usize = 500;
+
+/// Median µs of the store reads and the serialisation behind `GET /api/feed`, called
+/// directly (no HTTP, no `spawn_blocking`).
+fn breakdown(data: &Path) -> (f64, f64, f64) {
+    let ctx = Ctx::open(data, Arc::new(SystemClock)).unwrap();
+    let time = |f: &mut dyn FnMut()| {
+        let mut v: Vec<f64> = (0..BREAKDOWN_CALLS)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        median(&mut v)
+    };
+    let seq = time(&mut || {
+        std::hint::black_box(feed::feed_seq(&ctx).unwrap());
+    });
+    let page = time(&mut || {
+        std::hint::black_box(feed::public_feed(&ctx, None, feed::DEFAULT_PAGE).unwrap());
+    });
+    let f = feed::public_feed(&ctx, None, feed::DEFAULT_PAGE).unwrap();
+    let json = time(&mut || {
+        std::hint::black_box(serde_json::to_vec(&f).unwrap());
+    });
+    (seq, page, json)
 }
 
 /// One `GET /live` connection read as raw bytes.
@@ -865,9 +920,7 @@ impl SseClient {
             stream,
             buf: Vec::new(),
         };
-        if !c.wait_for("图文直播".as_bytes(), deadline).await {
-            return None;
-        }
+        c.read_until("图文直播".as_bytes(), deadline).await?;
         if !c.buf.starts_with(b"HTTP/1.1 200") {
             return None;
         }
@@ -875,18 +928,30 @@ impl SseClient {
         Some(c)
     }
 
-    /// Reads until `needle` has arrived (true) or `deadline` passes / the stream ends (false).
-    async fn wait_for(&mut self, needle: &[u8], deadline: Instant) -> bool {
+    /// Reads until `needle` is in the buffer; its end offset, or `None` when `deadline`
+    /// passes or the stream ends first.
+    async fn read_until(&mut self, needle: &[u8], deadline: Instant) -> Option<usize> {
         let mut chunk = [0u8; 4096];
         loop {
             if let Some(at) = self.buf.windows(needle.len()).position(|w| w == needle) {
-                self.buf.drain(..at + needle.len());
-                return true;
+                return Some(at + needle.len());
             }
             match timeout_at(deadline.into(), self.stream.read(&mut chunk)).await {
                 Ok(Ok(n)) if n > 0 => self.buf.extend_from_slice(&chunk[..n]),
-                _ => return false,
+                _ => return None,
             }
+        }
+    }
+
+    /// Reads until `needle` has arrived (true) or `deadline` passes / the stream ends (false);
+    /// drops what was read up to it.
+    async fn wait_for(&mut self, needle: &[u8], deadline: Instant) -> bool {
+        match self.read_until(needle, deadline).await {
+            Some(end) => {
+                self.buf.drain(..end);
+                true
+            }
+            None => false,
         }
     }
 }

@@ -5,6 +5,7 @@
 //! is built from `guanmo_api::feed`'s public views, which never hold a draft, a retracted post
 //! or who did what.
 
+mod cache;
 mod error;
 mod export;
 mod guard;

@@ -120,6 +120,18 @@ fn feed_etag(kind: &str, seq: i64, cursor: Option<&str>, limit: u32) -> String {
     format!("W/\"{kind}{seq}-{limit}-{}\"", cursor.unwrap_or("0"))
 }
 
+/// The feed version, from memory unless a post changed since it was last read.
+async fn current_seq(state: &WebState) -> Result<i64, HttpError> {
+    let generation = state.cache.generation();
+    if let Some(seq) = state.cache.seq(generation) {
+        return Ok(seq);
+    }
+    let ctx = state.ctx.clone();
+    let seq = blocking(move || feed::feed_seq(&ctx)).await?;
+    state.cache.set_seq(generation, seq);
+    Ok(seq)
+}
+
 async fn index(
     State(state): State<WebState>,
     Query(q): Query<PageQuery>,
@@ -127,8 +139,7 @@ async fn index(
 ) -> Result<Response, HttpError> {
     let limit = q.limit()?;
     let cursor = q.cursor()?.map(str::to_string);
-    let ctx = state.ctx.clone();
-    let seq = blocking(move || feed::feed_seq(&ctx)).await?;
+    let seq = current_seq(&state).await?;
     // The page's script and title are part of what is cached too.
     let etag = feed_etag(
         &format!("p{:x}-", page::JS_VERSION ^ page::CSS_VERSION),
@@ -138,6 +149,12 @@ async fn index(
     );
     if etag_matches(&headers, &etag) {
         return Ok(not_modified(&etag));
+    }
+    let key = ('p', cursor.clone(), limit);
+    if let Some(html) = state.cache.page(seq, &key) {
+        let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
+        set_cache(r.headers_mut(), &etag);
+        return Ok(r);
     }
     let ctx = state.ctx.clone();
     let c = cursor.clone();
@@ -155,6 +172,8 @@ async fn index(
             paged: cursor.is_some(),
         },
     );
+    let html = axum::body::Bytes::from(html.into_bytes());
+    state.cache.keep(seq, key, html.clone());
     let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
     set_cache(r.headers_mut(), &etag);
     Ok(r)
@@ -167,15 +186,23 @@ async fn api_feed(
 ) -> Result<Response, HttpError> {
     let limit = q.limit()?;
     let cursor = q.cursor()?.map(str::to_string);
-    let ctx = state.ctx.clone();
-    let seq = blocking(move || feed::feed_seq(&ctx)).await?;
+    let seq = current_seq(&state).await?;
     let etag = feed_etag("f", seq, cursor.as_deref(), limit);
     if etag_matches(&headers, &etag) {
         return Ok(not_modified(&etag));
     }
-    let ctx = state.ctx.clone();
-    let f = blocking(move || feed::public_feed(&ctx, cursor.as_deref(), limit)).await?;
-    let body = serde_json::to_vec(&f).map_err(|_| HttpError::internal())?;
+    let key = ('f', cursor.clone(), limit);
+    let body = match state.cache.page(seq, &key) {
+        Some(body) => body,
+        None => {
+            let ctx = state.ctx.clone();
+            let f = blocking(move || feed::public_feed(&ctx, cursor.as_deref(), limit)).await?;
+            let body =
+                axum::body::Bytes::from(serde_json::to_vec(&f).map_err(|_| HttpError::internal())?);
+            state.cache.keep(seq, key, body.clone());
+            body
+        }
+    };
     let mut r = (
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body,

@@ -51,6 +51,7 @@ pub struct WebState {
     pub(crate) media: Arc<dyn MediaSource>,
     pub(crate) config: Arc<WebConfig>,
     pub(crate) live: Arc<broadcast::Sender<Arc<FeedEvent>>>,
+    pub(crate) cache: Arc<crate::cache::FeedCache>,
 }
 
 impl std::fmt::Debug for WebState {
@@ -85,11 +86,13 @@ impl WebState {
             .name("guanmo-web-live".into())
             .spawn(move || bridge(bridge_ctx, rx, weak, seq))
             .map_err(|e| WebError::Thread(e.to_string()))?;
+        let cache = crate::cache::FeedCache::watching(ctx.store());
         Ok(WebState {
             ctx,
             media,
             config: Arc::new(config),
             live,
+            cache,
         })
     }
 
