@@ -54,7 +54,9 @@ async fn photos_import_and_a_post_with_two_photos_reaches_the_public_page() {
         .await;
     s.click("[data-testid='nav-feed']").await;
     s.click("[data-testid='feed-tab-photos']").await;
-    s.pause_ms(500).await;
+    // The gallery listens for import events once mounted; give its listeners a moment.
+    s.wait_for("[data-testid='photo-import-files']").await;
+    s.pause_ms(1000).await;
 
     // The folder import as the 导入文件夹 button does it after its dialog.
     let listed = s

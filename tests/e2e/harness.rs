@@ -250,28 +250,33 @@ impl Session {
             .unwrap();
     }
 
-    /// Chooses the option of a `<select>` whose text contains `text`.
+    /// Chooses the option of a `<select>` whose text contains `text`, waiting for the option
+    /// to appear (options often load after the select is shown).
     pub async fn select_by_text(&self, css: &str, text: &str) {
         self.wait_for(css).await;
-        let found = self
-            .client
-            .execute(
-                "const el = document.querySelector(arguments[0]);
-                 const opt = [...el.options].find(o => o.textContent.includes(arguments[1]));
-                 if (!opt) return false;
-                 el.value = opt.value;
-                 el.dispatchEvent(new Event('input', { bubbles: true }));
-                 el.dispatchEvent(new Event('change', { bubbles: true }));
-                 return true;",
-                vec![css.into(), text.into()],
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            found,
-            serde_json::Value::Bool(true),
-            "{css} has no option {text:?}"
-        );
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let found = self
+                .client
+                .execute(
+                    "const el = document.querySelector(arguments[0]);
+                     if (!el) return false;
+                     const opt = [...el.options].find(o => o.textContent.includes(arguments[1]));
+                     if (!opt) return false;
+                     el.value = opt.value;
+                     el.dispatchEvent(new Event('input', { bubbles: true }));
+                     el.dispatchEvent(new Event('change', { bubbles: true }));
+                     return true;",
+                    vec![css.into(), text.into()],
+                )
+                .await
+                .unwrap();
+            if found == serde_json::Value::Bool(true) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{css} has no option {text:?}");
+            self.pause_ms(100).await;
+        }
     }
 
     /// Calls an app command through the page's own IPC, as the UI does. Used only where a
