@@ -445,11 +445,11 @@ export type PhotoImportProgress = {
 	skip: PhotoSkip | null,
 };
 
-/**  A photo as the UI shows it. */
+/**  An imported photo. */
 export type PhotoInfo = {
 	/**  Content hash (BLAKE3), the photo's address. */
 	hash: string,
-	/**  File name at first import. */
+	/**  File name at first import (for people; never used for paths). */
 	file_name: string,
 	/**  Width as displayed. */
 	width: number,
@@ -461,13 +461,13 @@ export type PhotoInfo = {
 	taken_at: string | null,
 	/**  Camera make and model. */
 	camera: string | null,
-	/**  Latitude. */
+	/**  Latitude, decimal degrees. */
 	gps_lat: number | null,
-	/**  Longitude. */
+	/**  Longitude, decimal degrees. */
 	gps_lon: number | null,
 	/**  When it was first imported. */
 	imported_at: string,
-	/**  Size of the original in bytes (at most 50 MB). */
+	/**  Size of the original in bytes (at most 50 MB, so it fits). */
 	original_bytes: number,
 };
 

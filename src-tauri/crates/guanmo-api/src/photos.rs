@@ -3,59 +3,13 @@
 //! as evidence (拍照留证).
 
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
+pub use guanmo_domain::photos::PhotoInfo;
 use guanmo_media::Imported;
-use guanmo_store::photos::{self as store, PhotoRow};
-use serde::{Deserialize, Serialize};
-use specta::Type;
-
-/// A photo as the UI shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
-pub struct PhotoInfo {
-    /// Content hash (BLAKE3), the photo's address.
-    pub hash: String,
-    /// File name at first import.
-    pub file_name: String,
-    /// Width as displayed.
-    pub width: i32,
-    /// Height as displayed.
-    pub height: i32,
-    /// jpeg, png or webp.
-    pub format: String,
-    /// Capture time as the camera wrote it.
-    pub taken_at: Option<String>,
-    /// Camera make and model.
-    pub camera: Option<String>,
-    /// Latitude.
-    pub gps_lat: Option<f64>,
-    /// Longitude.
-    pub gps_lon: Option<f64>,
-    /// When it was first imported.
-    pub imported_at: String,
-    /// Size of the original in bytes (at most 50 MB).
-    pub original_bytes: i32,
-}
-
-impl From<PhotoRow> for PhotoInfo {
-    fn from(p: PhotoRow) -> Self {
-        PhotoInfo {
-            hash: p.hash,
-            file_name: p.file_name,
-            width: p.width,
-            height: p.height,
-            format: p.format,
-            taken_at: p.taken_at,
-            camera: p.camera,
-            gps_lat: p.gps_lat,
-            gps_lon: p.gps_lon,
-            imported_at: p.imported_at,
-            original_bytes: i32::try_from(p.original_bytes).unwrap_or(i32::MAX),
-        }
-    }
-}
+use guanmo_store::photos as store;
 
 /// Records a photo the media pipeline stored; the same hash again keeps the first record.
 pub fn record_imported(ctx: &Ctx, file_name: &str, imported: &Imported) -> ApiResult<PhotoInfo> {
-    let row = PhotoRow {
+    let row = PhotoInfo {
         hash: imported.hash.clone(),
         file_name: file_name.chars().take(255).collect(),
         width: i32::try_from(imported.width).unwrap_or(i32::MAX),
@@ -65,23 +19,17 @@ pub fn record_imported(ctx: &Ctx, file_name: &str, imported: &Imported) -> ApiRe
         camera: imported.meta.camera.clone(),
         gps_lat: imported.meta.gps.map(|g| g.0),
         gps_lon: imported.meta.gps.map(|g| g.1),
-        original_bytes: i64::try_from(imported.original_bytes).unwrap_or(i64::MAX),
+        original_bytes: i32::try_from(imported.original_bytes).unwrap_or(i32::MAX),
         imported_at: String::new(),
     };
-    let saved = ctx
+    Ok(ctx
         .store
-        .write(ctx.clock.now(), ctx.actor(), |tx| store::record(tx, &row))?;
-    Ok(saved.into())
+        .write(ctx.clock.now(), ctx.actor(), |tx| store::record(tx, &row))?)
 }
 
 /// Every photo, newest first.
 pub fn list_photos(ctx: &Ctx) -> ApiResult<Vec<PhotoInfo>> {
-    Ok(ctx
-        .store
-        .read(store::list)?
-        .into_iter()
-        .map(PhotoInfo::from)
-        .collect())
+    Ok(ctx.store.read(store::list)?)
 }
 
 fn check_criterion(ctx: &Ctx, criterion_id: &str) -> ApiResult<()> {

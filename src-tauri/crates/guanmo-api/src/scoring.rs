@@ -309,6 +309,20 @@ fn check_note(note: &str) -> ApiResult<String> {
     Ok(n.to_string())
 }
 
+/// A mark in tenths if it is within 0..=`max` with at most one decimal; `None` clears it.
+fn tenths_within(
+    points: Option<f64>,
+    max: f64,
+    what: &str,
+    location: &str,
+) -> ApiResult<Option<i32>> {
+    let Some(v) = points else { return Ok(None) };
+    let max = Points::from_f64(max).unwrap_or(Points::ZERO);
+    check_points(v, max, what)
+        .map(|p| Some(p.tenths()))
+        .map_err(|m| refuse(ErrorCode::Validation, location, m))
+}
+
 /// Saves one criterion's mark and note (autosave); `None` clears the mark.
 pub fn record_mark(
     ctx: &Ctx,
@@ -331,17 +345,7 @@ pub fn record_mark(
         ));
     };
     let location = format!("{} › {}", cat.name, crit.name);
-    let tenths = match points {
-        None => None,
-        Some(v) => {
-            let max = Points::from_f64(crit.max_points).unwrap_or(Points::ZERO);
-            Some(
-                check_points(v, max, "得分")
-                    .map_err(|m| refuse(ErrorCode::Validation, &location, m))?
-                    .tenths(),
-            )
-        }
-    };
+    let tenths = tenths_within(points, crit.max_points, "得分", &location)?;
     let note = check_note(&note)?;
     Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
         store::set_mark(
@@ -376,17 +380,7 @@ pub fn record_adjustment(
         ));
     };
     let location = format!("加减分项 › {}", adj.name);
-    let tenths = match points {
-        None => None,
-        Some(v) => {
-            let max = Points::from_f64(adj.limit_points).unwrap_or(Points::ZERO);
-            Some(
-                check_points(v, max, adj.kind.label())
-                    .map_err(|m| refuse(ErrorCode::Validation, &location, m))?
-                    .tenths(),
-            )
-        }
-    };
+    let tenths = tenths_within(points, adj.limit_points, adj.kind.label(), &location)?;
     let note = check_note(&note)?;
     Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
         store::set_mark(

@@ -6,6 +6,7 @@ pub mod aggregation;
 pub mod clock;
 pub mod feed;
 pub mod ids;
+pub mod photos;
 pub mod points;
 pub mod problem;
 pub mod roster;

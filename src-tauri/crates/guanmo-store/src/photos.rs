@@ -3,41 +3,14 @@
 //! the first row: a photo is stored once and may be linked many times.
 
 use crate::{ChangeInput, Result, StoreError, WriteTx};
+use guanmo_domain::photos::PhotoInfo;
 use guanmo_domain::scoring::Evidence;
 use rusqlite::{params, Connection, OptionalExtension, Row};
-use serde::{Deserialize, Serialize};
-
-/// A photo as recorded.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PhotoRow {
-    /// BLAKE3 of the original, 64 lowercase hex characters.
-    pub hash: String,
-    /// File name at first import (for people; never used for paths).
-    pub file_name: String,
-    /// Width as displayed.
-    pub width: i32,
-    /// Height as displayed.
-    pub height: i32,
-    /// jpeg, png or webp.
-    pub format: String,
-    /// EXIF DateTimeOriginal as written by the camera.
-    pub taken_at: Option<String>,
-    /// Make and model.
-    pub camera: Option<String>,
-    /// Latitude, decimal degrees.
-    pub gps_lat: Option<f64>,
-    /// Longitude, decimal degrees.
-    pub gps_lon: Option<f64>,
-    /// Size of the original.
-    pub original_bytes: i64,
-    /// When it was first imported.
-    pub imported_at: String,
-}
 
 const COLUMNS: &str = "hash, file_name, width, height, format, taken_at, camera, gps_lat, gps_lon, original_bytes, imported_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<PhotoRow> {
-    Ok(PhotoRow {
+fn from_row(r: &Row<'_>) -> rusqlite::Result<PhotoInfo> {
+    Ok(PhotoInfo {
         hash: r.get(0)?,
         file_name: r.get(1)?,
         width: r.get(2)?,
@@ -53,7 +26,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PhotoRow> {
 }
 
 /// Records a photo unless its hash is already known; returns the stored row either way.
-pub fn record(tx: &WriteTx<'_>, photo: &PhotoRow) -> Result<PhotoRow> {
+pub fn record(tx: &WriteTx<'_>, photo: &PhotoInfo) -> Result<PhotoInfo> {
     let inserted = tx.conn().execute(
         &format!(
             "INSERT INTO photos ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
@@ -85,7 +58,7 @@ pub fn record(tx: &WriteTx<'_>, photo: &PhotoRow) -> Result<PhotoRow> {
 }
 
 /// One photo.
-pub fn get(conn: &Connection, hash: &str) -> Result<PhotoRow> {
+pub fn get(conn: &Connection, hash: &str) -> Result<PhotoInfo> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM photos WHERE hash = ?1"),
         [hash],
@@ -99,7 +72,7 @@ pub fn get(conn: &Connection, hash: &str) -> Result<PhotoRow> {
 }
 
 /// Every photo, newest import first.
-pub fn list(conn: &Connection) -> Result<Vec<PhotoRow>> {
+pub fn list(conn: &Connection) -> Result<Vec<PhotoInfo>> {
     let mut st = conn.prepare(&format!(
         "SELECT {COLUMNS} FROM photos ORDER BY imported_at DESC, hash"
     ))?;
