@@ -2,10 +2,11 @@
 //! creates the database on first start and seeds the default roster and rubric once.
 
 use crate::{seed, ApiResult};
+use guanmo_domain::words::WordList;
 use guanmo_domain::Clock;
 use guanmo_store::Store;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 /// File name of the database inside the data folder.
 pub const DB_FILE: &str = "guanmo.sqlite3";
@@ -16,6 +17,8 @@ pub struct Ctx {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
     data_dir: PathBuf,
+    /// The compiled sensitive-word list, dropped when the list changes.
+    pub(crate) words: Arc<RwLock<Option<Arc<WordList>>>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -34,6 +37,7 @@ impl Ctx {
             store,
             clock,
             data_dir: data_dir.to_path_buf(),
+            words: Arc::default(),
         };
         seed::seed_defaults_once(&ctx)?;
         Ok(ctx)

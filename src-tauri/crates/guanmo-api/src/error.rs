@@ -32,6 +32,12 @@ pub enum ErrorCode {
     SheetLocked,
     /// Scoring of this township is not open.
     ScoringClosed,
+    /// The comment area is closed (一键关闭评论区).
+    CommentsClosed,
+    /// The number is muted (禁言).
+    Muted,
+    /// Too many requests at once; try again shortly.
+    Busy,
     /// The database failed.
     Storage,
     /// A bug.

@@ -4,6 +4,7 @@
 
 pub mod aggregation;
 pub mod clock;
+pub mod comments;
 pub mod feed;
 pub mod ids;
 pub mod photos;
@@ -12,6 +13,7 @@ pub mod problem;
 pub mod roster;
 pub mod rubric;
 pub mod scoring;
+pub mod words;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use points::Points;

@@ -4,6 +4,7 @@
 //! the change log. Readers use a separate pool of read-only connections.
 
 mod changes;
+pub mod comments;
 mod db;
 mod error;
 pub mod feed;

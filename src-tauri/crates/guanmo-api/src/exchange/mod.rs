@@ -9,6 +9,7 @@ pub(crate) mod cells;
 mod roster_file;
 mod rubric_file;
 mod text;
+pub(crate) use text::decode_text;
 mod xlsx;
 
 use guanmo_domain::problem::Problem;

@@ -1,0 +1,701 @@
+//! Resident comments and their moderation: the comment rows, likes, reports, mutes, the
+//! sensitive-word list, the comment-area switch and the moderation record. Every write
+//! appends a change row; change payloads never carry a phone number. State rules are
+//! checked by the caller (`guanmo_domain::comments::transition`) inside the same
+//! transaction; the schema backs the invariants up (pinned ⇒ approved, rejected ⇒ a reason,
+//! answered ⇒ a reply).
+
+use crate::{meta, ChangeInput, Result, StoreError, WriteTx};
+use guanmo_domain::comments::{
+    mask_mobile, Comment, CommentInput, CommentKind, CommentStatus, Handling, ModLogEntry,
+    ModState, Mute, OwnComment, PublicComment, PublicReply,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+/// Entity name of comments in the change log.
+pub const ENTITY: &str = "comment";
+/// Entity name of likes in the change log.
+pub const LIKE_ENTITY: &str = "like";
+/// Entity name of comment settings (area open or closed, words, mutes).
+pub const SETTINGS_ENTITY: &str = "comment_settings";
+/// Comment ops that change what residents see.
+pub const PUBLIC_OPS: [&str; 6] = ["approve", "reject", "pin", "unpin", "reply", "area"];
+
+const AREA_CLOSED_KEY: &str = "comment_area_closed";
+
+const COLUMNS: &str = "id, target, nickname, kind, text, township_id, phone, phone_verified,
+    flagged_words, status, pinned, appealed, appeal_reason, reject_reason, decided_at,
+    decided_by, handling, assigned_to, assigned_at, reply, replied_at, created_at, version,
+    (SELECT count(*) FROM comment_reports r WHERE r.comment_id = comments.id
+        AND r.resolved_at IS NULL)";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Comment> {
+    let kind: String = r.get(3)?;
+    let phone: String = r.get(6)?;
+    let flagged: String = r.get(8)?;
+    let status: String = r.get(9)?;
+    let handling: Option<String> = r.get(16)?;
+    Ok(Comment {
+        id: r.get(0)?,
+        target: r.get(1)?,
+        nickname: r.get(2)?,
+        // The schema's CHECKs allow only the listed words, so the fallbacks never apply.
+        kind: CommentKind::parse(&kind).unwrap_or(CommentKind::Other),
+        text: r.get(4)?,
+        township_id: r.get(5)?,
+        phone_masked: mask_mobile(&phone),
+        phone_verified: r.get(7)?,
+        flagged_words: serde_json::from_str(&flagged).unwrap_or_default(),
+        status: CommentStatus::parse(&status).unwrap_or(CommentStatus::Pending),
+        pinned: r.get(10)?,
+        appealed: r.get(11)?,
+        appeal_reason: r.get(12)?,
+        reject_reason: r.get(13)?,
+        decided_at: r.get(14)?,
+        decided_by: r.get(15)?,
+        handling: handling.as_deref().and_then(Handling::parse),
+        assigned_to: r.get(17)?,
+        assigned_at: r.get(18)?,
+        reply: r.get(19)?,
+        replied_at: r.get(20)?,
+        created_at: r.get(21)?,
+        version: r.get(22)?,
+        open_reports: r.get(23)?,
+    })
+}
+
+fn not_found(id: &str) -> StoreError {
+    StoreError::NotFound {
+        entity: ENTITY,
+        id: id.to_string(),
+    }
+}
+
+/// One comment, whatever its status.
+pub fn get(conn: &Connection, id: &str) -> Result<Comment> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM comments WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()?
+    .ok_or_else(|| not_found(id))
+}
+
+/// The full number of a comment's author, for muting and the full export only.
+pub fn phone_of(conn: &Connection, id: &str) -> Result<String> {
+    conn.query_row("SELECT phone FROM comments WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| not_found(id))
+}
+
+/// Which comments a moderator lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// 待审核, oldest first (appeals included).
+    Pending,
+    /// Shown comments with open reports (被举报), most reported first.
+    Reported,
+    /// 审核通过, newest first.
+    Approved,
+    /// 已驳回, newest first.
+    Rejected,
+    /// 意见建议 of any status, newest first.
+    Suggestions,
+}
+
+/// Comments of one queue, at most `limit`.
+pub fn list(conn: &Connection, queue: Queue, limit: u32) -> Result<Vec<Comment>> {
+    let filter = match queue {
+        Queue::Pending => "WHERE status = 'pending' ORDER BY created_at, id",
+        Queue::Reported => {
+            "WHERE status = 'approved' AND EXISTS (SELECT 1 FROM comment_reports r
+                 WHERE r.comment_id = comments.id AND r.resolved_at IS NULL)
+             ORDER BY 24 DESC, created_at"
+        }
+        Queue::Approved => "WHERE status = 'approved' ORDER BY pinned DESC, created_at DESC",
+        Queue::Rejected => "WHERE status = 'rejected' ORDER BY decided_at DESC",
+        Queue::Suggestions => "WHERE kind = 'suggestion' ORDER BY created_at DESC",
+    };
+    let mut st = conn.prepare(&format!("SELECT {COLUMNS} FROM comments {filter} LIMIT ?1"))?;
+    let rows = st.query_map([limit], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Every comment, oldest first (the full export).
+pub fn all(conn: &Connection) -> Result<Vec<(Comment, String)>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {COLUMNS}, phone FROM comments ORDER BY created_at, id"
+    ))?;
+    let rows = st.query_map([], |r| Ok((from_row(r)?, r.get(24)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Counts per queue: pending, reported, approved, rejected, suggestions not yet answered.
+pub fn counts(conn: &Connection) -> Result<[u32; 5]> {
+    Ok(conn.query_row(
+        "SELECT
+            (SELECT count(*) FROM comments WHERE status = 'pending'),
+            (SELECT count(DISTINCT r.comment_id) FROM comment_reports r
+                JOIN comments c ON c.id = r.comment_id
+                WHERE r.resolved_at IS NULL AND c.status = 'approved'),
+            (SELECT count(*) FROM comments WHERE status = 'approved'),
+            (SELECT count(*) FROM comments WHERE status = 'rejected'),
+            (SELECT count(*) FROM comments WHERE handling IN ('open', 'in_progress'))",
+        [],
+        |r| Ok([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]),
+    )?)
+}
+
+/// A comment about to be stored: validated, normalized input plus where it came from.
+#[derive(Debug, Clone)]
+pub struct NewComment<'a> {
+    /// Validated, normalized input.
+    pub input: &'a CommentInput,
+    /// The phone's cookie, hashed.
+    pub client_key: &'a str,
+    /// Peer address.
+    pub peer: &'a str,
+    /// Sensitive words hit.
+    pub flagged: &'a [String],
+    /// The number was verified by an SMS provider.
+    pub verified: bool,
+}
+
+/// Stores a new, pending comment and returns its id.
+pub fn insert(tx: &WriteTx<'_>, c: &NewComment<'_>) -> Result<String> {
+    let id = guanmo_domain::ids::new_id();
+    let handling = (c.input.kind == CommentKind::Suggestion).then_some(Handling::Open.as_str());
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO comments (id, target, nickname, kind, text, township_id, phone,
+                phone_verified, client_key, peer, flagged_words, handling, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        )?
+        .execute(params![
+            id,
+            c.input.target,
+            c.input.nickname,
+            c.input.kind.as_str(),
+            c.input.text,
+            c.input.township_id,
+            c.input.phone,
+            c.verified,
+            c.client_key,
+            c.peer,
+            serde_json::to_string(c.flagged)?,
+            handling,
+            tx.at(),
+        ])?;
+    tx.record(ChangeInput {
+        entity: ENTITY,
+        entity_id: id.clone(),
+        op: "submit",
+        payload: serde_json::json!({ "target": c.input.target, "kind": c.input.kind.as_str() }),
+    })?;
+    Ok(id)
+}
+
+/// The id and status of a comment with the same text from the same phone since `since`
+/// (RFC 3339), if there is one: repeated identical text is collapsed into it.
+pub fn recent_duplicate(
+    conn: &Connection,
+    client_key: &str,
+    target: &str,
+    text: &str,
+    since: &str,
+) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM comments WHERE client_key = ?1 AND created_at >= ?2
+                AND target = ?3 AND text = ?4 LIMIT 1",
+        )?
+        .query_row(params![client_key, since, target, text], |r| r.get(0))
+        .optional()?)
+}
+
+/// Appends a line to the moderation record.
+pub fn log(
+    tx: &WriteTx<'_>,
+    action: &str,
+    comment_id: Option<&str>,
+    phone: Option<&str>,
+    reason: Option<&str>,
+    detail: Option<&str>,
+) -> Result<()> {
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO moderation_log (id, at, actor, action, comment_id, phone, reason, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(params![
+            guanmo_domain::ids::new_id(),
+            tx.at(),
+            tx.actor(),
+            action,
+            comment_id,
+            phone,
+            reason,
+            detail
+        ])?;
+    Ok(())
+}
+
+/// The moderation record, newest first; of one comment when `comment_id` is given.
+pub fn log_entries(
+    conn: &Connection,
+    comment_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<ModLogEntry>> {
+    let mut st = conn.prepare(
+        "SELECT id, at, actor, action, comment_id, phone, reason, detail FROM moderation_log
+         WHERE ?1 IS NULL OR comment_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![comment_id, limit], |r| {
+        let phone: Option<String> = r.get(5)?;
+        Ok(ModLogEntry {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            comment_id: r.get(4)?,
+            phone_masked: phone.as_deref().map(mask_mobile),
+            reason: r.get(6)?,
+            detail: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The full moderation record, oldest first, numbers unmasked (the full export).
+pub fn log_full(conn: &Connection) -> Result<Vec<(ModLogEntry, Option<String>)>> {
+    let mut st = conn.prepare(
+        "SELECT id, at, actor, action, comment_id, phone, reason, detail FROM moderation_log
+         ORDER BY at, id",
+    )?;
+    let rows = st.query_map([], |r| {
+        let phone: Option<String> = r.get(5)?;
+        Ok((
+            ModLogEntry {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                actor: r.get(2)?,
+                action: r.get(3)?,
+                comment_id: r.get(4)?,
+                phone_masked: phone.as_deref().map(mask_mobile),
+                reason: r.get(6)?,
+                detail: r.get(7)?,
+            },
+            phone,
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Writes a new moderation state (checked by the caller) and records it: change row with
+/// `op`, a line in the moderation record, open reports resolved by the decision.
+pub fn set_state(
+    tx: &WriteTx<'_>,
+    current: &Comment,
+    next: ModState,
+    op: &'static str,
+    reason: Option<&str>,
+) -> Result<Comment> {
+    let decided = matches!(op, "approve" | "reject");
+    let n = tx.conn().execute(
+        "UPDATE comments SET status = ?2, pinned = ?3, appealed = ?4,
+            reject_reason = CASE WHEN ?2 = 'rejected' THEN ?5 ELSE reject_reason END,
+            appeal_reason = CASE WHEN ?6 = 'appeal' THEN ?5 ELSE appeal_reason END,
+            decided_at = CASE WHEN ?7 THEN ?8 ELSE decided_at END,
+            decided_by = CASE WHEN ?7 THEN ?9 ELSE decided_by END,
+            version = version + 1
+         WHERE id = ?1 AND version = ?10",
+        params![
+            current.id,
+            next.status.as_str(),
+            next.pinned,
+            next.appealed,
+            reason,
+            op,
+            decided,
+            tx.at(),
+            tx.actor(),
+            current.version,
+        ],
+    )?;
+    if n == 0 {
+        return Err(StoreError::VersionConflict {
+            entity: ENTITY,
+            id: current.id.clone(),
+            expected: current.version,
+            current: get(tx.conn(), &current.id)?.version,
+        });
+    }
+    if decided {
+        tx.conn().execute(
+            "UPDATE comment_reports SET resolved_at = ?2, resolved_by = ?3
+             WHERE comment_id = ?1 AND resolved_at IS NULL",
+            params![current.id, tx.at(), tx.actor()],
+        )?;
+    }
+    log(tx, op, Some(&current.id), None, reason, None)?;
+    tx.record(ChangeInput {
+        entity: ENTITY,
+        entity_id: current.id.clone(),
+        op,
+        payload: serde_json::json!({ "target": current.target, "status": next.status.as_str(),
+            "pinned": next.pinned }),
+    })?;
+    get(tx.conn(), &current.id)
+}
+
+/// Keeps the report open: the moderator looked and the comment stays (驳回举报).
+pub fn dismiss_reports(tx: &WriteTx<'_>, current: &Comment) -> Result<u32> {
+    let n = tx.conn().execute(
+        "UPDATE comment_reports SET resolved_at = ?2, resolved_by = ?3
+         WHERE comment_id = ?1 AND resolved_at IS NULL",
+        params![current.id, tx.at(), tx.actor()],
+    )?;
+    log(tx, "dismiss_reports", Some(&current.id), None, None, None)?;
+    tx.record(ChangeInput {
+        entity: ENTITY,
+        entity_id: current.id.clone(),
+        op: "dismiss_reports",
+        payload: serde_json::json!({}),
+    })?;
+    Ok(n as u32)
+}
+
+/// Hands a suggestion to a township (交办): 办理中.
+pub fn assign(tx: &WriteTx<'_>, current: &Comment, township_id: &str) -> Result<Comment> {
+    tx.conn().execute(
+        "UPDATE comments SET assigned_to = ?2, assigned_at = ?3, assigned_by = ?4,
+            handling = CASE WHEN handling = 'answered' THEN 'answered' ELSE 'in_progress' END,
+            version = version + 1
+         WHERE id = ?1",
+        params![current.id, township_id, tx.at(), tx.actor()],
+    )?;
+    log(
+        tx,
+        "assign",
+        Some(&current.id),
+        None,
+        None,
+        Some(township_id),
+    )?;
+    tx.record(ChangeInput {
+        entity: ENTITY,
+        entity_id: current.id.clone(),
+        op: "assign",
+        payload: serde_json::json!({ "township_id": township_id }),
+    })?;
+    get(tx.conn(), &current.id)
+}
+
+/// Records the township's reply (已回复).
+pub fn answer(tx: &WriteTx<'_>, current: &Comment, reply: &str) -> Result<Comment> {
+    tx.conn().execute(
+        "UPDATE comments SET reply = ?2, replied_at = ?3, replied_by = ?4,
+            handling = 'answered', version = version + 1
+         WHERE id = ?1",
+        params![current.id, reply, tx.at(), tx.actor()],
+    )?;
+    log(tx, "reply", Some(&current.id), None, Some(reply), None)?;
+    tx.record(ChangeInput {
+        entity: ENTITY,
+        entity_id: current.id.clone(),
+        op: "reply",
+        payload: serde_json::json!({ "target": current.target }),
+    })?;
+    get(tx.conn(), &current.id)
+}
+
+/// Records a like; false when this phone already liked the target.
+pub fn like(tx: &WriteTx<'_>, target: &str, client_key: &str) -> Result<bool> {
+    let n = tx
+        .conn()
+        .prepare_cached(
+            "INSERT INTO comment_likes (target, client_key, at) VALUES (?1, ?2, ?3)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![target, client_key, tx.at()])?;
+    if n > 0 {
+        tx.record(ChangeInput {
+            entity: LIKE_ENTITY,
+            entity_id: target.to_string(),
+            op: "like",
+            payload: serde_json::json!({}),
+        })?;
+    }
+    Ok(n > 0)
+}
+
+/// Likes per target.
+pub fn like_counts(conn: &Connection) -> Result<Vec<(String, u32)>> {
+    let mut st = conn.prepare("SELECT target, count(*) FROM comment_likes GROUP BY target")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Targets this phone liked.
+pub fn liked_by(conn: &Connection, client_key: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT target FROM comment_likes WHERE client_key = ?1")?;
+    let rows = st.query_map([client_key], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Records a report (举报); false when this phone already reported the comment.
+pub fn report(tx: &WriteTx<'_>, comment_id: &str, client_key: &str, reason: &str) -> Result<bool> {
+    let n = tx.conn().execute(
+        "INSERT INTO comment_reports (id, comment_id, client_key, reason, at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+        params![
+            guanmo_domain::ids::new_id(),
+            comment_id,
+            client_key,
+            reason,
+            tx.at()
+        ],
+    )?;
+    if n > 0 {
+        log(tx, "report", Some(comment_id), None, Some(reason), None)?;
+        tx.record(ChangeInput {
+            entity: ENTITY,
+            entity_id: comment_id.to_string(),
+            op: "report",
+            payload: serde_json::json!({}),
+        })?;
+    }
+    Ok(n > 0)
+}
+
+/// Mutes a number until `until` (RFC 3339).
+pub fn mute(tx: &WriteTx<'_>, phone: &str, until: &str, reason: &str) -> Result<()> {
+    tx.conn().execute(
+        "INSERT INTO mutes (phone, until, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (phone) DO UPDATE SET until = excluded.until, reason = excluded.reason,
+            at = excluded.at, by = excluded.by",
+        params![phone, until, reason, tx.at(), tx.actor()],
+    )?;
+    log(tx, "mute", None, Some(phone), Some(reason), Some(until))?;
+    tx.record(ChangeInput {
+        entity: SETTINGS_ENTITY,
+        entity_id: "mutes".into(),
+        op: "mute",
+        payload: serde_json::json!({ "until": until }),
+    })
+}
+
+/// Lifts a mute by its key; false when there was none.
+pub fn unmute(tx: &WriteTx<'_>, key: &str) -> Result<bool> {
+    let phone: Option<String> = tx
+        .conn()
+        .query_row("SELECT phone FROM mutes WHERE rowid = ?1", [key], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(phone) = phone else {
+        return Ok(false);
+    };
+    tx.conn()
+        .execute("DELETE FROM mutes WHERE phone = ?1", [&phone])?;
+    log(tx, "unmute", None, Some(&phone), None, None)?;
+    tx.record(ChangeInput {
+        entity: SETTINGS_ENTITY,
+        entity_id: "mutes".into(),
+        op: "unmute",
+        payload: serde_json::json!({}),
+    })?;
+    Ok(true)
+}
+
+/// Until when `phone` is muted, if it is at `now` (RFC 3339).
+pub fn muted_until(conn: &Connection, phone: &str, now: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT until FROM mutes WHERE phone = ?1 AND until > ?2")?
+        .query_row(params![phone, now], |r| r.get(0))
+        .optional()?)
+}
+
+/// Mutes still in force at `now`.
+pub fn mutes(conn: &Connection, now: &str) -> Result<Vec<Mute>> {
+    let mut st = conn.prepare(
+        "SELECT rowid, phone, until, reason, at, by FROM mutes WHERE until > ?1 ORDER BY at DESC",
+    )?;
+    let rows = st.query_map([now], |r| {
+        let key: i64 = r.get(0)?;
+        let phone: String = r.get(1)?;
+        Ok(Mute {
+            key: key.to_string(),
+            phone_masked: mask_mobile(&phone),
+            until: r.get(2)?,
+            reason: r.get(3)?,
+            at: r.get(4)?,
+            by: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// True while the comment area is open (the default).
+pub fn area_open(conn: &Connection) -> Result<bool> {
+    Ok(meta::get(conn, AREA_CLOSED_KEY)?.is_none_or(|v| v != "1"))
+}
+
+/// Opens or closes the whole comment area (一键关闭评论区).
+pub fn set_area_open(tx: &WriteTx<'_>, open: bool, reason: Option<&str>) -> Result<()> {
+    meta::set(tx, AREA_CLOSED_KEY, if open { "0" } else { "1" })?;
+    log(
+        tx,
+        if open { "reopen" } else { "close" },
+        None,
+        None,
+        reason,
+        None,
+    )?;
+    tx.record(ChangeInput {
+        entity: ENTITY,
+        entity_id: "area".into(),
+        op: "area",
+        payload: serde_json::json!({ "open": open }),
+    })
+}
+
+/// The sensitive-word list, folded, sorted.
+pub fn words(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT word FROM sensitive_words ORDER BY word")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Adds folded words; returns how many were new.
+pub fn add_words(tx: &WriteTx<'_>, words: &[String]) -> Result<u32> {
+    let mut st = tx.conn().prepare(
+        "INSERT INTO sensitive_words (word, added_at, added_by) VALUES (?1, ?2, ?3)
+         ON CONFLICT DO NOTHING",
+    )?;
+    let mut added = 0;
+    for w in words {
+        added += st.execute(params![w, tx.at(), tx.actor()])? as u32;
+    }
+    log_words(tx, &format!("+{added}"))?;
+    Ok(added)
+}
+
+/// Removes folded words; returns how many were there.
+pub fn remove_words(tx: &WriteTx<'_>, words: &[String]) -> Result<u32> {
+    let mut st = tx
+        .conn()
+        .prepare("DELETE FROM sensitive_words WHERE word = ?1")?;
+    let mut removed = 0;
+    for w in words {
+        removed += st.execute([w])? as u32;
+    }
+    log_words(tx, &format!("-{removed}"))?;
+    Ok(removed)
+}
+
+fn log_words(tx: &WriteTx<'_>, detail: &str) -> Result<()> {
+    log(tx, "words", None, None, None, Some(detail))?;
+    tx.record(ChangeInput {
+        entity: SETTINGS_ENTITY,
+        entity_id: "words".into(),
+        op: "words",
+        payload: serde_json::json!({ "detail": detail }),
+    })
+}
+
+fn public_from_row(r: &Row<'_>) -> rusqlite::Result<PublicComment> {
+    let kind: String = r.get(3)?;
+    let reply: Option<String> = r.get(8)?;
+    let replied_at: Option<String> = r.get(9)?;
+    Ok(PublicComment {
+        id: r.get(0)?,
+        target: r.get(1)?,
+        nickname: r.get(2)?,
+        kind: CommentKind::parse(&kind).unwrap_or(CommentKind::Other),
+        text: r.get(4)?,
+        township: r.get(5)?,
+        created_at: r.get(6)?,
+        pinned: r.get(7)?,
+        reply: match (reply, replied_at) {
+            (Some(text), Some(at)) => Some(PublicReply {
+                township: r.get(10)?,
+                text,
+                at,
+            }),
+            _ => None,
+        },
+    })
+}
+
+/// Approved comments of `target` (or of every target), pinned first, then newest first,
+/// at most `limit`; empty while the area is closed. The only way comments leave the store
+/// for residents.
+pub fn public(conn: &Connection, target: Option<&str>, limit: u32) -> Result<Vec<PublicComment>> {
+    if !area_open(conn)? {
+        return Ok(Vec::new());
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT c.id, c.target, c.nickname, c.kind, c.text, t.name, c.created_at, c.pinned,
+            c.reply, c.replied_at, a.name
+         FROM comments c
+         LEFT JOIN townships t ON t.id = c.township_id
+         LEFT JOIN townships a ON a.id = c.assigned_to
+         WHERE c.status = 'approved' AND (?1 IS NULL OR c.target = ?1)
+         ORDER BY c.pinned DESC, c.created_at DESC, c.id DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![target, limit], public_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Newest sequence number of a change residents could see in the comments (approvals,
+/// takedowns, pins, replies, the area switch, likes): the comments' version for ETags.
+pub fn public_seq(conn: &Connection) -> Result<i64> {
+    let ops = PUBLIC_OPS
+        .iter()
+        .map(|o| format!("'{o}'"))
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(conn.query_row(
+        &format!(
+            "SELECT max(
+                (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE entity = '{ENTITY}' AND op IN ({ops})),
+                (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE entity = '{LIKE_ENTITY}'))"
+        ),
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// A phone's own comments, newest first.
+pub fn own(conn: &Connection, client_key: &str, limit: u32) -> Result<Vec<OwnComment>> {
+    let mut st = conn.prepare(
+        "SELECT id, target, text, status, reject_reason, appealed, created_at FROM comments
+         WHERE client_key = ?1 ORDER BY created_at DESC LIMIT ?2",
+    )?;
+    let rows = st.query_map(params![client_key, limit], |r| {
+        let status: String = r.get(3)?;
+        Ok(OwnComment {
+            id: r.get(0)?,
+            target: r.get(1)?,
+            text: r.get(2)?,
+            status: CommentStatus::parse(&status).unwrap_or(CommentStatus::Pending),
+            reject_reason: r.get(4)?,
+            appealed: r.get(5)?,
+            created_at: r.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// The client key a comment was submitted with (to check an appeal comes from its phone).
+pub fn client_key_of(conn: &Connection, id: &str) -> Result<String> {
+    conn.query_row("SELECT client_key FROM comments WHERE id = ?1", [id], |r| {
+        r.get(0)
+    })
+    .optional()?
+    .ok_or_else(|| not_found(id))
+}
