@@ -3,6 +3,9 @@
 
 use crate::site::{LiveSiteStatus, NetInterface, StaticExport};
 use crate::AppState;
+use guanmo_api::comments::{
+    self, DecideReport, Decision, ModerationOverview, QueueItem, QueueKind, WordsReport,
+};
 use guanmo_api::exchange::FileFormat;
 use guanmo_api::feed;
 use guanmo_api::info::AppInfo;
@@ -11,6 +14,7 @@ use guanmo_api::roster::ImportReport;
 use guanmo_api::scoring::{self, ScoringBoard};
 use guanmo_api::{ApiError, ErrorCode};
 use guanmo_domain::aggregation::{AggregationRule, Standings};
+use guanmo_domain::comments::{Comment, ModLogEntry, Mute};
 use guanmo_domain::feed::{Post, PostInput};
 use guanmo_domain::problem::Problem;
 use guanmo_domain::roster::{Township, TownshipInput};
@@ -478,6 +482,152 @@ pub struct DataChanged {
     pub entities: Vec<String>,
 }
 
+/// Counts per moderation list, the comment-area switch and the word count (评论审核).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_moderation_overview(state: State<'_, AppState>) -> Res<ModerationOverview> {
+    comments::overview(&state.ctx)
+}
+
+/// One moderation list, sensitive-word hits marked.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_comment_queue(state: State<'_, AppState>, kind: QueueKind) -> Res<Vec<QueueItem>> {
+    comments::queue(&state.ctx, kind)
+}
+
+/// Approves or rejects one or many comments.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn decide_comments(
+    state: State<'_, AppState>,
+    ids: Vec<String>,
+    decision: Decision,
+) -> Res<DecideReport> {
+    comments::decide(&state.ctx, &ids, decision)
+}
+
+/// Pins (置顶) or unpins an approved comment.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn pin_comment(state: State<'_, AppState>, id: String, pinned: bool) -> Res<Comment> {
+    comments::pin(&state.ctx, &id, pinned)
+}
+
+/// Keeps a reported comment and closes its reports.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn dismiss_comment_reports(state: State<'_, AppState>, id: String) -> Res<Comment> {
+    comments::dismiss_reports(&state.ctx, &id)
+}
+
+/// Mutes (禁言) the number that wrote a comment for some days.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn mute_comment_author(
+    state: State<'_, AppState>,
+    comment_id: String,
+    days: u32,
+    reason: String,
+) -> Res<Mute> {
+    comments::mute_author(&state.ctx, &comment_id, days, &reason)
+}
+
+/// Lifts a mute.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn unmute_number(state: State<'_, AppState>, key: String) -> Res<()> {
+    comments::unmute(&state.ctx, &key)
+}
+
+/// Mutes in force.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_mutes(state: State<'_, AppState>) -> Res<Vec<Mute>> {
+    comments::list_mutes(&state.ctx)
+}
+
+/// Opens or closes the whole comment area (一键关闭评论区).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_comment_area_open(
+    state: State<'_, AppState>,
+    open: bool,
+    reason: Option<String>,
+) -> Res<()> {
+    comments::set_area_open(&state.ctx, open, reason)
+}
+
+/// The moderation record, of one comment or all.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_moderation_log(
+    state: State<'_, AppState>,
+    comment_id: Option<String>,
+) -> Res<Vec<ModLogEntry>> {
+    comments::moderation_log(&state.ctx, comment_id.as_deref())
+}
+
+/// The sensitive-word list (敏感词库).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn list_sensitive_words(state: State<'_, AppState>) -> Res<Vec<String>> {
+    comments::list_words(&state.ctx)
+}
+
+/// Adds words, one per line.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn add_sensitive_words(state: State<'_, AppState>, text: String) -> Res<WordsReport> {
+    comments::add_words(&state.ctx, &text)
+}
+
+/// Imports words from a text file (UTF-8 or GBK), one a line.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn import_sensitive_words(state: State<'_, AppState>, path: String) -> Res<WordsReport> {
+    comments::import_words(&state.ctx, Path::new(&path))
+}
+
+/// Removes words.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn remove_sensitive_words(state: State<'_, AppState>, words: Vec<String>) -> Res<WordsReport> {
+    comments::remove_words(&state.ctx, &words)
+}
+
+/// Hands a suggestion to a township (交办).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn assign_suggestion(
+    state: State<'_, AppState>,
+    id: String,
+    township_id: String,
+) -> Res<Comment> {
+    comments::assign(&state.ctx, &id, &township_id)
+}
+
+/// Records the township's reply to a suggestion (已回复).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn answer_suggestion(state: State<'_, AppState>, id: String, reply: String) -> Res<Comment> {
+    comments::answer(&state.ctx, &id, &reply)
+}
+
+/// Writes every suggestion with its handling to an XLSX file.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn export_suggestions(state: State<'_, AppState>, path: String) -> Res<()> {
+    comments::export_suggestions_xlsx(&state.ctx, Path::new(&path))
+}
+
+/// Writes the full comment and moderation record to an XLSX file.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn export_comment_records(state: State<'_, AppState>, path: String) -> Res<()> {
+    comments::export_records_xlsx(&state.ctx, Path::new(&path))
+}
+
 /// The command set, for the invoke handler and the bindings export.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type: our types serialize and deserialize alike.
@@ -538,6 +688,24 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             stop_live_site,
             get_live_site_status,
             export_static_site,
+            get_moderation_overview,
+            list_comment_queue,
+            decide_comments,
+            pin_comment,
+            dismiss_comment_reports,
+            mute_comment_author,
+            unmute_number,
+            list_mutes,
+            set_comment_area_open,
+            get_moderation_log,
+            list_sensitive_words,
+            add_sensitive_words,
+            import_sensitive_words,
+            remove_sensitive_words,
+            assign_suggestion,
+            answer_suggestion,
+            export_suggestions,
+            export_comment_records,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,

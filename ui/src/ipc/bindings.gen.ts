@@ -116,6 +116,42 @@ export const commands = {
 	getLiveSiteStatus: () => typedError<LiveSiteStatus, ApiError>(__TAURI_INVOKE("get_live_site_status")),
 	/**  Writes the public feed as a static site into a folder (for a web server, CDN or S3). */
 	exportStaticSite: (dir: string) => typedError<StaticExport, ApiError>(__TAURI_INVOKE("export_static_site", { dir })),
+	/**  Counts per moderation list, the comment-area switch and the word count (评论审核). */
+	getModerationOverview: () => typedError<ModerationOverview, ApiError>(__TAURI_INVOKE("get_moderation_overview")),
+	/**  One moderation list, sensitive-word hits marked. */
+	listCommentQueue: (kind: QueueKind) => typedError<QueueItem[], ApiError>(__TAURI_INVOKE("list_comment_queue", { kind })),
+	/**  Approves or rejects one or many comments. */
+	decideComments: (ids: string[], decision: Decision) => typedError<DecideReport, ApiError>(__TAURI_INVOKE("decide_comments", { ids, decision })),
+	/**  Pins (置顶) or unpins an approved comment. */
+	pinComment: (id: string, pinned: boolean) => typedError<Comment, ApiError>(__TAURI_INVOKE("pin_comment", { id, pinned })),
+	/**  Keeps a reported comment and closes its reports. */
+	dismissCommentReports: (id: string) => typedError<Comment, ApiError>(__TAURI_INVOKE("dismiss_comment_reports", { id })),
+	/**  Mutes (禁言) the number that wrote a comment for some days. */
+	muteCommentAuthor: (commentId: string, days: number, reason: string) => typedError<Mute, ApiError>(__TAURI_INVOKE("mute_comment_author", { commentId, days, reason })),
+	/**  Lifts a mute. */
+	unmuteNumber: (key: string) => typedError<null, ApiError>(__TAURI_INVOKE("unmute_number", { key })),
+	/**  Mutes in force. */
+	listMutes: () => typedError<Mute[], ApiError>(__TAURI_INVOKE("list_mutes")),
+	/**  Opens or closes the whole comment area (一键关闭评论区). */
+	setCommentAreaOpen: (open: boolean, reason: string | null) => typedError<null, ApiError>(__TAURI_INVOKE("set_comment_area_open", { open, reason })),
+	/**  The moderation record, of one comment or all. */
+	getModerationLog: (commentId: string | null) => typedError<ModLogEntry[], ApiError>(__TAURI_INVOKE("get_moderation_log", { commentId })),
+	/**  The sensitive-word list (敏感词库). */
+	listSensitiveWords: () => typedError<string[], ApiError>(__TAURI_INVOKE("list_sensitive_words")),
+	/**  Adds words, one per line. */
+	addSensitiveWords: (text: string) => typedError<WordsReport, ApiError>(__TAURI_INVOKE("add_sensitive_words", { text })),
+	/**  Imports words from a text file (UTF-8 or GBK), one a line. */
+	importSensitiveWords: (path: string) => typedError<WordsReport, ApiError>(__TAURI_INVOKE("import_sensitive_words", { path })),
+	/**  Removes words. */
+	removeSensitiveWords: (words: string[]) => typedError<WordsReport, ApiError>(__TAURI_INVOKE("remove_sensitive_words", { words })),
+	/**  Hands a suggestion to a township (交办). */
+	assignSuggestion: (id: string, townshipId: string) => typedError<Comment, ApiError>(__TAURI_INVOKE("assign_suggestion", { id, townshipId })),
+	/**  Records the township's reply to a suggestion (已回复). */
+	answerSuggestion: (id: string, reply: string) => typedError<Comment, ApiError>(__TAURI_INVOKE("answer_suggestion", { id, reply })),
+	/**  Writes every suggestion with its handling to an XLSX file. */
+	exportSuggestions: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_suggestions", { path })),
+	/**  Writes the full comment and moderation record to an XLSX file. */
+	exportCommentRecords: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_comment_records", { path })),
 };
 
 /** Events */
@@ -259,6 +295,79 @@ export type Category = {
 	criteria: Criterion[],
 };
 
+/**
+ *  A comment as moderators see it in the desktop app: the number masked, everything about
+ *  its moderation and, for a suggestion, its handling.
+ */
+export type Comment = {
+	/**  UUIDv7. */
+	id: string,
+	/**  A post id or [`EVENT_TARGET`]. */
+	target: string,
+	/**  Nickname shown publicly. */
+	nickname: string,
+	/**  点赞家乡 / 意见建议 / 其他. */
+	kind: CommentKind,
+	/**  The cleaned text. */
+	text: string,
+	/**  The township the resident picked. */
+	township_id: string | null,
+	/**  138****1234. */
+	phone_masked: string,
+	/**  False (未验证) when no SMS provider checked the number. */
+	phone_verified: boolean,
+	/**  Sensitive words hit when it was submitted. */
+	flagged_words: string[],
+	/**  待审核 / 审核通过 / 已驳回. */
+	status: CommentStatus,
+	/**  置顶. */
+	pinned: boolean,
+	/**  The resident appealed a rejection (申诉). */
+	appealed: boolean,
+	/**  What the resident wrote in the appeal. */
+	appeal_reason: string | null,
+	/**  Why it was rejected. */
+	reject_reason: string | null,
+	/**  When it was last decided, RFC 3339. */
+	decided_at: string | null,
+	/**  Who decided. */
+	decided_by: string | null,
+	/**  Reports (举报) not yet looked at. */
+	open_reports: number,
+	/**  For suggestions: 待交办 / 办理中 / 已回复. */
+	handling: Handling | null,
+	/**  The township it was handed to (交办). */
+	assigned_to: string | null,
+	/**  When it was handed over, RFC 3339. */
+	assigned_at: string | null,
+	/**  The township's reply. */
+	reply: string | null,
+	/**  When the reply was recorded, RFC 3339. */
+	replied_at: string | null,
+	/**  When it was submitted, RFC 3339. */
+	created_at: string,
+	/**  Increments on every change. */
+	version: number,
+};
+
+/**  What a resident says the comment is. */
+export type CommentKind = 
+/**  点赞家乡: praise. */
+"praise" | 
+/**  意见建议: a suggestion, handed to a township and answered. */
+"suggestion" | 
+/**  其他. */
+"other";
+
+/**  Where a comment is in moderation. */
+export type CommentStatus = 
+/**  待审核: every comment starts here; also after an appeal. */
+"pending" | 
+/**  审核通过: shown while the comment area is open. */
+"approved" | 
+/**  已驳回: never shown; the resident may appeal once. */
+"rejected";
+
 /**  One criterion a scorer marks. */
 export type Criterion = {
 	/**  Set once saved. */
@@ -279,6 +388,23 @@ export type DataChanged = {
 	/**  Entity kinds, e.g. `sheet`, `township`. */
 	entities: string[],
 };
+
+/**  What a bulk decision did. */
+export type DecideReport = {
+	/**  The comments as they are now. */
+	done: Comment[],
+	/**  Comments left as they were, with why. */
+	refused: Problem[],
+};
+
+/**  A moderator's decision on one or many comments. */
+export type Decision = 
+/**  审核通过. */
+{ kind: "approve" } | 
+/**  驳回, with a reason (from the list or free text); also takes a shown comment down. */
+{ kind: "reject"; 
+/**  Why. */
+reason: string };
 
 /**  Stable error codes. Adding one is a UI change too (`ui/src/ipc/errors.ts`). */
 export type ErrorCode = 
@@ -302,6 +428,12 @@ export type ErrorCode =
 "sheet_locked" | 
 /**  Scoring of this township is not open. */
 "scoring_closed" | 
+/**  The comment area is closed (一键关闭评论区). */
+"comments_closed" | 
+/**  The number is muted (禁言). */
+"muted" | 
+/**  Too many requests at once; try again shortly. */
+"busy" | 
 /**  The database failed. */
 "storage" | 
 /**  A bug. */
@@ -345,6 +477,15 @@ export type GroupWeight = {
 	/**  Percent, positive, at most two decimals; the weights of a rule sum to 100. */
 	weight_percent: number,
 };
+
+/**  How far a suggestion has got with the township (交办 → 办理中 → 已回复). */
+export type Handling = 
+/**  待交办: not yet handed to a township. */
+"open" | 
+/**  办理中: handed to a township (交办), no reply yet. */
+"in_progress" | 
+/**  已回复: the township's reply is recorded. */
+"answered";
 
 /**  What an import did, with the warnings the organiser should read. */
 export type ImportReport = {
@@ -407,6 +548,65 @@ export type MarkUse = {
 	counted: boolean,
 	/**  The scorer's z-score of this base total, when the rule normalizes. */
 	z: number | null,
+};
+
+/**  One line of the moderation record: who did what, when and why. */
+export type ModLogEntry = {
+	/**  UUIDv7. */
+	id: string,
+	/**  RFC 3339. */
+	at: string,
+	/**  Who. */
+	actor: string,
+	/**
+	 *  approve, reject, pin, unpin, appeal, report, mute, unmute, close, reopen, assign,
+	 *  reply, words.
+	 */
+	action: string,
+	/**  The comment, if the action was about one. */
+	comment_id: string | null,
+	/**  The number concerned, masked. */
+	phone_masked: string | null,
+	/**  The reason given. */
+	reason: string | null,
+	/**  Anything else (e.g. muted until when). */
+	detail: string | null,
+};
+
+/**  Where moderation stands: counts per list, whether the area is open, the word count. */
+export type ModerationOverview = {
+	/**  待审核. */
+	pending: number,
+	/**  被举报. */
+	reported: number,
+	/**  审核通过. */
+	approved: number,
+	/**  已驳回. */
+	rejected: number,
+	/**  Suggestions not yet answered. */
+	suggestions_open: number,
+	/**  False while the comment area is closed. */
+	area_open: boolean,
+	/**  Words in the sensitive-word list. */
+	words: number,
+	/**  Reasons to pick from when rejecting. */
+	reject_reasons: string[],
+};
+
+/**  A muted number (禁言). */
+export type Mute = {
+	/**  Opaque key to lift the mute with. */
+	key: string,
+	/**  138****1234. */
+	phone_masked: string,
+	/**  Muted until, RFC 3339. */
+	until: string,
+	/**  Why. */
+	reason: string,
+	/**  When it was set, RFC 3339. */
+	at: string,
+	/**  By whom. */
+	by: string,
 };
 
 /**  A network interface with an IPv4 address. */
@@ -576,6 +776,29 @@ export type ProblemCode =
 "unusual_count" | 
 /**  Something in the roster is absent from the imported file. */
 "not_in_file";
+
+/**  A comment in a moderator's list, its text and nickname split for highlighting hits. */
+export type QueueItem = {
+	/**  The comment. */
+	comment: Comment,
+	/**  The text, with parts that hit a sensitive word marked. */
+	text_parts: TextPart[],
+	/**  The nickname, likewise. */
+	nickname_parts: TextPart[],
+};
+
+/**  Which list a moderator looks at. */
+export type QueueKind = 
+/**  待审核 (appeals included), oldest first. */
+"pending" | 
+/**  Shown comments with open reports (被举报). */
+"reported" | 
+/**  审核通过. */
+"approved" | 
+/**  已驳回. */
+"rejected" | 
+/**  意见建议, any status. */
+"suggestions";
 
 /**
  *  A whole rubric. Items carry an id once saved; new items have `None` and the backend
@@ -790,6 +1013,14 @@ export type StaticExport = {
 	missing_media: string[],
 };
 
+/**  One part of a comment for display: text, and the listed word it hit, if any. */
+export type TextPart = {
+	/**  The original characters. */
+	text: string,
+	/**  The listed word this part matched. */
+	word: string | null,
+};
+
 /**  One way to separate townships whose rounded results are equal; the higher value wins. */
 export type TieBreak = 
 /**  The mean subtotal of one category (such as 基层党建) over the counted sheets. */
@@ -880,6 +1111,16 @@ export type TrimSide =
 "high" | 
 /**  One of the k lowest. */
 "low";
+
+/**  What a change to the word list did. */
+export type WordsReport = {
+	/**  Words added (or removed). */
+	changed: number,
+	/**  Lines that held no usable word (blank, or longer than 50 characters). */
+	skipped: number,
+	/**  Words in the list now. */
+	total: number,
+};
 
 /* Tauri Specta runtime */
 async function typedError<T, E>(result: Promise<T>): Promise<{ status: "ok"; data: T } | { status: "error"; error: E }> {

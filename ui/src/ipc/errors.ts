@@ -14,6 +14,9 @@ export const ERROR_MESSAGES: Record<ErrorCode, string> = {
   recused: "回避:不能为本人所在乡镇评分。",
   sheet_locked: "评分表已提交锁定。如需修改,请组织方填写原因后解锁。",
   scoring_closed: "该乡镇评分尚未开放或已结束。",
+  comments_closed: "评论区已关闭,暂不接收新评论。",
+  muted: "该手机号已被禁言,暂不能发表评论。",
+  busy: "当前提交的人较多,请稍后再试。",
   storage: "保存数据时出错(数据库或磁盘)。请检查磁盘空间后重试。",
   internal: "程序内部出错。请记下错误代码并联系技术支持。",
 };
