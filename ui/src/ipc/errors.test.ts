@@ -14,6 +14,9 @@ const LISTED = [
   "recused",
   "sheet_locked",
   "scoring_closed",
+  "comments_closed",
+  "muted",
+  "busy",
   "storage",
   "internal",
 ] as const satisfies readonly ErrorCode[];
