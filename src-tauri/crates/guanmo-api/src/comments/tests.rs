@@ -353,3 +353,44 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_full_ingest_queue_refuses_at_once_with_busy() {
+    let (_d, ctx, _c) = setup();
+    let ingest = Ingest::start(ctx.clone(), 1).unwrap();
+    // Hold the one writer so the ingest thread stalls on its first batch.
+    let (held_tx, held_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = {
+        let ctx = ctx.clone();
+        std::thread::spawn(move || {
+            ctx.store()
+                .write(Utc::now(), "test", |_| {
+                    held_tx.send(()).unwrap();
+                    release_rx.recv().unwrap();
+                    Ok(())
+                })
+                .unwrap();
+        })
+    };
+    held_rx.recv().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let send = |i: u32| {
+        let tx = tx.clone();
+        ingest.submit(
+            sub(&format!("排队的评论{i}"), "13812341234", &format!("k{i}")),
+            Box::new(move |r| tx.send((i, r.map(|_| ()).map_err(|e| e.code))).unwrap()),
+        );
+    };
+    send(0);
+    // The thread takes job 0 and waits on the writer; give it the moment to do so.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    send(1); // fills the queue of one
+    send(2); // finds it full
+    assert_eq!(rx.recv().unwrap(), (2, Err(ErrorCode::Busy)));
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    let mut rest: Vec<_> = (0..2).map(|_| rx.recv().unwrap()).collect();
+    rest.sort_by_key(|(i, _)| *i);
+    assert_eq!(rest, vec![(0, Ok(())), (1, Ok(()))]);
+}
