@@ -5,6 +5,7 @@
 
 mod feed;
 mod harness;
+mod moderation;
 mod scoring;
 
 use fantoccini::Locator;

@@ -1,10 +1,13 @@
 //! A resident site over a fresh temp data folder, steered through stdin, for the browser tests
 //! in `tests/resident/` (playwright-core + Debian's Chromium). It prints `LISTENING <port>`,
 //! then for each stdin line `publish <text>` publishes a post through guanmo-api and prints
-//! `PUBLISHED <id>`, and for `retract <id>` retracts it and prints `RETRACTED <id>`.
+//! `PUBLISHED <id>`, and for `retract <id>` retracts it and prints `RETRACTED <id>`;
+//! `approve-pending all` approves every pending comment as a moderator would in the desktop app
+//! and prints `APPROVED <n>`; `words <w>` adds a sensitive word and prints `WORDS <total>`.
 //! It exits when stdin closes. Never touches the real app-data dir.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use guanmo_api::comments::{self, Decision, QueueKind};
 use guanmo_api::feed;
 use guanmo_api::Ctx;
 use guanmo_domain::feed::PostInput;
@@ -61,6 +64,22 @@ async fn main() {
                 Some(("retract", id)) => {
                     feed::retract_post(&steer, id.trim()).unwrap();
                     println!("RETRACTED {}", id.trim());
+                }
+                Some(("approve-pending", _)) => {
+                    let ids: Vec<String> = comments::queue(&steer, QueueKind::Pending)
+                        .unwrap()
+                        .into_iter()
+                        .map(|q| q.comment.id)
+                        .collect();
+                    let n = ids.len();
+                    if n > 0 {
+                        comments::decide(&steer, &ids, Decision::Approve).unwrap();
+                    }
+                    println!("APPROVED {n}");
+                }
+                Some(("words", w)) => {
+                    let r = comments::add_words(&steer, w).unwrap();
+                    println!("WORDS {}", r.total);
                 }
                 _ => eprintln!("unknown command: {line}"),
             }

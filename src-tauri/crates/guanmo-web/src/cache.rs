@@ -4,6 +4,7 @@
 //! request that starts after a publish has returned always sees the new version.
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,6 +15,13 @@ const MAX_PAGES: usize = 64;
 /// What a rendered body is cached under: the kind (`f` JSON, `p` page), cursor and limit.
 pub(crate) type PageKey = (char, Option<String>, u32);
 
+/// A rendered body and the ETag it is served with (both built once, not per request).
+#[derive(Clone, Debug)]
+pub(crate) struct Page {
+    pub(crate) body: Bytes,
+    pub(crate) etag: HeaderValue,
+}
+
 #[derive(Default)]
 struct Inner {
     /// Generation the fields below belong to.
@@ -21,7 +29,7 @@ struct Inner {
     /// The feed version read for that generation.
     seq: Option<i64>,
     /// Bodies rendered at that version.
-    pages: HashMap<PageKey, Bytes>,
+    pages: HashMap<PageKey, Page>,
 }
 
 /// Shared by all requests of one site.
@@ -51,14 +59,6 @@ impl FeedCache {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// The feed version known for `generation`, if any.
-    pub(crate) fn seq(&self, generation: u64) -> Option<i64> {
-        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        (inner.generation == generation)
-            .then_some(inner.seq)
-            .flatten()
-    }
-
     /// Records the version read from the database for `generation` (dropping older pages).
     pub(crate) fn set_seq(&self, generation: u64, seq: i64) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -71,8 +71,19 @@ impl FeedCache {
         }
     }
 
+    /// The feed version known for `generation` and, if kept, the page under `key` rendered
+    /// at that version — one lock for the hot path.
+    pub(crate) fn lookup(&self, generation: u64, key: &PageKey) -> Option<(i64, Option<Page>)> {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if inner.generation != generation {
+            return None;
+        }
+        let seq = inner.seq?;
+        Some((seq, inner.pages.get(key).cloned()))
+    }
+
     /// A body rendered at `seq`, if kept.
-    pub(crate) fn page(&self, seq: i64, key: &PageKey) -> Option<Bytes> {
+    pub(crate) fn page(&self, seq: i64, key: &PageKey) -> Option<Page> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.seq == Some(seq) {
             inner.pages.get(key).cloned()
@@ -82,7 +93,7 @@ impl FeedCache {
     }
 
     /// Keeps a body rendered at `seq`.
-    pub(crate) fn keep(&self, seq: i64, key: PageKey, body: Bytes) {
+    pub(crate) fn keep(&self, seq: i64, key: PageKey, page: Page) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if inner.seq != Some(seq) {
             return;
@@ -90,7 +101,7 @@ impl FeedCache {
         if inner.pages.len() >= MAX_PAGES {
             inner.pages.clear();
         }
-        inner.pages.insert(key, body);
+        inner.pages.insert(key, page);
     }
 }
 
@@ -103,12 +114,24 @@ mod tests {
         let cache = FeedCache::default();
         let g = cache.generation();
         cache.set_seq(g, 7);
-        cache.keep(7, ('f', None, 20), Bytes::from_static(b"{}"));
-        assert_eq!(cache.seq(g), Some(7));
+        let page = Page {
+            body: Bytes::from_static(b"{}"),
+            etag: HeaderValue::from_static("W/\"f7-20-0\""),
+        };
+        cache.keep(7, ('f', None, 20), page);
+        assert_eq!(cache.lookup(g, &('f', None, 20)).map(|(s, _)| s), Some(7));
         assert!(cache.page(7, &('f', None, 20)).is_some());
+        assert!(matches!(
+            cache.lookup(g, &('f', None, 20)),
+            Some((7, Some(_)))
+        ));
+        assert!(matches!(cache.lookup(g, &('p', None, 20)), Some((7, None))));
         cache.generation.fetch_add(1, Ordering::AcqRel);
         let g2 = cache.generation();
-        assert_eq!(cache.seq(g2), None, "the version must be read again");
+        assert!(
+            cache.lookup(g2, &('f', None, 20)).is_none(),
+            "the version must be read again"
+        );
         cache.set_seq(g2, 9);
         assert!(cache.page(9, &('f', None, 20)).is_none());
         assert!(cache.page(7, &('f', None, 20)).is_none());

@@ -2,12 +2,16 @@
 //! (421) before any route runs — this stops DNS rebinding and stray virtual hosts — and every
 //! response, errors included, carries the security headers.
 
-use crate::state::WebState;
-use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use tower_http::set_header::SetResponseHeaderLayer;
+use crate::state::WebConfig;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::http::{self as http, header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
+use axum::response::Response;
+use axum::BoxError;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tower::{Layer, Service};
 
 /// The Content-Security-Policy of every response: only this origin's scripts, styles,
 /// images and connections; no plugins, no `<base>`, no framing.
@@ -42,59 +46,141 @@ pub fn host_allowed(host: &str, allowed: &[String]) -> bool {
     })
 }
 
-/// Refuses requests for hosts not on the allowlist.
-pub(crate) async fn check_host(
-    State(state): State<WebState>,
-    req: Request,
-    next: Next,
-) -> Response {
+/// The security headers every response carries, errors included (they override what a
+/// handler set).
+const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    ),
+    (
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    ),
+    (
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    ),
+    (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+    (
+        HeaderName::from_static("cross-origin-resource-policy"),
+        HeaderValue::from_static("same-origin"),
+    ),
+];
+
+const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+
+/// The guard as one layer: the Host check and the security headers in a single service
+/// (it runs on every request, so it neither allocates nor boxes).
+#[derive(Clone)]
+pub(crate) struct GuardLayer {
+    config: Arc<WebConfig>,
+}
+
+impl GuardLayer {
+    pub(crate) fn new(config: Arc<WebConfig>) -> Self {
+        Self { config }
+    }
+}
+
+impl<S> Layer<S> for GuardLayer {
+    type Service = Guard<S>;
+
+    fn layer(&self, inner: S) -> Guard<S> {
+        Guard {
+            inner,
+            config: self.config.clone(),
+        }
+    }
+}
+
+/// See [`GuardLayer`].
+#[derive(Clone)]
+pub(crate) struct Guard<S> {
+    inner: S,
+    config: Arc<WebConfig>,
+}
+
+/// Why a request is refused before any route runs, if it is.
+fn refusal<B>(req: &Request<B>, allowed: &[String]) -> Option<Response> {
     let host = req
         .headers()
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or_else(|| req.uri().authority().map(|a| a.as_str().to_string()));
-    match host {
-        Some(h) if host_allowed(&h, &state.config.allowed_hosts) => next.run(req).await,
-        Some(_) => (
-            StatusCode::MISDIRECTED_REQUEST,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "未授权的访问地址",
-        )
-            .into_response(),
-        None => (
-            StatusCode::BAD_REQUEST,
-            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-            "缺少 Host",
-        )
-            .into_response(),
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let (status, text) = match host {
+        Some(h) if host_allowed(h, allowed) => return None,
+        Some(_) => (StatusCode::MISDIRECTED_REQUEST, "未授权的访问地址"),
+        None => (StatusCode::BAD_REQUEST, "缺少 Host"),
+    };
+    let mut r = Response::new(Body::from(text));
+    *r.status_mut() = status;
+    r.headers_mut().insert(header::CONTENT_TYPE, TEXT_PLAIN);
+    Some(r)
+}
+
+fn add_security_headers(h: &mut HeaderMap) {
+    h.reserve(SECURITY_HEADERS.len());
+    for (name, value) in SECURITY_HEADERS {
+        h.insert(name, value);
     }
 }
 
-/// The security-header layers, outermost last.
-pub(crate) fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 5] {
-    [
-        SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        ),
-        SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ),
-        SetResponseHeaderLayer::overriding(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        ),
-        SetResponseHeaderLayer::overriding(
-            header::X_FRAME_OPTIONS,
-            HeaderValue::from_static("DENY"),
-        ),
-        SetResponseHeaderLayer::overriding(
-            header::HeaderName::from_static("cross-origin-resource-policy"),
-            HeaderValue::from_static("same-origin"),
-        ),
-    ]
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Guard<S>
+where
+    S: Service<Request<ReqBody>, Response = http::Response<ResBody>>,
+    S::Future: Unpin,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = GuardFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        match refusal(&req, &self.config.allowed_hosts) {
+            None => GuardFuture::Inner(self.inner.call(req)),
+            Some(refused) => GuardFuture::Refused(Some(refused)),
+        }
+    }
+}
+
+/// The response future of [`Guard`].
+pub(crate) enum GuardFuture<F> {
+    Inner(F),
+    Refused(Option<Response>),
+}
+
+impl<F, ResBody, E> Future for GuardFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResBody>, E>> + Unpin,
+    ResBody: HttpBody<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
+{
+    type Output = Result<Response, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut res = match self.get_mut() {
+            GuardFuture::Inner(f) => match Pin::new(f).poll(cx) {
+                // `Body::new` does not box a body that already is one.
+                Poll::Ready(Ok(res)) => res.map(Body::new),
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            },
+            // Polled again after completion: answer as refused once more rather than panic.
+            GuardFuture::Refused(r) => r.take().unwrap_or_else(|| {
+                let mut r = Response::new(Body::empty());
+                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                r
+            }),
+        };
+        add_security_headers(res.headers_mut());
+        Poll::Ready(Ok(res))
+    }
 }
 
 #[cfg(test)]

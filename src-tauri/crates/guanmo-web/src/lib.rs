@@ -1,14 +1,17 @@
-//! Guanmo's resident web server: the read-only live feed (图文直播) that residents open on
-//! their phones. It owns the public router (page, feed JSON, SSE, photos, static files), its
-//! security guard (Host allowlist, CSP and friends) and the static export. Invariant: nothing
-//! on this router writes; posts change only through the desktop app's IPC, and every response
-//! is built from `guanmo_api::feed`'s public views, which never hold a draft, a retracted post
-//! or who did what.
+//! Guanmo's resident web server: the live feed (图文直播) that residents open on their phones,
+//! with likes and pre-moderated comments. It owns the public router (page, feed JSON, SSE,
+//! photos, static files, the comment routes), its security guard (Host allowlist, CSP and
+//! friends), rate limits, and the static export. Invariant: the only writes on this router are
+//! a resident's own comment, like, report or appeal; posts and moderation change only through
+//! the desktop app's IPC, and every response is built from `guanmo_api`'s public views, which
+//! never hold a draft, a retracted post, an unapproved comment or who did what.
 
 mod cache;
+mod comments;
 mod error;
 mod export;
 mod guard;
+mod limits;
 mod live;
 mod page;
 mod routes;
@@ -17,6 +20,7 @@ mod state;
 pub use error::WebError;
 pub use export::{export_static, ExportReport};
 pub use guard::host_allowed;
+pub use limits::{Quotas, RateLimits};
 pub use state::{MediaSource, WebConfig, WebState};
 
 use axum::Router;
@@ -36,12 +40,19 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
-    let router = router.layer(axum::Extension(live::Shutdown(rx)));
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Live streams never end on their own; this tells them to.
-            let _ = tx.send(true);
-        })
-        .await
+    // Around the router rather than `Router::layer`, which would box it into every route.
+    let service = tower::Layer::layer(&axum::Extension(live::Shutdown(rx)), router);
+    // The peer address is what rate limits key on (see `limits::client_ip`).
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            std::net::SocketAddr,
+        >(service),
+    )
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        // Live streams never end on their own; this tells them to.
+        let _ = tx.send(true);
+    })
+    .await
 }

@@ -1,7 +1,9 @@
 //! `GET /live`: the SSE stream of feed events. A phone that reconnects (`Last-Event-ID`) or
 //! arrives from the page (`?since=<seq>`) first gets what it missed from the change log, then
 //! the live broadcast; a phone too slow for the broadcast catches up from the log too, so no
-//! event is lost and none is sent twice. Streams end when the server shuts down.
+//! event is lost and none is sent twice. A `comments` event (no id, data: the comments'
+//! version) tells the page that approved comments or likes changed, so it reloads them.
+//! Streams end when the server shuts down.
 
 use crate::error::HttpError;
 use crate::routes::blocking;
@@ -52,6 +54,7 @@ const CATCH_UP: u32 = 256;
 
 enum Next {
     Event(std::sync::Arc<FeedEvent>),
+    Comments(i64),
     CatchUp,
     Stop,
 }
@@ -77,6 +80,8 @@ pub(crate) async fn live(
     };
     // Subscribe before reading where the feed stands, so nothing falls in between.
     let mut rx = state.live.subscribe();
+    let mut comments = state.comments_seq.subscribe();
+    comments.mark_unchanged();
     let ctx = state.ctx.clone();
     let start = match resume {
         Some(seq) => seq.max(0),
@@ -118,10 +123,15 @@ pub(crate) async fn live(
                     Err(RecvError::Lagged(_)) => Next::CatchUp,
                     Err(RecvError::Closed) => Next::Stop,
                 },
+                r = comments.changed() => match r {
+                    Ok(()) => Next::Comments(*comments.borrow_and_update()),
+                    Err(_) => Next::Stop,
+                },
             };
             match next {
                 Next::Stop => break,
                 Next::CatchUp => catch_up = true,
+                Next::Comments(v) => yield Ok(Event::default().event("comments").data(v.to_string())),
                 Next::Event(e) => {
                     if e.seq > seq {
                         seq = e.seq;

@@ -7,8 +7,11 @@ use maud::{html, Markup, DOCTYPE};
 
 /// The page's stylesheet.
 pub(crate) const CSS: &str = include_str!("../static/feed.css");
-/// The page's live-update script.
-pub(crate) const JS: &str = include_str!("../static/live.js");
+/// The page's script: live updates, then likes and comments.
+pub(crate) const JS: &str = concat!(
+    include_str!("../static/live.js"),
+    include_str!("../static/comments.js")
+);
 /// Version tags of the assets (FNV-1a of their bytes), for cache-busting URLs.
 pub(crate) const CSS_VERSION: u64 = fnv1a(CSS.as_bytes());
 pub(crate) const JS_VERSION: u64 = fnv1a(JS.as_bytes());
@@ -72,9 +75,45 @@ fn post_markup(p: &PublicPost, base: &str) -> Markup {
     }
 }
 
+/// The comment form, hidden until a resident taps 写评论. `website` is a honeypot that
+/// people never see.
+fn comment_dialog() -> Markup {
+    html! {
+        div #comment-dialog.dialog hidden {
+            form #comment-form.sheet novalidate {
+                h2 #cf-title { "发表评论" }
+                input type="hidden" name="target" value="event";
+                label { "昵称" input name="nickname" maxlength="20" required autocomplete="nickname"; }
+                fieldset.kinds {
+                    legend { "类型" }
+                    label { input type="radio" name="kind" value="praise" checked; "点赞家乡" }
+                    label { input type="radio" name="kind" value="suggestion"; "意见建议" }
+                    label { input type="radio" name="kind" value="other"; "其他" }
+                }
+                label { "内容 " span #cf-count.count { "0/500" }
+                    textarea name="text" rows="4" maxlength="500" required {} }
+                label { "涉及乡镇(可不选)"
+                    select name="township_id" { option value="" { "不选" } } }
+                label { "手机号" input name="phone" type="tel" inputmode="numeric" maxlength="14"
+                    required autocomplete="tel"; }
+                p.notice { "手机号仅用于后台实名核验(后台实名、前台自愿),不会公开显示,"
+                    "审核人员只能看到部分号码;评论及号码依规保存180天。所有评论经审核后才会显示。" }
+                label.hp aria-hidden="true" { "网址" input name="website" tabindex="-1" autocomplete="off"; }
+                p #cf-msg.msg role="alert" {}
+                div.actions {
+                    button type="button" #cf-cancel { "取消" }
+                    button type="submit" { "提交" }
+                }
+            }
+        }
+    }
+}
+
 /// The whole page: pinned post first, then `posts` newest first.
 pub(crate) fn render(pinned: Option<&PublicPost>, posts: &[PublicPost], o: &PageOptions) -> String {
     let home = if o.base.is_empty() { "./" } else { o.base };
+    // Comments and likes need the server: the static export shows posts only.
+    let comments = !o.base.is_empty();
     let markup = html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -86,7 +125,7 @@ pub(crate) fn render(pinned: Option<&PublicPost>, posts: &[PublicPost], o: &Page
                 link rel="stylesheet" href={ (o.base) "static/feed.css?v=" (format!("{CSS_VERSION:x}")) };
             }
             body data-live=[o.live.then_some("1")] data-poll=(o.poll_seconds) data-seq=(o.seq)
-                data-more=[o.next_cursor.map(|_| "1")] {
+                data-more=[o.next_cursor.map(|_| "1")] data-comments=[comments.then_some("1")] {
                 header.top {
                     h1 { (o.title) }
                     p.sub {
@@ -104,7 +143,15 @@ pub(crate) fn render(pinned: Option<&PublicPost>, posts: &[PublicPost], o: &Page
                 @if let Some(c) = o.next_cursor {
                     nav.more { a href={ (home) "?cursor=" (c) } { "查看更早的动态" } }
                 }
-                @if o.live {
+                @if comments {
+                    section #event-comments {
+                        h2 { "为家乡点赞 · 留言" }
+                        noscript { p.hint { "开启 JavaScript 后可以点赞和发表评论。" } }
+                    }
+                    div #my-comments {}
+                    (comment_dialog())
+                }
+                @if o.live || comments {
                     script src={ (o.base) "static/live.js?v=" (format!("{JS_VERSION:x}")) } defer {}
                 }
             }

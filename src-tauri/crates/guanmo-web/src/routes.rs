@@ -3,19 +3,24 @@
 //! public change-log seq) so phones and proxies revalidate with a cheap `304`; photos are
 //! content-addressed and cached forever. No route here changes anything.
 
+use crate::cache::{Page, PageKey};
+use crate::comments;
 use crate::error::HttpError;
 use crate::guard;
 use crate::page::{self, PageOptions};
 use crate::state::WebState;
-use axum::body::Body;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{middleware, Router};
+use axum::routing::{get, post};
+use axum::Router;
 use guanmo_api::feed::{self, DEFAULT_PAGE};
 use guanmo_api::ApiResult;
 use serde::Deserialize;
+use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 
@@ -24,27 +29,43 @@ use tower_http::limit::RequestBodyLimitLayer;
 const FEED_CACHE: &str = "public, max-age=2";
 /// Cache policy of photos and versioned assets: they never change under their URL.
 const FOREVER: &str = "public, max-age=31536000, immutable";
-/// Largest request body accepted (no public route takes one yet).
+/// Largest request body accepted (the comment routes' JSON).
 const BODY_LIMIT: usize = 16 * 1024;
 
+/// Headers a feed response ends up with (its own three, the guard's five, `vary`); reserved
+/// up front so the map does not grow on the way out.
+const RESPONSE_HEADERS: usize = 10;
+const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
+const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+
 pub(crate) fn router(state: WebState) -> Router {
-    let mut r = Router::new()
+    let config = state.config.clone();
+    // One `layer` call for the whole stack: axum boxes (and clones per request) each layer
+    // added with its own call. Outermost first: the guard, so that every response, the body
+    // limit's 413 included, carries the security headers.
+    Router::new()
         .route("/", get(index))
         .route("/api/feed", get(api_feed))
         .route("/live", get(crate::live::live))
         .route("/media/{hash}/{size}", get(media))
         .route("/static/{file}", get(static_file))
+        .route(
+            "/api/comments",
+            get(comments::get_comments).post(comments::post_comment),
+        )
+        .route("/api/comments/{id}/report", post(comments::post_report))
+        .route("/api/comments/{id}/appeal", post(comments::post_appeal))
+        .route("/api/likes", post(comments::post_like))
+        .route("/api/me", get(comments::get_me))
+        .route("/api/townships", get(comments::get_townships))
         .fallback(not_found)
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            guard::check_host,
-        ))
-        .with_state(state);
-    for layer in guard::security_headers() {
-        r = r.layer(layer);
-    }
-    r.layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(guard::GuardLayer::new(config))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+                .layer(CompressionLayer::new()),
+        )
 }
 
 async fn not_found() -> HttpError {
@@ -61,13 +82,21 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(HttpError::from)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 pub(crate) struct PageQuery {
     cursor: Option<String>,
     limit: Option<String>,
 }
 
 impl PageQuery {
+    /// The query of `uri`; parsed only when there is one (the common request has none).
+    fn of(uri: &Uri) -> Result<Self, QueryRejection> {
+        match uri.query() {
+            None | Some("") => Ok(PageQuery::default()),
+            Some(_) => Query::<PageQuery>::try_from_uri(uri).map(|Query(q)| q),
+        }
+    }
+
     fn limit(&self) -> Result<u32, HttpError> {
         match &self.limit {
             None => Ok(DEFAULT_PAGE),
@@ -92,124 +121,161 @@ impl PageQuery {
 }
 
 /// True when `If-None-Match` names `etag` (weak comparison, as for GET).
-fn etag_matches(headers: &HeaderMap, etag: &str) -> bool {
+fn etag_matches(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let mut values = headers.get_all(header::IF_NONE_MATCH).iter().peekable();
+    if values.peek().is_none() {
+        return false;
+    }
     let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let want = strip(etag);
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
+    let want = strip(etag.to_str().unwrap_or_default());
+    values
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .any(|t| t.trim() == "*" || strip(t) == want)
 }
 
-fn not_modified(etag: &str) -> Response {
+fn not_modified(etag: HeaderValue) -> Response {
     let mut r = StatusCode::NOT_MODIFIED.into_response();
     set_cache(r.headers_mut(), etag);
     r
 }
 
-fn set_cache(h: &mut HeaderMap, etag: &str) {
+fn set_cache(h: &mut HeaderMap, etag: HeaderValue) {
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(FEED_CACHE));
-    if let Ok(v) = HeaderValue::from_str(etag) {
-        h.insert(header::ETAG, v);
+    h.insert(header::ETAG, etag);
+}
+
+/// What a feed route renders: the feed JSON or the HTML page.
+#[derive(Clone, Copy)]
+enum Kind {
+    Feed,
+    Page,
+}
+
+impl Kind {
+    /// The kind's letter in the cache key.
+    fn letter(self) -> char {
+        match self {
+            Kind::Feed => 'f',
+            Kind::Page => 'p',
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        match self {
+            Kind::Feed => JSON,
+            Kind::Page => HTML,
+        }
+    }
+
+    /// The ETag of this kind's body at feed version `seq`. The page's script and style are
+    /// part of what is cached too.
+    fn etag(self, seq: i64, cursor: Option<&str>, limit: u32) -> Result<HeaderValue, HttpError> {
+        let cursor = cursor.unwrap_or("0");
+        let tag = match self {
+            Kind::Feed => format!("W/\"f{seq}-{limit}-{cursor}\""),
+            Kind::Page => format!(
+                "W/\"p{:x}-{seq}-{limit}-{cursor}\"",
+                page::JS_VERSION ^ page::CSS_VERSION
+            ),
+        };
+        HeaderValue::from_str(&tag).map_err(|_| HttpError::internal())
     }
 }
 
-fn feed_etag(kind: &str, seq: i64, cursor: Option<&str>, limit: u32) -> String {
-    format!("W/\"{kind}{seq}-{limit}-{}\"", cursor.unwrap_or("0"))
-}
-
-/// The feed version, from memory unless a post changed since it was last read.
-async fn current_seq(state: &WebState) -> Result<i64, HttpError> {
+/// The feed version and, if kept, the body under `key` at that version: from memory unless a
+/// post changed since the version was last read.
+async fn current(state: &WebState, key: &PageKey) -> Result<(i64, Option<Page>), HttpError> {
     let generation = state.cache.generation();
-    if let Some(seq) = state.cache.seq(generation) {
-        return Ok(seq);
+    if let Some(found) = state.cache.lookup(generation, key) {
+        return Ok(found);
     }
     let ctx = state.ctx.clone();
     let seq = blocking(move || feed::feed_seq(&ctx)).await?;
     state.cache.set_seq(generation, seq);
-    Ok(seq)
+    Ok((seq, state.cache.page(seq, key)))
 }
 
-async fn index(
-    State(state): State<WebState>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-) -> Result<Response, HttpError> {
-    let limit = q.limit()?;
-    let cursor = q.cursor()?.map(str::to_string);
-    let seq = current_seq(&state).await?;
-    // The page's script and title are part of what is cached too.
-    let etag = feed_etag(
-        &format!("p{:x}-", page::JS_VERSION ^ page::CSS_VERSION),
-        seq,
-        cursor.as_deref(),
-        limit,
-    );
-    if etag_matches(&headers, &etag) {
-        return Ok(not_modified(&etag));
-    }
-    let key = ('p', cursor.clone(), limit);
-    if let Some(html) = state.cache.page(seq, &key) {
-        let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-        set_cache(r.headers_mut(), &etag);
-        return Ok(r);
-    }
+/// Renders the body of `kind` at `seq` (not from the cache).
+async fn render(
+    state: &WebState,
+    kind: Kind,
+    seq: i64,
+    cursor: Option<&str>,
+    limit: u32,
+) -> Result<Bytes, HttpError> {
     let ctx = state.ctx.clone();
-    let c = cursor.clone();
+    let c = cursor.map(str::to_string);
     let f = blocking(move || feed::public_feed(&ctx, c.as_deref(), limit)).await?;
-    let html = page::render(
-        f.pinned.as_ref(),
-        &f.posts,
-        &PageOptions {
-            base: "/",
-            title: &state.config.title,
-            live: cursor.is_none(),
-            poll_seconds: state.config.poll_seconds,
-            seq,
-            next_cursor: f.next_cursor.as_deref(),
-            paged: cursor.is_some(),
-        },
-    );
-    let html = axum::body::Bytes::from(html.into_bytes());
-    state.cache.keep(seq, key, html.clone());
-    let mut r = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response();
-    set_cache(r.headers_mut(), &etag);
-    Ok(r)
+    Ok(match kind {
+        Kind::Feed => Bytes::from(serde_json::to_vec(&f).map_err(|_| HttpError::internal())?),
+        Kind::Page => Bytes::from(
+            page::render(
+                f.pinned.as_ref(),
+                &f.posts,
+                &PageOptions {
+                    base: "/",
+                    title: &state.config.title,
+                    live: cursor.is_none(),
+                    poll_seconds: state.config.poll_seconds,
+                    seq,
+                    next_cursor: f.next_cursor.as_deref(),
+                    paged: cursor.is_some(),
+                },
+            )
+            .into_bytes(),
+        ),
+    })
 }
 
-async fn api_feed(
-    State(state): State<WebState>,
-    Query(q): Query<PageQuery>,
-    headers: HeaderMap,
-) -> Result<Response, HttpError> {
-    let limit = q.limit()?;
-    let cursor = q.cursor()?.map(str::to_string);
-    let seq = current_seq(&state).await?;
-    let etag = feed_etag("f", seq, cursor.as_deref(), limit);
-    if etag_matches(&headers, &etag) {
-        return Ok(not_modified(&etag));
+/// `GET /` and `GET /api/feed`: the cached body and ETag of the requested page, a `304` when
+/// the phone has it already, or a freshly rendered body (then kept).
+async fn feed_response(state: &WebState, req: &Parts, kind: Kind) -> Result<Response, Response> {
+    let q = PageQuery::of(&req.uri).map_err(IntoResponse::into_response)?;
+    let limit = q.limit().map_err(IntoResponse::into_response)?;
+    let cursor = q.cursor().map_err(IntoResponse::into_response)?;
+    let key: PageKey = (kind.letter(), cursor.map(str::to_string), limit);
+    let (seq, cached) = current(state, &key)
+        .await
+        .map_err(IntoResponse::into_response)?;
+    let etag = match &cached {
+        Some(p) => p.etag.clone(),
+        None => kind
+            .etag(seq, cursor, limit)
+            .map_err(IntoResponse::into_response)?,
+    };
+    if etag_matches(&req.headers, &etag) {
+        return Ok(not_modified(etag));
     }
-    let key = ('f', cursor.clone(), limit);
-    let body = match state.cache.page(seq, &key) {
-        Some(body) => body,
+    let page = match cached {
+        Some(page) => page,
         None => {
-            let ctx = state.ctx.clone();
-            let f = blocking(move || feed::public_feed(&ctx, cursor.as_deref(), limit)).await?;
-            let body =
-                axum::body::Bytes::from(serde_json::to_vec(&f).map_err(|_| HttpError::internal())?);
-            state.cache.keep(seq, key, body.clone());
-            body
+            let body = render(state, kind, seq, cursor, limit)
+                .await
+                .map_err(IntoResponse::into_response)?;
+            let page = Page { body, etag };
+            state.cache.keep(seq, key, page.clone());
+            page
         }
     };
-    let mut r = (
-        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
-        body,
-    )
-        .into_response();
-    set_cache(r.headers_mut(), &etag);
+    let mut r = Response::new(Body::from(page.body));
+    let h = r.headers_mut();
+    h.reserve(RESPONSE_HEADERS);
+    h.insert(header::CONTENT_TYPE, kind.content_type());
+    set_cache(h, page.etag);
     Ok(r)
+}
+
+async fn index(State(state): State<WebState>, req: Request) -> Response {
+    feed_response(&state, &req.into_parts().0, Kind::Page)
+        .await
+        .unwrap_or_else(|e| e)
+}
+
+async fn api_feed(State(state): State<WebState>, req: Request) -> Response {
+    feed_response(&state, &req.into_parts().0, Kind::Feed)
+        .await
+        .unwrap_or_else(|e| e)
 }
 
 /// The long side for a derived-size file name; originals have no URL at all.

@@ -3,13 +3,16 @@
 //! notifications into feed events. The bridge reads the change log after each commit, so a
 //! phone never hears of a post before it is in the database.
 
+use crate::comments::CommentSite;
+use crate::limits::RateLimits;
+use guanmo_api::comments;
 use guanmo_api::feed::{self, FeedEvent};
 use guanmo_api::Ctx;
 use guanmo_store::Committed;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Weak};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, watch};
 
 use crate::WebError;
 
@@ -31,6 +34,8 @@ pub struct WebConfig {
     pub keep_alive_seconds: u32,
     /// Page title, e.g. 常宁市2024年度下半年乡镇(街道)工作现场观摩会.
     pub title: String,
+    /// Rate limits of comments, likes, reports and appeals, and the ingest cap.
+    pub limits: RateLimits,
 }
 
 impl Default for WebConfig {
@@ -40,18 +45,35 @@ impl Default for WebConfig {
             poll_seconds: 15,
             keep_alive_seconds: 15,
             title: "乡镇(街道)工作现场观摩会".into(),
+            limits: RateLimits::default(),
         }
     }
 }
 
-/// Shared state of the public router; cheap to clone.
+/// Shared state of the public router; cheap to clone (one reference count: axum clones the
+/// state several times per request).
 #[derive(Clone)]
-pub struct WebState {
+pub struct WebState(Arc<Shared>);
+
+/// What a [`WebState`] shares (nameable only inside this crate; its fields are private to it).
+pub struct Shared {
     pub(crate) ctx: Ctx,
     pub(crate) media: Arc<dyn MediaSource>,
     pub(crate) config: Arc<WebConfig>,
     pub(crate) live: Arc<broadcast::Sender<Arc<FeedEvent>>>,
     pub(crate) cache: Arc<crate::cache::FeedCache>,
+    /// Comment ingest and rate limiters.
+    pub(crate) comments: CommentSite,
+    /// Version of what residents see of the comments; `/live` tells phones when it moves.
+    pub(crate) comments_seq: Arc<watch::Sender<i64>>,
+}
+
+impl std::ops::Deref for WebState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for WebState {
@@ -80,20 +102,24 @@ impl WebState {
         let seq = feed::latest_seq(&ctx)?;
         let (tx, _) = broadcast::channel(LIVE_BUFFER);
         let live = Arc::new(tx);
-        let weak = Arc::downgrade(&live);
+        let comments_seq = Arc::new(watch::Sender::new(comments::public_seq(&ctx)?));
+        let weak = (Arc::downgrade(&live), Arc::downgrade(&comments_seq));
         let bridge_ctx = ctx.clone();
         std::thread::Builder::new()
             .name("guanmo-web-live".into())
             .spawn(move || bridge(bridge_ctx, rx, weak, seq))
             .map_err(|e| WebError::Thread(e.to_string()))?;
+        let comment_site = CommentSite::new(&ctx, &config.limits)?;
         let cache = crate::cache::FeedCache::watching(ctx.store());
-        Ok(WebState {
+        Ok(WebState(Arc::new(Shared {
             ctx,
             media,
             config: Arc::new(config),
             live,
             cache,
-        })
+            comments: comment_site,
+            comments_seq,
+        })))
     }
 
     /// The site's settings.
@@ -102,19 +128,27 @@ impl WebState {
     }
 }
 
-fn bridge(
-    ctx: Ctx,
-    rx: Receiver<Committed>,
-    live: Weak<broadcast::Sender<Arc<FeedEvent>>>,
-    mut seq: i64,
-) {
+type Senders = (
+    Weak<broadcast::Sender<Arc<FeedEvent>>>,
+    Weak<watch::Sender<i64>>,
+);
+
+fn bridge(ctx: Ctx, rx: Receiver<Committed>, senders: Senders, mut seq: i64) {
+    use guanmo_store::comments as c;
     while let Ok(committed) = rx.recv() {
-        let Some(live) = live.upgrade() else { break };
-        if !committed
-            .entities
-            .iter()
-            .any(|e| e == guanmo_store::feed::ENTITY)
-        {
+        let (Some(live), Some(comments_seq)) = (senders.0.upgrade(), senders.1.upgrade()) else {
+            break;
+        };
+        let touched = |entity: &str| committed.entities.iter().any(|e| e == entity);
+        if touched(c::ENTITY) || touched(c::LIKE_ENTITY) {
+            match comments::public_seq(&ctx) {
+                Ok(v) => {
+                    comments_seq.send_if_modified(|old| std::mem::replace(old, v) != v);
+                }
+                Err(e) => tracing::warn!(error = %e, "live comments: reading the version failed"),
+            }
+        }
+        if !touched(guanmo_store::feed::ENTITY) {
             continue;
         }
         loop {

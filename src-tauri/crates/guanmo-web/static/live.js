@@ -109,6 +109,12 @@
     es.addEventListener('post', function (m) {
       try { apply(JSON.parse(m.data)); } catch (e) { /* a bad event is skipped */ }
     });
+    /* comments or likes changed: comments.js reloads them */
+    es.addEventListener('comments', function () {
+      var ev = document.createEvent('Event');
+      ev.initEvent('gm:comments', false, false);
+      document.dispatchEvent(ev);
+    });
   } else {
     setInterval(pollOnce, poll * 1000);
   }

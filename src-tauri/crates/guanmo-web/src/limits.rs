@@ -1,0 +1,178 @@
+//! Rate limits of the resident site's few writing routes: per phone (its cookie) and per
+//! peer address, so one phone cannot flood the queue while fifty phones behind one venue
+//! Wi-Fi (one address) can each still comment. `X-Forwarded-For` is believed only from a
+//! configured trusted proxy. The global cap is the comment ingest queue itself.
+
+use axum::http::HeaderMap;
+use governor::{DefaultKeyedRateLimiter, Quota};
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Quotas of one kind of action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quotas {
+    /// Sustained actions per minute from one phone.
+    pub phone_per_minute: u32,
+    /// Actions one phone may make at once.
+    pub phone_burst: u32,
+    /// Sustained actions per minute from one address (all phones behind it).
+    pub ip_per_minute: u32,
+    /// Actions one address may make at once.
+    pub ip_burst: u32,
+}
+
+/// The site's limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Comments (评论).
+    pub comments: Quotas,
+    /// Likes, reports and appeals.
+    pub actions: Quotas,
+    /// Comments waiting for the group commit at most; beyond it the site answers `429`.
+    pub ingest_queue: usize,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpAddr>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            // A resident writes a comment in a minute or two; three in a row is generous.
+            comments: Quotas {
+                phone_per_minute: 4,
+                phone_burst: 3,
+                // Fifty phones behind one venue Wi-Fi may each send their burst at once.
+                ip_per_minute: 200,
+                ip_burst: 150,
+            },
+            actions: Quotas {
+                phone_per_minute: 30,
+                phone_burst: 20,
+                ip_per_minute: 1500,
+                ip_burst: 1000,
+            },
+            ingest_queue: 8192,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+fn nz(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)
+}
+
+fn quota(per_minute: u32, burst: u32) -> Quota {
+    Quota::per_minute(nz(per_minute)).allow_burst(nz(burst))
+}
+
+/// Keyed limiters for one kind of action.
+pub(crate) struct Limiter {
+    phone: DefaultKeyedRateLimiter<String>,
+    ip: DefaultKeyedRateLimiter<IpAddr>,
+    checks: AtomicU64,
+}
+
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter").finish_non_exhaustive()
+    }
+}
+
+/// How often idle keys are dropped, in checks.
+const PRUNE_EVERY: u64 = 4096;
+
+impl Limiter {
+    pub(crate) fn new(q: Quotas) -> Limiter {
+        Limiter {
+            phone: DefaultKeyedRateLimiter::keyed(quota(q.phone_per_minute, q.phone_burst)),
+            ip: DefaultKeyedRateLimiter::keyed(quota(q.ip_per_minute, q.ip_burst)),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one action; `Err` holds how long to wait before the next is allowed.
+    pub(crate) fn check(&self, phone: &str, ip: IpAddr) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.phone.retain_recent();
+            self.ip.retain_recent();
+        }
+        let clock = governor::clock::DefaultClock::default();
+        let now = || governor::clock::Clock::now(&clock);
+        self.phone
+            .check_key(&phone.to_string())
+            .map_err(|n| n.wait_time_from(now()))?;
+        self.ip
+            .check_key(&ip)
+            .map_err(|n| n.wait_time_from(now()))?;
+        Ok(())
+    }
+}
+
+/// The address a request comes from: the peer, or, when the peer is a trusted proxy, the
+/// nearest address in `X-Forwarded-For` that is not itself a trusted proxy.
+pub(crate) fn client_ip(
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> IpAddr {
+    let peer = peer.map_or(IpAddr::from([0, 0, 0, 0]), |p| p.ip());
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .rev()
+        .filter_map(|s| s.trim().parse::<IpAddr>().ok())
+        .find(|ip| !trusted.contains(ip))
+        .unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn one_phone_is_held_to_its_burst() {
+        let l = Limiter::new(RateLimits::default().comments);
+        let ip: IpAddr = "10.0.0.2".parse().unwrap();
+        let allowed = (0..100).filter(|_| l.check("phone-a", ip).is_ok()).count();
+        assert_eq!(allowed, 3);
+        assert!(l.check("phone-a", ip).unwrap_err() > Duration::ZERO);
+    }
+
+    #[test]
+    fn fifty_phones_behind_one_address_are_each_allowed() {
+        let l = Limiter::new(RateLimits::default().comments);
+        let ip: IpAddr = "10.0.0.2".parse().unwrap();
+        for p in 0..50 {
+            for _ in 0..3 {
+                assert!(l.check(&format!("phone-{p}"), ip).is_ok(), "phone {p}");
+            }
+        }
+        // A 51st phone sending its burst finds the address spent.
+        let extra = (0..10).filter(|_| l.check("phone-x", ip).is_ok()).count();
+        assert!(extra < 3);
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            HeaderValue::from_static("1.2.3.4, 10.0.0.9"),
+        );
+        let peer: SocketAddr = "10.0.0.9:5000".parse().unwrap();
+        assert_eq!(client_ip(Some(peer), &h, &[]), peer.ip());
+        let trusted = ["10.0.0.9".parse().unwrap()];
+        assert_eq!(
+            client_ip(Some(peer), &h, &trusted),
+            "1.2.3.4".parse::<IpAddr>().unwrap()
+        );
+    }
+}

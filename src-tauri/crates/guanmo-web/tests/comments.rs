@@ -1,0 +1,591 @@
+//! The comment routes from the outside: 先审后发 (nothing public before approval), hostile
+//! bodies (script, overrides, zero-width tricks, invalid UTF-8, lone surrogates, duplicate
+//! keys, mass assignment, oversize and lying bodies, forms), rate limits per phone and per
+//! address, mutes, the closed area, reports, appeals and the honeypot.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, Method, Request, Response, StatusCode};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use guanmo_api::comments::{self as api, Decision, QueueKind};
+use guanmo_api::Ctx;
+use guanmo_domain::FixedClock;
+use guanmo_web::{public_router, MediaSource, WebConfig, WebState};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct NoMedia;
+
+impl MediaSource for NoMedia {
+    fn derived_path(&self, _: &str, _: u32) -> Option<PathBuf> {
+        None
+    }
+}
+
+struct Site {
+    _dir: tempfile::TempDir,
+    ctx: Ctx,
+    router: Router,
+}
+
+fn site_with(config: WebConfig) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::new(
+        DateTime::parse_from_rfc3339("2024-12-04T02:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc),
+    ));
+    let ctx = Ctx::open(dir.path(), clock).unwrap();
+    let state = WebState::new(ctx.clone(), Arc::new(NoMedia), config).unwrap();
+    Site {
+        _dir: dir,
+        ctx,
+        router: public_router(state),
+    }
+}
+
+fn site() -> Site {
+    site_with(WebConfig::default())
+}
+
+fn comment(text: &str) -> Value {
+    json!({
+        "target": "event",
+        "nickname": "宜阳居民",
+        "kind": "praise",
+        "text": text,
+        "phone": "13812341234",
+    })
+}
+
+fn cookie(n: u32) -> String {
+    format!("gm_id={n:032x}")
+}
+
+fn post(
+    uri: &str,
+    content_type: &str,
+    body: impl Into<Body>,
+    phone: u32,
+    peer: &str,
+) -> Request<Body> {
+    let mut r = Request::builder()
+        .method(Method::POST)
+        .uri(uri)
+        .header(header::HOST, "localhost:8080")
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::COOKIE, cookie(phone))
+        .body(body.into())
+        .unwrap();
+    r.extensions_mut()
+        .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+    r
+}
+
+async fn send(router: &Router, req: Request<Body>) -> Response<Body> {
+    router.clone().oneshot(req).await.unwrap()
+}
+
+async fn post_json(router: &Router, uri: &str, v: &Value, phone: u32) -> (StatusCode, Value) {
+    let r = send(
+        router,
+        post(
+            uri,
+            "application/json",
+            v.to_string(),
+            phone,
+            "10.0.0.2:40000",
+        ),
+    )
+    .await;
+    let status = r.status();
+    (status, json_of(r).await)
+}
+
+async fn json_of(r: Response<Body>) -> Value {
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+}
+
+async fn public(router: &Router) -> Value {
+    let r = send(
+        router,
+        Request::builder()
+            .uri("/api/comments")
+            .header(header::HOST, "localhost")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    json_of(r).await
+}
+
+fn shown_texts(v: &Value) -> Vec<String> {
+    v["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["text"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_comment_is_acknowledged_after_commit_and_shown_only_after_approval() {
+    let s = site();
+    let (status, v) = post_json(&s.router, "/api/comments", &comment("为美丽宜阳点赞!"), 1).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(v["message"], "已提交,审核通过后显示");
+    let id = v["id"].as_str().unwrap().to_string();
+    assert!(
+        shown_texts(&public(&s.router).await).is_empty(),
+        "pending is never public"
+    );
+    let queue = api::queue(&s.ctx, QueueKind::Pending).unwrap();
+    assert_eq!(queue[0].comment.id, id, "committed before the 201");
+    api::decide(&s.ctx, &[id], Decision::Approve).unwrap();
+    assert_eq!(
+        shown_texts(&public(&s.router).await),
+        vec!["为美丽宜阳点赞!"]
+    );
+}
+
+#[tokio::test]
+async fn a_new_phone_gets_a_cookie_and_its_own_comments_list() {
+    let s = site();
+    let mut req = post(
+        "/api/comments",
+        "application/json",
+        comment("第一条评论").to_string(),
+        0,
+        "10.0.0.3:1",
+    );
+    req.headers_mut().remove(header::COOKIE);
+    let r = send(&s.router, req).await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let set = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        set.starts_with("gm_id=") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    let c = set.split(';').next().unwrap().to_string();
+    let me = send(
+        &s.router,
+        Request::builder()
+            .uri("/api/me")
+            .header(header::HOST, "localhost")
+            .header(header::COOKIE, c)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let v = json_of(me).await;
+    assert_eq!(v["comments"][0]["status"], "pending");
+}
+
+#[tokio::test]
+async fn script_and_tricks_are_kept_as_inert_text_and_words_still_hit() {
+    let s = site();
+    api::add_words(&s.ctx, "赌博\nspam").unwrap();
+    let mut c = comment("<script>alert(1)</script><img src=x onerror=alert(2)><svg onload=alert(3)> <a href=\"javascript:alert(4)\">x</a> 赌\u{200B}博 ＳＰＡＭ");
+    c["nickname"] = json!("\u{202E}<b>昵称</b>");
+    let (status, v) = post_json(&s.router, "/api/comments", &c, 2).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let q = api::queue(&s.ctx, QueueKind::Pending).unwrap();
+    let stored = &q[0].comment;
+    assert_eq!(
+        stored.nickname, "<b>昵称</b>",
+        "the override is gone, the markup is text"
+    );
+    assert_eq!(stored.flagged_words, vec!["赌博", "spam"]);
+    api::decide(&s.ctx, std::slice::from_ref(&stored.id), Decision::Approve).unwrap();
+    let r = send(
+        &s.router,
+        Request::builder()
+            .uri("/api/comments")
+            .header(header::HOST, "localhost")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert!(r.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    let v = json_of(r).await;
+    assert!(v["comments"][0]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("<script>"));
+    // The page itself never carries comment text: the script builds it with textContent.
+    let page = send(
+        &s.router,
+        Request::builder()
+            .uri("/")
+            .header(header::HOST, "localhost")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let html = String::from_utf8(
+        page.into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap();
+    assert!(!html.contains("alert("));
+}
+
+#[tokio::test]
+async fn malformed_bodies_are_refused_and_nothing_is_stored() {
+    let s = site();
+    let good = comment("正常的评论").to_string();
+    let dup = good.replacen("\"nickname\"", "\"nickname\":\"甲\",\"nickname\"", 1);
+    let approved = {
+        let mut v = comment("想直接通过");
+        v["approved"] = json!(true);
+        v.to_string()
+    };
+    let status_field = {
+        let mut v = comment("想直接通过");
+        v["status"] = json!("approved");
+        v.to_string()
+    };
+    let lone = good.replace("正常的评论", "\\ud800正常");
+    let mut invalid_utf8 = good.clone().into_bytes();
+    let at = invalid_utf8.len() - 10;
+    invalid_utf8[at] = 0xFF;
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("duplicate keys", dup.into_bytes()),
+        ("approved: true", approved.into_bytes()),
+        ("status field", status_field.into_bytes()),
+        ("lone surrogate", lone.into_bytes()),
+        ("invalid utf-8", invalid_utf8),
+        ("not json", b"{nickname=1".to_vec()),
+        ("empty", Vec::new()),
+    ];
+    for (what, body) in cases {
+        let r = send(
+            &s.router,
+            post("/api/comments", "application/json", body, 3, "10.0.0.4:1"),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{what}");
+        assert_eq!(json_of(r).await["code"], "bad_request", "{what}");
+    }
+    for ct in [
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "multipart/form-data; boundary=x",
+    ] {
+        let r = send(
+            &s.router,
+            post("/api/comments", ct, good.clone(), 4, "10.0.0.4:1"),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE, "{ct}");
+    }
+    assert!(api::queue(&s.ctx, QueueKind::Pending).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn oversize_and_lying_bodies_are_refused() {
+    let s = site();
+    let mut big = comment("大").to_string().into_bytes();
+    big.resize(16 * 1024 + 1, b' ');
+    let r = send(
+        &s.router,
+        post(
+            "/api/comments",
+            "application/json",
+            big.clone(),
+            5,
+            "10.0.0.5:1",
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Claims to be small, is not.
+    let mut lying = post("/api/comments", "application/json", big, 5, "10.0.0.5:1");
+    lying
+        .headers_mut()
+        .insert(header::CONTENT_LENGTH, "100".parse().unwrap());
+    let r = send(&s.router, lying).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    // Claims to be huge.
+    let mut huge = post(
+        "/api/comments",
+        "application/json",
+        comment("小").to_string(),
+        5,
+        "10.0.0.5:1",
+    );
+    huge.headers_mut()
+        .insert(header::CONTENT_LENGTH, "999999".parse().unwrap());
+    let r = send(&s.router, huge).await;
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(api::queue(&s.ctx, QueueKind::Pending).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn limits_count_characters_not_bytes() {
+    let s = site();
+    let (status, v) = post_json(&s.router, "/api/comments", &comment(&"字".repeat(500)), 6).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let (status, v) = post_json(&s.router, "/api/comments", &comment(&"字".repeat(501)), 7).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["problems"][0]["field"], "内容");
+    let mut c = comment("好的好的");
+    c["nickname"] = json!("名".repeat(21));
+    let (status, _) = post_json(&s.router, "/api/comments", &c, 8).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn one_phone_flooding_is_held_back_with_retry_after() {
+    let s = site();
+    let mut created = 0;
+    let mut limited = 0;
+    for i in 0..100 {
+        let (status, _) = post_json(
+            &s.router,
+            "/api/comments",
+            &comment(&format!("刷屏第{i}条")),
+            9,
+        )
+        .await;
+        match status {
+            StatusCode::CREATED => created += 1,
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(created, 3);
+    assert_eq!(limited, 97);
+    let r = send(
+        &s.router,
+        post(
+            "/api/comments",
+            "application/json",
+            comment("再来一条").to_string(),
+            9,
+            "10.0.0.2:1",
+        ),
+    )
+    .await;
+    assert!(
+        r.headers()[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            >= 1
+    );
+}
+
+#[tokio::test]
+async fn fifty_phones_behind_one_venue_wifi_are_each_allowed() {
+    let s = site();
+    for phone in 100..150 {
+        let (status, v) = post_json(
+            &s.router,
+            "/api/comments",
+            &comment(&format!("第{phone}号手机的评论")),
+            phone,
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "phone {phone}: {v}");
+    }
+    assert_eq!(api::queue(&s.ctx, QueueKind::Pending).unwrap().len(), 50);
+}
+
+#[tokio::test]
+async fn a_muted_number_and_a_closed_area_are_refused_in_chinese() {
+    let s = site();
+    let (_, v) = post_json(&s.router, "/api/comments", &comment("第一条"), 10).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    api::mute_author(&s.ctx, &id, 7, "刷屏").unwrap();
+    let (status, v) = post_json(&s.router, "/api/comments", &comment("第二条"), 11).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(v["code"], "muted");
+    api::set_area_open(&s.ctx, false, None).unwrap();
+    let mut c = comment("关闭后");
+    c["phone"] = json!("13912341234");
+    let (status, v) = post_json(&s.router, "/api/comments", &c, 12).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(v["code"], "comments_closed");
+    assert_eq!(v["message"], "评论区已关闭");
+    assert_eq!(public(&s.router).await["open"], false);
+}
+
+#[tokio::test]
+async fn an_approved_comment_can_be_reported_and_a_rejected_one_appealed_by_its_phone() {
+    let s = site();
+    let (_, v) = post_json(&s.router, "/api/comments", &comment("被举报的评论"), 13).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let report = json!({ "reason": "广告" });
+    let uri = format!("/api/comments/{id}/report");
+    let (status, _) = post_json(&s.router, &uri, &report, 14).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "a pending comment is not shown"
+    );
+    api::decide(&s.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    let (status, v) = post_json(&s.router, &uri, &report, 14).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    assert_eq!(api::queue(&s.ctx, QueueKind::Reported).unwrap().len(), 1);
+    api::decide(
+        &s.ctx,
+        std::slice::from_ref(&id),
+        Decision::Reject {
+            reason: "广告".into(),
+        },
+    )
+    .unwrap();
+    let appeal = format!("/api/comments/{id}/appeal");
+    let (status, _) = post_json(&s.router, &appeal, &json!({ "reason": "不是广告" }), 14).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "only its own phone may appeal"
+    );
+    let (status, _) = post_json(&s.router, &appeal, &json!({ "reason": "不是广告" }), 13).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let q = api::queue(&s.ctx, QueueKind::Pending).unwrap();
+    assert!(q[0].comment.appealed);
+}
+
+#[tokio::test]
+async fn likes_count_once_per_phone() {
+    let s = site();
+    for (phone, new) in [(20, true), (20, false), (21, true)] {
+        let (status, v) = post_json(
+            &s.router,
+            "/api/likes",
+            &json!({ "target": "event" }),
+            phone,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(v["new"], new);
+    }
+    let likes = public(&s.router).await["likes"].clone();
+    assert_eq!(likes, json!([["event", 2]]));
+    let (status, _) = post_json(&s.router, "/api/likes", &json!({ "target": "../x" }), 20).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_honeypot_is_answered_like_a_person_but_nothing_is_stored() {
+    let s = site();
+    let mut c = comment("我是机器人");
+    c["website"] = json!("http://spam.example");
+    let (status, v) = post_json(&s.router, "/api/comments", &c, 30).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(v["message"], "已提交,审核通过后显示");
+    assert!(api::queue(&s.ctx, QueueKind::Pending).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_comment_list_revalidates_with_an_etag() {
+    let s = site();
+    let first = send(
+        &s.router,
+        Request::builder()
+            .uri("/api/comments")
+            .header(header::HOST, "localhost")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let etag = first.headers()[header::ETAG].clone();
+    let again = send(
+        &s.router,
+        Request::builder()
+            .uri("/api/comments")
+            .header(header::HOST, "localhost")
+            .header(header::IF_NONE_MATCH, etag.clone())
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let (_, v) = post_json(&s.router, "/api/comments", &comment("新评论"), 31).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    api::decide(&s.ctx, &[id], Decision::Approve).unwrap();
+    let after = send(
+        &s.router,
+        Request::builder()
+            .uri("/api/comments")
+            .header(header::HOST, "localhost")
+            .header(header::IF_NONE_MATCH, etag)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(
+        after.status(),
+        StatusCode::OK,
+        "an approval changes the version"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_host_is_refused_on_the_writing_routes_too() {
+    let s = site();
+    let mut req = post(
+        "/api/comments",
+        "application/json",
+        comment("别的域名").to_string(),
+        40,
+        "10.0.0.2:1",
+    );
+    req.headers_mut()
+        .insert(header::HOST, "evil.example".parse().unwrap());
+    let r = send(&s.router, req).await;
+    assert_eq!(r.status(), StatusCode::MISDIRECTED_REQUEST);
+    assert!(api::queue(&s.ctx, QueueKind::Pending).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn no_route_lets_a_phone_moderate() {
+    let s = site();
+    let (_, v) = post_json(&s.router, "/api/comments", &comment("想自己通过"), 50).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    let body = json!({ "status": "approved", "approved": true, "pinned": true }).to_string();
+    for (m, uri) in [
+        (Method::PUT, format!("/api/comments/{id}")),
+        (Method::PATCH, format!("/api/comments/{id}")),
+        (Method::POST, format!("/api/comments/{id}")),
+        (Method::POST, format!("/api/comments/{id}/approve")),
+        (Method::POST, format!("/api/comments/{id}/pin")),
+        (Method::DELETE, format!("/api/comments/{id}")),
+        (Method::POST, "/api/mutes".to_string()),
+        (Method::POST, "/api/words".to_string()),
+    ] {
+        let mut req = post(&uri, "application/json", body.clone(), 50, "10.0.0.2:1");
+        *req.method_mut() = m.clone();
+        let status = send(&s.router, req).await.status();
+        assert!(
+            status == StatusCode::NOT_FOUND || status == StatusCode::METHOD_NOT_ALLOWED,
+            "{m} {uri} answered {status}"
+        );
+    }
+    let q = api::queue(&s.ctx, QueueKind::Pending).unwrap();
+    assert_eq!(q.len(), 1);
+    assert!(!q[0].comment.pinned);
+}

@@ -1,0 +1,148 @@
+// Browser tests of resident comments (先审后发) at a phone viewport in Debian's Chromium
+// (playwright-core), against the real guanmo-web router over a temp data folder
+// (src-tauri/crates/guanmo-web/examples/resident_fixture.rs): post a comment through the page,
+// see the pending notice and nothing public, approve it as a moderator through guanmo-api (the
+// fixture's `approve-pending`), see it appear without a reload; an XSS payload renders as text.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { mkdirSync, existsSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
+const fixture = join(target, "debug", "examples", "resident_fixture");
+const shots = join(root, "test-output", "resident");
+const PHONE = { width: 360, height: 640 };
+
+let server;
+let lines;
+let base;
+let browser;
+
+function ask(command, word) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no ${word} after ${command}`)), 10_000);
+    const onLine = (line) => {
+      if (line.startsWith(word + " ")) {
+        clearTimeout(timer);
+        lines.off("line", onLine);
+        resolve(line.slice(word.length + 1).trim());
+      }
+    };
+    lines.on("line", onLine);
+    server.stdin.write(command + "\n");
+  });
+}
+
+before(async () => {
+  assert.ok(existsSync(fixture), `${fixture} missing: run cargo build -p guanmo-web --examples`);
+  mkdirSync(shots, { recursive: true });
+  server = spawn(fixture, [], { stdio: ["pipe", "pipe", "inherit"] });
+  lines = createInterface({ input: server.stdout });
+  const port = await new Promise((resolve) => {
+    const onLine = (line) => {
+      if (line.startsWith("LISTENING ")) {
+        lines.off("line", onLine);
+        resolve(line.split(" ")[1]);
+      }
+    };
+    lines.on("line", onLine);
+  });
+  base = `http://127.0.0.1:${port}/`;
+  browser = await chromium.launch({
+    executablePath: "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.stdin.end();
+  await new Promise((resolve) => (server ? server.on("exit", resolve) : resolve()));
+});
+
+async function writeComment(page, postTitle, fields) {
+  await page.locator("article.post", { hasText: postTitle }).getByRole("button", { name: "写评论" }).click();
+  const form = page.locator("#comment-form");
+  await form.waitFor({ state: "visible" });
+  await form.locator("input[name=nickname]").fill(fields.nickname);
+  if (fields.kind) await form.getByLabel(fields.kind).check();
+  await form.locator("textarea[name=text]").fill(fields.text);
+  await form.locator("input[name=phone]").fill(fields.phone);
+  if (fields.shot) await page.screenshot({ path: join(shots, fields.shot) });
+  await form.getByRole("button", { name: "提交" }).click();
+}
+
+test("a comment shows only after approval, appears without a reload, and script in it stays text", async () => {
+  await ask("publish 观摩团来到水口山镇,参观矿区生态修复。", "PUBLISHED");
+  const page = await browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
+  const dialogs = [];
+  page.on("dialog", (d) => {
+    dialogs.push(d.message());
+    void d.dismiss();
+  });
+  await page.goto(base);
+  await page.getByText("参观矿区生态修复").waitFor({ timeout: 5_000 });
+
+  const xss = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
+  await writeComment(page, "参观矿区生态修复", {
+    nickname: "水口山人",
+    kind: "意见建议",
+    text: `建议增加公交班次 ${xss}`,
+    phone: "13812341234",
+    shot: "comment-form.png",
+  });
+  await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 5_000 });
+  // Pending: in the phone's own list, never among the public comments.
+  await page.locator("#my-comments").getByText("待审核").waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator("article.post .cm").count(), 0, "nothing public before approval");
+  await page.screenshot({ path: join(shots, "comment-pending.png"), fullPage: true });
+
+  assert.equal(await ask("approve-pending all", "APPROVED"), "1");
+  const shown = page.locator("article.post .cm-text", { hasText: "建议增加公交班次" });
+  await shown.waitFor({ timeout: 3_000 });
+  assert.equal(await shown.textContent(), `建议增加公交班次 ${xss}`, "the payload is shown as text");
+  assert.equal(await page.evaluate(() => window.__xss), undefined, "no script ran");
+  assert.equal(await page.locator("article.post .cm img").count(), 0);
+  assert.deepEqual(dialogs, []);
+  // The phone's own list follows the decision too.
+  await page.locator("#my-comments").getByText("已通过").waitFor({ timeout: 3_000 });
+  await page.screenshot({ path: join(shots, "comment-approved.png"), fullPage: true });
+  await page.close();
+});
+
+test("refused input is explained in Chinese and a like counts once per phone", async () => {
+  await ask("publish 观摩团走进塔山瑶族乡。", "PUBLISHED");
+  const page = await browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
+  await page.goto(base);
+  await page.getByText("观摩团走进塔山瑶族乡").waitFor({ timeout: 5_000 });
+  await writeComment(page, "观摩团走进塔山瑶族乡", { nickname: "瑶乡", text: "好", phone: "123" });
+  const msg = page.locator("#cf-msg");
+  await msg.getByText("内容至少2个字").waitFor({ timeout: 5_000 });
+  assert.match(await msg.textContent(), /11位手机号码/);
+  await page.locator("#cf-cancel").click();
+
+  const like = page.locator("article.post", { hasText: "观摩团走进塔山瑶族乡" }).locator("button.like");
+  await like.click();
+  await page.waitForFunction(
+    () => [...document.querySelectorAll("article.post button.like")].some((b) => b.textContent === "已赞 1"),
+    null,
+    { timeout: 5_000 },
+  );
+  await like.click();
+  await page.waitForTimeout(500);
+  assert.ok((await like.textContent()).endsWith(" 1"), "a second like from the same phone is not counted");
+  await page.close();
+});
