@@ -75,6 +75,8 @@ const COMMANDS: &[&str] = &[
     "answer_suggestion",
     "export_suggestions",
     "export_comment_records",
+    "get_sms_settings",
+    "set_sms_settings",
 ];
 
 fn main() {

@@ -4,7 +4,8 @@
 use crate::site::{LiveSiteStatus, NetInterface, StaticExport};
 use crate::AppState;
 use guanmo_api::comments::{
-    self, DecideReport, Decision, ModerationOverview, QueueItem, QueueKind, WordsReport,
+    self, DecideReport, Decision, ModerationOverview, QueueItem, QueueKind, SmsSettings,
+    SmsSettingsInput, WordsReport,
 };
 use guanmo_api::exchange::FileFormat;
 use guanmo_api::feed;
@@ -628,6 +629,23 @@ pub fn export_comment_records(state: State<'_, AppState>, path: String) -> Res<(
     comments::export_records_xlsx(&state.ctx, Path::new(&path))
 }
 
+/// The SMS provider that verifies residents' numbers (key never included), if any.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_sms_settings(state: State<'_, AppState>) -> Res<Option<SmsSettings>> {
+    comments::get_sms_settings(&state.ctx)
+}
+
+/// Sets the SMS provider; `null` turns verification off.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_sms_settings(
+    state: State<'_, AppState>,
+    input: Option<SmsSettingsInput>,
+) -> Res<Option<SmsSettings>> {
+    comments::set_sms_settings(&state.ctx, input)
+}
+
 /// The command set, for the invoke handler and the bindings export.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type: our types serialize and deserialize alike.
@@ -706,6 +724,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             answer_suggestion,
             export_suggestions,
             export_comment_records,
+            get_sms_settings,
+            set_sms_settings,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,

@@ -6,6 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { mkdirSync, existsSync } from "node:fs";
 import { join, dirname } from "node:path";
@@ -145,4 +146,44 @@ test("refused input is explained in Chinese and a like counts once per phone", a
   await page.waitForTimeout(500);
   assert.ok((await like.textContent()).endsWith(" 1"), "a second like from the same phone is not counted");
   await page.close();
+});
+
+test("with SMS verification on, the texted code is asked for and accepted", async () => {
+  // The organiser's SMS gateway, on loopback: it records the code it is asked to text.
+  const texts = [];
+  const gateway = createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      texts.push({ auth: req.headers.authorization, ...JSON.parse(body) });
+      res.writeHead(200).end("{}");
+    });
+  });
+  await new Promise((resolve) => gateway.listen(0, "127.0.0.1", resolve));
+  await ask(`sms http://127.0.0.1:${gateway.address().port}/send`, "SMS");
+  try {
+    await ask("publish 观摩团来到洋泉镇。", "PUBLISHED");
+    const page = await browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
+    await page.goto(base);
+    await page.getByText("观摩团来到洋泉镇").waitFor({ timeout: 5_000 });
+    await page.locator("article.post", { hasText: "观摩团来到洋泉镇" }).getByRole("button", { name: "写评论" }).click();
+    const form = page.locator("#comment-form");
+    await form.locator("#cf-code-row").waitFor({ state: "visible", timeout: 5_000 });
+    await form.locator("input[name=nickname]").fill("洋泉人");
+    await form.locator("textarea[name=text]").fill("希望多来洋泉看看");
+    await form.locator("input[name=phone]").fill("13912345678");
+    await form.getByRole("button", { name: "获取验证码" }).click();
+    await page.locator("#cf-msg").getByText("验证码已发送").waitFor({ timeout: 5_000 });
+    assert.equal(texts.length, 1);
+    assert.equal(texts[0].phone, "13912345678");
+    assert.equal(texts[0].auth, "Bearer fixture-key");
+    await form.locator("input[name=code]").fill(texts[0].code);
+    await page.screenshot({ path: join(shots, "comment-sms.png") });
+    await form.getByRole("button", { name: "提交" }).click();
+    await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 5_000 });
+    await page.close();
+  } finally {
+    await ask("sms off", "SMS");
+    gateway.close();
+  }
 });

@@ -152,6 +152,10 @@ export const commands = {
 	exportSuggestions: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_suggestions", { path })),
 	/**  Writes the full comment and moderation record to an XLSX file. */
 	exportCommentRecords: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_comment_records", { path })),
+	/**  The SMS provider that verifies residents' numbers (key never included), if any. */
+	getSmsSettings: () => typedError<SmsSettings | null, ApiError>(__TAURI_INVOKE("get_sms_settings")),
+	/**  Sets the SMS provider; `null` turns verification off. */
+	setSmsSettings: (input: SmsSettingsInput | null) => typedError<SmsSettings | null, ApiError>(__TAURI_INVOKE("set_sms_settings", { input })),
 };
 
 /** Events */
@@ -919,6 +923,26 @@ export type SheetStatus =
 "draft" | 
 /**  Submitted and locked (提交/锁定). */
 "submitted";
+
+/**  The provider as the desktop app shows it: never the key itself. */
+export type SmsSettings = {
+	/**  Endpoint, `https://…` (or `http://` on loopback, for a local gateway). */
+	url: string,
+	/**  Signature text the provider puts in the message, e.g. 【常宁市观摩会】. */
+	sign: string,
+	/**  A key is stored. */
+	has_key: boolean,
+};
+
+/**  What the organiser enters. */
+export type SmsSettingsInput = {
+	/**  Endpoint. */
+	url: string,
+	/**  Signature text. */
+	sign: string,
+	/**  The API key; `None` keeps the stored one. */
+	key: string | null,
+};
 
 /**  One township's place in the standings and how it was computed. */
 export type Standing = {

@@ -3,7 +3,8 @@
 //! then for each stdin line `publish <text>` publishes a post through guanmo-api and prints
 //! `PUBLISHED <id>`, and for `retract <id>` retracts it and prints `RETRACTED <id>`;
 //! `approve-pending all` approves every pending comment as a moderator would in the desktop app
-//! and prints `APPROVED <n>`; `words <w>` adds a sensitive word and prints `WORDS <total>`.
+//! and prints `APPROVED <n>`; `words <w>` adds a sensitive word and prints `WORDS <total>`;
+//! `sms <url>` points SMS verification at a gateway (`sms off` turns it off) and prints `SMS`.
 //! It exits when stdin closes. Never touches the real app-data dir.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -76,6 +77,15 @@ async fn main() {
                         comments::decide(&steer, &ids, Decision::Approve).unwrap();
                     }
                     println!("APPROVED {n}");
+                }
+                Some(("sms", url)) => {
+                    let input = (url.trim() != "off").then(|| comments::SmsSettingsInput {
+                        url: url.trim().to_string(),
+                        sign: "【观摩会】".into(),
+                        key: Some("fixture-key".into()),
+                    });
+                    comments::set_sms_settings(&steer, input).unwrap();
+                    println!("SMS {}", url.trim());
                 }
                 Some(("words", w)) => {
                     let r = comments::add_words(&steer, w).unwrap();

@@ -8,16 +8,20 @@
 use crate::limits::{client_ip, Limiter, RateLimits};
 use crate::routes::blocking;
 use crate::state::WebState;
+use crate::verify::{send_sms, Codes};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use guanmo_api::comments::SmsProvider;
 use guanmo_api::comments::{self, Ingest, Submission};
 use guanmo_api::{ApiError, ErrorCode};
 use guanmo_domain::comments::{CommentInput, CommentKind, EVENT_TARGET};
+use guanmo_store::comments::SETTINGS_ENTITY;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Name of the phone's cookie.
@@ -30,6 +34,9 @@ pub(crate) struct CommentSite {
     comments: Limiter,
     actions: Limiter,
     trusted: Vec<IpAddr>,
+    codes: Codes,
+    /// The SMS provider as last read; cleared by a commit that changes comment settings.
+    sms: Arc<RwLock<Option<Option<SmsProvider>>>>,
 }
 
 impl std::fmt::Debug for CommentSite {
@@ -40,12 +47,34 @@ impl std::fmt::Debug for CommentSite {
 
 impl CommentSite {
     pub(crate) fn new(ctx: &guanmo_api::Ctx, limits: &RateLimits) -> Result<Self, ApiError> {
+        let sms: Arc<RwLock<Option<Option<SmsProvider>>>> = Arc::default();
+        let cache = Arc::downgrade(&sms);
+        ctx.store()
+            .on_commit(Arc::new(move |c: &guanmo_store::Committed| {
+                if c.entities.iter().any(|e| e == SETTINGS_ENTITY) {
+                    if let Some(cache) = cache.upgrade() {
+                        *cache.write().unwrap_or_else(|e| e.into_inner()) = None;
+                    }
+                }
+            }));
         Ok(CommentSite {
             ingest: Ingest::start(ctx.clone(), limits.ingest_queue)?,
             comments: Limiter::new(limits.comments),
             actions: Limiter::new(limits.actions),
             trusted: limits.trusted_proxies.clone(),
+            codes: Codes::default(),
+            sms,
         })
+    }
+
+    /// The SMS provider, from memory unless the settings changed.
+    fn provider(&self, ctx: &guanmo_api::Ctx) -> Result<Option<SmsProvider>, ApiError> {
+        if let Some(p) = self.sms.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(p);
+        }
+        let p = comments::sms_provider(ctx)?;
+        *self.sms.write().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
+        Ok(p)
     }
 }
 
@@ -90,6 +119,20 @@ impl Refusal {
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",
                 "操作太频繁,请稍后再试",
+            )
+        }
+    }
+
+    fn field(field: &str, message: &str) -> Self {
+        Self {
+            problems: vec![FieldProblem {
+                field: field.to_string(),
+                message: message.to_string(),
+            }],
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "填写的内容有误,请按提示修改",
             )
         }
     }
@@ -262,6 +305,9 @@ pub(crate) struct CommentForm {
     #[serde(default)]
     township_id: Option<String>,
     phone: String,
+    /// The SMS code, when verification is on.
+    #[serde(default)]
+    code: Option<String>,
     #[serde(default)]
     website: Option<String>,
 }
@@ -310,6 +356,24 @@ async fn submit(
             },
         ));
     }
+    let phone_verified = match site.provider(&state.ctx)? {
+        None => false,
+        Some(_) => {
+            let number = guanmo_domain::comments::normalize_mobile(&form.phone).unwrap_or_default();
+            let code = form.code.as_deref().unwrap_or("").trim();
+            if code.is_empty() || !site.codes.check(&number, code) {
+                return Err(Refusal::field(
+                    "验证码",
+                    if code.is_empty() {
+                        "请填写短信验证码"
+                    } else {
+                        "验证码不正确或已过期,请重新获取"
+                    },
+                ));
+            }
+            true
+        }
+    };
     let submission = Submission {
         input: CommentInput {
             target: form.target,
@@ -321,6 +385,7 @@ async fn submit(
         },
         client_key: p.key.clone(),
         peer: ip.to_string(),
+        phone_verified,
     };
     let (tx, rx) = tokio::sync::oneshot::channel();
     site.ingest.submit(
@@ -501,10 +566,14 @@ pub(crate) async fn get_comments(
 
 /// The phone's own comments (status, rejection reason, whether it may appeal) and likes.
 pub(crate) async fn get_me(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let sms = match state.comments.provider(&state.ctx) {
+        Ok(p) => p.is_some(),
+        Err(e) => return Refusal::from(e).into_response(),
+    };
     let Some(cookie) = cookie_of(&headers) else {
         return ok_json(
             StatusCode::OK,
-            &serde_json::json!({ "comments": [], "liked": [] }),
+            &serde_json::json!({ "comments": [], "liked": [], "sms": sms }),
         );
     };
     let key = blake3::hash(cookie.as_bytes()).to_hex()[..32].to_string();
@@ -513,6 +582,7 @@ pub(crate) async fn get_me(State(state): State<WebState>, headers: HeaderMap) ->
         Ok(serde_json::json!({
             "comments": comments::own_comments(&ctx, &key)?,
             "liked": comments::liked_by(&ctx, &key)?,
+            "sms": sms,
         }))
     })
     .await;
@@ -552,4 +622,63 @@ pub(crate) async fn get_townships(
         body,
     )
         .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyForm {
+    phone: String,
+}
+
+/// Texts a verification code to a number, when an SMS provider is configured.
+pub(crate) async fn post_verify(
+    State(state): State<WebState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let p = phone(&headers);
+    let r = async {
+        let form: VerifyForm = json_body(&headers, &body)?;
+        let ip = client_ip(peer_addr(peer), &headers, &state.comments.trusted);
+        state
+            .comments
+            .actions
+            .check(&p.key, ip)
+            .map_err(Refusal::too_many)?;
+        let Some(number) = guanmo_domain::comments::normalize_mobile(&form.phone) else {
+            return Err(Refusal::field("手机号", "请填写11位手机号码"));
+        };
+        let Some(provider) = state.comments.provider(&state.ctx)? else {
+            return Err(Refusal::new(
+                StatusCode::CONFLICT,
+                "verification_off",
+                "未开启短信验证,无需验证码",
+            ));
+        };
+        let code = state
+            .comments
+            .codes
+            .issue(&number)
+            .map_err(Refusal::too_many)?;
+        let n = number.clone();
+        let sent = tokio::task::spawn_blocking(move || send_sms(&provider, &n, &code))
+            .await
+            .map_err(|_| Refusal::from(ApiError::new(ErrorCode::Internal, "join")))?;
+        if let Err(e) = sent {
+            state.comments.codes.withdraw(&number);
+            tracing::warn!(error = %e, "sms provider failed");
+            return Err(Refusal::new(
+                StatusCode::BAD_GATEWAY,
+                "sms_failed",
+                "短信发送失败,请稍后再试",
+            ));
+        }
+        Ok(ok_json(
+            StatusCode::ACCEPTED,
+            &serde_json::json!({ "message": "验证码已发送,10分钟内有效" }),
+        ))
+    }
+    .await;
+    with_cookie(r.unwrap_or_else(IntoResponse::into_response), &p)
 }

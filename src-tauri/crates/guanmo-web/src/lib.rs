@@ -16,6 +16,7 @@ mod live;
 mod page;
 mod routes;
 mod state;
+mod verify;
 
 pub use error::WebError;
 pub use export::{export_static, ExportReport};

@@ -96,6 +96,11 @@ fn comment_dialog() -> Markup {
                     select name="township_id" { option value="" { "不选" } } }
                 label { "手机号" input name="phone" type="tel" inputmode="numeric" maxlength="14"
                     required autocomplete="tel"; }
+                div #cf-code-row.code-row hidden {
+                    label { "短信验证码" input name="code" inputmode="numeric" maxlength="6"
+                        autocomplete="one-time-code"; }
+                    button type="button" #cf-send { "获取验证码" }
+                }
                 p.notice { "手机号仅用于后台实名核验(后台实名、前台自愿),不会公开显示,"
                     "审核人员只能看到部分号码;评论及号码依规至少保存180天(网络日志留存要求),仅供核查。所有评论经审核后才会显示。" }
                 label.hp aria-hidden="true" { "网址" input name="website" tabindex="-1" autocomplete="off"; }

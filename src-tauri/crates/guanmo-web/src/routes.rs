@@ -56,6 +56,7 @@ pub(crate) fn router(state: WebState) -> Router {
         .route("/api/comments/{id}/report", post(comments::post_report))
         .route("/api/comments/{id}/appeal", post(comments::post_appeal))
         .route("/api/likes", post(comments::post_like))
+        .route("/api/verify", post(comments::post_verify))
         .route("/api/me", get(comments::get_me))
         .route("/api/townships", get(comments::get_townships))
         .fallback(not_found)

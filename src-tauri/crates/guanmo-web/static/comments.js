@@ -10,7 +10,7 @@
   var poll = (parseInt(body.getAttribute('data-poll'), 10) || 15) * 1000;
   var KINDS = { praise: '点赞家乡', suggestion: '意见建议', other: '其他' };
   var STATUS = { pending: '待审核', approved: '已通过', rejected: '未通过' };
-  var state = { open: true, comments: [], likes: {}, liked: {}, mine: [], etag: null };
+  var state = { open: true, comments: [], likes: {}, liked: {}, mine: [], etag: null, sms: false };
   var townships = [];
 
   function el(tag, cls, text) {
@@ -182,6 +182,9 @@
     request('GET', '/api/me', null, function (status, v) {
       if (status !== 200 || !v) { return; }
       state.mine = v.comments;
+      state.sms = !!v.sms;
+      var row = document.getElementById('cf-code-row');
+      if (row) { row.hidden = !state.sms; }
       state.liked = {};
       for (var i = 0; i < v.liked.length; i++) { state.liked[v.liked[i]] = true; }
       renderAll();
@@ -261,6 +264,7 @@
         phone: f.phone.value
       };
       if (f.website.value) { data.website = f.website.value; }
+      if (state.sms) { data.code = f.code.value; }
       var msg = document.getElementById('cf-msg');
       var btn = form.querySelector('button[type=submit]');
       btn.disabled = true;
@@ -277,6 +281,21 @@
         }
       });
     });
+    var send = document.getElementById('cf-send');
+    send.onclick = function () {
+      var msg = document.getElementById('cf-msg');
+      send.disabled = true;
+      request('POST', '/api/verify', { phone: form.elements.phone.value }, function (status, v) {
+        if (status !== 202) { send.disabled = false; msg.textContent = failure(status, v); return; }
+        msg.textContent = v.message;
+        var left = 60;
+        var t = setInterval(function () {
+          left -= 1;
+          send.textContent = left > 0 ? left + '秒后重新获取' : '获取验证码';
+          if (left <= 0) { clearInterval(t); send.disabled = false; }
+        }, 1000);
+      });
+    };
     request('GET', '/api/townships', null, function (status, v) {
       if (status !== 200 || !v) { return; }
       townships = v;

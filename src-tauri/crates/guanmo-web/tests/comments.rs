@@ -589,3 +589,134 @@ async fn no_route_lets_a_phone_moderate() {
     assert_eq!(q.len(), 1);
     assert!(!q[0].comment.pinned);
 }
+
+/// A stand-in for the organiser's SMS gateway on loopback: a real HTTP server that records
+/// what it is asked to send and answers with `status`.
+async fn sms_gateway(status: u16) -> (String, Arc<std::sync::Mutex<Vec<(String, Value)>>>) {
+    use axum::routing::post as on_post;
+    let seen: Arc<std::sync::Mutex<Vec<(String, Value)>>> = Arc::default();
+    let log = seen.clone();
+    let app = Router::new().route(
+        "/send",
+        on_post(move |headers: axum::http::HeaderMap, body: String| {
+            let log = log.clone();
+            async move {
+                let auth = headers["authorization"].to_str().unwrap().to_string();
+                log.lock()
+                    .unwrap()
+                    .push((auth, serde_json::from_str(&body).unwrap()));
+                StatusCode::from_u16(status).unwrap()
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/send", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, seen)
+}
+
+#[tokio::test]
+async fn with_an_sms_provider_a_comment_needs_the_texted_code_and_is_marked_verified() {
+    let s = site();
+    let (url, seen) = sms_gateway(200).await;
+    api::set_sms_settings(
+        &s.ctx,
+        Some(api::SmsSettingsInput {
+            url,
+            sign: "【常宁市观摩会】".into(),
+            key: Some("secret-key".into()),
+        }),
+    )
+    .unwrap();
+    let (status, v) = post_json(
+        &s.router,
+        "/api/verify",
+        &json!({ "phone": "138 1234 1234" }),
+        60,
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{v}");
+    let (auth, sent) = seen.lock().unwrap()[0].clone();
+    assert_eq!(auth, "Bearer secret-key");
+    assert_eq!(sent["phone"], "13812341234");
+    assert_eq!(sent["sign"], "【常宁市观摩会】");
+    let code = sent["code"].as_str().unwrap().to_string();
+    assert_eq!(code.len(), 6);
+    let (status, _) = post_json(
+        &s.router,
+        "/api/verify",
+        &json!({ "phone": "13812341234" }),
+        60,
+    )
+    .await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "one text a minute");
+
+    let (status, v) = post_json(&s.router, "/api/comments", &comment("没有验证码"), 60).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(v["problems"][0]["field"], "验证码");
+    let mut c = comment("验证码填错了");
+    c["code"] = json!(if code == "000000" { "111111" } else { "000000" });
+    let (status, _) = post_json(&s.router, "/api/comments", &c, 60).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut c = comment("验证通过的评论");
+    c["code"] = json!(code);
+    let (status, v) = post_json(&s.router, "/api/comments", &c, 60).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let q = api::queue(&s.ctx, QueueKind::Pending).unwrap();
+    assert_eq!(q.len(), 1);
+    assert!(q[0].comment.phone_verified);
+    assert!(
+        api::get_sms_settings(&s.ctx).unwrap().unwrap().has_key,
+        "the key is never shown, only that there is one"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_sms_provider_is_reported_and_without_one_comments_are_unverified() {
+    let s = site();
+    let (status, v) = post_json(
+        &s.router,
+        "/api/verify",
+        &json!({ "phone": "13812341234" }),
+        61,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(v["code"], "verification_off");
+    let (status, _) = post_json(&s.router, "/api/comments", &comment("没有短信服务"), 61).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(
+        !api::queue(&s.ctx, QueueKind::Pending).unwrap()[0]
+            .comment
+            .phone_verified
+    );
+
+    let (url, _) = sms_gateway(500).await;
+    api::set_sms_settings(
+        &s.ctx,
+        Some(api::SmsSettingsInput {
+            url,
+            sign: String::new(),
+            key: Some("k".into()),
+        }),
+    )
+    .unwrap();
+    let (status, v) = post_json(
+        &s.router,
+        "/api/verify",
+        &json!({ "phone": "13912341234" }),
+        62,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+    assert_eq!(v["message"], "短信发送失败,请稍后再试");
+    // The failed code was withdrawn: asking again is not "too soon".
+    let (status, _) = post_json(
+        &s.router,
+        "/api/verify",
+        &json!({ "phone": "13912341234" }),
+        62,
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY);
+}

@@ -237,6 +237,7 @@ pub fn action_label(action: &str) -> &str {
         "assign" => "交办",
         "reply" => "登记回复",
         "words" => "修改敏感词库",
+        "sms" => "设置短信验证",
         other => other,
     }
 }

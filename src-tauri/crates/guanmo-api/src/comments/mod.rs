@@ -8,9 +8,13 @@
 
 mod export;
 mod ingest;
+mod sms;
 
 pub use export::{export_records_xlsx, export_suggestions_xlsx};
 pub use ingest::{Ingest, Reply};
+pub use sms::{
+    get_sms_settings, set_sms_settings, sms_provider, SmsProvider, SmsSettings, SmsSettingsInput,
+};
 
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
@@ -45,6 +49,8 @@ pub struct Submission {
     pub client_key: String,
     /// Peer address.
     pub peer: String,
+    /// The resident entered the code the SMS provider sent to the number.
+    pub phone_verified: bool,
 }
 
 /// What the resident is told after submitting: 已提交,审核通过后显示.
@@ -155,7 +161,7 @@ fn submit_in(
             client_key: &s.client_key,
             peer: &s.peer,
             flagged: &flagged,
-            verified: false,
+            verified: s.phone_verified,
         },
     )?;
     Ok(Receipt {

@@ -27,6 +27,7 @@ fn sub(text: &str, phone: &str, client: &str) -> Submission {
         },
         client_key: client.into(),
         peer: "192.168.1.20".into(),
+        phone_verified: false,
     }
 }
 
