@@ -131,3 +131,208 @@ fn is_image_name(path: &Path) -> bool {
             )
         })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The containment promise, proven on the real path: `import_batch` → `MediaStore::import`
+    //! → the contained decode worker, with a renderer that really panics or really hangs for
+    //! one marked file and runs the real decoder for the others.
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::render::{render, Derived};
+    use crate::sniff::Header;
+    use std::time::Duration;
+
+    const PANIC_MARK: &[u8] = b"guanmo-test: decoder panics here";
+    const HANG_MARK: &[u8] = b"guanmo-test: decoder hangs here";
+
+    fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+        haystack.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// The real decoder, except that a file carrying a mark panics inside it or never returns.
+    fn hostile_renderer(
+        bytes: &[u8],
+        header: Header,
+        limits: &Limits,
+    ) -> Result<Derived, MediaError> {
+        if contains(bytes, PANIC_MARK) {
+            let index = bytes.len() + 10;
+            // A real out-of-bounds panic, as a buggy decoder would hit.
+            let _ = bytes[index];
+        }
+        if contains(bytes, HANG_MARK) {
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+        render(bytes, header, limits)
+    }
+
+    /// A small, distinct JPEG; with `comment`, the comment sits in a COM segment after SOI.
+    fn jpeg(seed: usize, comment: Option<&[u8]>) -> Vec<u8> {
+        let (w, h) = (64 + seed, 48);
+        let px: Vec<u8> = (0..w * h)
+            .flat_map(|i| [(i % 251) as u8, (i / w * 5) as u8, (seed * 40) as u8])
+            .collect();
+        let image = turbojpeg::Image {
+            pixels: px.as_slice(),
+            width: w,
+            pitch: w * 3,
+            height: h,
+            format: turbojpeg::PixelFormat::RGB,
+        };
+        let plain = turbojpeg::compress(image, 85, turbojpeg::Subsamp::Sub2x2)
+            .unwrap()
+            .to_vec();
+        let Some(text) = comment else { return plain };
+        let mut out = plain[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xFE]);
+        out.extend_from_slice(&u16::try_from(text.len() + 2).unwrap().to_be_bytes());
+        out.extend_from_slice(text);
+        out.extend_from_slice(&plain[2..]);
+        out
+    }
+
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(d) = pending.pop() {
+            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    pending.push(p);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+
+    /// Runs a batch of five files where file 1 carries `mark`; returns the outcomes, the
+    /// progress reports, the store's files and the hash of the marked file.
+    #[allow(clippy::type_complexity)]
+    fn batch_with_one_hostile_file(
+        mark: &[u8],
+        limits: &Limits,
+    ) -> (
+        Vec<(PathBuf, Result<Imported, MediaError>)>,
+        Vec<BatchProgress>,
+        Vec<PathBuf>,
+        String,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = MediaStore::with_renderer(dir.path(), hostile_renderer).unwrap();
+        let mut paths = Vec::new();
+        let mut hostile_hash = String::new();
+        for i in 0..5 {
+            let bytes = jpeg(i, (i == 1).then_some(mark));
+            if i == 1 {
+                hostile_hash = blake3::hash(&bytes).to_hex().to_string();
+            }
+            let path = dir.path().join(format!("IMG_000{i}.JPG"));
+            std::fs::write(&path, bytes).unwrap();
+            paths.push(path);
+        }
+        let reports = Mutex::new(Vec::new());
+        let outcomes = import_batch(&store, &paths, limits, &AtomicBool::new(false), |p| {
+            reports.lock().unwrap().push(p)
+        });
+        let files = files_under(store.root());
+        (outcomes, reports.into_inner().unwrap(), files, hostile_hash)
+    }
+
+    fn assert_only_the_hostile_file_failed(
+        outcomes: &[(PathBuf, Result<Imported, MediaError>)],
+        reports: &[BatchProgress],
+        files: &[PathBuf],
+        hostile_hash: &str,
+        code: &str,
+        message: &str,
+    ) {
+        assert_eq!(outcomes.len(), 5, "every file gets an outcome");
+        assert_eq!(reports.len(), 5, "progress once per file");
+        for (i, (path, outcome)) in outcomes.iter().enumerate() {
+            if i == 1 {
+                assert_eq!(outcome.as_ref().unwrap_err().code(), code, "{path:?}");
+            } else {
+                let imported = outcome.as_ref().unwrap_or_else(|e| panic!("{path:?}: {e}"));
+                for name in [
+                    imported.hash.clone(),
+                    format!("{}.1600.jpg", imported.hash),
+                    format!("{}.320.jpg", imported.hash),
+                ] {
+                    assert!(
+                        files.iter().any(|f| f.ends_with(&name)),
+                        "{name} of {path:?} is stored"
+                    );
+                }
+            }
+        }
+        let skipped: Vec<&BatchProgress> = reports.iter().filter(|r| r.error.is_some()).collect();
+        assert_eq!(skipped.len(), 1, "exactly the hostile file is skipped");
+        assert!(skipped[0].path.ends_with("IMG_0001.JPG"));
+        assert_eq!(skipped[0].error, Some(code));
+        assert_eq!(skipped[0].message.as_deref(), Some(message));
+        assert!(skipped[0].imported.is_none());
+        assert_eq!(
+            files.len(),
+            4 * 3,
+            "three files for each of the four good photos"
+        );
+        for f in files {
+            let name = f.file_name().unwrap().to_string_lossy();
+            assert!(!name.starts_with(".tmp-"), "temp file left: {f:?}");
+            assert!(
+                !name.starts_with(hostile_hash),
+                "hostile file stored: {f:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_decoder_panic_skips_that_file_and_the_rest_of_the_batch_imports() {
+        let (outcomes, reports, files, hash) =
+            batch_with_one_hostile_file(PANIC_MARK, &Limits::default());
+        let Err(MediaError::DecoderCrashed(what)) = &outcomes[1].1 else {
+            panic!("{:?}", outcomes[1].1);
+        };
+        assert!(
+            what.contains("index out of bounds"),
+            "the panic text is kept: {what}"
+        );
+        assert_only_the_hostile_file_failed(
+            &outcomes,
+            &reports,
+            &files,
+            &hash,
+            "decoder_crashed",
+            "IMG_0001.JPG: 图片无法解码,文件可能已损坏",
+        );
+    }
+
+    #[test]
+    fn a_decoder_that_hangs_is_abandoned_at_the_time_limit_and_the_batch_goes_on() {
+        // Long enough for a 64×48 JPEG even on a loaded machine, short for a test.
+        let limits = Limits {
+            decode_timeout: Duration::from_secs(3),
+            ..Limits::default()
+        };
+        let started = std::time::Instant::now();
+        let (outcomes, reports, files, hash) = batch_with_one_hostile_file(HANG_MARK, &limits);
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the batch did not wait for the hung decoder"
+        );
+        assert_only_the_hostile_file_failed(
+            &outcomes,
+            &reports,
+            &files,
+            &hash,
+            "decode_timeout",
+            "IMG_0001.JPG: 图片解码超时,文件可能已损坏",
+        );
+    }
+}

@@ -24,6 +24,10 @@ pub enum MediaError {
         /// Declared height.
         height: u64,
     },
+    /// An animated image (a WebP with the animation flag or animation chunks): only still
+    /// photos are imported. Recognised from the header, before any decoder runs.
+    #[error("animated images are not supported")]
+    Animated,
     /// Not JPEG, PNG or WebP; `what` names the format found (e.g. "HEIC", "PDF").
     #[error("unsupported format: {what}")]
     UnsupportedFormat {
@@ -48,9 +52,25 @@ pub enum MediaError {
     /// A batch was cancelled before this file was imported.
     #[error("cancelled before this file was imported")]
     Cancelled,
-    /// Reading or writing the file system failed (including a full disk).
+    /// The disk (or the user's quota) is full: the photo was not stored, and nothing of it was
+    /// left behind.
+    #[error("no space left on the disk: {0}")]
+    DiskFull(#[source] std::io::Error),
+    /// Reading or writing the file system failed for another reason.
     #[error("file system error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(#[source] std::io::Error),
+}
+
+impl From<std::io::Error> for MediaError {
+    /// A full disk or an exceeded quota becomes [`MediaError::DiskFull`]; anything else `Io`.
+    fn from(e: std::io::Error) -> Self {
+        use std::io::ErrorKind;
+        if matches!(e.kind(), ErrorKind::StorageFull | ErrorKind::QuotaExceeded) {
+            MediaError::DiskFull(e)
+        } else {
+            MediaError::Io(e)
+        }
+    }
 }
 
 impl MediaError {
@@ -60,6 +80,7 @@ impl MediaError {
             MediaError::Empty => "empty",
             MediaError::TooLarge { .. } => "too_large",
             MediaError::TooManyPixels { .. } => "too_many_pixels",
+            MediaError::Animated => "animated",
             MediaError::UnsupportedFormat { .. } => "unsupported_format",
             MediaError::Corrupt(_) => "corrupt",
             MediaError::DecodeTimeout => "decode_timeout",
@@ -67,6 +88,7 @@ impl MediaError {
             MediaError::NotFound(_) => "not_found",
             MediaError::InvalidHash(_) => "invalid_hash",
             MediaError::Cancelled => "cancelled",
+            MediaError::DiskFull(_) => "disk_full",
             MediaError::Io(_) => "io",
         }
     }
@@ -86,6 +108,7 @@ impl MediaError {
             MediaError::TooManyPixels { width, height } => {
                 format!("图片尺寸过大({width}×{height} 像素),请缩小后再导入")
             }
+            MediaError::Animated => "暂不支持动图(WebP 动画),请导出为静态 JPEG".to_string(),
             MediaError::UnsupportedFormat { what } => {
                 format!("暂不支持 {what} 格式,请导出为 JPEG")
             }
@@ -95,9 +118,7 @@ impl MediaError {
             MediaError::NotFound(_) => "照片不存在或已被删除".to_string(),
             MediaError::InvalidHash(_) => "照片编号无效".to_string(),
             MediaError::Cancelled => "导入已取消,这张照片未导入".to_string(),
-            MediaError::Io(e) if e.raw_os_error() == Some(28) => {
-                "磁盘空间不足,照片未能保存".to_string()
-            }
+            MediaError::DiskFull(_) => "磁盘空间不足,照片未保存,请清理磁盘后重新导入".to_string(),
             MediaError::Io(_) => "读写文件失败,请检查磁盘或文件权限".to_string(),
         };
         format!("{name}: {what}")
@@ -139,6 +160,30 @@ mod tests {
         assert_eq!(
             e.message_zh("IMG_0012.HEIC"),
             "IMG_0012.HEIC: 暂不支持 HEIC 格式,请导出为 JPEG"
+        );
+    }
+
+    #[test]
+    fn a_full_disk_has_its_own_code_and_message() {
+        let full = MediaError::from(std::io::Error::from(std::io::ErrorKind::StorageFull));
+        assert_eq!(full.code(), "disk_full");
+        assert_eq!(
+            full.message_zh("IMG_0001.JPG"),
+            "IMG_0001.JPG: 磁盘空间不足,照片未保存,请清理磁盘后重新导入"
+        );
+        // ENOSPC as the OS reports it maps the same way.
+        let enospc = MediaError::from(std::io::Error::from_raw_os_error(28));
+        assert_eq!(enospc.code(), "disk_full");
+        let other = MediaError::from(std::io::Error::from(std::io::ErrorKind::PermissionDenied));
+        assert_eq!(other.code(), "io");
+    }
+
+    #[test]
+    fn an_animated_image_refusal_asks_for_a_still_jpeg() {
+        assert_eq!(MediaError::Animated.code(), "animated");
+        assert_eq!(
+            MediaError::Animated.message_zh("a.webp"),
+            "a.webp: 暂不支持动图(WebP 动画),请导出为静态 JPEG"
         );
     }
 

@@ -43,7 +43,7 @@ pub struct Derived {
 /// contained decode as an import (used for previews and by the benchmark).
 pub fn derive(bytes: &[u8], limits: &Limits) -> Result<Derived, MediaError> {
     let header = crate::sniff::read_header(bytes, limits)?;
-    render_contained(bytes.into(), header, limits)
+    render_contained(bytes.into(), header, limits, render)
 }
 
 /// An 8-bit RGB raster.
@@ -59,9 +59,15 @@ pub(crate) fn render_contained(
     bytes: Arc<[u8]>,
     header: Header,
     limits: &Limits,
+    renderer: Renderer,
 ) -> Result<Derived, MediaError> {
-    start_render(bytes, header, limits)?.wait()
+    start_render(bytes, header, limits, renderer)?.wait()
 }
+
+/// What the contained worker runs: [`render`] in the product. A plain fn pointer held by the
+/// [`crate::MediaStore`], so the crate's own tests can put a decoder that panics or hangs on the
+/// real import path without any switch in the product code.
+pub(crate) type Renderer = fn(&[u8], Header, &Limits) -> Result<Derived, MediaError>;
 
 /// A render running on its own thread; the caller may do other work (hashing, writing the
 /// original) before waiting.
@@ -71,18 +77,21 @@ pub(crate) struct PendingRender {
     timeout: Duration,
 }
 
-/// Starts [`render`] on a new thread, panics caught.
+/// Starts `renderer` (normally [`render`]) on a new thread, panics caught.
 pub(crate) fn start_render(
     bytes: Arc<[u8]>,
     header: Header,
     limits: &Limits,
+    renderer: Renderer,
 ) -> Result<PendingRender, MediaError> {
     let (tx, rx) = mpsc::sync_channel(1);
     let worker_limits = limits.clone();
     std::thread::Builder::new()
         .name("guanmo-media-decode".into())
         .spawn(move || {
-            let outcome = catch_unwind(AssertUnwindSafe(|| render(&bytes, header, &worker_limits)));
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                renderer(&bytes, header, &worker_limits)
+            }));
             let outcome = outcome.unwrap_or_else(|panic| {
                 let what = panic
                     .downcast_ref::<&str>()

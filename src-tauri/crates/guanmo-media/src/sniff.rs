@@ -113,7 +113,10 @@ pub(crate) fn read_header(bytes: &[u8], limits: &Limits) -> Result<Header, Media
     let (width, height) = match format {
         ImageFormat::Jpeg => jpeg_size(bytes)?,
         ImageFormat::Png => png_size(bytes)?,
-        ImageFormat::Webp => webp_size(bytes)?,
+        ImageFormat::Webp => {
+            refuse_animated_webp(bytes)?;
+            webp_size(bytes)?
+        }
     };
     if width == 0 || height == 0 {
         return Err(MediaError::Corrupt(format!(
@@ -197,6 +200,36 @@ fn png_size(b: &[u8]) -> Result<(u32, u32), MediaError> {
     Ok((w, h))
 }
 
+/// VP8X flag bit for "this file is an animation".
+const VP8X_ANIMATION: u8 = 0x02;
+
+/// Refuses an animated WebP from its container alone: a `VP8X` chunk with the animation flag,
+/// or an `ANIM`/`ANMF` chunk anywhere in the RIFF chunk list. The walk reads 8-byte chunk headers
+/// only, stops at the end of the bytes, and always moves forward, so it cannot loop.
+fn refuse_animated_webp(b: &[u8]) -> Result<(), MediaError> {
+    let mut at = 12; // after "RIFF" <size> "WEBP"
+    while let Some(head) = b.get(at..at + 8) {
+        let kind = &head[0..4];
+        let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+        let animated = match kind {
+            b"VP8X" => b
+                .get(at + 8)
+                .is_some_and(|flags| flags & VP8X_ANIMATION != 0),
+            b"ANIM" | b"ANMF" => true,
+            _ => false,
+        };
+        if animated {
+            return Err(MediaError::Animated);
+        }
+        // Payloads are padded to an even length.
+        at = at
+            .saturating_add(8)
+            .saturating_add(len)
+            .saturating_add(len & 1);
+    }
+    Ok(())
+}
+
 fn webp_size(b: &[u8]) -> Result<(u32, u32), MediaError> {
     let le16 = |at: usize| -> Option<u32> {
         Some(u32::from(u16::from_le_bytes([
@@ -262,6 +295,62 @@ mod tests {
         assert_eq!(named(b"<!DOCTYPE html><html></html>"), "HTML 网页");
         assert_eq!(named(b"hello"), "未知");
         assert!(matches!(sniff(b""), Err(MediaError::Empty)));
+    }
+
+    fn riff(chunks: &[(&[u8; 4], &[u8])]) -> Vec<u8> {
+        let mut body = b"WEBP".to_vec();
+        for (kind, data) in chunks {
+            body.extend_from_slice(*kind);
+            body.extend_from_slice(&(data.len() as u32).to_le_bytes());
+            body.extend_from_slice(data);
+            if data.len() % 2 == 1 {
+                body.push(0);
+            }
+        }
+        let mut out = b"RIFF".to_vec();
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// A VP8X payload: flags, 3 reserved bytes, canvas width−1 and height−1 (24-bit LE).
+    fn vp8x(flags: u8, w: u32, h: u32) -> Vec<u8> {
+        let mut p = vec![flags, 0, 0, 0];
+        p.extend_from_slice(&(w - 1).to_le_bytes()[..3]);
+        p.extend_from_slice(&(h - 1).to_le_bytes()[..3]);
+        p
+    }
+
+    #[test]
+    fn an_animated_webp_is_refused_from_its_header() {
+        let limits = Limits::default();
+        let refused = |b: &[u8]| matches!(read_header(b, &limits), Err(MediaError::Animated));
+        // The animation flag alone.
+        assert!(refused(&riff(&[(b"VP8X", &vp8x(0x02, 64, 48))])));
+        // An ANIM chunk (after an odd-length unknown chunk, to exercise padding) with no flag.
+        assert!(refused(&riff(&[
+            (b"VP8X", &vp8x(0x00, 64, 48)),
+            (b"ICCP", &[1, 2, 3]),
+            (b"ANIM", &[0; 6]),
+        ])));
+        // An ANMF frame chunk.
+        assert!(refused(&riff(&[
+            (b"VP8X", &vp8x(0x10, 64, 48)),
+            (b"ANMF", &[0; 16]),
+        ])));
+        // A still extended WebP (alpha flag only) is not refused as animated.
+        let still = riff(&[(b"VP8X", &vp8x(0x10, 64, 48)), (b"ALPH", &[0; 4])]);
+        assert_eq!(
+            read_header(&still, &limits)
+                .ok()
+                .map(|h| (h.width, h.height)),
+            Some((64, 48))
+        );
+        // A chunk length pointing far past the end ends the walk without a panic.
+        let mut huge = riff(&[(b"VP8X", &vp8x(0x00, 64, 48)), (b"XYZW", &[0; 2])]);
+        let at = huge.len() - 6;
+        huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(read_header(&huge, &limits).is_ok());
     }
 
     #[test]

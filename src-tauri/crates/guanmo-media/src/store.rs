@@ -2,9 +2,10 @@
 //! `ab/cd/<blake3-hex>`, derived copies beside them as `<hash>.320.jpg` and `<hash>.1600.jpg`.
 //! Invariants: a path is built only from a validated hash, never from a file name; every file
 //! appears under its final name complete and fsynced (temp file + fsync + rename), and a failed
-//! write leaves no temp file behind; the same bytes are stored once.
+//! write leaves no temp file behind; an import that fails (a full disk included) leaves none of
+//! its files; the same bytes are stored once.
 
-use crate::render::{render_contained, start_render, Derived};
+use crate::render::{render, render_contained, start_render, Derived, Renderer};
 use crate::sniff::{read_header, ImageFormat};
 use crate::{EvidenceMeta, Limits, MediaError};
 use serde::{Deserialize, Serialize};
@@ -47,6 +48,8 @@ pub struct Imported {
 #[derive(Debug, Clone)]
 pub struct MediaStore {
     root: PathBuf,
+    /// What the contained decode worker runs; always [`render`] outside this crate's tests.
+    renderer: Renderer,
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -56,7 +59,20 @@ impl MediaStore {
     pub fn new(data_dir: &Path) -> Result<Self, MediaError> {
         let root = data_dir.join("objects");
         fs::create_dir_all(&root)?;
-        Ok(Self { root })
+        Ok(Self {
+            root,
+            renderer: render,
+        })
+    }
+
+    /// A store whose decode worker runs `renderer` instead of the real decoder, so tests can
+    /// make the worker panic or hang on the real import path.
+    #[cfg(test)]
+    pub(crate) fn with_renderer(data_dir: &Path, renderer: Renderer) -> Result<Self, MediaError> {
+        Ok(Self {
+            renderer,
+            ..Self::new(data_dir)?
+        })
     }
 
     /// The `objects/` directory.
@@ -105,8 +121,10 @@ impl MediaStore {
         let bytes: Arc<[u8]> = bytes.into();
         // Decode even when the photo is already stored: the caller needs its size and metadata,
         // and a re-import repairs missing derived files. The original is written to a temp file
-        // while the decode runs on the other core, and only named once the decode succeeded.
-        let pending = start_render(Arc::clone(&bytes), header, limits)?;
+        // while the decode runs on the other core. All three files are written completely as
+        // temp files before any is named, so a full disk (the likeliest failure) leaves nothing;
+        // a failure while naming them removes the ones this call named.
+        let pending = start_render(Arc::clone(&bytes), header, limits, self.renderer)?;
         let original_temp = if original.exists() {
             None
         } else {
@@ -119,11 +137,32 @@ impl MediaStore {
             height,
             meta,
         } = pending.wait()?;
-        if let Some(temp) = original_temp {
-            temp.commit(&original)?;
+        let web_temp = TempFile::write(&web, &web_jpeg)?;
+        let thumb_temp = TempFile::write(&thumb, &thumb_jpeg)?;
+        let mut named = Vec::with_capacity(3);
+        let commits = [
+            (Some(web_temp), web.as_path()),
+            (Some(thumb_temp), thumb.as_path()),
+            // The original last: once it is there, missing derived copies can be rebuilt.
+            (original_temp, original.as_path()),
+        ];
+        for (temp, target) in commits {
+            let Some(temp) = temp else { continue };
+            let existed = target.exists();
+            if let Err(e) = temp.commit(target) {
+                // Only what this call created is removed; a file that was already there stays.
+                if !existed && target.exists() {
+                    named.push(target);
+                }
+                for path in named {
+                    let _ = fs::remove_file(path);
+                }
+                return Err(e);
+            }
+            if !existed {
+                named.push(target);
+            }
         }
-        write_atomic(&web, &web_jpeg)?;
-        write_atomic(&thumb, &thumb_jpeg)?;
         Ok(Imported {
             hash,
             width,
@@ -148,7 +187,7 @@ impl MediaStore {
         let limits = Limits::default();
         let bytes: Arc<[u8]> = fs::read(&original)?.into();
         let header = read_header(&bytes, &limits)?;
-        let rendered = render_contained(bytes, header, &limits)?;
+        let rendered = render_contained(bytes, header, &limits, self.renderer)?;
         let jpeg = if size == Size::Thumb {
             rendered.thumb
         } else {

@@ -380,6 +380,134 @@ fn png_and_webp_photos_are_imported() {
     assert_eq!(decode_rgb(&read(&store, &w.hash, Size::Thumb)).width, 320);
 }
 
+/// A RIFF/WEBP container holding `chunks` (fourcc, payload), each padded to an even length.
+fn riff_webp(chunks: &[(&[u8; 4], Vec<u8>)]) -> Vec<u8> {
+    let mut body = b"WEBP".to_vec();
+    for (kind, data) in chunks {
+        body.extend_from_slice(*kind);
+        body.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+        body.extend_from_slice(data);
+        if data.len() % 2 == 1 {
+            body.push(0);
+        }
+    }
+    let mut out = b"RIFF".to_vec();
+    out.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
+    out.extend_from_slice(&body);
+    out
+}
+
+fn le24(v: u32) -> [u8; 3] {
+    let b = v.to_le_bytes();
+    [b[0], b[1], b[2]]
+}
+
+/// The one image chunk (fourcc and payload) of a simple WebP from `image`'s encoder.
+fn webp_image_chunk(w: u32, h: u32, blue: u8) -> ([u8; 4], Vec<u8>) {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, y as u8, blue]));
+    let simple = png_bytes(img.into(), image::ImageFormat::WebP);
+    let kind: [u8; 4] = simple[12..16].try_into().unwrap();
+    let len = u32::from_le_bytes(simple[16..20].try_into().unwrap()) as usize;
+    (kind, simple[20..20 + len].to_vec())
+}
+
+/// A VP8X chunk payload: flags, three reserved bytes, canvas width−1 and height−1.
+fn vp8x(flags: u8, w: u32, h: u32) -> Vec<u8> {
+    [[flags, 0, 0, 0].as_slice(), &le24(w - 1), &le24(h - 1)].concat()
+}
+
+/// A real two-frame animated WebP (VP8X with the animation flag, ANIM, two ANMF frames), built
+/// by hand because no encoder in the dependency tree writes animations.
+fn animated_webp(w: u32, h: u32) -> Vec<u8> {
+    let frame = |blue: u8| {
+        let (kind, data) = webp_image_chunk(w, h, blue);
+        let mut f = Vec::new();
+        f.extend_from_slice(&le24(0)); // x / 2
+        f.extend_from_slice(&le24(0)); // y / 2
+        f.extend_from_slice(&le24(w - 1));
+        f.extend_from_slice(&le24(h - 1));
+        f.extend_from_slice(&le24(100)); // duration, ms
+        f.push(0); // blend and dispose flags
+        f.extend_from_slice(&kind);
+        f.extend_from_slice(&u32::try_from(data.len()).unwrap().to_le_bytes());
+        f.extend_from_slice(&data);
+        if data.len() % 2 == 1 {
+            f.push(0);
+        }
+        f
+    };
+    riff_webp(&[
+        (b"VP8X", vp8x(0x02, w, h)),
+        (b"ANIM", vec![255, 255, 255, 255, 0, 0]), // background colour, loop forever
+        (b"ANMF", frame(0)),
+        (b"ANMF", frame(200)),
+    ])
+}
+
+#[test]
+fn an_animated_webp_is_refused_from_its_header_and_a_still_extended_webp_is_imported() {
+    let (dir, store) = store();
+    let anim = animated_webp(40, 30);
+    // The fixture is a real animation as the `image` crate's WebP decoder sees it.
+    let decoder = image::codecs::webp::WebPDecoder::new(std::io::Cursor::new(&anim)).unwrap();
+    assert!(
+        decoder.has_animation(),
+        "the fixture must be an animated WebP"
+    );
+
+    let err = refused(&store, &anim);
+    assert!(matches!(err, MediaError::Animated), "{err:?}");
+    assert_eq!(err.code(), "animated");
+    assert_eq!(
+        err.message_zh("动图.webp"),
+        "动图.webp: 暂不支持动图(WebP 动画),请导出为静态 JPEG"
+    );
+    // The animation chunks alone are enough, even if the VP8X flag was cleared.
+    let mut unflagged = anim.clone();
+    unflagged[20] = 0;
+    assert_eq!(refused(&store, &unflagged).code(), "animated");
+    assert!(files_under(store.root()).is_empty(), "nothing stored");
+
+    // A still WebP in the extended (VP8X) container is a photo like any other.
+    let (kind, data) = webp_image_chunk(40, 30, 90);
+    let still = riff_webp(&[(b"VP8X", vp8x(0, 40, 30)), (&kind, data)]);
+    let imported = store
+        .import_bytes("still.webp", &still, &Limits::default())
+        .unwrap();
+    assert_eq!(
+        (imported.format, imported.width, imported.height),
+        (ImageFormat::Webp, 40, 30)
+    );
+    assert_eq!(
+        decode_rgb(&read(&store, &imported.hash, Size::Web)).width,
+        40
+    );
+
+    // In a batch the animated file is reported with its name and the others go on.
+    let paths: Vec<PathBuf> = [("a.webp", &anim), ("b.webp", &still)]
+        .iter()
+        .map(|(name, bytes)| {
+            let p = dir.path().join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        })
+        .collect();
+    let messages = Mutex::new(Vec::new());
+    let outcomes = import_batch(
+        &store,
+        &paths,
+        &Limits::default(),
+        &AtomicBool::new(false),
+        |p| messages.lock().unwrap().extend(p.message),
+    );
+    assert_eq!(outcomes[0].1.as_ref().unwrap_err().code(), "animated");
+    assert!(outcomes[1].1.is_ok());
+    assert_eq!(
+        messages.into_inner().unwrap(),
+        vec!["a.webp: 暂不支持动图(WebP 动画),请导出为静态 JPEG".to_string()]
+    );
+}
+
 #[test]
 fn a_sixteen_bit_png_is_converted_to_eight_bit_rgb() {
     let (_dir, store) = store();
@@ -955,4 +1083,167 @@ fn a_cancelled_batch_reports_every_unstarted_file_as_cancelled() {
         .iter()
         .all(|o| matches!(o.1, Err(MediaError::Cancelled))));
     assert!(files_under(&dir.path().join("objects")).is_empty());
+}
+
+// ---------- a full disk ----------
+
+/// A tmpfs of `size` mounted on a fresh directory, unmounted on drop (also when a test fails).
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    /// Mounts, or says why it could not.
+    fn mount(size: &str) -> Result<Self, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let out = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Self { dir })
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let ok = std::process::Command::new("umount")
+            .arg(self.dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
+        }
+    }
+}
+
+/// A JPEG of noise, which compresses badly: about 2.5 bits per pixel per channel at q95.
+fn noise_jpeg(w: usize, h: usize, seed: u64) -> Vec<u8> {
+    let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state as u8
+    };
+    let px: Vec<u8> = (0..w * h * 3).map(|_| next()).collect();
+    jpeg_from(&px, w, h, 95, Subsamp::Sub2x2)
+}
+
+#[test]
+fn a_full_disk_leaves_no_partial_file_reports_disk_full_and_the_batch_goes_on() {
+    let disk = match SmallDisk::mount("2m") {
+        Ok(disk) => disk,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root and must run the full-disk test, but: {why}"
+            );
+            eprintln!("SKIPPED the full-disk test (needs root to mount a small tmpfs): {why}");
+            return;
+        }
+    };
+    let store = MediaStore::new(disk.path()).unwrap();
+    let sources = tempfile::tempdir().unwrap();
+    // Eight photos of about 0.4 MB each (plus 1600 px and 320 px copies) into a 2 MB disk.
+    let photos: Vec<(PathBuf, Vec<u8>)> = (0..8u64)
+        .map(|i| {
+            let bytes = noise_jpeg(560, 420, i + 1);
+            let path = sources.path().join(format!("IMG_{i:04}.JPG"));
+            std::fs::write(&path, &bytes).unwrap();
+            (path, bytes)
+        })
+        .collect();
+    let paths: Vec<PathBuf> = photos.iter().map(|p| p.0.clone()).collect();
+    let reports = Mutex::new(Vec::new());
+    let outcomes = import_batch(
+        &store,
+        &paths,
+        &Limits::default(),
+        &AtomicBool::new(false),
+        |p| {
+            reports
+                .lock()
+                .unwrap()
+                .push((p.path.clone(), p.error, p.message))
+        },
+    );
+    assert_eq!(outcomes.len(), 8, "every file gets an outcome");
+    assert_eq!(reports.lock().unwrap().len(), 8, "progress once per file");
+
+    let stored = files_under(store.root());
+    for f in &stored {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        assert!(
+            !name.starts_with(".tmp-") && !name.ends_with(".partial"),
+            "temp file left behind: {f:?}"
+        );
+    }
+    let (mut imported, mut full) = (0, 0);
+    for ((path, outcome), (_, bytes)) in outcomes.iter().zip(&photos) {
+        let hash = blake3::hash(bytes).to_hex().to_string();
+        let of_this: Vec<&PathBuf> = stored
+            .iter()
+            .filter(|f| f.file_name().unwrap().to_string_lossy().starts_with(&hash))
+            .collect();
+        match outcome {
+            Ok(i) => {
+                imported += 1;
+                assert_eq!(i.hash, hash);
+                assert_eq!(of_this.len(), 3, "{path:?}: original, web copy, thumbnail");
+                // Complete files: the original byte for byte, the copies decode.
+                assert_eq!(&read(&store, &hash, Size::Original), bytes);
+                assert_eq!(decode_rgb(&read(&store, &hash, Size::Web)).width, 560);
+                assert_eq!(decode_rgb(&read(&store, &hash, Size::Thumb)).width, 320);
+            }
+            Err(e) => {
+                full += 1;
+                assert!(matches!(e, MediaError::DiskFull(_)), "{path:?}: {e:?}");
+                assert_eq!(e.code(), "disk_full");
+                assert!(
+                    of_this.is_empty(),
+                    "{path:?} failed but left {of_this:?} in the store"
+                );
+            }
+        }
+    }
+    assert!(imported >= 1, "some photos fit on the disk");
+    assert!(full >= 1, "the disk filled up during the batch");
+    for (path, code, message) in reports.lock().unwrap().iter() {
+        if *code == Some("disk_full") {
+            let name = path.file_name().unwrap().to_string_lossy();
+            assert_eq!(
+                message.as_deref(),
+                Some(format!("{name}: 磁盘空间不足,照片未保存,请清理磁盘后重新导入").as_str())
+            );
+        }
+    }
+
+    // The store is still usable: a small photo fits in the space the failures gave back.
+    let small = store
+        .import_bytes("small.jpg", &jpeg(32, 24), &Limits::default())
+        .unwrap();
+    assert_eq!(read(&store, &small.hash, Size::Original), jpeg(32, 24));
+    drop(store);
+    drop(disk);
 }
