@@ -9,6 +9,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0003-feed/up.sql"),
     include_str!("../migrations/0004-photos/up.sql"),
     include_str!("../migrations/0005-comments/up.sql"),
+    include_str!("../migrations/0006-comment-version/up.sql"),
 ];
 
 /// All migrations in order.

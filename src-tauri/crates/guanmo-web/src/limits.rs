@@ -71,6 +71,7 @@ fn quota(per_minute: u32, burst: u32) -> Quota {
 pub(crate) struct Limiter {
     phone: DefaultKeyedRateLimiter<String>,
     ip: DefaultKeyedRateLimiter<IpAddr>,
+    clock: governor::clock::DefaultClock,
     checks: AtomicU64,
 }
 
@@ -88,6 +89,7 @@ impl Limiter {
         Limiter {
             phone: DefaultKeyedRateLimiter::keyed(quota(q.phone_per_minute, q.phone_burst)),
             ip: DefaultKeyedRateLimiter::keyed(quota(q.ip_per_minute, q.ip_burst)),
+            clock: governor::clock::DefaultClock::default(),
             checks: AtomicU64::new(0),
         }
     }
@@ -98,8 +100,7 @@ impl Limiter {
             self.phone.retain_recent();
             self.ip.retain_recent();
         }
-        let clock = governor::clock::DefaultClock::default();
-        let now = || governor::clock::Clock::now(&clock);
+        let now = || governor::clock::Clock::now(&self.clock);
         self.phone
             .check_key(&phone.to_string())
             .map_err(|n| n.wait_time_from(now()))?;

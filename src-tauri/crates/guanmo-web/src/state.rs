@@ -135,11 +135,17 @@ type Senders = (
 
 fn bridge(ctx: Ctx, rx: Receiver<Committed>, senders: Senders, mut seq: i64) {
     use guanmo_store::comments as c;
-    while let Ok(committed) = rx.recv() {
+    while let Ok(first) = rx.recv() {
         let (Some(live), Some(comments_seq)) = (senders.0.upgrade(), senders.1.upgrade()) else {
             break;
         };
-        let touched = |entity: &str| committed.entities.iter().any(|e| e == entity);
+        // Everything committed meanwhile is handled by one pass (a burst of comments costs one
+        // read of the log, not one per comment).
+        let mut entities = first.entities;
+        while let Ok(more) = rx.try_recv() {
+            entities.extend(more.entities);
+        }
+        let touched = |entity: &str| entities.iter().any(|e| e == entity);
         if touched(c::ENTITY) || touched(c::LIKE_ENTITY) {
             match comments::public_seq(&ctx) {
                 Ok(v) => {
