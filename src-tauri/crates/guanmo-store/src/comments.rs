@@ -541,7 +541,11 @@ pub fn mutes(conn: &Connection, now: &str) -> Result<Vec<Mute>> {
 
 /// True while the comment area is open (the default).
 pub fn area_open(conn: &Connection) -> Result<bool> {
-    Ok(meta::get(conn, AREA_CLOSED_KEY)?.is_none_or(|v| v != "1"))
+    let closed: Option<String> = conn
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([AREA_CLOSED_KEY], |r| r.get(0))
+        .optional()?;
+    Ok(closed.is_none_or(|v| v != "1"))
 }
 
 /// Opens or closes the whole comment area (一键关闭评论区).

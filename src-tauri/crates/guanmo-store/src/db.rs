@@ -269,10 +269,12 @@ impl WriteTx<'_> {
     /// Appends a row to the change log.
     pub fn record(&self, change: ChangeInput) -> Result<()> {
         self.touched.borrow_mut().insert(change.entity);
-        self.tx.execute(
-            "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
+        self.tx
+            .prepare_cached(
+                "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            )?
+            .execute(params![
                 self.at,
                 self.device_id,
                 self.actor,
@@ -280,8 +282,7 @@ impl WriteTx<'_> {
                 change.entity_id,
                 change.op,
                 serde_json::to_string(&change.payload)?,
-            ],
-        )?;
+            ])?;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::http::HeaderValue;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Rendered bodies kept at most (pages × sizes × kinds); more clears the map.
 const MAX_PAGES: usize = 64;
@@ -15,11 +15,108 @@ const MAX_PAGES: usize = 64;
 /// What a rendered body is cached under: the kind (`f` JSON, `p` page), cursor and limit.
 pub(crate) type PageKey = (char, Option<String>, u32);
 
-/// A rendered body and the ETag it is served with (both built once, not per request).
+/// A rendered body and the ETag it is served with (both built once, not per request), and
+/// its gzip and brotli copies, each made the first time a phone asks for it.
 #[derive(Clone, Debug)]
 pub(crate) struct Page {
     pub(crate) body: Bytes,
     pub(crate) etag: HeaderValue,
+    gzip: Arc<OnceLock<Bytes>>,
+    br: Arc<OnceLock<Bytes>>,
+}
+
+/// A content coding a phone accepts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Coding {
+    Identity,
+    Gzip,
+    Br,
+}
+
+impl Coding {
+    /// The best coding `Accept-Encoding` allows: brotli, then gzip, else none. A coding
+    /// with `q=0` is refused.
+    pub(crate) fn choose(accept: Option<&str>) -> Coding {
+        let Some(accept) = accept else {
+            return Coding::Identity;
+        };
+        let allowed = |name: &str| {
+            accept.split(',').any(|item| {
+                let mut parts = item.split(';');
+                let coding = parts.next().unwrap_or("").trim();
+                let q_zero = parts.any(|p| {
+                    p.trim()
+                        .strip_prefix("q=")
+                        .and_then(|q| q.trim().parse::<f32>().ok())
+                        .is_some_and(|q| q <= 0.0)
+                });
+                coding.eq_ignore_ascii_case(name) && !q_zero
+            })
+        };
+        if allowed("br") {
+            Coding::Br
+        } else if allowed("gzip") {
+            Coding::Gzip
+        } else {
+            Coding::Identity
+        }
+    }
+
+    /// The `Content-Encoding` value, if any.
+    pub(crate) fn header(self) -> Option<HeaderValue> {
+        match self {
+            Coding::Identity => None,
+            Coding::Gzip => Some(HeaderValue::from_static("gzip")),
+            Coding::Br => Some(HeaderValue::from_static("br")),
+        }
+    }
+}
+
+impl Page {
+    pub(crate) fn new(body: Bytes, etag: HeaderValue) -> Page {
+        Page {
+            body,
+            etag,
+            gzip: Arc::default(),
+            br: Arc::default(),
+        }
+    }
+
+    /// The body in `coding`, compressed once per version. Falls back to the plain body (and
+    /// says so) if compressing fails.
+    pub(crate) fn encoded(&self, coding: Coding) -> (Bytes, Coding) {
+        let made = match coding {
+            Coding::Identity => return (self.body.clone(), Coding::Identity),
+            Coding::Gzip => self.gzip.get_or_init(|| gzip(&self.body)),
+            Coding::Br => self.br.get_or_init(|| brotli(&self.body)),
+        };
+        if made.is_empty() {
+            (self.body.clone(), Coding::Identity)
+        } else {
+            (made.clone(), coding)
+        }
+    }
+}
+
+fn gzip(body: &[u8]) -> Bytes {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    match enc.write_all(body).and_then(|()| enc.finish()) {
+        Ok(v) => Bytes::from(v),
+        Err(_) => Bytes::new(),
+    }
+}
+
+fn brotli(body: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 9,
+        ..Default::default()
+    };
+    match brotli::BrotliCompress(&mut &body[..], &mut out, &params) {
+        Ok(_) => Bytes::from(out),
+        Err(_) => Bytes::new(),
+    }
 }
 
 #[derive(Default)]
@@ -110,14 +207,50 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_best_accepted_coding_is_chosen() {
+        assert_eq!(Coding::choose(None), Coding::Identity);
+        assert_eq!(Coding::choose(Some("gzip, deflate, br")), Coding::Br);
+        assert_eq!(Coding::choose(Some("gzip")), Coding::Gzip);
+        assert_eq!(Coding::choose(Some("br;q=0, gzip;q=0.5")), Coding::Gzip);
+        assert_eq!(Coding::choose(Some("identity")), Coding::Identity);
+        assert_eq!(Coding::choose(Some("GZIP")), Coding::Gzip);
+    }
+
+    #[test]
+    fn compressed_copies_are_made_once_and_decode_to_the_body() {
+        use std::io::Read;
+        let body = Bytes::from("图文直播".repeat(500));
+        let page = Page::new(body.clone(), HeaderValue::from_static("W/\"x\""));
+        let (gz, c) = page.encoded(Coding::Gzip);
+        assert_eq!(c, Coding::Gzip);
+        assert!(gz.len() < body.len() / 10);
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, body);
+        let clone = page.clone();
+        assert_eq!(
+            clone.encoded(Coding::Gzip).0.as_ptr(),
+            gz.as_ptr(),
+            "made once"
+        );
+        let (br, c) = page.encoded(Coding::Br);
+        assert_eq!(c, Coding::Br);
+        let mut back = Vec::new();
+        brotli::BrotliDecompress(&mut &br[..], &mut back).unwrap();
+        assert_eq!(back, body);
+    }
+
+    #[test]
     fn a_new_generation_forgets_the_version_and_the_pages() {
         let cache = FeedCache::default();
         let g = cache.generation();
         cache.set_seq(g, 7);
-        let page = Page {
-            body: Bytes::from_static(b"{}"),
-            etag: HeaderValue::from_static("W/\"f7-20-0\""),
-        };
+        let page = Page::new(
+            Bytes::from_static(b"{}"),
+            HeaderValue::from_static("W/\"f7-20-0\""),
+        );
         cache.keep(7, ('f', None, 20), page);
         assert_eq!(cache.lookup(g, &('f', None, 20)).map(|(s, _)| s), Some(7));
         assert!(cache.page(7, &('f', None, 20)).is_some());

@@ -3,7 +3,7 @@
 //! public change-log seq) so phones and proxies revalidate with a cheap `304`; photos are
 //! content-addressed and cached forever. No route here changes anything.
 
-use crate::cache::{Page, PageKey};
+use crate::cache::{Coding, Page, PageKey};
 use crate::comments;
 use crate::error::HttpError;
 use crate::guard;
@@ -37,15 +37,16 @@ const BODY_LIMIT: usize = 16 * 1024;
 const RESPONSE_HEADERS: usize = 10;
 const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("accept-encoding");
 
 pub(crate) fn router(state: WebState) -> Router {
     let config = state.config.clone();
     // One `layer` call for the whole stack: axum boxes (and clones per request) each layer
     // added with its own call. Outermost first: the guard, so that every response, the body
     // limit's 413 included, carries the security headers.
-    Router::new()
-        .route("/", get(index))
-        .route("/api/feed", get(api_feed))
+    // `/` and `/api/feed` serve compressed copies kept with the cached body, so they stay
+    // out of the compression layer (which would wrap every response and compress again).
+    let compressed = Router::new()
         .route("/live", get(crate::live::live))
         .route("/media/{hash}/{size}", get(media))
         .route("/static/{file}", get(static_file))
@@ -59,13 +60,17 @@ pub(crate) fn router(state: WebState) -> Router {
         .route("/api/verify", post(comments::post_verify))
         .route("/api/me", get(comments::get_me))
         .route("/api/townships", get(comments::get_townships))
+        .layer(CompressionLayer::new());
+    Router::new()
+        .route("/", get(index))
+        .route("/api/feed", get(api_feed))
+        .merge(compressed)
         .fallback(not_found)
         .with_state(state)
         .layer(
             ServiceBuilder::new()
                 .layer(guard::GuardLayer::new(config))
-                .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
-                .layer(CompressionLayer::new()),
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
         )
 }
 
@@ -137,6 +142,7 @@ fn etag_matches(headers: &HeaderMap, etag: &HeaderValue) -> bool {
 
 fn not_modified(etag: HeaderValue) -> Response {
     let mut r = StatusCode::NOT_MODIFIED.into_response();
+    r.headers_mut().insert(header::VARY, ACCEPT_ENCODING);
     set_cache(r.headers_mut(), etag);
     r
 }
@@ -254,15 +260,24 @@ async fn feed_response(state: &WebState, req: &Parts, kind: Kind) -> Result<Resp
             let body = render(state, kind, seq, cursor, limit)
                 .await
                 .map_err(IntoResponse::into_response)?;
-            let page = Page { body, etag };
+            let page = Page::new(body, etag);
             state.cache.keep(seq, key, page.clone());
             page
         }
     };
-    let mut r = Response::new(Body::from(page.body));
+    let accept = req
+        .headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    let (body, coding) = page.encoded(Coding::choose(accept));
+    let mut r = Response::new(Body::from(body));
     let h = r.headers_mut();
     h.reserve(RESPONSE_HEADERS);
     h.insert(header::CONTENT_TYPE, kind.content_type());
+    h.insert(header::VARY, ACCEPT_ENCODING);
+    if let Some(c) = coding.header() {
+        h.insert(header::CONTENT_ENCODING, c);
+    }
     set_cache(h, page.etag);
     Ok(r)
 }

@@ -90,14 +90,13 @@ fn commit(ctx: &Ctx, batch: Vec<Job>) {
     let results = ctx.store.write(now, "resident", |tx| {
         let mut out = Vec::with_capacity(batch.len());
         for job in &batch {
-            tx.conn().execute_batch("SAVEPOINT comment")?;
+            let c = tx.conn();
+            c.prepare_cached("SAVEPOINT comment")?.execute([])?;
             let r = submit_in(tx, &words, now, &job.submission);
-            if r.is_ok() {
-                tx.conn().execute_batch("RELEASE comment")?;
-            } else {
-                tx.conn()
-                    .execute_batch("ROLLBACK TO comment; RELEASE comment")?;
+            if r.is_err() {
+                c.prepare_cached("ROLLBACK TO comment")?.execute([])?;
             }
+            c.prepare_cached("RELEASE comment")?.execute([])?;
             out.push(r);
         }
         Ok(out)
