@@ -25,6 +25,9 @@
 //! Run: `cargo bench -p guanmo-web --bench comments`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +35,7 @@ use axum::routing::post;
 use axum::Router;
 use guanmo_api::Ctx;
 use guanmo_domain::SystemClock;
-use guanmo_web::{public_router, serve, MediaSource, Quotas, RateLimits, WebConfig, WebState};
+use guanmo_web::{public_router, serve, Quotas, RateLimits, WebConfig, WebState};
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Deserialize;
 use std::fmt::Write as _;
@@ -42,6 +45,7 @@ use std::process::{ExitCode, Stdio};
 use std::sync::mpsc::{sync_channel, Receiver, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{in_path, load_average, parse_wrk, pass, runtime, NoPhotos, WrkResult};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -98,14 +102,6 @@ fn main() -> ExitCode {
 // Child processes: the servers.
 // ---------------------------------------------------------------------------------------
 
-struct NoPhotos;
-
-impl MediaSource for NoPhotos {
-    fn derived_path(&self, _hash: &str, _long_side: u32) -> Option<PathBuf> {
-        None
-    }
-}
-
 /// The site's limits for this bench: the default per-phone quota (each simulated phone sends
 /// one comment) and a per-address quota that 127.0.0.1 cannot reach in a run.
 fn bench_limits() -> RateLimits {
@@ -118,13 +114,6 @@ fn bench_limits() -> RateLimits {
         },
         ..defaults
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// Blocks until the parent closes stdin.
@@ -316,18 +305,6 @@ fn child_reference() -> ExitCode {
 // ---------------------------------------------------------------------------------------
 // The parent: drives the children and wrk.
 // ---------------------------------------------------------------------------------------
-
-fn in_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
-}
 
 /// The file system type `path` is on (from `/proc/mounts`, longest mount point prefix).
 fn fs_type(path: &Path) -> String {
@@ -544,59 +521,11 @@ request = function()
 end
 "#;
 
-struct WrkResult {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    requests: u64,
-    non_2xx_3xx: u64,
-    socket_errors: String,
-}
-
 impl WrkResult {
     /// Acknowledged comments: responses that were not `Non-2xx or 3xx` (the site sends no 3xx).
     fn acked(&self) -> u64 {
         self.requests.saturating_sub(self.non_2xx_3xx)
     }
-}
-
-fn to_ms(v: &str) -> f64 {
-    let (num, mul) = if let Some(n) = v.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = v.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1000.0)
-    } else if let Some(n) = v.strip_suffix('m') {
-        (n, 60_000.0)
-    } else {
-        (v, f64::NAN)
-    };
-    num.parse::<f64>().map_or(f64::NAN, |n| n * mul)
-}
-
-fn parse_wrk(out: &str) -> WrkResult {
-    let mut r = WrkResult {
-        rps: f64::NAN,
-        p50_ms: f64::NAN,
-        p99_ms: f64::NAN,
-        requests: 0,
-        non_2xx_3xx: 0,
-        socket_errors: "0".into(),
-    };
-    for line in out.lines().map(str::trim) {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["Requests/sec:", v] => r.rps = v.parse().unwrap_or(f64::NAN),
-            ["50%", v] => r.p50_ms = to_ms(v),
-            ["99%", v] => r.p99_ms = to_ms(v),
-            [n, "requests", "in", ..] => r.requests = n.parse().unwrap_or(0),
-            ["Non-2xx", "or", "3xx", "responses:", n] => r.non_2xx_3xx = n.parse().unwrap_or(0),
-            ["Socket", "errors:", rest @ ..] => r.socket_errors = rest.join(" "),
-            _ => {}
-        }
-    }
-    r
 }
 
 /// The wrk command line (after `taskset -c 1`).
@@ -639,14 +568,6 @@ async fn wrk(url: &str, script: &str, connections: u32, duration: &str, run: u32
     let r = parse_wrk(&text);
     assert!(r.rps.is_finite(), "could not parse wrk's output:\n{text}");
     r
-}
-
-fn pass(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "**MISSED**"
-    }
 }
 
 struct Row {

@@ -16,6 +16,9 @@
 //! Run: `cargo bench -p guanmo-web --bench load`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/mod.rs"]
+mod support;
+
 use axum::body::Bytes;
 use axum::http::header;
 use axum::routing::get;
@@ -24,7 +27,7 @@ use guanmo_api::feed;
 use guanmo_api::Ctx;
 use guanmo_domain::feed::PostInput;
 use guanmo_domain::SystemClock;
-use guanmo_web::{public_router, serve, MediaSource, WebConfig, WebState};
+use guanmo_web::{public_router, serve, WebConfig, WebState};
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::BufRead;
@@ -32,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{in_path, load_average, parse_wrk, pass, runtime, NoPhotos, WrkResult};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
 use tokio::net::TcpStream;
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
@@ -76,14 +80,6 @@ fn main() -> ExitCode {
 // ---------------------------------------------------------------------------------------
 // Child processes: the servers.
 // ---------------------------------------------------------------------------------------
-
-struct NoPhotos;
-
-impl MediaSource for NoPhotos {
-    fn derived_path(&self, _hash: &str, _long_side: u32) -> Option<PathBuf> {
-        None
-    }
-}
 
 const TOWNS: [&str; 22] = [
     "宜阳街道",
@@ -177,13 +173,6 @@ fn publish(ctx: &Ctx, i: usize, extra: Option<&str>) -> String {
     feed::publish_post(ctx, &draft.id, draft.version)
         .unwrap()
         .id
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// The real resident server over `GUANMO_LOAD_DATA`. Prints `LISTENING <port>`; for each
@@ -281,22 +270,10 @@ fn child_reference() -> ExitCode {
 // The parent: drives the children, wrk and the SSE clients.
 // ---------------------------------------------------------------------------------------
 
-fn in_path(name: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false)
-}
-
 fn open_files_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
     let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
     line.split_whitespace().nth(3)?.parse().ok()
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "?".into())
 }
 
 fn parent() -> ExitCode {
@@ -511,54 +488,6 @@ async fn http_get(port: u16, path: &str, extra: &[(&str, &str)]) -> HttpResponse
     }
 }
 
-struct WrkResult {
-    rps: f64,
-    p50_ms: f64,
-    p99_ms: f64,
-    requests: u64,
-    non_2xx_3xx: u64,
-    socket_errors: String,
-}
-
-fn to_ms(v: &str) -> f64 {
-    let (num, mul) = if let Some(n) = v.strip_suffix("us") {
-        (n, 0.001)
-    } else if let Some(n) = v.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = v.strip_suffix('s') {
-        (n, 1000.0)
-    } else if let Some(n) = v.strip_suffix('m') {
-        (n, 60_000.0)
-    } else {
-        (v, f64::NAN)
-    };
-    num.parse::<f64>().map_or(f64::NAN, |n| n * mul)
-}
-
-fn parse_wrk(out: &str) -> WrkResult {
-    let mut r = WrkResult {
-        rps: f64::NAN,
-        p50_ms: f64::NAN,
-        p99_ms: f64::NAN,
-        requests: 0,
-        non_2xx_3xx: 0,
-        socket_errors: "0".into(),
-    };
-    for line in out.lines().map(str::trim) {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        match words.as_slice() {
-            ["Requests/sec:", v] => r.rps = v.parse().unwrap_or(f64::NAN),
-            ["50%", v] => r.p50_ms = to_ms(v),
-            ["99%", v] => r.p99_ms = to_ms(v),
-            [n, "requests", "in", ..] => r.requests = n.parse().unwrap_or(0),
-            ["Non-2xx", "or", "3xx", "responses:", n] => r.non_2xx_3xx = n.parse().unwrap_or(0),
-            ["Socket", "errors:", rest @ ..] => r.socket_errors = rest.join(" "),
-            _ => {}
-        }
-    }
-    r
-}
-
 /// The wrk command line (after `taskset -c 1`).
 fn wrk_args(url: &str, connections: u32, duration: &str, headers: &[String]) -> Vec<String> {
     let mut args = vec![
@@ -611,14 +540,6 @@ fn median(v: &mut [f64]) -> f64 {
         v[n / 2]
     } else {
         (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-fn pass(ok: bool) -> &'static str {
-    if ok {
-        "met"
-    } else {
-        "**MISSED**"
     }
 }
 

@@ -423,27 +423,61 @@ pub(crate) async fn post_like(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    resident_action(
+        state,
+        peer,
+        headers,
+        body,
+        |state, form: LikeForm, key| async move {
+            if form.target != EVENT_TARGET && !guanmo_domain::ids::is_id(&form.target) {
+                return Err(Refusal::from(ApiError::new(ErrorCode::NotFound, "target")));
+            }
+            let ctx = state.ctx.clone();
+            let out = off_thread(move || comments::like(&ctx, &form.target, &key)).await?;
+            Ok(ok_json(StatusCode::OK, &out))
+        },
+    )
+    .await
+}
+
+/// A resident's like, report, appeal or code request: the JSON body parsed strictly, the
+/// action counted against the per-phone and per-address limits, and the phone's cookie set on
+/// whatever `f` answers.
+async fn resident_action<T, F, Fut>(
+    state: WebState,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    headers: HeaderMap,
+    body: Bytes,
+    f: F,
+) -> Response
+where
+    T: for<'de> Deserialize<'de>,
+    F: FnOnce(WebState, T, String) -> Fut,
+    Fut: std::future::Future<Output = Result<Response, Refusal>>,
+{
     let p = phone(&headers);
     let r = async {
-        let form: LikeForm = json_body(&headers, &body)?;
+        let form: T = json_body(&headers, &body)?;
         let ip = client_ip(peer_addr(peer), &headers, &state.comments.trusted);
         state
             .comments
             .actions
             .check(&p.key, ip)
             .map_err(Refusal::too_many)?;
-        if form.target != EVENT_TARGET && !guanmo_domain::ids::is_id(&form.target) {
-            return Err(Refusal::from(ApiError::new(ErrorCode::NotFound, "target")));
-        }
-        let ctx = state.ctx.clone();
-        let key = p.key.clone();
-        let out = tokio::task::spawn_blocking(move || comments::like(&ctx, &form.target, &key))
-            .await
-            .map_err(|_| Refusal::from(ApiError::new(ErrorCode::Internal, "join")))??;
-        Ok(ok_json(StatusCode::OK, &out))
+        f(state.clone(), form, p.key.clone()).await
     }
     .await;
     with_cookie(r.unwrap_or_else(IntoResponse::into_response), &p)
+}
+
+/// Runs blocking work (the store, an SMS call) off the async workers.
+async fn off_thread<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, Refusal> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| Refusal::from(ApiError::new(ErrorCode::Internal, "join")))?
+        .map_err(Refusal::from)
 }
 
 #[derive(Debug, Deserialize)]
@@ -466,37 +500,32 @@ async fn reasoned(
     body: Bytes,
     act: Act,
 ) -> Response {
-    let p = phone(&headers);
-    let r = async {
-        let form: ReasonForm = json_body(&headers, &body)?;
-        let ip = client_ip(peer_addr(peer), &headers, &state.comments.trusted);
-        state
-            .comments
-            .actions
-            .check(&p.key, ip)
-            .map_err(Refusal::too_many)?;
-        if !guanmo_domain::ids::is_id(&id) {
-            return Err(Refusal::from(ApiError::new(ErrorCode::NotFound, "id")));
-        }
-        let ctx = state.ctx.clone();
-        let key = p.key.clone();
-        tokio::task::spawn_blocking(move || match act {
-            Act::Report => comments::report(&ctx, &id, &key, &form.reason).map(|_| ()),
-            Act::Appeal => comments::appeal(&ctx, &id, &key, &form.reason),
-        })
-        .await
-        .map_err(|_| Refusal::from(ApiError::new(ErrorCode::Internal, "join")))??;
-        let message = match act {
-            Act::Report => "已收到举报,我们会尽快核查",
-            Act::Appeal => "已提交申诉,将重新审核",
-        };
-        Ok(ok_json(
-            StatusCode::ACCEPTED,
-            &serde_json::json!({ "message": message }),
-        ))
-    }
-    .await;
-    with_cookie(r.unwrap_or_else(IntoResponse::into_response), &p)
+    resident_action(
+        state,
+        peer,
+        headers,
+        body,
+        move |state, form: ReasonForm, key| async move {
+            if !guanmo_domain::ids::is_id(&id) {
+                return Err(Refusal::from(ApiError::new(ErrorCode::NotFound, "id")));
+            }
+            let ctx = state.ctx.clone();
+            off_thread(move || match act {
+                Act::Report => comments::report(&ctx, &id, &key, &form.reason).map(|_| ()),
+                Act::Appeal => comments::appeal(&ctx, &id, &key, &form.reason),
+            })
+            .await?;
+            let message = match act {
+                Act::Report => "已收到举报,我们会尽快核查",
+                Act::Appeal => "已提交申诉,将重新审核",
+            };
+            Ok(ok_json(
+                StatusCode::ACCEPTED,
+                &serde_json::json!({ "message": message }),
+            ))
+        },
+    )
+    .await
 }
 
 pub(crate) async fn post_report(
@@ -637,48 +666,43 @@ pub(crate) async fn post_verify(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let p = phone(&headers);
-    let r = async {
-        let form: VerifyForm = json_body(&headers, &body)?;
-        let ip = client_ip(peer_addr(peer), &headers, &state.comments.trusted);
-        state
-            .comments
-            .actions
-            .check(&p.key, ip)
-            .map_err(Refusal::too_many)?;
-        let Some(number) = guanmo_domain::comments::normalize_mobile(&form.phone) else {
-            return Err(Refusal::field("手机号", "请填写11位手机号码"));
-        };
-        let Some(provider) = state.comments.provider(&state.ctx)? else {
-            return Err(Refusal::new(
-                StatusCode::CONFLICT,
-                "verification_off",
-                "未开启短信验证,无需验证码",
-            ));
-        };
-        let code = state
-            .comments
-            .codes
-            .issue(&number)
-            .map_err(Refusal::too_many)?;
-        let n = number.clone();
-        let sent = tokio::task::spawn_blocking(move || send_sms(&provider, &n, &code))
-            .await
-            .map_err(|_| Refusal::from(ApiError::new(ErrorCode::Internal, "join")))?;
-        if let Err(e) = sent {
-            state.comments.codes.withdraw(&number);
-            tracing::warn!(error = %e, "sms provider failed");
-            return Err(Refusal::new(
-                StatusCode::BAD_GATEWAY,
-                "sms_failed",
-                "短信发送失败,请稍后再试",
-            ));
-        }
-        Ok(ok_json(
-            StatusCode::ACCEPTED,
-            &serde_json::json!({ "message": "验证码已发送,10分钟内有效" }),
-        ))
-    }
-    .await;
-    with_cookie(r.unwrap_or_else(IntoResponse::into_response), &p)
+    resident_action(
+        state,
+        peer,
+        headers,
+        body,
+        |state, form: VerifyForm, _| async move {
+            let Some(number) = guanmo_domain::comments::normalize_mobile(&form.phone) else {
+                return Err(Refusal::field("手机号", "请填写11位手机号码"));
+            };
+            let Some(provider) = state.comments.provider(&state.ctx)? else {
+                return Err(Refusal::new(
+                    StatusCode::CONFLICT,
+                    "verification_off",
+                    "未开启短信验证,无需验证码",
+                ));
+            };
+            let code = state
+                .comments
+                .codes
+                .issue(&number)
+                .map_err(Refusal::too_many)?;
+            let n = number.clone();
+            let sent = off_thread(move || Ok(send_sms(&provider, &n, &code))).await?;
+            if let Err(e) = sent {
+                state.comments.codes.withdraw(&number);
+                tracing::warn!(error = %e, "sms provider failed");
+                return Err(Refusal::new(
+                    StatusCode::BAD_GATEWAY,
+                    "sms_failed",
+                    "短信发送失败,请稍后再试",
+                ));
+            }
+            Ok(ok_json(
+                StatusCode::ACCEPTED,
+                &serde_json::json!({ "message": "验证码已发送,10分钟内有效" }),
+            ))
+        },
+    )
+    .await
 }
