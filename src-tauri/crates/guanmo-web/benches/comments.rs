@@ -494,7 +494,9 @@ async fn post_once(port: u16, cookie: &str, text: &str) -> (u16, String) {
 }
 
 /// The wrk script: each request is a new phone (`gm_id`) with its own text. `args[1]` makes
-/// the texts and cookies of one wrk run differ from every other run's.
+/// the texts and cookies of one wrk run differ from every other run's. Cookies are shaped as
+/// the site issues them: the issue time first (here the second the request is made, in ms),
+/// then digits that differ per phone.
 const LUA: &str = r#"-- written by guanmo-web/benches/comments.rs
 local run = 0
 local n = 0
@@ -515,7 +517,7 @@ request = function()
   local headers = {
     ["Host"] = wrk.headers["Host"],
     ["Content-Type"] = "application/json",
-    ["Cookie"] = string.format("gm_id=%08x%024d", run, n),
+    ["Cookie"] = string.format("gm_id=%012x%08x%012d", os.time() * 1000, run, n),
   }
   return wrk.format("POST", "/api/comments", headers, body)
 end

@@ -2,8 +2,9 @@
 //! (acknowledged `201` only after its group commit), like, report, appeal, and read the
 //! approved comments and one's own. Bodies are JSON only (a form, multipart or `text/plain`
 //! body is refused with `415`, which also closes CSRF), at most 16 KiB, unknown or repeated
-//! fields refused. A phone is known by an opaque random cookie; what the store keeps is its
-//! BLAKE3 hash. Nothing here can approve anything: moderation happens only in the desktop app.
+//! fields refused. A phone is known by a random cookie that starts with its issue time; what the
+//! store keeps is a time-ordered one-way key made from it (see `client_key`). Nothing here can
+//! approve anything: moderation happens only in the desktop app.
 
 use crate::limits::{client_ip, Limiter, RateLimits};
 use crate::routes::blocking;
@@ -241,12 +242,32 @@ fn phone(headers: &HeaderMap) -> Phone {
     let (cookie, new_cookie) = match cookie_of(headers) {
         Some(c) => (c, None),
         None => {
-            let c = uuid::Uuid::new_v4().simple().to_string();
+            let c = new_cookie();
             (c.clone(), Some(c))
         }
     };
-    let key = blake3::hash(cookie.as_bytes()).to_hex()[..32].to_string();
-    Phone { key, new_cookie }
+    Phone {
+        key: client_key(&cookie),
+        new_cookie,
+    }
+}
+
+/// A new phone's cookie: its issue time (ms since 1970, 12 hex digits) then 80 random bits.
+fn new_cookie() -> String {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{:012x}{}", ms & 0xFFFF_FFFF_FFFF, &random[..20])
+}
+
+/// The key the store keeps for a phone: the cookie's first 12 digits (its issue time, for
+/// cookies this site issues) then 20 of its BLAKE3 hash. Time-ordered, so the per-phone index
+/// grows at its end instead of at random pages; one-way, so the database never holds a cookie
+/// that could be replayed.
+fn client_key(cookie: &str) -> String {
+    let hash = blake3::hash(cookie.as_bytes()).to_hex();
+    format!("{}{}", &cookie[..12.min(cookie.len())], &hash[..20])
 }
 
 fn with_cookie(mut r: Response, p: &Phone) -> Response {
@@ -605,7 +626,7 @@ pub(crate) async fn get_me(State(state): State<WebState>, headers: HeaderMap) ->
             &serde_json::json!({ "comments": [], "liked": [], "sms": sms }),
         );
     };
-    let key = blake3::hash(cookie.as_bytes()).to_hex()[..32].to_string();
+    let key = client_key(&cookie);
     let ctx = state.ctx.clone();
     let out = blocking(move || {
         Ok(serde_json::json!({

@@ -89,10 +89,12 @@ fn commit(ctx: &Ctx, batch: Vec<Job>) {
     let now = ctx.clock.now();
     let results = ctx.store.write(now, "resident", |tx| {
         let mut out = Vec::with_capacity(batch.len());
+        // One read for the batch: the switch cannot change inside this transaction.
+        let open = guanmo_store::comments::area_open(tx.conn())?;
         for job in &batch {
             let c = tx.conn();
             c.prepare_cached("SAVEPOINT comment")?.execute([])?;
-            let r = submit_in(tx, &words, now, &job.submission);
+            let r = submit_in(tx, &words, now, open, &job.submission);
             if r.is_err() {
                 c.prepare_cached("ROLLBACK TO comment")?.execute([])?;
             }

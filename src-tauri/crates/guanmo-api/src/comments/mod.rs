@@ -104,16 +104,18 @@ fn check_input(input: CommentInput) -> ApiResult<CommentInput> {
     Ok(input)
 }
 
-/// Stores one checked submission inside `tx`: refuses when the area is closed, the number
-/// muted or the target unknown; collapses a repeat; flags word hits.
+/// Stores one checked submission inside `tx` (`area_open` read in the same transaction):
+/// refuses when the area is closed, the number muted or the target unknown; collapses a
+/// repeat; flags word hits.
 fn submit_in(
     tx: &WriteTx<'_>,
     words: &WordList,
     now: DateTime<Utc>,
+    area_open: bool,
     s: &Submission,
 ) -> ApiResult<Receipt> {
     let c = tx.conn();
-    if !store::area_open(c)? {
+    if !area_open {
         return Err(ApiError::new(
             ErrorCode::CommentsClosed,
             "the comment area is closed",
@@ -176,8 +178,10 @@ pub fn submit(ctx: &Ctx, mut s: Submission) -> ApiResult<Receipt> {
     s.input = check_input(s.input)?;
     let words = word_list(ctx)?;
     let now = ctx.clock.now();
-    ctx.store
-        .write(now, "resident", |tx| Ok(submit_in(tx, &words, now, &s)))?
+    ctx.store.write(now, "resident", |tx| {
+        let open = store::area_open(tx.conn())?;
+        Ok(submit_in(tx, &words, now, open, &s))
+    })?
 }
 
 /// Approved comments of `target` (a post id or `event`; every target when `None`) and the
