@@ -69,10 +69,15 @@ fn quota(per_minute: u32, burst: u32) -> Quota {
 
 /// Keyed limiters for one kind of action.
 pub(crate) struct Limiter {
-    phone: DefaultKeyedRateLimiter<String>,
+    /// Keyed by a 64-bit digest of the phone's key: no allocation per check.
+    phone: DefaultKeyedRateLimiter<u64>,
     ip: DefaultKeyedRateLimiter<IpAddr>,
     clock: governor::clock::DefaultClock,
-    checks: AtomicU64,
+    /// When idle keys were last dropped, in ms since `started`.
+    pruned_ms: AtomicU64,
+    started: std::time::Instant,
+    /// Randomly seeded, so nobody can aim two phones at one key.
+    hasher: std::collections::hash_map::RandomState,
 }
 
 impl std::fmt::Debug for Limiter {
@@ -81,8 +86,8 @@ impl std::fmt::Debug for Limiter {
     }
 }
 
-/// How often idle keys are dropped, in checks.
-const PRUNE_EVERY: u64 = 4096;
+/// How often idle keys are dropped (a key is idle once its quota has refilled).
+const PRUNE_EVERY: Duration = Duration::from_secs(10);
 
 impl Limiter {
     pub(crate) fn new(q: Quotas) -> Limiter {
@@ -90,19 +95,34 @@ impl Limiter {
             phone: DefaultKeyedRateLimiter::keyed(quota(q.phone_per_minute, q.phone_burst)),
             ip: DefaultKeyedRateLimiter::keyed(quota(q.ip_per_minute, q.ip_burst)),
             clock: governor::clock::DefaultClock::default(),
-            checks: AtomicU64::new(0),
+            pruned_ms: AtomicU64::new(0),
+            started: std::time::Instant::now(),
+            hasher: std::collections::hash_map::RandomState::new(),
         }
     }
 
     /// Counts one action; `Err` holds how long to wait before the next is allowed.
     pub(crate) fn check(&self, phone: &str, ip: IpAddr) -> Result<(), Duration> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+        let elapsed = self.started.elapsed().as_millis() as u64;
+        let last = self.pruned_ms.load(Ordering::Relaxed);
+        if elapsed.saturating_sub(last) >= PRUNE_EVERY.as_millis() as u64
+            && self
+                .pruned_ms
+                .compare_exchange(last, elapsed, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
             self.phone.retain_recent();
             self.ip.retain_recent();
         }
         let now = || governor::clock::Clock::now(&self.clock);
+        let digest = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = self.hasher.build_hasher();
+            h.write(phone.as_bytes());
+            h.finish()
+        };
         self.phone
-            .check_key(&phone.to_string())
+            .check_key(&digest)
             .map_err(|n| n.wait_time_from(now()))?;
         self.ip
             .check_key(&ip)
