@@ -3,76 +3,13 @@
 // (src-tauri/crates/guanmo-web/examples/resident_fixture.rs): post a comment through the page,
 // see the pending notice and nothing public, approve it as a moderator through guanmo-api (the
 // fixture's `approve-pending`), see it appear without a reload; an XSS payload renders as text.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { createInterface } from "node:readline";
-import { mkdirSync, existsSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { PHONE, residentSite, shots } from "./fixture.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
-const fixture = join(target, "debug", "examples", "resident_fixture");
-const shots = join(root, "test-output", "resident");
-const PHONE = { width: 360, height: 640 };
-
-let server;
-let lines;
-let base;
-let browser;
-
-function ask(command, word) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${word} after ${command}`)), 10_000);
-    const onLine = (line) => {
-      if (line.startsWith(word + " ")) {
-        clearTimeout(timer);
-        lines.off("line", onLine);
-        resolve(line.slice(word.length + 1).trim());
-      }
-    };
-    lines.on("line", onLine);
-    server.stdin.write(command + "\n");
-  });
-}
-
-before(async () => {
-  assert.ok(existsSync(fixture), `${fixture} missing: run cargo build -p guanmo-web --examples`);
-  mkdirSync(shots, { recursive: true });
-  server = spawn(fixture, [], { stdio: ["pipe", "pipe", "inherit"] });
-  lines = createInterface({ input: server.stdout });
-  const port = await new Promise((resolve) => {
-    const onLine = (line) => {
-      if (line.startsWith("LISTENING ")) {
-        lines.off("line", onLine);
-        resolve(line.split(" ")[1]);
-      }
-    };
-    lines.on("line", onLine);
-  });
-  base = `http://127.0.0.1:${port}/`;
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stdin.end();
-  await new Promise((resolve) => (server ? server.on("exit", resolve) : resolve()));
-});
+const site = residentSite();
 
 async function writeComment(page, postTitle, fields) {
   await page.locator("article.post", { hasText: postTitle }).getByRole("button", { name: "写评论" }).click();
@@ -87,14 +24,14 @@ async function writeComment(page, postTitle, fields) {
 }
 
 test("a comment shows only after approval, appears without a reload, and script in it stays text", async () => {
-  await ask("publish 观摩团来到水口山镇,参观矿区生态修复。", "PUBLISHED");
-  const page = await browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
+  await site.ask("publish 观摩团来到水口山镇,参观矿区生态修复。", "PUBLISHED");
+  const page = await site.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
   const dialogs = [];
   page.on("dialog", (d) => {
     dialogs.push(d.message());
     void d.dismiss();
   });
-  await page.goto(base);
+  await page.goto(site.base);
   await page.getByText("参观矿区生态修复").waitFor({ timeout: 5_000 });
 
   const xss = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>`;
@@ -111,7 +48,7 @@ test("a comment shows only after approval, appears without a reload, and script 
   assert.equal(await page.locator("article.post .cm").count(), 0, "nothing public before approval");
   await page.screenshot({ path: join(shots, "comment-pending.png"), fullPage: true });
 
-  assert.equal(await ask("approve-pending all", "APPROVED"), "1");
+  assert.equal(await site.ask("approve-pending all", "APPROVED"), "1");
   const shown = page.locator("article.post .cm-text", { hasText: "建议增加公交班次" });
   await shown.waitFor({ timeout: 3_000 });
   assert.equal(await shown.textContent(), `建议增加公交班次 ${xss}`, "the payload is shown as text");
@@ -125,9 +62,9 @@ test("a comment shows only after approval, appears without a reload, and script 
 });
 
 test("refused input is explained in Chinese and a like counts once per phone", async () => {
-  await ask("publish 观摩团走进塔山瑶族乡。", "PUBLISHED");
-  const page = await browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
-  await page.goto(base);
+  await site.ask("publish 观摩团走进塔山瑶族乡。", "PUBLISHED");
+  const page = await site.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
+  await page.goto(site.base);
   await page.getByText("观摩团走进塔山瑶族乡").waitFor({ timeout: 5_000 });
   await writeComment(page, "观摩团走进塔山瑶族乡", { nickname: "瑶乡", text: "好", phone: "123" });
   const msg = page.locator("#cf-msg");
@@ -160,11 +97,11 @@ test("with SMS verification on, the texted code is asked for and accepted", asyn
     });
   });
   await new Promise((resolve) => gateway.listen(0, "127.0.0.1", resolve));
-  await ask(`sms http://127.0.0.1:${gateway.address().port}/send`, "SMS");
+  await site.ask(`sms http://127.0.0.1:${gateway.address().port}/send`, "SMS");
   try {
-    await ask("publish 观摩团来到洋泉镇。", "PUBLISHED");
-    const page = await browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
-    await page.goto(base);
+    await site.ask("publish 观摩团来到洋泉镇。", "PUBLISHED");
+    const page = await site.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
+    await page.goto(site.base);
     await page.getByText("观摩团来到洋泉镇").waitFor({ timeout: 5_000 });
     await page.locator("article.post", { hasText: "观摩团来到洋泉镇" }).getByRole("button", { name: "写评论" }).click();
     const form = page.locator("#comment-form");
@@ -183,7 +120,7 @@ test("with SMS verification on, the texted code is asked for and accepted", asyn
     await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 5_000 });
     await page.close();
   } finally {
-    await ask("sms off", "SMS");
+    await site.ask("sms off", "SMS");
     gateway.close();
   }
 });

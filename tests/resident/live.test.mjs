@@ -2,81 +2,17 @@
 // viewport (360×640) against the real guanmo-web router over a temp data folder
 // (src-tauri/crates/guanmo-web/examples/resident_fixture.rs), with posts published through
 // guanmo-api. Screenshots go to test-output/resident/.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { createInterface } from "node:readline";
-import { mkdirSync, existsSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { join } from "node:path";
+import { PHONE, residentSite, shots } from "./fixture.mjs";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
-const fixture = join(target, "debug", "examples", "resident_fixture");
-const shots = join(root, "test-output", "resident");
-const PHONE = { width: 360, height: 640 };
-
-let server;
-let lines;
-let base;
-let browser;
-
-/** Sends a command to the fixture and waits for the reply line starting with `word`. */
-function ask(command, word) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${word} after ${command}`)), 10_000);
-    const onLine = (line) => {
-      if (line.startsWith(word + " ")) {
-        clearTimeout(timer);
-        lines.off("line", onLine);
-        resolve(line.slice(word.length + 1).trim());
-      }
-    };
-    lines.on("line", onLine);
-    server.stdin.write(command + "\n");
-  });
-}
-
-before(async () => {
-  assert.ok(existsSync(fixture), `${fixture} missing: run cargo build -p guanmo-web --examples`);
-  mkdirSync(shots, { recursive: true });
-  server = spawn(fixture, [], { stdio: ["pipe", "pipe", "inherit"] });
-  lines = createInterface({ input: server.stdout });
-  const port = await new Promise((resolve) => {
-    const onLine = (line) => {
-      if (line.startsWith("LISTENING ")) {
-        lines.off("line", onLine);
-        resolve(line.split(" ")[1]);
-      }
-    };
-    lines.on("line", onLine);
-  });
-  base = `http://127.0.0.1:${port}/`;
-  browser = await chromium.launch({
-    executablePath: "/usr/bin/chromium",
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
-});
-
-after(async () => {
-  await browser?.close();
-  server?.stdin.end();
-  await new Promise((resolve) => (server ? server.on("exit", resolve) : resolve()));
-});
+const site = residentSite();
 
 test("a published post appears on an open phone page without a reload, and a retracted one disappears", async () => {
-  const opening = await ask("publish 观摩会今日开幕,观摩团将走进22个乡镇(街道)。", "PUBLISHED");
-  const page = await browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
-  await page.goto(base);
+  const opening = await site.ask("publish 观摩会今日开幕,观摩团将走进22个乡镇(街道)。", "PUBLISHED");
+  const page = await site.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
+  await page.goto(site.base);
   await page.getByText("观摩会今日开幕").waitFor({ timeout: 5_000 });
   // Mark the document: a reload would lose the mark.
   await page.evaluate(() => (window.__stillTheSamePage = true));
@@ -84,14 +20,14 @@ test("a published post appears on an open phone page without a reload, and a ret
   await page.waitForTimeout(500);
 
   const started = Date.now();
-  const id = await ask("publish 第2站:水口山镇铅锌矿工业遗址保护利用成效明显。", "PUBLISHED");
+  const id = await site.ask("publish 第2站:水口山镇铅锌矿工业遗址保护利用成效明显。", "PUBLISHED");
   await page.getByText("水口山镇铅锌矿工业遗址").waitFor({ timeout: 3_000 });
   const latency = Date.now() - started;
   console.log(`published → shown on the phone page in ${latency} ms`);
   assert.equal(await page.evaluate(() => window.__stillTheSamePage), true, "the page must not reload");
   await page.screenshot({ path: join(shots, "01-live-page-360x640.png") });
 
-  await ask(`retract ${id}`, "RETRACTED");
+  await site.ask(`retract ${id}`, "RETRACTED");
   await page.getByText("水口山镇铅锌矿工业遗址").waitFor({ state: "detached", timeout: 3_000 });
   assert.equal(await page.evaluate(() => window.__stillTheSamePage), true);
   assert.ok(await page.getByText("观摩会今日开幕").isVisible());
@@ -101,10 +37,10 @@ test("a published post appears on an open phone page without a reload, and a ret
 });
 
 test("with JavaScript disabled the page still lists the posts", async () => {
-  await ask("publish 第3站:烟洲镇村集体经济项目现场。", "PUBLISHED");
-  const context = await browser.newContext({ viewport: PHONE, javaScriptEnabled: false });
+  await site.ask("publish 第3站:烟洲镇村集体经济项目现场。", "PUBLISHED");
+  const context = await site.browser.newContext({ viewport: PHONE, javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(base);
+  await page.goto(site.base);
   const text = await page.locator("body").innerText();
   assert.match(text, /烟洲镇村集体经济项目现场/);
   assert.match(text, /观摩会今日开幕/);

@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -182,24 +182,14 @@ fn client(
 fn acknowledged_comments_survive_kill_9() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
-    let exe = std::env::current_exe().unwrap();
     let started = Instant::now();
     let mut all_acked: Vec<String> = Vec::new();
     for (round, load) in LOAD.into_iter().enumerate() {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "comments_crash::comments_crash_child_serves_until_killed",
-                "--ignored",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env(CHILD_ENV, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = crate::support::spawn_test_child(
+            "comments_crash::comments_crash_child_serves_until_killed",
+            CHILD_ENV,
+            &dir,
+        );
         let stdout = child.stdout.take().unwrap();
         let mut child = Killed(child);
         let (tx, rx) = std::sync::mpsc::channel();

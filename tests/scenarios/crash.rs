@@ -10,7 +10,6 @@ use guanmo_domain::FixedClock;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -114,25 +113,15 @@ fn saved_marks_survive_kill_9() {
         }
         let _ = s;
     }
-    let exe = std::env::current_exe().unwrap();
     let mut reported: HashMap<(String, String), i32> = HashMap::new();
     let mut maxes: HashMap<(String, String), i32> = HashMap::new();
     let mut total = 0usize;
     for round in 0..ROUNDS {
-        let mut child = Command::new(&exe)
-            .args([
-                "--exact",
-                "crash::crash_child_writes_marks_until_killed",
-                "--ignored",
-                "--nocapture",
-                "--test-threads",
-                "1",
-            ])
-            .env(CHILD_ENV, &dir)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = crate::support::spawn_test_child(
+            "crash::crash_child_writes_marks_until_killed",
+            CHILD_ENV,
+            &dir,
+        );
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         let reader = std::thread::spawn(move || {

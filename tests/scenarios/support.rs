@@ -1,4 +1,5 @@
-//! A fresh data folder per test, with a fixed clock.
+//! A fresh data folder per test, with a fixed clock; and this test binary re-run as a child
+//! process for the kill -9 tests.
 
 use chrono::{TimeZone, Utc};
 use guanmo_api::Ctx;
@@ -48,4 +49,23 @@ impl Env {
             serde_json::to_string(&r).unwrap()
         )
     }
+}
+
+/// Re-runs this test binary as a child that runs only the ignored test `test` (a child entry
+/// point), with `env` set to `dir` and its stdout piped back.
+pub fn spawn_test_child(test: &str, env: &str, dir: &std::path::Path) -> std::process::Child {
+    std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            test,
+            "--ignored",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(env, dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
 }

@@ -432,6 +432,13 @@ pub fn like(tx: &WriteTx<'_>, target: &str, client_key: &str) -> Result<bool> {
     Ok(n > 0)
 }
 
+/// Likes of one target.
+pub fn like_count(conn: &Connection, target: &str) -> Result<u32> {
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM comment_likes WHERE target = ?1")?
+        .query_row([target], |r| r.get(0))?)
+}
+
 /// Likes per target.
 pub fn like_counts(conn: &Connection) -> Result<Vec<(String, u32)>> {
     let mut st = conn.prepare("SELECT target, count(*) FROM comment_likes GROUP BY target")?;
@@ -471,8 +478,8 @@ pub fn report(tx: &WriteTx<'_>, comment_id: &str, client_key: &str, reason: &str
     Ok(n > 0)
 }
 
-/// Mutes a number until `until` (RFC 3339).
-pub fn mute(tx: &WriteTx<'_>, phone: &str, until: &str, reason: &str) -> Result<()> {
+/// Mutes a number until `until` (RFC 3339); returns the mute as stored.
+pub fn mute(tx: &WriteTx<'_>, phone: &str, until: &str, reason: &str) -> Result<Mute> {
     tx.conn().execute(
         "INSERT INTO mutes (phone, until, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (phone) DO UPDATE SET until = excluded.until, reason = excluded.reason,
@@ -485,6 +492,26 @@ pub fn mute(tx: &WriteTx<'_>, phone: &str, until: &str, reason: &str) -> Result<
         entity_id: "mutes".into(),
         op: "mute",
         payload: serde_json::json!({ "until": until }),
+    })?;
+    Ok(tx.conn().query_row(
+        &format!("SELECT {MUTE_COLUMNS} FROM mutes WHERE phone = ?1"),
+        [phone],
+        mute_from_row,
+    )?)
+}
+
+const MUTE_COLUMNS: &str = "rowid, phone, until, reason, at, by";
+
+fn mute_from_row(r: &Row<'_>) -> rusqlite::Result<Mute> {
+    let key: i64 = r.get(0)?;
+    let phone: String = r.get(1)?;
+    Ok(Mute {
+        key: key.to_string(),
+        phone_masked: mask_mobile(&phone),
+        until: r.get(2)?,
+        reason: r.get(3)?,
+        at: r.get(4)?,
+        by: r.get(5)?,
     })
 }
 
@@ -521,21 +548,10 @@ pub fn muted_until(conn: &Connection, phone: &str, now: &str) -> Result<Option<S
 
 /// Mutes still in force at `now`.
 pub fn mutes(conn: &Connection, now: &str) -> Result<Vec<Mute>> {
-    let mut st = conn.prepare(
-        "SELECT rowid, phone, until, reason, at, by FROM mutes WHERE until > ?1 ORDER BY at DESC",
-    )?;
-    let rows = st.query_map([now], |r| {
-        let key: i64 = r.get(0)?;
-        let phone: String = r.get(1)?;
-        Ok(Mute {
-            key: key.to_string(),
-            phone_masked: mask_mobile(&phone),
-            until: r.get(2)?,
-            reason: r.get(3)?,
-            at: r.get(4)?,
-            by: r.get(5)?,
-        })
-    })?;
+    let mut st = conn.prepare(&format!(
+        "SELECT {MUTE_COLUMNS} FROM mutes WHERE until > ?1 ORDER BY at DESC"
+    ))?;
+    let rows = st.query_map([now], mute_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 

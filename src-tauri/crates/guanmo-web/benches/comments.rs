@@ -38,17 +38,20 @@ use guanmo_domain::SystemClock;
 use guanmo_web::{public_router, serve, Quotas, RateLimits, WebConfig, WebState};
 use rusqlite::{params, Connection, TransactionBehavior};
 use serde::Deserialize;
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::mpsc::{sync_channel, Receiver, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{in_path, load_average, parse_wrk, pass, runtime, NoPhotos, WrkResult};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use support::{
+    in_path, load_average, parse_wrk, pass, pin_self, runtime, ChildServer, NoPhotos, WrkResult,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::Command;
 use tokio::time::timeout;
 
 /// Which server a child process runs: `real` or `reference`.
@@ -343,17 +346,7 @@ fn parent() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
-    let pinned = std::process::Command::new("taskset")
-        .args([
-            "-a",
-            "-p",
-            "-c",
-            CLIENT_CORE,
-            &std::process::id().to_string(),
-        ])
-        .stdout(Stdio::null())
-        .status();
-    if !matches!(pinned, Ok(s) if s.success()) {
+    if !pin_self(CLIENT_CORE) {
         eprintln!("comments bench: could not pin this process to core {CLIENT_CORE} with taskset");
         return ExitCode::FAILURE;
     }
@@ -364,57 +357,21 @@ fn parent() -> ExitCode {
         .block_on(run())
 }
 
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    _lines: Lines<BufReader<ChildStdout>>,
-    port: u16,
-    pid: u32,
-}
+type Server = ChildServer;
 
-impl Server {
-    async fn start(kind: &str, data: &Path) -> Server {
-        let exe = std::env::current_exe().unwrap();
-        let mut cmd = Command::new("taskset");
-        cmd.args(["-c", SERVER_CORE])
-            .arg(exe)
-            .env(CHILD_ENV, kind)
-            .env(DATA_ENV, data)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().unwrap();
-        let pid = child.id().unwrap();
-        let stdin = child.stdin.take();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = timeout(Duration::from_secs(300), lines.next_line())
-            .await
-            .expect("server did not start within 300 s")
-            .unwrap()
-            .expect("server exited before listening");
-        let port = line
-            .strip_prefix("LISTENING ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("unexpected line from the server: {line}"));
-        Server {
-            child,
-            stdin,
-            _lines: lines,
-            port,
-            pid,
-        }
+impl ChildServer {
+    /// The `real` or `reference` server over `data`.
+    async fn spawn(kind: &str, data: &Path) -> Server {
+        ChildServer::start(
+            SERVER_CORE,
+            &[(CHILD_ENV, OsStr::new(kind)), (DATA_ENV, data.as_os_str())],
+        )
+        .await
     }
 
     /// VmHWM (peak resident set) in MiB.
     fn peak_rss(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse::<f64>().ok())
-            .map_or(f64::NAN, |kb| kb / 1024.0)
+        self.status_mib("VmHWM:")
     }
 
     /// CPU time used so far (user + system), in clock ticks.
@@ -442,17 +399,6 @@ impl Server {
             if t.elapsed() >= SETTLE_MAX {
                 return SETTLE_MAX;
             }
-        }
-    }
-
-    async fn stop(mut self) {
-        drop(self.stdin.take());
-        if timeout(Duration::from_secs(15), self.child.wait())
-            .await
-            .is_err()
-        {
-            eprintln!("server {} did not stop within 15 s; killing it", self.pid);
-            let _ = self.child.kill().await;
         }
     }
 }
@@ -599,8 +545,8 @@ async fn run() -> ExitCode {
     let fs = fs_type(dir.path());
 
     eprintln!("checking both servers…");
-    let real = Server::start("real", &data).await;
-    let reference = Server::start("reference", &ref_db).await;
+    let real = Server::spawn("real", &data).await;
+    let reference = Server::spawn("reference", &ref_db).await;
     // Both answer 201 with an id to a well-formed comment, and the real one collapses a repeat.
     let (status, body) = post_once(real.port, &"ab".repeat(16), "测速前的检查评论").await;
     assert_eq!(status, 201, "real server: {body}");
@@ -631,7 +577,7 @@ async fn run() -> ExitCode {
             for (what, path) in [("real", &data), ("reference", &ref_db)] {
                 // A fresh process per run, over the same folder: nothing left over from the
                 // previous run shares core 0 with this one.
-                let server = Server::start(what, path).await;
+                let server = Server::spawn(what, path).await;
                 let url = format!("http://127.0.0.1:{}/api/comments", server.port);
                 let before = acked_real;
                 run_no += 1;

@@ -29,16 +29,19 @@ use guanmo_domain::feed::PostInput;
 use guanmo_domain::SystemClock;
 use guanmo_web::{public_router, serve, WebConfig, WebState};
 use std::collections::HashMap;
+use std::ffi::OsStr;
 use std::fmt::Write as _;
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::{in_path, load_average, parse_wrk, pass, runtime, NoPhotos, WrkResult};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use support::{
+    in_path, load_average, parse_wrk, pass, pin_self, runtime, ChildServer, NoPhotos, WrkResult,
+};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::process::Command;
 use tokio::time::{timeout, timeout_at};
 
 /// Which server a child process runs: `real` or `reference`.
@@ -305,17 +308,7 @@ fn parent() -> ExitCode {
         }
     }
     // This process (SSE clients) and wrk share the generator core; servers get core 0.
-    let pinned = std::process::Command::new("taskset")
-        .args([
-            "-a",
-            "-p",
-            "-c",
-            CLIENT_CORE,
-            &std::process::id().to_string(),
-        ])
-        .stdout(Stdio::null())
-        .status();
-    if !matches!(pinned, Ok(s) if s.success()) {
+    if !pin_self(CLIENT_CORE) {
         eprintln!("load bench: could not pin this process to core {CLIENT_CORE} with taskset");
         return ExitCode::FAILURE;
     }
@@ -326,49 +319,16 @@ fn parent() -> ExitCode {
         .block_on(run())
 }
 
-struct Server {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    lines: Lines<BufReader<ChildStdout>>,
-    port: u16,
-    pid: u32,
-}
+type Server = ChildServer;
 
-impl Server {
-    async fn start(kind: &str, envs: &[(&str, &Path)], seed: usize) -> Server {
-        let exe = std::env::current_exe().unwrap();
-        let mut cmd = Command::new("taskset");
-        cmd.args(["-c", SERVER_CORE])
-            .arg(exe)
-            .env(CHILD_ENV, kind)
-            .env(SEED_ENV, seed.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let pid = child.id().unwrap();
-        let stdin = child.stdin.take();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = timeout(Duration::from_secs(300), lines.next_line())
-            .await
-            .expect("server did not start within 300 s")
-            .unwrap()
-            .expect("server exited before listening");
-        let port = line
-            .strip_prefix("LISTENING ")
-            .and_then(|p| p.trim().parse().ok())
-            .unwrap_or_else(|| panic!("unexpected line from the server: {line}"));
-        Server {
-            child,
-            stdin,
-            lines,
-            port,
-            pid,
-        }
+impl ChildServer {
+    /// The `real` or `reference` server with `envs` (and the posts to seed).
+    async fn spawn(kind: &str, envs: &[(&str, &Path)], seed: usize) -> Server {
+        let seed = seed.to_string();
+        let mut all: Vec<(&str, &OsStr)> =
+            vec![(CHILD_ENV, OsStr::new(kind)), (SEED_ENV, OsStr::new(&seed))];
+        all.extend(envs.iter().map(|(k, v)| (*k, v.as_os_str())));
+        ChildServer::start(SERVER_CORE, &all).await
     }
 
     /// Sends a publish command; returns when the command is written.
@@ -397,27 +357,7 @@ impl Server {
 
     /// VmRSS and VmHWM in MiB.
     fn memory(&self) -> (f64, f64) {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
-        let kb = |key: &str| -> f64 {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.split_whitespace().next())
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(f64::NAN)
-        };
-        (kb("VmRSS:") / 1024.0, kb("VmHWM:") / 1024.0)
-    }
-
-    async fn stop(mut self) {
-        drop(self.stdin.take());
-        if timeout(Duration::from_secs(15), self.child.wait())
-            .await
-            .is_err()
-        {
-            eprintln!("server {} did not stop within 15 s; killing it", self.pid);
-            let _ = self.child.kill().await;
-        }
+        (self.status_mib("VmRSS:"), self.status_mib("VmHWM:"))
     }
 }
 
@@ -559,7 +499,7 @@ async fn run() -> ExitCode {
 
     eprintln!("publishing {POSTS} posts and starting the real server on core {SERVER_CORE}…");
     let t = Instant::now();
-    let mut real = Server::start("real", &[(DATA_ENV, &data)], POSTS).await;
+    let mut real = Server::spawn("real", &[(DATA_ENV, &data)], POSTS).await;
     eprintln!("  ready in {:.1} s", t.elapsed().as_secs_f64());
     let port = real.port;
 
@@ -575,7 +515,7 @@ async fn run() -> ExitCode {
     let body_file = dir.path().join("feed.json");
     std::fs::write(&body_file, &feed_resp.body).unwrap();
 
-    let reference = Server::start("reference", &[(BODY_ENV, &body_file)], 0).await;
+    let reference = Server::spawn("reference", &[(BODY_ENV, &body_file)], 0).await;
     let ref_resp = http_get(reference.port, "/api/feed", &[]).await;
     assert_eq!(ref_resp.status, 200);
     assert_eq!(
@@ -659,7 +599,7 @@ async fn run() -> ExitCode {
 
     // 1,000 clients on a fresh server over the same data.
     eprintln!("SSE: {SSE_CLIENTS} clients on a fresh server…");
-    let fresh = Server::start("real", &[(DATA_ENV, &data)], 0).await;
+    let fresh = Server::spawn("real", &[(DATA_ENV, &data)], 0).await;
     let (rss_idle, _) = fresh.memory();
     let crowd = crowd(fresh, SSE_CLIENTS).await;
 

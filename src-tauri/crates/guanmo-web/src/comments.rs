@@ -68,12 +68,14 @@ impl CommentSite {
         })
     }
 
-    /// The SMS provider, from memory unless the settings changed.
-    fn provider(&self, ctx: &guanmo_api::Ctx) -> Result<Option<SmsProvider>, ApiError> {
+    /// The SMS provider, from memory unless the settings changed (then read off the async
+    /// workers).
+    async fn provider(&self, ctx: &guanmo_api::Ctx) -> Result<Option<SmsProvider>, Refusal> {
         if let Some(p) = self.sms.read().unwrap_or_else(|e| e.into_inner()).clone() {
             return Ok(p);
         }
-        let p = comments::sms_provider(ctx)?;
+        let ctx = ctx.clone();
+        let p = off_thread(move || comments::sms_provider(&ctx)).await?;
         *self.sms.write().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
         Ok(p)
     }
@@ -377,7 +379,7 @@ async fn submit(
             },
         ));
     }
-    let phone_verified = match site.provider(&state.ctx)? {
+    let phone_verified = match site.provider(&state.ctx).await? {
         None => false,
         Some(_) => {
             let number = guanmo_domain::comments::normalize_mobile(&form.phone).unwrap_or_default();
@@ -588,17 +590,15 @@ pub(crate) async fn get_comments(
     };
     let ctx = state.ctx.clone();
     let seq = blocking(move || comments::public_seq(&ctx)).await?;
-    let etag = format!("W/\"c{seq}-{}\"", target.as_deref().unwrap_or("all"));
-    let matches = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag));
+    let etag = HeaderValue::from_str(&format!(
+        "W/\"c{seq}-{}\"",
+        target.as_deref().unwrap_or("all")
+    ))
+    .map_err(|_| crate::error::HttpError::internal())?;
+    let matches = crate::routes::etag_matches(&headers, &etag);
     let cache = [
         (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        (
-            header::ETAG,
-            HeaderValue::from_str(&etag).map_err(|_| crate::error::HttpError::internal())?,
-        ),
+        (header::ETAG, etag),
     ];
     if matches {
         return Ok((StatusCode::NOT_MODIFIED, cache).into_response());
@@ -616,9 +616,9 @@ pub(crate) async fn get_comments(
 
 /// The phone's own comments (status, rejection reason, whether it may appeal) and likes.
 pub(crate) async fn get_me(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let sms = match state.comments.provider(&state.ctx) {
+    let sms = match state.comments.provider(&state.ctx).await {
         Ok(p) => p.is_some(),
-        Err(e) => return Refusal::from(e).into_response(),
+        Err(e) => return e.into_response(),
     };
     let Some(cookie) = cookie_of(&headers) else {
         return ok_json(
@@ -696,7 +696,7 @@ pub(crate) async fn post_verify(
             let Some(number) = guanmo_domain::comments::normalize_mobile(&form.phone) else {
                 return Err(Refusal::field("手机号", "请填写11位手机号码"));
             };
-            let Some(provider) = state.comments.provider(&state.ctx)? else {
+            let Some(provider) = state.comments.provider(&state.ctx).await? else {
                 return Err(Refusal::new(
                     StatusCode::CONFLICT,
                     "verification_off",

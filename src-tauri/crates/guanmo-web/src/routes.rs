@@ -127,7 +127,7 @@ impl PageQuery {
 }
 
 /// True when `If-None-Match` names `etag` (weak comparison, as for GET).
-fn etag_matches(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+pub(crate) fn etag_matches(headers: &HeaderMap, etag: &HeaderValue) -> bool {
     let mut values = headers.get_all(header::IF_NONE_MATCH).iter().peekable();
     if values.peek().is_none() {
         return false;

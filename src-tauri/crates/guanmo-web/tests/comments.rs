@@ -108,21 +108,30 @@ async fn post_json(router: &Router, uri: &str, v: &Value, phone: u32) -> (Status
     (status, json_of(r).await)
 }
 
+/// A GET as a phone sends it (Host `localhost`), with extra headers.
+async fn get(
+    router: &Router,
+    uri: &str,
+    headers: &[(header::HeaderName, header::HeaderValue)],
+) -> Response<Body> {
+    let mut req = Request::builder()
+        .uri(uri)
+        .header(header::HOST, "localhost")
+        .body(Body::empty())
+        .unwrap();
+    for (k, v) in headers {
+        req.headers_mut().insert(k, v.clone());
+    }
+    send(router, req).await
+}
+
 async fn json_of(r: Response<Body>) -> Value {
     let bytes = r.into_body().collect().await.unwrap().to_bytes();
     serde_json::from_slice(&bytes).unwrap_or(Value::Null)
 }
 
 async fn public(router: &Router) -> Value {
-    let r = send(
-        router,
-        Request::builder()
-            .uri("/api/comments")
-            .header(header::HOST, "localhost")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let r = get(router, "/api/comments", &[]).await;
     assert_eq!(r.status(), StatusCode::OK);
     json_of(r).await
 }
@@ -178,14 +187,10 @@ async fn a_new_phone_gets_a_cookie_and_its_own_comments_list() {
         "{set}"
     );
     let c = set.split(';').next().unwrap().to_string();
-    let me = send(
+    let me = get(
         &s.router,
-        Request::builder()
-            .uri("/api/me")
-            .header(header::HOST, "localhost")
-            .header(header::COOKIE, c)
-            .body(Body::empty())
-            .unwrap(),
+        "/api/me",
+        &[(header::COOKIE, c.parse().unwrap())],
     )
     .await;
     let v = json_of(me).await;
@@ -208,15 +213,7 @@ async fn script_and_tricks_are_kept_as_inert_text_and_words_still_hit() {
     );
     assert_eq!(stored.flagged_words, vec!["赌博", "spam"]);
     api::decide(&s.ctx, std::slice::from_ref(&stored.id), Decision::Approve).unwrap();
-    let r = send(
-        &s.router,
-        Request::builder()
-            .uri("/api/comments")
-            .header(header::HOST, "localhost")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let r = get(&s.router, "/api/comments", &[]).await;
     assert!(r.headers()[header::CONTENT_TYPE]
         .to_str()
         .unwrap()
@@ -228,15 +225,7 @@ async fn script_and_tricks_are_kept_as_inert_text_and_words_still_hit() {
         .unwrap()
         .starts_with("<script>"));
     // The page itself never carries comment text: the script builds it with textContent.
-    let page = send(
-        &s.router,
-        Request::builder()
-            .uri("/")
-            .header(header::HOST, "localhost")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let page = get(&s.router, "/", &[]).await;
     let html = String::from_utf8(
         page.into_body()
             .collect()
@@ -503,40 +492,19 @@ async fn the_honeypot_is_answered_like_a_person_but_nothing_is_stored() {
 #[tokio::test]
 async fn the_comment_list_revalidates_with_an_etag() {
     let s = site();
-    let first = send(
-        &s.router,
-        Request::builder()
-            .uri("/api/comments")
-            .header(header::HOST, "localhost")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let first = get(&s.router, "/api/comments", &[]).await;
     let etag = first.headers()[header::ETAG].clone();
-    let again = send(
+    let again = get(
         &s.router,
-        Request::builder()
-            .uri("/api/comments")
-            .header(header::HOST, "localhost")
-            .header(header::IF_NONE_MATCH, etag.clone())
-            .body(Body::empty())
-            .unwrap(),
+        "/api/comments",
+        &[(header::IF_NONE_MATCH, etag.clone())],
     )
     .await;
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     let (_, v) = post_json(&s.router, "/api/comments", &comment("新评论"), 31).await;
     let id = v["id"].as_str().unwrap().to_string();
     api::decide(&s.ctx, &[id], Decision::Approve).unwrap();
-    let after = send(
-        &s.router,
-        Request::builder()
-            .uri("/api/comments")
-            .header(header::HOST, "localhost")
-            .header(header::IF_NONE_MATCH, etag)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let after = get(&s.router, "/api/comments", &[(header::IF_NONE_MATCH, etag)]).await;
     assert_eq!(
         after.status(),
         StatusCode::OK,

@@ -229,11 +229,7 @@ pub fn like(ctx: &Ctx, target: &str, client_key: &str) -> ApiResult<LikeResult> 
             return Ok(Err(ApiError::new(ErrorCode::NotFound, "no such post")));
         }
         let new = store::like(tx, target, client_key)?;
-        let count: u32 = c.query_row(
-            "SELECT count(*) FROM comment_likes WHERE target = ?1",
-            [target],
-            |r| r.get(0),
-        )?;
+        let count = store::like_count(c, target)?;
         Ok(Ok(LikeResult { new, count }))
     })?
 }
@@ -494,16 +490,10 @@ pub fn mute_author(ctx: &Ctx, comment_id: &str, days: u32, reason: &str) -> ApiR
         .map_err(|p| ApiError::with_problems(ErrorCode::Validation, "mute refused", vec![p]))?;
     let now = ctx.clock.now();
     let until = rfc3339(now + Duration::days(i64::from(days)));
-    let now_s = rfc3339(now);
-    let mutes = ctx.store.write(now, ctx.actor(), |tx| {
+    Ok(ctx.store.write(now, ctx.actor(), |tx| {
         let phone = store::phone_of(tx.conn(), comment_id)?;
-        store::mute(tx, &phone, &until, &reason)?;
-        store::mutes(tx.conn(), &now_s)
-    })?;
-    mutes
-        .into_iter()
-        .find(|m| m.until == until)
-        .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the mute was not stored"))
+        store::mute(tx, &phone, &until, &reason)
+    })?)
 }
 
 /// Lifts a mute.

@@ -1,8 +1,15 @@
 //! What the resident-site benches share: a media source without photos, the tokio runtime,
-//! machine facts for the report, and wrk's output parsed.
+//! machine facts for the report, wrk's output parsed, pinning this process to the generator
+//! core, and server child processes (this binary re-executed, pinned to the server core).
 
 use guanmo_web::MediaSource;
+use std::ffi::OsStr;
 use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+use tokio::time::timeout;
 
 pub(crate) struct NoPhotos;
 
@@ -84,5 +91,85 @@ pub(crate) fn pass(ok: bool) -> &'static str {
         "met"
     } else {
         "**MISSED**"
+    }
+}
+
+/// Pins this process and all its threads to `core` with `taskset`.
+pub(crate) fn pin_self(core: &str) -> bool {
+    let pinned = std::process::Command::new("taskset")
+        .args(["-a", "-p", "-c", core, &std::process::id().to_string()])
+        .stdout(Stdio::null())
+        .status();
+    matches!(pinned, Ok(s) if s.success())
+}
+
+/// A server in a child process: this binary re-executed with `envs`, pinned to `core`. It
+/// prints `LISTENING <port>` and exits when its stdin closes.
+pub(crate) struct ChildServer {
+    pub(crate) child: Child,
+    pub(crate) stdin: Option<ChildStdin>,
+    /// Its stdout after `LISTENING`; held open so the server never writes into a closed pipe.
+    #[allow(dead_code)] // the comment bench holds it without reading
+    pub(crate) lines: Lines<BufReader<ChildStdout>>,
+    pub(crate) port: u16,
+    pub(crate) pid: u32,
+}
+
+impl ChildServer {
+    pub(crate) async fn start(core: &str, envs: &[(&str, &OsStr)]) -> ChildServer {
+        let exe = std::env::current_exe().unwrap();
+        let mut cmd = Command::new("taskset");
+        cmd.args(["-c", core])
+            .arg(exe)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let pid = child.id().unwrap();
+        let stdin = child.stdin.take();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let line = timeout(Duration::from_secs(300), lines.next_line())
+            .await
+            .expect("server did not start within 300 s")
+            .unwrap()
+            .expect("server exited before listening");
+        let port = line
+            .strip_prefix("LISTENING ")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected line from the server: {line}"));
+        ChildServer {
+            child,
+            stdin,
+            lines,
+            port,
+            pid,
+        }
+    }
+
+    /// A size from `/proc/<pid>/status` (`VmRSS:`, `VmHWM:`) in MiB.
+    pub(crate) fn status_mib(&self, key: &str) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    }
+
+    /// Closes its stdin and waits for it to exit (killing it after 15 s).
+    pub(crate) async fn stop(mut self) {
+        drop(self.stdin.take());
+        if timeout(Duration::from_secs(15), self.child.wait())
+            .await
+            .is_err()
+        {
+            eprintln!("server {} did not stop within 15 s; killing it", self.pid);
+            let _ = self.child.kill().await;
+        }
     }
 }
