@@ -10,3 +10,4 @@ mod roster;
 mod rubric;
 mod scoring;
 mod support;
+mod sync;

@@ -48,6 +48,11 @@ impl Ctx {
         &self.data_dir
     }
 
+    /// The current time from the injected clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
     /// The store, for adapters that need the change log.
     pub fn store(&self) -> &Store {
         &self.store

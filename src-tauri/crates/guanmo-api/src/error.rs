@@ -38,6 +38,14 @@ pub enum ErrorCode {
     Muted,
     /// Too many requests at once; try again shortly.
     Busy,
+    /// This laptop is not paired with the organiser's hub (同步), or the hub revoked it.
+    NotPaired,
+    /// The pairing code is wrong, expired, used, or locked after too many tries.
+    PairingRefused,
+    /// A sync bundle file was refused as a whole (damaged, not signed by a paired device…).
+    BundleInvalid,
+    /// The hub could not be reached; work stays on this laptop and syncs later.
+    Unreachable,
     /// The database failed.
     Storage,
     /// A bug.

@@ -32,10 +32,11 @@ pub(crate) fn seed_defaults_once(ctx: &Ctx) -> ApiResult<()> {
         return Err(broken("rubric", format!("{problems:?}")));
     }
     let rows: Vec<_> = roster.rows.into_iter().map(|r| r.input).collect();
-    ctx.store.write(ctx.clock.now(), "system", |tx| {
-        guanmo_store::roster::apply_import(tx, &rows)?;
-        guanmo_store::rubric::save(tx, &rubric)?;
-        meta::set(tx, meta::SEEDED, tx.at())
-    })?;
+    ctx.store
+        .write_without_ops(ctx.clock.now(), "system", |tx| {
+            guanmo_store::roster::apply_import(tx, &rows)?;
+            guanmo_store::rubric::save(tx, &rubric)?;
+            meta::set(tx, meta::SEEDED, tx.at())
+        })?;
     Ok(())
 }

@@ -6,6 +6,7 @@ pub mod aggregation;
 pub mod clock;
 pub mod comments;
 pub mod feed;
+pub mod hlc;
 pub mod ids;
 pub mod photos;
 pub mod points;

@@ -4,7 +4,7 @@
 //! power cut, and every change row is committed with the data it describes.
 
 use crate::changes::{Change, ChangeInput};
-use crate::{meta, migrations, Result, StoreError};
+use crate::{meta, migrations, oplog, Result, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{params, Connection, OpenFlags, TransactionBehavior};
@@ -188,6 +188,27 @@ impl Store {
         actor: &str,
         f: impl FnOnce(&WriteTx<'_>) -> Result<T>,
     ) -> Result<T> {
+        self.write_with(at, actor, true, f)
+    }
+
+    /// Like [`Store::write`], but appends no sync operations: for applying operations that
+    /// came from another device, and for first-start defaults every device seeds alike.
+    pub fn write_without_ops<T>(
+        &self,
+        at: DateTime<Utc>,
+        actor: &str,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.write_with(at, actor, false, f)
+    }
+
+    fn write_with<T>(
+        &self,
+        at: DateTime<Utc>,
+        actor: &str,
+        capture: bool,
+        f: impl FnOnce(&WriteTx<'_>) -> Result<T>,
+    ) -> Result<T> {
         // A panic while holding the lock drops the transaction, which rolls back, so the
         // connection is still consistent: recover it rather than fail forever.
         let (out, touched) = {
@@ -199,8 +220,14 @@ impl Store {
                 actor: actor.to_string(),
                 device_id: self.inner.device_id.clone(),
                 touched: RefCell::new(BTreeSet::new()),
+                capture,
+                replicated: RefCell::new(BTreeSet::new()),
             };
             let out = f(&wtx)?;
+            let replicated = wtx.replicated.take();
+            if !replicated.is_empty() {
+                oplog::append_local(&wtx, &replicated)?;
+            }
             let touched = wtx.touched.take();
             wtx.tx.commit()?;
             (out, touched)
@@ -243,6 +270,8 @@ pub struct WriteTx<'c> {
     actor: String,
     device_id: String,
     touched: RefCell<BTreeSet<&'static str>>,
+    capture: bool,
+    replicated: RefCell<BTreeSet<(oplog::Kind, String)>>,
 }
 
 impl WriteTx<'_> {
@@ -269,6 +298,11 @@ impl WriteTx<'_> {
     /// Appends a row to the change log.
     pub fn record(&self, change: ChangeInput) -> Result<()> {
         self.touched.borrow_mut().insert(change.entity);
+        if self.capture {
+            if let Some(agg) = oplog::Kind::of_change(change.entity, &change.entity_id) {
+                self.replicated.borrow_mut().insert(agg);
+            }
+        }
         self.tx
             .prepare_cached(
                 "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)

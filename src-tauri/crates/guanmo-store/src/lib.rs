@@ -10,6 +10,7 @@ mod error;
 pub mod feed;
 pub mod meta;
 pub mod migrations;
+pub mod oplog;
 pub mod photos;
 pub mod roster;
 pub mod rubric;

@@ -11,6 +11,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0005-comments/up.sql"),
     include_str!("../migrations/0006-comment-version/up.sql"),
     include_str!("../migrations/0007-drop-comment-phone-index/up.sql"),
+    include_str!("../migrations/0008-sync/up.sql"),
 ];
 
 /// All migrations in order.

@@ -1,0 +1,1158 @@
+//! The op log that sync exchanges. Every replicated write appends one operation per changed
+//! aggregate in the same transaction as the write (see [`crate::WriteTx::record`]); the
+//! operation carries the aggregate's whole state after the write, so applying it twice
+//! changes nothing, and a device's operations apply in sequence order.
+//!
+//! Applying a remote operation checks, in order: already there → held back (a gap in the
+//! origin's sequence, or the operation it was based on not yet here) → ownership (roster,
+//! rubric, scorers and the scoring state only from the hub; a scorer's sheets only from the
+//! scorer's device, where the hub may only unlock; a post only from its author's device or
+//! the hub) → concurrent edits of the same record, which are flagged for a person.
+//!
+//! A concurrent edit never picks a winner by time or by value: the organiser's hub is the
+//! authority, so where the hub and a laptop edited the same record without seeing each
+//! other's edit the hub's version stands on every replica and the laptop's is kept in the
+//! conflict record for a person to look at. Clocks only order the exchange.
+
+use crate::{meta, Result, StoreError, WriteTx};
+use guanmo_domain::hlc::Hlc;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+const HLC_LAST: &str = "hlc_last";
+
+/// Kinds of replicated aggregates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// The whole roster of townships (entity id `*`).
+    Roster,
+    /// The rubric with its categories, criteria and adjustments (entity id `1`).
+    Rubric,
+    /// The aggregation rule (entity id `aggregation_rule`).
+    AggregationRule,
+    /// One scorer.
+    Scorer,
+    /// Whether scoring of one township is open.
+    ScoringState,
+    /// A score sheet with its marks and evidence.
+    Sheet,
+    /// A photo's metadata (the bytes travel separately, by hash).
+    Photo,
+    /// A feed post with its photos.
+    Post,
+}
+
+impl Kind {
+    /// Every kind.
+    pub const ALL: [Kind; 8] = [
+        Kind::Roster,
+        Kind::Rubric,
+        Kind::AggregationRule,
+        Kind::Scorer,
+        Kind::ScoringState,
+        Kind::Sheet,
+        Kind::Photo,
+        Kind::Post,
+    ];
+
+    /// Name in the log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Roster => "roster",
+            Kind::Rubric => "rubric",
+            Kind::AggregationRule => "aggregation_rule",
+            Kind::Scorer => "scorer",
+            Kind::ScoringState => "scoring_state",
+            Kind::Sheet => "sheet",
+            Kind::Photo => "photo",
+            Kind::Post => "post",
+        }
+    }
+
+    /// Parses a name from the log.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// The change-log entity a write of this kind announces.
+    pub fn entity(self) -> &'static str {
+        match self {
+            Kind::Roster => "township",
+            other => other.as_str(),
+        }
+    }
+
+    /// Which aggregate a change-log row belongs to, if it is replicated.
+    pub(crate) fn of_change(entity: &str, entity_id: &str) -> Option<(Kind, String)> {
+        Some(match entity {
+            "township" => (Kind::Roster, "*".to_string()),
+            "rubric" => (Kind::Rubric, "1".to_string()),
+            "aggregation_rule" => (Kind::AggregationRule, "aggregation_rule".to_string()),
+            "scorer" => (Kind::Scorer, entity_id.to_string()),
+            "scoring_state" => (Kind::ScoringState, entity_id.to_string()),
+            "sheet" => (Kind::Sheet, entity_id.to_string()),
+            "photo" => (Kind::Photo, entity_id.to_string()),
+            "post" => (Kind::Post, entity_id.to_string()),
+            _ => return None,
+        })
+    }
+
+    /// Written only by the organiser's hub.
+    pub fn hub_only(self) -> bool {
+        matches!(
+            self,
+            Kind::Roster | Kind::Rubric | Kind::AggregationRule | Kind::Scorer | Kind::ScoringState
+        )
+    }
+
+    fn tables(self) -> &'static [TableSpec] {
+        macro_rules! t {
+            ($name:literal, $key:expr, $scope:expr $(,)?) => {
+                TableSpec {
+                    name: $name,
+                    key: $key,
+                    scope: $scope,
+                }
+            };
+        }
+        match self {
+            Kind::Roster => &[t!("townships", &["id"], None)],
+            Kind::Rubric => &[
+                t!("rubric", &["id"], None),
+                t!("rubric_categories", &["id"], None),
+                t!("rubric_criteria", &["id"], None),
+                t!("rubric_adjustments", &["id"], None),
+            ],
+            Kind::AggregationRule => &[t!("meta", &["key"], Some("key"))],
+            Kind::Scorer => &[t!("scorers", &["id"], Some("id"))],
+            Kind::ScoringState => &[t!(
+                "township_scoring",
+                &["township_id"],
+                Some("township_id")
+            )],
+            Kind::Sheet => &[
+                t!("sheets", &["id"], Some("id")),
+                t!("marks", &["sheet_id", "criterion_id"], Some("sheet_id")),
+                t!(
+                    "adjustment_marks",
+                    &["sheet_id", "adjustment_id"],
+                    Some("sheet_id"),
+                ),
+                t!(
+                    "sheet_evidence",
+                    &["sheet_id", "criterion_id", "hash"],
+                    Some("sheet_id"),
+                ),
+            ],
+            Kind::Photo => &[t!("photos", &["hash"], Some("hash"))],
+            Kind::Post => &[
+                t!("posts", &["id"], Some("id")),
+                t!("post_photos", &["post_id", "position"], Some("post_id")),
+            ],
+        }
+    }
+}
+
+/// A table of an aggregate: its key columns, and the column that ties its rows to the
+/// aggregate's id (`None`: the aggregate is the whole table).
+#[derive(Debug)]
+struct TableSpec {
+    name: &'static str,
+    key: &'static [&'static str],
+    scope: Option<&'static str>,
+}
+
+/// Names an operation: its origin device and sequence number there.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct OpRef {
+    /// Device that made it.
+    pub origin: String,
+    /// Its number on that device, from 1 without gaps.
+    pub seq: i64,
+}
+
+/// One operation: the state of one aggregate after a write on its origin device.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Op {
+    /// Device that made it.
+    pub origin: String,
+    /// Its number on that device, from 1 without gaps.
+    pub seq: i64,
+    /// Hybrid logical timestamp (orders the exchange only).
+    pub hlc: String,
+    /// Kind of aggregate.
+    pub kind: String,
+    /// Aggregate id.
+    pub entity_id: String,
+    /// The operation whose state the writer had in front of it, if any.
+    pub base: Option<OpRef>,
+    /// Wall time of the write on its device.
+    pub at: String,
+    /// Who wrote.
+    pub actor: String,
+    /// `{"table": [row, …], …}`: every row of the aggregate after the write.
+    pub payload: Value,
+}
+
+impl Op {
+    /// Its name.
+    pub fn id(&self) -> OpRef {
+        OpRef {
+            origin: self.origin.clone(),
+            seq: self.seq,
+        }
+    }
+}
+
+/// What happened to one remote operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Its state is now current.
+    Applied,
+    /// It was already here (or is this device's own).
+    Already,
+    /// Held back until what comes before it arrives.
+    Held,
+    /// Kept but not applied: a concurrent edit of the same record kept the other side.
+    Superseded,
+    /// Refused: it breaks ownership or the rules.
+    Refused,
+}
+
+/// A refused operation or a concurrent edit, for the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssueNote {
+    /// The operation.
+    pub op: OpRef,
+    /// Kind of aggregate.
+    pub kind: String,
+    /// Aggregate id.
+    pub entity_id: String,
+    /// Stable code, e.g. `not_owner`, `hub_only`, `conflict`.
+    pub code: String,
+    /// Details for the log.
+    pub detail: String,
+}
+
+/// What applying a batch did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplyReport {
+    /// Operations whose state is now current.
+    pub applied: u32,
+    /// Operations already here.
+    pub already: u32,
+    /// Operations held back (gap or missing base).
+    pub held: u32,
+    /// Operations kept without applying, after a conflict.
+    pub superseded: u32,
+    /// Refusals, with reasons.
+    pub refused: Vec<IssueNote>,
+    /// Conflicts found, with the operations involved.
+    pub conflicts: Vec<IssueNote>,
+    /// Operations held back earlier that could now be applied.
+    pub released: u32,
+}
+
+/// Who this replica is and who the hub is: the ownership rules depend on both.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// This device.
+    pub self_id: String,
+    /// The organiser's hub (this device when it is the hub); `None` before pairing, when
+    /// nothing remote is accepted.
+    pub hub_id: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Snapshots
+
+fn value_of(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::from(i),
+        ValueRef::Real(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::String(String::from_utf8_lossy(b).into_owned()),
+    }
+}
+
+fn rows_of(conn: &Connection, spec: &TableSpec, entity_id: &str) -> Result<Vec<Value>> {
+    let order = spec.key.join(", ");
+    let sql = match spec.scope {
+        Some(col) => format!(
+            "SELECT * FROM {} WHERE {col} = ?1 ORDER BY {order}",
+            spec.name
+        ),
+        None => format!("SELECT * FROM {} ORDER BY {order}", spec.name),
+    };
+    let mut st = conn.prepare_cached(&sql)?;
+    let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
+    let mut rows = if spec.scope.is_some() {
+        st.query([entity_id])?
+    } else {
+        st.query([])?
+    };
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        let mut obj = Map::new();
+        for (i, n) in names.iter().enumerate() {
+            obj.insert(n.clone(), value_of(r.get_ref(i)?));
+        }
+        out.push(Value::Object(obj));
+    }
+    Ok(out)
+}
+
+/// The whole state of an aggregate, as an operation carries it.
+pub fn snapshot(conn: &Connection, kind: Kind, entity_id: &str) -> Result<Value> {
+    let mut obj = Map::new();
+    for spec in kind.tables() {
+        obj.insert(
+            spec.name.to_string(),
+            Value::Array(rows_of(conn, spec, entity_id)?),
+        );
+    }
+    Ok(Value::Object(obj))
+}
+
+// ---------------------------------------------------------------------------------------
+// Local writes
+
+fn hlc_last(conn: &Connection) -> Result<Hlc> {
+    Ok(meta::get(conn, HLC_LAST)?
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_default())
+}
+
+fn wall_ms(at: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(at).map_or(0, |t| t.timestamp_millis())
+}
+
+/// Highest sequence number received from `origin` without a gap.
+pub fn watermark(conn: &Connection, origin: &str) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT seq FROM sync_watermarks WHERE origin = ?1")?
+        .query_row([origin], |r| r.get(0))
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// Every origin's watermark.
+pub fn watermarks(conn: &Connection) -> Result<BTreeMap<String, i64>> {
+    let mut st = conn.prepare_cached("SELECT origin, seq FROM sync_watermarks")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn set_watermark(conn: &Connection, origin: &str, seq: i64) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_watermarks (origin, seq) VALUES (?1, ?2)
+         ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq",
+    )?
+    .execute(params![origin, seq])?;
+    Ok(())
+}
+
+fn head(conn: &Connection, kind: Kind, entity_id: &str) -> Result<Option<OpRef>> {
+    Ok(conn
+        .prepare_cached("SELECT origin, seq FROM sync_heads WHERE kind = ?1 AND entity_id = ?2")?
+        .query_row(params![kind.as_str(), entity_id], |r| {
+            Ok(OpRef {
+                origin: r.get(0)?,
+                seq: r.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+fn set_head(conn: &Connection, kind: Kind, entity_id: &str, op: &OpRef) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_heads (kind, entity_id, origin, seq) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (kind, entity_id) DO UPDATE SET origin = excluded.origin, seq = excluded.seq",
+    )?
+    .execute(params![kind.as_str(), entity_id, op.origin, op.seq])?;
+    Ok(())
+}
+
+fn insert_op(conn: &Connection, op: &Op, outcome: &str, received_at: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO ops (origin, seq, hlc, kind, entity_id, base_origin, base_seq, at, actor,
+                          payload, outcome, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        op.origin,
+        op.seq,
+        op.hlc,
+        op.kind,
+        op.entity_id,
+        op.base.as_ref().map(|b| b.origin.as_str()),
+        op.base.as_ref().map(|b| b.seq),
+        op.at,
+        op.actor,
+        serde_json::to_string(&op.payload)?,
+        outcome,
+        received_at,
+    ])?;
+    Ok(())
+}
+
+/// Owner key of a record written by one device, if the kind has one.
+fn owner_key(kind: Kind, entity_id: &str, payload: &Value) -> Option<String> {
+    match kind {
+        Kind::Sheet => payload
+            .get("sheets")
+            .and_then(|rows| rows.get(0))
+            .and_then(|row| row.get("scorer_id"))
+            .and_then(Value::as_str)
+            .map(|s| format!("scorer:{s}")),
+        Kind::Post => Some(format!("post:{entity_id}")),
+        _ => None,
+    }
+}
+
+fn owner_of(conn: &Connection, key: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT device_id FROM sync_owners WHERE owner_key = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?)
+}
+
+fn bind_owner(conn: &Connection, key: &str, device: &str) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO sync_owners (owner_key, device_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![key, device])?;
+    Ok(())
+}
+
+/// Appends this device's operations for the aggregates a transaction changed. Called by the
+/// store right before it commits.
+pub(crate) fn append_local(tx: &WriteTx<'_>, changed: &BTreeSet<(Kind, String)>) -> Result<()> {
+    let conn = tx.conn();
+    let me = tx.device_id();
+    let mut seq = watermark(conn, me)?;
+    let mut hlc = hlc_last(conn)?;
+    let now = wall_ms(tx.at());
+    for (kind, entity_id) in changed {
+        seq += 1;
+        hlc = Hlc::tick(hlc, now);
+        let payload = snapshot(conn, *kind, entity_id)?;
+        let op = Op {
+            origin: me.to_string(),
+            seq,
+            hlc: hlc.to_string(),
+            kind: kind.as_str().to_string(),
+            entity_id: entity_id.clone(),
+            base: head(conn, *kind, entity_id)?,
+            at: tx.at().to_string(),
+            actor: tx.actor().to_string(),
+            payload,
+        };
+        if let Some(key) = owner_key(*kind, entity_id, &op.payload) {
+            bind_owner(conn, &key, me)?;
+        }
+        insert_op(conn, &op, "applied", tx.at())?;
+        set_head(conn, *kind, entity_id, &op.id())?;
+    }
+    set_watermark(conn, me, seq)?;
+    meta::set(tx, HLC_LAST, &hlc.to_string())
+}
+
+/// Appends operations carrying the current state of every hub-owned aggregate (roster,
+/// rubric, aggregation rule, scorers, scoring states), so laptops that pair later receive
+/// them. Called when a device becomes the hub.
+pub fn append_hub_baseline(tx: &WriteTx<'_>) -> Result<u32> {
+    let conn = tx.conn();
+    let mut set = BTreeSet::new();
+    set.insert((Kind::Roster, "*".to_string()));
+    set.insert((Kind::Rubric, "1".to_string()));
+    if meta::get(conn, "aggregation_rule")?.is_some() {
+        set.insert((Kind::AggregationRule, "aggregation_rule".to_string()));
+    }
+    for (kind, sql) in [
+        (Kind::Scorer, "SELECT id FROM scorers"),
+        (
+            Kind::ScoringState,
+            "SELECT township_id FROM township_scoring",
+        ),
+    ] {
+        let mut st = conn.prepare(sql)?;
+        for id in st.query_map([], |r| r.get::<_, String>(0))? {
+            set.insert((kind, id?));
+        }
+    }
+    let n = u32::try_from(set.len()).unwrap_or(u32::MAX);
+    append_local(tx, &set)?;
+    Ok(n)
+}
+
+// ---------------------------------------------------------------------------------------
+// Reading the log
+
+fn op_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Op> {
+    let base_origin: Option<String> = r.get(5)?;
+    let base_seq: Option<i64> = r.get(6)?;
+    let payload: String = r.get(9)?;
+    Ok(Op {
+        origin: r.get(0)?,
+        seq: r.get(1)?,
+        hlc: r.get(2)?,
+        kind: r.get(3)?,
+        entity_id: r.get(4)?,
+        base: base_origin
+            .zip(base_seq)
+            .map(|(origin, seq)| OpRef { origin, seq }),
+        at: r.get(7)?,
+        actor: r.get(8)?,
+        payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+    })
+}
+
+const OP_COLUMNS: &str =
+    "o.origin, o.seq, o.hlc, o.kind, o.entity_id, o.base_origin, o.base_seq, o.at, o.actor, o.payload";
+
+/// Operations the other side lacks, given its watermarks: oldest first by hybrid clock
+/// (so what an operation depends on comes before it), at most `limit`.
+pub fn ops_after(conn: &Connection, have: &BTreeMap<String, i64>, limit: u32) -> Result<Vec<Op>> {
+    let have = serde_json::to_string(have)?;
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {OP_COLUMNS} FROM ops o
+         LEFT JOIN (SELECT key AS origin, value AS seq FROM json_each(?1)) w ON w.origin = o.origin
+         WHERE o.seq > COALESCE(w.seq, 0)
+         ORDER BY o.hlc, o.origin, o.seq LIMIT ?2"
+    ))?;
+    let rows = st.query_map(params![have, limit], op_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// This device's own operations after `seq`, oldest first, at most `limit`.
+pub fn own_ops_after(conn: &Connection, origin: &str, seq: i64, limit: u32) -> Result<Vec<Op>> {
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {OP_COLUMNS} FROM ops o WHERE o.origin = ?1 AND o.seq > ?2 ORDER BY o.seq LIMIT ?3"
+    ))?;
+    let rows = st.query_map(params![origin, seq, limit], op_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+fn op_by_ref(conn: &Connection, r: &OpRef) -> Result<Option<Op>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT {OP_COLUMNS} FROM ops o WHERE o.origin = ?1 AND o.seq = ?2"
+        ))?
+        .query_row(params![r.origin, r.seq], op_from_row)
+        .optional()?)
+}
+
+/// Number of operations held back, per origin.
+pub fn backlog_counts(conn: &Connection) -> Result<BTreeMap<String, i64>> {
+    let mut st =
+        conn.prepare_cached("SELECT origin, count(*) FROM sync_backlog GROUP BY origin")?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A refusal or a conflict as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncIssue {
+    /// Id.
+    pub id: String,
+    /// `refused` or `conflict`.
+    pub kind: String,
+    /// Stable code.
+    pub code: String,
+    /// The operation.
+    pub op: OpRef,
+    /// Kind of aggregate.
+    pub entity_kind: String,
+    /// Aggregate id.
+    pub entity_id: String,
+    /// The other operation of a conflict.
+    pub other: Option<OpRef>,
+    /// Details.
+    pub detail: String,
+    /// When it was found.
+    pub at: String,
+    /// When a person marked it handled.
+    pub resolved_at: Option<String>,
+}
+
+/// Refusals and conflicts, newest first.
+pub fn issues(conn: &Connection) -> Result<Vec<SyncIssue>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, kind, code, op_origin, op_seq, entity_kind, entity_id, other_origin,
+                other_seq, detail, at, resolved_at
+         FROM sync_issues ORDER BY at DESC, id DESC",
+    )?;
+    let rows = st.query_map([], |r| {
+        let oo: Option<String> = r.get(7)?;
+        let os: Option<i64> = r.get(8)?;
+        Ok(SyncIssue {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            code: r.get(2)?,
+            op: OpRef {
+                origin: r.get(3)?,
+                seq: r.get(4)?,
+            },
+            entity_kind: r.get(5)?,
+            entity_id: r.get(6)?,
+            other: oo.zip(os).map(|(origin, seq)| OpRef { origin, seq }),
+            detail: r.get(9)?,
+            at: r.get(10)?,
+            resolved_at: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Marks an issue as looked at by `who`.
+pub fn resolve_issue(tx: &WriteTx<'_>, id: &str) -> Result<bool> {
+    let n = tx.conn().execute(
+        "UPDATE sync_issues SET resolved_at = ?2, resolved_by = ?3
+         WHERE id = ?1 AND resolved_at IS NULL",
+        params![id, tx.at(), tx.actor()],
+    )?;
+    Ok(n == 1)
+}
+
+/// Tables that make up the replicated state, in the order of the canonical dump.
+pub const REPLICATED_TABLES: [&str; 14] = [
+    "townships",
+    "rubric",
+    "rubric_categories",
+    "rubric_criteria",
+    "rubric_adjustments",
+    "scorers",
+    "township_scoring",
+    "sheets",
+    "marks",
+    "adjustment_marks",
+    "sheet_evidence",
+    "photos",
+    "posts",
+    "post_photos",
+];
+
+/// The replicated state as text, identical on every replica that has the same data: each
+/// table's rows sorted, one JSON array per line, plus the aggregation rule.
+pub fn canonical_dump(conn: &Connection) -> Result<String> {
+    let mut out = String::new();
+    for table in REPLICATED_TABLES {
+        let mut st = conn.prepare(&format!("SELECT * FROM {table}"))?;
+        let n = st.column_count();
+        let mut rows: Vec<String> = st
+            .query_map([], |r| {
+                let vals: Vec<Value> = (0..n)
+                    .map(|i| r.get_ref(i).map(value_of))
+                    .collect::<rusqlite::Result<_>>()?;
+                Ok(Value::Array(vals).to_string())
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.sort();
+        out.push_str(table);
+        out.push('\n');
+        for row in rows {
+            out.push_str(&row);
+            out.push('\n');
+        }
+    }
+    out.push_str("aggregation_rule\n");
+    out.push_str(&meta::get(conn, "aggregation_rule")?.unwrap_or_default());
+    out.push('\n');
+    Ok(out)
+}
+
+// ---------------------------------------------------------------------------------------
+// Applying remote operations
+
+enum Step {
+    Done(Outcome),
+    Hold(&'static str),
+}
+
+/// Applies remote operations inside `tx` (which must not capture its own operations), in
+/// hybrid-clock order, then retries whatever was held back earlier. Idempotent.
+pub fn apply_remote(tx: &WriteTx<'_>, rules: &Rules, ops: &[Op]) -> Result<ApplyReport> {
+    let mut report = ApplyReport::default();
+    let mut sorted: Vec<&Op> = ops.iter().collect();
+    sorted.sort_by(|a, b| (&a.hlc, &a.origin, a.seq).cmp(&(&b.hlc, &b.origin, b.seq)));
+    for op in sorted {
+        match apply_one(tx, rules, op, &mut report)? {
+            Step::Done(o) => count(&mut report, o),
+            Step::Hold(reason) => {
+                tx.conn()
+                    .prepare_cached(
+                        "INSERT INTO sync_backlog (origin, seq, op, reason, received_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)
+                         ON CONFLICT (origin, seq) DO UPDATE SET reason = excluded.reason",
+                    )?
+                    .execute(params![
+                        op.origin,
+                        op.seq,
+                        serde_json::to_string(op)?,
+                        reason,
+                        tx.at()
+                    ])?;
+                report.held += 1;
+            }
+        }
+    }
+    release_backlog(tx, rules, &mut report)?;
+    Ok(report)
+}
+
+fn count(report: &mut ApplyReport, o: Outcome) {
+    match o {
+        Outcome::Applied => report.applied += 1,
+        Outcome::Already => report.already += 1,
+        Outcome::Superseded => report.superseded += 1,
+        Outcome::Held => report.held += 1,
+        Outcome::Refused => {}
+    }
+}
+
+/// Applies held-back operations that no longer wait for anything, until none moves.
+fn release_backlog(tx: &WriteTx<'_>, rules: &Rules, report: &mut ApplyReport) -> Result<()> {
+    loop {
+        let held: Vec<String> = {
+            let mut st = tx
+                .conn()
+                .prepare_cached("SELECT op FROM sync_backlog ORDER BY origin, seq")?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let mut moved = false;
+        for text in held {
+            let op: Op = match serde_json::from_str(&text) {
+                Ok(op) => op,
+                Err(e) => return Err(StoreError::Corrupt(format!("sync_backlog: {e}"))),
+            };
+            if let Step::Done(o) = apply_one(tx, rules, &op, report)? {
+                tx.conn()
+                    .prepare_cached("DELETE FROM sync_backlog WHERE origin = ?1 AND seq = ?2")?
+                    .execute(params![op.origin, op.seq])?;
+                if o != Outcome::Already {
+                    report.released += 1;
+                }
+                moved = true;
+            }
+        }
+        if !moved {
+            return Ok(());
+        }
+    }
+}
+
+fn refuse(
+    tx: &WriteTx<'_>,
+    op: &Op,
+    code: &str,
+    detail: String,
+    report: &mut ApplyReport,
+) -> Result<Step> {
+    insert_op(tx.conn(), op, "refused", tx.at())?;
+    set_watermark(tx.conn(), &op.origin, op.seq)?;
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO sync_issues (id, kind, code, op_origin, op_seq, entity_kind, entity_id,
+                                      detail, at)
+             VALUES (?1, 'refused', ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            guanmo_domain::ids::new_id(),
+            code,
+            op.origin,
+            op.seq,
+            op.kind,
+            op.entity_id,
+            detail,
+            tx.at()
+        ])?;
+    report.refused.push(IssueNote {
+        op: op.id(),
+        kind: op.kind.clone(),
+        entity_id: op.entity_id.clone(),
+        code: code.to_string(),
+        detail,
+    });
+    Ok(Step::Done(Outcome::Refused))
+}
+
+/// True when the writer of `from` had seen `target`: some operation on `from`'s chain of
+/// bases is `target`'s origin at or after `target`'s number (a device's own operations are
+/// sequential).
+fn saw(conn: &Connection, from: &Op, target: &OpRef) -> Result<bool> {
+    let mut cur = Some(from.clone());
+    for _ in 0..256 {
+        let Some(c) = cur else { return Ok(false) };
+        if c.origin == target.origin && c.seq >= target.seq {
+            return Ok(true);
+        }
+        cur = match &c.base {
+            Some(b) => op_by_ref(conn, b)?,
+            None => None,
+        };
+    }
+    Ok(false)
+}
+
+fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport) -> Result<Step> {
+    let conn = tx.conn();
+    if op.origin == rules.self_id || op_by_ref(conn, &op.id())?.is_some() {
+        return Ok(Step::Done(Outcome::Already));
+    }
+    let Some(hub) = rules.hub_id.as_deref() else {
+        return Ok(Step::Hold("not_paired"));
+    };
+    if op.seq > watermark(conn, &op.origin)? + 1 {
+        return Ok(Step::Hold("gap"));
+    }
+    if let Some(base) = &op.base {
+        if base.origin != op.origin && op_by_ref(conn, base)?.is_none() {
+            return Ok(Step::Hold("waiting_base"));
+        }
+    }
+    // Every operation moves the clock past it, whatever becomes of it.
+    if let Ok(remote) = op.hlc.parse::<Hlc>() {
+        let next = Hlc::receive(hlc_last(conn)?, remote, wall_ms(tx.at()));
+        meta::set(tx, HLC_LAST, &next.to_string())?;
+    } else {
+        return refuse(tx, op, "bad_clock", format!("hlc {:?}", op.hlc), report);
+    }
+    let Some(kind) = Kind::parse(&op.kind) else {
+        return refuse(tx, op, "unknown_kind", op.kind.clone(), report);
+    };
+    let from_hub = op.origin == hub;
+    if kind.hub_only() && !from_hub {
+        return refuse(tx, op, "hub_only", String::new(), report);
+    }
+    if let Err(detail) = check_payload(conn, kind, &op.entity_id, &op.payload) {
+        return refuse(tx, op, "bad_payload", detail, report);
+    }
+    let owner_key = owner_key(kind, &op.entity_id, &op.payload);
+    if let Some(key) = &owner_key {
+        match owner_of(conn, key)? {
+            Some(owner) if owner != op.origin && !from_hub => {
+                return refuse(
+                    tx,
+                    op,
+                    "not_owner",
+                    format!("{key} belongs to {owner}"),
+                    report,
+                )
+            }
+            Some(owner) if owner != op.origin && kind == Kind::Sheet => {
+                // The hub may unlock a scorer's sheet, never change its marks.
+                if !same_children(conn, kind, &op.entity_id, &op.payload)? {
+                    return refuse(tx, op, "hub_changed_scores", String::new(), report);
+                }
+            }
+            Some(_) => {}
+            None => bind_owner(conn, key, &op.origin)?,
+        }
+    }
+
+    // Concurrent edits: the writer had not seen the record's current state.
+    let current = head(conn, kind, &op.entity_id)?;
+    let mut keep_current = false;
+    if let Some(cur) = &current {
+        if saw(conn, op, cur)? {
+            // the usual case: it builds on what is here
+        } else if let Some(cur_op) = op_by_ref(conn, cur)? {
+            if saw(conn, &cur_op, &op.id())? {
+                // already incorporated in what is here: an old operation arriving late
+                insert_op(conn, op, "superseded", tx.at())?;
+                set_watermark(conn, &op.origin, op.seq)?;
+                return Ok(Step::Done(Outcome::Superseded));
+            }
+            let cur_from_hub = cur.origin == hub;
+            keep_current = cur_from_hub || !from_hub && owner_is(conn, &owner_key, &cur.origin)?;
+            let (winner, loser) = if keep_current {
+                (cur.clone(), op.id())
+            } else {
+                (op.id(), cur.clone())
+            };
+            record_conflict(tx, kind, &op.entity_id, &winner, &loser)?;
+            report.conflicts.push(IssueNote {
+                op: loser,
+                kind: kind.as_str().to_string(),
+                entity_id: op.entity_id.clone(),
+                code: "conflict".into(),
+                detail: format!("kept {}#{}", winner.origin, winner.seq),
+            });
+        }
+    }
+    if keep_current {
+        insert_op(conn, op, "superseded", tx.at())?;
+        set_watermark(conn, &op.origin, op.seq)?;
+        return Ok(Step::Done(Outcome::Superseded));
+    }
+
+    conn.execute_batch("SAVEPOINT apply_op")?;
+    match write_state(conn, kind, &op.entity_id, &op.payload) {
+        Ok(()) => conn.execute_batch("RELEASE apply_op")?,
+        Err(e) => {
+            conn.execute_batch("ROLLBACK TO apply_op; RELEASE apply_op")?;
+            let fk = matches!(&e, StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+                if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY);
+            if fk && !kind.hub_only() {
+                return Ok(Step::Hold("dependency"));
+            }
+            return refuse(tx, op, "not_applicable", e.to_string(), report);
+        }
+    }
+    insert_op(conn, op, "applied", tx.at())?;
+    set_watermark(conn, &op.origin, op.seq)?;
+    set_head(conn, kind, &op.entity_id, &op.id())?;
+    tx.record(crate::ChangeInput {
+        entity: kind.entity(),
+        entity_id: op.entity_id.clone(),
+        op: "sync",
+        payload: serde_json::json!({ "origin": op.origin, "seq": op.seq }),
+    })?;
+    Ok(Step::Done(Outcome::Applied))
+}
+
+fn owner_is(conn: &Connection, key: &Option<String>, device: &str) -> Result<bool> {
+    Ok(match key {
+        Some(k) => owner_of(conn, k)?.as_deref() == Some(device),
+        None => false,
+    })
+}
+
+fn record_conflict(
+    tx: &WriteTx<'_>,
+    kind: Kind,
+    entity_id: &str,
+    winner: &OpRef,
+    loser: &OpRef,
+) -> Result<()> {
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO sync_issues (id, kind, code, op_origin, op_seq, entity_kind, entity_id,
+                                      other_origin, other_seq, detail, at)
+             VALUES (?1, 'conflict', 'concurrent_edit', ?2, ?3, ?4, ?5, ?6, ?7, '', ?8)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            guanmo_domain::ids::new_id(),
+            loser.origin,
+            loser.seq,
+            kind.as_str(),
+            entity_id,
+            winner.origin,
+            winner.seq,
+            tx.at()
+        ])?;
+    Ok(())
+}
+
+/// Column names of a table, from SQLite itself: the whitelist a payload is checked against.
+fn columns(conn: &Connection, table: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached("SELECT name FROM pragma_table_info(?1)")?;
+    let rows = st.query_map([table], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Checks a payload's shape before anything is written: only the aggregate's tables, only
+/// their columns, every key present, scalar values, every row inside the aggregate.
+fn check_payload(
+    conn: &Connection,
+    kind: Kind,
+    entity_id: &str,
+    payload: &Value,
+) -> std::result::Result<(), String> {
+    let obj = payload.as_object().ok_or("payload is not an object")?;
+    let specs = kind.tables();
+    for name in obj.keys() {
+        if !specs.iter().any(|s| s.name == name) {
+            return Err(format!("table {name:?} is not part of {}", kind.as_str()));
+        }
+    }
+    for (i, spec) in specs.iter().enumerate() {
+        let rows = obj
+            .get(spec.name)
+            .and_then(Value::as_array)
+            .ok_or_else(|| format!("{} missing", spec.name))?;
+        let cols = columns(conn, spec.name).map_err(|e| e.to_string())?;
+        for row in rows {
+            let row = row.as_object().ok_or("row is not an object")?;
+            for (k, v) in row {
+                if !cols.iter().any(|c| c == k) {
+                    return Err(format!("{}.{k} is not a column", spec.name));
+                }
+                if v.is_array() || v.is_object() || v.is_boolean() {
+                    return Err(format!("{}.{k} is not a scalar", spec.name));
+                }
+            }
+            for k in spec.key {
+                if row.get(*k).is_none_or(Value::is_null) {
+                    return Err(format!("{}.{k} missing", spec.name));
+                }
+            }
+            if let Some(scope) = spec.scope {
+                if row.get(scope).and_then(Value::as_str) != Some(entity_id) {
+                    return Err(format!("{} row outside {entity_id}", spec.name));
+                }
+            }
+        }
+        // An owned aggregate's first table is its head row: exactly one.
+        if i == 0 && spec.scope.is_some() && rows.len() != 1 {
+            return Err(format!("{} must hold one row", spec.name));
+        }
+    }
+    Ok(())
+}
+
+/// True when the payload's child rows equal what is stored (used for the hub's edits of a
+/// scorer's sheet: it may change the sheet's status, not its marks).
+fn same_children(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) -> Result<bool> {
+    for spec in kind.tables().iter().skip(1) {
+        let mut here = rows_of(conn, spec, entity_id)?;
+        let mut there = payload
+            .get(spec.name)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let key = |v: &Value| v.to_string();
+        here.sort_by_key(key);
+        there.sort_by_key(key);
+        // `updated_at` of a mark is the scorer's; compare everything.
+        if here != there {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn sql_value(v: &Value) -> rusqlite::types::Value {
+    use rusqlite::types::Value as V;
+    match v {
+        Value::Null => V::Null,
+        Value::Number(n) => n
+            .as_i64()
+            .map(V::Integer)
+            .or_else(|| n.as_f64().map(V::Real))
+            .unwrap_or(V::Null),
+        Value::String(s) => V::Text(s.clone()),
+        other => V::Text(other.to_string()),
+    }
+}
+
+/// Replaces the stored state of an aggregate with the payload's (already checked).
+fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) -> Result<()> {
+    let specs = kind.tables();
+    let empty = Vec::new();
+    let rows_for = |spec: &TableSpec| {
+        payload
+            .get(spec.name)
+            .and_then(Value::as_array)
+            .unwrap_or(&empty)
+    };
+    if kind == Kind::Post {
+        let pinned = rows_for(&specs[0])
+            .first()
+            .and_then(|r| r.get("pinned"))
+            .and_then(Value::as_i64)
+            == Some(1);
+        if pinned {
+            conn.execute(
+                "UPDATE posts SET pinned = 0 WHERE pinned = 1 AND id <> ?1",
+                [entity_id],
+            )?;
+        }
+    }
+    // Rows gone from an aggregate go first (children before parents), so a renamed roster
+    // does not trip over its own unique names.
+    for (i, spec) in specs.iter().enumerate().rev() {
+        if i == 0 && spec.scope.is_some() {
+            continue; // the head row itself is replaced, never deleted
+        }
+        let keep: Vec<String> = rows_for(spec).iter().map(|r| key_text(spec, r)).collect();
+        let key_expr = spec
+            .key
+            .iter()
+            .map(|k| format!("quote({k})"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let filter = match spec.scope {
+            Some(col) => format!("WHERE {col} = ?1"),
+            None => "WHERE ?1 IS NOT NULL".to_string(),
+        };
+        let sql = format!(
+            "DELETE FROM {t} {filter} AND ({key_expr}) NOT IN (SELECT value FROM json_each(?2))",
+            t = spec.name
+        );
+        conn.prepare_cached(&sql)?
+            .execute(params![entity_id, serde_json::to_string(&keep)?])?;
+    }
+    for spec in specs {
+        for row in rows_for(spec) {
+            upsert(conn, kind, spec, row)?;
+        }
+    }
+    Ok(())
+}
+
+/// The text `quote(k1) || '|' || quote(k2)` gives for a row, so deletions can compare keys.
+fn key_text(spec: &TableSpec, row: &Value) -> String {
+    spec.key
+        .iter()
+        .map(|k| match row.get(*k) {
+            Some(Value::String(s)) => format!("'{}'", s.replace('\'', "''")),
+            Some(Value::Number(n)) => n.to_string(),
+            _ => "NULL".to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+fn upsert(conn: &Connection, kind: Kind, spec: &TableSpec, row: &Value) -> Result<()> {
+    let Some(obj) = row.as_object() else {
+        return Ok(());
+    };
+    let names: Vec<&String> = obj.keys().collect();
+    let cols = names
+        .iter()
+        .map(|n| format!("\"{n}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let marks = (1..=names.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let set = names
+        .iter()
+        .filter(|n| !spec.key.contains(&n.as_str()))
+        .map(|n| format!("\"{n}\" = excluded.\"{n}\""))
+        .collect::<Vec<_>>();
+    let conflict = spec.key.join(", ");
+    // A photo's metadata is the same everywhere except who imported it first: every replica
+    // keeps the earliest import, whichever arrives first.
+    let tail = if set.is_empty() {
+        "DO NOTHING".to_string()
+    } else if kind == Kind::Photo {
+        format!(
+            "DO UPDATE SET {} WHERE (excluded.imported_at, excluded.file_name)
+                                  < (photos.imported_at, photos.file_name)",
+            set.join(", ")
+        )
+    } else {
+        format!("DO UPDATE SET {}", set.join(", "))
+    };
+    let sql = format!(
+        "INSERT INTO {} ({cols}) VALUES ({marks}) ON CONFLICT ({conflict}) {tail}",
+        spec.name
+    );
+    let values: Vec<rusqlite::types::Value> = obj.values().map(sql_value).collect();
+    conn.prepare_cached(&sql)?
+        .execute(rusqlite::params_from_iter(values))?;
+    Ok(())
+}

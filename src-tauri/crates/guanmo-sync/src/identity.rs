@@ -1,0 +1,186 @@
+//! This device's identity: its id (made by the store), its role, its display name, and the
+//! ed25519 key that signs the bundle files it writes.
+
+use crate::{SyncError, SyncErrorCode, SyncResult};
+use ed25519_dalek::SigningKey;
+use guanmo_api::Ctx;
+use guanmo_store::{meta, oplog, ChangeInput};
+use serde::{Deserialize, Serialize};
+use specta::Type;
+
+const ROLE: &str = "device_role";
+const NAME: &str = "device_name";
+const SECRET: &str = "device_signing_key";
+pub(crate) const HUB_ID: &str = "hub_id";
+pub(crate) const HUB_TOKEN: &str = "hub_token";
+pub(crate) const HUB_URL: &str = "hub_url";
+
+/// What an install is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 组织方主机: the organiser's hub; roster, rubric and moderation live here.
+    Hub,
+    /// 评分电脑: a scorer's laptop.
+    Scorer,
+    /// 直播电脑: the media staff's laptop.
+    Media,
+}
+
+impl Role {
+    /// Name as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Hub => "hub",
+            Role::Scorer => "scorer",
+            Role::Media => "media",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Hub, Role::Scorer, Role::Media]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// Who this device is.
+#[derive(Debug, Clone)]
+pub struct DeviceIdentity {
+    /// Device id (UUIDv7).
+    pub id: String,
+    /// Role; `None` until chosen.
+    pub role: Option<Role>,
+    /// Name shown on the hub (e.g. the laptop's label).
+    pub name: String,
+    /// Signs bundle files.
+    pub key: SigningKey,
+    /// The hub this device syncs with (itself on the hub).
+    pub hub_id: Option<String>,
+}
+
+impl DeviceIdentity {
+    /// The public key, 64 hex characters.
+    pub fn public_key_hex(&self) -> String {
+        hex32(self.key.verifying_key().as_bytes())
+    }
+}
+
+pub(crate) fn hex32(b: &[u8; 32]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub(crate) fn parse_hex32(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
+        let text = std::str::from_utf8(chunk).ok()?;
+        out[i] = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(out)
+}
+
+pub(crate) fn random32() -> SyncResult<[u8; 32]> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b)
+        .map_err(|e| SyncError::new(SyncErrorCode::Storage, format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
+/// This device's identity, making its signing key on first use.
+pub fn device_identity(ctx: &Ctx) -> SyncResult<DeviceIdentity> {
+    let store = ctx.store();
+    let (role, name, secret, hub_id) = store.read(|c| {
+        Ok((
+            meta::get(c, ROLE)?,
+            meta::get(c, NAME)?,
+            meta::get(c, SECRET)?,
+            meta::get(c, HUB_ID)?,
+        ))
+    })?;
+    let key = match secret.as_deref().and_then(parse_hex32) {
+        Some(bytes) => SigningKey::from_bytes(&bytes),
+        None => {
+            let bytes = random32()?;
+            store.write_without_ops(ctx.now(), "system", |tx| {
+                meta::set(tx, SECRET, &hex32(&bytes))
+            })?;
+            SigningKey::from_bytes(&bytes)
+        }
+    };
+    let role = role.as_deref().and_then(Role::parse);
+    let id = store.device_id().to_string();
+    Ok(DeviceIdentity {
+        hub_id: if role == Some(Role::Hub) {
+            Some(id.clone())
+        } else {
+            hub_id.filter(|h| !h.is_empty())
+        },
+        name: name.unwrap_or_default(),
+        role,
+        id,
+        key,
+    })
+}
+
+/// Sets this device's role and name. Becoming the hub writes the current roster, rubric,
+/// scorers and scoring states to the op log, so laptops that pair receive them. A device
+/// that already synced with a hub cannot become a hub itself (two hubs would split the data).
+pub fn set_role(ctx: &Ctx, role: Role, name: &str) -> SyncResult<DeviceIdentity> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 40 {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "device name must be 1-40 characters",
+        ));
+    }
+    let before = device_identity(ctx)?;
+    if role == Role::Hub && before.role != Some(Role::Hub) && before.hub_id.is_some() {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "this laptop is paired with a hub; it cannot become one",
+        ));
+    }
+    if role != Role::Hub && before.role == Some(Role::Hub) {
+        let paired: i64 = ctx.store().read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM devices WHERE revoked_at IS NULL AND role <> 'hub'",
+                [],
+                |r| r.get(0),
+            )?)
+        })?;
+        if paired > 0 {
+            return Err(SyncError::new(
+                SyncErrorCode::BadRequest,
+                "devices are paired with this hub; revoke them first",
+            ));
+        }
+    }
+    let becomes_hub = role == Role::Hub && before.role != Some(Role::Hub);
+    ctx.store()
+        .write_without_ops(ctx.now(), "organiser", |tx| {
+            meta::set(tx, ROLE, role.as_str())?;
+            meta::set(tx, NAME, name)?;
+            if becomes_hub {
+                oplog::append_hub_baseline(tx)?;
+            }
+            tx.record(ChangeInput {
+                entity: "device_setting",
+                entity_id: ROLE.into(),
+                op: "set",
+                payload: serde_json::json!({ "role": role.as_str(), "name": name }),
+            })
+        })?;
+    device_identity(ctx)
+}
+
+/// The rules the op log applies remote operations by, for this device.
+pub(crate) fn rules(me: &DeviceIdentity) -> oplog::Rules {
+    oplog::Rules {
+        self_id: me.id.clone(),
+        hub_id: me.hub_id.clone(),
+    }
+}

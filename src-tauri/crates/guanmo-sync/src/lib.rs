@@ -1,0 +1,31 @@
+//! Sync between the organiser's hub and the laptops (评分电脑, 直播电脑).
+//!
+//! Every replicated write appends an operation to the op log in the same transaction
+//! (`guanmo_store::oplog`). A laptop pushes its own operations to the hub and pulls every
+//! other device's from it; photos travel by hash, only those the other side lacks, in
+//! resumable chunks. Without a network the same operations and photos travel in a signed
+//! bundle file on a USB stick ([`bundle`]). Nothing here depends on Tauri or on HTTP: the
+//! exchange runs over a [`Transport`], which is HTTP on the LAN ([`http`]) or, in tests, an
+//! in-memory transport that drops, duplicates, reorders and cuts messages ([`memory`]).
+
+mod blobs;
+pub mod bundle;
+mod client;
+mod error;
+pub mod http;
+mod hub;
+mod identity;
+pub mod memory;
+mod pairing;
+pub mod protocol;
+mod status;
+
+pub use client::{sync_once, Progress, SyncReport, Transport};
+pub use error::{SyncError, SyncErrorCode};
+pub use hub::HubService;
+pub use identity::{device_identity, set_role, DeviceIdentity, Role};
+pub use pairing::{new_pairing_code, pair_with_hub, revoke_device, PairingCode, PAIRING_TRIES};
+pub use status::{overview, resolve_issue, DeviceStatus, IssueView, SyncOverview, SKEW_WARN_MS};
+
+/// Result of sync operations.
+pub type SyncResult<T> = Result<T, SyncError>;

@@ -1,0 +1,110 @@
+//! Messages of the peer protocol. The same types travel as JSON over HTTP and inside bundle
+//! files; unknown fields are refused.
+
+use crate::identity::Role;
+use guanmo_store::oplog::{ApplyReport, Op};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Most operations in one push or pull.
+pub const BATCH: u32 = 500;
+/// Bytes of a photo per chunk.
+pub const CHUNK: u32 = 1 << 20;
+
+/// A laptop asks to pair.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairRequest {
+    /// The code on the hub's screen.
+    pub code: String,
+    /// The laptop's device id.
+    pub device_id: String,
+    /// Its name.
+    pub name: String,
+    /// 评分电脑 or 直播电脑.
+    pub role: Role,
+    /// Its ed25519 public key, hex.
+    pub public_key: String,
+}
+
+/// The hub's answer to a good code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PairResponse {
+    /// The hub's device id.
+    pub hub_id: String,
+    /// Its name.
+    pub hub_name: String,
+    /// Its public key, hex.
+    pub hub_public_key: String,
+    /// The laptop's device token (sent with every later request).
+    pub token: String,
+    /// The hub's clock, so the laptop can warn about skew.
+    pub hub_time: String,
+}
+
+/// A laptop sends its own operations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushRequest {
+    /// Operations, all of the sending device.
+    pub ops: Vec<Op>,
+}
+
+/// What the hub did with them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushResponse {
+    /// Per-operation outcome counts, refusals and conflicts.
+    pub report: ApplyReport,
+    /// Highest sequence number of the sender the hub now has without a gap.
+    pub acked_seq: i64,
+}
+
+/// A laptop asks for what it lacks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullRequest {
+    /// Its watermark per origin device.
+    pub have: BTreeMap<String, i64>,
+    /// Most operations wanted.
+    pub limit: u32,
+}
+
+/// Operations the laptop lacks, oldest first by hybrid clock.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PullResponse {
+    /// The operations.
+    pub ops: Vec<Op>,
+    /// More are waiting.
+    pub more: bool,
+    /// The hub's clock.
+    pub hub_time: String,
+}
+
+/// Which of these photos does the other side lack?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobQuery {
+    /// Content hashes.
+    pub hashes: Vec<String>,
+}
+
+/// A photo the other side lacks, and how much of it already arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobState {
+    /// Content hash.
+    pub hash: String,
+    /// Bytes already received (resume from here).
+    pub received: u64,
+}
+
+/// The answer to a [`BlobQuery`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobStatus {
+    /// The photos lacking, with progress.
+    pub missing: Vec<BlobState>,
+}
