@@ -276,3 +276,347 @@ fn the_same_exchange_survives_dropped_duplicated_reordered_and_cut_messages() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Schedules: random offline work on every device, random syncs over a faulty link, then a
+// full sync.
+
+use guanmo_domain::feed::PostInput;
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+enum Action {
+    /// A scorer laptop saves a mark (autosave), opening the sheet first if needed.
+    Mark {
+        laptop: usize,
+        town: usize,
+        crit: usize,
+        tenths_of_max: u8,
+    },
+    /// A scorer laptop submits (locks) a sheet.
+    Submit { laptop: usize, town: usize },
+    /// The hub unlocks a submitted sheet it has.
+    Unlock { laptop: usize, town: usize },
+    /// The media laptop writes a new post and publishes it.
+    NewPost,
+    /// The media laptop edits one of its posts.
+    EditPost { post: usize },
+    /// The hub retracts (撤回) a published post it has.
+    HubRetract { post: usize },
+    /// A laptop syncs (over its faulty link; failures are fine).
+    Sync { laptop: usize },
+    /// A laptop's link goes down or up.
+    Link { laptop: usize, up: bool },
+}
+
+fn action() -> impl Strategy<Value = Action> {
+    prop_oneof![
+        6 => (0..2usize, 0..4usize, 0..6usize, 0..=10u8).prop_map(|(laptop, town, crit, tenths_of_max)| Action::Mark { laptop, town, crit, tenths_of_max }),
+        1 => (0..2usize, 0..4usize).prop_map(|(laptop, town)| Action::Submit { laptop, town }),
+        1 => (0..2usize, 0..4usize).prop_map(|(laptop, town)| Action::Unlock { laptop, town }),
+        1 => Just(Action::NewPost),
+        2 => (0..4usize).prop_map(|post| Action::EditPost { post }),
+        1 => (0..4usize).prop_map(|post| Action::HubRetract { post }),
+        3 => (0..3usize).prop_map(|laptop| Action::Sync { laptop }),
+        1 => (0..3usize, any::<bool>()).prop_map(|(laptop, up)| Action::Link { laptop, up }),
+    ]
+}
+
+fn post_input(body: &str) -> PostInput {
+    PostInput {
+        stop_label: None,
+        township_id: None,
+        body: body.into(),
+        photos: Vec::new(),
+        credit: "记者 王五 摄".into(),
+    }
+}
+
+/// What each scorer laptop last saw saved, per (sheet, criterion): the value the hub must end
+/// with.
+type Saved = BTreeMap<(String, String), Option<f64>>;
+
+fn run_schedule(c: &Cluster, actions: &[Action], start: usize) -> Saved {
+    let towns = enabled(&c.hub.ctx);
+    let crit = criteria(&c.hub.ctx);
+    let mut saved = Saved::new();
+    let media = &c.laptops[2].0;
+    // The media laptop's posts in the order they were written (ids are time-ordered).
+    let posts = || {
+        let mut ids: Vec<String> = guanmo_api::feed::list_posts(&media.ctx)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    for (n, a) in actions.iter().enumerate().map(|(i, a)| (i + start, a)) {
+        match a {
+            Action::Mark {
+                laptop,
+                town,
+                crit: k,
+                tenths_of_max,
+            } => {
+                let l = &c.laptops[*laptop].0;
+                let Ok(sheet) =
+                    scoring::open_sheet(&l.ctx, &c.scorers[*laptop].id, &towns[*town].id)
+                else {
+                    continue;
+                };
+                let (cid, max) = &crit[*k];
+                let v = (max * f64::from(*tenths_of_max) / 10.0 * 2.0).round() / 2.0;
+                if scoring::record_mark(&l.ctx, &sheet.id, cid, Some(v), String::new()).is_ok() {
+                    saved.insert((sheet.id.clone(), cid.clone()), Some(v));
+                }
+            }
+            Action::Submit { laptop, town } => {
+                let l = &c.laptops[*laptop].0;
+                if let Ok(sheet) =
+                    scoring::open_sheet(&l.ctx, &c.scorers[*laptop].id, &towns[*town].id)
+                {
+                    let _ = scoring::submit_sheet(&l.ctx, &sheet.id, sheet.version);
+                }
+            }
+            Action::Unlock { laptop, town } => {
+                let sheets = scoring::list_sheets(&c.hub.ctx).unwrap();
+                if let Some(s) = sheets.iter().find(|s| {
+                    s.scorer_id == c.scorers[*laptop].id && s.township_id == towns[*town].id
+                }) {
+                    let _ = scoring::unlock_sheet(&c.hub.ctx, &s.id, "核对分数".into());
+                }
+            }
+            Action::NewPost => {
+                let p =
+                    guanmo_api::feed::create_draft(&media.ctx, post_input(&format!("第{n}条图文")))
+                        .unwrap();
+                guanmo_api::feed::publish_post(&media.ctx, &p.id, p.version).unwrap();
+            }
+            Action::EditPost { post } => {
+                if let Some(id) = posts().get(*post) {
+                    let p = guanmo_api::feed::get_post(&media.ctx, id).unwrap();
+                    let _ = guanmo_api::feed::update_post(
+                        &media.ctx,
+                        id,
+                        p.version,
+                        post_input(&format!("第{n}次修改")),
+                    );
+                }
+            }
+            Action::HubRetract { post } => {
+                if let Some(id) = posts().get(*post) {
+                    let _ = guanmo_api::feed::retract_post(&c.hub.ctx, id);
+                }
+            }
+            Action::Sync { laptop } => {
+                let (l, t) = &c.laptops[*laptop];
+                let _ = l.sync(t);
+            }
+            Action::Link { laptop, up } => c.laptops[*laptop].1.set_cut(!up),
+        }
+    }
+    for (_, t) in &c.laptops {
+        t.set_cut(false);
+    }
+    saved
+}
+
+fn check_outcome(c: &Cluster, saved: &Saved) {
+    assert!(c.converged(), "every replica has the same replicated state");
+    for ((sheet, crit), v) in saved {
+        let at_hub = scoring::get_sheet(&c.hub.ctx, sheet).unwrap();
+        let mark = at_hub
+            .marks
+            .iter()
+            .find(|m| &m.criterion_id == crit)
+            .map(|m| m.points);
+        assert_eq!(
+            mark,
+            Some(*v),
+            "sheet {sheet} criterion {crit}: a saved score was lost"
+        );
+    }
+    for (dev, name) in [(&c.hub, "hub")]
+        .into_iter()
+        .chain(c.laptops.iter().map(|(l, _)| (l, "laptop")))
+    {
+        for issue in guanmo_sync::overview(&dev.ctx, &dev.media).unwrap().issues {
+            assert_eq!(
+                issue.entity_kind, "post",
+                "{name}: only posts are edited by two devices: {issue:?}"
+            );
+            assert_eq!(
+                issue.kind, "conflict",
+                "{name}: nothing in a schedule breaks ownership: {issue:?}"
+            );
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_offline_work_then_full_sync_converges_and_loses_no_score(
+        actions in proptest::collection::vec(action(), 10..60),
+        seed in any::<u64>(),
+    ) {
+        let faults = Faults { drop_request: 0.15, drop_response: 0.15, duplicate: 0.1, replay_stale: 0.1, mangle_pull: 0.2 };
+        let c = Cluster::new(faults, seed);
+        let saved = run_schedule(&c, &actions, 0);
+        c.settle();
+        check_outcome(&c, &saved);
+    }
+}
+
+#[test]
+fn a_hub_edit_made_without_seeing_the_laptops_edit_is_flagged_everywhere_and_the_hub_version_stands(
+) {
+    let c = Cluster::new(Faults::default(), 5);
+    let (media, mt) = &c.laptops[2];
+    let p = guanmo_api::feed::create_draft(&media.ctx, post_input("水口山镇观摩开始")).unwrap();
+    let p = guanmo_api::feed::publish_post(&media.ctx, &p.id, p.version).unwrap();
+    media.sync(mt).unwrap();
+    c.settle();
+    // Sequential: the hub retracts after seeing everything, the media laptop then syncs: no conflict.
+    let p2 = guanmo_api::feed::create_draft(&media.ctx, post_input("第二条")).unwrap();
+    let p2 = guanmo_api::feed::publish_post(&media.ctx, &p2.id, p2.version).unwrap();
+    media.sync(mt).unwrap();
+    guanmo_api::feed::retract_post(&c.hub.ctx, &p2.id).unwrap();
+    c.settle();
+    assert!(guanmo_sync::overview(&c.hub.ctx, &c.hub.media)
+        .unwrap()
+        .issues
+        .is_empty());
+
+    // Concurrent: the media laptop edits offline while the hub retracts.
+    mt.set_cut(true);
+    let cur = guanmo_api::feed::get_post(&media.ctx, &p.id).unwrap();
+    guanmo_api::feed::update_post(
+        &media.ctx,
+        &p.id,
+        cur.version,
+        post_input("水口山镇观摩开始(更正)"),
+    )
+    .unwrap();
+    guanmo_api::feed::retract_post(&c.hub.ctx, &p.id).unwrap();
+    mt.set_cut(false);
+    c.settle();
+    for dev in [&c.hub, media, &c.laptops[0].0] {
+        let issues = guanmo_sync::overview(&dev.ctx, &dev.media).unwrap().issues;
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].code, "concurrent_edit");
+        assert_eq!(issues[0].entity_id, p.id);
+        let post = guanmo_api::feed::get_post(&dev.ctx, &p.id).unwrap();
+        assert_eq!(
+            serde_json::to_value(post.status).unwrap(),
+            "retracted",
+            "the hub's version stands"
+        );
+    }
+}
+
+/// The business state without the devices' timestamps and random ids: what a skewed clock
+/// must not change.
+fn business_state(ctx: &Ctx) -> String {
+    let towns: BTreeMap<String, String> = guanmo_api::roster::list_townships(ctx)
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.id, t.code))
+        .collect();
+    let scorers: BTreeMap<String, String> = scoring::list_scorers(ctx)
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let mut sheets: Vec<String> = scoring::list_sheets(ctx)
+        .unwrap()
+        .into_iter()
+        .map(|s| {
+            let marks: Vec<_> = s.marks.iter().map(|m| m.points).collect();
+            format!(
+                "{} {} {:?} {:?}",
+                scorers[&s.scorer_id], towns[&s.township_id], s.status, marks
+            )
+        })
+        .collect();
+    sheets.sort();
+    let mut posts: Vec<String> = guanmo_api::feed::list_posts(ctx)
+        .unwrap()
+        .into_iter()
+        .map(|p| format!("{} {:?} {}", p.body, p.status, p.pinned))
+        .collect();
+    posts.sort();
+    format!("{sheets:#?}\n{posts:#?}")
+}
+
+fn skew_schedule() -> Vec<Action> {
+    let mut v = Vec::new();
+    for i in 0..24 {
+        v.push(Action::Mark {
+            laptop: i % 2,
+            town: i % 4,
+            crit: i % 6,
+            tenths_of_max: (i % 11) as u8,
+        });
+        if i % 5 == 0 {
+            v.push(Action::NewPost);
+        }
+        if i % 7 == 3 {
+            v.push(Action::EditPost { post: i % 3 });
+            v.push(Action::Sync { laptop: 2 });
+        }
+        if i % 6 == 5 {
+            v.push(Action::Sync { laptop: i % 2 });
+        }
+    }
+    v.push(Action::Submit { laptop: 0, town: 0 });
+    v.push(Action::Sync { laptop: 0 });
+    v.push(Action::Unlock { laptop: 0, town: 0 });
+    v.push(Action::Mark {
+        laptop: 1,
+        town: 2,
+        crit: 1,
+        tenths_of_max: 9,
+    });
+    v
+}
+
+#[test]
+fn clock_skew_changes_nothing_in_the_converged_result_and_is_warned_about() {
+    let plain = Cluster::new(Faults::default(), 9);
+    let saved = run_schedule(&plain, &skew_schedule(), 0);
+    plain.settle();
+    check_outcome(&plain, &saved);
+
+    let skewed = Cluster::new(Faults::default(), 9);
+    skewed.laptops[0].0.clock.advance(Duration::days(-1));
+    skewed.laptops[1].0.clock.advance(Duration::hours(3));
+    let actions = skew_schedule();
+    let (first, rest) = actions.split_at(actions.len() / 2);
+    let saved1 = run_schedule(&skewed, first, 0);
+    // A backwards jump mid-session on the media laptop.
+    skewed.laptops[2].0.clock.advance(Duration::hours(-5));
+    let mut saved = saved1;
+    saved.extend(run_schedule(&skewed, rest, first.len()));
+    skewed.settle();
+    check_outcome(&skewed, &saved);
+
+    assert_eq!(
+        business_state(&plain.hub.ctx),
+        business_state(&skewed.hub.ctx)
+    );
+    let warn = |i: usize| {
+        guanmo_sync::overview(&skewed.laptops[i].0.ctx, &skewed.laptops[i].0.media)
+            .unwrap()
+            .clock_warning
+    };
+    assert!(warn(0) && warn(1) && warn(2), "every skewed laptop warns");
+    assert!(
+        !guanmo_sync::overview(&plain.laptops[0].0.ctx, &plain.laptops[0].0.media)
+            .unwrap()
+            .clock_warning
+    );
+}
