@@ -39,6 +39,10 @@ impl Device {
         }
     }
 
+    pub fn clock_now(&self) -> chrono::DateTime<Utc> {
+        guanmo_domain::Clock::now(self.clock.as_ref())
+    }
+
     pub fn dump(&self) -> String {
         self.ctx.store().read(oplog::canonical_dump).unwrap()
     }
@@ -212,12 +216,22 @@ fn a_score_made_offline_reaches_the_hubs_ranking() {
 fn a_laptop_cannot_write_what_the_hub_owns_or_another_scorers_sheet() {
     let c = Cluster::new(Faults::default(), 3);
     let (l1, t1) = &c.laptops[0];
-    // A laptop renames a township locally: the hub refuses the operation (roster is the hub's).
+    // The app refuses a laptop's edit of what the hub owns right away…
     let town = enabled(&l1.ctx)[0].clone();
     let mut input: guanmo_domain::roster::TownshipInput =
         serde_json::from_value(serde_json::to_value(&town).unwrap()).unwrap();
     input.note = "laptop edit".into();
-    guanmo_api::roster::update_township(&l1.ctx, &town.id, town.version, input).unwrap();
+    let err = guanmo_api::roster::update_township(&l1.ctx, &town.id, town.version, input.clone())
+        .unwrap_err();
+    assert_eq!(err.code, guanmo_api::ErrorCode::HubOnly);
+    // …and the hub refuses one that got into a laptop's op log anyway (an old or tampered
+    // client writing straight to its store).
+    l1.ctx
+        .store()
+        .write(l1.clock_now(), "tampered", |tx| {
+            guanmo_store::roster::update(tx, &town.id, town.version, &input)
+        })
+        .unwrap();
     let r = l1.sync(t1).unwrap();
     assert_eq!(r.refused_by_hub, 1, "{r:?}");
     let issues = guanmo_sync::overview(&c.hub.ctx, &c.hub.media)
@@ -225,6 +239,15 @@ fn a_laptop_cannot_write_what_the_hub_owns_or_another_scorers_sheet() {
         .issues;
     assert!(issues.iter().any(|i| i.code == "hub_only"), "{issues:?}");
     assert_eq!(enabled(&c.hub.ctx)[0].note, town.note, "nothing applied");
+    let mine = guanmo_sync::overview(&l1.ctx, &l1.media).unwrap().issues;
+    assert!(
+        mine.iter().any(|i| i.code == "hub_only"),
+        "the laptop shows that the hub refused its write: {mine:?}"
+    );
+    // The other laptops learn the hub's verdict and do not apply it either.
+    let (l3, t3) = &c.laptops[2];
+    l3.sync(t3).unwrap();
+    assert_eq!(enabled(&l3.ctx)[0].note, town.note);
 
     // Laptop 2 scores as scorer 1 (whose sheets laptop 1 already wrote): refused at the hub.
     let t0 = enabled(&l1.ctx)[5].id.clone();

@@ -1,7 +1,10 @@
 //! The context every use case runs in: the store, the clock and the data folder. Opening it
 //! creates the database on first start and seeds the default roster and rubric once.
 
-use crate::{seed, ApiResult};
+use crate::{seed, ApiError, ApiResult, ErrorCode};
+
+/// Meta key of this device's sync role (`hub`, `scorer`, `media`), set by guanmo-sync.
+pub const DEVICE_ROLE: &str = "device_role";
 use guanmo_domain::words::WordList;
 use guanmo_domain::Clock;
 use guanmo_store::Store;
@@ -56,6 +59,23 @@ impl Ctx {
     /// The store, for adapters that need the change log.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// Refuses edits of what only the organiser's hub may change (roster, rubric, scorers,
+    /// scoring states, the aggregation rule, unlocking a sheet) on a scorer's or media
+    /// laptop: the hub would refuse them at the next sync anyway. A laptop with no role yet
+    /// (a single laptop used on its own) may edit everything.
+    pub(crate) fn ensure_organiser(&self) -> ApiResult<()> {
+        let role = self
+            .store
+            .read(|c| guanmo_store::meta::get(c, DEVICE_ROLE))?;
+        match role.as_deref() {
+            Some("scorer") | Some("media") => Err(ApiError::new(
+                ErrorCode::HubOnly,
+                "only the organiser's hub edits this",
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// Who is acting. Until devices have roles, every write on this laptop is the organiser's.

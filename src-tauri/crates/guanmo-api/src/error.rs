@@ -38,6 +38,8 @@ pub enum ErrorCode {
     Muted,
     /// Too many requests at once; try again shortly.
     Busy,
+    /// Only the organiser's hub edits this (roster, rubric, scorers, scoring state…).
+    HubOnly,
     /// This laptop is not paired with the organiser's hub (同步), or the hub revoked it.
     NotPaired,
     /// The pairing code is wrong, expired, used, or locked after too many tries.

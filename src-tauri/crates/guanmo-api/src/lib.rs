@@ -16,7 +16,7 @@ pub mod rubric;
 pub mod scoring;
 mod seed;
 
-pub use ctx::Ctx;
+pub use ctx::{Ctx, DEVICE_ROLE};
 pub use error::{ApiError, ErrorCode};
 
 /// Result of a use case.

@@ -58,6 +58,7 @@ fn clashes(existing: &[Township], input: &TownshipInput, except_id: Option<&str>
 
 /// Adds a township at the end of the route.
 pub fn add_township(ctx: &Ctx, input: TownshipInput) -> ApiResult<Township> {
+    ctx.ensure_organiser()?;
     let input = input.normalized();
     let mut problems = input.validate();
     let existing = list_townships(ctx)?;
@@ -77,6 +78,7 @@ pub fn update_township(
     expected_version: i32,
     input: TownshipInput,
 ) -> ApiResult<Township> {
+    ctx.ensure_organiser()?;
     let input = input.normalized();
     let mut problems = input.validate();
     let existing = list_townships(ctx)?;
@@ -91,6 +93,7 @@ pub fn update_township(
 
 /// Sets the visit order. `ids` must list every township exactly once.
 pub fn reorder_townships(ctx: &Ctx, ids: Vec<String>) -> ApiResult<Vec<Township>> {
+    ctx.ensure_organiser()?;
     let existing = list_townships(ctx)?;
     let want: HashSet<&str> = existing.iter().map(|t| t.id.as_str()).collect();
     let got: HashSet<&str> = ids.iter().map(String::as_str).collect();
@@ -122,6 +125,7 @@ pub fn import_roster(ctx: &Ctx, path: &Path) -> ApiResult<ImportReport> {
 
 /// [`import_roster`] on bytes already read.
 pub fn import_roster_bytes(ctx: &Ctx, bytes: &[u8], format: FileFormat) -> ApiResult<ImportReport> {
+    ctx.ensure_organiser()?;
     let parsed = exchange::read_roster(bytes, format)?;
     let rows = in_visit_order(parsed.rows);
     let inputs: Vec<TownshipInput> = rows.iter().map(|r| r.input.clone()).collect();

@@ -23,6 +23,7 @@ pub fn validate_rubric(rubric: Rubric) -> Vec<Problem> {
 
 /// Saves `rubric` if it is valid and returns it with ids.
 pub fn save_rubric(ctx: &Ctx, rubric: Rubric) -> ApiResult<Rubric> {
+    ctx.ensure_organiser()?;
     let rubric = rubric.normalized();
     let problems = rubric.validate();
     if has_errors(&problems) {
@@ -39,6 +40,7 @@ pub fn save_rubric(ctx: &Ctx, rubric: Rubric) -> ApiResult<Rubric> {
 
 /// Imports a rubric from JSON or XLSX and saves it, replacing the current one, if valid.
 pub fn import_rubric(ctx: &Ctx, path: &Path) -> ApiResult<Rubric> {
+    ctx.ensure_organiser()?;
     let format = exchange::format_from_path(path)?;
     let bytes = exchange::read_file_limited(path)?;
     let rubric = exchange::read_rubric(&bytes, format)?.normalized();

@@ -101,6 +101,7 @@ fn check_scorer(ctx: &Ctx, input: &ScorerInput) -> ApiResult<()> {
 
 /// Registers a scorer.
 pub fn register_scorer(ctx: &Ctx, input: ScorerInput) -> ApiResult<Scorer> {
+    ctx.ensure_organiser()?;
     let input = input.normalized();
     check_scorer(ctx, &input)?;
     Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
@@ -115,6 +116,7 @@ pub fn update_scorer(
     expected_version: i32,
     input: ScorerInput,
 ) -> ApiResult<Scorer> {
+    ctx.ensure_organiser()?;
     let input = input.normalized();
     check_scorer(ctx, &input)?;
     Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
@@ -217,6 +219,7 @@ pub fn scoring_board(ctx: &Ctx) -> ApiResult<ScoringBoard> {
 
 /// Opens or closes scoring of a township.
 pub fn set_scoring_open(ctx: &Ctx, township_id: &str, open: bool) -> ApiResult<ScoringBoard> {
+    ctx.ensure_organiser()?;
     let t = ctx
         .store
         .read(|c| guanmo_store::roster::get(c, township_id))?;
@@ -445,6 +448,7 @@ pub fn submit_sheet(ctx: &Ctx, sheet_id: &str, expected_version: i32) -> ApiResu
 /// Unlocks a submitted sheet; the organiser must give a reason, which the audit log and the
 /// exports carry.
 pub fn unlock_sheet(ctx: &Ctx, sheet_id: &str, reason: String) -> ApiResult<Sheet> {
+    ctx.ensure_organiser()?;
     let sheet = get_sheet(ctx, sheet_id)?;
     let reason = check_reason(&reason).map_err(|m| refuse(ErrorCode::Validation, "解锁原因", m))?;
     if sheet.status != SheetStatus::Submitted {
@@ -476,6 +480,7 @@ pub fn get_aggregation_rule(ctx: &Ctx) -> ApiResult<AggregationRule> {
 
 /// Sets the aggregation rule, if valid.
 pub fn set_aggregation_rule(ctx: &Ctx, rule: AggregationRule) -> ApiResult<AggregationRule> {
+    ctx.ensure_organiser()?;
     let problems = rule.validate();
     if has_errors(&problems) {
         return Err(ApiError::with_problems(

@@ -197,6 +197,11 @@ pub struct Op {
     pub actor: String,
     /// `{"table": [row, …], …}`: every row of the aggregate after the write.
     pub payload: Value,
+    /// The hub's verdict on an operation it relays (`applied`, `superseded`, `refused`).
+    /// Laptops follow it instead of judging ownership themselves, so every replica agrees
+    /// even when operations reach them in another order than they reached the hub.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
 }
 
 impl Op {
@@ -257,6 +262,8 @@ pub struct ApplyReport {
     pub conflicts: Vec<IssueNote>,
     /// Operations held back earlier that could now be applied.
     pub released: u32,
+    /// Operations relayed by the hub that the hub had refused (kept, not applied).
+    pub refused_at_hub: u32,
 }
 
 /// Who this replica is and who the hub is: the ownership rules depend on both.
@@ -454,6 +461,7 @@ pub(crate) fn append_local(tx: &WriteTx<'_>, changed: &BTreeSet<(Kind, String)>)
             at: tx.at().to_string(),
             actor: tx.actor().to_string(),
             payload,
+            verdict: None,
         };
         if let Some(key) = owner_key(*kind, entity_id, &op.payload) {
             bind_owner(conn, &key, me)?;
@@ -512,23 +520,31 @@ fn op_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Op> {
         at: r.get(7)?,
         actor: r.get(8)?,
         payload: serde_json::from_str(&payload).unwrap_or(Value::Null),
+        verdict: None,
     })
 }
 
 const OP_COLUMNS: &str =
     "o.origin, o.seq, o.hlc, o.kind, o.entity_id, o.base_origin, o.base_seq, o.at, o.actor, o.payload";
 
+fn relayed_op_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Op> {
+    let mut op = op_from_row(r)?;
+    op.verdict = Some(r.get(10)?);
+    Ok(op)
+}
+
 /// Operations the other side lacks, given its watermarks: oldest first by hybrid clock
-/// (so what an operation depends on comes before it), at most `limit`.
+/// (so what an operation depends on comes before it), at most `limit`, each with this
+/// replica's verdict (the hub relays its verdicts).
 pub fn ops_after(conn: &Connection, have: &BTreeMap<String, i64>, limit: u32) -> Result<Vec<Op>> {
     let have = serde_json::to_string(have)?;
     let mut st = conn.prepare_cached(&format!(
-        "SELECT {OP_COLUMNS} FROM ops o
+        "SELECT {OP_COLUMNS}, o.outcome FROM ops o
          LEFT JOIN (SELECT key AS origin, value AS seq FROM json_each(?1)) w ON w.origin = o.origin
          WHERE o.seq > COALESCE(w.seq, 0)
          ORDER BY o.hlc, o.origin, o.seq LIMIT ?2"
     ))?;
-    let rows = st.query_map(params![have, limit], op_from_row)?;
+    let rows = st.query_map(params![have, limit], relayed_op_from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -610,6 +626,28 @@ pub fn issues(conn: &Connection) -> Result<Vec<SyncIssue>> {
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records on a laptop that the hub refused one of its own operations (from the push
+/// answer), so the 同步 view can say which record and why.
+pub fn note_refused_by_hub(tx: &WriteTx<'_>, note: &IssueNote) -> Result<()> {
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO sync_issues (id, kind, code, op_origin, op_seq, entity_kind, entity_id,
+                                      detail, at)
+             VALUES (?1, 'refused', ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            guanmo_domain::ids::new_id(),
+            note.code,
+            note.op.origin,
+            note.op.seq,
+            note.kind,
+            note.entity_id,
+            note.detail,
+            tx.at()
+        ])?;
+    Ok(())
 }
 
 /// Marks an issue as looked at by `who`.
@@ -826,18 +864,29 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     } else {
         return refuse(tx, op, "bad_clock", format!("hlc {:?}", op.hlc), report);
     }
+    // On a laptop, the hub's verdict stands: it judged ownership in the order operations
+    // reached it, and every laptop must agree with it.
+    let judged_by_hub = rules.self_id != hub && op.verdict.is_some();
+    if judged_by_hub && op.verdict.as_deref() == Some("refused") {
+        insert_op(conn, op, "refused", tx.at())?;
+        set_watermark(conn, &op.origin, op.seq)?;
+        report.refused_at_hub += 1;
+        return Ok(Step::Done(Outcome::Refused));
+    }
     let Some(kind) = Kind::parse(&op.kind) else {
         return refuse(tx, op, "unknown_kind", op.kind.clone(), report);
     };
     let from_hub = op.origin == hub;
-    if kind.hub_only() && !from_hub {
+    if judged_by_hub {
+        // ownership was the hub's to judge
+    } else if kind.hub_only() && !from_hub {
         return refuse(tx, op, "hub_only", String::new(), report);
     }
     if let Err(detail) = check_payload(conn, kind, &op.entity_id, &op.payload) {
         return refuse(tx, op, "bad_payload", detail, report);
     }
     let owner_key = owner_key(kind, &op.entity_id, &op.payload);
-    if let Some(key) = &owner_key {
+    if let (false, Some(key)) = (judged_by_hub, &owner_key) {
         match owner_of(conn, key)? {
             Some(owner) if owner != op.origin && !from_hub => {
                 return refuse(
@@ -860,7 +909,12 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     }
 
     // Concurrent edits: the writer had not seen the record's current state.
-    let current = head(conn, kind, &op.entity_id)?;
+    // A photo's metadata merges the same way in any order (see `upsert`): never a conflict.
+    let current = if kind == Kind::Photo {
+        None
+    } else {
+        head(conn, kind, &op.entity_id)?
+    };
     let mut keep_current = false;
     if let Some(cur) = &current {
         if saw(conn, op, cur)? {
@@ -873,7 +927,8 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
                 return Ok(Step::Done(Outcome::Superseded));
             }
             let cur_from_hub = cur.origin == hub;
-            keep_current = cur_from_hub || !from_hub && owner_is(conn, &owner_key, &cur.origin)?;
+            keep_current =
+                cur_from_hub || !from_hub && owner_is(conn, owner_key.as_ref(), &cur.origin)?;
             let (winner, loser) = if keep_current {
                 (cur.clone(), op.id())
             } else {
@@ -920,7 +975,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     Ok(Step::Done(Outcome::Applied))
 }
 
-fn owner_is(conn: &Connection, key: &Option<String>, device: &str) -> Result<bool> {
+fn owner_is(conn: &Connection, key: Option<&String>, device: &str) -> Result<bool> {
     Ok(match key {
         Some(k) => owner_of(conn, k)?.as_deref() == Some(device),
         None => false,

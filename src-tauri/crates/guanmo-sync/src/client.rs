@@ -126,6 +126,14 @@ pub fn sync_once(
         let n = u32::try_from(ops.len()).unwrap_or(u32::MAX);
         let resp = transport.push(&PushRequest { ops })?;
         report.refused_by_hub += u32::try_from(resp.report.refused.len()).unwrap_or(u32::MAX);
+        if !resp.report.refused.is_empty() {
+            store.write_without_ops(ctx.now(), "sync", |tx| {
+                for note in &resp.report.refused {
+                    oplog::note_refused_by_hub(tx, note)?;
+                }
+                Ok(())
+            })?;
+        }
         if resp.acked_seq <= acked {
             // The hub holds them back (it lacks earlier ones it refused to keep?): stop
             // rather than loop; the next run starts from what it confirmed.

@@ -8,7 +8,7 @@ use guanmo_store::{meta, oplog, ChangeInput};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
-const ROLE: &str = "device_role";
+const ROLE: &str = guanmo_api::DEVICE_ROLE;
 const NAME: &str = "device_name";
 const SECRET: &str = "device_signing_key";
 pub(crate) const HUB_ID: &str = "hub_id";
@@ -175,6 +175,36 @@ pub fn set_role(ctx: &Ctx, role: Role, name: &str) -> SyncResult<DeviceIdentity>
             })
         })?;
     device_identity(ctx)
+}
+
+/// How a laptop reaches its hub once paired: the address it paired at and its device token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HubLink {
+    /// The hub's base URL, e.g. `http://192.168.1.20:8787`.
+    pub url: String,
+    /// This device's token (secret; never logged or shown).
+    pub token: String,
+}
+
+impl std::fmt::Debug for HubLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubLink")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The hub this laptop syncs with, once paired; `None` before pairing and on the hub.
+pub fn hub_link(ctx: &Ctx) -> SyncResult<Option<HubLink>> {
+    let (url, token) = ctx
+        .store()
+        .read(|c| Ok((meta::get(c, HUB_URL)?, meta::get(c, HUB_TOKEN)?)))?;
+    Ok(match (url, token) {
+        (Some(url), Some(token)) if !url.is_empty() && !token.is_empty() => {
+            Some(HubLink { url, token })
+        }
+        _ => None,
+    })
 }
 
 /// The rules the op log applies remote operations by, for this device.
