@@ -23,7 +23,7 @@ mod status;
 pub use client::{sync_once, Progress, SyncReport, Transport};
 pub use error::{SyncError, SyncErrorCode};
 pub use hub::HubService;
-pub use identity::{device_identity, set_role, DeviceIdentity, Role};
+pub use identity::{device_identity, hub_link, set_role, DeviceIdentity, HubLink, Role};
 pub use pairing::{new_pairing_code, pair_with_hub, revoke_device, PairingCode, PAIRING_TRIES};
 pub use status::{overview, resolve_issue, DeviceStatus, IssueView, SyncOverview, SKEW_WARN_MS};
 
