@@ -643,3 +643,73 @@ fn clock_skew_changes_nothing_in_the_converged_result_and_is_warned_about() {
             .clock_warning
     );
 }
+
+/// A PNG of noise, `w`×`h`: compresses badly, so it is several chunks long.
+fn noise_png(w: u32, h: u32, seed: u32) -> Vec<u8> {
+    let mut x = seed | 1;
+    let img = image::RgbImage::from_fn(w, h, |_, _| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        image::Rgb([x as u8, (x >> 8) as u8, (x >> 16) as u8])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn photos_travel_by_hash_once_each_way_and_an_interrupted_transfer_resumes() {
+    let c = Cluster::new(Faults::default(), 11);
+    let (l, t) = &c.laptops[0];
+    let bytes = noise_png(1400, 1000, 7);
+    assert!(bytes.len() > 3 << 20, "several chunks: {}", bytes.len());
+    let imported = l
+        .media
+        .import_bytes("现场.png", &bytes, &guanmo_media::Limits::default())
+        .unwrap();
+    guanmo_api::photos::record_imported(&l.ctx, "现场.png", &imported).unwrap();
+    let town = &enabled(&l.ctx)[2];
+    let sheet = scoring::open_sheet(&l.ctx, &c.scorers[0].id, &town.id).unwrap();
+    let (crit, _) = &criteria(&l.ctx)[0];
+    guanmo_api::photos::attach_evidence(&l.ctx, &sheet.id, crit, &imported.hash).unwrap();
+
+    // The cable is pulled after the operations and the first chunk went out.
+    t.cut_after(4);
+    assert!(l.sync(t).is_err());
+    let partial = guanmo_sync::overview(&c.hub.ctx, &c.hub.media)
+        .unwrap()
+        .photos_missing;
+    assert_eq!(partial, 1, "the hub knows the photo but lacks its bytes");
+    t.set_cut(false);
+    let r = l.sync(t).unwrap();
+    assert_eq!(r.photos_sent, 1);
+    assert!(
+        r.bytes < bytes.len() as u64,
+        "resumed: only the rest was sent ({} of {})",
+        r.bytes,
+        bytes.len()
+    );
+    let at_hub = c
+        .hub
+        .media
+        .path(&imported.hash, guanmo_media::Size::Original)
+        .unwrap();
+    assert_eq!(
+        std::fs::read(at_hub).unwrap(),
+        bytes,
+        "the hub has the same bytes"
+    );
+
+    // Another laptop fetches it from the hub; a second run moves nothing.
+    let (l2, t2) = &c.laptops[2];
+    let r = l2.sync(t2).unwrap();
+    assert_eq!(r.photos_received, 1);
+    let r = l2.sync(t2).unwrap();
+    assert_eq!((r.photos_received, r.photos_sent, r.bytes), (0, 0, 0));
+    let r = l.sync(t).unwrap();
+    assert_eq!((r.photos_received, r.photos_sent, r.bytes), (0, 0, 0));
+    c.settle();
+}

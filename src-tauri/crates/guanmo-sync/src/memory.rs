@@ -27,6 +27,8 @@ pub struct Faults {
 struct State {
     rng: u64,
     cut: bool,
+    /// Calls left before the link cuts by itself (a cable pulled mid-transfer).
+    cut_after: Option<u64>,
     stale: Vec<PushRequest>,
     calls: u64,
 }
@@ -59,6 +61,7 @@ impl MemoryTransport {
             state: Mutex::new(State {
                 rng: seed | 1,
                 cut: false,
+                cut_after: None,
                 stale: Vec::new(),
                 calls: 0,
             }),
@@ -68,6 +71,11 @@ impl MemoryTransport {
     /// Cuts (`true`) or restores the link: a cut link fails every call.
     pub fn set_cut(&self, cut: bool) {
         self.lock().cut = cut;
+    }
+
+    /// Lets `n` more calls through, then cuts the link.
+    pub fn cut_after(&self, n: u64) {
+        self.lock().cut_after = Some(n);
     }
 
     /// Uses `token` from now on (set by pairing, or a test's forged one).
@@ -114,6 +122,14 @@ impl MemoryTransport {
         {
             let mut s = self.lock();
             s.calls += 1;
+            match s.cut_after {
+                Some(0) => {
+                    s.cut = true;
+                    s.cut_after = None;
+                }
+                Some(n) => s.cut_after = Some(n - 1),
+                None => {}
+            }
             if s.cut {
                 return Err(SyncError::new(SyncErrorCode::Unreachable, "link cut"));
             }
