@@ -7,8 +7,8 @@
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
 use chrono::{DateTime, SecondsFormat};
 use guanmo_domain::feed::{
-    beijing_hhmm, paragraphs, stop_label_for, transition, Post, PostAction, PostInput,
-    TransitionError,
+    beijing_stamp, beijing_update_stamp, paragraphs, stop_label_for, transition, Post, PostAction,
+    PostInput, TransitionError,
 };
 use guanmo_domain::problem::{has_errors, Problem, ProblemCode};
 use guanmo_store::feed::{self as store, Cursor};
@@ -38,11 +38,11 @@ pub struct PublicPost {
     pub pinned: bool,
     /// When it was published, RFC 3339 UTC.
     pub published_at: String,
-    /// Publication time as HH:MM, Beijing time.
+    /// Publication time as residents read it, e.g. `12月4日 09:05` (Beijing time).
     pub time: String,
     /// When its content was last edited after publishing, RFC 3339 UTC.
     pub updated_at: Option<String>,
-    /// That edit as HH:MM, Beijing time (shown as 已更新 HH:MM).
+    /// That edit as shown after 已更新: HH:MM, with the day when it came on a later day.
     pub updated_time: Option<String>,
 }
 
@@ -63,9 +63,12 @@ impl PublicPost {
             photos: p.photos.clone(),
             credit: p.credit.clone(),
             pinned: p.pinned,
-            time: beijing_hhmm(&published_at).unwrap_or_default(),
+            time: beijing_stamp(&published_at).unwrap_or_default(),
+            updated_time: p
+                .updated_at
+                .as_deref()
+                .and_then(|u| beijing_update_stamp(&published_at, u)),
             published_at,
-            updated_time: p.updated_at.as_deref().and_then(beijing_hhmm),
             updated_at: p.updated_at.clone(),
         })
     }
@@ -438,7 +441,10 @@ mod tests {
         let p = publish_post(&ctx, &d.id, d.version).unwrap();
         let feed = public_feed(&ctx, None, DEFAULT_PAGE).unwrap();
         assert_eq!(feed.posts.len(), 1);
-        assert_eq!(feed.posts[0].time, "09:03", "Beijing time");
+        assert_eq!(
+            feed.posts[0].time, "12月4日 09:03",
+            "Beijing time, with the day"
+        );
         let ev = feed_events_since(&ctx, 0, 100).unwrap();
         assert_eq!(ev.len(), 1);
         assert_eq!(ev[0].kind, FeedEventKind::New);

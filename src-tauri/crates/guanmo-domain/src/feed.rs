@@ -222,6 +222,33 @@ pub fn beijing_hhmm(rfc3339: &str) -> Option<String> {
     Some(t.with_timezone(&BEIJING).format("%H:%M").to_string())
 }
 
+/// An RFC 3339 instant as residents read a post's time, e.g. `12月4日 09:05` (Beijing time):
+/// the tour runs over two days, so the day is always shown.
+pub fn beijing_stamp(rfc3339: &str) -> Option<String> {
+    let t = DateTime::parse_from_rfc3339(rfc3339).ok()?;
+    Some(
+        t.with_timezone(&BEIJING)
+            .format("%-m月%-d日 %H:%M")
+            .to_string(),
+    )
+}
+
+/// When a published post was edited, as shown after 已更新: `HH:MM` on the day it was
+/// published, with the day (`12月5日 08:10`) when the edit came on a later day.
+pub fn beijing_update_stamp(published: &str, updated: &str) -> Option<String> {
+    let p = DateTime::parse_from_rfc3339(published)
+        .ok()?
+        .with_timezone(&BEIJING);
+    let u = DateTime::parse_from_rfc3339(updated)
+        .ok()?
+        .with_timezone(&BEIJING);
+    if p.date_naive() == u.date_naive() {
+        beijing_hhmm(updated)
+    } else {
+        beijing_stamp(updated)
+    }
+}
+
 /// Something media staff do to a post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostAction {
@@ -373,6 +400,20 @@ mod tests {
             "past midnight UTC+8 is the next day"
         );
         assert_eq!(beijing_hhmm("not a time"), None);
+        assert_eq!(
+            beijing_stamp("2026-12-04T01:05:00Z").as_deref(),
+            Some("12月4日 09:05")
+        );
+        assert_eq!(
+            beijing_update_stamp("2026-12-04T01:05:00Z", "2026-12-04T08:00:00Z").as_deref(),
+            Some("16:00"),
+            "an edit the same day shows the time only"
+        );
+        assert_eq!(
+            beijing_update_stamp("2026-12-04T01:05:00Z", "2026-12-04T16:10:00Z").as_deref(),
+            Some("12月5日 00:10"),
+            "an edit on day 2 shows its day"
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Post, PostInput } from "../../ipc";
-import { beijingHHMM, charCount, gridColumns, movePhoto, paragraphs, previewModel } from "./feed";
+import { beijingHHMM, charCount, gridColumns, movePhoto, paragraphs, previewModel, residentStamp, residentUpdateStamp } from "./feed";
 
 const input: PostInput = {
   stop_label: "【第7站·水口山镇】",
@@ -40,9 +40,16 @@ describe("preview formatting", () => {
     expect(beijingHHMM("not a time")).toBe("");
   });
 
+  it("residents read a post's time with its day: the tour runs over two days", () => {
+    expect(residentStamp("2024-12-04T01:05:00Z")).toBe("12月4日 09:05");
+    expect(residentStamp("2024-12-04T16:30:00Z")).toBe("12月5日 00:30");
+    expect(residentUpdateStamp("2024-12-04T01:05:00Z", "2024-12-04T08:00:00Z")).toBe("16:00");
+    expect(residentUpdateStamp("2024-12-04T01:05:00Z", "2024-12-05T01:00:00Z")).toBe("12月5日 09:00");
+  });
+
   it("a draft previews at the time of publishing (now), without 已更新", () => {
     const m = previewModel(input, null, new Date("2024-12-04T02:41:00Z"));
-    expect(m).toMatchObject({ time: "10:41", stopLabel: "【第7站·水口山镇】", columns: 2, credit: "记者 李明 摄", updated: null, pinned: false });
+    expect(m).toMatchObject({ time: "12月4日 10:41", stopLabel: "【第7站·水口山镇】", columns: 2, credit: "记者 李明 摄", updated: null, pinned: false });
   });
 
   it("a published post keeps its time; edited, it shows 已更新 at the time of saving", () => {
@@ -59,8 +66,10 @@ describe("preview formatting", () => {
       version: 3,
     };
     const now = new Date("2024-12-04T03:00:00Z");
-    expect(previewModel(input, post, now)).toMatchObject({ time: "09:10", updated: null, pinned: true });
+    expect(previewModel(input, post, now)).toMatchObject({ time: "12月4日 09:10", updated: null, pinned: true });
     expect(previewModel({ ...input, photos: ["a"] }, post, now)).toMatchObject({ updated: "11:00", columns: 1 });
+    const nextDay = new Date("2024-12-05T00:20:00Z");
+    expect(previewModel({ ...input, photos: ["a"] }, post, nextDay)).toMatchObject({ updated: "12月5日 08:20" });
   });
 
   it("counts characters as the backend does", () => {

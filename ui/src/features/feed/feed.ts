@@ -46,6 +46,20 @@ export function beijingHHMM(at: string | Date): string {
   return `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
 }
 
+/** An instant as residents read a post's time, e.g. "12月4日 09:05" (Beijing time): the tour runs over two days. */
+export function residentStamp(at: string | Date): string {
+  const t = typeof at === "string" ? Date.parse(at) : at.getTime();
+  if (Number.isNaN(t)) return "";
+  const d = new Date(t + BEIJING_OFFSET_MS);
+  return `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 ${beijingHHMM(new Date(t))}`;
+}
+
+/** What follows 已更新: HH:MM on the day the post was published, with the day when edited on a later day. */
+export function residentUpdateStamp(published: string, updated: string | Date): string {
+  const day = (at: string | Date) => residentStamp(at).split(" ")[0];
+  return day(published) === day(updated) ? beijingHHMM(updated) : residentStamp(updated);
+}
+
 /** "12-04 09:30" in Beijing time, for the list of posts. */
 export function beijingDayTime(at: string | null): string {
   if (!at) return "";
@@ -82,14 +96,20 @@ export function previewModel(input: PostInput, post: Post | null, now: Date): Pr
   const stop = input.stop_label?.trim() ?? "";
   const photos = input.photos.slice(0, MAX_PHOTOS);
   return {
-    time: published?.published_at ? beijingHHMM(published.published_at) : beijingHHMM(now),
+    time: residentStamp(published?.published_at ?? now),
     stopLabel: stop === "" ? null : stop,
     paragraphs: paragraphs(input.body),
     photos,
     columns: gridColumns(photos.length),
     credit: input.credit.trim(),
     // Saving an edit of a published post makes residents see 已更新 at the time of saving.
-    updated: published ? (sameContent(input, published) ? (published.updated_at ? beijingHHMM(published.updated_at) : null) : beijingHHMM(now)) : null,
+    updated: published?.published_at
+      ? sameContent(input, published)
+        ? published.updated_at
+          ? residentUpdateStamp(published.published_at, published.updated_at)
+          : null
+        : residentUpdateStamp(published.published_at, now)
+      : null,
     pinned: published?.pinned ?? false,
   };
 }
