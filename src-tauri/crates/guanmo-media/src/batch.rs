@@ -26,7 +26,8 @@ pub struct BatchProgress {
 }
 
 /// Imports `paths` on all cores (at least two workers). Files not started when `cancel`
-/// becomes true get `Err(Cancelled)`; a file already decoding finishes.
+/// becomes true get `Err(Cancelled)`; a file already decoding finishes. Once the disk is
+/// full, files not started yet are not decoded in vain: they get `Err(DiskFull)` at once.
 pub fn import_batch(
     store: &MediaStore,
     paths: &[PathBuf],
@@ -37,6 +38,7 @@ pub fn import_batch(
     let total = paths.len();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
+    let disk_full = AtomicBool::new(false);
     let slots: Vec<Mutex<Option<Result<Imported, MediaError>>>> =
         paths.iter().map(|_| Mutex::new(None)).collect();
     let workers = std::thread::available_parallelism()
@@ -51,9 +53,17 @@ pub fn import_batch(
                 let Some(path) = paths.get(i) else { break };
                 let outcome = if cancel.load(Ordering::Relaxed) {
                     Err(MediaError::Cancelled)
+                } else if disk_full.load(Ordering::Relaxed) {
+                    Err(MediaError::DiskFull(std::io::Error::new(
+                        std::io::ErrorKind::StorageFull,
+                        "not tried: the disk filled up earlier in this batch",
+                    )))
                 } else {
                     store.import(path, limits)
                 };
+                if matches!(outcome, Err(MediaError::DiskFull(_))) {
+                    disk_full.store(true, Ordering::Relaxed);
+                }
                 if let Err(e) = &outcome {
                     tracing::info!(path = %path.display(), code = e.code(), "photo refused: {e}");
                 }

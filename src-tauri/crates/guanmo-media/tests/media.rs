@@ -1229,6 +1229,19 @@ fn a_full_disk_leaves_no_partial_file_reports_disk_full_and_the_batch_goes_on() 
     }
     assert!(imported >= 1, "some photos fit on the disk");
     assert!(full >= 1, "the disk filled up during the batch");
+    // After the first full-disk failure the rest are not decoded in vain: only files the
+    // other workers had already started can still succeed.
+    let first_full = outcomes.iter().position(|(_, o)| o.is_err()).unwrap();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().max(2));
+    let later_ok = outcomes[first_full..]
+        .iter()
+        .filter(|(_, o)| o.is_ok())
+        .count();
+    assert!(
+        later_ok < workers * 2,
+        "files after the disk filled up were still imported: {:?}",
+        outcomes.iter().map(|(_, o)| o.is_ok()).collect::<Vec<_>>()
+    );
     for (path, code, message) in reports.lock().unwrap().iter() {
         if *code == Some("disk_full") {
             let name = path.file_name().unwrap().to_string_lossy();
