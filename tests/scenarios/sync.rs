@@ -713,3 +713,59 @@ fn photos_travel_by_hash_once_each_way_and_an_interrupted_transfer_resumes() {
     assert_eq!((r.photos_received, r.photos_sent, r.bytes), (0, 0, 0));
     c.settle();
 }
+
+#[test]
+fn a_post_published_on_the_media_laptop_reaches_the_hubs_resident_feed_and_stream() {
+    let c = Cluster::new(Faults::default(), 13);
+    let (media, mt) = &c.laptops[2];
+    let start = guanmo_api::feed::latest_seq(&c.hub.ctx).unwrap();
+    let etag_before = guanmo_api::feed::feed_seq(&c.hub.ctx).unwrap();
+    let p = guanmo_api::feed::create_draft(&media.ctx, post_input("【第1站·宜阳街道】观摩开始"))
+        .unwrap();
+    media.sync(mt).unwrap();
+    assert!(
+        guanmo_api::feed::public_feed(&c.hub.ctx, None, 20)
+            .unwrap()
+            .posts
+            .is_empty(),
+        "a draft stays off the resident page"
+    );
+    let p = guanmo_api::feed::publish_post(&media.ctx, &p.id, p.version).unwrap();
+    media.sync(mt).unwrap();
+    let feed = guanmo_api::feed::public_feed(&c.hub.ctx, None, 20).unwrap();
+    assert_eq!(feed.posts.len(), 1);
+    assert!(
+        guanmo_api::feed::feed_seq(&c.hub.ctx).unwrap() > etag_before,
+        "the feed's ETag moves"
+    );
+    let events = guanmo_api::feed::feed_events_since(&c.hub.ctx, start, 100).unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].kind, guanmo_api::feed::FeedEventKind::New);
+
+    let cur = guanmo_api::feed::get_post(&media.ctx, &p.id).unwrap();
+    guanmo_api::feed::update_post(
+        &media.ctx,
+        &p.id,
+        cur.version,
+        post_input("【第1站·宜阳街道】观摩开始(更新)"),
+    )
+    .unwrap();
+    media.sync(mt).unwrap();
+    guanmo_api::feed::retract_post(&media.ctx, &p.id).unwrap();
+    media.sync(mt).unwrap();
+    let kinds: Vec<_> = guanmo_api::feed::feed_events_since(&c.hub.ctx, start, 100)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    use guanmo_api::feed::FeedEventKind as K;
+    assert_eq!(
+        kinds,
+        vec![K::Retracted, K::Retracted, K::Retracted],
+        "each event carries the post as it is now: gone"
+    );
+    assert!(guanmo_api::feed::public_feed(&c.hub.ctx, None, 20)
+        .unwrap()
+        .posts
+        .is_empty());
+}

@@ -950,6 +950,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         return Ok(Step::Done(Outcome::Superseded));
     }
 
+    let change_op = change_op(conn, kind, &op.entity_id, &op.payload)?;
     conn.execute_batch("SAVEPOINT apply_op")?;
     match write_state(conn, kind, &op.entity_id, &op.payload) {
         Ok(()) => conn.execute_batch("RELEASE apply_op")?,
@@ -969,10 +970,40 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     tx.record(crate::ChangeInput {
         entity: kind.entity(),
         entity_id: op.entity_id.clone(),
-        op: "sync",
+        op: change_op,
         payload: serde_json::json!({ "origin": op.origin, "seq": op.seq }),
     })?;
     Ok(Step::Done(Outcome::Applied))
+}
+
+/// The change-log op an applied operation is announced as. A post that becomes, stays or
+/// stops being public is announced with the feed's public ops (see
+/// [`crate::feed::PUBLIC_OPS`]), so the resident page, its live stream and its ETag follow
+/// posts that arrive by sync exactly like posts written here.
+fn change_op(
+    conn: &Connection,
+    kind: Kind,
+    entity_id: &str,
+    payload: &Value,
+) -> Result<&'static str> {
+    if kind != Kind::Post {
+        return Ok("sync");
+    }
+    let before: Option<String> = conn
+        .prepare_cached("SELECT status FROM posts WHERE id = ?1")?
+        .query_row([entity_id], |r| r.get(0))
+        .optional()?;
+    let after = payload
+        .get("posts")
+        .and_then(|rows| rows.get(0))
+        .and_then(|row| row.get("status"))
+        .and_then(Value::as_str);
+    Ok(match (before.as_deref(), after) {
+        (Some("published"), Some("published")) => "update",
+        (_, Some("published")) => "publish",
+        (Some("published"), Some("retracted")) => "retract",
+        _ => "sync",
+    })
 }
 
 fn owner_is(conn: &Connection, key: Option<&String>, device: &str) -> Result<bool> {
