@@ -110,6 +110,9 @@ pub fn sync_once(
     let store = ctx.store();
     let mut report = SyncReport::default();
 
+    // 0. Photos first, so a post never reaches the resident page before its pictures.
+    send_photos(ctx, media, transport, progress, &mut report)?;
+
     // 1. Push this device's operations the hub has not confirmed.
     let mut acked: i64 = store
         .read(|c| meta::get(c, ACKED))?
@@ -187,8 +190,8 @@ pub fn sync_once(
         })?;
     }
 
-    // 3. Photos: send the ones the hub lacks, fetch the ones this laptop lacks.
-    move_photos(ctx, media, transport, progress, &mut report)?;
+    // 3. Photos this laptop lacks (those of other devices' evidence and posts).
+    fetch_photos(ctx, media, transport, progress, &mut report)?;
     Ok(report)
 }
 
@@ -203,17 +206,17 @@ fn all_hashes(ctx: &Ctx) -> SyncResult<Vec<(String, u64)>> {
     })?)
 }
 
-fn move_photos(
+fn send_photos(
     ctx: &Ctx,
     media: &MediaStore,
     transport: &dyn Transport,
     progress: &dyn Fn(Progress),
     report: &mut SyncReport,
 ) -> SyncResult<()> {
-    let all = all_hashes(ctx)?;
-    let (here, absent): (Vec<_>, Vec<_>) = all
+    let here: Vec<(String, u64)> = all_hashes(ctx)?
         .into_iter()
-        .partition(|(h, _)| blobs::has_original(media, h));
+        .filter(|(h, _)| blobs::has_original(media, h))
+        .collect();
     let mut to_send = Vec::new();
     for chunk in here.chunks(1_000) {
         let q = BlobQuery {
@@ -221,9 +224,8 @@ fn move_photos(
         };
         to_send.extend(transport.blobs_missing(&q)?.missing);
     }
-    let total = u32::try_from(to_send.len() + absent.len()).unwrap_or(u32::MAX);
-    let mut done = 0u32;
-    for state in to_send {
+    let total = u32::try_from(to_send.len()).unwrap_or(u32::MAX);
+    for (done, state) in (1u32..).zip(to_send) {
         let Some(size) = here.iter().find(|(h, _)| *h == state.hash).map(|(_, n)| *n) else {
             continue;
         };
@@ -241,14 +243,28 @@ fn move_photos(
             offset = next;
         }
         report.photos_sent += 1;
-        done += 1;
         progress(Progress::Photos {
             done,
             total,
             bytes: report.bytes,
         });
     }
-    for (hash, size) in absent {
+    Ok(())
+}
+
+fn fetch_photos(
+    ctx: &Ctx,
+    media: &MediaStore,
+    transport: &dyn Transport,
+    progress: &dyn Fn(Progress),
+    report: &mut SyncReport,
+) -> SyncResult<()> {
+    let absent: Vec<(String, u64)> = all_hashes(ctx)?
+        .into_iter()
+        .filter(|(h, _)| !blobs::has_original(media, h))
+        .collect();
+    let total = u32::try_from(absent.len()).unwrap_or(u32::MAX);
+    for (done, (hash, size)) in (1u32..).zip(absent) {
         let mut offset = blobs::received(ctx.data_dir(), &hash)?;
         while offset < size {
             let chunk = transport.get_blob(&hash, offset, CHUNK)?;
@@ -265,7 +281,6 @@ fn move_photos(
         if blobs::has_original(media, &hash) {
             report.photos_received += 1;
         }
-        done += 1;
         progress(Progress::Photos {
             done,
             total,
