@@ -11,3 +11,4 @@ mod rubric;
 mod scoring;
 mod support;
 mod sync;
+mod sync_http;

@@ -1,50 +1,304 @@
-//! The HTTP transport to the hub's peer listener (`guanmo_web::peer`).
+//! The HTTP binding of the peer protocol: the route paths and small query and answer types
+//! both sides use, and the laptop's transport to the hub's peer listener
+//! (`guanmo_web::peer`). It behaves like the in-memory transport: a refusal comes back as the
+//! hub's own [`SyncError`] (same code, same message), and anything that stops an answer from
+//! arriving (no route, refused connection, timeout, a garbled answer) is
+//! [`SyncErrorCode::Unreachable`], which the app retries with backoff.
 
 use crate::protocol::{
     BlobQuery, BlobStatus, PairRequest, PairResponse, PullRequest, PullResponse, PushRequest,
-    PushResponse,
+    PushResponse, CHUNK,
 };
 use crate::{SyncError, SyncErrorCode, SyncResult, Transport};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::sync::Mutex;
+use std::time::Duration;
 
-/// A transport to `http://host:port` of a hub.
-#[derive(Debug)]
+/// `POST`: pairing with a one-time code (the only route without a device token).
+pub const PAIR: &str = "/peer/v1/pair";
+/// `POST`: a laptop's own operations.
+pub const PUSH: &str = "/peer/v1/push";
+/// `POST`: the operations a laptop lacks.
+pub const PULL: &str = "/peer/v1/pull";
+/// `POST`: which photos the hub lacks.
+pub const BLOBS_MISSING: &str = "/peer/v1/blobs/missing";
+/// `PUT` and `GET` `{BLOBS}/{hash}`: a chunk of a photo's original.
+pub const BLOBS: &str = "/peer/v1/blobs";
+
+/// Query of `PUT {BLOBS}/{hash}`; the body is the chunk's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobPut {
+    /// The photo's size in bytes.
+    pub total: u64,
+    /// Where the chunk starts.
+    pub offset: u64,
+}
+
+/// Query of `GET {BLOBS}/{hash}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobGet {
+    /// Where the chunk starts.
+    #[serde(default)]
+    pub offset: u64,
+    /// Most bytes wanted (the hub sends at most [`CHUNK`]).
+    #[serde(default = "chunk")]
+    pub max: u32,
+}
+
+fn chunk() -> u32 {
+    CHUNK
+}
+
+/// Answer to `PUT {BLOBS}/{hash}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobReceived {
+    /// Bytes of the photo the hub now has (resume from here).
+    pub received: u64,
+}
+
+/// Time to open a connection: the hub is on the LAN, so a longer wait means it is not there.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// Time for a whole request, answer included (a 500-operation push or a 1 MiB chunk over a
+/// slow Wi-Fi fits with room to spare).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest JSON answer read: a pull of 500 operations (the hub's push limit, mirrored).
+const ANSWER_LIMIT: u64 = 64 * 1024 * 1024;
+/// Largest chunk answer read.
+const CHUNK_ANSWER_LIMIT: u64 = CHUNK as u64 + 64 * 1024;
+
+/// A transport to `http://host:port` of a hub. Like the in-memory transport, it keeps the
+/// token a successful pairing returns and sends it from then on.
 pub struct HttpTransport {
     base: String,
-    token: Option<String>,
+    token: Mutex<Option<String>>,
+    agent: ureq::Agent,
+}
+
+impl std::fmt::Debug for HttpTransport {
+    // Never prints the token.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpTransport")
+            .field("base", &self.base)
+            .field("paired", &self.token().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn unreachable(message: impl Into<String>) -> SyncError {
+    SyncError::new(SyncErrorCode::Unreachable, message)
 }
 
 impl HttpTransport {
-    /// A transport to the hub at `base_url`, with this device's token once paired.
+    /// A transport to the hub at `base_url` (`http://host:port`), with this device's token
+    /// once paired.
     pub fn new(base_url: &str, token: Option<String>) -> SyncResult<Self> {
+        let base = base_url.trim().trim_end_matches('/').to_string();
+        let uri: ureq::http::Uri = base
+            .parse()
+            .map_err(|_| SyncError::new(SyncErrorCode::BadRequest, "not a hub address"))?;
+        if !matches!(uri.scheme_str(), Some("http" | "https"))
+            || uri.host().is_none()
+            || uri.path_and_query().is_some_and(|p| p.as_str() != "/")
+        {
+            return Err(SyncError::new(
+                SyncErrorCode::BadRequest,
+                "the hub address must look like http://host:port",
+            ));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_global(Some(REQUEST_TIMEOUT))
+            // Refusals carry `{code, message}`; read them instead of a bare status error.
+            .http_status_as_error(false)
+            // The hub is on the LAN: a proxy from the environment would not reach it and
+            // would see the token.
+            .proxy(None)
+            // A redirect would carry the body (and maybe the token) elsewhere.
+            .max_redirects(0)
+            .build()
+            .into();
         Ok(Self {
-            base: base_url.trim_end_matches('/').to_string(),
-            token,
+            base,
+            token: Mutex::new(token),
+            agent,
         })
+    }
+
+    /// Uses `token` from now on.
+    pub fn set_token(&self, token: &str) {
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token.to_string());
+    }
+
+    fn token(&self) -> Option<String> {
+        self.token.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    fn authorization(&self) -> SyncResult<String> {
+        match self.token() {
+            Some(t) => Ok(format!("Bearer {t}")),
+            None => Err(SyncError::new(
+                SyncErrorCode::NotPaired,
+                "not paired with a hub",
+            )),
+        }
+    }
+
+    /// `POST path` with a JSON body; the answer decoded, or the hub's refusal.
+    fn post<Q: Serialize, A: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Q,
+        token: bool,
+    ) -> SyncResult<A> {
+        let json = serde_json::to_vec(body)
+            .map_err(|e| SyncError::new(SyncErrorCode::BadRequest, e.to_string()))?;
+        let mut req = self
+            .agent
+            .post(self.url(path))
+            .header("Content-Type", "application/json");
+        if token {
+            req = req.header("Authorization", &self.authorization()?);
+        }
+        let resp = req.send(&json[..]).map_err(network)?;
+        decode(answer(resp, ANSWER_LIMIT)?)
     }
 }
 
-fn todo<T>() -> SyncResult<T> {
-    Err(SyncError::new(SyncErrorCode::Unreachable, "not built yet"))
+/// A failure to get an answer at all.
+fn network(e: ureq::Error) -> SyncError {
+    unreachable(format!("hub not reachable: {e}"))
+}
+
+/// The body of a successful answer, or the hub's refusal as a [`SyncError`].
+fn answer(mut resp: ureq::http::Response<ureq::Body>, limit: u64) -> SyncResult<Vec<u8>> {
+    let status = resp.status();
+    let body = resp
+        .body_mut()
+        .with_config()
+        .limit(limit)
+        .read_to_vec()
+        .map_err(network)?;
+    if status.is_success() {
+        return Ok(body);
+    }
+    match serde_json::from_slice::<SyncError>(&body) {
+        Ok(e) => Err(e),
+        Err(_) => Err(unreachable(format!("the hub answered {status}"))),
+    }
+}
+
+fn decode<A: DeserializeOwned>(body: Vec<u8>) -> SyncResult<A> {
+    serde_json::from_slice(&body).map_err(|e| unreachable(format!("hub answered garbage: {e}")))
+}
+
+/// A photo hash goes into the path: only the 64 hex characters a hash has.
+fn blob_path(hash: &str) -> SyncResult<String> {
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "not a photo hash",
+        ));
+    }
+    Ok(format!("{BLOBS}/{hash}"))
 }
 
 impl Transport for HttpTransport {
-    fn pair(&self, _req: &PairRequest) -> SyncResult<PairResponse> {
-        let _ = (&self.base, &self.token);
-        todo()
+    fn pair(&self, req: &PairRequest) -> SyncResult<PairResponse> {
+        let resp: PairResponse = self.post(PAIR, req, false)?;
+        self.set_token(&resp.token);
+        Ok(resp)
     }
-    fn push(&self, _req: &PushRequest) -> SyncResult<PushResponse> {
-        todo()
+
+    fn push(&self, req: &PushRequest) -> SyncResult<PushResponse> {
+        self.post(PUSH, req, true)
     }
-    fn pull(&self, _req: &PullRequest) -> SyncResult<PullResponse> {
-        todo()
+
+    fn pull(&self, req: &PullRequest) -> SyncResult<PullResponse> {
+        self.post(PULL, req, true)
     }
-    fn blobs_missing(&self, _q: &BlobQuery) -> SyncResult<BlobStatus> {
-        todo()
+
+    fn blobs_missing(&self, q: &BlobQuery) -> SyncResult<BlobStatus> {
+        self.post(BLOBS_MISSING, q, true)
     }
-    fn put_blob(&self, _hash: &str, _total: u64, _offset: u64, _chunk: &[u8]) -> SyncResult<u64> {
-        todo()
+
+    fn put_blob(&self, hash: &str, total: u64, offset: u64, chunk: &[u8]) -> SyncResult<u64> {
+        let url = format!(
+            "{}?total={total}&offset={offset}",
+            self.url(&blob_path(hash)?)
+        );
+        let resp = self
+            .agent
+            .put(url)
+            .header("Authorization", &self.authorization()?)
+            .header("Content-Type", "application/octet-stream")
+            .send(chunk)
+            .map_err(network)?;
+        let r: BlobReceived = decode(answer(resp, ANSWER_LIMIT)?)?;
+        Ok(r.received)
     }
-    fn get_blob(&self, _hash: &str, _offset: u64, _max: u32) -> SyncResult<Vec<u8>> {
-        todo()
+
+    fn get_blob(&self, hash: &str, offset: u64, max: u32) -> SyncResult<Vec<u8>> {
+        let url = format!("{}?offset={offset}&max={max}", self.url(&blob_path(hash)?));
+        let resp = self
+            .agent
+            .get(url)
+            .header("Authorization", &self.authorization()?)
+            .call()
+            .map_err(network)?;
+        answer(resp, CHUNK_ANSWER_LIMIT)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hub_address_is_http_host_and_port_only() {
+        assert!(HttpTransport::new("http://192.168.1.20:8787", None).is_ok());
+        assert!(HttpTransport::new("http://192.168.1.20:8787/", None).is_ok());
+        for bad in [
+            "192.168.1.20:8787",
+            "ftp://hub",
+            "http://hub:1/x",
+            "",
+            "http://",
+        ] {
+            assert!(HttpTransport::new(bad, None).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn without_a_token_nothing_is_sent_and_a_closed_port_is_unreachable() {
+        // Bind and drop: the port is free and nothing listens on it.
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let t = HttpTransport::new(&format!("http://{addr}"), None).unwrap();
+        let e = t.pull(&PullRequest {
+            have: Default::default(),
+            limit: 1,
+        });
+        assert_eq!(e.unwrap_err().code, SyncErrorCode::NotPaired);
+        let e = t
+            .pair(&PairRequest {
+                code: "000000".into(),
+                device_id: "x".into(),
+                name: "x".into(),
+                role: crate::Role::Scorer,
+                public_key: "x".into(),
+            })
+            .unwrap_err();
+        assert_eq!(e.code, SyncErrorCode::Unreachable, "{e}");
+        assert!(format!("{t:?}").contains("paired: false"));
     }
 }

@@ -68,6 +68,13 @@ impl HubService {
         Ok(id)
     }
 
+    /// The paired, unrevoked device a token belongs to (read-only): lets a listener refuse a
+    /// stranger before reading a large body.
+    pub fn authenticate(&self, token: &str) -> SyncResult<String> {
+        self.hub_only()?;
+        pairing::device_for_token(&self.ctx, token)
+    }
+
     /// Pairing with a one-time code (no token yet).
     pub fn pair(&self, req: &PairRequest) -> SyncResult<PairResponse> {
         pairing::redeem(&self.ctx, req)

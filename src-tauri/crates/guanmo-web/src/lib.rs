@@ -14,6 +14,7 @@ mod guard;
 mod limits;
 mod live;
 mod page;
+pub mod peer;
 mod routes;
 mod state;
 mod verify;
@@ -22,13 +23,16 @@ pub use error::WebError;
 pub use export::{export_static, ExportReport};
 pub use guard::host_allowed;
 pub use limits::{Quotas, RateLimits};
+pub use peer::peer_router;
 pub use state::{MediaSource, WebConfig, WebState};
 
 use axum::Router;
 use std::future::Future;
 
 /// The resident-facing router: `GET /`, `/api/feed`, `/live`, `/media/{hash}/{size}` and
-/// `/static/{file}`, behind the Host allowlist, security headers and compression.
+/// `/static/{file}`, behind the Host allowlist, security headers and compression. It never
+/// holds a sync route: those are on [`peer::peer_router`], served on the separate peer
+/// listener.
 pub fn public_router(state: WebState) -> Router {
     routes::router(state)
 }

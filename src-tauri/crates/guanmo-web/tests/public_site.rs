@@ -164,7 +164,10 @@ async fn the_page_shows_the_pinned_post_first_then_the_newest_in_beijing_time() 
     let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("{s} missing"));
     assert!(at("观摩会今天开幕") < at("第二站") && at("第二站") < at("第一站"));
     assert!(html.contains("置顶"));
-    assert!(html.contains(">08:35<"), "00:35 UTC is 08:35 in Beijing");
+    assert!(
+        html.contains(">12月4日 08:35<"),
+        "00:35 UTC is 08:35 in Beijing, with the day"
+    );
     assert!(html.contains("【第6站·水口山镇】"));
     assert!(html.contains("<p>村集体经济发展亮眼。</p>"), "paragraphs");
     assert!(html.contains(&format!(r#"src="/media/{photo}/1600.jpg""#)));

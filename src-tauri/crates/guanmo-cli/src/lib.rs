@@ -1,0 +1,339 @@
+//! The organiser's hub without a window (`guanmo serve` on a server), over the same data
+//! folder layout and the same use cases as the desktop app: the peer listener that laptops
+//! sync with, optionally the resident site, and the hub's pairing codes and devices from the
+//! command line. Invariant: these commands only ever act as the hub; a laptop's data folder
+//! (评分电脑, 直播电脑) is refused, so one folder never plays both parts.
+
+use clap::{Parser, Subcommand};
+use guanmo_api::Ctx;
+use guanmo_domain::SystemClock;
+use guanmo_media::{MediaStore, Size};
+use guanmo_sync::{HubService, Role};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The hub's name when a data folder becomes the hub here.
+const DEFAULT_NAME: &str = "组织方主机";
+
+/// `guanmo`: the organiser's hub without a window.
+#[derive(Debug, Parser)]
+#[command(
+    name = "guanmo",
+    version,
+    about = "观摩 — the organiser's hub without a window"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the peer listener (and, with --site, the resident site) until SIGINT or SIGTERM.
+    Serve {
+        /// The hub's data folder (must exist; an empty one becomes a new hub).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Address of the peer listener laptops sync with.
+        #[arg(long, default_value = "0.0.0.0:8787")]
+        peer: SocketAddr,
+        /// Also serve the resident site (the live feed) on this address.
+        #[arg(long)]
+        site: Option<SocketAddr>,
+        /// Host names residents reach the site by (repeatable), e.g. the server's DNS name
+        /// behind a proxy; the site's own address, localhost and 127.0.0.1 are always allowed.
+        #[arg(long = "site-host")]
+        site_hosts: Vec<String>,
+        /// The hub's name shown on the laptops, when the folder becomes a hub here.
+        #[arg(long, default_value = DEFAULT_NAME)]
+        name: String,
+    },
+    /// Print a fresh one-time pairing code (valid 10 minutes, 5 tries).
+    PairingCode {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// List the devices paired with this hub.
+    Devices {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Revoke a device: its token stops working at once.
+    Revoke {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The device's id (see `guanmo devices`).
+        id: String,
+    },
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The data folder is missing or belongs to a laptop, or an argument is wrong.
+    #[error("{0}")]
+    Refused(String),
+    /// A use case failed.
+    #[error("{0}")]
+    Api(#[from] guanmo_api::ApiError),
+    /// A sync step failed.
+    #[error("{0}")]
+    Sync(#[from] guanmo_sync::SyncError),
+    /// The photo store could not be opened.
+    #[error("photo store: {0}")]
+    Media(#[from] guanmo_media::MediaError),
+    /// The resident site could not start.
+    #[error("resident site: {0}")]
+    Web(#[from] guanmo_web::WebError),
+    /// A listener could not be bound or failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Runs one command; what it prints goes to stdout, the log to stderr.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Serve {
+            data_dir,
+            peer,
+            site,
+            site_hosts,
+            name,
+        } => {
+            let (ctx, media) = open_hub(&data_dir, &name)?;
+            serve(ctx, media, peer, site, site_hosts)
+        }
+        Command::PairingCode { data_dir } => {
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            let code = guanmo_sync::new_pairing_code(&ctx)?;
+            println!("{}", code.code);
+            println!("valid until {}", code.expires_at);
+            Ok(())
+        }
+        Command::Devices { data_dir } => {
+            let (ctx, media) = open_hub(&data_dir, DEFAULT_NAME)?;
+            let overview = guanmo_sync::overview(&ctx, &media)?;
+            for d in overview
+                .devices
+                .iter()
+                .filter(|d| d.id != overview.device_id)
+            {
+                let state = match &d.revoked_at {
+                    Some(at) => format!("revoked {at}"),
+                    None => "paired".to_string(),
+                };
+                println!(
+                    "{}\t{}\t{}\t{state}\tpaired {}\tlast contact {}\t{} ops",
+                    d.id,
+                    d.role.as_str(),
+                    d.name,
+                    d.paired_at,
+                    d.last_contact.as_deref().unwrap_or("never"),
+                    d.ops_received,
+                );
+            }
+            Ok(())
+        }
+        Command::Revoke { data_dir, id } => {
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            if guanmo_sync::revoke_device(&ctx, &id)? {
+                println!("revoked {id}");
+                Ok(())
+            } else {
+                Err(CliError::Refused(format!(
+                    "no paired device {id} (already revoked, or never paired here)"
+                )))
+            }
+        }
+    }
+}
+
+/// Opens `dir` as the hub's data: it must exist; a folder with no role yet becomes the hub
+/// named `name`; a laptop's folder is refused.
+fn open_hub(dir: &Path, name: &str) -> Result<(Ctx, MediaStore), CliError> {
+    if !dir.is_dir() {
+        return Err(CliError::Refused(format!(
+            "no data folder {} (create it first)",
+            dir.display()
+        )));
+    }
+    let ctx = Ctx::open(dir, Arc::new(SystemClock))?;
+    let media = MediaStore::new(dir)?;
+    let me = guanmo_sync::device_identity(&ctx)?;
+    match me.role {
+        Some(Role::Hub) => {}
+        None => {
+            let me = guanmo_sync::set_role(&ctx, Role::Hub, name)?;
+            tracing::info!(id = %me.id, name = %me.name, "this data folder is now the organiser's hub");
+        }
+        Some(role) => {
+            return Err(CliError::Refused(format!(
+                "{} is a laptop's data folder (role {}), not the hub's",
+                dir.display(),
+                role.as_str()
+            )))
+        }
+    }
+    Ok((ctx, media))
+}
+
+/// Where the resident site finds the web copies of photos (never the originals).
+struct MediaFiles(MediaStore);
+
+impl guanmo_web::MediaSource for MediaFiles {
+    fn derived_path(&self, hash: &str, long_side: u32) -> Option<PathBuf> {
+        let size = match long_side {
+            320 => Size::Thumb,
+            1600 => Size::Web,
+            _ => return None,
+        };
+        self.0.path(hash, size).ok()
+    }
+}
+
+/// Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish, and
+/// returns.
+fn serve(
+    ctx: Ctx,
+    media: MediaStore,
+    peer: SocketAddr,
+    site: Option<SocketAddr>,
+    site_hosts: Vec<String>,
+) -> Result<(), CliError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("guanmo-serve")
+        .build()?;
+    rt.block_on(async move {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let shutdown = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|s| *s).await;
+        };
+
+        let peer_listener = tokio::net::TcpListener::bind(peer)
+            .await
+            .map_err(|e| CliError::Refused(format!("cannot listen for laptops on {peer}: {e}")))?;
+        let peer_router = guanmo_web::peer_router(HubService::new(ctx.clone(), media.clone()));
+        let mut servers = tokio::task::JoinSet::new();
+        tracing::info!(addr = %peer_listener.local_addr()?, "peer listener up");
+        servers.spawn(guanmo_web::serve(
+            peer_listener,
+            peer_router,
+            shutdown(stopped.clone()),
+        ));
+
+        if let Some(addr) = site {
+            let config = guanmo_web::WebConfig {
+                allowed_hosts: site_allowlist(addr, site_hosts),
+                ..guanmo_web::WebConfig::default()
+            };
+            if addr.ip().is_unspecified() && config.allowed_hosts.len() <= 2 {
+                tracing::warn!(
+                    "the site listens on every address but only localhost is allowed; \
+                     name the hosts residents use with --site-host"
+                );
+            }
+            let state = guanmo_web::WebState::new(ctx, Arc::new(MediaFiles(media)), config)?;
+            let site_listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                CliError::Refused(format!("cannot serve the resident site on {addr}: {e}"))
+            })?;
+            tracing::info!(addr = %site_listener.local_addr()?, "resident site up");
+            servers.spawn(guanmo_web::serve(
+                site_listener,
+                guanmo_web::public_router(state),
+                shutdown(stopped.clone()),
+            ));
+        }
+
+        let result = tokio::select! {
+            signal = termination() => signal
+                .map(|s| tracing::info!(signal = s, "stopping"))
+                .map_err(CliError::Io),
+            // A server that ends by itself failed.
+            Some(ended) = servers.join_next() => match ended {
+                Ok(Ok(())) => Err(CliError::Refused("a listener stopped".into())),
+                Ok(Err(e)) => Err(CliError::Io(e)),
+                Err(e) => Err(CliError::Refused(format!("a listener crashed: {e}"))),
+            },
+        };
+        let _ = stop.send(true);
+        while let Some(ended) = servers.join_next().await {
+            if let Ok(Err(e)) = ended {
+                tracing::warn!(error = %e, "a listener stopped with an error");
+            }
+        }
+        tracing::info!("stopped");
+        result
+    })
+}
+
+/// The `Host` values the resident site accepts.
+fn site_allowlist(addr: SocketAddr, extra: Vec<String>) -> Vec<String> {
+    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string()];
+    if !addr.ip().is_unspecified() {
+        let ip = match addr {
+            SocketAddr::V4(a) => a.ip().to_string(),
+            SocketAddr::V6(a) => format!("[{}]", a.ip()),
+        };
+        hosts.push(ip);
+    }
+    hosts.extend(extra.into_iter().filter(|h| !h.trim().is_empty()));
+    hosts
+}
+
+/// Waits for SIGINT or (on Unix) SIGTERM; returns which.
+async fn termination() -> std::io::Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
+        tokio::select! {
+            _ = term.recv() => Ok("SIGTERM"),
+            _ = int.recv() => Ok("SIGINT"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await?;
+        Ok("Ctrl-C")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_site_accepts_its_own_address_localhost_and_the_named_hosts() {
+        let hosts = site_allowlist(
+            "192.168.1.20:8080".parse().unwrap(),
+            vec!["live.example.cn".into(), " ".into()],
+        );
+        assert_eq!(
+            hosts,
+            ["localhost", "127.0.0.1", "192.168.1.20", "live.example.cn"]
+        );
+        let any = site_allowlist("0.0.0.0:8080".parse().unwrap(), vec![]);
+        assert_eq!(any, ["localhost", "127.0.0.1"]);
+    }
+
+    #[test]
+    fn the_command_line_parses_with_the_documented_defaults() {
+        let cli = Cli::try_parse_from(["guanmo", "serve", "--data-dir", "/srv/guanmo"]).unwrap();
+        match cli.command {
+            Command::Serve { peer, site, .. } => {
+                assert_eq!(peer, "0.0.0.0:8787".parse().unwrap());
+                assert!(site.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["guanmo", "revoke", "--data-dir", "/x"]).is_err());
+    }
+}

@@ -1,0 +1,259 @@
+//! The hub's peer listener: the sync routes a paired laptop calls over the LAN (pair, push,
+//! pull, photos by hash), a thin HTTP binding of [`guanmo_sync::HubService`]. Invariants:
+//! every route but pairing needs `Authorization: Bearer <device token>` of a paired,
+//! unrevoked device; every body has a size limit fitted to its route; this router holds no
+//! resident route and the resident router ([`crate::public_router`]) holds none of these, so
+//! the two listeners keep their two trust levels. Failures answer `{code, message}` with the
+//! [`SyncErrorCode`] the laptop's transport turns back into the same [`SyncError`].
+
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use guanmo_sync::http::{BlobGet, BlobPut, BlobReceived, BLOBS, BLOBS_MISSING, PAIR, PULL, PUSH};
+use guanmo_sync::protocol::{BlobQuery, PairRequest, PullRequest, PushRequest, CHUNK};
+use guanmo_sync::{HubService, SyncError, SyncErrorCode, SyncResult};
+use serde::de::DeserializeOwned;
+
+/// Pairing request: a code, an id, a name and a key (a few hundred bytes).
+const PAIR_LIMIT: usize = 16 * 1024;
+/// A push of [`guanmo_sync::protocol::BATCH`] operations. Each operation carries every row of
+/// its aggregate after the write: 500 mark edits with a remark on every fourth criterion are
+/// about 1.3 MB (measured in `tests/peer.rs`); the worst case, 500 sheets of the default
+/// rubric's 18 criteria each with a 1,000-character remark, is about 30 MB.
+pub const PUSH_LIMIT: usize = 64 * 1024 * 1024;
+/// Watermarks, one per device.
+const PULL_LIMIT: usize = 64 * 1024;
+/// Up to 5,000 hashes of 64 characters in JSON.
+const MISSING_LIMIT: usize = 512 * 1024;
+/// One photo chunk plus slack.
+const CHUNK_LIMIT: usize = CHUNK as usize + 64 * 1024;
+
+const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+
+/// The peer router over the hub's service: `POST /peer/v1/pair`, `/push`, `/pull`,
+/// `/blobs/missing`, `PUT` and `GET /peer/v1/blobs/{hash}`.
+pub fn peer_router(service: HubService) -> Router {
+    Router::new()
+        .route(PAIR, post(pair).layer(DefaultBodyLimit::max(PAIR_LIMIT)))
+        .route(PUSH, post(push).layer(DefaultBodyLimit::max(PUSH_LIMIT)))
+        .route(PULL, post(pull).layer(DefaultBodyLimit::max(PULL_LIMIT)))
+        .route(
+            BLOBS_MISSING,
+            post(blobs_missing).layer(DefaultBodyLimit::max(MISSING_LIMIT)),
+        )
+        .route(
+            &format!("{BLOBS}/{{hash}}"),
+            put(put_blob)
+                .get(get_blob)
+                .layer(DefaultBodyLimit::max(CHUNK_LIMIT)),
+        )
+        .fallback(not_found)
+        .with_state(service)
+}
+
+/// A refused request: a status and the `{code, message}` body.
+#[derive(Debug)]
+struct PeerError {
+    status: StatusCode,
+    error: SyncError,
+}
+
+impl PeerError {
+    fn new(status: StatusCode, code: SyncErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            error: SyncError::new(code, message),
+        }
+    }
+
+    fn bad(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, SyncErrorCode::BadRequest, message)
+    }
+
+    fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            SyncErrorCode::Storage,
+            "the hub failed to handle the request",
+        )
+    }
+}
+
+/// The status a refusal travels with.
+fn status_of(code: SyncErrorCode) -> StatusCode {
+    match code {
+        SyncErrorCode::NotPaired | SyncErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
+        SyncErrorCode::PairingRefused => StatusCode::FORBIDDEN,
+        SyncErrorCode::BadRequest | SyncErrorCode::BundleInvalid => StatusCode::BAD_REQUEST,
+        SyncErrorCode::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
+        SyncErrorCode::Storage => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<SyncError> for PeerError {
+    fn from(error: SyncError) -> Self {
+        Self {
+            status: status_of(error.code),
+            error,
+        }
+    }
+}
+
+impl IntoResponse for PeerError {
+    fn into_response(self) -> Response {
+        if self.status.is_server_error() {
+            tracing::error!(error = %self.error, "peer request failed");
+        } else {
+            tracing::info!(status = %self.status, error = %self.error, "peer request refused");
+        }
+        let mut r = (self.status, Json(&self.error)).into_response();
+        r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
+        r
+    }
+}
+
+async fn not_found() -> PeerError {
+    PeerError::new(
+        StatusCode::NOT_FOUND,
+        SyncErrorCode::BadRequest,
+        "no such peer route",
+    )
+}
+
+/// The device token of `Authorization: Bearer <token>`. Checked for presence before any body
+/// is read; whether it belongs to a paired device is the service's check.
+fn bearer(headers: &HeaderMap) -> Result<String, PeerError> {
+    let unauthorized =
+        |m: &str| PeerError::new(StatusCode::UNAUTHORIZED, SyncErrorCode::Unauthorized, m);
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("no device token"))?
+        .to_str()
+        .map_err(|_| unauthorized("malformed device token"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| unauthorized("malformed device token"))?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(unauthorized("malformed device token"));
+    }
+    Ok(token.to_string())
+}
+
+/// The token of a paired, unrevoked device, checked before any body is read, so a stranger
+/// cannot make the hub buffer a large push or photo chunk.
+async fn authed(service: &HubService, headers: &HeaderMap) -> Result<String, PeerError> {
+    let token = bearer(headers)?;
+    let svc = service.clone();
+    let t = token.clone();
+    blocking(move || svc.authenticate(&t)).await?;
+    Ok(token)
+}
+
+/// The body within the route's limit (413 past it).
+async fn bytes(req: Request) -> Result<Bytes, PeerError> {
+    Bytes::from_request(req, &())
+        .await
+        .map_err(|r| PeerError::new(r.status(), SyncErrorCode::BadRequest, r.body_text()))
+}
+
+/// A JSON body of the protocol; unknown fields are refused. The JSON content type is required
+/// so that a web page cannot post here without a CORS preflight (which this router refuses).
+async fn json<T: DeserializeOwned>(req: Request) -> Result<T, PeerError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
+    if !is_json {
+        return Err(PeerError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            SyncErrorCode::BadRequest,
+            "expected application/json",
+        ));
+    }
+    let body = bytes(req).await?;
+    serde_json::from_slice(&body).map_err(|e| PeerError::bad(format!("malformed request: {e}")))
+}
+
+/// The query of `uri`, its fields required unless defaulted and unknown ones refused.
+fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, PeerError> {
+    Query::<T>::try_from_uri(uri)
+        .map(|Query(q)| q)
+        .map_err(|e| PeerError::bad(e.body_text()))
+}
+
+/// Runs a service call off the async workers (it reads and writes SQLite).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> SyncResult<T> + Send + 'static,
+) -> Result<T, PeerError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|_| PeerError::internal())?
+        .map_err(PeerError::from)
+}
+
+async fn pair(State(service): State<HubService>, req: Request) -> Result<Response, PeerError> {
+    let body: PairRequest = json(req).await?;
+    let resp = blocking(move || service.pair(&body)).await?;
+    Ok(Json(resp).into_response())
+}
+
+async fn push(State(service): State<HubService>, req: Request) -> Result<Response, PeerError> {
+    let token = authed(&service, req.headers()).await?;
+    let body: PushRequest = json(req).await?;
+    let resp = blocking(move || service.push(&token, &body)).await?;
+    Ok(Json(resp).into_response())
+}
+
+async fn pull(State(service): State<HubService>, req: Request) -> Result<Response, PeerError> {
+    let token = bearer(req.headers())?;
+    let body: PullRequest = json(req).await?;
+    let resp = blocking(move || service.pull(&token, &body)).await?;
+    Ok(Json(resp).into_response())
+}
+
+async fn blobs_missing(
+    State(service): State<HubService>,
+    req: Request,
+) -> Result<Response, PeerError> {
+    let token = authed(&service, req.headers()).await?;
+    let body: BlobQuery = json(req).await?;
+    let resp = blocking(move || service.blobs_missing(&token, &body)).await?;
+    Ok(Json(resp).into_response())
+}
+
+async fn put_blob(
+    State(service): State<HubService>,
+    Path(hash): Path<String>,
+    req: Request,
+) -> Result<Response, PeerError> {
+    let token = authed(&service, req.headers()).await?;
+    let q: BlobPut = query(req.uri())?;
+    let chunk = bytes(req).await?;
+    let received =
+        blocking(move || service.put_blob(&token, &hash, q.total, q.offset, &chunk)).await?;
+    Ok(Json(BlobReceived { received }).into_response())
+}
+
+async fn get_blob(
+    State(service): State<HubService>,
+    Path(hash): Path<String>,
+    req: Request,
+) -> Result<Response, PeerError> {
+    let token = bearer(req.headers())?;
+    let q: BlobGet = query(req.uri())?;
+    let chunk = blocking(move || service.get_blob(&token, &hash, q.offset, q.max)).await?;
+    let mut r = Response::new(Body::from(chunk));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, NO_STORE);
+    Ok(r)
+}
