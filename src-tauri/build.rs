@@ -77,6 +77,15 @@ const COMMANDS: &[&str] = &[
     "export_comment_records",
     "get_sms_settings",
     "set_sms_settings",
+    "get_sync_overview",
+    "set_device_role",
+    "new_pairing_code",
+    "pair_with_hub",
+    "revoke_device",
+    "sync_now",
+    "export_sync_bundle",
+    "import_sync_bundle",
+    "resolve_sync_issue",
 ];
 
 fn main() {

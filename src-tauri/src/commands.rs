@@ -2,6 +2,7 @@
 //! its result. They run off the main thread (`async`) so the window never blocks on SQLite.
 
 use crate::site::{LiveSiteStatus, NetInterface, StaticExport};
+use crate::sync::{BundleExport, PairingInfo, SyncStatus};
 use crate::AppState;
 use guanmo_api::comments::{
     self, DecideReport, Decision, ModerationOverview, QueueItem, QueueKind, SmsSettings,
@@ -21,6 +22,8 @@ use guanmo_domain::problem::Problem;
 use guanmo_domain::roster::{Township, TownshipInput};
 use guanmo_domain::rubric::Rubric;
 use guanmo_domain::scoring::{AuditEntry, Scorer, ScorerInput, Sheet};
+use guanmo_sync::bundle::BundleReport;
+use guanmo_sync::Role;
 use std::path::Path;
 use tauri::State;
 use tauri_plugin_opener::OpenerExt;
@@ -646,6 +649,69 @@ pub fn set_sms_settings(
     comments::set_sms_settings(&state.ctx, input)
 }
 
+/// The 同步 view: this device, its hub or paired devices, waiting work, issues, the last run.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_sync_overview(app: tauri::AppHandle) -> Res<SyncStatus> {
+    crate::sync::status(&app)
+}
+
+/// Chooses what this install is for (组织方主机 / 评分电脑 / 直播电脑) and its name.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_device_role(app: tauri::AppHandle, role: Role, name: String) -> Res<SyncStatus> {
+    crate::sync::set_role(&app, role, &name)
+}
+
+/// A one-time pairing code (hub only), with the hub's addresses and a QR code.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn new_pairing_code(app: tauri::AppHandle) -> Res<PairingInfo> {
+    crate::sync::pairing_code(&app)
+}
+
+/// Pairs this laptop with the hub at `url` using the code shown there.
+#[tauri::command]
+#[specta::specta]
+pub async fn pair_with_hub(app: tauri::AppHandle, url: String, code: String) -> Res<SyncStatus> {
+    crate::sync::pair(app, url, code).await
+}
+
+/// The hub revokes a paired device: its token and bundles stop working.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn revoke_device(app: tauri::AppHandle, device_id: String) -> Res<SyncStatus> {
+    crate::sync::revoke(&app, &device_id)
+}
+
+/// Syncs with the hub now (立即同步); progress and the outcome come as events.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn sync_now(app: tauri::AppHandle) -> Res<SyncStatus> {
+    crate::sync::sync_now(&app)
+}
+
+/// Writes everything the hub has not confirmed to a bundle file (导出同步包).
+#[tauri::command]
+#[specta::specta]
+pub async fn export_sync_bundle(app: tauri::AppHandle, path: String) -> Res<BundleExport> {
+    crate::sync::export_bundle(app, path).await
+}
+
+/// Checks and applies a bundle file at the hub, all or nothing (导入同步包).
+#[tauri::command]
+#[specta::specta]
+pub async fn import_sync_bundle(app: tauri::AppHandle, path: String) -> Res<BundleReport> {
+    crate::sync::import_bundle(app, path).await
+}
+
+/// Marks a refusal or conflict as handled (标记已处理).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn resolve_sync_issue(app: tauri::AppHandle, id: String) -> Res<SyncStatus> {
+    crate::sync::resolve(&app, &id)
+}
+
 /// The command set, for the invoke handler and the bindings export.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type: our types serialize and deserialize alike.
@@ -726,11 +792,23 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             export_comment_records,
             get_sms_settings,
             set_sms_settings,
+            get_sync_overview,
+            set_device_role,
+            new_pairing_code,
+            pair_with_hub,
+            revoke_device,
+            sync_now,
+            export_sync_bundle,
+            import_sync_bundle,
+            resolve_sync_issue,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,
             crate::photos::PhotoImportProgress,
             crate::photos::PhotoImportFinished,
-            crate::site::LiveSiteChanged
+            crate::site::LiveSiteChanged,
+            crate::sync::SyncChanged,
+            crate::sync::SyncProgress,
+            crate::sync::SyncBundleProgress
         ])
 }

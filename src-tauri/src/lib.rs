@@ -4,6 +4,7 @@
 mod commands;
 mod photos;
 mod site;
+mod sync;
 
 use guanmo_api::Ctx;
 use guanmo_domain::SystemClock;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub batches: photos::Batches,
     /// The resident site, when started.
     pub site: site::Site,
+    /// Sync with the hub (laptops) or the peer listener (hub).
+    pub sync: sync::SyncRuntime,
 }
 
 /// The typed command set; also the source of `ui/src/ipc/bindings.gen.ts`.
@@ -88,14 +91,23 @@ pub fn run() {
                 media,
                 batches: photos::Batches::default(),
                 site: site::Site::default(),
+                sync: sync::SyncRuntime::default(),
             });
             site::watch_address(app.handle().clone());
+            sync::start(app.handle());
             Ok(())
         })
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        tracing::error!(error = %e, "the app stopped with an error");
-        eprintln!("观摩无法启动: {e}");
+        .build(tauri::generate_context!());
+    match result {
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                sync::shutdown(handle);
+            }
+        }),
+        Err(e) => {
+            tracing::error!(error = %e, "the app stopped with an error");
+            eprintln!("观摩无法启动: {e}");
+        }
     }
 }
 

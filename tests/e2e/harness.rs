@@ -29,7 +29,7 @@ fn app_binary() -> PathBuf {
     target.join("debug").join("guanmo-app")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -58,7 +58,8 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Xvfb + tauri-driver + a temp data folder, for one test.
 pub struct Desktop {
-    _turn: std::sync::MutexGuard<'static, ()>,
+    /// Held by the first desktop of a test; a second one (`beside`) runs within its turn.
+    _turn: Option<std::sync::MutexGuard<'static, ()>>,
     xvfb: Child,
     driver: Child,
     port: u16,
@@ -69,7 +70,22 @@ pub struct Desktop {
 
 impl Desktop {
     pub fn start() -> Desktop {
+        Desktop::start_with_env(&[])
+    }
+
+    /// Like `start`, with extra environment for the app (e.g. `GUANMO_PEER_PORT`).
+    pub fn start_with_env(env: &[(&str, String)]) -> Desktop {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+        Desktop::launch(Some(turn), env)
+    }
+
+    /// A second desktop beside `_first`, with its own display, driver and data folder: for
+    /// tests of two app instances (a hub and a laptop) on one machine.
+    pub fn beside(_first: &Desktop, env: &[(&str, String)]) -> Desktop {
+        Desktop::launch(None, env)
+    }
+
+    fn launch(turn: Option<std::sync::MutexGuard<'static, ()>>, env: &[(&str, String)]) -> Desktop {
         let app = app_binary();
         assert!(
             app.exists(),
@@ -100,6 +116,7 @@ impl Desktop {
         let xdg = tmp.path().join("xdg");
         std::fs::create_dir_all(&xdg).unwrap();
         let driver = Command::new(tauri_driver())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .args([
                 "--port",
                 &port.to_string(),

@@ -7,6 +7,7 @@ mod feed;
 mod harness;
 mod moderation;
 mod scoring;
+mod sync;
 
 use fantoccini::Locator;
 use harness::{Desktop, Session};

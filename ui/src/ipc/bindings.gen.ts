@@ -156,6 +156,24 @@ export const commands = {
 	getSmsSettings: () => typedError<SmsSettings | null, ApiError>(__TAURI_INVOKE("get_sms_settings")),
 	/**  Sets the SMS provider; `null` turns verification off. */
 	setSmsSettings: (input: SmsSettingsInput | null) => typedError<SmsSettings | null, ApiError>(__TAURI_INVOKE("set_sms_settings", { input })),
+	/**  The 同步 view: this device, its hub or paired devices, waiting work, issues, the last run. */
+	getSyncOverview: () => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("get_sync_overview")),
+	/**  Chooses what this install is for (组织方主机 / 评分电脑 / 直播电脑) and its name. */
+	setDeviceRole: (role: Role, name: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("set_device_role", { role, name })),
+	/**  A one-time pairing code (hub only), with the hub's addresses and a QR code. */
+	newPairingCode: () => typedError<PairingInfo, ApiError>(__TAURI_INVOKE("new_pairing_code")),
+	/**  Pairs this laptop with the hub at `url` using the code shown there. */
+	pairWithHub: (url: string, code: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("pair_with_hub", { url, code })),
+	/**  The hub revokes a paired device: its token and bundles stop working. */
+	revokeDevice: (deviceId: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("revoke_device", { deviceId })),
+	/**  Syncs with the hub now (立即同步); progress and the outcome come as events. */
+	syncNow: () => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("sync_now")),
+	/**  Writes everything the hub has not confirmed to a bundle file (导出同步包). */
+	exportSyncBundle: (path: string) => typedError<BundleExport, ApiError>(__TAURI_INVOKE("export_sync_bundle", { path })),
+	/**  Checks and applies a bundle file at the hub, all or nothing (导入同步包). */
+	importSyncBundle: (path: string) => typedError<BundleReport, ApiError>(__TAURI_INVOKE("import_sync_bundle", { path })),
+	/**  Marks a refusal or conflict as handled (标记已处理). */
+	resolveSyncIssue: (id: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("resolve_sync_issue", { id })),
 };
 
 /** Events */
@@ -164,6 +182,9 @@ export const events = {
 	liveSiteChanged: makeEvent<LiveSiteChanged, LiveSiteChanged>("live-site-changed"),
 	photoImportFinished: makeEvent<PhotoImportFinished, PhotoImportFinished>("photo-import-finished"),
 	photoImportProgress: makeEvent<PhotoImportProgress, PhotoImportProgress>("photo-import-progress"),
+	syncBundleProgress: makeEvent<SyncBundleProgress, SyncBundleProgress>("sync-bundle-progress"),
+	syncChanged: makeEvent<SyncChanged, SyncChanged>("sync-changed"),
+	syncProgress: makeEvent<SyncProgress, SyncProgress>("sync-progress"),
 };
 
 /* Types */
@@ -286,6 +307,64 @@ export type AuditKind =
 "submit" | 
 /**  The organiser unlocked the sheet. */
 "unlock";
+
+/**  Which way a bundle goes. */
+export type BundleDirection = 
+/**  导出同步包. */
+"export" | 
+/**  导入同步包. */
+"import";
+
+/**  What 导出同步包 wrote. */
+export type BundleExport = {
+	/**  The file written. */
+	path: string,
+	/**  Operations in it. */
+	ops: number,
+	/**  Photos in it. */
+	photos: number,
+	/**  Its size in bytes. */
+	bytes: number | null,
+	/**  Photos the operations refer to that this laptop lacks too (not in the file). */
+	photos_absent: number,
+};
+
+/**  What an import did (导入同步包 report). */
+export type BundleReport = {
+	/**  Device that wrote the file. */
+	device_id: string,
+	/**  Its name, as paired. */
+	device_name: string,
+	/**
+	 *  Operations applied (including operations held back earlier that this bundle
+	 *  released).
+	 */
+	applied: number,
+	/**  Operations already here. */
+	already: number,
+	/**  Operations refused, with reasons. */
+	refused: RefusedOp[],
+	/**  Operations held back because earlier ones are still missing. */
+	still_missing: number,
+	/**  Photos added. */
+	photos_added: number,
+	/**  Photos already here. */
+	photos_already: number,
+	/**  The bundle's id. */
+	bundle_id: string,
+	/**  Operations in the file. */
+	ops: number,
+	/**
+	 *  Operations kept without applying because they edited a shared record concurrently
+	 *  with another device (shown in 同步 → 问题 for a person to resolve).
+	 */
+	conflicts: number,
+	/**
+	 *  Photos the operations refer to that the hub still lacks after the import (the laptop
+	 *  did not have their bytes either).
+	 */
+	photos_missing: number,
+};
 
 /**  A category such as 基层党建. */
 export type Category = {
@@ -410,6 +489,28 @@ export type Decision =
 /**  Why. */
 reason: string };
 
+/**  A paired device as the hub sees it (or the hub as a laptop sees it). */
+export type DeviceStatus = {
+	/**  Device id. */
+	id: string,
+	/**  Its name. */
+	name: string,
+	/**  Its role. */
+	role: Role,
+	/**  When it paired. */
+	paired_at: string,
+	/**  When it was revoked, if it was. */
+	revoked_at: string | null,
+	/**  Last request from it (on the hub) or last exchange with it (on a laptop). */
+	last_contact: string | null,
+	/**  Its operations received here without a gap. */
+	ops_received: number,
+	/**  Its operations held back here, waiting for earlier ones. */
+	backlog: number,
+	/**  Address of the hub (on a laptop). */
+	address: string | null,
+};
+
 /**  Stable error codes. Adding one is a UI change too (`ui/src/ipc/errors.ts`). */
 export type ErrorCode = 
 /**  Input refused; see `problems`. */
@@ -438,6 +539,16 @@ export type ErrorCode =
 "muted" | 
 /**  Too many requests at once; try again shortly. */
 "busy" | 
+/**  Only the organiser's hub edits this (roster, rubric, scorers, scoring state…). */
+"hub_only" | 
+/**  This laptop is not paired with the organiser's hub (同步), or the hub revoked it. */
+"not_paired" | 
+/**  The pairing code is wrong, expired, used, or locked after too many tries. */
+"pairing_refused" | 
+/**  A sync bundle file was refused as a whole (damaged, not signed by a paired device…). */
+"bundle_invalid" | 
+/**  The hub could not be reached; work stays on this laptop and syncs later. */
+"unreachable" | 
 /**  The database failed. */
 "storage" | 
 /**  A bug. */
@@ -501,6 +612,35 @@ export type ImportReport = {
 	disabled: number,
 	/**  Warnings only: errors refuse the import. */
 	problems: Problem[],
+};
+
+/**  A refusal or conflict, for a person. */
+export type IssueView = {
+	/**  Id. */
+	id: string,
+	/**  `refused` or `conflict`. */
+	kind: string,
+	/**
+	 *  Stable code (`hub_only`, `not_owner`, `hub_changed_scores`, `bad_payload`,
+	 *  `concurrent_edit`, …).
+	 */
+	code: string,
+	/**  Device that sent the operation. */
+	origin: string,
+	/**  Its number there. */
+	seq: number,
+	/**  Kind of record. */
+	entity_kind: string,
+	/**  Record id. */
+	entity_id: string,
+	/**  The other side of a conflict (the version that stands). */
+	other_origin: string | null,
+	/**  Details. */
+	detail: string,
+	/**  When found. */
+	at: string,
+	/**  When handled. */
+	resolved_at: string | null,
 };
 
 /**  Sent when the site starts, stops or moves to a new address. */
@@ -619,6 +759,30 @@ export type NetInterface = {
 	name: string,
 	/**  Its address. */
 	ip: string,
+};
+
+/**  A pairing code to show on the hub, with where laptops reach it. */
+export type PairingInfo = {
+	/**  Six digits. */
+	code: string,
+	/**  When it stops working (RFC 3339). */
+	expires_at: string,
+	/**  Addresses of this hub, LAN first. */
+	urls: string[],
+	/**  QR code of `guanmo://pair?url=…&code=…` (first address), as SVG made here. */
+	qr_svg: string | null,
+};
+
+/**  The hub's peer listener. */
+export type PeerStatus = {
+	/**  True while laptops can reach this hub. */
+	running: boolean,
+	/**  The port it listens on (all interfaces). */
+	port: number,
+	/**  Addresses laptops enter as 主机地址, LAN first. */
+	urls: string[],
+	/**  Why it is not running, when it should. */
+	error: string | null,
 };
 
 /**  A batch ended (finished or cancelled). */
@@ -803,6 +967,27 @@ export type QueueKind =
 "rejected" | 
 /**  意见建议, any status. */
 "suggestions";
+
+/**  One refused operation in an import report. */
+export type RefusedOp = {
+	/**  Device that made it. */
+	origin: string,
+	/**  Its number there. */
+	seq: number,
+	/**  Stable code. */
+	code: string,
+	/**  Details. */
+	detail: string,
+};
+
+/**  What an install is for. */
+export type Role = 
+/**  组织方主机: the organiser's hub; roster, rubric and moderation live here. */
+"hub" | 
+/**  评分电脑: a scorer's laptop. */
+"scorer" | 
+/**  直播电脑: the media staff's laptop. */
+"media";
 
 /**
  *  A whole rubric. Items carry an id once saved; new items have `None` and the backend
@@ -1036,6 +1221,122 @@ export type StaticExport = {
 	/**  Photos that could not be copied (`<hash>/<size>.jpg`). */
 	missing_media: string[],
 };
+
+/**  Progress of writing or reading a bundle file. */
+export type SyncBundleProgress = {
+	/**  Export or import. */
+	direction: BundleDirection,
+	/**  Entries done. */
+	done: number,
+	/**  Entries in all. */
+	total: number,
+};
+
+/**  Sent whenever the 同步 view's content changes. */
+export type SyncChanged = SyncStatus;
+
+/**  The last failed exchange. */
+export type SyncFailure = {
+	/**  When (RFC 3339). */
+	at: string,
+	/**  Why. */
+	error: ApiError,
+};
+
+/**  The 同步 view. */
+export type SyncOverview = {
+	/**  This device. */
+	device_id: string,
+	/**  Its name. */
+	name: string,
+	/**  Its role, once chosen. */
+	role: Role | null,
+	/**  The hub's id (itself on the hub). */
+	hub_id: string | null,
+	/**  Operations this device made. */
+	own_ops: number,
+	/**  Of those, not yet confirmed by the hub (laptops). */
+	unconfirmed: number,
+	/**  Operations held back here. */
+	backlog: number,
+	/**  Photos whose original is not here yet. */
+	photos_missing: number,
+	/**  Hub clock minus this laptop's clock at the last exchange (ms). */
+	clock_offset_ms: number | null,
+	/**  The clock differs from the hub's by more than two minutes. */
+	clock_warning: boolean,
+	/**  Paired devices (hub) or the hub (laptop). */
+	devices: DeviceStatus[],
+	/**  Refusals and conflicts, newest first. */
+	issues: IssueView[],
+};
+
+/**  Progress of the running exchange, for the 同步 view's bar. */
+export type SyncProgress = {
+	/**  The step. */
+	step: SyncStep,
+	/**  Done so far (operations or photos). */
+	done: number,
+	/**  Out of, when known (pulling does not know). */
+	total: number | null,
+	/**  Photo bytes moved so far. */
+	bytes: number | null,
+};
+
+/**  What the last successful exchange did. */
+export type SyncRun = {
+	/**  When it finished (RFC 3339). */
+	at: string,
+	/**  Own operations the hub confirmed. */
+	pushed: number,
+	/**  Operations received and applied here. */
+	applied: number,
+	/**  Operations held back here, waiting for earlier ones. */
+	held: number,
+	/**  Operations refused here. */
+	refused: number,
+	/**  Concurrent edits found. */
+	conflicts: number,
+	/**  Own operations the hub refused. */
+	refused_by_hub: number,
+	/**  Photos sent to the hub. */
+	photos_sent: number,
+	/**  Photos received from the hub. */
+	photos_received: number,
+	/**  Photo bytes moved. */
+	bytes: number | null,
+};
+
+/**  Everything the 同步 view shows. */
+export type SyncStatus = {
+	/**  This device, its hub or paired devices, waiting work, issues. */
+	overview: SyncOverview,
+	/**  This laptop exchanges with a hub by itself (role chosen and paired). */
+	auto_sync: boolean,
+	/**  An exchange is running now. */
+	running: boolean,
+	/**  Its progress, while running. */
+	progress: SyncProgress | null,
+	/**  The last successful exchange. */
+	last_run: SyncRun | null,
+	/**  The last failure, cleared by the next success. */
+	last_error: SyncFailure | null,
+	/**  Failed attempts in a row. */
+	failures: number,
+	/**  When the next automatic attempt is due (RFC 3339), on a laptop. */
+	next_attempt_at: string | null,
+	/**  The peer listener, on the hub. */
+	peer: PeerStatus,
+};
+
+/**  Which part of a run is under way. */
+export type SyncStep = 
+/**  Sending this laptop's operations. */
+"pushing" | 
+/**  Receiving other devices' operations. */
+"pulling" | 
+/**  Moving photos both ways. */
+"photos";
 
 /**  One part of a comment for display: text, and the listed word it hit, if any. */
 export type TextPart = {

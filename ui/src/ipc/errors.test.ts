@@ -17,6 +17,11 @@ const LISTED = [
   "comments_closed",
   "muted",
   "busy",
+  "hub_only",
+  "not_paired",
+  "pairing_refused",
+  "bundle_invalid",
+  "unreachable",
   "storage",
   "internal",
 ] as const satisfies readonly ErrorCode[];

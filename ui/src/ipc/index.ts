@@ -5,7 +5,17 @@ import { open, save } from "@tauri-apps/plugin-dialog";
 import { convertFileSrc } from "@tauri-apps/api/core";
 import type { EventCallback, UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
-import { commands, events, type ApiError, type LiveSiteStatus, type PhotoImportFinished, type PhotoImportProgress } from "./bindings.gen";
+import {
+  commands,
+  events,
+  type ApiError,
+  type LiveSiteStatus,
+  type PhotoImportFinished,
+  type PhotoImportProgress,
+  type SyncBundleProgress,
+  type SyncProgress,
+  type SyncStatus,
+} from "./bindings.gen";
 import { toApiError } from "./errors";
 
 export { commands };
@@ -138,6 +148,21 @@ export function onPhotoImportFinished(cb: (p: PhotoImportFinished) => void): Pro
 /** The resident site started, stopped or changed address. */
 export function onLiveSiteChanged(cb: (s: LiveSiteStatus) => void): Promise<Unlisten> {
   return listenSafely(events.liveSiteChanged, cb);
+}
+
+/** The 同步 view's content changed (a run started or ended, a laptop reported in, a role changed). */
+export function onSyncChanged(cb: (s: SyncStatus) => void): Promise<Unlisten> {
+  return listenSafely(events.syncChanged, cb);
+}
+
+/** A step of the running sync exchange. */
+export function onSyncProgress(cb: (p: SyncProgress) => void): Promise<Unlisten> {
+  return listenSafely(events.syncProgress, cb);
+}
+
+/** Entries written or read of a sync bundle file. */
+export function onSyncBundleProgress(cb: (p: SyncBundleProgress) => void): Promise<Unlisten> {
+  return listenSafely(events.syncBundleProgress, cb);
 }
 
 export type FileDropHandlers = {
