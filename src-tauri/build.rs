@@ -86,6 +86,7 @@ const COMMANDS: &[&str] = &[
     "export_sync_bundle",
     "import_sync_bundle",
     "resolve_sync_issue",
+    "adopt_sync_version",
 ];
 
 fn main() {

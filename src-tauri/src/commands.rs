@@ -712,6 +712,13 @@ pub fn resolve_sync_issue(app: tauri::AppHandle, id: String) -> Res<SyncStatus> 
     crate::sync::resolve(&app, &id)
 }
 
+/// Resolves a conflict for the version that did not stand (改用另一版本; hub only).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn adopt_sync_version(app: tauri::AppHandle, id: String) -> Res<SyncStatus> {
+    crate::sync::adopt(&app, &id)
+}
+
 /// The command set, for the invoke handler and the bindings export.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type: our types serialize and deserialize alike.
@@ -801,6 +808,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             export_sync_bundle,
             import_sync_bundle,
             resolve_sync_issue,
+            adopt_sync_version,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,

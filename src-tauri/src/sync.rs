@@ -860,6 +860,15 @@ pub fn resolve(app: &tauri::AppHandle, issue_id: &str) -> Result<SyncStatus, Api
     status_announced(app)
 }
 
+/// Resolves a conflict at the hub for the version that did not stand (改用另一版本).
+pub fn adopt(app: &tauri::AppHandle, issue_id: &str) -> Result<SyncStatus, ApiError> {
+    let state = app.state::<AppState>();
+    if !guanmo_sync::adopt_other_version(&state.ctx, issue_id)? {
+        return Err(ApiError::new(ErrorCode::NotFound, "no such open conflict"));
+    }
+    status_announced(app)
+}
+
 fn bundle_progress(
     app: &tauri::AppHandle,
     direction: BundleDirection,

@@ -775,3 +775,45 @@ fn a_post_published_on_the_media_laptop_reaches_the_hubs_resident_feed_and_strea
         .posts
         .is_empty());
 }
+
+#[test]
+fn the_organiser_resolves_a_conflict_for_the_laptops_version_and_every_replica_follows() {
+    let c = Cluster::new(Faults::default(), 17);
+    let (media, mt) = &c.laptops[2];
+    let p = guanmo_api::feed::create_draft(&media.ctx, post_input("初稿")).unwrap();
+    let p = guanmo_api::feed::publish_post(&media.ctx, &p.id, p.version).unwrap();
+    c.settle();
+    mt.set_cut(true);
+    guanmo_api::feed::update_post(&media.ctx, &p.id, p.version, post_input("更正稿")).unwrap();
+    guanmo_api::feed::retract_post(&c.hub.ctx, &p.id).unwrap();
+    mt.set_cut(false);
+    c.settle();
+    let issue = guanmo_sync::overview(&c.hub.ctx, &c.hub.media)
+        .unwrap()
+        .issues
+        .remove(0);
+    assert_eq!(issue.code, "concurrent_edit");
+    let start = guanmo_api::feed::latest_seq(&c.hub.ctx).unwrap();
+    assert!(guanmo_sync::adopt_other_version(&c.hub.ctx, &issue.id).unwrap());
+    assert!(
+        !guanmo_sync::adopt_other_version(&c.hub.ctx, &issue.id).unwrap(),
+        "a handled conflict is not adopted twice"
+    );
+    c.settle();
+    for dev in [&c.hub, media, &c.laptops[1].0] {
+        let post = guanmo_api::feed::get_post(&dev.ctx, &p.id).unwrap();
+        assert_eq!(post.body, "更正稿");
+        assert_eq!(serde_json::to_value(post.status).unwrap(), "published");
+    }
+    let events = guanmo_api::feed::feed_events_since(&c.hub.ctx, start, 10).unwrap();
+    assert_eq!(
+        events.len(),
+        1,
+        "residents see the post come back: {events:?}"
+    );
+    let laptop = guanmo_sync::overview(&media.ctx, &media.media).unwrap();
+    assert!(
+        guanmo_sync::adopt_other_version(&media.ctx, &laptop.issues[0].id).is_err(),
+        "only the hub resolves"
+    );
+}

@@ -174,6 +174,8 @@ export const commands = {
 	importSyncBundle: (path: string) => typedError<BundleReport, ApiError>(__TAURI_INVOKE("import_sync_bundle", { path })),
 	/**  Marks a refusal or conflict as handled (标记已处理). */
 	resolveSyncIssue: (id: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("resolve_sync_issue", { id })),
+	/**  Resolves a conflict for the version that did not stand (改用另一版本; hub only). */
+	adoptSyncVersion: (id: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("adopt_sync_version", { id })),
 };
 
 /** Events */

@@ -660,6 +660,37 @@ pub fn resolve_issue(tx: &WriteTx<'_>, id: &str) -> Result<bool> {
     Ok(n == 1)
 }
 
+/// Makes the state an operation carried current again, as a new write of this device (the
+/// store appends the operation that carries it to every replica). This is how the organiser
+/// resolves a conflict for the version that did not stand. Returns `false` when there is no
+/// such operation or its kind cannot be adopted (photos merge by themselves).
+pub fn adopt_version(tx: &WriteTx<'_>, version: &OpRef) -> Result<bool> {
+    let conn = tx.conn();
+    let Some(op) = op_by_ref(conn, version)? else {
+        return Ok(false);
+    };
+    let Some(kind) = Kind::parse(&op.kind).filter(|k| *k != Kind::Photo) else {
+        return Ok(false);
+    };
+    if check_payload(conn, kind, &op.entity_id, &op.payload).is_err() {
+        return Ok(false);
+    }
+    let change_op = change_op(conn, kind, &op.entity_id, &op.payload)?;
+    write_state(conn, kind, &op.entity_id, &op.payload)?;
+    tx.record(crate::ChangeInput {
+        entity: kind.entity(),
+        entity_id: op.entity_id.clone(),
+        op: change_op,
+        payload: serde_json::json!({ "adopted": { "origin": op.origin, "seq": op.seq } }),
+    })?;
+    Ok(true)
+}
+
+/// The issue with this id.
+pub fn issue(conn: &Connection, id: &str) -> Result<Option<SyncIssue>> {
+    Ok(issues(conn)?.into_iter().find(|i| i.id == id))
+}
+
 /// Tables that make up the replicated state, in the order of the canonical dump.
 pub const REPLICATED_TABLES: [&str; 14] = [
     "townships",

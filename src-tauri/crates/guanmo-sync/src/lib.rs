@@ -25,7 +25,10 @@ pub use error::{SyncError, SyncErrorCode};
 pub use hub::HubService;
 pub use identity::{device_identity, hub_link, set_role, DeviceIdentity, HubLink, Role};
 pub use pairing::{new_pairing_code, pair_with_hub, revoke_device, PairingCode, PAIRING_TRIES};
-pub use status::{overview, resolve_issue, DeviceStatus, IssueView, SyncOverview, SKEW_WARN_MS};
+pub use status::{
+    adopt_other_version, overview, resolve_issue, DeviceStatus, IssueView, SyncOverview,
+    SKEW_WARN_MS,
+};
 
 /// Result of sync operations.
 pub type SyncResult<T> = Result<T, SyncError>;

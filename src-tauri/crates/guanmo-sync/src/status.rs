@@ -218,3 +218,27 @@ pub fn resolve_issue(ctx: &Ctx, id: &str) -> SyncResult<bool> {
         .store()
         .write_without_ops(ctx.now(), actor, |tx| oplog::resolve_issue(tx, id))?)
 }
+
+/// Resolves a conflict at the hub for the version that did not stand: that version becomes
+/// current on every replica (as a new write of the hub), and the conflict is marked handled.
+pub fn adopt_other_version(ctx: &Ctx, issue_id: &str) -> SyncResult<bool> {
+    if identity::device_identity(ctx)?.role != Some(Role::Hub) {
+        return Err(crate::SyncError::new(
+            crate::SyncErrorCode::BadRequest,
+            "only the organiser's hub resolves conflicts",
+        ));
+    }
+    let Some(issue) = ctx.store().read(|c| oplog::issue(c, issue_id))? else {
+        return Ok(false);
+    };
+    if issue.kind != "conflict" || issue.resolved_at.is_some() {
+        return Ok(false);
+    }
+    Ok(ctx.store().write(ctx.now(), "organiser", |tx| {
+        let adopted = oplog::adopt_version(tx, &issue.op)?;
+        if adopted {
+            oplog::resolve_issue(tx, issue_id)?;
+        }
+        Ok(adopted)
+    })?)
+}

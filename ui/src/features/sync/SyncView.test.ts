@@ -21,6 +21,7 @@ function backend(initial: SyncStatus, replies: Record<string, (args: Record<stri
         case "get_sync_overview":
         case "sync_now":
         case "resolve_sync_issue":
+        case "adopt_sync_version":
         case "revoke_device":
           return state.status;
         default:
@@ -278,6 +279,27 @@ describe("问题", () => {
     expect(screen.queryByTestId("issue-i3")).toBeNull();
     await fireEvent.click(screen.getByTestId("resolve-i1"));
     await waitFor(() => expect(called(calls, "resolve_sync_issue")).toEqual([{ id: "i1" }]));
+  });
+
+  it("on the hub, adopts the version that did not stand only after a second click", async () => {
+    const issues = [issue("c1", "concurrent_edit", { kind: "conflict", entity_kind: "post", origin: "lap-1", other_origin: "hub-1" })];
+    const { calls } = backend(status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", issues }));
+    render(SyncView);
+    const button = await screen.findByTestId("adopt-c1");
+    expect(button.textContent).toContain("改用另一版本");
+    await fireEvent.click(button);
+    expect(called(calls, "adopt_sync_version")).toEqual([]);
+    expect(screen.getByTestId("adopt-c1").textContent).toContain("确认改用");
+    await fireEvent.click(screen.getByTestId("adopt-c1"));
+    await waitFor(() => expect(called(calls, "adopt_sync_version")).toEqual([{ id: "c1" }]));
+  });
+
+  it("does not offer another version on a laptop: the hub decides", async () => {
+    const issues = [issue("c2", "concurrent_edit", { kind: "conflict", entity_kind: "post", other_origin: "hub-1" })];
+    backend(status({}, { hub_id: "hub-1", devices: [hubDevice], issues }));
+    render(SyncView);
+    await screen.findByTestId("issue-c2");
+    expect(screen.queryByTestId("adopt-c2")).toBeNull();
   });
 
   it("says plainly when there is nothing to check", async () => {
