@@ -87,6 +87,7 @@ const COMMANDS: &[&str] = &[
     "import_sync_bundle",
     "resolve_sync_issue",
     "adopt_sync_version",
+    "transfer_device",
 ];
 
 fn main() {

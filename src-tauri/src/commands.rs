@@ -719,6 +719,13 @@ pub fn adopt_sync_version(app: tauri::AppHandle, id: String) -> Res<SyncStatus> 
     crate::sync::adopt(&app, &id)
 }
 
+/// Hands a replaced laptop's scorer sheets and posts to another paired laptop (转交; hub only).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn transfer_device(app: tauri::AppHandle, from: String, to: String) -> Res<SyncStatus> {
+    crate::sync::transfer(&app, &from, &to)
+}
+
 /// The command set, for the invoke handler and the bindings export.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type: our types serialize and deserialize alike.
@@ -809,6 +816,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             import_sync_bundle,
             resolve_sync_issue,
             adopt_sync_version,
+            transfer_device,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,

@@ -838,6 +838,13 @@ pub fn revoke(app: &tauri::AppHandle, device_id: &str) -> Result<SyncStatus, Api
     status_announced(app)
 }
 
+/// Hands a replaced laptop's scorers and posts to another paired laptop (hub only).
+pub fn transfer(app: &tauri::AppHandle, from: &str, to: &str) -> Result<SyncStatus, ApiError> {
+    let state = app.state::<AppState>();
+    guanmo_sync::transfer_device(&state.ctx, from, to)?;
+    status_announced(app)
+}
+
 /// 立即同步: wakes the background thread; progress and the outcome come as events.
 pub fn sync_now(app: &tauri::AppHandle) -> Result<SyncStatus, ApiError> {
     let state = app.state::<AppState>();

@@ -817,3 +817,53 @@ fn the_organiser_resolves_a_conflict_for_the_laptops_version_and_every_replica_f
         "only the hub resolves"
     );
 }
+
+#[test]
+fn a_replaced_laptop_hands_its_scorer_to_a_new_one_and_nothing_is_lost() {
+    let c = Cluster::new(Faults::default(), 19);
+    let (old, ot) = &c.laptops[0];
+    let town = &enabled(&old.ctx)[4];
+    let crit = criteria(&old.ctx);
+    let sheet = scoring::open_sheet(&old.ctx, &c.scorers[0].id, &town.id).unwrap();
+    scoring::record_mark(&old.ctx, &sheet.id, &crit[0].0, Some(1.0), String::new()).unwrap();
+    old.sync(ot).unwrap();
+    let old_id = old.ctx.store().device_id().to_string();
+    assert!(guanmo_sync::revoke_device(&c.hub.ctx, &old_id).unwrap());
+
+    // A spare laptop pairs and scores for the same scorer.
+    let service = HubService::new(c.hub.ctx.clone(), c.hub.media.clone());
+    let spare = Device::new(Role::Scorer, "备用评分电脑");
+    let st = MemoryTransport::new(service, Faults::default(), 3);
+    let code = guanmo_sync::new_pairing_code(&c.hub.ctx).unwrap();
+    guanmo_sync::pair_with_hub(&spare.ctx, &st, "memory://hub", &code.code).unwrap();
+    spare.sync(&st).unwrap();
+    let mine = scoring::open_sheet(&spare.ctx, &c.scorers[0].id, &town.id).unwrap();
+    assert_eq!(mine.id, sheet.id, "the spare has the old laptop's sheet");
+    scoring::record_mark(&spare.ctx, &mine.id, &crit[1].0, Some(2.0), String::new()).unwrap();
+    let r = spare.sync(&st).unwrap();
+    assert_eq!(
+        r.refused_by_hub, 1,
+        "before the hand-over the sheet is the old laptop's"
+    );
+
+    let spare_id = spare.ctx.store().device_id().to_string();
+    assert!(
+        guanmo_sync::transfer_device(&c.laptops[1].0.ctx, &old_id, &spare_id).is_err(),
+        "only the hub"
+    );
+    assert_eq!(
+        guanmo_sync::transfer_device(&c.hub.ctx, &old_id, &spare_id).unwrap(),
+        1
+    );
+    let s = scoring::get_sheet(&spare.ctx, &mine.id).unwrap();
+    scoring::record_mark(&spare.ctx, &s.id, &crit[2].0, Some(3.0), String::new()).unwrap();
+    let r = spare.sync(&st).unwrap();
+    assert_eq!(r.refused_by_hub, 0, "{r:?}");
+    let at_hub = scoring::get_sheet(&c.hub.ctx, &sheet.id).unwrap();
+    let points: Vec<_> = at_hub.marks.iter().map(|m| m.points).collect();
+    assert_eq!(
+        points,
+        vec![Some(1.0), Some(2.0), Some(3.0)],
+        "the old mark, and both of the spare's"
+    );
+}

@@ -176,6 +176,8 @@ export const commands = {
 	resolveSyncIssue: (id: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("resolve_sync_issue", { id })),
 	/**  Resolves a conflict for the version that did not stand (改用另一版本; hub only). */
 	adoptSyncVersion: (id: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("adopt_sync_version", { id })),
+	/**  Hands a replaced laptop's scorer sheets and posts to another paired laptop (转交; hub only). */
+	transferDevice: (from: string, to: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("transfer_device", { from, to })),
 };
 
 /** Events */

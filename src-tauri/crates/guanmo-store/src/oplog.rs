@@ -686,6 +686,23 @@ pub fn adopt_version(tx: &WriteTx<'_>, version: &OpRef) -> Result<bool> {
     Ok(true)
 }
 
+/// Hands everything `from` owns (a scorer's sheets, its posts) to `to`: for a laptop that
+/// broke or was replaced mid-tour. Only the hub judges ownership, so only the hub calls this.
+/// Returns how many owner keys moved.
+pub fn transfer_owned(tx: &WriteTx<'_>, from: &str, to: &str) -> Result<u32> {
+    let n = tx.conn().execute(
+        "UPDATE sync_owners SET device_id = ?2 WHERE device_id = ?1",
+        params![from, to],
+    )?;
+    tx.record(crate::ChangeInput {
+        entity: "device",
+        entity_id: from.to_string(),
+        op: "transfer",
+        payload: serde_json::json!({ "to": to, "owner_keys": n }),
+    })?;
+    Ok(u32::try_from(n).unwrap_or(u32::MAX))
+}
+
 /// The issue with this id.
 pub fn issue(conn: &Connection, id: &str) -> Result<Option<SyncIssue>> {
     Ok(issues(conn)?.into_iter().find(|i| i.id == id))

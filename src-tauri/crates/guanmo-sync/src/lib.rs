@@ -24,7 +24,9 @@ pub use client::{sync_once, Progress, SyncReport, Transport};
 pub use error::{SyncError, SyncErrorCode};
 pub use hub::HubService;
 pub use identity::{device_identity, hub_link, set_role, DeviceIdentity, HubLink, Role};
-pub use pairing::{new_pairing_code, pair_with_hub, revoke_device, PairingCode, PAIRING_TRIES};
+pub use pairing::{
+    new_pairing_code, pair_with_hub, revoke_device, transfer_device, PairingCode, PAIRING_TRIES,
+};
 pub use status::{
     adopt_other_version, overview, resolve_issue, DeviceStatus, IssueView, SyncOverview,
     SKEW_WARN_MS,

@@ -246,6 +246,44 @@ pub fn revoke_device(ctx: &Ctx, device_id: &str) -> SyncResult<bool> {
     Ok(n == 1)
 }
 
+/// The hub hands a replaced laptop's scorers and posts to another paired laptop, so the new
+/// one may go on with them (the old one is usually revoked first). Returns how many records
+/// (scorers' sheet sets and posts) moved.
+pub fn transfer_device(ctx: &Ctx, from: &str, to: &str) -> SyncResult<u32> {
+    let me = identity::device_identity(ctx)?;
+    if me.role != Some(Role::Hub) {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "only the organiser's hub hands over a laptop's records",
+        ));
+    }
+    let ok: (i64, i64) = ctx.store().read(|c| {
+        Ok((
+            c.query_row(
+                "SELECT count(*) FROM devices WHERE id = ?1 AND role <> 'hub'",
+                [from],
+                |r| r.get(0),
+            )?,
+            c.query_row(
+                "SELECT count(*) FROM devices WHERE id = ?1 AND role <> 'hub' AND revoked_at IS NULL",
+                [to],
+                |r| r.get(0),
+            )?,
+        ))
+    })?;
+    if ok != (1, 1) || from == to {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "hand over from a known laptop to another paired, unrevoked laptop",
+        ));
+    }
+    Ok(ctx
+        .store()
+        .write_without_ops(ctx.now(), "organiser", |tx| {
+            guanmo_store::oplog::transfer_owned(tx, from, to)
+        })?)
+}
+
 /// The device a token belongs to, if it is paired and not revoked.
 pub(crate) fn device_for_token(ctx: &Ctx, token: &str) -> SyncResult<String> {
     if token.len() != 64 {

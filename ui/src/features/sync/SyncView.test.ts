@@ -22,6 +22,7 @@ function backend(initial: SyncStatus, replies: Record<string, (args: Record<stri
         case "sync_now":
         case "resolve_sync_issue":
         case "adopt_sync_version":
+        case "transfer_device":
         case "revoke_device":
           return state.status;
         default:
@@ -112,6 +113,20 @@ describe("the organiser's hub", () => {
     await fireEvent.click(screen.getByTestId("confirm-revoke"));
     await waitFor(() => expect(called(calls, "revoke_device")).toEqual([{ deviceId: "d1" }]));
     await waitFor(() => expect(screen.queryByTestId("revoke-dialog")).toBeNull());
+  });
+
+  it("hands a revoked laptop's records to another paired scorer laptop", async () => {
+    const devices = [hubDevice, device("old-1", "评分电脑1号", { revoked_at: "2024-12-04T03:00:00Z" }), device("new-1", "备用评分电脑"), device("m-1", "直播电脑", { role: "media" })];
+    const { calls } = backend(status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", devices }));
+    render(SyncView);
+    await fireEvent.click(await screen.findByTestId("hand-over-old-1"));
+    const select = (await screen.findByTestId("hand-over-to")) as HTMLSelectElement;
+    const offered = [...select.options].filter((o) => !o.disabled).map((o) => o.textContent);
+    expect(offered).toEqual(["备用评分电脑"]);
+    expect(screen.getByTestId("confirm-hand-over")).toHaveProperty("disabled", true);
+    await fireEvent.change(select, { target: { value: "new-1" } });
+    await fireEvent.click(screen.getByTestId("confirm-hand-over"));
+    await waitFor(() => expect(called(calls, "transfer_device")).toEqual([{ from: "old-1", to: "new-1" }]));
   });
 
   it("says why laptops cannot connect when the peer port is taken", async () => {
