@@ -24,6 +24,19 @@ pub enum MediaError {
         /// Declared height.
         height: u64,
     },
+    /// A progressive JPEG whose decoder would need more memory than
+    /// `Limits::max_decoder_memory` (checked from the header, before decoding).
+    #[error("decoding the {width}×{height} progressive JPEG needs {needed} bytes, over {max}")]
+    DecoderMemory {
+        /// Declared width.
+        width: u64,
+        /// Declared height.
+        height: u64,
+        /// Bytes the decoder would need.
+        needed: u64,
+        /// The limit in force.
+        max: u64,
+    },
     /// An animated image (a WebP with the animation flag or animation chunks): only still
     /// photos are imported. Recognised from the header, before any decoder runs.
     #[error("animated images are not supported")]
@@ -80,6 +93,7 @@ impl MediaError {
             MediaError::Empty => "empty",
             MediaError::TooLarge { .. } => "too_large",
             MediaError::TooManyPixels { .. } => "too_many_pixels",
+            MediaError::DecoderMemory { .. } => "decoder_memory",
             MediaError::Animated => "animated",
             MediaError::UnsupportedFormat { .. } => "unsupported_format",
             MediaError::Corrupt(_) => "corrupt",
@@ -108,6 +122,10 @@ impl MediaError {
             MediaError::TooManyPixels { width, height } => {
                 format!("图片尺寸过大({width}×{height} 像素),请缩小后再导入")
             }
+            MediaError::DecoderMemory { width, height, .. } => format!(
+                "这张渐进式 JPEG 尺寸过大({width}×{height} 像素),解码所需内存超出上限;\
+                 请另存为普通(基线)JPEG 或缩小后再导入"
+            ),
             MediaError::Animated => "暂不支持动图(WebP 动画),请导出为静态 JPEG".to_string(),
             MediaError::UnsupportedFormat { what } => {
                 format!("暂不支持 {what} 格式,请导出为 JPEG")

@@ -38,6 +38,11 @@ pub struct Limits {
     pub max_pixels: u64,
     /// Longest a decode may take before it is abandoned (default 20 s).
     pub decode_timeout: Duration,
+    /// Most memory a JPEG decoder may need beyond its output, in bytes (default 160 MB): a
+    /// progressive JPEG keeps every DCT coefficient of the whole image (3 bytes a pixel at
+    /// 4:2:0, 6 at 4:4:4), so one over this is refused from its header. Camera (baseline)
+    /// JPEGs stream and need only a few rows.
+    pub max_decoder_memory: u64,
 }
 
 impl Default for Limits {
@@ -47,6 +52,7 @@ impl Default for Limits {
             max_side: 16_384,
             max_pixels: 100_000_000,
             decode_timeout: Duration::from_secs(20),
+            max_decoder_memory: 160_000_000,
         }
     }
 }

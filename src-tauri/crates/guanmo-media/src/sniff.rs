@@ -111,7 +111,21 @@ pub(crate) fn read_header(bytes: &[u8], limits: &Limits) -> Result<Header, Media
     }
     let format = sniff(bytes)?;
     let (width, height) = match format {
-        ImageFormat::Jpeg => jpeg_size(bytes)?,
+        ImageFormat::Jpeg => {
+            let frame = jpeg_frame(bytes)?;
+            // The size limits first (their message is the clearer one), then the memory a
+            // progressive frame needs.
+            check_size(frame.width, frame.height, limits)?;
+            if frame.progressive && frame.coefficient_bytes > limits.max_decoder_memory {
+                return Err(MediaError::DecoderMemory {
+                    width: frame.width.into(),
+                    height: frame.height.into(),
+                    needed: frame.coefficient_bytes,
+                    max: limits.max_decoder_memory,
+                });
+            }
+            (frame.width, frame.height)
+        }
         ImageFormat::Png => png_size(bytes)?,
         ImageFormat::Webp => {
             refuse_animated_webp(bytes)?;
@@ -151,8 +165,34 @@ fn truncated(what: &str) -> MediaError {
     MediaError::Corrupt(format!("{what} header is truncated"))
 }
 
+/// What a JPEG's frame header (SOFn) says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct JpegFrame {
+    width: u32,
+    height: u32,
+    /// A progressive frame (SOF2, SOF6, SOF10, SOF14): the decoder must keep every DCT
+    /// coefficient of the whole image until the last scan, whatever the output scale.
+    progressive: bool,
+    /// Bytes of that coefficient store: 64 two-byte coefficients per 8×8 block of each
+    /// component, over whole MCUs.
+    coefficient_bytes: u64,
+}
+
+/// The coefficient store of a `width`×`height` frame whose components have the sampling
+/// factors `factors` (H, V), as libjpeg allocates it: whole MCUs of each component.
+fn coefficient_bytes(width: u32, height: u32, factors: &[(u8, u8)]) -> u64 {
+    let h_max = u64::from(factors.iter().map(|f| f.0).max().unwrap_or(1).max(1));
+    let v_max = u64::from(factors.iter().map(|f| f.1).max().unwrap_or(1).max(1));
+    let mcus_x = u64::from(width).div_ceil(8 * h_max);
+    let mcus_y = u64::from(height).div_ceil(8 * v_max);
+    factors
+        .iter()
+        .map(|&(h, v)| mcus_x * u64::from(h) * mcus_y * u64::from(v) * 128)
+        .sum()
+}
+
 /// Walks the JPEG marker segments up to the first SOFn frame header.
-fn jpeg_size(b: &[u8]) -> Result<(u32, u32), MediaError> {
+fn jpeg_frame(b: &[u8]) -> Result<JpegFrame, MediaError> {
     let mut i = 2; // after SOI
     loop {
         if *b.get(i).ok_or_else(|| truncated("JPEG"))? != 0xFF {
@@ -182,7 +222,25 @@ fn jpeg_size(b: &[u8]) -> Result<(u32, u32), MediaError> {
         if is_sof {
             let height = be16(b, i + 3).ok_or_else(|| truncated("JPEG"))?;
             let width = be16(b, i + 5).ok_or_else(|| truncated("JPEG"))?;
-            return Ok((width.into(), height.into()));
+            let components = usize::from(*b.get(i + 7).ok_or_else(|| truncated("JPEG"))?);
+            let mut factors = Vec::with_capacity(components);
+            for k in 0..components {
+                let hv = *b.get(i + 9 + 3 * k).ok_or_else(|| truncated("JPEG"))?;
+                let (h, v) = (hv >> 4, hv & 0x0F);
+                if !(1..=4).contains(&h) || !(1..=4).contains(&v) {
+                    return Err(MediaError::Corrupt(format!(
+                        "JPEG component sampling {h}×{v} is invalid"
+                    )));
+                }
+                factors.push((h, v));
+            }
+            let (width, height) = (u32::from(width), u32::from(height));
+            return Ok(JpegFrame {
+                width,
+                height,
+                progressive: matches!(marker, 0xC2 | 0xC6 | 0xCA | 0xCE),
+                coefficient_bytes: coefficient_bytes(width, height, &factors),
+            });
         }
         i += len;
     }
@@ -351,6 +409,38 @@ mod tests {
         let at = huge.len() - 6;
         huge[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(read_header(&huge, &limits).is_ok());
+    }
+
+    #[test]
+    fn a_progressive_jpeg_whose_coefficients_would_not_fit_is_refused_from_its_header() {
+        // SOF2, 3 components, 4:2:0 (Y 2×2, Cb and Cr 1×1).
+        let frame = |w: u16, h: u16| {
+            let mut b = vec![0xFF, 0xD8, 0xFF, 0xC2, 0, 17, 8];
+            b.extend_from_slice(&h.to_be_bytes());
+            b.extend_from_slice(&w.to_be_bytes());
+            b.extend_from_slice(&[3, 1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+            b
+        };
+        // 8000×6000 (48 MP) at 4:2:0: 1.5 blocks of 128 bytes per 64 pixels, 3 bytes a pixel.
+        assert_eq!(
+            jpeg_frame(&frame(8000, 6000)).unwrap(),
+            JpegFrame {
+                width: 8000,
+                height: 6000,
+                progressive: true,
+                coefficient_bytes: 144_000_000,
+            }
+        );
+        let limits = Limits::default();
+        assert!(read_header(&frame(8000, 6000), &limits).is_ok());
+        // 10000×9000 at 4:2:0 needs 270 MB of coefficients: over the default 160 MB.
+        let err = read_header(&frame(10000, 9000), &limits).unwrap_err();
+        assert_eq!(err.code(), "decoder_memory");
+        assert!(err.message_zh("big.jpg").contains("渐进式"), "{err}");
+        // The same size as a baseline frame streams and is accepted.
+        let mut baseline = frame(10000, 9000);
+        baseline[3] = 0xC0;
+        assert!(read_header(&baseline, &limits).is_ok());
     }
 
     #[test]

@@ -111,7 +111,8 @@ impl MediaStore {
         self.import_owned(bytes.to_vec(), limits)
     }
 
-    fn import_owned(&self, bytes: Vec<u8>, limits: &Limits) -> Result<Imported, MediaError> {
+    /// Imports bytes the caller hands over (no copy); as [`MediaStore::import_bytes`].
+    pub fn import_owned(&self, bytes: Vec<u8>, limits: &Limits) -> Result<Imported, MediaError> {
         let header = read_header(&bytes, limits)?;
         let hash = blake3::hash(&bytes).to_hex().to_string();
         let original_bytes = bytes.len() as u64;

@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, Write};
 use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Mutex, PoisonError};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
@@ -880,6 +881,90 @@ fn replayed(at: &str) -> SyncError {
     invalid(format!("this bundle was already imported at {at}"))
 }
 
+/// Stores the bundle's photos through the photo pipeline on every core: this thread reads
+/// the archive in order (a zip reader is not shared) and hands each photo to a worker that
+/// decodes, resizes and stores it. At most one photo waits between them, so memory stays at
+/// a few photos whatever the bundle holds. Stops at the first failure. Returns the photos
+/// added and those the hub had already.
+fn store_photos<R: Read + Seek>(
+    zip: &mut ZipArchive<R>,
+    media: &MediaStore,
+    photos: &[(usize, EntryInfo)],
+    step: &mut dyn FnMut(u32),
+) -> SyncResult<(u32, u32)> {
+    let workers = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZeroUsize::get)
+        .clamp(1, 4);
+    let (job_tx, job_rx) = mpsc::sync_channel::<(&str, Vec<u8>)>(1);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<SyncResult<()>>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (job_rx, done_tx) = (&job_rx, done_tx.clone());
+            s.spawn(move || loop {
+                let job = job_rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                let Ok((hash, bytes)) = job else { break };
+                let stored = media
+                    .import_owned(bytes, &Limits::default())
+                    .map(drop)
+                    .map_err(|e| photo_refused(hash, e));
+                if done_tx.send(stored).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done_tx);
+        let (mut added, mut already) = (0u32, 0u32);
+        let mut failed: Option<SyncError> = None;
+        // One photo's outcome: counted, or the first failure kept.
+        let mut settle = |stored: SyncResult<()>, failed: &mut Option<SyncError>| match stored {
+            Ok(()) => {
+                added += 1;
+                step(1);
+            }
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        };
+        for (index, info) in photos {
+            while let Ok(stored) = done_rx.try_recv() {
+                settle(stored, &mut failed);
+            }
+            if failed.is_some() {
+                break;
+            }
+            if blobs::has_original(media, &info.blake3) {
+                already += 1;
+                continue;
+            }
+            match read_verified(zip, *index, info) {
+                Ok(bytes) => {
+                    if job_tx.send((info.blake3.as_str(), bytes)).is_err() {
+                        break;
+                    }
+                }
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        drop(job_tx);
+        for stored in done_rx {
+            settle(stored, &mut failed);
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => {
+                if already > 0 {
+                    step(already);
+                }
+                Ok((added, already))
+            }
+        }
+    })
+}
+
 fn photo_refused(hash: &str, e: MediaError) -> SyncError {
     match e {
         MediaError::DiskFull(_) | MediaError::Io(_) => SyncError::new(
@@ -986,19 +1071,7 @@ pub fn import_bundle(
     // 4. Every check passed: the photos through the photo pipeline (idempotent: they are
     // content-addressed), then the operations and the record of this bundle in one
     // transaction.
-    let (mut photos_added, mut photos_already) = (0u32, 0u32);
-    for (index, info) in &photos {
-        if blobs::has_original(media, &info.blake3) {
-            photos_already += 1;
-        } else {
-            let bytes = read_verified(&mut zip, *index, info)?;
-            media
-                .import_bytes(&info.blake3, &bytes, &Limits::default())
-                .map_err(|e| photo_refused(&info.blake3, e))?;
-            photos_added += 1;
-        }
-        step(1);
-    }
+    let (photos_added, photos_already) = store_photos(&mut zip, media, &photos, &mut step)?;
     let photos_missing = count32(
         refs.iter()
             .filter(|h| !blobs::has_original(media, h))

@@ -4,8 +4,8 @@
 
 use crate::identity::{self, Role};
 use crate::protocol::{
-    BlobQuery, BlobStatus, PairRequest, PairResponse, PullRequest, PullResponse, PushRequest,
-    PushResponse, BATCH, CHUNK,
+    BlobQuery, BlobState, BlobStatus, PairRequest, PairResponse, PullRequest, PullResponse,
+    PushRequest, PushResponse, BATCH, CHUNK,
 };
 use crate::{blobs, SyncError, SyncErrorCode, SyncResult};
 use chrono::DateTime;
@@ -14,6 +14,9 @@ use guanmo_media::MediaStore;
 use guanmo_store::{meta, oplog};
 use serde::Serialize;
 use specta::Type;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
 
 /// How a laptop reaches its hub. Implementations: HTTP on the LAN, in-memory for tests.
 pub trait Transport: Send + Sync {
@@ -206,6 +209,61 @@ fn all_hashes(ctx: &Ctx) -> SyncResult<Vec<(String, u64)>> {
     })?)
 }
 
+/// Photos moved at once. The side that receives a photo makes its 1600 px and 320 px copies,
+/// so two in flight keep both of its cores busy.
+const PHOTO_WORKERS: usize = 2;
+
+/// What moving one photo did.
+struct Moved {
+    /// Bytes sent or received.
+    bytes: u64,
+    /// The photo is now complete on the receiving side.
+    complete: bool,
+}
+
+/// Runs `work` on every item, [`PHOTO_WORKERS`] at a time, and hands each outcome to
+/// `settle` on this thread (where progress is reported) as it comes. After the first failure
+/// no new item is started; the failure is returned once the ones under way are done.
+fn move_photos<T: Sync>(
+    items: &[T],
+    work: &(dyn Fn(&T) -> SyncResult<Moved> + Sync),
+    mut settle: impl FnMut(Moved),
+) -> SyncResult<()> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let (tx, rx) = mpsc::channel::<SyncResult<Moved>>();
+    std::thread::scope(|s| {
+        for _ in 0..PHOTO_WORKERS.min(items.len()) {
+            let (tx, next, stop) = (tx.clone(), &next, &stop);
+            s.spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) else {
+                        break;
+                    };
+                    let moved = work(item);
+                    if moved.is_err() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                    if tx.send(moved).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(tx);
+        let mut failed = None;
+        for moved in rx {
+            match moved {
+                Ok(m) => settle(m),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        failed.map_or(Ok(()), Err)
+    })
+}
+
 fn send_photos(
     ctx: &Ctx,
     media: &MediaStore,
@@ -213,43 +271,57 @@ fn send_photos(
     progress: &dyn Fn(Progress),
     report: &mut SyncReport,
 ) -> SyncResult<()> {
-    let here: Vec<(String, u64)> = all_hashes(ctx)?
+    let here: HashMap<String, u64> = all_hashes(ctx)?
         .into_iter()
         .filter(|(h, _)| blobs::has_original(media, h))
         .collect();
+    let mut hashes: Vec<&String> = here.keys().collect();
+    hashes.sort();
     let mut to_send = Vec::new();
-    for chunk in here.chunks(1_000) {
+    for chunk in hashes.chunks(1_000) {
         let q = BlobQuery {
-            hashes: chunk.iter().map(|(h, _)| h.clone()).collect(),
+            hashes: chunk.iter().map(|h| (*h).clone()).collect(),
         };
-        to_send.extend(transport.blobs_missing(&q)?.missing);
+        to_send.extend(
+            transport
+                .blobs_missing(&q)?
+                .missing
+                .into_iter()
+                .filter_map(|state| here.get(&state.hash).map(|size| (state, *size))),
+        );
     }
     let total = u32::try_from(to_send.len()).unwrap_or(u32::MAX);
-    for (done, state) in (1u32..).zip(to_send) {
-        let Some(size) = here.iter().find(|(h, _)| *h == state.hash).map(|(_, n)| *n) else {
-            continue;
-        };
+    let mut done = 0u32;
+    let send = |(state, size): &(BlobState, u64)| {
         let mut offset = state.received;
-        while offset < size {
+        let mut bytes = 0;
+        while offset < *size {
             let chunk = blobs::read_chunk(media, &state.hash, offset, CHUNK)?;
             if chunk.is_empty() {
                 break;
             }
-            let next = transport.put_blob(&state.hash, size, offset, &chunk)?;
-            report.bytes += next.saturating_sub(offset);
+            let next = transport.put_blob(&state.hash, *size, offset, &chunk)?;
+            bytes += next.saturating_sub(offset);
             if next <= offset {
                 break;
             }
             offset = next;
         }
-        report.photos_sent += 1;
+        Ok(Moved {
+            bytes,
+            complete: offset >= *size,
+        })
+    };
+    move_photos(&to_send, &send, |moved| {
+        done += 1;
+        report.bytes += moved.bytes;
+        report.photos_sent += u32::from(moved.complete);
         progress(Progress::Photos {
             done,
             total,
             bytes: report.bytes,
         });
-    }
-    Ok(())
+    })
 }
 
 fn fetch_photos(
@@ -264,28 +336,35 @@ fn fetch_photos(
         .filter(|(h, _)| !blobs::has_original(media, h))
         .collect();
     let total = u32::try_from(absent.len()).unwrap_or(u32::MAX);
-    for (done, (hash, size)) in (1u32..).zip(absent) {
-        let mut offset = blobs::received(ctx.data_dir(), &hash)?;
-        while offset < size {
-            let chunk = transport.get_blob(&hash, offset, CHUNK)?;
+    let mut done = 0u32;
+    let fetch = |(hash, size): &(String, u64)| {
+        let mut offset = blobs::received(ctx.data_dir(), hash)?;
+        let mut bytes = 0;
+        while offset < *size {
+            let chunk = transport.get_blob(hash, offset, CHUNK)?;
             if chunk.is_empty() {
                 break;
             }
-            let next = blobs::append(media, ctx.data_dir(), &hash, size, offset, &chunk)?;
-            report.bytes += next.saturating_sub(offset);
+            let next = blobs::append(media, ctx.data_dir(), hash, *size, offset, &chunk)?;
+            bytes += next.saturating_sub(offset);
             if next <= offset {
                 break;
             }
             offset = next;
         }
-        if blobs::has_original(media, &hash) {
-            report.photos_received += 1;
-        }
+        Ok(Moved {
+            bytes,
+            complete: blobs::has_original(media, hash),
+        })
+    };
+    move_photos(&absent, &fetch, |moved| {
+        done += 1;
+        report.bytes += moved.bytes;
+        report.photos_received += u32::from(moved.complete);
         progress(Progress::Photos {
             done,
             total,
             bytes: report.bytes,
         });
-    }
-    Ok(())
+    })
 }

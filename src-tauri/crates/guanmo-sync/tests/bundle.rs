@@ -910,6 +910,32 @@ fn operations_that_are_not_the_signing_devices_are_refused() {
     s.refused(&p, "ops.jsonl line 2");
 }
 
+#[test]
+fn a_signed_bundle_whose_photo_is_not_an_image_is_refused_whole() {
+    let s = Setup::new();
+    // A laptop (or someone with its key) sends HTML under a photo's name: hashes, manifest
+    // and signature all agree, only the photo pipeline can tell.
+    let html = b"<html><script>alert(1)</script></html>".to_vec();
+    let fake = blake3::hash(&html).to_hex().to_string();
+    let key = s.laptop.key();
+    let path = s.forged("not-a-photo.zip", |m, entries| {
+        let real = format!("photos/{}", s.photo);
+        entries.retain(|(n, _)| *n != real);
+        entries.push((format!("photos/{fake}"), html.clone()));
+        let ops = String::from_utf8(entry(entries, "ops.jsonl")).unwrap();
+        set_entry(
+            entries,
+            "ops.jsonl",
+            ops.replace(&s.photo, &fake).into_bytes(),
+        );
+        relist(m, entries);
+        sign(m, entries, &key);
+    });
+    let message = s.refused(&path, "not a photo the hub accepts");
+    assert!(message.contains(&fake), "{message}");
+    assert!(!s.hub.has_original(&fake));
+}
+
 // ---------------------------------------------------------------------------------------
 // Hostile entries
 

@@ -41,11 +41,13 @@ const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("accept-encoding")
 
 pub(crate) fn router(state: WebState) -> Router {
     let config = state.config.clone();
-    // One `layer` call for the whole stack: axum boxes (and clones per request) each layer
-    // added with its own call. Outermost first: the guard, so that every response, the body
-    // limit's 413 included, carries the security headers.
-    // `/` and `/api/feed` serve compressed copies kept with the cached body, so they stay
-    // out of the compression layer (which would wrap every response and compress again).
+    // Each router gets its layers in a single `layer` call: axum boxes (and clones per
+    // request) every layer added with its own call. The guard is outermost, so that every response, the
+    // body limit's 413 included, carries the security headers.
+    // `/` and `/api/feed` serve compressed copies kept with the cached body and take no
+    // body, so they stay out of the compression layer (which would wrap every response and
+    // compress again) and out of the body limit (which wraps every response body too): on
+    // the hottest route the guard is the only layer.
     let compressed = Router::new()
         .route("/live", get(crate::live::live))
         .route("/media/{hash}/{size}", get(media))
@@ -60,18 +62,18 @@ pub(crate) fn router(state: WebState) -> Router {
         .route("/api/verify", post(comments::post_verify))
         .route("/api/me", get(comments::get_me))
         .route("/api/townships", get(comments::get_townships))
-        .layer(CompressionLayer::new());
+        .layer(
+            ServiceBuilder::new()
+                .layer(CompressionLayer::new())
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+        );
     Router::new()
         .route("/", get(index))
         .route("/api/feed", get(api_feed))
         .merge(compressed)
         .fallback(not_found)
         .with_state(state)
-        .layer(
-            ServiceBuilder::new()
-                .layer(guard::GuardLayer::new(config))
-                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
-        )
+        .layer(guard::GuardLayer::new(config))
 }
 
 async fn not_found() -> HttpError {
