@@ -57,6 +57,8 @@ const COMMANDS: &[&str] = &[
     "stop_live_site",
     "get_live_site_status",
     "export_static_site",
+    "get_site_settings",
+    "set_site_settings",
     "get_moderation_overview",
     "list_comment_queue",
     "decide_comments",

@@ -1,7 +1,7 @@
 //! Tauri commands: each converts its arguments, calls one `guanmo-api` function and returns
 //! its result. They run off the main thread (`async`) so the window never blocks on SQLite.
 
-use crate::site::{LiveSiteStatus, NetInterface, StaticExport};
+use crate::site::{LiveSiteStatus, NetInterface, SiteSettingsSaved, StaticExport};
 use crate::sync::{BundleExport, PairingInfo, SyncStatus};
 use crate::AppState;
 use guanmo_api::comments::{
@@ -14,6 +14,7 @@ use guanmo_api::info::AppInfo;
 use guanmo_api::photos::PhotoInfo;
 use guanmo_api::roster::ImportReport;
 use guanmo_api::scoring::{self, ScoringBoard};
+use guanmo_api::site::SiteSettings;
 use guanmo_api::{ApiError, ErrorCode};
 use guanmo_domain::aggregation::{AggregationRule, Standings};
 use guanmo_domain::comments::{Comment, ModLogEntry, Mute};
@@ -478,6 +479,20 @@ pub fn export_static_site(app: tauri::AppHandle, dir: String) -> Res<StaticExpor
     crate::site::export_static(&app, &dir)
 }
 
+/// 直播网站设置: title, refresh interval, rate limits, trusted proxies, extra host names.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_site_settings(state: State<'_, AppState>) -> Res<SiteSettings> {
+    guanmo_api::site::get_site_settings(&state.ctx)
+}
+
+/// Saves 直播网站设置; a running site restarts on them at once.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_site_settings(app: tauri::AppHandle, settings: SiteSettings) -> Res<SiteSettingsSaved> {
+    crate::site::save_settings(&app, settings)
+}
+
 /// Told to the UI after every committed write: which kinds of record changed, so views
 /// refresh from the change log instead of polling.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, specta::Type, tauri_specta::Event)]
@@ -786,6 +801,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             stop_live_site,
             get_live_site_status,
             export_static_site,
+            get_site_settings,
+            set_site_settings,
             get_moderation_overview,
             list_comment_queue,
             decide_comments,

@@ -48,6 +48,9 @@ struct Running {
     interface: String,
     ip: String,
     port: u16,
+    /// The listening socket, kept so a restart on the same address serves on it without a
+    /// moment where phones are refused (the old server lets go of its copy on `stop`).
+    listener: std::net::TcpListener,
     stop: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -115,12 +118,8 @@ pub fn status(app: &tauri::AppHandle) -> LiveSiteStatus {
     status_of(guard.as_ref(), None)
 }
 
-fn launch(
-    app: &tauri::AppHandle,
-    interface: &str,
-    ip: &str,
-    port: u16,
-) -> Result<Running, ApiError> {
+/// A listening socket on `ip:port`, ready for tokio.
+fn bind(ip: &str, port: u16) -> Result<std::net::TcpListener, ApiError> {
     let addr: IpAddr = ip
         .parse()
         .map_err(|_| refuse(format!("「{ip}」不是有效的网络地址")))?;
@@ -136,16 +135,28 @@ fn launch(
     listener
         .set_nonblocking(true)
         .map_err(|e| refuse(format!("无法启动直播网站:{e}")))?;
+    Ok(listener)
+}
+
+/// Serves the site on `listener` (bound to `ip:port`) with the stored 直播网站设置.
+fn launch(
+    app: &tauri::AppHandle,
+    interface: &str,
+    ip: &str,
+    port: u16,
+    listener: std::net::TcpListener,
+) -> Result<Running, ApiError> {
     let state = app.state::<AppState>();
-    let config = guanmo_web::WebConfig {
-        allowed_hosts: vec![
+    let settings = guanmo_api::site::get_site_settings(&state.ctx)?;
+    let config = guanmo_web::WebConfig::from_settings(
+        &settings,
+        vec![
             format!("{ip}:{port}"),
             ip.to_string(),
             "localhost".into(),
             "127.0.0.1".into(),
         ],
-        ..guanmo_web::WebConfig::default()
-    };
+    );
     let web = guanmo_web::WebState::new(
         state.ctx.clone(),
         Arc::new(MediaFiles(state.media.clone())),
@@ -153,6 +164,9 @@ fn launch(
     )
     .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let router = guanmo_web::public_router(web);
+    let kept = listener
+        .try_clone()
+        .map_err(|e| refuse(format!("无法启动直播网站:{e}")))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tauri::async_runtime::spawn(async move {
         let listener = match tokio::net::TcpListener::from_std(listener) {
@@ -174,6 +188,7 @@ fn launch(
         interface: interface.to_string(),
         ip: ip.to_string(),
         port,
+        listener: kept,
         stop,
     })
 }
@@ -197,15 +212,73 @@ pub fn start(app: &tauri::AppHandle, ip: &str, port: i32) -> Result<LiveSiteStat
         .ok_or_else(|| refuse(format!("本机没有地址为{ip}的网络接口")))?;
     let site = app.state::<AppState>();
     let mut guard = site.site.0.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(old) = guard.take() {
-        let _ = old.stop.send(());
-    }
-    let running = launch(app, &interface, ip, port)?;
+    let listener = match guard.take() {
+        // Restarting where it already listens: keep the socket rather than race the old
+        // server to release it.
+        Some(old) if old.ip == ip && old.port == port => {
+            let _ = old.stop.send(());
+            old.listener
+        }
+        Some(old) => {
+            let _ = old.stop.send(());
+            drop(old.listener);
+            bind(ip, port)?
+        }
+        None => bind(ip, port)?,
+    };
+    let running = launch(app, &interface, ip, port, listener)?;
     *guard = Some(running);
     let status = status_of(guard.as_ref(), None);
     drop(guard);
     announce(app, &status);
     Ok(status)
+}
+
+/// What saving 直播网站设置 came to.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct SiteSettingsSaved {
+    /// The settings as stored.
+    pub settings: guanmo_api::site::SiteSettings,
+    /// The running site was restarted to take them up (false: it was not running).
+    pub restarted: bool,
+}
+
+/// Stores the settings and, when the site runs, restarts it on the same address and socket so
+/// they take effect (phones reconnect by themselves; a comment being sent may need a retry).
+pub fn save_settings(
+    app: &tauri::AppHandle,
+    input: guanmo_api::site::SiteSettings,
+) -> Result<SiteSettingsSaved, ApiError> {
+    let state = app.state::<AppState>();
+    // Held across the save, so a start in between cannot run on the old settings.
+    let mut guard = state.site.0.lock().unwrap_or_else(|e| e.into_inner());
+    let settings = guanmo_api::site::set_site_settings(&state.ctx, input)?;
+    let Some(old) = guard.take() else {
+        return Ok(SiteSettingsSaved {
+            settings,
+            restarted: false,
+        });
+    };
+    let _ = old.stop.send(());
+    // The settings panel says 已保存,直播网站已按新设置重新启动; the site card hears only of a failure.
+    let (message, result) = match launch(app, &old.interface, &old.ip, old.port, old.listener) {
+        Ok(r) => {
+            *guard = Some(r);
+            let saved = SiteSettingsSaved {
+                settings,
+                restarted: true,
+            };
+            (None, Ok(saved))
+        }
+        Err(mut e) => {
+            e.message = format!("设置已保存,但直播网站重新启动失败,已停止:{}", e.message);
+            (Some(e.message.clone()), Err(e))
+        }
+    };
+    let status = status_of(guard.as_ref(), message);
+    drop(guard);
+    announce(app, &status);
+    result
 }
 
 /// Stops the site.
@@ -242,7 +315,7 @@ pub fn watch_address(app: tauri::AppHandle) {
             let _ = old.stop.send(());
         }
         let message;
-        match launch(&app, &interface, &now.ip, port) {
+        match bind(&now.ip, port).and_then(|l| launch(&app, &interface, &now.ip, port, l)) {
             Ok(r) => {
                 message = format!(
                     "网络地址已变化,直播网站已改用新地址 http://{}:{port}/",
@@ -275,10 +348,12 @@ pub struct StaticExport {
 /// S3-compatible bucket (the way to reach more residents than one laptop can serve).
 pub fn export_static(app: &tauri::AppHandle, dir: &str) -> Result<StaticExport, ApiError> {
     let state = app.state::<AppState>();
+    // The title and poll interval of 直播网站设置; hosts and limits do not apply to files.
+    let settings = guanmo_api::site::get_site_settings(&state.ctx)?;
     let web = guanmo_web::WebState::new(
         state.ctx.clone(),
         Arc::new(MediaFiles(state.media.clone())),
-        guanmo_web::WebConfig::default(),
+        guanmo_web::WebConfig::from_settings(&settings, Vec::new()),
     )
     .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let report = guanmo_web::export_static(&web, std::path::Path::new(dir))

@@ -142,6 +142,37 @@ async fn photos_import_and_a_post_with_two_photos_reaches_the_public_page() {
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     assert_eq!(&jpeg[..2], &[0xFF, 0xD8], "a JPEG web copy");
 
+    // 直播网站设置: a new title and refresh interval; saving restarts the running site on
+    // the same address, and phones get the new page.
+    s.set_value(
+        "[data-testid='site-title']",
+        "常宁市乡镇(街道)工作现场观摩会",
+    )
+    .await;
+    s.set_value("[data-testid='site-poll']", "30").await;
+    s.click("[data-testid='site-settings-save']").await;
+    s.wait_for_text(
+        "[data-testid='site-settings'] [role='status']",
+        "已按新设置重新启动",
+    )
+    .await;
+    s.client
+        .execute(
+            "document.querySelector(\"[data-testid='site-settings']\").scrollIntoView()",
+            vec![],
+        )
+        .await
+        .unwrap();
+    s.screenshot("23-site-settings").await;
+    let (head, body) = get(port, "/");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let page = String::from_utf8(body).unwrap();
+    assert!(
+        page.contains("<title>常宁市乡镇(街道)工作现场观摩会"),
+        "the restarted site uses the new title"
+    );
+    assert!(page.contains("data-poll=\"30\""), "and the new interval");
+
     // The static export (after its folder dialog) writes a site any web server can serve.
     let out = desktop.tmp.path().join("static-site");
     let r = s

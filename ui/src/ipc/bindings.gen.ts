@@ -116,6 +116,10 @@ export const commands = {
 	getLiveSiteStatus: () => typedError<LiveSiteStatus, ApiError>(__TAURI_INVOKE("get_live_site_status")),
 	/**  Writes the public feed as a static site into a folder (for a web server, CDN or S3). */
 	exportStaticSite: (dir: string) => typedError<StaticExport, ApiError>(__TAURI_INVOKE("export_static_site", { dir })),
+	/**  直播网站设置: title, refresh interval, rate limits, trusted proxies, extra host names. */
+	getSiteSettings: () => typedError<SiteSettings, ApiError>(__TAURI_INVOKE("get_site_settings")),
+	/**  Saves 直播网站设置; a running site restarts on them at once. */
+	setSiteSettings: (settings: SiteSettings) => typedError<SiteSettingsSaved, ApiError>(__TAURI_INVOKE("set_site_settings", { settings })),
 	/**  Counts per moderation list, the comment-area switch and the word count (评论审核). */
 	getModerationOverview: () => typedError<ModerationOverview, ApiError>(__TAURI_INVOKE("get_moderation_overview")),
 	/**  One moderation list, sensitive-word hits marked. */
@@ -1112,6 +1116,45 @@ export type SheetStatus =
 "draft" | 
 /**  Submitted and locked (提交/锁定). */
 "submitted";
+
+/**  Rate limits of one kind of action on the resident site. */
+export type SiteQuotas = {
+	/**  Sustained actions per minute from one phone. */
+	phonePerMinute: number,
+	/**  Actions one phone may make at once. */
+	phoneBurst: number,
+	/**  Sustained actions per minute from one network address (all phones behind it). */
+	ipPerMinute: number,
+	/**  Actions one address may make at once. */
+	ipBurst: number,
+};
+
+/**  The resident site's settings, as stored and as the desktop app edits them. */
+export type SiteSettings = {
+	/**  Page title, e.g. 常宁市2024年度下半年乡镇(街道)工作现场观摩会. */
+	title: string,
+	/**
+	 *  Seconds between refreshes of a phone without live push; also the live stream's retry.
+	 *  Raising it is how to lighten the load.
+	 */
+	pollSeconds: number,
+	/**  Limits of comments (评论). */
+	comments: SiteQuotas,
+	/**  Limits of likes, reports and appeals. */
+	actions: SiteQuotas,
+	/**  IP addresses of reverse proxies whose `X-Forwarded-For` is believed. */
+	trustedProxies: string[],
+	/**  Host names (or `host:port`) residents may reach the site by besides its own address. */
+	extraHosts: string[],
+};
+
+/**  What saving 直播网站设置 came to. */
+export type SiteSettingsSaved = {
+	/**  The settings as stored. */
+	settings: SiteSettings,
+	/**  The running site was restarted to take them up (false: it was not running). */
+	restarted: boolean,
+};
 
 /**  The provider as the desktop app shows it: never the key itself. */
 export type SmsSettings = {

@@ -78,6 +78,26 @@ impl Ctx {
         }
     }
 
+    /// Refuses changes to the resident site on a scorer's laptop, which does not run it; the
+    /// hub, the media laptop (直播电脑) and a laptop with no role yet may.
+    pub(crate) fn ensure_site_operator(&self) -> ApiResult<()> {
+        let role = self
+            .store
+            .read(|c| guanmo_store::meta::get(c, DEVICE_ROLE))?;
+        if role.as_deref() == Some("scorer") {
+            return Err(ApiError::with_problems(
+                ErrorCode::HubOnly,
+                "a scorer's laptop does not run the resident site",
+                vec![guanmo_domain::Problem::error(
+                    guanmo_domain::problem::ProblemCode::Invalid,
+                    "直播网站",
+                    "评分电脑不运行直播网站,请在组织方主机或直播电脑上设置",
+                )],
+            ));
+        }
+        Ok(())
+    }
+
     /// Who is acting. Until devices have roles, every write on this laptop is the organiser's.
     pub(crate) fn actor(&self) -> &'static str {
         "organiser"

@@ -15,6 +15,7 @@ pub mod roster;
 pub mod rubric;
 pub mod scoring;
 mod seed;
+pub mod site;
 
 pub use ctx::{Ctx, DEVICE_ROLE};
 pub use error::{ApiError, ErrorCode};

@@ -32,7 +32,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Serve the peer listener (and, with --site, the resident site) until SIGINT or SIGTERM.
+    /// Serve the peer listener (and, with --site, the resident site, on the data folder's
+    /// stored 直播网站设置) until SIGINT or SIGTERM.
     Serve {
         /// The hub's data folder (must exist; an empty one becomes a new hub).
         #[arg(long)]
@@ -44,12 +45,24 @@ pub enum Command {
         #[arg(long)]
         site: Option<SocketAddr>,
         /// Host names residents reach the site by (repeatable), e.g. the server's DNS name
-        /// behind a proxy; the site's own address, localhost and 127.0.0.1 are always allowed.
+        /// behind a proxy; the site's own address, localhost and 127.0.0.1 are always allowed,
+        /// and so are the extra host names of the stored 直播网站设置.
         #[arg(long = "site-host")]
         site_hosts: Vec<String>,
         /// The hub's name shown on the laptops, when the folder becomes a hub here.
         #[arg(long, default_value = DEFAULT_NAME)]
         name: String,
+    },
+    /// Print the resident site's settings (直播网站设置) as JSON; with --set, change them first.
+    SiteSettings {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// A JSON file with the fields to change, named as printed (e.g.
+        /// `{"pollSeconds": 30, "trustedProxies": ["10.0.0.5"]}`); the others keep their values.
+        /// A running `guanmo serve` takes them up when restarted.
+        #[arg(long)]
+        set: Option<PathBuf>,
     },
     /// Print a fresh one-time pairing code (valid 10 minutes, 5 tries).
     PairingCode {
@@ -109,6 +122,29 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             let (ctx, media) = open_hub(&data_dir, &name)?;
             serve(ctx, media, peer, site, site_hosts)
         }
+        Command::SiteSettings { data_dir, set } => {
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            let settings = match set {
+                None => guanmo_api::site::get_site_settings(&ctx)?,
+                Some(path) => {
+                    let changes = std::fs::read_to_string(&path).map_err(|e| {
+                        CliError::Refused(format!("cannot read {}: {e}", path.display()))
+                    })?;
+                    let current = guanmo_api::site::get_site_settings(&ctx)?;
+                    let wanted = merge_settings(&current, &changes).map_err(|e| {
+                        CliError::Refused(format!(
+                            "{} is not valid settings JSON: {e}",
+                            path.display()
+                        ))
+                    })?;
+                    guanmo_api::site::set_site_settings(&ctx, wanted).map_err(refused)?
+                }
+            };
+            let json = serde_json::to_string_pretty(&settings)
+                .map_err(|e| CliError::Refused(e.to_string()))?;
+            println!("{json}");
+            Ok(())
+        }
         Command::PairingCode { data_dir } => {
             let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
             let code = guanmo_sync::new_pairing_code(&ctx)?;
@@ -152,6 +188,27 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
     }
+}
+
+/// `current` with the fields of the JSON object `changes` put over it.
+fn merge_settings(
+    current: &guanmo_api::site::SiteSettings,
+    changes: &str,
+) -> Result<guanmo_api::site::SiteSettings, serde_json::Error> {
+    guanmo_api::site::overlay(current, serde_json::from_str(changes)?)
+}
+
+/// A refused input as the lines of its problems, so the terminal says what to fix.
+fn refused(e: guanmo_api::ApiError) -> CliError {
+    if e.problems.is_empty() {
+        return CliError::Api(e);
+    }
+    let lines: Vec<String> = e
+        .problems
+        .iter()
+        .map(|p| format!("{}: {}", p.location, p.message))
+        .collect();
+    CliError::Refused(lines.join("\n"))
 }
 
 /// Opens `dir` as the hub's data: it must exist; a folder with no role yet becomes the hub
@@ -229,10 +286,10 @@ fn serve(
         ));
 
         if let Some(addr) = site {
-            let config = guanmo_web::WebConfig {
-                allowed_hosts: site_allowlist(addr, site_hosts),
-                ..guanmo_web::WebConfig::default()
-            };
+            // 直播网站设置 as stored in the hub's folder; `--site-host` names add to its hosts.
+            let settings = guanmo_api::site::get_site_settings(&ctx)?;
+            let config =
+                guanmo_web::WebConfig::from_settings(&settings, site_allowlist(addr, site_hosts));
             if addr.ip().is_unspecified() && config.allowed_hosts.len() <= 2 {
                 tracing::warn!(
                     "the site listens on every address but only localhost is allowed; \
@@ -322,6 +379,14 @@ mod tests {
         );
         let any = site_allowlist("0.0.0.0:8080".parse().unwrap(), vec![]);
         assert_eq!(any, ["localhost", "127.0.0.1"]);
+    }
+
+    #[test]
+    fn a_settings_file_that_is_not_json_is_refused() {
+        let current = guanmo_api::site::SiteSettings::default();
+        assert!(merge_settings(&current, "pollSeconds = 30").is_err());
+        let merged = merge_settings(&current, r#"{"pollSeconds": 30}"#).unwrap();
+        assert_eq!(merged.poll_seconds, 30);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The `guanmo` binary from the outside, on temp data folders: a pairing code, `serve` on a
-//! free port with the resident site beside it, a laptop pairing and syncing over HTTP, the
-//! device listed and revoked while the server runs, SIGTERM ending it with exit code 0, and a
-//! laptop's data folder refused.
+//! free port with the resident site beside it (on the stored site settings), a laptop pairing and syncing over HTTP, the
+//! device listed and revoked while the server runs, SIGTERM ending it with exit code 0, a
+//! laptop's data folder refused, and the site settings printed and changed.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use guanmo_api::Ctx;
@@ -139,6 +139,19 @@ fn serve_pairs_and_syncs_a_laptop_lists_and_revokes_it_and_stops_on_sigterm() {
         "{code:?}"
     );
 
+    // 直播网站设置 stored in the hub's folder are what the site serves with.
+    let changes = data.join("site.json");
+    std::fs::write(&changes, r#"{"extraHosts": ["live.example.cn"]}"#).unwrap();
+    let out = guanmo(&[
+        "site-settings",
+        "--data-dir",
+        hub,
+        "--set",
+        changes.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("live.example.cn"), "{}", stdout(&out));
+
     let peer: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let site: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let server = Server::start(data, peer, site);
@@ -169,6 +182,11 @@ fn serve_pairs_and_syncs_a_laptop_lists_and_revokes_it_and_stops_on_sigterm() {
     assert!(http_get(site, &host, "/").contains(" 200 "));
     assert!(http_get(site, &host, "/peer/v1/pair").contains(" 404 "));
     assert!(http_get(peer, &host, "/").contains(" 404 "));
+    assert!(
+        http_get(site, "live.example.cn", "/").contains(" 200 "),
+        "the stored extra host is allowed"
+    );
+    assert!(http_get(site, "other.example.cn", "/").contains(" 421 "));
 
     // The device is listed while the server runs, then revoked: its next sync is refused.
     let id = ctx.store().device_id().to_string();
@@ -217,4 +235,42 @@ fn a_laptops_data_folder_is_refused_and_a_missing_one_too() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("no data folder"), "{}", stderr(&out));
     assert!(!dir.path().join("nope").exists(), "nothing was created");
+}
+
+#[test]
+fn site_settings_are_printed_and_refused_changes_say_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().to_str().unwrap();
+    let out = guanmo(&["site-settings", "--data-dir", hub]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains(r#""pollSeconds": 15"#),
+        "{}",
+        stdout(&out)
+    );
+
+    let changes = dir.path().join("site.json");
+    std::fs::write(
+        &changes,
+        r#"{"pollSeconds": 1, "trustedProxies": ["10.0.0.0/8"]}"#,
+    )
+    .unwrap();
+    let out = guanmo(&[
+        "site-settings",
+        "--data-dir",
+        hub,
+        "--set",
+        changes.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let said = stderr(&out);
+    assert!(
+        said.contains("刷新间隔") && said.contains("不支持网段"),
+        "{said}"
+    );
+    let out = guanmo(&["site-settings", "--data-dir", hub]);
+    assert!(
+        stdout(&out).contains(r#""pollSeconds": 15"#),
+        "nothing was stored"
+    );
 }

@@ -5,6 +5,7 @@
 
 use axum::http::HeaderMap;
 use governor::{DefaultKeyedRateLimiter, Quota};
+use guanmo_api::site::{SiteQuotas, SiteSettings};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,27 +38,42 @@ pub struct RateLimits {
 }
 
 impl Default for RateLimits {
+    /// The defaults of [`SiteSettings`], the one place the numbers live.
     fn default() -> Self {
-        Self {
-            // A resident writes a comment in a minute or two; three in a row is generous.
-            comments: Quotas {
-                phone_per_minute: 4,
-                phone_burst: 3,
-                // Fifty phones behind one venue Wi-Fi may each send their burst at once.
-                ip_per_minute: 200,
-                ip_burst: 150,
-            },
-            actions: Quotas {
-                phone_per_minute: 30,
-                phone_burst: 20,
-                ip_per_minute: 1500,
-                ip_burst: 1000,
-            },
-            ingest_queue: 8192,
-            trusted_proxies: Vec::new(),
+        Self::from_settings(&SiteSettings::default())
+    }
+}
+
+impl From<SiteQuotas> for Quotas {
+    fn from(q: SiteQuotas) -> Self {
+        Quotas {
+            phone_per_minute: q.phone_per_minute,
+            phone_burst: q.phone_burst,
+            ip_per_minute: q.ip_per_minute,
+            ip_burst: q.ip_burst,
         }
     }
 }
+
+impl RateLimits {
+    /// The limits set in 直播网站设置 (the ingest cap is not a setting). Proxy addresses
+    /// that do not parse are left out: [`guanmo_api::site::set_site_settings`] refuses them.
+    pub fn from_settings(s: &SiteSettings) -> RateLimits {
+        RateLimits {
+            comments: s.comments.into(),
+            actions: s.actions.into(),
+            ingest_queue: INGEST_QUEUE,
+            trusted_proxies: s
+                .trusted_proxies
+                .iter()
+                .filter_map(|p| p.trim().parse().ok())
+                .collect(),
+        }
+    }
+}
+
+/// Comments waiting for the group commit at most, by default.
+const INGEST_QUEUE: usize = 8192;
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)
@@ -179,6 +195,45 @@ mod tests {
         // A 51st phone sending its burst finds the address spent.
         let extra = (0..10).filter(|_| l.check("phone-x", ip).is_ok()).count();
         assert!(extra < 3);
+    }
+
+    #[test]
+    fn the_default_limits_are_the_ones_residents_had_before_settings_existed() {
+        let l = RateLimits::default();
+        let q = |a, b, c, d| Quotas {
+            phone_per_minute: a,
+            phone_burst: b,
+            ip_per_minute: c,
+            ip_burst: d,
+        };
+        assert_eq!(l.comments, q(4, 3, 200, 150));
+        assert_eq!(l.actions, q(30, 20, 1500, 1000));
+        assert_eq!(l.ingest_queue, 8192);
+        assert!(l.trusted_proxies.is_empty());
+    }
+
+    #[test]
+    fn limits_follow_the_settings() {
+        let s = SiteSettings {
+            comments: SiteQuotas {
+                phone_per_minute: 2,
+                phone_burst: 1,
+                ip_per_minute: 500,
+                ip_burst: 400,
+            },
+            trusted_proxies: vec!["10.0.0.9".into(), "fd00::9".into()],
+            ..SiteSettings::default()
+        };
+        let l = RateLimits::from_settings(&s);
+        assert_eq!((l.comments.phone_burst, l.comments.ip_per_minute), (1, 500));
+        assert_eq!(l.actions, RateLimits::default().actions);
+        assert_eq!(
+            l.trusted_proxies,
+            [
+                "10.0.0.9".parse::<IpAddr>().unwrap(),
+                "fd00::9".parse().unwrap()
+            ]
+        );
     }
 
     #[test]

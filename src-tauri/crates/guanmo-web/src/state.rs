@@ -7,6 +7,7 @@ use crate::comments::CommentSite;
 use crate::limits::RateLimits;
 use guanmo_api::comments;
 use guanmo_api::feed::{self, FeedEvent};
+use guanmo_api::site::SiteSettings;
 use guanmo_api::Ctx;
 use guanmo_store::Committed;
 use std::path::PathBuf;
@@ -39,16 +40,37 @@ pub struct WebConfig {
 }
 
 impl Default for WebConfig {
+    /// The default settings, reached by `localhost` and `127.0.0.1` only.
     fn default() -> Self {
-        Self {
-            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into()],
-            poll_seconds: 15,
-            keep_alive_seconds: 15,
-            title: "乡镇(街道)工作现场观摩会".into(),
-            limits: RateLimits::default(),
+        Self::from_settings(
+            &SiteSettings::default(),
+            vec!["localhost".into(), "127.0.0.1".into()],
+        )
+    }
+}
+
+impl WebConfig {
+    /// The site as set in 直播网站设置, reached by `own_hosts` (the listener's own address,
+    /// localhost…) and the settings' extra host names.
+    pub fn from_settings(settings: &SiteSettings, own_hosts: Vec<String>) -> WebConfig {
+        let mut allowed_hosts = own_hosts;
+        for h in &settings.extra_hosts {
+            if !allowed_hosts.iter().any(|a| a.eq_ignore_ascii_case(h)) {
+                allowed_hosts.push(h.clone());
+            }
+        }
+        WebConfig {
+            allowed_hosts,
+            poll_seconds: settings.poll_seconds,
+            keep_alive_seconds: KEEP_ALIVE_SECONDS,
+            title: settings.title.clone(),
+            limits: RateLimits::from_settings(settings),
         }
     }
 }
+
+/// Seconds between SSE keep-alive comments.
+const KEEP_ALIVE_SECONDS: u32 = 15;
 
 /// Shared state of the public router; cheap to clone (one reference count: axum clones the
 /// state several times per request).
@@ -176,5 +198,40 @@ fn bridge(ctx: Ctx, rx: Receiver<Committed>, senders: Senders, mut seq: i64) {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_config_is_what_the_site_had_before_settings_existed() {
+        let c = WebConfig::default();
+        assert_eq!(c.allowed_hosts, ["localhost", "127.0.0.1"]);
+        assert_eq!((c.poll_seconds, c.keep_alive_seconds), (15, 15));
+        assert_eq!(c.title, "乡镇(街道)工作现场观摩会");
+        assert_eq!(c.limits, RateLimits::default());
+    }
+
+    #[test]
+    fn the_config_follows_the_settings_and_adds_the_extra_hosts() {
+        let s = SiteSettings {
+            title: "常宁市观摩会".into(),
+            poll_seconds: 60,
+            trusted_proxies: vec!["10.0.0.9".into()],
+            extra_hosts: vec!["live.example.cn".into(), "LOCALHOST".into()],
+            ..SiteSettings::default()
+        };
+        let c = WebConfig::from_settings(&s, vec!["192.168.1.20:8080".into(), "localhost".into()]);
+        assert_eq!(
+            c.allowed_hosts,
+            ["192.168.1.20:8080", "localhost", "live.example.cn"],
+            "own hosts first, extra ones once"
+        );
+        assert_eq!((c.title.as_str(), c.poll_seconds), ("常宁市观摩会", 60));
+        assert_eq!(c.limits, RateLimits::from_settings(&s));
+        assert_eq!(c.limits.trusted_proxies.len(), 1);
+        assert!(crate::host_allowed("live.example.cn", &c.allowed_hosts));
     }
 }
