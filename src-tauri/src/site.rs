@@ -295,6 +295,21 @@ pub fn stop(app: &tauri::AppHandle) -> LiveSiteStatus {
     status
 }
 
+/// The address the site should move to, if `interface` no longer has `ip` but has another:
+/// `None` while `ip` is still one of its addresses (an interface may have several) and while
+/// the interface is gone (Wi-Fi dropped: the site stays where it was until it comes back).
+fn moved_to(interface: &str, ip: &str, now: &[NetInterface]) -> Option<String> {
+    let mut addresses = now
+        .iter()
+        .filter(|i| i.name == interface)
+        .map(|i| i.ip.as_str());
+    let first = addresses.next()?;
+    if first == ip || addresses.any(|a| a == ip) {
+        return None;
+    }
+    Some(first.to_string())
+}
+
 /// Every 10 s: if the chosen interface now has another address, restart the site there.
 pub fn watch_address(app: tauri::AppHandle) {
     std::thread::spawn(move || loop {
@@ -304,10 +319,7 @@ pub fn watch_address(app: tauri::AppHandle) {
         let Some(running) = guard.as_ref() else {
             continue;
         };
-        let now = interfaces()
-            .into_iter()
-            .find(|i| i.name == running.interface);
-        let Some(now) = now.filter(|i| i.ip != running.ip) else {
+        let Some(new_ip) = moved_to(&running.interface, &running.ip, &interfaces()) else {
             continue;
         };
         let (interface, port) = (running.interface.clone(), running.port);
@@ -315,12 +327,9 @@ pub fn watch_address(app: tauri::AppHandle) {
             let _ = old.stop.send(());
         }
         let message;
-        match bind(&now.ip, port).and_then(|l| launch(&app, &interface, &now.ip, port, l)) {
+        match bind(&new_ip, port).and_then(|l| launch(&app, &interface, &new_ip, port, l)) {
             Ok(r) => {
-                message = format!(
-                    "网络地址已变化,直播网站已改用新地址 http://{}:{port}/",
-                    now.ip
-                );
+                message = format!("网络地址已变化,直播网站已改用新地址 http://{new_ip}:{port}/");
                 *guard = Some(r);
             }
             Err(e) => message = format!("网络地址已变化,直播网站已停止:{}", e.message),
@@ -364,4 +373,52 @@ pub fn export_static(app: &tauri::AppHandle, dir: &str) -> Result<StaticExport, 
         media_files: i32::try_from(report.media_files).unwrap_or(i32::MAX),
         missing_media: report.missing_media,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{moved_to, NetInterface};
+
+    fn nic(name: &str, ip: &str) -> NetInterface {
+        NetInterface {
+            name: name.into(),
+            ip: ip.into(),
+        }
+    }
+
+    #[test]
+    fn the_site_moves_only_when_its_interface_has_lost_its_address() {
+        let wlan = |ip: &str| nic("wlan0", ip);
+        let lo = nic("lo", "127.0.0.1");
+        // Unchanged.
+        assert_eq!(
+            moved_to("wlan0", "192.168.1.20", &[wlan("192.168.1.20"), lo.clone()]),
+            None
+        );
+        // Roamed to another access point: a new address.
+        assert_eq!(
+            moved_to("wlan0", "192.168.1.20", &[lo.clone(), wlan("10.0.8.31")]),
+            Some("10.0.8.31".to_string())
+        );
+        // A second address appeared beside the one in use: stay.
+        assert_eq!(
+            moved_to(
+                "wlan0",
+                "192.168.1.20",
+                &[wlan("10.0.8.31"), wlan("192.168.1.20")]
+            ),
+            None
+        );
+        // Wi-Fi dropped: the interface is gone, wait for it.
+        assert_eq!(
+            moved_to("wlan0", "192.168.1.20", std::slice::from_ref(&lo)),
+            None
+        );
+        assert_eq!(moved_to("wlan0", "192.168.1.20", &[]), None);
+        // Another interface's address is not ours to take.
+        assert_eq!(
+            moved_to("wlan0", "192.168.1.20", &[nic("eth0", "10.1.1.1")]),
+            None
+        );
+    }
 }
