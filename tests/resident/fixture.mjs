@@ -20,11 +20,12 @@ export const shots = join(root, "test-output", "resident");
 export const PHONE = { width: 360, height: 640 };
 
 /**
- * Starts the fixture and Chromium before this file's tests and stops both after them. The
- * returned object is filled in by then: `base` (the site's URL), `browser`, and `ask(command,
- * word)`, which sends a command and resolves to the rest of the reply line starting with `word`.
+ * Starts the fixture (with `env` added to its environment) and Chromium before this file's
+ * tests and stops both after them. The returned object is filled in by then: `base` (the
+ * site's URL), `browser`, and `ask(command, word)`, which sends a command and resolves to the
+ * rest of the reply line starting with `word`.
  */
-export function residentSite() {
+export function residentSite({ env = {} } = {}) {
   let server;
   let lines;
   const site = {
@@ -49,7 +50,7 @@ export function residentSite() {
   before(async () => {
     assert.ok(existsSync(fixture), `${fixture} missing: run cargo build -p guanmo-web --examples`);
     mkdirSync(shots, { recursive: true });
-    server = spawn(fixture, [], { stdio: ["pipe", "pipe", "inherit"] });
+    server = spawn(fixture, [], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, ...env } });
     lines = createInterface({ input: server.stdout });
     const port = await new Promise((resolve) => {
       const onLine = (line) => {

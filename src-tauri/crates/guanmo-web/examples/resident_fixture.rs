@@ -5,7 +5,8 @@
 //! `approve-pending all` approves every pending comment as a moderator would in the desktop app
 //! and prints `APPROVED <n>`; `words <w>` adds a sensitive word and prints `WORDS <total>`;
 //! `sms <url>` points SMS verification at a gateway (`sms off` turns it off) and prints `SMS`.
-//! It exits when stdin closes. Never touches the real app-data dir.
+//! `GUANMO_FIXTURE_POLL_SECONDS` sets the interval polling pages use. It exits when stdin
+//! closes. Never touches the real app-data dir.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use guanmo_api::comments::{self, Decision, QueueKind};
@@ -48,7 +49,15 @@ fn publish(ctx: &Ctx, text: &str) -> String {
 async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let ctx = Ctx::open(dir.path(), Arc::new(SystemClock)).unwrap();
-    let state = WebState::new(ctx.clone(), Arc::new(NoPhotos), WebConfig::default()).unwrap();
+    // Tests of polling pages set a short interval (the default is 15 s).
+    let mut config = WebConfig::default();
+    if let Some(s) = std::env::var("GUANMO_FIXTURE_POLL_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        config.poll_seconds = s;
+    }
+    let state = WebState::new(ctx.clone(), Arc::new(NoPhotos), config).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

@@ -1,7 +1,8 @@
 /* 评论与点赞 on the live page: likes, approved comments under each post and for the event,
    the comment form (先审后发: a comment shows only after a moderator approves it), 举报, and
    one's own comments with 申诉. Refreshes when the live stream says the comments changed
-   (event `gm:comments` from live.js) or, without EventSource, by polling.
+   (event `gm:comments` from live.js) or, without EventSource and on older pages that have
+   no stream, by polling at the interval the server set.
    Everything is built with textContent: comment text is never parsed as HTML. */
 (function () {
   'use strict';
@@ -331,7 +332,10 @@
     /* many changes in a burst (likes) cost one request */
     reloadTimer = setTimeout(function () { reloadTimer = null; load(); if (state.mine.length) { loadMine(); } }, 300);
   });
-  if (!window.EventSource) { setInterval(function () { load(); if (state.mine.length) { loadMine(); } }, poll); }
+  /* Older pages (查看更早的动态) have no live stream: they poll like a phone without one. */
+  if (!window.EventSource || body.getAttribute('data-live') !== '1') {
+    setInterval(function () { load(); if (state.mine.length) { loadMine(); } }, poll);
+  }
   load();
   loadMine();
 })();
