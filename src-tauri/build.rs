@@ -84,6 +84,7 @@ const COMMANDS: &[&str] = &[
     "new_pairing_code",
     "pair_with_hub",
     "revoke_device",
+    "set_peer_port",
     "sync_now",
     "export_sync_bundle",
     "import_sync_bundle",

@@ -699,6 +699,13 @@ pub fn revoke_device(app: tauri::AppHandle, device_id: String) -> Res<SyncStatus
     crate::sync::revoke(&app, &device_id)
 }
 
+/// Moves the hub's peer listener to another port and remembers it (更改端口; hub only).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn set_peer_port(app: tauri::AppHandle, port: i32) -> Res<SyncStatus> {
+    crate::sync::set_peer_port(&app, port)
+}
+
 /// Syncs with the hub now (立即同步); progress and the outcome come as events.
 #[tauri::command(async)]
 #[specta::specta]
@@ -828,6 +835,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             new_pairing_code,
             pair_with_hub,
             revoke_device,
+            set_peer_port,
             sync_now,
             export_sync_bundle,
             import_sync_bundle,

@@ -406,11 +406,14 @@ pub(crate) fn normalize_hub_url(raw: &str) -> Result<String, ApiError> {
     }
 }
 
-fn peer_port() -> u16 {
+/// The port of the hub's peer listener: `GUANMO_PEER_PORT` when set (tests), else the one
+/// the organiser chose (同步 › 更改端口), else 8787.
+fn peer_port(state: &AppState) -> u16 {
     std::env::var(PEER_PORT_ENV)
         .ok()
         .and_then(|p| p.trim().parse::<u16>().ok())
         .filter(|p| *p > 0)
+        .or_else(|| guanmo_sync::peer_port(&state.ctx).ok().flatten())
         .unwrap_or(DEFAULT_PEER_PORT)
 }
 
@@ -466,8 +469,8 @@ fn syncs_out(state: &AppState) -> bool {
         && guanmo_sync::hub_link(&state.ctx).ok().flatten().is_some()
 }
 
-fn peer_status(rt: &SyncRuntime) -> PeerStatus {
-    let peer = lock(&rt.peer);
+fn peer_status(state: &AppState) -> PeerStatus {
+    let peer = lock(&state.sync.peer);
     match &peer.running {
         Some(r) => PeerStatus {
             running: true,
@@ -477,7 +480,7 @@ fn peer_status(rt: &SyncRuntime) -> PeerStatus {
         },
         None => PeerStatus {
             running: false,
-            port: i32::from(peer_port()),
+            port: i32::from(peer_port(state)),
             urls: Vec::new(),
             error: peer.error.clone(),
         },
@@ -490,7 +493,7 @@ pub fn status(app: &tauri::AppHandle) -> Result<SyncStatus, ApiError> {
     let overview = guanmo_sync::overview(&state.ctx, &state.media)?;
     let auto_sync = syncs_out(&state);
     let rt = &state.sync;
-    let peer = peer_status(rt);
+    let peer = peer_status(&state);
     let shared = lock(&rt.shared);
     Ok(SyncStatus {
         overview,
@@ -561,7 +564,7 @@ fn reconcile_peer(app: &tauri::AppHandle) -> bool {
     match (want, peer.running.is_some()) {
         (true, false) => {
             let before = peer.error.clone();
-            match start_peer(app, peer_port()) {
+            match start_peer(app, peer_port(&state)) {
                 Ok(r) => {
                     peer.running = Some(r);
                     peer.error = None;
@@ -591,6 +594,62 @@ fn reconcile_peer(app: &tauri::AppHandle) -> bool {
         }
         _ => false,
     }
+}
+
+/// 更改端口 on the hub: moves the peer listener to `port` and remembers it. The new port is
+/// opened before the old one is let go, so a port that is taken or not allowed changes
+/// nothing (the listener stays where it was and the refusal says why).
+pub fn set_peer_port(app: &tauri::AppHandle, port: i32) -> Result<SyncStatus, ApiError> {
+    let state = app.state::<AppState>();
+    let port = u16::try_from(port)
+        .ok()
+        .filter(|p| *p >= guanmo_sync::MIN_PEER_PORT)
+        .ok_or_else(|| {
+            ApiError::with_problems(
+                ErrorCode::Validation,
+                format!("port {port} out of range"),
+                vec![Problem::error(
+                    ProblemCode::OutOfRange,
+                    "端口",
+                    format!("端口应在1024到65535之间,不能是{port}"),
+                )],
+            )
+        })?;
+    if role_of(&state) != Some(Role::Hub) {
+        return Err(ApiError::new(
+            ErrorCode::HubOnly,
+            "only the organiser's hub listens for laptops",
+        ));
+    }
+    if std::env::var_os(PEER_PORT_ENV).is_some() {
+        return Err(ApiError::with_problems(
+            ErrorCode::Validation,
+            "the port is fixed by the environment",
+            vec![Problem::error(
+                ProblemCode::Invalid,
+                "端口",
+                format!("端口由环境变量 {PEER_PORT_ENV} 指定,不能在这里更改"),
+            )],
+        ));
+    }
+    let mut peer = lock(&state.sync.peer);
+    if peer.running.as_ref().map(|r| r.port) != Some(port) {
+        let moved = start_peer(app, port).map_err(|msg| {
+            ApiError::with_problems(
+                ErrorCode::Validation,
+                format!("cannot listen on port {port}"),
+                vec![Problem::error(ProblemCode::Invalid, "端口", msg)],
+            )
+        })?;
+        if let Some(old) = peer.running.replace(moved) {
+            let _ = old.stop.send(());
+        }
+        peer.error = None;
+    }
+    drop(peer);
+    guanmo_sync::set_peer_port(&state.ctx, port)?;
+    tracing::info!(port, "peer listener moved");
+    status_announced(app)
 }
 
 // ---- the background thread ----
@@ -774,7 +833,7 @@ pub fn set_role(app: &tauri::AppHandle, role: Role, name: &str) -> Result<SyncSt
 pub fn pairing_code(app: &tauri::AppHandle) -> Result<PairingInfo, ApiError> {
     let state = app.state::<AppState>();
     let code = guanmo_sync::new_pairing_code(&state.ctx)?;
-    let urls = peer_status(&state.sync).urls;
+    let urls = peer_status(&state).urls;
     let qr = urls.first().and_then(|url| {
         qr_svg(&format!(
             "guanmo://pair?url={}&code={}",

@@ -170,6 +170,8 @@ export const commands = {
 	pairWithHub: (url: string, code: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("pair_with_hub", { url, code })),
 	/**  The hub revokes a paired device: its token and bundles stop working. */
 	revokeDevice: (deviceId: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("revoke_device", { deviceId })),
+	/**  Moves the hub's peer listener to another port and remembers it (更改端口; hub only). */
+	setPeerPort: (port: number) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("set_peer_port", { port })),
 	/**  Syncs with the hub now (立即同步); progress and the outcome come as events. */
 	syncNow: () => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("sync_now")),
 	/**  Writes everything the hub has not confirmed to a bundle file (导出同步包). */

@@ -14,6 +14,10 @@ const SECRET: &str = "device_signing_key";
 pub(crate) const HUB_ID: &str = "hub_id";
 pub(crate) const HUB_TOKEN: &str = "hub_token";
 pub(crate) const HUB_URL: &str = "hub_url";
+/// The port the organiser chose for the hub's peer listener (local to the hub).
+const PEER_PORT: &str = "sync_peer_port";
+/// Lowest peer port: below it a port needs administrator rights.
+pub const MIN_PEER_PORT: u16 = 1024;
 
 /// What an install is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
@@ -212,5 +216,79 @@ pub(crate) fn rules(me: &DeviceIdentity) -> oplog::Rules {
     oplog::Rules {
         self_id: me.id.clone(),
         hub_id: me.hub_id.clone(),
+    }
+}
+
+/// The port the organiser chose for this hub's peer listener, if one was chosen.
+pub fn peer_port(ctx: &Ctx) -> SyncResult<Option<u16>> {
+    let stored = ctx.store().read(|c| meta::get(c, PEER_PORT))?;
+    Ok(stored
+        .and_then(|p| p.parse::<u16>().ok())
+        .filter(|p| *p >= MIN_PEER_PORT))
+}
+
+/// Remembers the port of this hub's peer listener (what laptops enter after the address).
+/// Only the hub has one; a port below [`MIN_PEER_PORT`] is refused.
+pub fn set_peer_port(ctx: &Ctx, port: u16) -> SyncResult<()> {
+    if device_identity(ctx)?.role != Some(Role::Hub) {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "only the organiser's hub listens for laptops",
+        ));
+    }
+    if port < MIN_PEER_PORT {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            format!("port {port} is below {MIN_PEER_PORT}"),
+        ));
+    }
+    ctx.store()
+        .write_without_ops(ctx.now(), "organiser", |tx| {
+            meta::set(tx, PEER_PORT, &port.to_string())?;
+            tx.record(ChangeInput {
+                entity: "device",
+                entity_id: "peer_port".into(),
+                op: "set",
+                payload: serde_json::json!({ "port": port }),
+            })
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guanmo_domain::SystemClock;
+    use std::sync::Arc;
+
+    fn device(role: Role) -> (Ctx, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Ctx::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        set_role(&ctx, role, "测试").unwrap();
+        (ctx, dir)
+    }
+
+    #[test]
+    fn the_hub_keeps_the_peer_port_it_was_given_and_refuses_a_privileged_one() {
+        let (hub, _d) = device(Role::Hub);
+        assert_eq!(
+            peer_port(&hub).unwrap(),
+            None,
+            "the default until one is chosen"
+        );
+        set_peer_port(&hub, 9797).unwrap();
+        assert_eq!(peer_port(&hub).unwrap(), Some(9797));
+        let err = set_peer_port(&hub, 80).unwrap_err();
+        assert_eq!(err.code, SyncErrorCode::BadRequest);
+        assert_eq!(
+            peer_port(&hub).unwrap(),
+            Some(9797),
+            "a refused port changes nothing"
+        );
+
+        let (laptop, _l) = device(Role::Scorer);
+        let err = set_peer_port(&laptop, 9797).unwrap_err();
+        assert_eq!(err.code, SyncErrorCode::BadRequest);
+        assert_eq!(peer_port(&laptop).unwrap(), None);
     }
 }

@@ -23,7 +23,10 @@ mod status;
 pub use client::{sync_once, Progress, SyncReport, Transport};
 pub use error::{SyncError, SyncErrorCode};
 pub use hub::HubService;
-pub use identity::{device_identity, hub_link, set_role, DeviceIdentity, HubLink, Role};
+pub use identity::{
+    device_identity, hub_link, peer_port, set_peer_port, set_role, DeviceIdentity, HubLink, Role,
+    MIN_PEER_PORT,
+};
 pub use pairing::{
     new_pairing_code, pair_with_hub, revoke_device, transfer_device, PairingCode, PAIRING_TRIES,
 };

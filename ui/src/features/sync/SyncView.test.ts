@@ -136,6 +136,27 @@ describe("the organiser's hub", () => {
     expect(screen.getByTestId("pairing-new")).toHaveProperty("disabled", true);
   });
 
+  it("moves the peer listener to another port and tells the organiser to pair the laptops again", async () => {
+    const taken = hub({ peer: { running: false, port: 8787, urls: [], error: "端口8787已被占用,评分电脑暂时无法连接本机" } });
+    const { calls } = backend(taken, {
+      set_peer_port: (a) => hub({ peer: { running: true, port: a.port as number, urls: [`http://192.168.1.20:${a.port as number}`], error: null } }),
+    });
+    render(SyncView);
+    await fireEvent.click(await screen.findByTestId("peer-port-change"));
+    const input = (await screen.findByTestId("peer-port")) as HTMLInputElement;
+    expect(input.value).toBe("8787");
+    await fireEvent.input(input, { target: { value: "87a" } });
+    expect(screen.getByTestId("peer-port-bad").textContent).toContain("端口请填写数字");
+    expect(screen.getByTestId("peer-port-save")).toHaveProperty("disabled", true);
+    await fireEvent.input(input, { target: { value: " 9797 " } });
+    await fireEvent.click(screen.getByTestId("peer-port-save"));
+    await waitFor(() => expect(called(calls, "set_peer_port")).toEqual([{ port: 9797 }]));
+    expect((await screen.findByTestId("hub-url")).textContent).toBe("http://192.168.1.20:9797");
+    expect(screen.queryByTestId("peer-error")).toBeNull();
+    expect(screen.getByRole("status").textContent).toContain("重新配对");
+    expect(screen.queryByTestId("peer-port-form")).toBeNull();
+  });
+
   it("imports a bundle picked in the file dialog and reports applied, already there, refused and still missing", async () => {
     const report: BundleReport = {
       device_id: "d1",
