@@ -183,6 +183,16 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
     hub.wait_for_text("[data-testid='device-table']", "评分电脑一")
         .await;
     hub.screenshot("46-sync-hub-devices").await;
+    // 更改端口 is offered; here the port is fixed by GUANMO_PEER_PORT (so the test never meets
+    // a real hub), and the hub says so rather than moving.
+    hub.click("[data-testid='peer-port-change']").await;
+    hub.set_value("[data-testid='peer-port']", "9797").await;
+    hub.screenshot("47-sync-hub-port-form").await;
+    hub.click("[data-testid='peer-port-save']").await;
+    hub.wait_for_text("[data-testid='error-panel']", "环境变量")
+        .await;
+    hub.wait_for_text("[data-testid='hub-url']", &format!(":{peer_port}"))
+        .await;
     laptop.close().await;
     hub.close().await;
 }
