@@ -172,8 +172,28 @@ fn normalize(mut s: SiteSettings) -> SiteSettings {
         p.parse::<IpAddr>()
             .map_or(p.to_string(), |ip| ip.to_string())
     });
-    s.extra_hosts = list(s.extra_hosts, str::to_ascii_lowercase);
+    s.extra_hosts = list(s.extra_hosts, ascii_host);
     s
+}
+
+/// `h` as phones send it in `Host`: a Chinese (or any non-ASCII) domain name in its `xn--`
+/// form, lower case, the port kept. Left as it is when it is no valid name (validation says
+/// why).
+fn ascii_host(h: &str) -> String {
+    if h.is_ascii() {
+        return h.to_ascii_lowercase();
+    }
+    let (name, port) = match h.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => (name, Some(port)),
+        _ => (h, None),
+    };
+    match idna::domain_to_ascii(name) {
+        Ok(ascii) if !ascii.is_empty() => match port {
+            Some(p) => format!("{ascii}:{p}"),
+            None => ascii,
+        },
+        _ => h.to_string(),
+    }
 }
 
 /// Every problem with `s`, in Chinese; empty when it may be stored.
@@ -324,7 +344,7 @@ fn host_ok(h: &str) -> Result<(), &'static str> {
         return Ok(());
     };
     if !host.is_ascii() {
-        return Err("中文域名请填写其 xn-- 开头的形式");
+        return Err("不是有效的域名");
     }
     let labels_ok = host.len() <= 253
         && host.split('.').all(|l| {
@@ -476,6 +496,26 @@ mod tests {
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].message.contains("不支持网段"));
         assert!(problems[1].message.contains("proxy.example.cn"));
+    }
+
+    #[test]
+    fn a_chinese_domain_name_is_kept_in_the_form_phones_send() {
+        assert_eq!(ascii_host("直播.常宁.cn"), "xn--z6ut02b.xn--w9sz6d.cn");
+        assert_eq!(
+            ascii_host("直播.常宁.CN:8443"),
+            "xn--z6ut02b.xn--w9sz6d.cn:8443"
+        );
+        assert_eq!(ascii_host("Live.Example.cn"), "live.example.cn");
+        let s = normalize(SiteSettings {
+            extra_hosts: vec![" 直播.常宁.cn ".into(), "xn--z6ut02b.xn--w9sz6d.cn".into()],
+            ..SiteSettings::default()
+        });
+        assert_eq!(
+            s.extra_hosts,
+            ["xn--z6ut02b.xn--w9sz6d.cn"],
+            "one entry, ASCII"
+        );
+        assert!(validate(&s).is_empty());
     }
 
     #[test]
