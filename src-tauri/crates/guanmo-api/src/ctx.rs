@@ -61,15 +61,19 @@ impl Ctx {
         &self.store
     }
 
+    /// This device's role as set in 同步 (`hub`, `scorer`, `media`), if one was chosen.
+    fn device_role(&self) -> ApiResult<Option<String>> {
+        Ok(self
+            .store
+            .read(|c| guanmo_store::meta::get(c, DEVICE_ROLE))?)
+    }
+
     /// Refuses edits of what only the organiser's hub may change (roster, rubric, scorers,
     /// scoring states, the aggregation rule, unlocking a sheet) on a scorer's or media
     /// laptop: the hub would refuse them at the next sync anyway. A laptop with no role yet
     /// (a single laptop used on its own) may edit everything.
     pub(crate) fn ensure_organiser(&self) -> ApiResult<()> {
-        let role = self
-            .store
-            .read(|c| guanmo_store::meta::get(c, DEVICE_ROLE))?;
-        match role.as_deref() {
+        match self.device_role()?.as_deref() {
             Some("scorer") | Some("media") => Err(ApiError::new(
                 ErrorCode::HubOnly,
                 "only the organiser's hub edits this",
@@ -81,10 +85,7 @@ impl Ctx {
     /// Refuses changes to the resident site on a scorer's laptop, which does not run it; the
     /// hub, the media laptop (直播电脑) and a laptop with no role yet may.
     pub(crate) fn ensure_site_operator(&self) -> ApiResult<()> {
-        let role = self
-            .store
-            .read(|c| guanmo_store::meta::get(c, DEVICE_ROLE))?;
-        if role.as_deref() == Some("scorer") {
+        if self.device_role()?.as_deref() == Some("scorer") {
             return Err(ApiError::with_problems(
                 ErrorCode::HubOnly,
                 "a scorer's laptop does not run the resident site",

@@ -25,6 +25,17 @@ fn guanmo(args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `guanmo site-settings --data-dir hub --set file`.
+fn set_site_settings(hub: &str, file: &std::path::Path) -> Output {
+    guanmo(&[
+        "site-settings",
+        "--data-dir",
+        hub,
+        "--set",
+        file.to_str().unwrap(),
+    ])
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -142,13 +153,7 @@ fn serve_pairs_and_syncs_a_laptop_lists_and_revokes_it_and_stops_on_sigterm() {
     // 直播网站设置 stored in the hub's folder are what the site serves with.
     let changes = data.join("site.json");
     std::fs::write(&changes, r#"{"extraHosts": ["live.example.cn"]}"#).unwrap();
-    let out = guanmo(&[
-        "site-settings",
-        "--data-dir",
-        hub,
-        "--set",
-        changes.to_str().unwrap(),
-    ]);
+    let out = set_site_settings(hub, &changes);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("live.example.cn"), "{}", stdout(&out));
 
@@ -255,13 +260,7 @@ fn site_settings_are_printed_and_refused_changes_say_what_to_fix() {
         r#"{"pollSeconds": 1, "trustedProxies": ["10.0.0.0/8"]}"#,
     )
     .unwrap();
-    let out = guanmo(&[
-        "site-settings",
-        "--data-dir",
-        hub,
-        "--set",
-        changes.to_str().unwrap(),
-    ]);
+    let out = set_site_settings(hub, &changes);
     assert!(!out.status.success());
     let said = stderr(&out);
     assert!(
