@@ -12,17 +12,164 @@ const UP: &[&str] = &[
     include_str!("../migrations/0006-comment-version/up.sql"),
     include_str!("../migrations/0007-drop-comment-phone-index/up.sql"),
     include_str!("../migrations/0008-sync/up.sql"),
+    include_str!("../migrations/0009-comment-checks/up.sql"),
 ];
 
-/// All migrations in order.
+/// All migrations in order, each checking foreign keys before it commits. Run them with
+/// `PRAGMA foreign_keys` off (a table rebuild drops and renames a table that others refer
+/// to, as SQLite's "other kinds of table schema changes" procedure does) and turn it back on
+/// afterwards: [`crate::Store::open`] does.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(UP.iter().map(|sql| M::up(sql)).collect())
+    Migrations::new(
+        UP.iter()
+            .map(|sql| M::up(sql).foreign_key_check())
+            .collect(),
+    )
 }
 
 #[cfg(test)]
 mod tests {
+    use rusqlite::Connection;
+
     #[test]
     fn migrations_are_valid() {
         assert!(super::migrations().validate().is_ok());
+    }
+
+    /// A database file, in a temp dir, at `version` (the migrations' count).
+    fn at_version(version: usize) -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = Connection::open(dir.path().join("g.sqlite3")).unwrap();
+        c.pragma_update(None, "foreign_keys", "OFF").unwrap();
+        super::migrations().to_version(&mut c, version).unwrap();
+        (dir, c)
+    }
+
+    /// A database at the last version before the comment rebuild (0009), with a comment that
+    /// a report and a moderation record refer to.
+    fn before_rebuild() -> (tempfile::TempDir, Connection) {
+        let (dir, c) = at_version(8);
+        c.execute_batch(
+            "INSERT INTO townships (id, code, name, kind, enabled, position, created_at,
+                 updated_at)
+                 VALUES ('t1', '430482001000', '宜阳街道', 'subdistrict', 1, 1,
+                 '2026-12-01T08:00:00Z', '2026-12-01T08:00:00Z');
+             INSERT INTO comments (id, target, nickname, kind, text, township_id, phone,
+                 client_key, peer, handling, created_at)
+                 VALUES ('c1', 'event', '居民', 'suggestion', '建议增加停车位', 't1',
+                 '13812341234', 'k1', '127.0.0.1', 'open', '2026-12-04T08:00:00Z');
+             INSERT INTO comment_reports (id, comment_id, client_key, reason, at)
+                 VALUES ('r1', 'c1', 'k2', '广告', '2026-12-04T08:01:00Z');
+             INSERT INTO moderation_log (id, at, actor, action, comment_id)
+                 VALUES ('m1', '2026-12-04T08:02:00Z', 'mod', 'approve', 'c1');",
+        )
+        .unwrap();
+        (dir, c)
+    }
+
+    #[test]
+    fn the_comment_rebuild_keeps_every_row_reference_and_rule() {
+        let (_dir, mut c) = before_rebuild();
+        super::migrations().to_latest(&mut c).unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let row: (String, String, String, String) = c
+            .query_row(
+                "SELECT text, township_id, handling, phone FROM comments WHERE id = 'c1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "建议增加停车位".into(),
+                "t1".into(),
+                "open".into(),
+                "13812341234".into()
+            )
+        );
+        let dangling: i64 = c
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(dangling, 0);
+        // References still point at the rebuilt table.
+        let refused = c.execute(
+            "INSERT INTO comment_reports (id, comment_id, client_key, reason, at)
+                 VALUES ('r2', 'nope', 'k3', '广告', '2026-12-04T08:03:00Z')",
+            [],
+        );
+        assert!(refused.is_err(), "a report of a missing comment must fail");
+        // The rules are the same rules.
+        let insert = |kind: &str, status: &str, handling: Option<&str>| {
+            c.execute(
+                "INSERT INTO comments (id, target, nickname, kind, text, phone, client_key,
+                     peer, status, reject_reason, handling, created_at)
+                 VALUES (hex(randomblob(8)), 'event', '居民', ?1, '很好很好', '13812341234',
+                     'k9', '127.0.0.1', ?2, 'x', ?3, '2026-12-04T09:00:00Z')",
+                rusqlite::params![kind, status, handling],
+            )
+        };
+        assert!(insert("praise", "pending", None).is_ok());
+        assert!(insert("other", "rejected", None).is_ok());
+        assert!(insert("suggestion", "pending", Some("answered")).is_err()); // no reply
+        assert!(insert("suggestion", "pending", Some("open")).is_ok());
+        assert!(insert("bogus", "pending", None).is_err());
+        assert!(insert("praise", "published", None).is_err());
+        assert!(insert("suggestion", "pending", Some("later")).is_err());
+        assert!(insert("suggestion", "pending", None).is_err());
+        let indexes: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'comments' AND sql IS NOT NULL ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            indexes,
+            [
+                "comments_by_client",
+                "comments_by_status",
+                "comments_public",
+                "comments_suggestions"
+            ]
+        );
+    }
+
+    /// The VDBE opcodes of `sql`.
+    fn opcodes(c: &Connection, sql: &str) -> Vec<String> {
+        let mut st = c.prepare(&format!("EXPLAIN {sql}")).unwrap();
+        let unbound = vec![rusqlite::types::Null; st.parameter_count()];
+        st.query_map(rusqlite::params_from_iter(unbound), |r| r.get(1))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// What a resident comment writes must not build a temporary b-tree per row (SQLite does
+    /// that for `IN (a, b, c)` in a CHECK or a partial index's WHERE; it did before 0009).
+    #[test]
+    fn a_comment_insert_builds_no_temporary_btree() {
+        let comment = "INSERT INTO comments (id, target, nickname, kind, text, township_id, phone,
+                phone_verified, client_key, peer, flagged_words, handling, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        let change = "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        let ephemeral = |ops: Vec<String>| ops.iter().filter(|op| *op == "OpenEphemeral").count();
+        let (_dir, mut c) = at_version(8);
+        assert_eq!(
+            ephemeral(opcodes(&c, comment)),
+            3,
+            "before: kind, status, handling"
+        );
+        assert_eq!(
+            ephemeral(opcodes(&c, change)),
+            1,
+            "before: the public-version index"
+        );
+        super::migrations().to_latest(&mut c).unwrap();
+        assert_eq!(ephemeral(opcodes(&c, comment)), 0);
+        assert_eq!(ephemeral(opcodes(&c, change)), 0);
     }
 }

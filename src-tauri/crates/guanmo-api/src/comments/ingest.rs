@@ -4,8 +4,10 @@
 //! and only after the commit tells each waiting phone its result. A full queue is the global
 //! ingest cap: the submission is refused at once with [`ErrorCode::Busy`] (`429` on the site).
 
-use super::{check_input, submit_in, word_list, Receipt, Submission};
+use super::{check_in, check_input, store_new, word_list, Checked, Receipt, Submission};
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
+use chrono::{DateTime, Utc};
+use guanmo_domain::words::WordList;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 
 /// Most comments committed in one transaction.
@@ -14,9 +16,9 @@ pub const MAX_BATCH: usize = 512;
 /// Called once with the result of a submission, after its transaction committed (or failed).
 pub type Reply = Box<dyn FnOnce(ApiResult<Receipt>) + Send>;
 
-struct Job {
-    submission: Submission,
-    reply: Reply,
+pub(super) struct Job {
+    pub(super) submission: Submission,
+    pub(super) reply: Reply,
 }
 
 /// Handle to the ingest thread; cheap to clone. The thread ends when every handle is gone.
@@ -76,7 +78,7 @@ fn run(ctx: Ctx, rx: Receiver<Job>) {
     }
 }
 
-fn commit(ctx: &Ctx, batch: Vec<Job>) {
+pub(super) fn commit(ctx: &Ctx, batch: Vec<Job>) {
     let words = match word_list(ctx) {
         Ok(w) => w,
         Err(e) => {
@@ -87,22 +89,17 @@ fn commit(ctx: &Ctx, batch: Vec<Job>) {
         }
     };
     let now = ctx.clock.now();
-    let results = ctx.store.write(now, "resident", |tx| {
-        let mut out = Vec::with_capacity(batch.len());
-        // One read for the batch: the switch cannot change inside this transaction.
-        let open = guanmo_store::comments::area_open(tx.conn())?;
-        for job in &batch {
-            let c = tx.conn();
-            c.prepare_cached("SAVEPOINT comment")?.execute([])?;
-            let r = submit_in(tx, &words, now, open, &job.submission);
-            if r.is_err() {
-                c.prepare_cached("ROLLBACK TO comment")?.execute([])?;
-            }
-            c.prepare_cached("RELEASE comment")?.execute([])?;
-            out.push(r);
+    // Nearly always, no write fails, so the batch is written with no savepoint per comment
+    // (each one journals every page it touches: measured as 9 % of the server's core). When
+    // a write does fail, that transaction is rolled back whole and the batch is written again
+    // with each comment's write isolated, so that only that comment is refused.
+    let results = match store_batch(ctx, &words, now, &batch, Isolation::Shared) {
+        Err(e) => {
+            tracing::warn!(error = %e, "a comment write failed; writing the batch again, isolated");
+            store_batch(ctx, &words, now, &batch, Isolation::PerComment)
         }
-        Ok(out)
-    });
+        ok => ok,
+    };
     match results {
         Ok(results) => {
             for (job, r) in batch.into_iter().zip(results) {
@@ -116,4 +113,56 @@ fn commit(ctx: &Ctx, batch: Vec<Job>) {
             }
         }
     }
+}
+
+/// How a batch's writes are kept apart.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Isolation {
+    /// No savepoints: a failed write fails the whole transaction.
+    Shared,
+    /// Each comment's write in its own savepoint: a failed write refuses that comment only.
+    PerComment,
+}
+
+/// Checks and stores every submission of `batch` in one transaction, one result each.
+/// Refusals (closed area, muted number, unknown target) write nothing, so they never need
+/// undoing; only the writes of a new comment do.
+fn store_batch(
+    ctx: &Ctx,
+    words: &WordList,
+    now: DateTime<Utc>,
+    batch: &[Job],
+    isolation: Isolation,
+) -> guanmo_store::Result<Vec<ApiResult<Receipt>>> {
+    ctx.store.write(now, "resident", |tx| {
+        let c = tx.conn();
+        let mut out = Vec::with_capacity(batch.len());
+        // One read for the batch: the switch cannot change inside this transaction.
+        let open = guanmo_store::comments::area_open(c)?;
+        for job in batch {
+            let flagged = match check_in(tx, words, now, open, &job.submission) {
+                Ok(Checked::New(flagged)) => flagged,
+                Ok(Checked::Repeat(receipt)) => {
+                    out.push(Ok(receipt));
+                    continue;
+                }
+                Err(refused) => {
+                    out.push(Err(refused));
+                    continue;
+                }
+            };
+            if isolation == Isolation::Shared {
+                out.push(Ok(store_new(tx, &job.submission, &flagged)?));
+                continue;
+            }
+            c.prepare_cached("SAVEPOINT comment")?.execute([])?;
+            let r = store_new(tx, &job.submission, &flagged);
+            if r.is_err() {
+                c.prepare_cached("ROLLBACK TO comment")?.execute([])?;
+            }
+            c.prepare_cached("RELEASE comment")?.execute([])?;
+            out.push(r.map_err(ApiError::from));
+        }
+        Ok(out)
+    })
 }

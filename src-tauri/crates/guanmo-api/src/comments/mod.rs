@@ -104,16 +104,24 @@ fn check_input(input: CommentInput) -> ApiResult<CommentInput> {
     Ok(input)
 }
 
-/// Stores one checked submission inside `tx` (`area_open` read in the same transaction):
-/// refuses when the area is closed, the number muted or the target unknown; collapses a
-/// repeat; flags word hits.
-fn submit_in(
+/// What the checks of one submission found, before anything is written.
+enum Checked {
+    /// The same text from the same phone is already stored: this is its receipt.
+    Repeat(Receipt),
+    /// To be stored, with the sensitive words it hits (flagged, never refused for them).
+    New(Vec<String>),
+}
+
+/// Everything a submission must pass, read inside `tx` (`area_open` read in the same
+/// transaction), writing nothing: refuses when the area is closed, the number muted or the
+/// target unknown; finds a repeat to collapse; collects word hits.
+fn check_in(
     tx: &WriteTx<'_>,
     words: &WordList,
     now: DateTime<Utc>,
     area_open: bool,
     s: &Submission,
-) -> ApiResult<Receipt> {
+) -> ApiResult<Checked> {
     let c = tx.conn();
     if !area_open {
         return Err(ApiError::new(
@@ -145,10 +153,10 @@ fn submit_in(
     if let Some(id) =
         store::recent_duplicate(c, &s.client_key, &s.input.target, &s.input.text, &since)?
     {
-        return Ok(Receipt {
+        return Ok(Checked::Repeat(Receipt {
             id,
             duplicate: true,
-        });
+        }));
     }
     let mut flagged = words.hits(&s.input.text);
     for w in words.hits(&s.input.nickname) {
@@ -156,13 +164,22 @@ fn submit_in(
             flagged.push(w);
         }
     }
+    Ok(Checked::New(flagged))
+}
+
+/// Writes a checked, new submission: the comment row and its change-log line.
+fn store_new(
+    tx: &WriteTx<'_>,
+    s: &Submission,
+    flagged: &[String],
+) -> guanmo_store::Result<Receipt> {
     let id = store::insert(
         tx,
         &NewComment {
             input: &s.input,
             client_key: &s.client_key,
             peer: &s.peer,
-            flagged: &flagged,
+            flagged,
             verified: s.phone_verified,
         },
     )?;
@@ -170,6 +187,20 @@ fn submit_in(
         id,
         duplicate: false,
     })
+}
+
+/// Stores one checked submission inside `tx` ([`check_in`], then [`store_new`]).
+fn submit_in(
+    tx: &WriteTx<'_>,
+    words: &WordList,
+    now: DateTime<Utc>,
+    area_open: bool,
+    s: &Submission,
+) -> ApiResult<Receipt> {
+    match check_in(tx, words, now, area_open, s)? {
+        Checked::Repeat(receipt) => Ok(receipt),
+        Checked::New(flagged) => Ok(store_new(tx, s, &flagged)?),
+    }
 }
 
 /// Submits one comment in its own transaction (the resident site batches through

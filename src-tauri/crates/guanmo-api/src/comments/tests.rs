@@ -290,6 +290,54 @@ fn the_ingest_thread_commits_groups_and_answers_each() {
     assert!(stored.iter().all(|c| ok.contains(&c.comment.id)));
 }
 
+#[test]
+fn a_write_that_fails_refuses_only_its_own_comment() {
+    let (dir, ctx, _c) = setup();
+    // Make one comment's write fail after its checks have passed.
+    let raw = rusqlite::Connection::open(dir.path().join(crate::ctx::DB_FILE)).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER fail_one BEFORE INSERT ON comments WHEN NEW.text = '写入会失败'
+         BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;",
+    )
+    .unwrap();
+    drop(raw);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let texts = ["第一条评论", "写入会失败", "第三条评论", "第一条评论"];
+    let batch = texts
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let tx = tx.clone();
+            ingest::Job {
+                submission: sub(text, "13812341234", &format!("k{}", i % 3)),
+                reply: Box::new(move |r| {
+                    let _ = tx.send((i, r));
+                }),
+            }
+        })
+        .collect();
+    ingest::commit(&ctx, batch);
+    drop(tx);
+    let mut results: Vec<_> = rx.iter().collect();
+    results.sort_by_key(|(i, _)| *i);
+    assert_eq!(results.len(), 4);
+    let first = results[0].1.as_ref().unwrap();
+    assert!(!first.duplicate);
+    assert_eq!(results[1].1.as_ref().unwrap_err().code, ErrorCode::Storage);
+    assert!(!results[2].1.as_ref().unwrap().duplicate);
+    // The repeat of the first (same phone key) is still collapsed on the isolated retry.
+    let repeat = results[3].1.as_ref().unwrap();
+    assert!(repeat.duplicate);
+    assert_eq!(repeat.id, first.id);
+    let stored: Vec<String> = queue(&ctx, QueueKind::Pending)
+        .unwrap()
+        .into_iter()
+        .map(|c| c.comment.text)
+        .collect();
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert!(!stored.iter().any(|t| t == "写入会失败"));
+}
+
 #[derive(Debug, Clone)]
 enum Step {
     Submit(u8),
