@@ -120,7 +120,10 @@ mod tests {
         assert!(insert("suggestion", "pending", Some("later")).is_err());
         assert!(insert("suggestion", "pending", None).is_err());
         let indexes: Vec<String> = c
-            .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'comments' AND sql IS NOT NULL ORDER BY name")
+            .prepare(
+                "SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'comments'
+                     AND sql IS NOT NULL ORDER BY name",
+            )
             .unwrap()
             .query_map([], |r| r.get(0))
             .unwrap()

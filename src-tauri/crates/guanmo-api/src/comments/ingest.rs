@@ -1,8 +1,10 @@
 //! Group commit for comments from the resident site. One thread owns ingest: it takes every
 //! submission waiting in the queue (up to [`MAX_BATCH`]), stores them in one `synchronous=FULL`
-//! transaction (each in its own savepoint, so one refused comment does not sink the others),
-//! and only after the commit tells each waiting phone its result. A full queue is the global
-//! ingest cap: the submission is refused at once with [`ErrorCode::Busy`] (`429` on the site).
+//! transaction, and only after the commit tells each waiting phone its result. A refused
+//! comment writes nothing, so it never sinks the others; a write that fails rolls the batch
+//! back, and it is written again with each comment in its own savepoint. A full queue is the
+//! global ingest cap: the submission is refused at once with [`ErrorCode::Busy`] (`429` on the
+//! site).
 
 use super::{check_in, check_input, store_new, word_list, Checked, Receipt, Submission};
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
