@@ -52,6 +52,11 @@ const DATA_ENV: &str = "GUANMO_LOAD_DATA";
 const SEED_ENV: &str = "GUANMO_LOAD_SEED";
 /// File with the bytes the reference serves.
 const BODY_ENV: &str = "GUANMO_LOAD_BODY";
+/// File with extra response headers (`name: value` lines) the reference adds: the second
+/// reference, which sends what the real server sends, to show what those headers cost.
+const HEADERS_ENV: &str = "GUANMO_LOAD_HEADERS";
+/// Name of the second reference's rows.
+const REF_HEADERS: &str = "reference + real headers (info)";
 
 const POSTS: usize = 200;
 const CONNECTIONS: [u32; 2] = [16, 128];
@@ -234,6 +239,16 @@ fn child_real() -> ExitCode {
 /// closes.
 fn child_reference() -> ExitCode {
     let body = Bytes::from(std::fs::read(std::env::var(BODY_ENV).unwrap()).unwrap());
+    let mut extra = axum::http::HeaderMap::new();
+    if let Ok(path) = std::env::var(HEADERS_ENV) {
+        for line in std::fs::read_to_string(path).unwrap().lines() {
+            let (name, value) = line.split_once(": ").unwrap();
+            extra.insert(
+                axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                axum::http::HeaderValue::from_str(value).unwrap(),
+            );
+        }
+    }
     runtime().block_on(async move {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -241,9 +256,11 @@ fn child_reference() -> ExitCode {
             "/api/feed",
             get(move || {
                 let body = body.clone();
+                let extra = extra.clone();
                 async move {
                     (
                         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+                        extra,
                         body,
                     )
                 }
@@ -516,6 +533,30 @@ async fn run() -> ExitCode {
     std::fs::write(&body_file, &feed_resp.body).unwrap();
 
     let reference = Server::spawn("reference", &[(BODY_ENV, &body_file)], 0).await;
+    // The same, sending every header the real server sent (security headers, ETag, cache
+    // policy, Vary) except the ones hyper writes itself.
+    let headers_file = dir.path().join("headers.txt");
+    let mut extra = String::new();
+    for (name, value) in &feed_resp.headers {
+        let hyper_writes = ["date", "content-length", "content-type", "connection"];
+        if !hyper_writes.contains(&name.as_str()) {
+            let _ = writeln!(extra, "{name}: {value}");
+        }
+    }
+    std::fs::write(&headers_file, extra).unwrap();
+    let with_headers = Server::spawn(
+        "reference",
+        &[(BODY_ENV, &body_file), (HEADERS_ENV, &headers_file)],
+        0,
+    )
+    .await;
+    let with_headers_resp = http_get(with_headers.port, "/api/feed", &[]).await;
+    assert_eq!(with_headers_resp.body, feed_resp.body);
+    assert_eq!(
+        with_headers_resp.headers.len(),
+        feed_resp.headers.len(),
+        "the second reference sends every header the real server sends"
+    );
     let ref_resp = http_get(reference.port, "/api/feed", &[]).await;
     assert_eq!(ref_resp.status, 200);
     assert_eq!(
@@ -525,18 +566,24 @@ async fn run() -> ExitCode {
 
     let real_feed = format!("http://127.0.0.1:{port}/api/feed");
     let ref_feed = format!("http://127.0.0.1:{}/api/feed", reference.port);
+    let ref_headers_feed = format!("http://127.0.0.1:{}/api/feed", with_headers.port);
     let real_page = format!("http://127.0.0.1:{port}/");
     let inm = vec![format!("If-None-Match: {etag}")];
 
     eprintln!("warming up (3 s each)…");
     wrk(&real_feed, 16, "3s", &[]).await;
     wrk(&ref_feed, 16, "3s", &[]).await;
+    wrk(&ref_headers_feed, 16, "3s", &[]).await;
 
     let duration = std::env::var(DURATION_ENV).unwrap_or_else(|_| DURATION.to_string());
     let mut rows: Vec<Row> = Vec::new();
     for round in 1..=ROUNDS {
         for c in CONNECTIONS {
-            for (what, url) in [("real /api/feed", &real_feed), ("reference", &ref_feed)] {
+            for (what, url) in [
+                ("real /api/feed", &real_feed),
+                ("reference", &ref_feed),
+                (REF_HEADERS, &ref_headers_feed),
+            ] {
                 let r = wrk(url, c, &duration, &[]).await;
                 eprintln!(
                     "round {round}: {what} c={c} ({duration}): {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms",
@@ -570,6 +617,7 @@ async fn run() -> ExitCode {
     }
     let load_after_wrk = load_average();
     reference.stop().await;
+    with_headers.stop().await;
 
     // Publish → connected /live client.
     eprintln!("SSE: {SSE_PUBLISHES} publishes to one connected client…");
@@ -651,9 +699,9 @@ async fn run() -> ExitCode {
     }
     let _ = writeln!(
         out,
-        "\n| round | c | real ÷ reference (req/s) | real p99 (ms) | ≥ {MIN_RATIO}× | p99 < {MAX_P99_MS} ms |"
+        "\n| round | c | real ÷ reference (req/s) | real p99 (ms) | ≥ {MIN_RATIO}× | p99 < {MAX_P99_MS} ms | info: reference + real headers ÷ reference | info: real ÷ reference + real headers |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|");
     let mut feed_ok = true;
     for round in 1..=ROUNDS {
         for c in CONNECTIONS {
@@ -664,16 +712,19 @@ async fn run() -> ExitCode {
                     .unwrap()
             };
             let (real, reference) = (find("real /api/feed"), find("reference"));
+            let with_headers = find(REF_HEADERS);
             let ratio = real.rps / reference.rps;
             let ok_ratio = ratio >= MIN_RATIO;
             let ok_p99 = real.p99_ms < MAX_P99_MS;
             feed_ok &= ok_ratio && ok_p99 && real.non_2xx_3xx == 0;
             let _ = writeln!(
                 out,
-                "| {round} | {c} | **{ratio:.2}** | {:.2} | {} | {} |",
+                "| {round} | {c} | **{ratio:.2}** | {:.2} | {} | {} | {:.2} | {:.2} |",
                 real.p99_ms,
                 pass(ok_ratio),
-                pass(ok_p99)
+                pass(ok_p99),
+                with_headers.rps / reference.rps,
+                real.rps / with_headers.rps
             );
         }
     }
