@@ -3,7 +3,8 @@
 //! - `GET /api/feed` (200 published text-only posts, default page) of the real server, and the
 //!   same JSON bytes served from memory by a minimal axum server (the reference), under `wrk`
 //!   at c = 16 and c = 128, 10 s each, interleaved, `ROUNDS` times. Also `GET /` and a `304`
-//!   run (`If-None-Match` with the feed's ETag), for information.
+//!   run (`If-None-Match` with the feed's ETag), and a second reference that also sends every
+//!   header the real server sends (what the security headers cost), for information.
 //! - Publish → a connected `/live` client: 50 publishes through `guanmo_api::feed`.
 //! - 1,000 SSE clients held on a fresh server: its `VmRSS`/`VmHWM` while they are connected,
 //!   then one publish and how many of them get it within 2 s.
