@@ -164,31 +164,31 @@ pub struct NewComment<'a> {
     pub verified: bool,
 }
 
+/// The INSERT of a new comment (the ingest's hottest statement; see migration 0009).
+pub(crate) const INSERT_SQL: &str =
+    "INSERT INTO comments (id, target, nickname, kind, text, township_id, phone,
+        phone_verified, client_key, peer, flagged_words, handling, created_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+
 /// Stores a new, pending comment and returns its id.
 pub fn insert(tx: &WriteTx<'_>, c: &NewComment<'_>) -> Result<String> {
     let id = guanmo_domain::ids::new_id();
     let handling = (c.input.kind == CommentKind::Suggestion).then_some(Handling::Open.as_str());
-    tx.conn()
-        .prepare_cached(
-            "INSERT INTO comments (id, target, nickname, kind, text, township_id, phone,
-                phone_verified, client_key, peer, flagged_words, handling, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-        )?
-        .execute(params![
-            id,
-            c.input.target,
-            c.input.nickname,
-            c.input.kind.as_str(),
-            c.input.text,
-            c.input.township_id,
-            c.input.phone,
-            c.verified,
-            c.client_key,
-            c.peer,
-            serde_json::to_string(c.flagged)?,
-            handling,
-            tx.at(),
-        ])?;
+    tx.conn().prepare_cached(INSERT_SQL)?.execute(params![
+        id,
+        c.input.target,
+        c.input.nickname,
+        c.input.kind.as_str(),
+        c.input.text,
+        c.input.township_id,
+        c.input.phone,
+        c.verified,
+        c.client_key,
+        c.peer,
+        serde_json::to_string(c.flagged)?,
+        handling,
+        tx.at(),
+    ])?;
     tx.record(ChangeInput {
         entity: ENTITY,
         entity_id: id.clone(),

@@ -71,10 +71,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
-    // Savepoint journals and temporary b-trees in memory: the resident-comment ingest runs
-    // every comment of a group commit in its own savepoint, and with the default a journal
-    // over 64 KiB spills to a temporary file and every page is written to it (measured as
-    // 12 % of the server's core under load). They are transient, never a durability copy.
+    // Statement and savepoint journals and temporary b-trees in memory. With the default, a
+    // journal over 64 KiB spills to a temporary file and every page is written to it: when
+    // the comment ingest still put each comment in a savepoint, that was 12 % of the server's
+    // core under load. They are transient, never a durability copy (the WAL is).
     conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(())
 }
@@ -283,6 +283,11 @@ pub struct WriteTx<'c> {
     replicated: RefCell<BTreeSet<(oplog::Kind, String)>>,
 }
 
+/// The change-log INSERT every write runs (see migration 0009 for what it must not cost).
+pub(crate) const INSERT_CHANGE_SQL: &str =
+    "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
 impl WriteTx<'_> {
     /// This device's id.
     pub fn device_id(&self) -> &str {
@@ -312,20 +317,15 @@ impl WriteTx<'_> {
                 self.replicated.borrow_mut().insert(agg);
             }
         }
-        self.tx
-            .prepare_cached(
-                "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            )?
-            .execute(params![
-                self.at,
-                self.device_id,
-                self.actor,
-                change.entity,
-                change.entity_id,
-                change.op,
-                serde_json::to_string(&change.payload)?,
-            ])?;
+        self.tx.prepare_cached(INSERT_CHANGE_SQL)?.execute(params![
+            self.at,
+            self.device_id,
+            self.actor,
+            change.entity,
+            change.entity_id,
+            change.op,
+            serde_json::to_string(&change.payload)?,
+        ])?;
         Ok(())
     }
 }

@@ -154,11 +154,8 @@ mod tests {
     /// that for `IN (a, b, c)` in a CHECK or a partial index's WHERE; it did before 0009).
     #[test]
     fn a_comment_insert_builds_no_temporary_btree() {
-        let comment = "INSERT INTO comments (id, target, nickname, kind, text, township_id, phone,
-                phone_verified, client_key, peer, flagged_words, handling, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
-        let change = "INSERT INTO changes (at, device_id, actor, entity, entity_id, op, payload)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+        let comment = crate::comments::INSERT_SQL;
+        let change = crate::db::INSERT_CHANGE_SQL;
         let ephemeral = |ops: Vec<String>| ops.iter().filter(|op| *op == "OpenEphemeral").count();
         let (_dir, mut c) = at_version(8);
         assert_eq!(
