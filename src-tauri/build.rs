@@ -91,6 +91,7 @@ const COMMANDS: &[&str] = &[
     "resolve_sync_issue",
     "adopt_sync_version",
     "transfer_device",
+    "assign_scorer_device",
 ];
 
 fn main() {

@@ -748,6 +748,18 @@ pub fn transfer_device(app: tauri::AppHandle, from: String, to: String) -> Res<S
     crate::sync::transfer(&app, &from, &to)
 }
 
+/// Assigns a scorer to the paired 评分电脑 that scores for them (分配评分人; hub only); `None`
+/// clears the assignment. Only that laptop's sheets for the scorer are accepted.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn assign_scorer_device(
+    app: tauri::AppHandle,
+    scorer_id: String,
+    device_id: Option<String>,
+) -> Res<SyncStatus> {
+    crate::sync::assign(&app, &scorer_id, device_id.as_deref())
+}
+
 /// The command set, for the invoke handler and the bindings export.
 pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     // One TypeScript type per Rust type: our types serialize and deserialize alike.
@@ -842,6 +854,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             resolve_sync_issue,
             adopt_sync_version,
             transfer_device,
+            assign_scorer_device,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,

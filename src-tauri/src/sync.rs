@@ -904,6 +904,17 @@ pub fn transfer(app: &tauri::AppHandle, from: &str, to: &str) -> Result<SyncStat
     status_announced(app)
 }
 
+/// Assigns a scorer to the paired 评分电脑 that scores for them, or clears it (hub only).
+pub fn assign(
+    app: &tauri::AppHandle,
+    scorer_id: &str,
+    device_id: Option<&str>,
+) -> Result<SyncStatus, ApiError> {
+    let state = app.state::<AppState>();
+    guanmo_sync::assign_scorer(&state.ctx, scorer_id, device_id)?;
+    status_announced(app)
+}
+
 /// 立即同步: wakes the background thread; progress and the outcome come as events.
 pub fn sync_now(app: &tauri::AppHandle) -> Result<SyncStatus, ApiError> {
     let state = app.state::<AppState>();

@@ -1,9 +1,9 @@
 //! E2E of sync between two real app instances on one machine, each with its own display,
 //! driver and data folder: one becomes the organiser's hub (its peer listener on a free
 //! port, never the real 8787), the other a scorer's laptop that pairs with the code the hub
-//! shows. The scorer scores 宜阳街道 while the hub is down (offline), sees the sheet wait to
-//! go out and the run fail as unreachable, then 立即同步 once the hub is back; the hub's
-//! 排名 shows the score.
+//! shows; the organiser assigns the scorer to that laptop (分配评分人). The scorer scores
+//! 宜阳街道 while the hub is down (offline), sees the sheet wait to go out and the run fail
+//! as unreachable, then 立即同步 once the hub is back; the hub's 排名 shows the score.
 
 use crate::harness::{free_port, Desktop, Session};
 use std::time::{Duration, Instant};
@@ -109,6 +109,17 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
     hub.wait_for_text("[data-testid='device-table']", "评分电脑一")
         .await;
     hub.screenshot("42-sync-hub-device-paired").await;
+    // The organiser assigns 张三 to the laptop: from now on the hub takes 张三's sheets from
+    // that laptop only (a sheet it sent before would wait, listed, until this is done).
+    hub.wait_for_text("[data-testid^='device-scorers-']", "未分配")
+        .await;
+    hub.click("[data-testid^='assign-']").await;
+    hub.select_by_text("[data-testid='assign-scorer']", "张三")
+        .await;
+    hub.click("[data-testid='confirm-assign']").await;
+    hub.wait_for_text("[data-testid^='device-scorers-']", "张三")
+        .await;
+    hub.screenshot("42b-sync-hub-scorer-assigned").await;
 
     // The hub goes away: the laptop scores offline.
     hub.close().await;

@@ -105,6 +105,14 @@ impl Cluster {
                 MemoryTransport::new(service.clone(), faults, seed.wrapping_add(i as u64 * 7919));
             t.set_token(&token_of(&dev.ctx));
             if i < 2 {
+                // The organiser assigns the scorer to the laptop; the laptop remembers who
+                // uses it.
+                guanmo_sync::assign_scorer(
+                    &hub.ctx,
+                    &scorers[i].id,
+                    Some(dev.ctx.store().device_id()),
+                )
+                .unwrap();
                 scoring::set_device_scorer(&dev.ctx, Some(scorers[i].id.clone())).unwrap();
             }
             laptops.push((dev, t));

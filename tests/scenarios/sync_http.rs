@@ -153,6 +153,14 @@ impl HttpCluster {
             guanmo_sync::pair_with_hub(&dev.ctx, &t, &url, &code.code).unwrap();
             dev.sync(&t).unwrap();
             if i < 2 {
+                // The organiser assigns the scorer to the laptop; the laptop remembers who
+                // uses it.
+                guanmo_sync::assign_scorer(
+                    &hub.ctx,
+                    &scorers[i].id,
+                    Some(dev.ctx.store().device_id()),
+                )
+                .unwrap();
                 scoring::set_device_scorer(&dev.ctx, Some(scorers[i].id.clone())).unwrap();
             }
             laptops.push((dev, t));

@@ -184,6 +184,11 @@ export const commands = {
 	adoptSyncVersion: (id: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("adopt_sync_version", { id })),
 	/**  Hands a replaced laptop's scorer sheets and posts to another paired laptop (转交; hub only). */
 	transferDevice: (from: string, to: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("transfer_device", { from, to })),
+	/**
+	 *  Assigns a scorer to the paired 评分电脑 that scores for them (分配评分人; hub only); `None`
+	 *  clears the assignment. Only that laptop's sheets for the scorer are accepted.
+	 */
+	assignScorerDevice: (scorerId: string, deviceId: string | null) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("assign_scorer_device", { scorerId, deviceId })),
 };
 
 /** Events */
@@ -519,6 +524,11 @@ export type DeviceStatus = {
 	backlog: number,
 	/**  Address of the hub (on a laptop). */
 	address: string | null,
+	/**
+	 *  On the hub: the scorers the organiser assigned to this laptop (only its sheets for
+	 *  them are accepted).
+	 */
+	scorer_ids: string[],
 };
 
 /**  Stable error codes. Adding one is a UI change too (`ui/src/ipc/errors.ts`). */

@@ -76,8 +76,37 @@ pub enum Command {
         #[arg(long)]
         data_dir: PathBuf,
     },
-    /// Revoke a device: its token stops working at once.
+    /// Revoke a device: its token stops working at once, and it never pairs again.
     Revoke {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The device's id (see `guanmo devices`).
+        id: String,
+    },
+    /// List the scorers with the laptop each is assigned to (only that laptop's sheets for
+    /// the scorer are accepted).
+    Scorers {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+    },
+    /// Assign a scorer to the paired 评分电脑 that scores for them (or clear it with --clear).
+    Assign {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The scorer's id (see `guanmo scorers`).
+        scorer: String,
+        /// The laptop's id (see `guanmo devices`).
+        #[arg(required_unless_present = "clear")]
+        device: Option<String>,
+        /// Remove the assignment instead.
+        #[arg(long, conflicts_with = "device")]
+        clear: bool,
+    },
+    /// Let a paired device pair once more with a new key or role (a revoked one never does).
+    AllowRepair {
         /// The hub's data folder.
         #[arg(long)]
         data_dir: PathBuf,
@@ -184,6 +213,50 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             } else {
                 Err(CliError::Refused(format!(
                     "no paired device {id} (already revoked, or never paired here)"
+                )))
+            }
+        }
+        Command::Scorers { data_dir } => {
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            let assigned: std::collections::HashMap<String, String> =
+                guanmo_sync::scorer_assignments(&ctx)?
+                    .into_iter()
+                    .map(|a| (a.scorer_id, a.device_id))
+                    .collect();
+            for s in guanmo_api::scoring::list_scorers(&ctx)? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    s.id,
+                    s.name,
+                    s.group,
+                    assigned.get(&s.id).map_or("unassigned", String::as_str)
+                );
+            }
+            Ok(())
+        }
+        Command::Assign {
+            data_dir,
+            scorer,
+            device,
+            clear,
+        } => {
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            let device = if clear { None } else { device };
+            guanmo_sync::assign_scorer(&ctx, &scorer, device.as_deref())?;
+            match device {
+                Some(d) => println!("{scorer} is scored on {d}"),
+                None => println!("{scorer} is assigned to no laptop"),
+            }
+            Ok(())
+        }
+        Command::AllowRepair { data_dir, id } => {
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            if guanmo_sync::allow_repair(&ctx, &id)? {
+                println!("{id} may pair once more");
+                Ok(())
+            } else {
+                Err(CliError::Refused(format!(
+                    "no paired, unrevoked device {id}"
                 )))
             }
         }

@@ -478,15 +478,60 @@ pub fn report(tx: &WriteTx<'_>, comment_id: &str, client_key: &str, reason: &str
     Ok(n > 0)
 }
 
-/// Mutes a number until `until` (RFC 3339); returns the mute as stored.
-pub fn mute(tx: &WriteTx<'_>, phone: &str, until: &str, reason: &str) -> Result<Mute> {
+/// What a mute holds besides its number.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MuteScope<'a> {
+    /// Phone keys (hashed cookies) the author wrote from: their comments are refused too,
+    /// whatever number they name.
+    pub client_keys: &'a [String],
+    /// Hide the author's approved comments from residents while the mute lasts.
+    pub hide_comments: bool,
+}
+
+/// Phone keys that ever submitted a comment naming `phone` (for a mute to hold them too).
+pub fn client_keys_of_phone(conn: &Connection, phone: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT DISTINCT client_key FROM comments WHERE phone = ?1")?;
+    let rows = st.query_map([phone], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// Mutes a number, and the phone keys in `scope`, until `until` (RFC 3339); returns the mute
+/// as stored. Muting a number again replaces its end, reason and hiding, and adds keys.
+pub fn mute(
+    tx: &WriteTx<'_>,
+    phone: &str,
+    until: &str,
+    reason: &str,
+    scope: MuteScope<'_>,
+) -> Result<Mute> {
     tx.conn().execute(
-        "INSERT INTO mutes (phone, until, reason, at, by) VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO mutes (phone, until, reason, at, by, hide_comments)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (phone) DO UPDATE SET until = excluded.until, reason = excluded.reason,
-            at = excluded.at, by = excluded.by",
-        params![phone, until, reason, tx.at(), tx.actor()],
+            at = excluded.at, by = excluded.by, hide_comments = excluded.hide_comments",
+        params![
+            phone,
+            until,
+            reason,
+            tx.at(),
+            tx.actor(),
+            scope.hide_comments
+        ],
     )?;
-    log(tx, "mute", None, Some(phone), Some(reason), Some(until))?;
+    {
+        let mut st = tx.conn().prepare_cached(
+            "INSERT INTO mute_keys (client_key, phone) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for k in scope.client_keys {
+            st.execute(params![k, phone])?;
+        }
+    }
+    let detail = if scope.hide_comments {
+        format!("{until} hide")
+    } else {
+        until.to_string()
+    };
+    log(tx, "mute", None, Some(phone), Some(reason), Some(&detail))?;
     tx.record(ChangeInput {
         entity: SETTINGS_ENTITY,
         entity_id: "mutes".into(),
@@ -527,6 +572,8 @@ pub fn unmute(tx: &WriteTx<'_>, key: &str) -> Result<bool> {
         return Ok(false);
     };
     tx.conn()
+        .execute("DELETE FROM mute_keys WHERE phone = ?1", [&phone])?;
+    tx.conn()
         .execute("DELETE FROM mutes WHERE phone = ?1", [&phone])?;
     log(tx, "unmute", None, Some(&phone), None, None)?;
     tx.record(ChangeInput {
@@ -538,12 +585,20 @@ pub fn unmute(tx: &WriteTx<'_>, key: &str) -> Result<bool> {
     Ok(true)
 }
 
-/// Until when `phone` is muted, if it is at `now` (RFC 3339).
-pub fn muted_until(conn: &Connection, phone: &str, now: &str) -> Result<Option<String>> {
+/// Until when a comment naming `phone` from the phone key `client_key` is refused, if a mute
+/// of the number or of the key is in force at `now` (RFC 3339).
+pub fn muted_until(
+    conn: &Connection,
+    phone: &str,
+    client_key: &str,
+    now: &str,
+) -> Result<Option<String>> {
     Ok(conn
-        .prepare_cached("SELECT until FROM mutes WHERE phone = ?1 AND until > ?2")?
-        .query_row(params![phone, now], |r| r.get(0))
-        .optional()?)
+        .prepare_cached(
+            "SELECT max(until) FROM mutes WHERE until > ?3 AND (phone = ?1
+                OR phone IN (SELECT k.phone FROM mute_keys k WHERE k.client_key = ?2))",
+        )?
+        .query_row(params![phone, client_key, now], |r| r.get(0))?)
 }
 
 /// Mutes still in force at `now`.
@@ -652,9 +707,15 @@ fn public_from_row(r: &Row<'_>) -> rusqlite::Result<PublicComment> {
 }
 
 /// Approved comments of `target` (or of every target), pinned first, then newest first,
-/// at most `limit`; empty while the area is closed. The only way comments leave the store
-/// for residents.
-pub fn public(conn: &Connection, target: Option<&str>, limit: u32) -> Result<Vec<PublicComment>> {
+/// at most `limit`; empty while the area is closed. Comments on a post that is no longer
+/// published (retracted) are left out, and so are those of an author under a mute that hides
+/// comments at `now` (RFC 3339). The only way comments leave the store for residents.
+pub fn public(
+    conn: &Connection,
+    target: Option<&str>,
+    limit: u32,
+    now: &str,
+) -> Result<Vec<PublicComment>> {
     if !area_open(conn)? {
         return Ok(Vec::new());
     }
@@ -665,14 +726,22 @@ pub fn public(conn: &Connection, target: Option<&str>, limit: u32) -> Result<Vec
          LEFT JOIN townships t ON t.id = c.township_id
          LEFT JOIN townships a ON a.id = c.assigned_to
          WHERE c.status = 'approved' AND (?1 IS NULL OR c.target = ?1)
+            AND (c.target = 'event' OR EXISTS (SELECT 1 FROM posts p
+                WHERE p.id = c.target AND p.status = 'published'))
+            AND NOT EXISTS (SELECT 1 FROM mutes m
+                WHERE m.hide_comments = 1 AND m.until > ?3 AND (m.phone = c.phone
+                    OR EXISTS (SELECT 1 FROM mute_keys k
+                        WHERE k.client_key = c.client_key AND k.phone = m.phone)))
          ORDER BY c.pinned DESC, c.created_at DESC, c.id DESC LIMIT ?2",
     )?;
-    let rows = st.query_map(params![target, limit], public_from_row)?;
+    let rows = st.query_map(params![target, limit, now], public_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 /// Newest sequence number of a change residents could see in the comments (approvals,
-/// takedowns, pins, replies, the area switch, likes): the comments' version for ETags.
+/// takedowns, pins, replies, the area switch, likes, and comment settings, which hold the
+/// mutes that may hide comments): the comments' version for ETags. A hiding mute that runs
+/// out moves nothing: until the next change, phones may keep its comments hidden.
 pub fn public_seq(conn: &Connection) -> Result<i64> {
     Ok(conn
         .prepare_cached(PUBLIC_SEQ_SQL)?
@@ -686,7 +755,8 @@ const PUBLIC_SEQ_SQL: &str = "SELECT max(
     (SELECT COALESCE(MAX(seq), 0) FROM changes INDEXED BY changes_public_comment
         WHERE entity = 'comment' AND (op = 'approve' OR op = 'reject' OR op = 'pin'
             OR op = 'unpin' OR op = 'reply' OR op = 'area')),
-    (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE entity = 'like'))";
+    (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE entity = 'like'),
+    (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE entity = 'comment_settings'))";
 
 /// A phone's own comments, newest first.
 pub fn own(conn: &Connection, client_key: &str, limit: u32) -> Result<Vec<OwnComment>> {
@@ -744,5 +814,6 @@ mod tests {
         assert_eq!(PUBLIC_SEQ_SQL.matches("op = '").count(), PUBLIC_OPS.len());
         assert_eq!(ENTITY, "comment");
         assert_eq!(LIKE_ENTITY, "like");
+        assert_eq!(SETTINGS_ENTITY, "comment_settings");
     }
 }

@@ -79,6 +79,37 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The data folder holds the device's signing key, its hub token, the SMS provider's key and
+/// residents' phone numbers: only its owner may read it. Makes the folder `0700` and the
+/// database with its WAL and shared-memory files `0600` (SQLite gives the WAL and `-shm` the
+/// database file's mode when it makes them), whatever the umask, for new and existing files.
+#[cfg(unix)]
+fn make_private(path: &Path) -> Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        match std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            other => other?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> Result<()> {
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`, applies migrations, and makes
     /// sure the device has an id.
@@ -87,6 +118,7 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
+        make_private(path)?;
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         let mode: String = writer.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -404,6 +436,46 @@ mod tests {
             rx.try_recv().unwrap().entities,
             vec!["township".to_string()]
         );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_folder_and_database_files_are_the_owners_only_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        // What an older version left with umask 022.
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let db = data.join("guanmo.sqlite3");
+        {
+            let store = Store::open(&db).unwrap();
+            store
+                .write_without_ops(chrono::Utc::now(), "t", |tx| meta::set(tx, "k", "v"))
+                .unwrap();
+        }
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = Store::open(&db).unwrap();
+        store
+            .write_without_ops(chrono::Utc::now(), "t", |tx| meta::set(tx, "k", "w"))
+            .unwrap();
+        assert_eq!(mode(&data), 0o700, "the data folder");
+        assert_eq!(mode(&db), 0o600, "the database");
+        let wal = data.join("guanmo.sqlite3-wal");
+        let shm = data.join("guanmo.sqlite3-shm");
+        assert!(
+            wal.exists() && shm.exists(),
+            "WAL mode keeps both while open"
+        );
+        assert_eq!(mode(&wal), 0o600, "the WAL");
+        assert_eq!(mode(&shm), 0o600, "the shared memory");
+        drop(store);
+        // A brand-new folder is made private too.
+        let fresh = dir.path().join("fresh").join("guanmo.sqlite3");
+        let _s = Store::open(&fresh).unwrap();
+        assert_eq!(mode(fresh.parent().unwrap()), 0o700);
+        assert_eq!(mode(&fresh), 0o600);
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod photos;
 pub mod roster;
 pub mod rubric;
 pub mod scoring;
+pub mod trust;
 
 pub use changes::{Change, ChangeInput};
 pub use db::{CommitHook, Committed, Store, WriteTx, MIN_SQLITE_VERSION};

@@ -13,6 +13,8 @@ const UP: &[&str] = &[
     include_str!("../migrations/0007-drop-comment-phone-index/up.sql"),
     include_str!("../migrations/0008-sync/up.sql"),
     include_str!("../migrations/0009-comment-checks/up.sql"),
+    include_str!("../migrations/0010-sync-trust/up.sql"),
+    include_str!("../migrations/0011-mute-keys/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with

@@ -14,7 +14,7 @@
 //! other's edit the hub's version stands on every replica and the laptop's is kept in the
 //! conflict record for a person to look at. Clocks only order the exchange.
 
-use crate::{meta, Result, StoreError, WriteTx};
+use crate::{meta, trust, Result, StoreError, WriteTx};
 use guanmo_domain::hlc::Hlc;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -23,6 +23,15 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 const HLC_LAST: &str = "hlc_last";
+
+/// Operations held back per origin at most; further ones are refused until the backlog
+/// drains, and an operation numbered further than this past what arrived is refused.
+pub const BACKLOG_CAP: i64 = 2_000;
+/// A remote clock at most this far ahead of this device's wall clock moves it.
+pub const CLOCK_LEAD_MS: i64 = 10 * 60 * 1000;
+/// An operation stamped further ahead than this is refused where it is judged (the hub): no
+/// honest laptop's clock is a day fast, and a clock so far ahead would pin every replica's.
+pub const MAX_CLOCK_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Kinds of replicated aggregates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -410,16 +419,13 @@ fn insert_op(conn: &Connection, op: &Op, outcome: &str, received_at: &str) -> Re
     Ok(())
 }
 
-/// Owner key of a record written by one device, if the kind has one.
-fn owner_key(kind: Kind, entity_id: &str, payload: &Value) -> Option<String> {
+/// Owner key of a record that belongs to the device that wrote it first: a post (its author's
+/// laptop) and a photo's metadata (set once). A sheet belongs to the laptop the organiser
+/// assigned to its scorer (`trust::scorer_device`), never to whoever wrote first.
+fn owner_key(kind: Kind, entity_id: &str) -> Option<String> {
     match kind {
-        Kind::Sheet => payload
-            .get("sheets")
-            .and_then(|rows| rows.get(0))
-            .and_then(|row| row.get("scorer_id"))
-            .and_then(Value::as_str)
-            .map(|s| format!("scorer:{s}")),
         Kind::Post => Some(format!("post:{entity_id}")),
+        Kind::Photo => Some(format!("photo:{entity_id}")),
         _ => None,
     }
 }
@@ -463,7 +469,7 @@ pub(crate) fn append_local(tx: &WriteTx<'_>, changed: &BTreeSet<(Kind, String)>)
             payload,
             verdict: None,
         };
-        if let Some(key) = owner_key(*kind, entity_id, &op.payload) {
+        if let Some(key) = owner_key(*kind, entity_id) {
             bind_owner(conn, &key, me)?;
         }
         insert_op(conn, &op, "applied", tx.at())?;
@@ -693,7 +699,7 @@ pub fn transfer_owned(tx: &WriteTx<'_>, from: &str, to: &str) -> Result<u32> {
     let n = tx.conn().execute(
         "UPDATE sync_owners SET device_id = ?2 WHERE device_id = ?1",
         params![from, to],
-    )?;
+    )? + trust::move_assignments(tx, from, to)?;
     tx.record(crate::ChangeInput {
         entity: "device",
         entity_id: from.to_string(),
@@ -773,6 +779,16 @@ pub fn apply_remote(tx: &WriteTx<'_>, rules: &Rules, ops: &[Op]) -> Result<Apply
         match apply_one(tx, rules, op, &mut report)? {
             Step::Done(o) => count(&mut report, o),
             Step::Hold(reason) => {
+                if backlog_full(tx.conn(), op)? {
+                    refuse_unrecorded(
+                        tx,
+                        op,
+                        "backlog_full",
+                        format!("{BACKLOG_CAP} operations of this device wait already"),
+                        &mut report,
+                    )?;
+                    continue;
+                }
                 tx.conn()
                     .prepare_cached(
                         "INSERT INTO sync_backlog (origin, seq, op, reason, received_at)
@@ -804,13 +820,29 @@ fn count(report: &mut ApplyReport, o: Outcome) {
     }
 }
 
-/// Applies held-back operations that no longer wait for anything, until none moves.
+/// True when `op` would be a new backlog entry of an origin whose backlog is full.
+fn backlog_full(conn: &Connection, op: &Op) -> Result<bool> {
+    let (held, this): (i64, i64) = conn
+        .prepare_cached(
+            "SELECT count(*), count(*) FILTER (WHERE seq = ?2) FROM sync_backlog
+             WHERE origin = ?1",
+        )?
+        .query_row(params![op.origin, op.seq], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(this == 0 && held >= BACKLOG_CAP)
+}
+
+/// Applies held-back operations that no longer wait for anything, until none moves. Only
+/// each origin's next operation can move (the rest wait behind it), so each round reads at
+/// most one operation per origin, not the whole backlog.
 fn release_backlog(tx: &WriteTx<'_>, rules: &Rules, report: &mut ApplyReport) -> Result<()> {
     loop {
         let held: Vec<String> = {
-            let mut st = tx
-                .conn()
-                .prepare_cached("SELECT op FROM sync_backlog ORDER BY origin, seq")?;
+            let mut st = tx.conn().prepare_cached(
+                "SELECT b.op FROM sync_backlog b
+                 LEFT JOIN sync_watermarks w ON w.origin = b.origin
+                 WHERE b.seq <= COALESCE(w.seq, 0) + 1
+                 ORDER BY b.origin, b.seq",
+            )?;
             let rows = st.query_map([], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
@@ -836,15 +868,28 @@ fn release_backlog(tx: &WriteTx<'_>, rules: &Rules, report: &mut ApplyReport) ->
     }
 }
 
-fn refuse(
+/// Refuses an operation without recording it in the log or moving its origin's watermark
+/// (it is out of order or over a cap): listed for a person, and the sender may send it
+/// again in order.
+fn refuse_unrecorded(
     tx: &WriteTx<'_>,
     op: &Op,
     code: &str,
     detail: String,
     report: &mut ApplyReport,
 ) -> Result<Step> {
-    insert_op(tx.conn(), op, "refused", tx.at())?;
-    set_watermark(tx.conn(), &op.origin, op.seq)?;
+    list_refusal(tx, op, code, &detail)?;
+    report.refused.push(IssueNote {
+        op: op.id(),
+        kind: op.kind.clone(),
+        entity_id: op.entity_id.clone(),
+        code: code.to_string(),
+        detail,
+    });
+    Ok(Step::Done(Outcome::Refused))
+}
+
+fn list_refusal(tx: &WriteTx<'_>, op: &Op, code: &str, detail: &str) -> Result<()> {
     tx.conn()
         .prepare_cached(
             "INSERT INTO sync_issues (id, kind, code, op_origin, op_seq, entity_kind, entity_id,
@@ -856,11 +901,29 @@ fn refuse(
             code,
             op.origin,
             op.seq,
-            op.kind,
-            op.entity_id,
-            detail,
+            truncate(&op.kind, 40),
+            truncate(&op.entity_id, 200),
+            truncate(detail, 500),
             tx.at()
         ])?;
+    Ok(())
+}
+
+/// At most `max` characters of a text that came from a peer, for the issue list.
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+fn refuse(
+    tx: &WriteTx<'_>,
+    op: &Op,
+    code: &str,
+    detail: String,
+    report: &mut ApplyReport,
+) -> Result<Step> {
+    insert_op(tx.conn(), op, "refused", tx.at())?;
+    set_watermark(tx.conn(), &op.origin, op.seq)?;
+    list_refusal(tx, op, code, &detail)?;
     report.refused.push(IssueNote {
         op: op.id(),
         kind: op.kind.clone(),
@@ -889,6 +952,15 @@ fn saw(conn: &Connection, from: &Op, target: &OpRef) -> Result<bool> {
     Ok(false)
 }
 
+/// The role whose rules an operation from `origin` is judged by: `hub` for the hub, else
+/// the role the hub recorded when the device paired (`None`: not a paired, unrevoked device).
+fn sender_role(conn: &Connection, hub: &str, origin: &str) -> Result<Option<String>> {
+    if origin == hub {
+        return Ok(Some("hub".into()));
+    }
+    trust::device_role(conn, origin)
+}
+
 fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport) -> Result<Step> {
     let conn = tx.conn();
     if op.origin == rules.self_id || op_by_ref(conn, &op.id())?.is_some() {
@@ -897,7 +969,19 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     let Some(hub) = rules.hub_id.as_deref() else {
         return Ok(Step::Hold("not_paired"));
     };
-    if op.seq > watermark(conn, &op.origin)? + 1 {
+    let watermark = watermark(conn, &op.origin)?;
+    if op.seq > watermark + BACKLOG_CAP {
+        // Nothing honest runs this far ahead of what arrived; holding it would only fill the
+        // backlog. The sender still has it and may send it again in order.
+        return refuse_unrecorded(
+            tx,
+            op,
+            "seq_too_far",
+            format!("#{} after #{watermark}", op.seq),
+            report,
+        );
+    }
+    if op.seq > watermark + 1 {
         return Ok(Step::Hold("gap"));
     }
     if let Some(base) = &op.base {
@@ -905,37 +989,125 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
             return Ok(Step::Hold("waiting_base"));
         }
     }
-    // Every operation moves the clock past it, whatever becomes of it.
-    if let Ok(remote) = op.hlc.parse::<Hlc>() {
-        let next = Hlc::receive(hlc_last(conn)?, remote, wall_ms(tx.at()));
-        meta::set(tx, HLC_LAST, &next.to_string())?;
-    } else {
-        return refuse(tx, op, "bad_clock", format!("hlc {:?}", op.hlc), report);
-    }
     // On a laptop, the hub's verdict stands: it judged ownership in the order operations
-    // reached it, and every laptop must agree with it.
+    // reached it, and every laptop must agree with it. Elsewhere this replica judges.
     let judged_by_hub = rules.self_id != hub && op.verdict.is_some();
+    let Ok(remote) = op.hlc.parse::<Hlc>() else {
+        return refuse(tx, op, "bad_clock", format!("hlc {:?}", op.hlc), report);
+    };
+    let now_ms = wall_ms(tx.at());
+    if !judged_by_hub && remote.wall_ms > now_ms + MAX_CLOCK_AHEAD_MS {
+        return refuse(
+            tx,
+            op,
+            "clock_ahead",
+            format!("hlc {} is more than a day ahead of this clock", op.hlc),
+            report,
+        );
+    }
+    // Every operation moves the clock past it, whatever becomes of it, but never more than
+    // CLOCK_LEAD_MS past this device's wall clock: one peer's fast clock cannot pin everyone's.
+    let bounded = if remote.wall_ms > now_ms + CLOCK_LEAD_MS {
+        Hlc {
+            wall_ms: now_ms + CLOCK_LEAD_MS,
+            counter: 0,
+        }
+    } else {
+        remote
+    };
+    let next = Hlc::receive(hlc_last(conn)?, bounded, now_ms);
+    meta::set(tx, HLC_LAST, &next.to_string())?;
     if judged_by_hub && op.verdict.as_deref() == Some("refused") {
         insert_op(conn, op, "refused", tx.at())?;
         set_watermark(conn, &op.origin, op.seq)?;
         report.refused_at_hub += 1;
         return Ok(Step::Done(Outcome::Refused));
     }
+    if judged_by_hub && op.verdict.as_deref() == Some("superseded") && op.kind == "photo" {
+        // The hub kept another device's metadata for this photo: follow it.
+        insert_op(conn, op, "superseded", tx.at())?;
+        set_watermark(conn, &op.origin, op.seq)?;
+        return Ok(Step::Done(Outcome::Superseded));
+    }
     let Some(kind) = Kind::parse(&op.kind) else {
         return refuse(tx, op, "unknown_kind", op.kind.clone(), report);
     };
     let from_hub = op.origin == hub;
-    if judged_by_hub {
-        // ownership was the hub's to judge
-    } else if kind.hub_only() && !from_hub {
-        return refuse(tx, op, "hub_only", String::new(), report);
+    if !judged_by_hub {
+        // Who may send this kind, by the sender's role as this replica recorded it.
+        match sender_role(conn, hub, &op.origin)? {
+            None => return refuse(tx, op, "unknown_device", String::new(), report),
+            Some(role) if !trust::kind_allowed(kind, &role) => {
+                let code = if kind.hub_only() {
+                    "hub_only"
+                } else {
+                    "wrong_role"
+                };
+                return refuse(
+                    tx,
+                    op,
+                    code,
+                    format!("{role} may not send {}", op.kind),
+                    report,
+                );
+            }
+            Some(_) => {}
+        }
     }
     if let Err(detail) = check_payload(conn, kind, &op.entity_id, &op.payload) {
         return refuse(tx, op, "bad_payload", detail, report);
     }
-    let owner_key = owner_key(kind, &op.entity_id, &op.payload);
+    if !judged_by_hub {
+        if let Err((code, detail)) =
+            trust::check_content(conn, kind, &op.entity_id, &op.payload, from_hub)?
+        {
+            return refuse(tx, op, code, detail, report);
+        }
+    }
+    let owner_key = owner_key(kind, &op.entity_id);
+    if !judged_by_hub && kind == Kind::Sheet {
+        // The laptop that scores for the sheet's scorer, as the organiser assigned it; the
+        // scorer is the stored sheet's (checked unchanged above).
+        let scorer = op
+            .payload
+            .get("sheets")
+            .and_then(|rows| rows.get(0))
+            .and_then(|row| row.get("scorer_id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match trust::scorer_device(conn, scorer)? {
+            _ if from_hub => {
+                // The hub may unlock a scorer's sheet, never change its marks.
+                if conn
+                    .prepare_cached("SELECT 1 FROM sheets WHERE id = ?1")?
+                    .exists([&op.entity_id])?
+                    && !same_children(conn, kind, &op.entity_id, &op.payload)?
+                {
+                    return refuse(tx, op, "hub_changed_scores", String::new(), report);
+                }
+            }
+            Some(device) if device == op.origin => {}
+            Some(device) => {
+                return refuse(
+                    tx,
+                    op,
+                    "not_owner",
+                    format!("scorer {scorer} is scored on {device}"),
+                    report,
+                )
+            }
+            // Honest laptops may score before the organiser assigned them: the sheet waits,
+            // listed, until the organiser does (or the origin's backlog fills up).
+            None => return Ok(Step::Hold("unassigned")),
+        }
+    }
+    let mut photo_taken = false;
     if let (false, Some(key)) = (judged_by_hub, &owner_key) {
         match owner_of(conn, key)? {
+            Some(owner) if owner != op.origin && kind == Kind::Photo => {
+                // Set once, by the device whose metadata reached the hub first.
+                photo_taken = true;
+            }
             Some(owner) if owner != op.origin && !from_hub => {
                 return refuse(
                     tx,
@@ -945,19 +1117,18 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
                     report,
                 )
             }
-            Some(owner) if owner != op.origin && kind == Kind::Sheet => {
-                // The hub may unlock a scorer's sheet, never change its marks.
-                if !same_children(conn, kind, &op.entity_id, &op.payload)? {
-                    return refuse(tx, op, "hub_changed_scores", String::new(), report);
-                }
-            }
             Some(_) => {}
             None => bind_owner(conn, key, &op.origin)?,
         }
     }
+    if photo_taken {
+        insert_op(conn, op, "superseded", tx.at())?;
+        set_watermark(conn, &op.origin, op.seq)?;
+        return Ok(Step::Done(Outcome::Superseded));
+    }
 
     // Concurrent edits: the writer had not seen the record's current state.
-    // A photo's metadata merges the same way in any order (see `upsert`): never a conflict.
+    // A photo's metadata is set once (above): never a conflict.
     let current = if kind == Kind::Photo {
         None
     } else {
@@ -975,8 +1146,10 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
                 return Ok(Step::Done(Outcome::Superseded));
             }
             let cur_from_hub = cur.origin == hub;
-            keep_current =
-                cur_from_hub || !from_hub && owner_is(conn, owner_key.as_ref(), &cur.origin)?;
+            keep_current = cur_from_hub
+                || !from_hub
+                    && owner_device(conn, kind, owner_key.as_ref(), op)?
+                        == Some(cur.origin.clone());
             let (winner, loser) = if keep_current {
                 (cur.clone(), op.id())
             } else {
@@ -996,6 +1169,13 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         insert_op(conn, op, "superseded", tx.at())?;
         set_watermark(conn, &op.origin, op.seq)?;
         return Ok(Step::Done(Outcome::Superseded));
+    }
+    if !judged_by_hub && !from_hub {
+        if let Err((code, detail)) =
+            trust::check_transition(conn, kind, &op.entity_id, &op.payload)?
+        {
+            return refuse(tx, op, code, detail, report);
+        }
     }
 
     let change_op = change_op(conn, kind, &op.entity_id, &op.payload)?;
@@ -1054,11 +1234,28 @@ fn change_op(
     })
 }
 
-fn owner_is(conn: &Connection, key: Option<&String>, device: &str) -> Result<bool> {
-    Ok(match key {
-        Some(k) => owner_of(conn, k)?.as_deref() == Some(device),
-        None => false,
-    })
+/// The device that owns the record an operation writes: for a sheet the laptop assigned to
+/// its scorer, for a post or photo the device bound to it.
+fn owner_device(
+    conn: &Connection,
+    kind: Kind,
+    key: Option<&String>,
+    op: &Op,
+) -> Result<Option<String>> {
+    if kind == Kind::Sheet {
+        let scorer = op
+            .payload
+            .get("sheets")
+            .and_then(|rows| rows.get(0))
+            .and_then(|row| row.get("scorer_id"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        return trust::scorer_device(conn, scorer);
+    }
+    match key {
+        Some(k) => owner_of(conn, k),
+        None => Ok(None),
+    }
 }
 
 fn record_conflict(
@@ -1229,7 +1426,7 @@ fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) 
     }
     for spec in specs {
         for row in rows_for(spec) {
-            upsert(conn, kind, spec, row)?;
+            upsert(conn, spec, row)?;
         }
     }
     Ok(())
@@ -1248,7 +1445,7 @@ fn key_text(spec: &TableSpec, row: &Value) -> String {
         .join("|")
 }
 
-fn upsert(conn: &Connection, kind: Kind, spec: &TableSpec, row: &Value) -> Result<()> {
+fn upsert(conn: &Connection, spec: &TableSpec, row: &Value) -> Result<()> {
     let Some(obj) = row.as_object() else {
         return Ok(());
     };
@@ -1268,16 +1465,10 @@ fn upsert(conn: &Connection, kind: Kind, spec: &TableSpec, row: &Value) -> Resul
         .map(|n| format!("\"{n}\" = excluded.\"{n}\""))
         .collect::<Vec<_>>();
     let conflict = spec.key.join(", ");
-    // A photo's metadata is the same everywhere except who imported it first: every replica
-    // keeps the earliest import, whichever arrives first.
+    // A photo's metadata is set once, by the device whose operation the hub applied first
+    // (see `apply_one`); a laptop takes what the hub applied.
     let tail = if set.is_empty() {
         "DO NOTHING".to_string()
-    } else if kind == Kind::Photo {
-        format!(
-            "DO UPDATE SET {} WHERE (excluded.imported_at, excluded.file_name)
-                                  < (photos.imported_at, photos.file_name)",
-            set.join(", ")
-        )
     } else {
         format!("DO UPDATE SET {}", set.join(", "))
     };

@@ -542,7 +542,7 @@ pub fn submitted_sheets(conn: &Connection) -> Result<Vec<SubmittedSheet>> {
                 scorer_id: r.get(1)?,
                 township_id: r.get(2)?,
                 base_tenths: 0,
-                adjustment_tenths: r.get(3)?,
+                adjustment_tenths: clamp_tenths(r.get::<_, i64>(3)?),
                 category_tenths: Vec::new(),
             })
         })?
@@ -561,18 +561,28 @@ pub fn submitted_sheets(conn: &Connection) -> Result<Vec<SubmittedSheet>> {
         Ok((
             r.get::<_, String>(0)?,
             r.get::<_, String>(1)?,
-            r.get::<_, i32>(2)?,
+            r.get::<_, i64>(2)?,
         ))
     })?;
     for row in rows {
         let (sheet, category, tenths) = row?;
-        subtotals.entry(sheet).or_default().push((category, tenths));
+        subtotals
+            .entry(sheet)
+            .or_default()
+            .push((category, clamp_tenths(tenths)));
     }
     for s in &mut sheets {
         s.category_tenths = subtotals.remove(&s.sheet_id).unwrap_or_default();
-        s.base_tenths = s.category_tenths.iter().map(|(_, t)| t).sum();
+        s.base_tenths = clamp_tenths(s.category_tenths.iter().map(|(_, t)| i64::from(*t)).sum());
     }
     Ok(sheets)
+}
+
+/// A sum of tenths taken in 64 bits, as the sheet model holds it. Every mark is checked
+/// against its criterion's maximum before it is stored, so a real sum is far inside `i32`;
+/// clamping keeps the standings computable whatever a damaged or hostile row holds.
+fn clamp_tenths(sum: i64) -> i32 {
+    i32::try_from(sum.clamp(i64::from(i32::MIN), i64::from(i32::MAX))).unwrap_or(0)
 }
 
 /// Every sheet's (scorer, township, status), for the progress board.

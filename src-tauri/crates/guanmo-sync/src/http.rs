@@ -296,6 +296,7 @@ mod tests {
                 name: "x".into(),
                 role: crate::Role::Scorer,
                 public_key: "x".into(),
+                signature: None,
             })
             .unwrap_err();
         assert_eq!(e.code, SyncErrorCode::Unreachable, "{e}");

@@ -75,9 +75,10 @@ impl HubService {
         pairing::device_for_token(&self.ctx, token)
     }
 
-    /// Pairing with a one-time code (no token yet).
-    pub fn pair(&self, req: &PairRequest) -> SyncResult<PairResponse> {
-        pairing::redeem(&self.ctx, req)
+    /// Pairing with a one-time code (no token yet). `source` names where the request came
+    /// from (the peer's address), so that wrong tries count per source.
+    pub fn pair(&self, req: &PairRequest, source: &str) -> SyncResult<PairResponse> {
+        pairing::redeem(&self.ctx, req, source)
     }
 
     /// A laptop pushes its own operations.

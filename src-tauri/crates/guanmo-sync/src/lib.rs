@@ -28,7 +28,8 @@ pub use identity::{
     MIN_PEER_PORT,
 };
 pub use pairing::{
-    new_pairing_code, pair_with_hub, revoke_device, transfer_device, PairingCode, PAIRING_TRIES,
+    allow_repair, assign_scorer, new_pairing_code, pair_with_hub, revoke_device,
+    scorer_assignments, transfer_device, PairingCode, PAIRING_TRIES, PAIRING_TRIES_TOTAL,
 };
 pub use status::{
     adopt_other_version, overview, resolve_issue, DeviceStatus, IssueView, SyncOverview,

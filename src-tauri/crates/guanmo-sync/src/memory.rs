@@ -159,7 +159,7 @@ impl MemoryTransport {
 
 impl Transport for MemoryTransport {
     fn pair(&self, req: &PairRequest) -> SyncResult<PairResponse> {
-        let resp = self.call("pair", || self.hub.pair(req))?;
+        let resp = self.call("pair", || self.hub.pair(req, "memory"))?;
         self.set_token(&resp.token);
         Ok(resp)
     }

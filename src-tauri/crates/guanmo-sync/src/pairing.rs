@@ -1,18 +1,22 @@
 //! Pairing: the hub shows a one-time code (6 digits, valid 10 minutes, 5 tries); a laptop
 //! sends it once with its id, role and public key and receives a device token. The hub keeps
-//! only hashes of codes and tokens. After 5 wrong tries the code is dead, so guessing a
-//! 6-digit code succeeds with probability 5 in a million at most per code shown.
+//! only hashes of codes and tokens. After 5 wrong tries from one address the code is dead for
+//! that address, and after 50 from all of them for everyone, so guessing a 6-digit code
+//! succeeds with probability 50 in a million at most per code shown while no one address can
+//! spoil the code for the laptops waiting to pair.
 
 use crate::identity::{self, hex32, random32, DeviceIdentity, Role};
-use crate::protocol::{PairRequest, PairResponse};
+use crate::protocol::{pair_message, PairRequest, PairResponse};
 use crate::{SyncError, SyncErrorCode, SyncResult, Transport};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use ed25519_dalek::Signer;
 use guanmo_api::Ctx;
 use guanmo_store::{meta, ChangeInput};
+use rusqlite::OptionalExtension;
 use serde::Serialize;
 use specta::Type;
 
-/// Wrong tries after which a code is dead.
+/// Wrong tries from one address after which a code is dead for that address.
 pub const PAIRING_TRIES: i64 = 5;
 /// How long a code is valid.
 pub const PAIRING_VALID_MINUTES: i64 = 10;
@@ -70,8 +74,51 @@ pub fn new_pairing_code(ctx: &Ctx) -> SyncResult<PairingCode> {
     })
 }
 
-/// The hub's side of pairing: checks the code and registers the device.
-pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest) -> SyncResult<PairResponse> {
+/// Wrong tries from all sources together after which a code is dead: a guess succeeds with
+/// probability 50 in a million at most per code shown, and no single source can kill it.
+pub const PAIRING_TRIES_TOTAL: i64 = 50;
+
+/// What the hub knows of a device that asks to pair.
+struct Known {
+    public_key: String,
+    role: String,
+    revoked: bool,
+    repair_allowed: bool,
+}
+
+fn signature_ok(req: &PairRequest, public_key: &str) -> bool {
+    let (Some(key), Some(sig)) = (
+        identity::parse_hex32(public_key),
+        req.signature.as_deref().and_then(parse_hex64),
+    ) else {
+        return false;
+    };
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&key) else {
+        return false;
+    };
+    let msg = pair_message(&req.code, &req.device_id, &req.public_key, req.role);
+    key.verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&sig))
+        .is_ok()
+}
+
+fn parse_hex64(s: &str) -> Option<[u8; 64]> {
+    if s.len() != 128 {
+        return None;
+    }
+    let (a, b) = s.split_at(64);
+    let (a, b) = (identity::parse_hex32(a)?, identity::parse_hex32(b)?);
+    let mut out = [0u8; 64];
+    out[..32].copy_from_slice(&a);
+    out[32..].copy_from_slice(&b);
+    Some(out)
+}
+
+/// The hub's side of pairing: checks the code and registers a new device. A device the hub
+/// knows pairs again only when its request is signed with the key it first paired with (and
+/// keeps its role), or when the organiser allowed it ([`allow_repair`]); a revoked device
+/// never does. `source` (the peer's address) counts wrong tries: [`PAIRING_TRIES`] per
+/// source, [`PAIRING_TRIES_TOTAL`] in all.
+pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest, source: &str) -> SyncResult<PairResponse> {
     let me = identity::device_identity(ctx)?;
     if me.role != Some(Role::Hub) {
         return Err(refused("this device is not a hub"));
@@ -83,6 +130,7 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest) -> SyncResult<PairResponse> {
         || identity::parse_hex32(&req.public_key).is_none()
         || req.name.trim().is_empty()
         || req.name.chars().count() > 40
+        || req.code.len() > 32
         || req.device_id == me.id
     {
         return Err(SyncError::new(
@@ -90,6 +138,7 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest) -> SyncResult<PairResponse> {
             "malformed pairing request",
         ));
     }
+    let source: String = source.chars().take(64).collect();
     let token = hex32(&random32()?);
     let now = ctx.now();
     let outcome = ctx.store().write_without_ops(now, "organiser", |tx| {
@@ -102,16 +151,25 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest) -> SyncResult<PairResponse> {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
+            .optional()?;
         let Some((hash, expires_at, tries)) = live else {
             return Ok(Err("no live pairing code"));
         };
-        if tries >= PAIRING_TRIES {
+        if tries >= PAIRING_TRIES_TOTAL {
             return Ok(Err("too many wrong tries; show a new code"));
+        }
+        let from_source: i64 = c
+            .query_row(
+                "SELECT tries FROM pairing_attempts WHERE code_hash = ?1 AND source = ?2",
+                rusqlite::params![hash, source],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0);
+        if from_source >= PAIRING_TRIES {
+            return Ok(Err(
+                "too many wrong tries from this address; show a new code",
+            ));
         }
         if expires_at.as_str() <= tx.at() {
             return Ok(Err("the pairing code expired"));
@@ -121,31 +179,82 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest) -> SyncResult<PairResponse> {
                 "UPDATE pairing_codes SET tries = tries + 1 WHERE code_hash = ?1",
                 [&hash],
             )?;
+            c.execute(
+                "INSERT INTO pairing_attempts (code_hash, source, tries) VALUES (?1, ?2, 1)
+                 ON CONFLICT (code_hash, source) DO UPDATE SET tries = tries + 1",
+                rusqlite::params![hash, source],
+            )?;
             return Ok(Err("wrong pairing code"));
         }
+        let known: Option<Known> = c
+            .query_row(
+                "SELECT public_key, role, revoked_at IS NOT NULL, repair_allowed_at IS NOT NULL
+                 FROM devices WHERE id = ?1",
+                [&req.device_id],
+                |r| {
+                    Ok(Known {
+                        public_key: r.get(0)?,
+                        role: r.get(1)?,
+                        revoked: r.get(2)?,
+                        repair_allowed: r.get(3)?,
+                    })
+                },
+            )
+            .optional()?;
+        let op = match &known {
+            None => {
+                c.execute(
+                    "INSERT INTO devices (id, name, role, public_key, token_hash, paired_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    rusqlite::params![
+                        req.device_id,
+                        req.name.trim(),
+                        req.role.as_str(),
+                        req.public_key,
+                        hash_secret(&token),
+                        tx.at()
+                    ],
+                )?;
+                "pair"
+            }
+            Some(k) if k.revoked => {
+                return Ok(Err("this device was revoked; it cannot pair again"))
+            }
+            Some(k)
+                if k.repair_allowed
+                    || (signature_ok(req, &k.public_key)
+                        && k.public_key == req.public_key
+                        && k.role == req.role.as_str()) =>
+            {
+                c.execute(
+                    "UPDATE devices SET name = ?2, role = ?3, public_key = ?4, token_hash = ?5,
+                         paired_at = ?6, repair_allowed_at = NULL
+                     WHERE id = ?1",
+                    rusqlite::params![
+                        req.device_id,
+                        req.name.trim(),
+                        req.role.as_str(),
+                        req.public_key,
+                        hash_secret(&token),
+                        tx.at()
+                    ],
+                )?;
+                "repair"
+            }
+            Some(_) => {
+                return Ok(Err(
+                    "this device is already paired; the organiser must allow it to pair again",
+                ))
+            }
+        };
         c.execute(
             "UPDATE pairing_codes SET used_at = ?2, used_by = ?3 WHERE code_hash = ?1",
             rusqlite::params![hash, tx.at(), req.device_id],
         )?;
-        c.execute(
-            "INSERT INTO devices (id, name, role, public_key, token_hash, paired_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, role = excluded.role,
-                 public_key = excluded.public_key, token_hash = excluded.token_hash,
-                 paired_at = excluded.paired_at, revoked_at = NULL",
-            rusqlite::params![
-                req.device_id,
-                req.name.trim(),
-                req.role.as_str(),
-                req.public_key,
-                hash_secret(&token),
-                tx.at()
-            ],
-        )?;
         tx.record(ChangeInput {
             entity: "device",
             entity_id: req.device_id.clone(),
-            op: "pair",
+            op,
             payload: serde_json::json!({ "name": req.name.trim(), "role": req.role.as_str() }),
         })?;
         Ok(Ok(()))
@@ -158,6 +267,38 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest) -> SyncResult<PairResponse> {
         token,
         hub_time: rfc(ctx.now()),
     })
+}
+
+/// The organiser lets a known, unrevoked device pair once more with a new key or role (e.g.
+/// its data folder was restored without its key). Returns false for an unknown or revoked
+/// device.
+pub fn allow_repair(ctx: &Ctx, device_id: &str) -> SyncResult<bool> {
+    let me = identity::device_identity(ctx)?;
+    if me.role != Some(Role::Hub) {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "only the organiser's hub lets a device pair again",
+        ));
+    }
+    let n = ctx
+        .store()
+        .write_without_ops(ctx.now(), "organiser", |tx| {
+            let n = tx.conn().execute(
+                "UPDATE devices SET repair_allowed_at = ?2
+                 WHERE id = ?1 AND revoked_at IS NULL AND role <> 'hub'",
+                rusqlite::params![device_id, tx.at()],
+            )?;
+            if n == 1 {
+                tx.record(ChangeInput {
+                    entity: "device",
+                    entity_id: device_id.to_string(),
+                    op: "allow_repair",
+                    payload: serde_json::json!({}),
+                })?;
+            }
+            Ok(n)
+        })?;
+    Ok(n == 1)
 }
 
 /// The laptop's side: sends the code to the hub over `transport` and remembers the hub.
@@ -177,12 +318,18 @@ pub fn pair_with_hub(
         }
         Some(r) => r,
     };
+    let public_key = me.public_key_hex();
+    let signature = me
+        .key
+        .sign(&pair_message(code, &me.id, &public_key, role))
+        .to_bytes();
     let resp = transport.pair(&PairRequest {
         code: code.to_string(),
         device_id: me.id.clone(),
         name: me.name.clone(),
         role,
-        public_key: me.public_key_hex(),
+        public_key,
+        signature: Some(signature.iter().map(|b| format!("{b:02x}")).collect()),
     })?;
     if identity::parse_hex32(&resp.hub_public_key).is_none() || resp.token.len() != 64 {
         return Err(SyncError::new(
@@ -306,4 +453,58 @@ pub(crate) fn device_for_token(ctx: &Ctx, token: &str) -> SyncResult<String> {
         })?)
     })?;
     id.ok_or_else(|| SyncError::new(SyncErrorCode::Unauthorized, "unknown or revoked device"))
+}
+
+/// Which laptop scores for which scorer, on the hub.
+pub fn scorer_assignments(ctx: &Ctx) -> SyncResult<Vec<guanmo_store::trust::ScorerAssignment>> {
+    Ok(ctx.store().read(guanmo_store::trust::scorer_assignments)?)
+}
+
+/// The organiser assigns a scorer to the paired scorer laptop that scores for them (or clears
+/// it with `None`). Only that laptop's sheets for the scorer are accepted from then on; sheets
+/// it sent before the assignment, held back until now, are applied at once.
+pub fn assign_scorer(ctx: &Ctx, scorer_id: &str, device_id: Option<&str>) -> SyncResult<bool> {
+    let me = identity::device_identity(ctx)?;
+    if me.role != Some(Role::Hub) {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "only the organiser's hub assigns scorers to laptops",
+        ));
+    }
+    let (scorer, device_ok): (i64, i64) = ctx.store().read(|c| {
+        Ok((
+            c.query_row(
+                "SELECT count(*) FROM scorers WHERE id = ?1",
+                [scorer_id],
+                |r| r.get(0),
+            )?,
+            match device_id {
+                Some(d) => c.query_row(
+                    "SELECT count(*) FROM devices
+                     WHERE id = ?1 AND role = 'scorer' AND revoked_at IS NULL",
+                    [d],
+                    |r| r.get(0),
+                )?,
+                None => 1,
+            },
+        ))
+    })?;
+    if scorer != 1 {
+        return Err(SyncError::new(SyncErrorCode::BadRequest, "no such scorer"));
+    }
+    if device_ok != 1 {
+        return Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            "assign a scorer to a paired, unrevoked 评分电脑",
+        ));
+    }
+    let rules = identity::rules(&me);
+    Ok(ctx
+        .store()
+        .write_without_ops(ctx.now(), "organiser", |tx| {
+            let changed = guanmo_store::trust::assign_scorer(tx, scorer_id, device_id)?;
+            // Sheets that waited for this assignment go through now.
+            guanmo_store::oplog::apply_remote(tx, &rules, &[])?;
+            Ok(changed)
+        })?)
 }

@@ -25,6 +25,20 @@ pub struct PairRequest {
     pub role: Role,
     /// Its ed25519 public key, hex.
     pub public_key: String,
+    /// Its ed25519 signature, hex, over [`pair_message`] with its key: a device the hub
+    /// already knows pairs again only with the key it first paired with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+/// What a pairing request's signature covers.
+pub fn pair_message(code: &str, device_id: &str, public_key: &str, role: Role) -> Vec<u8> {
+    format!(
+        "guanmo-pair-v1\n{}\n{device_id}\n{public_key}\n{}",
+        code.trim(),
+        role.as_str()
+    )
+    .into_bytes()
 }
 
 /// The hub's answer to a good code.

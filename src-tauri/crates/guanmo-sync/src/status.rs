@@ -33,6 +33,9 @@ pub struct DeviceStatus {
     pub backlog: u32,
     /// Address of the hub (on a laptop).
     pub address: Option<String>,
+    /// On the hub: the scorers the organiser assigned to this laptop (only its sheets for
+    /// them are accepted).
+    pub scorer_ids: Vec<String>,
 }
 
 /// A refusal or conflict, for a person.
@@ -110,6 +113,11 @@ pub fn overview(ctx: &Ctx, media: &MediaStore) -> SyncResult<SyncOverview> {
         let backlog = oplog::backlog_counts(c)?;
         let issues = oplog::issues(c)?;
         let marks = oplog::watermarks(c)?;
+        let mut assigned: std::collections::HashMap<String, Vec<String>> =
+            std::collections::HashMap::new();
+        for a in guanmo_store::trust::scorer_assignments(c)? {
+            assigned.entry(a.device_id).or_default().push(a.scorer_id);
+        }
         let mut st = c.prepare(
             "SELECT id, name, role, paired_at, revoked_at, last_contact, address FROM devices
              ORDER BY revoked_at IS NOT NULL, paired_at",
@@ -132,6 +140,7 @@ pub fn overview(ctx: &Ctx, media: &MediaStore) -> SyncResult<SyncOverview> {
                 |(id, name, role, paired_at, revoked_at, lc, address)| DeviceStatus {
                     ops_received: clamp(marks.get(&id).copied().unwrap_or(0)),
                     backlog: clamp(backlog.get(&id).copied().unwrap_or(0)),
+                    scorer_ids: assigned.remove(&id).unwrap_or_default(),
                     last_contact: lc,
                     role: Role::parse(&role).unwrap_or(Role::Scorer),
                     id,

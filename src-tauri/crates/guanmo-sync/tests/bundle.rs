@@ -146,6 +146,9 @@ impl Setup {
         let service = HubService::new(hub.ctx.clone(), hub.media.clone());
         let laptop = Device::new(Role::Scorer, "评分电脑一");
         pair(&laptop, &service);
+        // The organiser assigns the scorer to the laptop (the hub's record of who scores
+        // where); the laptop remembers who uses it.
+        guanmo_sync::assign_scorer(&hub.ctx, &scorer.id, Some(&laptop.id())).unwrap();
         scoring::set_device_scorer(&laptop.ctx, Some(scorer.id.clone())).unwrap();
 
         let (sheet, photo) = score_offline(&laptop, &scorer, 2, 1);

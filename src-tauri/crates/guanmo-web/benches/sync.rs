@@ -146,10 +146,14 @@ fn photo(i: usize) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------
 // The laptop's offline work
 
-/// Pairs `laptop` with the hub behind `t` (no token yet for HTTP).
+/// Pairs `laptop` with the hub behind `t` (no token yet for HTTP), and the organiser assigns
+/// every scorer to it.
 fn pair(laptop: &Node, hub: &Node, t: &dyn Transport, url: &str) {
     let code = guanmo_sync::new_pairing_code(&hub.ctx).unwrap();
     guanmo_sync::pair_with_hub(&laptop.ctx, t, url, &code.code).unwrap();
+    for s in scoring::list_scorers(&hub.ctx).unwrap() {
+        guanmo_sync::assign_scorer(&hub.ctx, &s.id, Some(laptop.ctx.store().device_id())).unwrap();
+    }
 }
 
 /// The first sync after pairing (roster, rubric, scorers); then the laptop is the scorer's.

@@ -2,17 +2,22 @@
 //! (acknowledged `201` only after its group commit), like, report, appeal, and read the
 //! approved comments and one's own. Bodies are JSON only (a form, multipart or `text/plain`
 //! body is refused with `415`, which also closes CSRF), at most 16 KiB, unknown or repeated
-//! fields refused. A phone is known by a random cookie that starts with its issue time; what the
-//! store keeps is a time-ordered one-way key made from it (see `client_key`). Nothing here can
-//! approve anything: moderation happens only in the desktop app.
+//! fields refused. A phone is known by a cookie this site signed (see `phone`); a request
+//! without a valid one gets a new cookie and the stricter limits of a phone nobody knows, and
+//! cannot like until it comes back with the cookie. Nothing here can approve anything:
+//! moderation happens only in the desktop app.
 
-use crate::limits::{client_ip, Limiter, RateLimits};
+use crate::limits::{
+    client_ip, is_https, Limiter, RateLimits, TargetLimiter, COOKIELESS_ACTIONS_DIVISOR,
+    COOKIELESS_COMMENTS_DIVISOR,
+};
+use crate::phone::{CookieKey, Phone};
 use crate::routes::blocking;
 use crate::state::WebState;
-use crate::verify::{send_sms, Codes};
+use crate::verify::{send_sms, Codes, SmsGate, SmsRefusal};
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use guanmo_api::comments::SmsProvider;
@@ -25,17 +30,18 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-/// Name of the phone's cookie.
-pub(crate) const COOKIE: &str = "gm_id";
-const COOKIE_MAX_AGE: u32 = 180 * 24 * 3600;
-
 /// What the comment routes run on.
 pub(crate) struct CommentSite {
     ingest: Ingest,
     comments: Limiter,
     actions: Limiter,
-    trusted: Vec<IpAddr>,
+    /// Likes per (address, target).
+    likes: TargetLimiter,
+    pub(crate) trusted: Vec<IpAddr>,
+    /// Signs and checks the phones' cookies.
+    cookies: CookieKey,
     codes: Codes,
+    sms_gate: SmsGate,
     /// The SMS provider as last read; cleared by a commit that changes comment settings.
     sms: Arc<RwLock<Option<Option<SmsProvider>>>>,
 }
@@ -60,12 +66,30 @@ impl CommentSite {
             }));
         Ok(CommentSite {
             ingest: Ingest::start(ctx.clone(), limits.ingest_queue)?,
-            comments: Limiter::new(limits.comments),
-            actions: Limiter::new(limits.actions),
+            comments: Limiter::new(limits.comments, COOKIELESS_COMMENTS_DIVISOR),
+            actions: Limiter::new(limits.actions, COOKIELESS_ACTIONS_DIVISOR),
+            likes: TargetLimiter::new(limits.likes_per_target_per_minute),
             trusted: limits.trusted_proxies.clone(),
+            cookies: CookieKey::load_or_create(ctx)?,
             codes: Codes::default(),
+            sms_gate: SmsGate::new(limits.sms),
             sms,
         })
+    }
+
+    /// Where a request comes from: its phone, its address, and whether it came over HTTPS.
+    fn caller(
+        &self,
+        peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Caller {
+        let peer = peer_addr(peer);
+        Caller {
+            phone: self.cookies.phone(headers),
+            ip: client_ip(peer, headers, &self.trusted),
+            https: is_https(peer, uri, headers, &self.trusted),
+        }
     }
 
     /// The SMS provider, from memory unless the settings changed (then read off the async
@@ -116,13 +140,31 @@ impl Refusal {
     }
 
     fn too_many(wait: Duration) -> Self {
+        Self::limited("rate_limited", "操作太频繁,请稍后再试", wait)
+    }
+
+    fn limited(code: &'static str, message: &'static str, wait: Duration) -> Self {
         Self {
             retry_after: Some(wait.as_secs().max(1)),
-            ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "操作太频繁,请稍后再试",
-            )
+            ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message)
+        }
+    }
+
+    fn sms(r: SmsRefusal) -> Self {
+        match r {
+            SmsRefusal::Address(w) => {
+                Self::limited("sms_address_limited", "获取验证码太频繁,请10分钟后再试", w)
+            }
+            SmsRefusal::NumberToday(w) => Self::limited(
+                "sms_number_daily_limit",
+                "该手机号今天获取验证码的次数已达上限,请明天再试",
+                w,
+            ),
+            SmsRefusal::SiteToday(w) => Self::limited(
+                "sms_site_daily_limit",
+                "今天的短信验证码已发完,请明天再试",
+                w,
+            ),
         }
     }
 
@@ -221,65 +263,19 @@ fn peer_addr(peer: Option<Extension<ConnectInfo<SocketAddr>>>) -> Option<SocketA
     peer.map(|Extension(ConnectInfo(a))| a)
 }
 
-/// The phone's cookie value, if it has a well-formed one.
-fn cookie_of(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_string())
-        .filter(|v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit()))
+/// Who made a request: its phone, its address and whether it came over HTTPS.
+struct Caller {
+    phone: Phone,
+    ip: IpAddr,
+    https: bool,
 }
 
-/// Who the phone is: its cookie (a new one when it has none) and the key the store keeps.
-struct Phone {
-    key: String,
-    new_cookie: Option<String>,
-}
-
-fn phone(headers: &HeaderMap) -> Phone {
-    let (cookie, new_cookie) = match cookie_of(headers) {
-        Some(c) => (c, None),
-        None => {
-            let c = new_cookie();
-            (c.clone(), Some(c))
-        }
-    };
-    Phone {
-        key: client_key(&cookie),
-        new_cookie,
+impl Caller {
+    /// `r` with the phone's new cookie, if it got one.
+    fn answer(&self, r: Result<Response, Refusal>) -> Response {
+        self.phone
+            .set_cookie(r.unwrap_or_else(IntoResponse::into_response), self.https)
     }
-}
-
-/// A new phone's cookie: its issue time (ms since 1970, 12 hex digits) then 80 random bits.
-fn new_cookie() -> String {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    let random = uuid::Uuid::new_v4().simple().to_string();
-    format!("{:012x}{}", ms & 0xFFFF_FFFF_FFFF, &random[..20])
-}
-
-/// The key the store keeps for a phone: the cookie's first 12 digits (its issue time, for
-/// cookies this site issues) then 20 of its BLAKE3 hash. Time-ordered, so the per-phone index
-/// grows at its end instead of at random pages; one-way, so the database never holds a cookie
-/// that could be replayed.
-fn client_key(cookie: &str) -> String {
-    let hash = blake3::hash(cookie.as_bytes()).to_hex();
-    format!("{}{}", &cookie[..12.min(cookie.len())], &hash[..20])
-}
-
-fn with_cookie(mut r: Response, p: &Phone) -> Response {
-    if let Some(c) = &p.new_cookie {
-        let v = format!("{COOKIE}={c}; Path=/; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Lax");
-        if let Ok(v) = HeaderValue::from_str(&v) {
-            r.headers_mut().append(header::SET_COOKIE, v);
-        }
-    }
-    r
 }
 
 /// Refuses anything but a JSON body (`415`), then parses it strictly.
@@ -347,25 +343,27 @@ const SUBMITTED: &str = "已提交,审核通过后显示";
 pub(crate) async fn post_comment(
     State(state): State<WebState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let p = phone(&headers);
-    let r = submit(&state, peer_addr(peer), &headers, &body, &p).await;
-    with_cookie(r.unwrap_or_else(IntoResponse::into_response), &p)
+    let caller = state.comments.caller(peer, &uri, &headers);
+    let r = submit(&state, &headers, &body, &caller).await;
+    caller.answer(r)
 }
 
 async fn submit(
     state: &WebState,
-    peer: Option<SocketAddr>,
     headers: &HeaderMap,
     body: &Bytes,
-    p: &Phone,
+    caller: &Caller,
 ) -> Result<Response, Refusal> {
     let site = &state.comments;
     let form: CommentForm = json_body(headers, body)?;
-    let ip = client_ip(peer, headers, &site.trusted);
-    site.comments.check(&p.key, ip).map_err(Refusal::too_many)?;
+    let (p, ip) = (&caller.phone, caller.ip);
+    site.comments
+        .check(p.limit_key(), ip)
+        .map_err(Refusal::too_many)?;
     if form.website.is_some_and(|w| !w.is_empty()) {
         // A bot filled the hidden field: it is told what a person is told, and nothing is
         // stored.
@@ -440,22 +438,40 @@ pub(crate) struct LikeForm {
     target: String,
 }
 
+/// A like. It needs a cookie this site signed on an earlier request (a phone gets one with
+/// its first `/api/me`); likes of one target from one address are capped besides, since a
+/// script could fetch a fresh cookie for every like.
 pub(crate) async fn post_like(
     State(state): State<WebState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     resident_action(
         state,
         peer,
+        uri,
         headers,
         body,
-        |state, form: LikeForm, key| async move {
+        |state, form: LikeForm, caller| async move {
             if form.target != EVENT_TARGET && !guanmo_domain::ids::is_id(&form.target) {
                 return Err(Refusal::from(ApiError::new(ErrorCode::NotFound, "target")));
             }
+            if !caller.known {
+                return Err(Refusal::new(
+                    StatusCode::FORBIDDEN,
+                    "cookie_required",
+                    "请刷新页面后再点赞",
+                ));
+            }
+            state
+                .comments
+                .likes
+                .check(caller.ip, &form.target)
+                .map_err(Refusal::too_many)?;
             let ctx = state.ctx.clone();
+            let key = caller.key;
             let out = off_thread(move || comments::like(&ctx, &form.target, &key)).await?;
             Ok(ok_json(StatusCode::OK, &out))
         },
@@ -463,34 +479,48 @@ pub(crate) async fn post_like(
     .await
 }
 
-/// A resident's like, report, appeal or code request: the JSON body parsed strictly, the
-/// action counted against the per-phone and per-address limits, and the phone's cookie set on
-/// whatever `f` answers.
+/// What an action is told of its caller.
+struct Acting {
+    /// The phone's key.
+    key: String,
+    /// The phone came with a cookie this site signed.
+    known: bool,
+    ip: IpAddr,
+}
+
+/// A resident's like, report or appeal: the JSON body parsed strictly, the action counted
+/// against the per-phone (or, without a valid cookie, the stricter per-address) and
+/// per-address limits, and the phone's cookie set on whatever `f` answers.
 async fn resident_action<T, F, Fut>(
     state: WebState,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
     f: F,
 ) -> Response
 where
     T: for<'de> Deserialize<'de>,
-    F: FnOnce(WebState, T, String) -> Fut,
+    F: FnOnce(WebState, T, Acting) -> Fut,
     Fut: std::future::Future<Output = Result<Response, Refusal>>,
 {
-    let p = phone(&headers);
+    let caller = state.comments.caller(peer, &uri, &headers);
     let r = async {
         let form: T = json_body(&headers, &body)?;
-        let ip = client_ip(peer_addr(peer), &headers, &state.comments.trusted);
         state
             .comments
             .actions
-            .check(&p.key, ip)
+            .check(caller.phone.limit_key(), caller.ip)
             .map_err(Refusal::too_many)?;
-        f(state.clone(), form, p.key.clone()).await
+        let acting = Acting {
+            key: caller.phone.key.clone(),
+            known: caller.phone.known(),
+            ip: caller.ip,
+        };
+        f(state.clone(), form, acting).await
     }
     .await;
-    with_cookie(r.unwrap_or_else(IntoResponse::into_response), &p)
+    caller.answer(r)
 }
 
 /// Runs blocking work (the store, an SMS call) off the async workers.
@@ -518,6 +548,7 @@ enum Act {
 async fn reasoned(
     state: WebState,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    uri: Uri,
     headers: HeaderMap,
     id: String,
     body: Bytes,
@@ -526,9 +557,11 @@ async fn reasoned(
     resident_action(
         state,
         peer,
+        uri,
         headers,
         body,
-        move |state, form: ReasonForm, key| async move {
+        move |state, form: ReasonForm, caller| async move {
+            let key = caller.key;
             if !guanmo_domain::ids::is_id(&id) {
                 return Err(Refusal::from(ApiError::new(ErrorCode::NotFound, "id")));
             }
@@ -554,21 +587,23 @@ async fn reasoned(
 pub(crate) async fn post_report(
     State(state): State<WebState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    uri: Uri,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    reasoned(state, peer, headers, id, body, Act::Report).await
+    reasoned(state, peer, uri, headers, id, body, Act::Report).await
 }
 
 pub(crate) async fn post_appeal(
     State(state): State<WebState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    uri: Uri,
     headers: HeaderMap,
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    reasoned(state, peer, headers, id, body, Act::Appeal).await
+    reasoned(state, peer, uri, headers, id, body, Act::Appeal).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -577,7 +612,8 @@ pub(crate) struct TargetQuery {
 }
 
 /// Approved comments (of one target or all) and like counts; `open` false while the comment
-/// area is closed. Revalidated by ETag on the comments' version.
+/// area is closed. Revalidated by ETag on the comments' version and the feed's (a retracted
+/// post takes its comments along).
 pub(crate) async fn get_comments(
     State(state): State<WebState>,
     Query(q): Query<TargetQuery>,
@@ -589,9 +625,15 @@ pub(crate) async fn get_comments(
         Some(_) => return Err(crate::error::HttpError::bad_request()),
     };
     let ctx = state.ctx.clone();
-    let seq = blocking(move || comments::public_seq(&ctx)).await?;
+    let (seq, feed_seq) = blocking(move || {
+        Ok((
+            comments::public_seq(&ctx)?,
+            guanmo_api::feed::feed_seq(&ctx)?,
+        ))
+    })
+    .await?;
     let etag = HeaderValue::from_str(&format!(
-        "W/\"c{seq}-{}\"",
+        "W/\"c{seq}-{feed_seq}-{}\"",
         target.as_deref().unwrap_or("all")
     ))
     .map_err(|_| crate::error::HttpError::internal())?;
@@ -614,19 +656,29 @@ pub(crate) async fn get_comments(
         .into_response())
 }
 
-/// The phone's own comments (status, rejection reason, whether it may appeal) and likes.
-pub(crate) async fn get_me(State(state): State<WebState>, headers: HeaderMap) -> Response {
-    let sms = match state.comments.provider(&state.ctx).await {
-        Ok(p) => p.is_some(),
-        Err(e) => return e.into_response(),
-    };
-    let Some(cookie) = cookie_of(&headers) else {
-        return ok_json(
+/// The phone's own comments (status, rejection reason, whether it may appeal) and likes. A
+/// phone without a valid cookie gets one here (the page asks as it opens), so that its likes
+/// count later.
+pub(crate) async fn get_me(
+    State(state): State<WebState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let caller = state.comments.caller(peer, &uri, &headers);
+    let r = me(&state, &caller).await;
+    caller.answer(r)
+}
+
+async fn me(state: &WebState, caller: &Caller) -> Result<Response, Refusal> {
+    let sms = state.comments.provider(&state.ctx).await?.is_some();
+    if !caller.phone.known() {
+        return Ok(ok_json(
             StatusCode::OK,
             &serde_json::json!({ "comments": [], "liked": [], "sms": sms }),
-        );
-    };
-    let key = client_key(&cookie);
+        ));
+    }
+    let key = caller.phone.key.clone();
     let ctx = state.ctx.clone();
     let out = blocking(move || {
         Ok(serde_json::json!({
@@ -635,11 +687,9 @@ pub(crate) async fn get_me(State(state): State<WebState>, headers: HeaderMap) ->
             "sms": sms,
         }))
     })
-    .await;
-    match out {
-        Ok(v) => ok_json(StatusCode::OK, &v),
-        Err(e) => e.into_response(),
-    }
+    .await
+    .map_err(|e| Refusal::new(e.status, "internal", e.message))?;
+    Ok(ok_json(StatusCode::OK, &out))
 }
 
 #[derive(Debug, Serialize)]
@@ -680,50 +730,65 @@ pub(crate) struct VerifyForm {
     phone: String,
 }
 
-/// Texts a verification code to a number, when an SMS provider is configured.
+/// Texts a verification code to a number, when an SMS provider is configured. Each text costs
+/// money, so it is held to its own caps (see `verify::SmsGate`), never to the likes' quota:
+/// per address, per number (one a minute, five a day) and for the whole site per day.
 pub(crate) async fn post_verify(
     State(state): State<WebState>,
     peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    resident_action(
-        state,
-        peer,
-        headers,
-        body,
-        |state, form: VerifyForm, _| async move {
-            let Some(number) = guanmo_domain::comments::normalize_mobile(&form.phone) else {
-                return Err(Refusal::field("手机号", "请填写11位手机号码"));
-            };
-            let Some(provider) = state.comments.provider(&state.ctx).await? else {
-                return Err(Refusal::new(
-                    StatusCode::CONFLICT,
-                    "verification_off",
-                    "未开启短信验证,无需验证码",
-                ));
-            };
-            let code = state
-                .comments
-                .codes
-                .issue(&number)
-                .map_err(Refusal::too_many)?;
-            let n = number.clone();
-            let sent = off_thread(move || Ok(send_sms(&provider, &n, &code))).await?;
-            if let Err(e) = sent {
-                state.comments.codes.withdraw(&number);
-                tracing::warn!(error = %e, "sms provider failed");
-                return Err(Refusal::new(
-                    StatusCode::BAD_GATEWAY,
-                    "sms_failed",
-                    "短信发送失败,请稍后再试",
-                ));
-            }
-            Ok(ok_json(
-                StatusCode::ACCEPTED,
-                &serde_json::json!({ "message": "验证码已发送,10分钟内有效" }),
-            ))
-        },
-    )
-    .await
+    let caller = state.comments.caller(peer, &uri, &headers);
+    let r = verify(&state, &headers, &body, caller.ip).await;
+    caller.answer(r)
+}
+
+async fn verify(
+    state: &WebState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    ip: IpAddr,
+) -> Result<Response, Refusal> {
+    let form: VerifyForm = json_body(headers, body)?;
+    let Some(number) = guanmo_domain::comments::normalize_mobile(&form.phone) else {
+        return Err(Refusal::field("手机号", "请填写11位手机号码"));
+    };
+    let site = &state.comments;
+    let Some(provider) = site.provider(&state.ctx).await? else {
+        return Err(Refusal::new(
+            StatusCode::CONFLICT,
+            "verification_off",
+            "未开启短信验证,无需验证码",
+        ));
+    };
+    site.sms_gate.check_address(ip).map_err(Refusal::sms)?;
+    site.sms_gate.reserve(&number).map_err(Refusal::sms)?;
+    let code = match site.codes.issue(&number) {
+        Ok(code) => code,
+        Err(wait) => {
+            site.sms_gate.release(&number);
+            return Err(Refusal::limited(
+                "sms_too_soon",
+                "验证码已发送,请1分钟后再试",
+                wait,
+            ));
+        }
+    };
+    let n = number.clone();
+    let sent = off_thread(move || Ok(send_sms(&provider, &n, &code))).await?;
+    if let Err(e) = sent {
+        site.codes.withdraw(&number);
+        tracing::warn!(error = %e, "sms provider failed");
+        return Err(Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "sms_failed",
+            "短信发送失败,请稍后再试",
+        ));
+    }
+    Ok(ok_json(
+        StatusCode::ACCEPTED,
+        &serde_json::json!({ "message": "验证码已发送,10分钟内有效" }),
+    ))
 }

@@ -45,6 +45,22 @@ impl HttpError {
         }
     }
 
+    /// The site holds as many live streams as it can.
+    pub fn streams_full() -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: "当前观看人数较多,请稍后刷新",
+        }
+    }
+
+    /// This address holds as many live streams as it may.
+    pub fn too_many_streams() -> Self {
+        Self {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: "打开的直播页面太多,请关闭一些后刷新",
+        }
+    }
+
     pub fn internal() -> Self {
         Self {
             status: StatusCode::INTERNAL_SERVER_ERROR,
@@ -68,7 +84,7 @@ impl From<ApiError> for HttpError {
 
 impl IntoResponse for HttpError {
     fn into_response(self) -> Response {
-        (
+        let mut r = (
             self.status,
             [
                 (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
@@ -76,6 +92,14 @@ impl IntoResponse for HttpError {
             ],
             self.message,
         )
-            .into_response()
+            .into_response();
+        if matches!(
+            self.status,
+            StatusCode::SERVICE_UNAVAILABLE | StatusCode::TOO_MANY_REQUESTS
+        ) {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, axum::http::HeaderValue::from(30u32));
+        }
+        r
     }
 }

@@ -1,6 +1,8 @@
 //! The resident listener's guard: a request whose `Host` is not on the allowlist is refused
 //! (421) before any route runs — this stops DNS rebinding and stray virtual hosts — and every
-//! response, errors included, carries the security headers.
+//! response, errors included, carries the security headers; a response to a request that came
+//! over HTTPS (directly, or through a trusted proxy that says so) also carries
+//! `Strict-Transport-Security`, so the phone keeps to HTTPS for a year.
 
 use crate::state::WebConfig;
 use axum::body::{Body, Bytes, HttpBody};
@@ -69,6 +71,9 @@ const SECURITY_HEADERS: [(HeaderName, HeaderValue); 5] = [
 ];
 
 const TEXT_PLAIN: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+/// Sent only over HTTPS: a browser ignores it over plain HTTP, and the site must stay
+/// reachable by its LAN address over HTTP.
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
 
 /// The guard as one layer: the Host check and the security headers in a single service
 /// (it runs on every request, so it neither allocates nor boxes).
@@ -142,17 +147,27 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let peer = req
+            .extensions()
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0);
+        let https = crate::limits::is_https(
+            peer,
+            req.uri(),
+            req.headers(),
+            &self.config.limits.trusted_proxies,
+        );
         match refusal(&req, &self.config.allowed_hosts) {
-            None => GuardFuture::Inner(self.inner.call(req)),
-            Some(refused) => GuardFuture::Refused(Some(refused)),
+            None => GuardFuture::Inner(self.inner.call(req), https),
+            Some(refused) => GuardFuture::Refused(Some(refused), https),
         }
     }
 }
 
-/// The response future of [`Guard`].
+/// The response future of [`Guard`]; the flag says whether the request came over HTTPS.
 pub(crate) enum GuardFuture<F> {
-    Inner(F),
-    Refused(Option<Response>),
+    Inner(F, bool),
+    Refused(Option<Response>, bool),
 }
 
 impl<F, ResBody, E> Future for GuardFuture<F>
@@ -164,21 +179,28 @@ where
     type Output = Result<Response, E>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let mut res = match self.get_mut() {
-            GuardFuture::Inner(f) => match Pin::new(f).poll(cx) {
+        let (mut res, https) = match self.get_mut() {
+            GuardFuture::Inner(f, https) => match Pin::new(f).poll(cx) {
                 // `Body::new` does not box a body that already is one.
-                Poll::Ready(Ok(res)) => res.map(Body::new),
+                Poll::Ready(Ok(res)) => (res.map(Body::new), *https),
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
                 Poll::Pending => return Poll::Pending,
             },
             // Polled again after completion: answer as refused once more rather than panic.
-            GuardFuture::Refused(r) => r.take().unwrap_or_else(|| {
-                let mut r = Response::new(Body::empty());
-                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                r
-            }),
+            GuardFuture::Refused(r, https) => (
+                r.take().unwrap_or_else(|| {
+                    let mut r = Response::new(Body::empty());
+                    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                    r
+                }),
+                *https,
+            ),
         };
         add_security_headers(res.headers_mut());
+        if https {
+            res.headers_mut()
+                .insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
+        }
         Poll::Ready(Ok(res))
     }
 }

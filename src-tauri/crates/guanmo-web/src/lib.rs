@@ -15,6 +15,7 @@ mod limits;
 mod live;
 mod page;
 pub mod peer;
+mod phone;
 mod routes;
 mod state;
 mod verify;
@@ -22,7 +23,7 @@ mod verify;
 pub use error::WebError;
 pub use export::{export_static, ExportReport};
 pub use guard::host_allowed;
-pub use limits::{Quotas, RateLimits};
+pub use limits::{LiveCaps, Quotas, RateLimits, SmsQuotas};
 pub use peer::peer_router;
 pub use state::{MediaSource, WebConfig, WebState};
 

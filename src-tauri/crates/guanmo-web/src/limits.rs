@@ -1,7 +1,11 @@
-//! Rate limits of the resident site's few writing routes: per phone (its cookie) and per
-//! peer address, so one phone cannot flood the queue while fifty phones behind one venue
-//! Wi-Fi (one address) can each still comment. `X-Forwarded-For` is believed only from a
-//! configured trusted proxy. The global cap is the comment ingest queue itself.
+//! Rate limits of the resident site's few writing routes: per phone (its signed cookie) and
+//! per peer address, so one phone cannot flood the queue while fifty phones behind one venue
+//! Wi-Fi (one address) can each still comment. A request without a valid cookie has no phone
+//! to count against, so it is held to a far lower per-address quota instead. Addresses are
+//! keyed as the network that owns them: an IPv4 address, or an IPv6 address's /64 prefix (one
+//! subscriber gets a whole /64 and can pick any address in it). `X-Forwarded-For` and
+//! `X-Forwarded-Proto` are believed only from a configured trusted proxy. The global cap is
+//! the comment ingest queue itself; SMS codes and live streams have their own caps.
 
 use axum::http::HeaderMap;
 use governor::{DefaultKeyedRateLimiter, Quota};
@@ -24,13 +28,64 @@ pub struct Quotas {
     pub ip_burst: u32,
 }
 
+/// Limits of the SMS verification codes (each one is a paid text message).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SmsQuotas {
+    /// Texts one address may ask for in ten minutes.
+    pub address_per_10_minutes: u32,
+    /// Texts one number may receive in a day (Beijing time); one a minute at most besides.
+    pub number_per_day: u32,
+    /// Texts the whole site sends in a day (Beijing time).
+    pub site_per_day: u32,
+}
+
+impl Default for SmsQuotas {
+    fn default() -> Self {
+        SmsQuotas {
+            address_per_10_minutes: 3,
+            number_per_day: 5,
+            site_per_day: 500,
+        }
+    }
+}
+
+/// Caps of the open live streams (`/live`, one per open page).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveCaps {
+    /// Streams open at once over the whole site; beyond it `503`.
+    pub total: usize,
+    /// Streams open at once from one address; beyond it `429`.
+    pub per_address: u32,
+    /// Most feed events replayed to a phone that resumes (`Last-Event-ID`, `?since=`);
+    /// further behind, it is told to reload its page.
+    pub replay: u32,
+}
+
+impl Default for LiveCaps {
+    fn default() -> Self {
+        LiveCaps {
+            total: 2000,
+            per_address: 8,
+            replay: 256,
+        }
+    }
+}
+
 /// The site's limits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateLimits {
-    /// Comments (评论).
+    /// Comments (评论). Without a valid cookie one address gets a twentieth of its quota.
     pub comments: Quotas,
-    /// Likes, reports and appeals.
+    /// Likes, reports and appeals. Without a valid cookie one address gets a fiftieth of its
+    /// quota, and no like at all.
     pub actions: Quotas,
+    /// Likes of one target from one address, per minute (after a burst of ten): a
+    /// script that fetches a fresh cookie for every like still cannot pile likes on a post.
+    pub likes_per_target_per_minute: u32,
+    /// SMS verification codes.
+    pub sms: SmsQuotas,
+    /// Open live streams.
+    pub live: LiveCaps,
     /// Comments waiting for the group commit at most; beyond it the site answers `429`.
     pub ingest_queue: usize,
     /// Addresses of reverse proxies whose `X-Forwarded-For` is believed.
@@ -62,6 +117,9 @@ impl RateLimits {
         RateLimits {
             comments: s.comments.into(),
             actions: s.actions.into(),
+            likes_per_target_per_minute: LIKE_TARGET_PER_MINUTE,
+            sms: SmsQuotas::default(),
+            live: LiveCaps::default(),
             ingest_queue: INGEST_QUEUE,
             trusted_proxies: s
                 .trusted_proxies
@@ -74,6 +132,28 @@ impl RateLimits {
 
 /// Comments waiting for the group commit at most, by default.
 const INGEST_QUEUE: usize = 8192;
+/// Likes of one target from one address per minute, by default.
+const LIKE_TARGET_PER_MINUTE: u32 = 2;
+/// Likes of one target one address may give at once.
+pub(crate) const LIKE_TARGET_BURST: u32 = 10;
+/// A request without a valid cookie gets this fraction of an address's comment quota.
+pub(crate) const COOKIELESS_COMMENTS_DIVISOR: u32 = 20;
+/// A request without a valid cookie gets this fraction of an address's action quota.
+pub(crate) const COOKIELESS_ACTIONS_DIVISOR: u32 = 50;
+
+/// The key an address is counted under: an IPv4 address as it is (an IPv4-mapped IPv6
+/// address as its IPv4 one), an IPv6 address as its /64 network.
+pub(crate) fn address_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(std::net::Ipv6Addr::from(
+                u128::from(v6) & !u128::from(u64::MAX),
+            )),
+        },
+    }
+}
 
 fn nz(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n.max(1)).unwrap_or(NonZeroU32::MIN)
@@ -88,6 +168,8 @@ pub(crate) struct Limiter {
     /// Keyed by a 64-bit digest of the phone's key: no allocation per check.
     phone: DefaultKeyedRateLimiter<u64>,
     ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// Per address, for requests without a valid cookie.
+    cookieless: DefaultKeyedRateLimiter<IpAddr>,
     clock: governor::clock::DefaultClock,
     /// When idle keys were last dropped, in ms since `started`.
     pruned_ms: AtomicU64,
@@ -106,10 +188,14 @@ impl std::fmt::Debug for Limiter {
 const PRUNE_EVERY: Duration = Duration::from_secs(10);
 
 impl Limiter {
-    pub(crate) fn new(q: Quotas) -> Limiter {
+    /// Limits of `q`; a request without a valid cookie gets `1 / cookieless_divisor` of the
+    /// per-address quota.
+    pub(crate) fn new(q: Quotas, cookieless_divisor: u32) -> Limiter {
+        let d = cookieless_divisor.max(1);
         Limiter {
             phone: DefaultKeyedRateLimiter::keyed(quota(q.phone_per_minute, q.phone_burst)),
             ip: DefaultKeyedRateLimiter::keyed(quota(q.ip_per_minute, q.ip_burst)),
+            cookieless: DefaultKeyedRateLimiter::keyed(quota(q.ip_per_minute / d, q.ip_burst / d)),
             clock: governor::clock::DefaultClock::default(),
             pruned_ms: AtomicU64::new(0),
             started: std::time::Instant::now(),
@@ -117,8 +203,10 @@ impl Limiter {
         }
     }
 
-    /// Counts one action; `Err` holds how long to wait before the next is allowed.
-    pub(crate) fn check(&self, phone: &str, ip: IpAddr) -> Result<(), Duration> {
+    /// Counts one action of the phone `phone` (its key, `None` without a valid cookie) from
+    /// `ip`; `Err` holds how long to wait before the next is allowed.
+    pub(crate) fn check(&self, phone: Option<&str>, ip: IpAddr) -> Result<(), Duration> {
+        let ip = address_key(ip);
         let elapsed = self.started.elapsed().as_millis() as u64;
         let last = self.pruned_ms.load(Ordering::Relaxed);
         if elapsed.saturating_sub(last) >= PRUNE_EVERY.as_millis() as u64
@@ -129,22 +217,97 @@ impl Limiter {
         {
             self.phone.retain_recent();
             self.ip.retain_recent();
+            self.cookieless.retain_recent();
         }
         let now = || governor::clock::Clock::now(&self.clock);
-        let digest = {
-            use std::hash::{BuildHasher, Hasher};
-            let mut h = self.hasher.build_hasher();
-            h.write(phone.as_bytes());
-            h.finish()
-        };
-        self.phone
-            .check_key(&digest)
-            .map_err(|n| n.wait_time_from(now()))?;
+        match phone {
+            Some(phone) => {
+                let digest = {
+                    use std::hash::{BuildHasher, Hasher};
+                    let mut h = self.hasher.build_hasher();
+                    h.write(phone.as_bytes());
+                    h.finish()
+                };
+                self.phone
+                    .check_key(&digest)
+                    .map_err(|n| n.wait_time_from(now()))?;
+            }
+            None => self
+                .cookieless
+                .check_key(&ip)
+                .map_err(|n| n.wait_time_from(now()))?,
+        }
         self.ip
             .check_key(&ip)
             .map_err(|n| n.wait_time_from(now()))?;
         Ok(())
     }
+}
+
+/// Likes per (address, target): a phone may fetch a fresh cookie for every like, so likes of
+/// one target from one address are capped too.
+pub(crate) struct TargetLimiter {
+    limiter: DefaultKeyedRateLimiter<(IpAddr, u64)>,
+    clock: governor::clock::DefaultClock,
+    hasher: std::collections::hash_map::RandomState,
+    checks: AtomicU64,
+}
+
+impl std::fmt::Debug for TargetLimiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TargetLimiter").finish_non_exhaustive()
+    }
+}
+
+impl TargetLimiter {
+    pub(crate) fn new(per_minute: u32) -> TargetLimiter {
+        TargetLimiter {
+            limiter: DefaultKeyedRateLimiter::keyed(quota(per_minute, LIKE_TARGET_BURST)),
+            clock: governor::clock::DefaultClock::default(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            checks: AtomicU64::new(0),
+        }
+    }
+
+    /// Counts one like of `target` from `ip`; `Err` holds how long to wait.
+    pub(crate) fn check(&self, ip: IpAddr, target: &str) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % 4096 == 4095 {
+            self.limiter.retain_recent();
+        }
+        let digest = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = self.hasher.build_hasher();
+            h.write(target.as_bytes());
+            h.finish()
+        };
+        self.limiter
+            .check_key(&(address_key(ip), digest))
+            .map_err(|n| n.wait_time_from(governor::clock::Clock::now(&self.clock)))
+    }
+}
+
+/// True when the request came over HTTPS: its URI says so, or the peer is a trusted proxy
+/// whose `X-Forwarded-Proto` (its first value) is `https`.
+pub(crate) fn is_https(
+    peer: Option<SocketAddr>,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    trusted: &[IpAddr],
+) -> bool {
+    if uri.scheme_str() == Some("https") {
+        return true;
+    }
+    let Some(peer) = peer else {
+        return false;
+    };
+    if !trusted.contains(&peer.ip()) {
+        return false;
+    }
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
 /// The address a request comes from: the peer, or, when the peer is a trusted proxy, the
@@ -176,25 +339,75 @@ mod tests {
 
     #[test]
     fn one_phone_is_held_to_its_burst() {
-        let l = Limiter::new(RateLimits::default().comments);
+        let l = Limiter::new(RateLimits::default().comments, COOKIELESS_COMMENTS_DIVISOR);
         let ip: IpAddr = "10.0.0.2".parse().unwrap();
-        let allowed = (0..100).filter(|_| l.check("phone-a", ip).is_ok()).count();
+        let allowed = (0..100)
+            .filter(|_| l.check(Some("phone-a"), ip).is_ok())
+            .count();
         assert_eq!(allowed, 3);
-        assert!(l.check("phone-a", ip).unwrap_err() > Duration::ZERO);
+        assert!(l.check(Some("phone-a"), ip).unwrap_err() > Duration::ZERO);
     }
 
     #[test]
     fn fifty_phones_behind_one_address_are_each_allowed() {
-        let l = Limiter::new(RateLimits::default().comments);
+        let l = Limiter::new(RateLimits::default().comments, COOKIELESS_COMMENTS_DIVISOR);
         let ip: IpAddr = "10.0.0.2".parse().unwrap();
         for p in 0..50 {
             for _ in 0..3 {
-                assert!(l.check(&format!("phone-{p}"), ip).is_ok(), "phone {p}");
+                assert!(
+                    l.check(Some(&format!("phone-{p}")), ip).is_ok(),
+                    "phone {p}"
+                );
             }
         }
         // A 51st phone sending its burst finds the address spent.
-        let extra = (0..10).filter(|_| l.check("phone-x", ip).is_ok()).count();
+        let extra = (0..10)
+            .filter(|_| l.check(Some("phone-x"), ip).is_ok())
+            .count();
         assert!(extra < 3);
+    }
+
+    #[test]
+    fn requests_without_a_cookie_get_a_twentieth_of_the_address_quota() {
+        let l = Limiter::new(RateLimits::default().comments, COOKIELESS_COMMENTS_DIVISOR);
+        let ip: IpAddr = "10.0.0.2".parse().unwrap();
+        let allowed = (0..100).filter(|_| l.check(None, ip).is_ok()).count();
+        assert_eq!(allowed, 150 / 20, "the default burst of 150, divided by 20");
+        assert!(
+            l.check(Some("phone-a"), ip).is_ok(),
+            "phones with a cookie keep the rest"
+        );
+    }
+
+    #[test]
+    fn an_ipv6_address_is_counted_as_its_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff:1:2:3".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), "2001:db8:1:2::".parse::<IpAddr>().unwrap());
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(other));
+        let mapped: IpAddr = "::ffff:10.0.0.2".parse().unwrap();
+        assert_eq!(address_key(mapped), "10.0.0.2".parse::<IpAddr>().unwrap());
+        let l = Limiter::new(RateLimits::default().comments, COOKIELESS_COMMENTS_DIVISOR);
+        let spent = (0..20).filter(|_| l.check(None, a).is_ok()).count();
+        assert_eq!(spent, 7);
+        assert!(l.check(None, b).is_err(), "another address of the same /64");
+        assert!(l.check(None, other).is_ok(), "another /64");
+    }
+
+    #[test]
+    fn https_is_believed_from_the_uri_or_a_trusted_proxy_only() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        let proxy: SocketAddr = "10.0.0.9:5000".parse().unwrap();
+        let plain: axum::http::Uri = "/api/me".parse().unwrap();
+        let trusted = ["10.0.0.9".parse().unwrap()];
+        assert!(is_https(Some(proxy), &plain, &h, &trusted));
+        assert!(!is_https(Some(proxy), &plain, &h, &[]), "untrusted peer");
+        assert!(!is_https(Some(proxy), &plain, &HeaderMap::new(), &trusted));
+        let https: axum::http::Uri = "https://live.example.cn/".parse().unwrap();
+        assert!(is_https(None, &https, &HeaderMap::new(), &[]));
     }
 
     #[test]
@@ -209,6 +422,19 @@ mod tests {
         assert_eq!(l.comments, q(4, 3, 200, 150));
         assert_eq!(l.actions, q(30, 20, 1500, 1000));
         assert_eq!(l.ingest_queue, 8192);
+        assert_eq!(l.likes_per_target_per_minute, 2);
+        assert_eq!(
+            (
+                l.sms.address_per_10_minutes,
+                l.sms.number_per_day,
+                l.sms.site_per_day
+            ),
+            (3, 5, 500)
+        );
+        assert_eq!(
+            (l.live.total, l.live.per_address, l.live.replay),
+            (2000, 8, 256)
+        );
         assert!(l.trusted_proxies.is_empty());
     }
 

@@ -7,7 +7,7 @@
 //! [`SyncErrorCode`] the laptop's transport turns back into the same [`SyncError`].
 
 use axum::body::{Body, Bytes};
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
@@ -16,6 +16,7 @@ use guanmo_sync::http::{BlobGet, BlobPut, BlobReceived, BLOBS, BLOBS_MISSING, PA
 use guanmo_sync::protocol::{BlobQuery, PairRequest, PullRequest, PushRequest, CHUNK};
 use guanmo_sync::{HubService, SyncError, SyncErrorCode, SyncResult};
 use serde::de::DeserializeOwned;
+use std::net::{IpAddr, SocketAddr};
 
 /// Pairing request: a code, an id, a name and a key (a few hundred bytes).
 const PAIR_LIMIT: usize = 16 * 1024;
@@ -33,9 +34,29 @@ const CHUNK_LIMIT: usize = CHUNK as usize + 64 * 1024;
 
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
+/// Pairing requests one address may make per minute (each wrong code also counts against
+/// the code itself, see [`guanmo_sync::PAIRING_TRIES`]).
+const PAIR_PER_MINUTE: u32 = 10;
+
 /// The peer router over the hub's service: `POST /peer/v1/pair`, `/push`, `/pull`,
-/// `/blobs/missing`, `PUT` and `GET /peer/v1/blobs/{hash}`.
+/// `/blobs/missing`, `PUT` and `GET /peer/v1/blobs/{hash}`. Requests must name the hub by an
+/// address, `localhost` or one of the host names of its 直播网站设置 in `Host`, so a web page
+/// on another name cannot reach the listener through DNS rebinding.
 pub fn peer_router(service: HubService) -> Router {
+    let names = guanmo_api::site::get_site_settings(service.ctx())
+        .map(|s| s.extra_hosts)
+        .unwrap_or_default();
+    peer_router_with_hosts(service, names)
+}
+
+/// [`peer_router`] accepting the host names `names` besides addresses and `localhost`.
+pub fn peer_router_with_hosts(service: HubService, names: Vec<String>) -> Router {
+    let names = std::sync::Arc::new(names);
+    let limiter = std::sync::Arc::new(PairLimiter(governor::RateLimiter::keyed(
+        governor::Quota::per_minute(
+            std::num::NonZeroU32::new(PAIR_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN),
+        ),
+    )));
     Router::new()
         .route(PAIR, post(pair).layer(DefaultBodyLimit::max(PAIR_LIMIT)))
         .route(PUSH, post(push).layer(DefaultBodyLimit::max(PUSH_LIMIT)))
@@ -51,7 +72,68 @@ pub fn peer_router(service: HubService) -> Router {
                 .layer(DefaultBodyLimit::max(CHUNK_LIMIT)),
         )
         .fallback(not_found)
+        .layer(axum::Extension(limiter))
+        .layer(axum::middleware::from_fn(
+            move |req: Request, next: axum::middleware::Next| {
+                let names = names.clone();
+                async move {
+                    // A browser always sends Host (what DNS rebinding turns against the
+                    // listener); a request without one does not come from a web page.
+                    let host = req
+                        .headers()
+                        .get(header::HOST)
+                        .map(|v| v.to_str().unwrap_or("\u{0}"))
+                        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+                    if host.is_none_or(|h| peer_host_allowed(h, &names)) {
+                        next.run(req).await
+                    } else {
+                        PeerError::new(
+                            StatusCode::MISDIRECTED_REQUEST,
+                            SyncErrorCode::BadRequest,
+                            "the hub is reached by its address or its configured host name",
+                        )
+                        .into_response()
+                    }
+                }
+            },
+        ))
         .with_state(service)
+}
+
+/// Pairing requests per address.
+struct PairLimiter(governor::DefaultKeyedRateLimiter<IpAddr>);
+
+/// True when `host` (a `Host` value) names the hub as a laptop would: an IP address (the hub
+/// on the LAN), `localhost`, or one of `names`. A DNS-rebinding page names its own domain.
+pub fn peer_host_allowed(host: &str, names: &[String]) -> bool {
+    let host = host.trim();
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest
+            .split_once(']')
+            .is_some_and(|(ip, _)| ip.parse::<std::net::Ipv6Addr>().is_ok());
+    }
+    let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    if name.is_empty() {
+        return false;
+    }
+    name.parse::<std::net::Ipv4Addr>().is_ok()
+        || name.eq_ignore_ascii_case("localhost")
+        || crate::host_allowed(host, names)
+}
+
+/// The key pairing tries count under: the peer's address, IPv6 by its /64.
+fn source_key(addr: Option<SocketAddr>) -> Option<IpAddr> {
+    addr.map(|a| match a.ip() {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut seg = v6.segments();
+                seg[4..].fill(0);
+                IpAddr::V6(std::net::Ipv6Addr::from(seg))
+            }
+        },
+        v4 => v4,
+    })
 }
 
 /// A refused request: a status and the `{code, message}` body.
@@ -197,9 +279,25 @@ async fn blocking<T: Send + 'static>(
         .map_err(PeerError::from)
 }
 
-async fn pair(State(service): State<HubService>, req: Request) -> Result<Response, PeerError> {
+async fn pair(
+    State(service): State<HubService>,
+    axum::Extension(limiter): axum::Extension<std::sync::Arc<PairLimiter>>,
+    peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
+    req: Request,
+) -> Result<Response, PeerError> {
+    let source = source_key(peer.map(|axum::Extension(ConnectInfo(a))| a));
+    if let Some(ip) = source {
+        if limiter.0.check_key(&ip).is_err() {
+            return Err(PeerError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                SyncErrorCode::PairingRefused,
+                "too many pairing requests from this address; wait a minute",
+            ));
+        }
+    }
     let body: PairRequest = json(req).await?;
-    let resp = blocking(move || service.pair(&body)).await?;
+    let source = source.map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let resp = blocking(move || service.pair(&body, &source)).await?;
     Ok(Json(resp).into_response())
 }
 

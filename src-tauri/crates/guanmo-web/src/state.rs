@@ -88,6 +88,8 @@ pub struct Shared {
     pub(crate) comments: CommentSite,
     /// Version of what residents see of the comments; `/live` tells phones when it moves.
     pub(crate) comments_seq: Arc<watch::Sender<i64>>,
+    /// The open live streams, capped.
+    pub(crate) streams: Arc<crate::live::Streams>,
 }
 
 impl std::ops::Deref for WebState {
@@ -133,6 +135,7 @@ impl WebState {
             .map_err(|e| WebError::Thread(e.to_string()))?;
         let comment_site = CommentSite::new(&ctx, &config.limits)?;
         let cache = crate::cache::FeedCache::watching(ctx.store());
+        let streams = Arc::new(crate::live::Streams::new(config.limits.live));
         Ok(WebState(Arc::new(Shared {
             ctx,
             media,
@@ -141,6 +144,7 @@ impl WebState {
             cache,
             comments: comment_site,
             comments_seq,
+            streams,
         })))
     }
 
@@ -168,7 +172,8 @@ fn bridge(ctx: Ctx, rx: Receiver<Committed>, senders: Senders, mut seq: i64) {
             entities.extend(more.entities);
         }
         let touched = |entity: &str| entities.iter().any(|e| e == entity);
-        if touched(c::ENTITY) || touched(c::LIKE_ENTITY) {
+        // Comment settings hold the mutes, which may hide comments.
+        if touched(c::ENTITY) || touched(c::LIKE_ENTITY) || touched(c::SETTINGS_ENTITY) {
             match comments::public_seq(&ctx) {
                 Ok(v) => {
                     comments_seq.send_if_modified(|old| std::mem::replace(old, v) != v);

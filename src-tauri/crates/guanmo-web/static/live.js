@@ -115,6 +115,11 @@
       ev.initEvent('gm:comments', false, false);
       document.dispatchEvent(ev);
     });
+    /* the page is further behind than the server replays: start again from the current page */
+    es.addEventListener('reload', function () {
+      es.close();
+      window.location.reload();
+    });
   } else {
     setInterval(pollOnce, poll * 1000);
   }

@@ -1,7 +1,11 @@
 //! The comment routes from the outside: 先审后发 (nothing public before approval), hostile
 //! bodies (script, overrides, zero-width tricks, invalid UTF-8, lone surrogates, duplicate
 //! keys, mass assignment, oversize and lying bodies, forms), rate limits per phone and per
-//! address, mutes, the closed area, reports, appeals and the honeypot.
+//! address, mutes, the closed area, reports, appeals and the honeypot; and the findings of the
+//! security review (issue 14): SMS cost caps, signed cookies (invented ones count as none),
+//! likes that need a cookie and are capped per address and target, IPv6 /64 keys, mutes that
+//! hold the phone key and may hide comments, comments of retracted posts, the `Secure` cookie
+//! and HSTS behind a trusted HTTPS proxy.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::body::Body;
@@ -42,6 +46,12 @@ fn site_with(config: WebConfig) -> Site {
             .with_timezone(&Utc),
     ));
     let ctx = Ctx::open(dir.path(), clock).unwrap();
+    // A known cookie key, so the tests can sign phones' cookies the way the site does.
+    ctx.store()
+        .write_without_ops(ctx.now(), "test", |tx| {
+            guanmo_store::meta::set(tx, "site_cookie_key", &hex(&COOKIE_KEY))
+        })
+        .unwrap();
     let state = WebState::new(ctx.clone(), Arc::new(NoMedia), config).unwrap();
     Site {
         _dir: dir,
@@ -64,8 +74,21 @@ fn comment(text: &str) -> Value {
     })
 }
 
+const COOKIE_KEY: [u8; 32] = [0x42; 32];
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The signed cookie of phone `n`, as the site would have issued it.
+fn signed(n: u32) -> String {
+    let id = format!("{:012x}{n:020x}", 0x0193_8a00_0000u64);
+    let tag = blake3::keyed_hash(&COOKIE_KEY, id.as_bytes()).to_hex();
+    format!("{id}{}", &tag[..32])
+}
+
 fn cookie(n: u32) -> String {
-    format!("gm_id={n:032x}")
+    format!("gm_id={}", signed(n))
 }
 
 fn post(
@@ -687,4 +710,379 @@ async fn a_failing_sms_provider_is_reported_and_without_one_comments_are_unverif
     )
     .await;
     assert_eq!(status, StatusCode::BAD_GATEWAY);
+}
+
+// ---- the security review's findings (issue 14, items 9–12) ----
+
+/// A JSON POST from `peer` with the given `Cookie` header (none when `None`).
+fn post_as(uri: &str, v: &Value, cookie: Option<&str>, peer: &str) -> Request<Body> {
+    let mut r = post(uri, "application/json", v.to_string(), 0, peer);
+    match cookie {
+        Some(c) => {
+            r.headers_mut().insert(header::COOKIE, c.parse().unwrap());
+        }
+        None => {
+            r.headers_mut().remove(header::COOKIE);
+        }
+    }
+    r
+}
+
+/// The `gm_id=…` pair a response sets, if it sets one.
+fn set_cookie_of(r: &Response<Body>) -> Option<String> {
+    r.headers()
+        .get(header::SET_COOKIE)
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+}
+
+/// A fresh cookie, as a phone gets it when its page opens (`GET /api/me` without one).
+async fn fresh_cookie(router: &Router) -> String {
+    let r = get(router, "/api/me", &[]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    set_cookie_of(&r).expect("a phone without a cookie gets one")
+}
+
+async fn sms_site(config: WebConfig) -> (Site, Arc<std::sync::Mutex<Vec<(String, Value)>>>) {
+    let s = site_with(config);
+    let (url, seen) = sms_gateway(200).await;
+    api::set_sms_settings(
+        &s.ctx,
+        Some(api::SmsSettingsInput {
+            url,
+            sign: String::new(),
+            key: Some("k".into()),
+        }),
+    )
+    .unwrap();
+    (s, seen)
+}
+
+#[tokio::test]
+async fn sixty_numbers_from_one_address_without_a_cookie_get_three_texts_not_sixty() {
+    let (s, seen) = sms_site(WebConfig::default()).await;
+    let mut statuses = Vec::new();
+    let mut last = Value::Null;
+    for n in 0..60 {
+        let body = json!({ "phone": format!("138{:08}", 10_000_000 + n) });
+        let r = send(&s.router, post_as("/api/verify", &body, None, "10.0.0.7:1")).await;
+        statuses.push(r.status());
+        if r.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers().contains_key(header::RETRY_AFTER));
+            last = json_of(r).await;
+        }
+    }
+    let accepted = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::ACCEPTED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((accepted, refused), (3, 57), "three texts per address");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        3,
+        "the gateway sent three texts"
+    );
+    assert_eq!(last["code"], "sms_address_limited");
+    assert_eq!(last["message"], "获取验证码太频繁,请10分钟后再试");
+    // Likes are not held back by the texts, nor texts by likes: another address still may.
+    let r = send(
+        &s.router,
+        post_as(
+            "/api/verify",
+            &json!({ "phone": "13912340000" }),
+            None,
+            "10.0.0.8:1",
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn a_number_gets_one_text_a_minute_from_any_address_and_the_site_stops_at_its_daily_cap() {
+    let mut config = WebConfig::default();
+    config.limits.sms.site_per_day = 3;
+    let (s, seen) = sms_site(config).await;
+    let ask =
+        |phone: &str, peer: &str| post_as("/api/verify", &json!({ "phone": phone }), None, peer);
+    let r = send(&s.router, ask("13812341234", "10.0.1.1:1")).await;
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let r = send(&s.router, ask("13812341234", "10.0.1.2:1")).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let v = json_of(r).await;
+    assert_eq!(v["code"], "sms_too_soon", "{v}");
+    for (n, peer) in [("13812340001", "10.0.1.3:1"), ("13812340002", "10.0.1.4:1")] {
+        let r = send(&s.router, ask(n, peer)).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+    }
+    let r = send(&s.router, ask("13812340003", "10.0.1.5:1")).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    let v = json_of(r).await;
+    assert_eq!(v["code"], "sms_site_daily_limit");
+    assert_eq!(v["message"], "今天的短信验证码已发完,请明天再试");
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn invented_cookies_count_as_none_and_get_the_strict_per_address_quota() {
+    let s = site();
+    let mut created = 0;
+    for n in 0..40u32 {
+        // Shaped like the old unsigned cookies, and like signed ones with a made-up tag.
+        let invented = if n % 2 == 0 {
+            format!("gm_id={n:032x}")
+        } else {
+            format!("gm_id={n:064x}")
+        };
+        let r = send(
+            &s.router,
+            post_as(
+                "/api/comments",
+                &comment(&format!("编造的第{n}个手机")),
+                Some(&invented),
+                "10.0.0.20:1",
+            ),
+        )
+        .await;
+        let new = set_cookie_of(&r).expect("an invented cookie is replaced");
+        assert_eq!(new.len(), "gm_id=".len() + 64, "{new}");
+        match r.status() {
+            StatusCode::CREATED => created += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(created, 150 / 20, "a twentieth of the address burst of 150");
+    // Phones with the site's cookie behind the same address are still served.
+    let (status, _) = post_json(&s.router, "/api/comments", &comment("真正的手机"), 1).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // And a cookie the site issued is recognised: no new one.
+    let r = send(
+        &s.router,
+        post_as(
+            "/api/comments",
+            &comment("带着签过名的cookie"),
+            Some(&cookie(2)),
+            "10.0.0.20:1",
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+    assert_eq!(set_cookie_of(&r), None);
+}
+
+#[tokio::test]
+async fn a_like_needs_a_cookie_from_an_earlier_request_and_one_address_cannot_pile_likes() {
+    let s = site();
+    let like = json!({ "target": "event" });
+    let r = send(&s.router, post_as("/api/likes", &like, None, "10.0.0.30:1")).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let given = set_cookie_of(&r).expect("the refusal hands out a cookie");
+    let v = json_of(r).await;
+    assert_eq!(v["code"], "cookie_required");
+    assert_eq!(v["message"], "请刷新页面后再点赞");
+    for invented in [
+        "gm_id=00000000000000000000000000000001".to_string(),
+        format!("gm_id={:064x}", 5),
+    ] {
+        let r = send(
+            &s.router,
+            post_as("/api/likes", &like, Some(&invented), "10.0.0.30:1"),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{invented}");
+    }
+    assert_eq!(public(&s.router).await["likes"], json!([]));
+    let r = send(
+        &s.router,
+        post_as("/api/likes", &like, Some(&given), "10.0.0.30:1"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(json_of(r).await["new"], true);
+
+    // A client that fetches a fresh cookie for each like: ten likes of one target per
+    // address at once, whatever the cookies.
+    let mut counted = 1;
+    let mut limited = 0;
+    for _ in 0..15 {
+        let c = fresh_cookie(&s.router).await;
+        let r = send(
+            &s.router,
+            post_as("/api/likes", &like, Some(&c), "10.0.0.30:1"),
+        )
+        .await;
+        match r.status() {
+            StatusCode::OK => counted += 1,
+            StatusCode::TOO_MANY_REQUESTS => limited += 1,
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!((counted, limited), (10, 6));
+    assert_eq!(public(&s.router).await["likes"], json!([["event", 10]]));
+    // Another address is counted apart.
+    let c = fresh_cookie(&s.router).await;
+    let r = send(
+        &s.router,
+        post_as("/api/likes", &like, Some(&c), "10.0.0.31:1"),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(public(&s.router).await["likes"], json!([["event", 11]]));
+}
+
+#[tokio::test]
+async fn an_ipv6_phone_is_counted_as_its_64_network() {
+    let s = site();
+    let mut created = 0;
+    for n in 0..20 {
+        let peer = format!("[2001:db8:5:6::{:x}]:443", n + 1);
+        let r = send(
+            &s.router,
+            post_as(
+                "/api/comments",
+                &comment(&format!("IPv6第{n}条")),
+                None,
+                &peer,
+            ),
+        )
+        .await;
+        if r.status() == StatusCode::CREATED {
+            created += 1;
+        }
+    }
+    assert_eq!(created, 7, "twenty addresses of one /64 share one quota");
+    let r = send(
+        &s.router,
+        post_as(
+            "/api/comments",
+            &comment("另一个网络"),
+            None,
+            "[2001:db8:5:7::1]:443",
+        ),
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_muted_author_typing_another_number_is_refused_and_a_hiding_mute_hides_their_comments() {
+    let s = site();
+    let (_, v) = post_json(&s.router, "/api/comments", &comment("禁言前的评论"), 70).await;
+    let first = v["id"].as_str().unwrap().to_string();
+    let mut c = comment("别人的评论");
+    c["phone"] = json!("13712345678");
+    let (_, v) = post_json(&s.router, "/api/comments", &c, 71).await;
+    let other = v["id"].as_str().unwrap().to_string();
+    api::decide(&s.ctx, &[first.clone(), other.clone()], Decision::Approve).unwrap();
+    let before = get(&s.router, "/api/comments", &[]).await;
+    let etag = before.headers()[header::ETAG].clone();
+    assert_eq!(shown_texts(&json_of(before).await).len(), 2);
+
+    api::mute_author(&s.ctx, &first, 7, "刷屏").unwrap();
+    let mut c = comment("换个号码接着发");
+    c["phone"] = json!("13598765432");
+    let (status, v) = post_json(&s.router, "/api/comments", &c, 70).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["code"], "muted");
+    assert_eq!(
+        shown_texts(&public(&s.router).await).len(),
+        2,
+        "a plain mute hides nothing"
+    );
+
+    api::mute_author_with(
+        &s.ctx,
+        &first,
+        7,
+        "刷屏",
+        api::MuteOptions {
+            hide_comments: true,
+        },
+    )
+    .unwrap();
+    let after = get(&s.router, "/api/comments", &[(header::IF_NONE_MATCH, etag)]).await;
+    assert_eq!(
+        after.status(),
+        StatusCode::OK,
+        "the mute changes the version"
+    );
+    assert_eq!(shown_texts(&json_of(after).await), vec!["别人的评论"]);
+}
+
+#[tokio::test]
+async fn comments_on_a_retracted_post_are_gone_with_or_without_a_target() {
+    let s = site();
+    let d = guanmo_api::feed::create_draft(
+        &s.ctx,
+        guanmo_domain::feed::PostInput {
+            body: "观摩团来到水口山镇。".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let p = guanmo_api::feed::publish_post(&s.ctx, &d.id, d.version).unwrap();
+    let mut c = comment("这条直播写得好");
+    c["target"] = json!(p.id);
+    let (status, v) = post_json(&s.router, "/api/comments", &c, 80).await;
+    assert_eq!(status, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().unwrap().to_string();
+    api::decide(&s.ctx, &[id], Decision::Approve).unwrap();
+    let with_target = format!("/api/comments?target={}", p.id);
+    let r = get(&s.router, &with_target, &[]).await;
+    let etag = r.headers()[header::ETAG].clone();
+    assert_eq!(shown_texts(&json_of(r).await), vec!["这条直播写得好"]);
+
+    guanmo_api::feed::retract_post(&s.ctx, &p.id).unwrap();
+    assert!(shown_texts(&public(&s.router).await).is_empty());
+    let r = get(&s.router, &with_target, &[(header::IF_NONE_MATCH, etag)]).await;
+    assert_eq!(
+        r.status(),
+        StatusCode::OK,
+        "the retraction changes the version"
+    );
+    assert!(shown_texts(&json_of(r).await).is_empty());
+}
+
+#[tokio::test]
+async fn behind_a_trusted_https_proxy_the_cookie_is_secure_and_hsts_is_sent() {
+    let mut config = WebConfig::default();
+    config.limits.trusted_proxies = vec!["10.0.0.9".parse().unwrap()];
+    let s = site_with(config);
+    let over_https = |peer: &str| {
+        let mut r = Request::builder()
+            .uri("/api/me")
+            .header(header::HOST, "localhost")
+            .header("x-forwarded-proto", "https")
+            .header("x-forwarded-for", "1.2.3.4")
+            .body(Body::empty())
+            .unwrap();
+        r.extensions_mut()
+            .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
+        r
+    };
+    let r = send(&s.router, over_https("10.0.0.9:5000")).await;
+    let set = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(set.ends_with("; Secure"), "{set}");
+    assert_eq!(
+        r.headers()[header::STRICT_TRANSPORT_SECURITY],
+        "max-age=31536000"
+    );
+    // The header from anyone else is not believed.
+    let r = send(&s.router, over_https("10.0.0.50:5000")).await;
+    let set = r.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(!set.contains("Secure"), "{set}");
+    assert!(!r.headers().contains_key(header::STRICT_TRANSPORT_SECURITY));
+    // Plain HTTP on the LAN: no HSTS either.
+    let r = get(&s.router, "/", &[]).await;
+    assert!(!r.headers().contains_key(header::STRICT_TRANSPORT_SECURITY));
 }

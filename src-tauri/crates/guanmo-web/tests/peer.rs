@@ -368,6 +368,7 @@ fn laptop_with_marks(h: &Hub, marks: usize) -> (Node, String) {
     let l = node(Role::Scorer, "评分电脑一");
     let t = MemoryTransport::new(h.service.clone(), Faults::default(), 1);
     let resp = guanmo_sync::pair_with_hub(&l.ctx, &t, "memory://hub", &h.code()).unwrap();
+    guanmo_sync::assign_scorer(&h.node.ctx, &scorer.id, Some(l.ctx.store().device_id())).unwrap();
     guanmo_sync::sync_once(&l.ctx, &l.media, &t, &|_| {}).unwrap();
     scoring::set_device_scorer(&l.ctx, Some(scorer.id.clone())).unwrap();
     let criteria: Vec<(String, f64)> = guanmo_api::rubric::get_rubric(&l.ctx)

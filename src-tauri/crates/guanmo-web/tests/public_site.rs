@@ -37,6 +37,13 @@ struct Site {
 
 impl Site {
     fn new() -> Site {
+        Site::with(WebConfig {
+            title: "常宁市乡镇(街道)工作现场观摩会".into(),
+            ..WebConfig::default()
+        })
+    }
+
+    fn with(config: WebConfig) -> Site {
         let dir = tempfile::tempdir().unwrap();
         let clock = Arc::new(FixedClock::new(
             DateTime::parse_from_rfc3339("2024-12-04T00:30:00Z")
@@ -46,15 +53,7 @@ impl Site {
         let ctx = Ctx::open(&dir.path().join("data"), clock.clone()).unwrap();
         let media = dir.path().join("media");
         std::fs::create_dir_all(&media).unwrap();
-        let state = WebState::new(
-            ctx.clone(),
-            Arc::new(DirMedia(media.clone())),
-            WebConfig {
-                title: "常宁市乡镇(街道)工作现场观摩会".into(),
-                ..WebConfig::default()
-            },
-        )
-        .unwrap();
+        let state = WebState::new(ctx.clone(), Arc::new(DirMedia(media.clone())), config).unwrap();
         Site {
             _dir: dir,
             ctx,
@@ -648,4 +647,98 @@ async fn a_phone_on_live_hears_of_a_post_published_through_the_api_and_shutdown_
         .expect("graceful shutdown ends open live streams")
         .unwrap()
         .unwrap();
+}
+
+/// `GET /live` from `peer`.
+async fn live_from(router: &Router, uri: &str, peer: &str) -> Response<Body> {
+    let mut req = request(Method::GET, uri);
+    req.extensions_mut().insert(axum::extract::ConnectInfo(
+        peer.parse::<std::net::SocketAddr>().unwrap(),
+    ));
+    router.clone().oneshot(req).await.unwrap()
+}
+
+#[tokio::test]
+async fn live_streams_are_capped_at_eight_per_address_and_per_site() {
+    let site = Site::new();
+    let router = site.router();
+    let mut open = Vec::new();
+    for n in 1..=8 {
+        // Eight addresses of one IPv6 /64 are one address.
+        let r = live_from(&router, "/live", &format!("[2001:db8:9:9::{n}]:1")).await;
+        assert_eq!(r.status(), StatusCode::OK, "stream {n}");
+        open.push(r);
+    }
+    let r = live_from(&router, "/live", "[2001:db8:9:9::ff]:1").await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(header_of(&r, "retry-after"), "30");
+    assert!(text(r).await.contains("打开的直播页面太多"));
+    let other = live_from(&router, "/live", "10.0.0.3:1").await;
+    assert_eq!(other.status(), StatusCode::OK, "another address");
+    // A phone that goes away gives its place back.
+    drop(open.pop());
+    let r = live_from(&router, "/live", "[2001:db8:9:9::ff]:1").await;
+    assert_eq!(r.status(), StatusCode::OK);
+
+    let mut config = WebConfig::default();
+    config.limits.live.total = 3;
+    let small = Site::with(config);
+    let router = small.router();
+    let held: Vec<_> = futures_of(&router, 3).await;
+    assert!(held.iter().all(|r| r.status() == StatusCode::OK));
+    let r = live_from(&router, "/live", "10.0.0.99:1").await;
+    assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(text(r).await.contains("当前观看人数较多"));
+}
+
+/// `n` live streams from `n` addresses, held open.
+async fn futures_of(router: &Router, n: u8) -> Vec<Response<Body>> {
+    let mut out = Vec::new();
+    for i in 1..=n {
+        out.push(live_from(router, "/live", &format!("10.0.1.{i}:1")).await);
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_phone_too_far_behind_is_told_to_reload_instead_of_replayed_the_whole_log() {
+    let mut config = WebConfig::default();
+    config.limits.live.replay = 3;
+    let site = Site::with(config);
+    let first = site.post("第一条直播", vec![]);
+    site.post("第二条直播", vec![]);
+    let after_second = api::feed_seq(&site.ctx).unwrap();
+    let rest: Vec<Post> = (3..=5)
+        .map(|n| site.post(&format!("第{n}条直播"), vec![]))
+        .collect();
+    let router = site.router();
+
+    let stream = sse_text(get(&router, "/live?since=0").await, 300).await;
+    let head = api::feed_seq(&site.ctx).unwrap();
+    assert!(
+        stream.contains(&format!("event: reload\nid: {head}\n")),
+        "{stream}"
+    );
+    assert!(
+        !stream.contains("event: post"),
+        "nothing replayed: {stream}"
+    );
+    assert!(!stream.contains(&first.id));
+
+    // Three events behind is within the replay: they come, in order.
+    let stream = sse_text(
+        get(&router, &format!("/live?since={after_second}")).await,
+        300,
+    )
+    .await;
+    assert!(!stream.contains("event: reload"), "{stream}");
+    assert_eq!(stream.matches("event: post").count(), 3, "{stream}");
+    let at = |p: &Post| stream.find(&p.id).unwrap();
+    assert!(at(&rest[0]) < at(&rest[1]) && at(&rest[1]) < at(&rest[2]));
+
+    // A `since` from the future is taken as now: the next post still arrives.
+    let r = get(&router, "/live?since=999999999").await;
+    let next = site.post("第六条直播", vec![]);
+    let stream = sse_text(r, 300).await;
+    assert!(stream.contains(&next.id), "{stream}");
 }

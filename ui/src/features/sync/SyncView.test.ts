@@ -37,7 +37,7 @@ function backend(initial: SyncStatus, replies: Record<string, (args: Record<stri
 const called = (calls: Calls, cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args);
 
 function device(id: string, name: string, over: Partial<DeviceStatus> = {}): DeviceStatus {
-  return { id, name, role: "scorer", paired_at: "2024-12-04T00:00:00Z", revoked_at: null, last_contact: new Date(Date.now() - 3 * 60_000).toISOString(), ops_received: 42, backlog: 0, address: null, ...over };
+  return { id, name, role: "scorer", paired_at: "2024-12-04T00:00:00Z", revoked_at: null, last_contact: new Date(Date.now() - 3 * 60_000).toISOString(), ops_received: 42, backlog: 0, address: null, scorer_ids: [], ...over };
 }
 
 const hubDevice = device("hub-1", "组织方主机", { role: "hub", address: "http://192.168.1.20:8787", last_contact: new Date().toISOString() });
@@ -101,7 +101,37 @@ describe("the organiser's hub", () => {
     render(SyncView);
     const row = await screen.findByTestId("device-row-d2");
     const cells = [...row.querySelectorAll("td")].map((td) => td.textContent?.trim());
-    expect(cells.slice(0, 5)).toEqual(["直播电脑", "直播电脑", "3 分钟前", "42", "3"]);
+    expect(cells.slice(0, 6)).toEqual(["直播电脑", "直播电脑", "—", "3 分钟前", "42", "3"]);
+    expect(screen.getByTestId("device-scorers-d1").textContent?.trim()).toBe("未分配");
+  });
+
+  it("assigns a scorer to a scorer laptop, saying who scored there before", async () => {
+    const scorers = [
+      { id: "s1", name: "张三", group: "市领导", township_id: null, active: true, version: 1 },
+      { id: "s2", name: "李四", group: "市直部门", township_id: null, active: true, version: 1 },
+      { id: "s3", name: "王五", group: "市领导", township_id: null, active: false, version: 1 },
+    ];
+    const devices = [hubDevice, device("d1", "评分电脑3号"), device("d4", "评分电脑4号", { scorer_ids: ["s2"] }), device("m-1", "直播电脑", { role: "media" })];
+    const { calls, state } = backend(status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", devices }), {
+      list_scorers: () => scorers,
+      assign_scorer_device: (a) => {
+        const next = devices.map((d) => (d.id === a.deviceId ? { ...d, scorer_ids: [...d.scorer_ids, a.scorerId as string] } : { ...d, scorer_ids: d.scorer_ids.filter((x) => x !== a.scorerId) }));
+        state.status = status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", devices: next });
+        return state.status;
+      },
+    });
+    render(SyncView);
+    await waitFor(() => expect(screen.getByTestId("device-scorers-d4").textContent?.trim()).toBe("李四"));
+    expect(screen.queryByTestId("assign-m-1")).toBeNull();
+    await fireEvent.click(screen.getByTestId("assign-d1"));
+    const select = (await screen.findByTestId("assign-scorer")) as HTMLSelectElement;
+    const offered = [...select.options].filter((o) => !o.disabled).map((o) => o.textContent);
+    expect(offered).toEqual(["张三(市领导)", "李四(市直部门) — 现由“评分电脑4号”评分"]);
+    expect(screen.getByTestId("confirm-assign")).toHaveProperty("disabled", true);
+    await fireEvent.change(select, { target: { value: "s1" } });
+    await fireEvent.click(screen.getByTestId("confirm-assign"));
+    await waitFor(() => expect(called(calls, "assign_scorer_device")).toEqual([{ scorerId: "s1", deviceId: "d1" }]));
+    await waitFor(() => expect(screen.getByTestId("device-scorers-d1").textContent?.trim()).toBe("张三"));
   });
 
   it("revokes a device only after a confirmation", async () => {

@@ -129,7 +129,7 @@ fn check_in(
             "the comment area is closed",
         ));
     }
-    if let Some(until) = store::muted_until(c, &s.input.phone, &rfc3339(now))? {
+    if let Some(until) = store::muted_until(c, &s.input.phone, &s.client_key, &rfc3339(now))? {
         return Err(ApiError::new(
             ErrorCode::Muted,
             format!("muted until {until}"),
@@ -227,12 +227,14 @@ pub struct PublicComments {
     pub likes: Vec<(String, u32)>,
 }
 
-/// The public view of the comments (see [`PublicComments`]).
+/// The public view of the comments (see [`PublicComments`]): never a comment on a retracted
+/// post, nor one whose author is under a mute that hides comments.
 pub fn public_comments(ctx: &Ctx, target: Option<&str>) -> ApiResult<PublicComments> {
+    let now = rfc3339(ctx.clock.now());
     Ok(ctx.store.read(|c| {
         Ok(PublicComments {
             open: store::area_open(c)?,
-            comments: store::public(c, target, PUBLIC_LIMIT)?,
+            comments: store::public(c, target, PUBLIC_LIMIT, &now)?,
             likes: store::like_counts(c)?,
         })
     })?)
@@ -507,9 +509,33 @@ pub fn dismiss_reports(ctx: &Ctx, id: &str) -> ApiResult<Comment> {
     })?)
 }
 
-/// Mutes (禁言) the number that wrote `comment_id` for `days` days; its new comments are
-/// refused until then. Returns the mute.
+/// How far a mute reaches beyond refusing the author's new comments.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+pub struct MuteOptions {
+    /// Also hide the author's already-approved comments from residents while the mute lasts
+    /// (they come back when it is lifted). Off by default.
+    #[serde(default)]
+    pub hide_comments: bool,
+}
+
+/// Mutes (禁言) the author of `comment_id` for `days` days; its new comments are refused until
+/// then. Returns the mute. The same as [`mute_author_with`] with the default options.
 pub fn mute_author(ctx: &Ctx, comment_id: &str, days: u32, reason: &str) -> ApiResult<Mute> {
+    mute_author_with(ctx, comment_id, days, reason, MuteOptions::default())
+}
+
+/// Mutes (禁言) the author of `comment_id` for `days` days: the number the comment names, and
+/// every phone key (the resident site's signed cookie, hashed) that wrote a comment naming
+/// that number, so typing another number does not get round it. With
+/// [`MuteOptions::hide_comments`] the author's approved comments are hidden from residents
+/// while the mute lasts. Returns the mute.
+pub fn mute_author_with(
+    ctx: &Ctx,
+    comment_id: &str,
+    days: u32,
+    reason: &str,
+    options: MuteOptions,
+) -> ApiResult<Mute> {
     if days == 0 || days > MAX_MUTE_DAYS {
         return Err(refuse(
             ErrorCode::Validation,
@@ -523,7 +549,21 @@ pub fn mute_author(ctx: &Ctx, comment_id: &str, days: u32, reason: &str) -> ApiR
     let until = rfc3339(now + Duration::days(i64::from(days)));
     Ok(ctx.store.write(now, ctx.actor(), |tx| {
         let phone = store::phone_of(tx.conn(), comment_id)?;
-        store::mute(tx, &phone, &until, &reason)
+        let mut keys = store::client_keys_of_phone(tx.conn(), &phone)?;
+        let own = store::client_key_of(tx.conn(), comment_id)?;
+        if !keys.contains(&own) {
+            keys.push(own);
+        }
+        store::mute(
+            tx,
+            &phone,
+            &until,
+            &reason,
+            store::MuteScope {
+                client_keys: &keys,
+                hide_comments: options.hide_comments,
+            },
+        )
     })?)
 }
 

@@ -122,6 +122,106 @@ fn repeated_text_from_one_phone_is_collapsed() {
 }
 
 #[test]
+fn a_mute_holds_the_authors_phone_key_whatever_number_it_types_next() {
+    let (_d, ctx, _clock) = setup();
+    let a = submit(&ctx, sub("第一条评论", "13812341234", "k1")).unwrap();
+    mute_author(&ctx, &a.id, 1, "刷屏").unwrap();
+    let e = submit(&ctx, sub("换个号码再来", "13912345678", "k1")).unwrap_err();
+    assert_eq!(
+        e.code,
+        ErrorCode::Muted,
+        "the same phone key with another number"
+    );
+    let e = submit(&ctx, sub("换个手机再来", "13812341234", "k2")).unwrap_err();
+    assert_eq!(
+        e.code,
+        ErrorCode::Muted,
+        "the same number from another phone"
+    );
+    submit(&ctx, sub("别人的评论", "13712341234", "k3")).unwrap();
+    let m = &list_mutes(&ctx).unwrap()[0];
+    unmute(&ctx, &m.key).unwrap();
+    submit(&ctx, sub("解除后再说", "13912345678", "k1")).unwrap();
+}
+
+#[test]
+fn a_hiding_mute_takes_the_authors_approved_comments_off_the_public_list_until_lifted() {
+    let (_d, ctx, clock) = setup();
+    let a = submit(&ctx, sub("禁言前通过的评论", "13812341234", "k1")).unwrap();
+    let b = submit(&ctx, sub("同一个人换了号码", "13912345678", "k1")).unwrap();
+    let c = submit(&ctx, sub("别人的评论", "13712341234", "k3")).unwrap();
+    decide(
+        &ctx,
+        &[a.id.clone(), b.id.clone(), c.id.clone()],
+        Decision::Approve,
+    )
+    .unwrap();
+    let before = public_seq(&ctx).unwrap();
+    mute_author(&ctx, &a.id, 1, "刷屏").unwrap();
+    assert_eq!(public_ids(&ctx).len(), 3, "a plain mute hides nothing");
+    mute_author_with(
+        &ctx,
+        &a.id,
+        1,
+        "刷屏",
+        MuteOptions {
+            hide_comments: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        public_ids(&ctx),
+        vec![c.id.clone()],
+        "number and phone key both hidden"
+    );
+    assert!(
+        public_seq(&ctx).unwrap() > before,
+        "phones are told to reload"
+    );
+    clock.advance(Duration::days(1) + Duration::seconds(1));
+    assert_eq!(public_ids(&ctx).len(), 3, "back once the mute is over");
+    let m = mute_author_with(
+        &ctx,
+        &a.id,
+        1,
+        "刷屏",
+        MuteOptions {
+            hide_comments: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(public_ids(&ctx), vec![c.id.clone()]);
+    unmute(&ctx, &m.key).unwrap();
+    assert_eq!(public_ids(&ctx).len(), 3, "back once the mute is lifted");
+}
+
+#[test]
+fn comments_on_a_retracted_post_leave_the_public_list() {
+    let (_d, ctx, _clock) = setup();
+    let draft = crate::feed::create_draft(
+        &ctx,
+        guanmo_domain::feed::PostInput {
+            body: "观摩团来到宜阳街道。".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let post = crate::feed::publish_post(&ctx, &draft.id, draft.version).unwrap();
+    let mut on_post = sub("关于这条直播的评论", "13812341234", "k1");
+    on_post.input.target = post.id.clone();
+    let a = submit(&ctx, on_post).unwrap();
+    let e = submit(&ctx, sub("关于整个活动的评论", "13912341234", "k2")).unwrap();
+    decide(&ctx, &[a.id.clone(), e.id.clone()], Decision::Approve).unwrap();
+    assert_eq!(public_ids(&ctx).len(), 2);
+    crate::feed::retract_post(&ctx, &post.id).unwrap();
+    assert_eq!(public_ids(&ctx), vec![e.id.clone()]);
+    assert!(public_comments(&ctx, Some(&post.id))
+        .unwrap()
+        .comments
+        .is_empty());
+}
+
+#[test]
 fn a_muted_number_and_a_closed_area_are_refused() {
     let (_d, ctx, clock) = setup();
     let a = submit(&ctx, sub("第一条评论", "13812341234", "k1")).unwrap();

@@ -1,0 +1,477 @@
+//! What the replica that judges remote operations (the organiser's hub) believes about them:
+//! who may send which kind (by the sender's role in the hub's own `devices` rows), which
+//! laptop scores for which scorer (the hub's `scorer_devices`, set by the organiser), and the
+//! domain rules every applied operation passes, the same as a local write: points within
+//! 0..max in tenths, the sheet and post state machines, the recusal rule, sizes and ranges.
+//! Nothing here reads ownership from a payload.
+
+use crate::oplog::Kind;
+use crate::{Result, WriteTx};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{Map, Value};
+
+/// Longest text a remote row may carry in any column (a post body is at most 5,000).
+pub const MAX_TEXT_CHARS: usize = 20_000;
+/// Most rows one table of a remote operation may carry.
+pub const MAX_ROWS: usize = 2_000;
+/// Longest note or sheet comment, as in a local write.
+const MAX_NOTE_CHARS: usize = guanmo_domain::roster::MAX_NOTE_CHARS;
+
+/// Why a remote operation was refused: a stable code and details for the log.
+pub(crate) type Refusal = (&'static str, String);
+
+/// Whether a device of `role` may send operations of `kind`: hub-owned kinds only from the
+/// hub, sheets (and their evidence) from scorers' laptops, posts from media laptops, photos
+/// from both (evidence and feed photos are one table).
+pub fn kind_allowed(kind: Kind, role: &str) -> bool {
+    if role == "hub" {
+        return true;
+    }
+    match kind {
+        Kind::Sheet => role == "scorer",
+        Kind::Post => role == "media",
+        Kind::Photo => matches!(role, "scorer" | "media"),
+        Kind::Roster | Kind::Rubric | Kind::AggregationRule | Kind::Scorer | Kind::ScoringState => {
+            false
+        }
+    }
+}
+
+/// The role of a paired, unrevoked device as the hub recorded it at pairing.
+pub fn device_role(conn: &Connection, device_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT role FROM devices WHERE id = ?1 AND revoked_at IS NULL")?
+        .query_row([device_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// The laptop the organiser assigned to score for `scorer_id`, if any.
+pub fn scorer_device(conn: &Connection, scorer_id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT device_id FROM scorer_devices WHERE scorer_id = ?1")?
+        .query_row([scorer_id], |r| r.get(0))
+        .optional()?)
+}
+
+/// One assignment of a scorer to the laptop that scores for them.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ScorerAssignment {
+    /// The scorer.
+    pub scorer_id: String,
+    /// The laptop.
+    pub device_id: String,
+    /// When the organiser set it.
+    pub assigned_at: String,
+    /// Who set it (`upgrade` for bindings carried over from before assignments existed).
+    pub assigned_by: String,
+}
+
+/// Every assignment, by scorer.
+pub fn scorer_assignments(conn: &Connection) -> Result<Vec<ScorerAssignment>> {
+    let mut st = conn.prepare_cached(
+        "SELECT scorer_id, device_id, assigned_at, assigned_by FROM scorer_devices
+         ORDER BY scorer_id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(ScorerAssignment {
+            scorer_id: r.get(0)?,
+            device_id: r.get(1)?,
+            assigned_at: r.get(2)?,
+            assigned_by: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Assigns `scorer_id` to `device_id` (or clears the assignment with `None`): from now on only
+/// that laptop's operations may write the scorer's sheets. The hub's organiser only; the
+/// caller checks the device is a paired scorer laptop. Returns whether anything changed.
+pub fn assign_scorer(tx: &WriteTx<'_>, scorer_id: &str, device_id: Option<&str>) -> Result<bool> {
+    let c = tx.conn();
+    let before = scorer_device(c, scorer_id)?;
+    if before.as_deref() == device_id {
+        return Ok(false);
+    }
+    match device_id {
+        Some(d) => {
+            c.prepare_cached(
+                "INSERT INTO scorer_devices (scorer_id, device_id, assigned_at, assigned_by)
+                 VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (scorer_id) DO UPDATE SET device_id = excluded.device_id,
+                     assigned_at = excluded.assigned_at, assigned_by = excluded.assigned_by",
+            )?
+            .execute(params![scorer_id, d, tx.at(), tx.actor()])?;
+        }
+        None => {
+            c.prepare_cached("DELETE FROM scorer_devices WHERE scorer_id = ?1")?
+                .execute([scorer_id])?;
+        }
+    }
+    tx.record(crate::ChangeInput {
+        entity: "scorer_device",
+        entity_id: scorer_id.to_string(),
+        op: "assign",
+        payload: serde_json::json!({ "from": before, "to": device_id }),
+    })?;
+    Ok(true)
+}
+
+/// Moves every scorer assigned to `from` to `to` (转交). Returns how many moved.
+pub(crate) fn move_assignments(tx: &WriteTx<'_>, from: &str, to: &str) -> Result<usize> {
+    Ok(tx.conn().execute(
+        "UPDATE scorer_devices SET device_id = ?2, assigned_at = ?3, assigned_by = ?4
+         WHERE device_id = ?1",
+        params![from, to, tx.at(), tx.actor()],
+    )?)
+}
+
+fn head_row<'a>(payload: &'a Value, table: &str) -> Option<&'a Map<String, Value>> {
+    payload
+        .get(table)
+        .and_then(|rows| rows.get(0))
+        .and_then(Value::as_object)
+}
+
+fn rows<'a>(payload: &'a Value, table: &str) -> impl Iterator<Item = &'a Map<String, Value>> {
+    payload
+        .get(table)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+}
+
+fn text<'a>(row: &'a Map<String, Value>, col: &str) -> Option<&'a str> {
+    row.get(col).and_then(Value::as_str)
+}
+
+fn chars_at_most(
+    row: &Map<String, Value>,
+    col: &str,
+    max: usize,
+) -> std::result::Result<(), Refusal> {
+    match row.get(col) {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::String(s)) if s.chars().count() <= max => Ok(()),
+        Some(Value::String(_)) => Err(("too_long", format!("{col} is longer than {max}"))),
+        Some(_) => Err(("bad_value", format!("{col} is not text"))),
+    }
+}
+
+/// An integer column within `lo..=hi` (`null` allowed when `nullable`).
+fn int_within(
+    row: &Map<String, Value>,
+    col: &str,
+    lo: i64,
+    hi: i64,
+    nullable: bool,
+) -> std::result::Result<(), Refusal> {
+    match row.get(col) {
+        None | Some(Value::Null) if nullable => Ok(()),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(v) if (lo..=hi).contains(&v) => Ok(()),
+            Some(v) => Err((
+                "out_of_range",
+                format!("{col} = {v} is outside {lo}..={hi}"),
+            )),
+            None => Err(("bad_value", format!("{col} is not a whole number"))),
+        },
+        _ => Err(("bad_value", format!("{col} is missing or not a number"))),
+    }
+}
+
+fn real_within(
+    row: &Map<String, Value>,
+    col: &str,
+    lo: f64,
+    hi: f64,
+) -> std::result::Result<(), Refusal> {
+    match row.get(col) {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Number(n)) => match n.as_f64() {
+            Some(v) if v.is_finite() && (lo..=hi).contains(&v) => Ok(()),
+            _ => Err(("out_of_range", format!("{col} is outside {lo}..={hi}"))),
+        },
+        _ => Err(("bad_value", format!("{col} is not a number"))),
+    }
+}
+
+/// Sizes every remote operation keeps, whatever its kind: rows per table and text length.
+pub(crate) fn check_sizes(payload: &Value) -> std::result::Result<(), Refusal> {
+    let Some(obj) = payload.as_object() else {
+        return Ok(());
+    };
+    for (table, rows) in obj {
+        let rows = rows.as_array().map_or(&[][..], Vec::as_slice);
+        if rows.len() > MAX_ROWS {
+            return Err(("too_large", format!("{table} has {} rows", rows.len())));
+        }
+        for row in rows.iter().filter_map(Value::as_object) {
+            for (col, v) in row {
+                if v.as_str()
+                    .is_some_and(|s| s.chars().count() > MAX_TEXT_CHARS)
+                {
+                    return Err(("too_long", format!("{table}.{col}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The content rules of a remote operation from a laptop (`from_hub` false) or the hub: the
+/// same rules a local write keeps. Checked before anything is written.
+pub(crate) fn check_content(
+    conn: &Connection,
+    kind: Kind,
+    entity_id: &str,
+    payload: &Value,
+    from_hub: bool,
+) -> Result<std::result::Result<(), Refusal>> {
+    if from_hub {
+        // The hub's own writes went through its use cases; a laptop follows them.
+        return Ok(Ok(()));
+    }
+    if let Err(r) = check_sizes(payload) {
+        return Ok(Err(r));
+    }
+    match kind {
+        Kind::Sheet => check_sheet(conn, entity_id, payload),
+        Kind::Post => Ok(check_post(conn, entity_id, payload)),
+        Kind::Photo => Ok(check_photo(payload)),
+        _ => Ok(Ok(())),
+    }
+}
+
+fn check_sheet(
+    conn: &Connection,
+    entity_id: &str,
+    payload: &Value,
+) -> Result<std::result::Result<(), Refusal>> {
+    let Some(sheet) = head_row(payload, "sheets") else {
+        return Ok(Err(("bad_payload", "no sheet row".into())));
+    };
+    let (Some(scorer_id), Some(township_id)) =
+        (text(sheet, "scorer_id"), text(sheet, "township_id"))
+    else {
+        return Ok(Err((
+            "bad_payload",
+            "sheet without scorer or township".into(),
+        )));
+    };
+    let status = text(sheet, "status").unwrap_or_default();
+    if !matches!(status, "draft" | "submitted") {
+        return Ok(Err(("bad_value", format!("sheet status {status:?}"))));
+    }
+    if status == "submitted" && text(sheet, "submitted_at").is_none() {
+        return Ok(Err(("bad_value", "submitted without submitted_at".into())));
+    }
+    for check in [
+        chars_at_most(sheet, "comment", MAX_NOTE_CHARS),
+        int_within(sheet, "version", 1, i64::from(i32::MAX), false),
+    ] {
+        if let Err(r) = check {
+            return Ok(Err(r));
+        }
+    }
+    // Who and where a sheet is for never changes once it exists.
+    let stored: Option<(String, String)> = conn
+        .prepare_cached("SELECT scorer_id, township_id FROM sheets WHERE id = ?1")?
+        .query_row([entity_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((s, t)) = &stored {
+        if s != scorer_id || t != township_id {
+            return Ok(Err((
+                "immutable_field",
+                format!("sheet {entity_id} is {s}'s for {t}"),
+            )));
+        }
+    }
+    let scorer_town: Option<Option<String>> = conn
+        .prepare_cached("SELECT township_id FROM scorers WHERE id = ?1")?
+        .query_row([scorer_id], |r| r.get(0))
+        .optional()?;
+    match scorer_town {
+        None => return Ok(Err(("unknown_scorer", scorer_id.to_string()))),
+        Some(Some(t)) if t == township_id => {
+            return Ok(Err((
+                "recused",
+                format!("scorer {scorer_id} heads township {t}"),
+            )))
+        }
+        Some(_) => {}
+    }
+    let mut crit = conn.prepare_cached("SELECT max_tenths FROM rubric_criteria WHERE id = ?1")?;
+    for m in rows(payload, "marks") {
+        let id = text(m, "criterion_id").unwrap_or_default();
+        let Some(max) = crit.query_row([id], |r| r.get::<_, i64>(0)).optional()? else {
+            return Ok(Err(("unknown_criterion", id.to_string())));
+        };
+        if let Err(r) =
+            int_within(m, "tenths", 0, max, true).and(chars_at_most(m, "note", MAX_NOTE_CHARS))
+        {
+            return Ok(Err((r.0, format!("criterion {id}: {}", r.1))));
+        }
+    }
+    let mut adj =
+        conn.prepare_cached("SELECT limit_tenths FROM rubric_adjustments WHERE id = ?1")?;
+    for m in rows(payload, "adjustment_marks") {
+        let id = text(m, "adjustment_id").unwrap_or_default();
+        let Some(max) = adj.query_row([id], |r| r.get::<_, i64>(0)).optional()? else {
+            return Ok(Err(("unknown_adjustment", id.to_string())));
+        };
+        if let Err(r) =
+            int_within(m, "tenths", 0, max, true).and(chars_at_most(m, "note", MAX_NOTE_CHARS))
+        {
+            return Ok(Err((r.0, format!("adjustment {id}: {}", r.1))));
+        }
+    }
+    Ok(Ok(()))
+}
+
+fn check_post(
+    conn: &Connection,
+    entity_id: &str,
+    payload: &Value,
+) -> std::result::Result<(), Refusal> {
+    let Some(post) = head_row(payload, "posts") else {
+        return Err(("bad_payload", "no post row".into()));
+    };
+    let status = text(post, "status").unwrap_or_default();
+    if !matches!(status, "draft" | "published" | "retracted") {
+        return Err(("bad_value", format!("post status {status:?}")));
+    }
+    // 置顶 is the hub's: a laptop's operation keeps the pin as the hub has it.
+    let pinned = post.get("pinned").and_then(Value::as_i64).unwrap_or(0);
+    let stored_pin: i64 = conn
+        .prepare_cached("SELECT pinned FROM posts WHERE id = ?1")
+        .and_then(|mut st| st.query_row([entity_id], |r| r.get(0)).optional())
+        .ok()
+        .flatten()
+        .unwrap_or(0);
+    if pinned != stored_pin {
+        return Err((
+            "hub_only",
+            "only the organiser's hub pins or unpins a post".into(),
+        ));
+    }
+    chars_at_most(post, "body", 5_000)?;
+    chars_at_most(post, "credit", 40)?;
+    chars_at_most(post, "stop_label", 40)?;
+    let photos = rows(payload, "post_photos").count();
+    if photos > 9 {
+        return Err(("too_large", format!("{photos} photos")));
+    }
+    Ok(())
+}
+
+fn check_photo(payload: &Value) -> std::result::Result<(), Refusal> {
+    let Some(p) = head_row(payload, "photos") else {
+        return Err(("bad_payload", "no photo row".into()));
+    };
+    int_within(p, "width", 1, 100_000, false)?;
+    int_within(p, "height", 1, 100_000, false)?;
+    int_within(p, "original_bytes", 0, 1 << 40, false)?;
+    chars_at_most(p, "file_name", 255)?;
+    chars_at_most(p, "camera", 200)?;
+    chars_at_most(p, "taken_at", 40)?;
+    chars_at_most(p, "imported_at", 40)?;
+    real_within(p, "gps_lat", -90.0, 90.0)?;
+    real_within(p, "gps_lon", -180.0, 180.0)?;
+    Ok(())
+}
+
+/// The state machines, checked right before a laptop's operation is applied (after a
+/// concurrent edit was resolved): a submitted sheet changes only after the hub unlocks it; a
+/// post goes draft → published → retracted and a retracted post never changes.
+pub(crate) fn check_transition(
+    conn: &Connection,
+    kind: Kind,
+    entity_id: &str,
+    payload: &Value,
+) -> Result<std::result::Result<(), Refusal>> {
+    match kind {
+        Kind::Sheet => {
+            let stored: Option<String> = conn
+                .prepare_cached("SELECT status FROM sheets WHERE id = ?1")?
+                .query_row([entity_id], |r| r.get(0))
+                .optional()?;
+            if stored.as_deref() == Some("submitted") {
+                return Ok(Err((
+                    "sheet_locked",
+                    "the sheet is submitted; only the hub unlocks it".into(),
+                )));
+            }
+        }
+        Kind::Post => {
+            let stored: Option<String> = conn
+                .prepare_cached("SELECT status FROM posts WHERE id = ?1")?
+                .query_row([entity_id], |r| r.get(0))
+                .optional()?;
+            let after = head_row(payload, "posts")
+                .and_then(|p| text(p, "status"))
+                .unwrap_or_default();
+            let ok = matches!(
+                (stored.as_deref(), after),
+                (None | Some("draft"), "draft" | "published")
+                    | (Some("published"), "published" | "retracted")
+            );
+            if !ok {
+                return Ok(Err((
+                    "bad_transition",
+                    format!("post {} -> {after}", stored.as_deref().unwrap_or("new")),
+                )));
+            }
+        }
+        _ => {}
+    }
+    Ok(Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_send_only_their_kinds() {
+        for kind in Kind::ALL {
+            assert!(kind_allowed(kind, "hub"), "{kind:?} from the hub");
+            assert_eq!(
+                kind_allowed(kind, "scorer"),
+                matches!(kind, Kind::Sheet | Kind::Photo)
+            );
+            assert_eq!(
+                kind_allowed(kind, "media"),
+                matches!(kind, Kind::Post | Kind::Photo)
+            );
+            assert!(!kind_allowed(kind, "stranger"));
+        }
+    }
+
+    #[test]
+    fn sizes_refuse_long_text_and_many_rows() {
+        let long = "字".repeat(MAX_TEXT_CHARS + 1);
+        let p = serde_json::json!({ "posts": [{ "body": long }] });
+        assert_eq!(check_sizes(&p).unwrap_err().0, "too_long");
+        let many: Vec<Value> = (0..=MAX_ROWS)
+            .map(|i| serde_json::json!({ "i": i }))
+            .collect();
+        let p = serde_json::json!({ "marks": many });
+        assert_eq!(check_sizes(&p).unwrap_err().0, "too_large");
+        let ok = serde_json::json!({ "posts": [{ "body": "字".repeat(MAX_TEXT_CHARS) }] });
+        assert!(check_sizes(&ok).is_ok());
+    }
+
+    #[test]
+    fn photo_ranges() {
+        let good = serde_json::json!({ "photos": [{ "width": 4000, "height": 3000,
+            "original_bytes": 5_000_000, "file_name": "a.jpg", "gps_lat": 26.4, "gps_lon": 112.4 }] });
+        assert!(check_photo(&good).is_ok());
+        let bad = serde_json::json!({ "photos": [{ "width": 4000, "height": 3000,
+            "original_bytes": 5, "file_name": "a.jpg", "gps_lat": 91.0 }] });
+        assert_eq!(check_photo(&bad).unwrap_err().0, "out_of_range");
+        let bad = serde_json::json!({ "photos": [{ "width": 0, "height": 3000,
+            "original_bytes": 5, "file_name": "a.jpg" }] });
+        assert_eq!(check_photo(&bad).unwrap_err().0, "out_of_range");
+    }
+}
