@@ -92,6 +92,10 @@ const COMMANDS: &[&str] = &[
     "adopt_sync_version",
     "transfer_device",
     "assign_scorer_device",
+    "pick_file_to_open",
+    "pick_files_to_open",
+    "pick_file_to_save",
+    "pick_folder",
 ];
 
 fn main() {

@@ -1,6 +1,7 @@
 //! Tauri commands: each converts its arguments, calls one `guanmo-api` function and returns
 //! its result. They run off the main thread (`async`) so the window never blocks on SQLite.
 
+use crate::picks::{pick, Dialog, FileFilter};
 use crate::site::{LiveSiteStatus, NetInterface, SiteSettingsSaved, StaticExport};
 use crate::sync::{BundleExport, PairingInfo, SyncStatus};
 use crate::AppState;
@@ -25,8 +26,7 @@ use guanmo_domain::rubric::Rubric;
 use guanmo_domain::scoring::{AuditEntry, Scorer, ScorerInput, Sheet};
 use guanmo_sync::bundle::BundleReport;
 use guanmo_sync::Role;
-use std::path::Path;
-use tauri::State;
+use tauri::{Manager, State};
 use tauri_plugin_opener::OpenerExt;
 
 type Res<T> = Result<T, ApiError>;
@@ -85,14 +85,16 @@ pub fn reorder_townships(state: State<'_, AppState>, ids: Vec<String>) -> Res<Ve
 #[tauri::command(async)]
 #[specta::specta]
 pub fn import_roster(state: State<'_, AppState>, path: String) -> Res<ImportReport> {
-    guanmo_api::roster::import_roster(&state.ctx, Path::new(&path))
+    let path = state.picks.take_read(&path)?;
+    guanmo_api::roster::import_roster(&state.ctx, &path)
 }
 
 /// Exports the roster to a file chosen in the save dialog.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn export_roster(state: State<'_, AppState>, path: String, format: FileFormat) -> Res<()> {
-    guanmo_api::roster::export_roster(&state.ctx, Path::new(&path), format)
+    let path = state.picks.take_write(&path)?;
+    guanmo_api::roster::export_roster(&state.ctx, &path, format)
 }
 
 /// The current rubric.
@@ -120,14 +122,16 @@ pub fn save_rubric(state: State<'_, AppState>, rubric: Rubric) -> Res<Rubric> {
 #[tauri::command(async)]
 #[specta::specta]
 pub fn import_rubric(state: State<'_, AppState>, path: String) -> Res<Rubric> {
-    guanmo_api::rubric::import_rubric(&state.ctx, Path::new(&path))
+    let path = state.picks.take_read(&path)?;
+    guanmo_api::rubric::import_rubric(&state.ctx, &path)
 }
 
 /// Exports the rubric as JSON or XLSX.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn export_rubric(state: State<'_, AppState>, path: String, format: FileFormat) -> Res<()> {
-    guanmo_api::rubric::export_rubric(&state.ctx, Path::new(&path), format)
+    let path = state.picks.take_write(&path)?;
+    guanmo_api::rubric::export_rubric(&state.ctx, &path, format)
 }
 
 /// All scorers.
@@ -299,21 +303,32 @@ pub fn get_standings(state: State<'_, AppState>) -> Res<Standings> {
 #[tauri::command(async)]
 #[specta::specta]
 pub fn export_results(state: State<'_, AppState>, path: String) -> Res<()> {
-    guanmo_api::export::export_results_xlsx(&state.ctx, Path::new(&path))
+    let path = state.picks.take_write(&path)?;
+    guanmo_api::export::export_results_xlsx(&state.ctx, &path)
 }
 
 /// Exports every submitted mark as CSV.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn export_marks_csv(state: State<'_, AppState>, path: String) -> Res<()> {
-    guanmo_api::export::export_marks_csv(&state.ctx, Path::new(&path))
+    let path = state.picks.take_write(&path)?;
+    guanmo_api::export::export_marks_csv(&state.ctx, &path)
 }
 
 /// Starts importing photos in the background; progress comes as events. Returns the batch id.
 #[tauri::command(async)]
 #[specta::specta]
-pub fn import_photos(app: tauri::AppHandle, paths: Vec<String>) -> Res<String> {
-    let paths = paths.into_iter().map(std::path::PathBuf::from).collect();
+pub fn import_photos(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    paths: Vec<String>,
+) -> Res<String> {
+    // Every path must have been picked (or dropped, or be inside a picked folder) before any
+    // is imported.
+    let paths = paths
+        .iter()
+        .map(|p| state.picks.take_read(p))
+        .collect::<Res<Vec<_>>>()?;
     Ok(crate::photos::start_batch(app, paths))
 }
 
@@ -331,8 +346,9 @@ pub fn cancel_photo_import(state: State<'_, AppState>, batch_id: String) -> Res<
 /// The images in a folder (an SD card), without following symlinks out of it.
 #[tauri::command(async)]
 #[specta::specta]
-pub fn list_folder_images(dir: String) -> Res<Vec<String>> {
-    Ok(guanmo_media::list_folder(Path::new(&dir))
+pub fn list_folder_images(state: State<'_, AppState>, dir: String) -> Res<Vec<String>> {
+    let dir = state.picks.folder(&dir)?;
+    Ok(guanmo_media::list_folder(&dir)
         .into_iter()
         .map(|p| p.display().to_string())
         .collect())
@@ -475,8 +491,13 @@ pub fn get_live_site_status(app: tauri::AppHandle) -> Res<LiveSiteStatus> {
 /// Writes the public feed as a static site into a folder (for a web server, CDN or S3).
 #[tauri::command(async)]
 #[specta::specta]
-pub fn export_static_site(app: tauri::AppHandle, dir: String) -> Res<StaticExport> {
-    crate::site::export_static(&app, &dir)
+pub fn export_static_site(
+    app: tauri::AppHandle,
+    state: State<'_, AppState>,
+    dir: String,
+) -> Res<StaticExport> {
+    let dir = state.picks.folder(&dir)?;
+    crate::site::export_static(&app, &dir.display().to_string())
 }
 
 /// 直播网站设置: title, refresh interval, rate limits, trusted proxies, extra host names.
@@ -540,7 +561,8 @@ pub fn dismiss_comment_reports(state: State<'_, AppState>, id: String) -> Res<Co
     comments::dismiss_reports(&state.ctx, &id)
 }
 
-/// Mutes (禁言) the number that wrote a comment for some days.
+/// Mutes (禁言) the author of a comment for some days: its number and every phone that wrote
+/// with it; with `hide_comments`, its approved comments are hidden from residents meanwhile.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn mute_comment_author(
@@ -548,8 +570,15 @@ pub fn mute_comment_author(
     comment_id: String,
     days: u32,
     reason: String,
+    hide_comments: bool,
 ) -> Res<Mute> {
-    comments::mute_author(&state.ctx, &comment_id, days, &reason)
+    comments::mute_author_with(
+        &state.ctx,
+        &comment_id,
+        days,
+        &reason,
+        comments::MuteOptions { hide_comments },
+    )
 }
 
 /// Lifts a mute.
@@ -605,7 +634,8 @@ pub fn add_sensitive_words(state: State<'_, AppState>, text: String) -> Res<Word
 #[tauri::command(async)]
 #[specta::specta]
 pub fn import_sensitive_words(state: State<'_, AppState>, path: String) -> Res<WordsReport> {
-    comments::import_words(&state.ctx, Path::new(&path))
+    let path = state.picks.take_read(&path)?;
+    comments::import_words(&state.ctx, &path)
 }
 
 /// Removes words.
@@ -637,14 +667,16 @@ pub fn answer_suggestion(state: State<'_, AppState>, id: String, reply: String) 
 #[tauri::command(async)]
 #[specta::specta]
 pub fn export_suggestions(state: State<'_, AppState>, path: String) -> Res<()> {
-    comments::export_suggestions_xlsx(&state.ctx, Path::new(&path))
+    let path = state.picks.take_write(&path)?;
+    comments::export_suggestions_xlsx(&state.ctx, &path)
 }
 
 /// Writes the full comment and moderation record to an XLSX file.
 #[tauri::command(async)]
 #[specta::specta]
 pub fn export_comment_records(state: State<'_, AppState>, path: String) -> Res<()> {
-    comments::export_records_xlsx(&state.ctx, Path::new(&path))
+    let path = state.picks.take_write(&path)?;
+    comments::export_records_xlsx(&state.ctx, &path)
 }
 
 /// The SMS provider that verifies residents' numbers (key never included), if any.
@@ -717,14 +749,16 @@ pub fn sync_now(app: tauri::AppHandle) -> Res<SyncStatus> {
 #[tauri::command]
 #[specta::specta]
 pub async fn export_sync_bundle(app: tauri::AppHandle, path: String) -> Res<BundleExport> {
-    crate::sync::export_bundle(app, path).await
+    let path = app.state::<AppState>().picks.take_write(&path)?;
+    crate::sync::export_bundle(app, path.display().to_string()).await
 }
 
 /// Checks and applies a bundle file at the hub, all or nothing (导入同步包).
 #[tauri::command]
 #[specta::specta]
 pub async fn import_sync_bundle(app: tauri::AppHandle, path: String) -> Res<BundleReport> {
-    crate::sync::import_bundle(app, path).await
+    let path = app.state::<AppState>().picks.take_read(&path)?;
+    crate::sync::import_bundle(app, path.display().to_string()).await
 }
 
 /// Marks a refusal or conflict as handled (标记已处理).
@@ -758,6 +792,58 @@ pub fn assign_scorer_device(
     device_id: Option<String>,
 ) -> Res<SyncStatus> {
     crate::sync::assign(&app, &scorer_id, device_id.as_deref())
+}
+
+/// The native "open file" dialog, shown by the shell; the path chosen (none when cancelled)
+/// may then be imported once.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_file_to_open(
+    app: tauri::AppHandle,
+    title: String,
+    filters: Vec<FileFilter>,
+) -> Res<Option<String>> {
+    Ok(pick(&app, Dialog::Open, &title, None, &filters)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// The native "open files" dialog (several files, e.g. photos).
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_files_to_open(
+    app: tauri::AppHandle,
+    title: String,
+    filters: Vec<FileFilter>,
+) -> Res<Vec<String>> {
+    pick(&app, Dialog::OpenMany, &title, None, &filters).await
+}
+
+/// The native "save as" dialog with a suggested file name; the path chosen may then be
+/// written once.
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_file_to_save(
+    app: tauri::AppHandle,
+    title: String,
+    file_name: String,
+    filters: Vec<FileFilter>,
+) -> Res<Option<String>> {
+    Ok(pick(&app, Dialog::Save, &title, Some(&file_name), &filters)
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// The native "choose folder" dialog (an SD card, or where to write the static site).
+#[tauri::command]
+#[specta::specta]
+pub async fn pick_folder(app: tauri::AppHandle, title: String) -> Res<Option<String>> {
+    Ok(pick(&app, Dialog::Folder, &title, None, &[])
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// The command set, for the invoke handler and the bindings export.
@@ -855,6 +941,10 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             adopt_sync_version,
             transfer_device,
             assign_scorer_device,
+            pick_file_to_open,
+            pick_files_to_open,
+            pick_file_to_save,
+            pick_folder,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,

@@ -3,6 +3,7 @@
 
 mod commands;
 mod photos;
+mod picks;
 mod site;
 mod sync;
 
@@ -23,6 +24,8 @@ pub struct AppState {
     pub media: guanmo_media::MediaStore,
     /// Running photo imports.
     pub batches: photos::Batches,
+    /// Files and folders the person picked in a dialog (the only paths commands accept).
+    pub picks: picks::Picks,
     /// The resident site, when started.
     pub site: site::Site,
     /// Sync with the hub (laptops) or the peer listener (hub).
@@ -90,6 +93,7 @@ pub fn run() {
                 ctx,
                 media,
                 batches: photos::Batches::default(),
+                picks: picks::Picks::default(),
                 site: site::Site::default(),
                 sync: sync::SyncRuntime::default(),
             });
@@ -99,10 +103,20 @@ pub fn run() {
         })
         .build(tauri::generate_context!());
     match result {
-        Ok(app) => app.run(|handle, event| {
-            if let tauri::RunEvent::Exit = event {
-                sync::shutdown(handle);
+        Ok(app) => app.run(|handle, event| match event {
+            tauri::RunEvent::Exit => sync::shutdown(handle),
+            // Files dropped on the window were chosen by the person, like a dialog's.
+            tauri::RunEvent::WindowEvent {
+                event: tauri::WindowEvent::DragDrop(tauri::DragDropEvent::Drop { paths, .. }),
+                ..
+            } => {
+                if let Some(state) = handle.try_state::<AppState>() {
+                    for p in paths {
+                        state.picks.grant(p, picks::Access::Read);
+                    }
+                }
             }
+            _ => {}
         }),
         Err(e) => {
             tracing::error!(error = %e, "the app stopped with an error");

@@ -58,16 +58,14 @@ async fn photos_import_and_a_post_with_two_photos_reaches_the_public_page() {
     s.wait_for("[data-testid='photo-import-files']").await;
     s.pause_ms(1000).await;
 
-    // The folder import as the 导入文件夹 button does it after its dialog.
+    // A path the person did not pick in a dialog is refused, whoever names it.
     let listed = s
         .invoke("list_folder_images", serde_json::json!({ "dir": sd }))
         .await;
-    let paths = listed["ok"].as_array().expect("list_folder_images").clone();
-    assert_eq!(paths.len(), 5, "{listed}");
-    let started = s
-        .invoke("import_photos", serde_json::json!({ "paths": paths }))
-        .await;
-    assert!(started.get("ok").is_some(), "{started}");
+    assert_eq!(listed["err"]["code"], "not_picked", "{listed}");
+    // 导入文件夹: the person picks the SD card's folder in the dialog.
+    desktop.answer_dialog(&[sd.as_path()]);
+    s.click("[data-testid='photo-import-folder']").await;
     s.wait_for_text("[data-testid='photo-skip-report']", "HEIC")
         .await;
     s.wait_for_text("[data-testid='photo-skip-report']", "坏照片.jpg")
@@ -175,11 +173,17 @@ async fn photos_import_and_a_post_with_two_photos_reaches_the_public_page() {
 
     // The static export (after its folder dialog) writes a site any web server can serve.
     let out = desktop.tmp.path().join("static-site");
-    let r = s
-        .invoke("export_static_site", serde_json::json!({ "dir": out }))
-        .await;
-    assert_eq!(r["ok"]["posts"], 1, "{r}");
-    let index = std::fs::read_to_string(out.join("index.html")).unwrap();
+    std::fs::create_dir_all(&out).unwrap();
+    desktop.answer_dialog(&[out.as_path()]);
+    s.click("[data-testid='site-export-static']").await;
+    let index = out.join("index.html");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !index.exists() {
+        assert!(std::time::Instant::now() < deadline, "no static export");
+        s.pause_ms(200).await;
+    }
+    s.pause_ms(500).await;
+    let index = std::fs::read_to_string(index).unwrap();
     assert!(index.contains("铅锌矿工业遗址"));
 
     s.click("[data-testid='site-stop']").await;

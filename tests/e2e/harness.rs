@@ -66,6 +66,8 @@ pub struct Desktop {
     app: PathBuf,
     pub shots: PathBuf,
     pub tmp: tempfile::TempDir,
+    /// Answers to the app's file dialogs, one line each (see [`Desktop::answer_dialog`]).
+    picks: PathBuf,
 }
 
 impl Desktop {
@@ -113,6 +115,8 @@ impl Desktop {
         let port = free_port();
         let native = free_port();
         let data = tmp.path().join("data");
+        let picks = tmp.path().join("dialog-answers.txt");
+        std::fs::write(&picks, "").unwrap();
         let xdg = tmp.path().join("xdg");
         std::fs::create_dir_all(&xdg).unwrap();
         let driver = Command::new(tauri_driver())
@@ -125,6 +129,9 @@ impl Desktop {
             ])
             .env("DISPLAY", &display)
             .env("GUANMO_DATA_DIR", &data)
+            // Native dialogs cannot be driven over WebDriver: the debug build reads the
+            // person's choice from this file instead of showing the dialog.
+            .env("GUANMO_TEST_PICKS", &picks)
             .env("XDG_DATA_HOME", &xdg)
             .env("XDG_CONFIG_HOME", tmp.path().join("config"))
             .env("XDG_CACHE_HOME", tmp.path().join("cache"))
@@ -147,7 +154,20 @@ impl Desktop {
             app,
             shots,
             tmp,
+            picks,
         }
+    }
+
+    /// The next file dialog the app opens is answered with `paths` (as if the person picked
+    /// them), instead of being shown.
+    pub fn answer_dialog(&self, paths: &[&Path]) {
+        let line: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let mut text = std::fs::read_to_string(&self.picks).unwrap_or_default();
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&line.join("|"));
+        std::fs::write(&self.picks, text).unwrap();
     }
 
     /// Starts the app and connects to its window.

@@ -122,12 +122,18 @@ async fn two_scorers_submit_and_the_ranking_and_audit_show_it() {
         .await;
     s.screenshot("14-audit").await;
 
-    // Export the workbook through the app's own command and read it back.
+    // The app writes only where the person chose in its save dialog.
     let out = desktop.tmp.path().join("观摩评比结果.xlsx");
     let r = s
         .invoke("export_results", serde_json::json!({ "path": out }))
         .await;
-    assert!(r.get("ok").is_some(), "export_results failed: {r}");
+    assert_eq!(r["err"]["code"], "not_picked", "{r}");
+    assert!(!out.exists());
+    // 导出Excel, and the person picks the file in the save dialog.
+    desktop.answer_dialog(&[out.as_path()]);
+    s.click("[data-testid='nav-ranking']").await;
+    s.click("[data-testid='export-results']").await;
+    s.wait_for_text("div.notice", "已导出到").await;
     let names = std::process::Command::new("python3")
         .args([
             "-c",

@@ -130,8 +130,11 @@ export const commands = {
 	pinComment: (id: string, pinned: boolean) => typedError<Comment, ApiError>(__TAURI_INVOKE("pin_comment", { id, pinned })),
 	/**  Keeps a reported comment and closes its reports. */
 	dismissCommentReports: (id: string) => typedError<Comment, ApiError>(__TAURI_INVOKE("dismiss_comment_reports", { id })),
-	/**  Mutes (禁言) the number that wrote a comment for some days. */
-	muteCommentAuthor: (commentId: string, days: number, reason: string) => typedError<Mute, ApiError>(__TAURI_INVOKE("mute_comment_author", { commentId, days, reason })),
+	/**
+	 *  Mutes (禁言) the author of a comment for some days: its number and every phone that wrote
+	 *  with it; with `hide_comments`, its approved comments are hidden from residents meanwhile.
+	 */
+	muteCommentAuthor: (commentId: string, days: number, reason: string, hideComments: boolean) => typedError<Mute, ApiError>(__TAURI_INVOKE("mute_comment_author", { commentId, days, reason, hideComments })),
 	/**  Lifts a mute. */
 	unmuteNumber: (key: string) => typedError<null, ApiError>(__TAURI_INVOKE("unmute_number", { key })),
 	/**  Mutes in force. */
@@ -189,6 +192,20 @@ export const commands = {
 	 *  clears the assignment. Only that laptop's sheets for the scorer are accepted.
 	 */
 	assignScorerDevice: (scorerId: string, deviceId: string | null) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("assign_scorer_device", { scorerId, deviceId })),
+	/**
+	 *  The native "open file" dialog, shown by the shell; the path chosen (none when cancelled)
+	 *  may then be imported once.
+	 */
+	pickFileToOpen: (title: string, filters: FileFilter[]) => typedError<string | null, ApiError>(__TAURI_INVOKE("pick_file_to_open", { title, filters })),
+	/**  The native "open files" dialog (several files, e.g. photos). */
+	pickFilesToOpen: (title: string, filters: FileFilter[]) => typedError<string[], ApiError>(__TAURI_INVOKE("pick_files_to_open", { title, filters })),
+	/**
+	 *  The native "save as" dialog with a suggested file name; the path chosen may then be
+	 *  written once.
+	 */
+	pickFileToSave: (title: string, fileName: string, filters: FileFilter[]) => typedError<string | null, ApiError>(__TAURI_INVOKE("pick_file_to_save", { title, fileName, filters })),
+	/**  The native "choose folder" dialog (an SD card, or where to write the static site). */
+	pickFolder: (title: string) => typedError<string | null, ApiError>(__TAURI_INVOKE("pick_folder", { title })),
 };
 
 /** Events */
@@ -569,6 +586,11 @@ export type ErrorCode =
 "bundle_invalid" | 
 /**  The hub could not be reached; work stays on this laptop and syncs later. */
 "unreachable" | 
+/**
+ *  A file or folder the person did not choose in a file dialog of the app (the app reads
+ *  and writes only what was picked).
+ */
+"not_picked" | 
 /**  The database failed. */
 "storage" | 
 /**  A bug. */
@@ -580,6 +602,14 @@ export type Evidence = {
 	criterion_id: string,
 	/**  Content hash of the photo. */
 	hash: string,
+};
+
+/**  A filter of a file dialog, e.g. 名单文件(CSV / Excel) with `csv`, `xlsx`. */
+export type FileFilter = {
+	/**  What the person reads. */
+	name: string,
+	/**  Extensions without the dot. */
+	extensions: string[],
 };
 
 /**  The kinds of file Guanmo reads and writes. */
@@ -771,6 +801,8 @@ export type Mute = {
 	at: string,
 	/**  By whom. */
 	by: string,
+	/**  The author's approved comments are hidden from residents while the mute lasts. */
+	hide_comments: boolean,
 };
 
 /**  A network interface with an IPv4 address. */

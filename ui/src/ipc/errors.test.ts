@@ -22,6 +22,7 @@ const LISTED = [
   "pairing_refused",
   "bundle_invalid",
   "unreachable",
+  "not_picked",
   "storage",
   "internal",
 ] as const satisfies readonly ErrorCode[];

@@ -1,7 +1,6 @@
 //! The only door to the backend: every other module imports from here, never from
 //! `@tauri-apps/*` (the lint enforces it). Commands return `Result`; `unwrap` turns an error
 //! result into a thrown `IpcError` so views can use try/catch and show one error panel.
-import { open, save } from "@tauri-apps/plugin-dialog";
 import { convertFileSrc } from "@tauri-apps/api/core";
 import type { EventCallback, UnlistenFn } from "@tauri-apps/api/event";
 import { getCurrentWebview } from "@tauri-apps/api/webview";
@@ -9,6 +8,7 @@ import {
   commands,
   events,
   type ApiError,
+  type FileFilter,
   type LiveSiteStatus,
   type PhotoImportFinished,
   type PhotoImportProgress,
@@ -65,18 +65,20 @@ export function errorOf(e: unknown): ApiError {
   return e instanceof IpcError ? e.error : toApiError(e);
 }
 
-export type FileFilter = { name: string; extensions: string[] };
+export type { FileFilter } from "./bindings.gen";
+
+// File dialogs are opened by the backend, never by this page: the import and export commands
+// accept only a path the person chose in one of them (or dropped on the window), so a script
+// in the window cannot read or write files by naming them.
 
 /** Native "open file" dialog; null when the user cancels. */
 export async function pickFileToOpen(title: string, filters: FileFilter[]): Promise<string | null> {
-  const picked = await open({ title, multiple: false, directory: false, filters });
-  return typeof picked === "string" ? picked : null;
+  return await call(commands.pickFileToOpen(title, filters));
 }
 
-/** Native "save as" dialog; null when the user cancels. */
-export async function pickFileToSave(title: string, defaultPath: string, filters: FileFilter[]): Promise<string | null> {
-  const picked = await save({ title, defaultPath, filters });
-  return picked ?? null;
+/** Native "save as" dialog suggesting `fileName`; null when the user cancels. */
+export async function pickFileToSave(title: string, fileName: string, filters: FileFilter[]): Promise<string | null> {
+  return await call(commands.pickFileToSave(title, fileName, filters));
 }
 
 /** Stops a listener started by `onDataChanged`. */
@@ -97,15 +99,12 @@ export async function onDataChanged(cb: (entities: string[]) => void): Promise<U
 
 /** Native "open files" dialog allowing several files; empty when the user cancels. */
 export async function pickFilesToOpen(title: string, filters: FileFilter[]): Promise<string[]> {
-  const picked = await open({ title, multiple: true, directory: false, filters });
-  if (picked === null) return [];
-  return Array.isArray(picked) ? picked : [picked];
+  return await call(commands.pickFilesToOpen(title, filters));
 }
 
 /** Native "choose folder" dialog (an SD card, a camera folder); null when the user cancels. */
 export async function pickFolder(title: string): Promise<string | null> {
-  const picked = await open({ title, multiple: false, directory: true });
-  return typeof picked === "string" ? picked : null;
+  return await call(commands.pickFolder(title));
 }
 
 /**

@@ -8,8 +8,8 @@ describe("exportToFile", () => {
   it("asks for a file of the kind, writes it there and says where", async () => {
     const dialogs: unknown[] = [];
     mockIPC((cmd, args) => {
-      if (cmd === "plugin:dialog|save") {
-        dialogs.push((args as { options: unknown }).options);
+      if (cmd === "pick_file_to_save") {
+        dialogs.push(args);
         return "/tmp/观摩路线.xlsx";
       }
       throw new Error(`unexpected command ${cmd}`);
@@ -19,7 +19,8 @@ describe("exportToFile", () => {
     const notice = await exportToFile("导出观摩名单", "观摩路线", "xlsx", write);
 
     expect(dialogs).toEqual([
-      expect.objectContaining({ title: "导出观摩名单", defaultPath: "观摩路线.xlsx", filters: [{ name: "Excel 工作簿", extensions: ["xlsx"] }] }),
+      // The backend shows the dialog (the page never names a path itself).
+      expect.objectContaining({ title: "导出观摩名单", fileName: "观摩路线.xlsx", filters: [{ name: "Excel 工作簿", extensions: ["xlsx"] }] }),
     ]);
     expect(write).toHaveBeenCalledWith("/tmp/观摩路线.xlsx");
     expect(notice).toBe("已导出到 /tmp/观摩路线.xlsx");

@@ -48,6 +48,9 @@ pub enum ErrorCode {
     BundleInvalid,
     /// The hub could not be reached; work stays on this laptop and syncs later.
     Unreachable,
+    /// A file or folder the person did not choose in a file dialog of the app (the app reads
+    /// and writes only what was picked).
+    NotPicked,
     /// The database failed.
     Storage,
     /// A bug.

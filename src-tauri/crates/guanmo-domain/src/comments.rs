@@ -324,6 +324,8 @@ pub struct Mute {
     pub at: String,
     /// By whom.
     pub by: String,
+    /// The author's approved comments are hidden from residents while the mute lasts.
+    pub hide_comments: bool,
 }
 
 /// Characters that change how text is displayed without being seen: bidirectional

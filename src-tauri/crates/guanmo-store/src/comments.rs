@@ -545,7 +545,7 @@ pub fn mute(
     )?)
 }
 
-const MUTE_COLUMNS: &str = "rowid, phone, until, reason, at, by";
+const MUTE_COLUMNS: &str = "rowid, phone, until, reason, at, by, hide_comments";
 
 fn mute_from_row(r: &Row<'_>) -> rusqlite::Result<Mute> {
     let key: i64 = r.get(0)?;
@@ -557,6 +557,7 @@ fn mute_from_row(r: &Row<'_>) -> rusqlite::Result<Mute> {
         reason: r.get(3)?,
         at: r.get(4)?,
         by: r.get(5)?,
+        hide_comments: r.get::<_, i64>(6)? == 1,
     })
 }
 

@@ -87,6 +87,23 @@ afterEach(() => {
 });
 
 describe("ModerationView", () => {
+  it("mutes a comment's author, optionally hiding their approved comments, with a reason", async () => {
+    const { calls } = backend([plain(comment("c9"))]);
+    render(ModerationView);
+    await fireEvent.click(await screen.findByTestId("mute-c9"));
+    const dialog = await screen.findByTestId("mute-dialog");
+    expect(dialog.textContent).toContain("已公开的评论照常显示");
+    await fireEvent.click(screen.getByTestId("mute-hide"));
+    expect(dialog.textContent).toContain("其已公开的评论暂不显示");
+    await fireEvent.input(screen.getByTestId("mute-reason"), { target: { value: "多次发广告" } });
+    await fireEvent.click(screen.getByTestId("confirm-mute"));
+    await waitFor(() =>
+      expect(calls.filter((c) => c.cmd === "mute_comment_author").map((c) => c.args)).toEqual([
+        { commentId: "c9", days: 7, reason: "多次发广告", hideComments: true },
+      ]),
+    );
+  });
+
   it("shows a comment's who, when, what and where, with hits marked, and never renders its text as HTML", async () => {
     const c = comment("c1", {
       nickname: "老乡<b>",

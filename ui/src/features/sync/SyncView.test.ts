@@ -202,7 +202,7 @@ describe("the organiser's hub", () => {
       conflicts: 0,
       photos_missing: 2,
     };
-    const { calls } = backend(hub(), { "plugin:dialog|open": () => "/media/usb/同步包.gmsync", import_sync_bundle: () => report });
+    const { calls } = backend(hub(), { pick_file_to_open: () => "/media/usb/同步包.gmsync", import_sync_bundle: () => report });
     render(SyncView);
     await fireEvent.click(await screen.findByTestId("bundle-import"));
     const shown = await screen.findByTestId("bundle-report");
@@ -220,7 +220,7 @@ describe("the organiser's hub", () => {
   it("shows a refused bundle's error in Chinese with its code", async () => {
     const refused: ApiError = { code: "bundle_invalid", message: "signature does not match", problems: [] };
     backend(hub(), {
-      "plugin:dialog|open": () => "/media/usb/坏包.gmsync",
+      pick_file_to_open: () => "/media/usb/坏包.gmsync",
       import_sync_bundle: () => {
         throw refused;
       },
