@@ -126,6 +126,22 @@ async fn a_comment_is_moderated_in_the_window_before_residents_see_it() {
     press(&s, "r").await;
     s.wait_for("[data-testid='reject-dialog']").await;
     s.screenshot("31-reject-dialog").await;
+    // The window's CSP allows no inline style (style-src 'self'): the stylesheet and the
+    // styles the views set from script still apply.
+    let styled = s
+        .client
+        .execute(
+            "const d = document.querySelector(\"[data-testid='reject-dialog']\");
+             return [getComputedStyle(d).width, getComputedStyle(d.parentElement).position];",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        styled[0], "500px",
+        "the dialog's width set from script: {styled}"
+    );
+    assert_eq!(styled[1], "fixed", "the stylesheet applies: {styled}");
     press(&s, "2").await;
     press(&s, "Enter").await;
     s.wait_for_text("[data-testid='mod-count-rejected']", "1")
