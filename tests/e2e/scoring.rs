@@ -1,7 +1,8 @@
 //! E2E of scoring in the real window: register three scorers, two score and submit
-//! 宜阳街道 through the sheet, the township head is refused their own township (回避), the
-//! ranking shows the expected mean, the organiser unlocks a sheet with a reason, the audit
-//! view shows it, and the exported XLSX holds the result.
+//! 宜阳街道 through the sheet — one by keyboard only, counting the keys, the other after an
+//! over-max mark that must never be saved — the township head is refused their own township
+//! (回避), the ranking shows the expected mean, the organiser unlocks a sheet with a reason, the
+//! audit view shows it, and the exported XLSX holds the result.
 
 use crate::harness::{Desktop, Session};
 
@@ -26,6 +27,85 @@ async fn become_scorer(s: &Session, name: &str) {
     s.pause_ms(300).await;
 }
 
+/// WebDriver's codes for Enter and Control in typed text (W3C WebDriver, "keyboard actions").
+const ENTER: char = '\u{E007}';
+const CONTROL: char = '\u{E009}';
+
+/// The `data-testid` of the element that has the focus ("" for none).
+async fn focused(s: &Session) -> String {
+    let el = s.client.active_element().await.unwrap();
+    el.attr("data-testid").await.unwrap().unwrap_or_default()
+}
+
+/// Types `keys` into whatever has the focus, as a person does (modifiers stay down to the end).
+async fn type_keys(s: &Session, keys: &str) {
+    let el = s.client.active_element().await.unwrap();
+    el.send_keys(keys).await.unwrap();
+}
+
+/// Opens 宜阳街道's sheet and waits for the cursor to be in a 得分 field.
+async fn open_sheet_for_typing(s: &Session) {
+    s.click("[data-testid='scoring-tab-sheets']").await;
+    s.click(&format!("[data-testid='sheet-township-{YIYANG}']"))
+        .await;
+    s.wait_for("[data-testid='mark-0-0']").await;
+    for _ in 0..50 {
+        if focused(s).await.starts_with("mark-") {
+            return;
+        }
+        s.pause_ms(100).await;
+    }
+    panic!(
+        "the cursor never reached a 得分 field; it is in {:?}",
+        focused(s).await
+    );
+}
+
+/// Fills the open sheet with `digit` by keyboard only and submits it; returns the keys pressed
+/// (Ctrl+Enter counts as one).
+async fn score_by_keyboard(s: &Session, digit: char) -> usize {
+    open_sheet_for_typing(s).await;
+    let mut keys = 0;
+    for row in 0..18 {
+        let at = focused(s).await;
+        assert!(
+            at.starts_with("mark-"),
+            "row {row}: the cursor is in {at:?}, not a 得分 field"
+        );
+        type_keys(s, &format!("{digit}{ENTER}")).await;
+        keys += 2;
+    }
+    type_keys(s, &format!("{CONTROL}{ENTER}")).await;
+    keys += 1;
+    s.wait_for_text("[data-testid='confirm-count']", "已评 18/18")
+        .await;
+    s.screenshot("11a-score-sheet-confirm").await;
+    type_keys(s, &ENTER.to_string()).await;
+    keys += 1;
+    s.wait_for_text("[data-testid='sheet-status']", "已提交")
+        .await;
+    keys
+}
+
+/// "1" then "0" on 基层党建's first criterion (max 8): red, counted as not scored, never saved.
+async fn over_max_is_never_saved(s: &Session) {
+    open_sheet_for_typing(s).await;
+    assert_eq!(focused(s).await, "mark-0-0");
+    type_keys(s, "1").await;
+    s.pause_ms(500).await; // the old autosave would have saved "1" by now
+    type_keys(s, &format!("0{ENTER}")).await;
+    s.wait_for_text("[data-testid='mark-error-0-0']", "超过分值8分")
+        .await;
+    s.wait_for_text("[data-testid='save-status']", "1项有误,未保存")
+        .await;
+    s.wait_for_text("[data-testid='sheet-submit']", "还有18项未打分/有误")
+        .await;
+    // The backend's own total: nothing was saved (a saved 1 would read 细则 1).
+    s.wait_for_text("[data-testid='sheet-total']", "细则 0")
+        .await;
+    s.screenshot("11b-score-sheet-over-max").await;
+}
+
 /// Fills every mark on the open sheet with `value` and submits it.
 async fn score_and_submit(s: &Session, value: &str) {
     s.click("[data-testid='scoring-tab-sheets']").await;
@@ -42,7 +122,7 @@ async fn score_and_submit(s: &Session, value: &str) {
         m.clear().await.unwrap();
         m.send_keys(value).await.unwrap();
     }
-    s.pause_ms(800).await; // let the autosaves land
+    s.pause_ms(800).await; // let the saves of the committed fields land
     s.click("[data-testid='sheet-submit']").await;
     s.click("[data-testid='confirm-submit']").await;
     s.wait_for_text("[data-testid='sheet-status']", "已提交")
@@ -74,10 +154,13 @@ async fn two_scorers_submit_and_the_ranking_and_audit_show_it() {
     .await;
 
     become_scorer(&s, "张三").await;
-    score_and_submit(&s, "3").await; // 18 × 3 = 54
+    let keys = score_by_keyboard(&s, '3').await; // 18 × 3 = 54
+    assert!(keys <= 40, "one 18-criterion sheet took {keys} keys");
+    println!("one 18-criterion sheet by keyboard: {keys} keys");
     s.screenshot("11-score-sheet-submitted").await;
     become_scorer(&s, "李四").await;
-    score_and_submit(&s, "2").await; // 18 × 2 = 36
+    over_max_is_never_saved(&s).await;
+    score_and_submit(&s, "2").await; // 18 × 2 = 36; clear() empties the red "10" first
 
     // The township head is refused their own township.
     become_scorer(&s, "王五").await;

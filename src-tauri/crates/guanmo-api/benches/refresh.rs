@@ -37,12 +37,9 @@ fn main() {
                 &ctx,
                 ScorerInput {
                     name: format!("评委{i:02}"),
-                    group: if i < 40 {
-                        "市领导"
-                    } else {
-                        "乡镇(街道)党政主要负责人"
-                    }
-                    .into(),
+                    // Two groups, every scorer scoring every township (a township head would be
+                    // recused from their own).
+                    group: if i < 40 { "市领导" } else { "市直部门" }.into(),
                     township_id: None,
                     active: true,
                 },

@@ -75,6 +75,14 @@ impl ScorerInput {
                 ));
             }
         }
+        // A township head never scores their own township (回避): the rule needs to know it.
+        if self.group == GROUP_TOWNSHIP_HEADS && self.township_id.is_none() {
+            out.push(Problem::error(
+                ProblemCode::Required,
+                "所属乡镇",
+                format!("{GROUP_TOWNSHIP_HEADS}须选择所属乡镇(街道),以便回避本乡镇评分"),
+            ));
+        }
         out
     }
 }
@@ -229,6 +237,26 @@ mod tests {
         .normalized();
         assert_eq!(s.township_id, None);
         assert_eq!(s.validate().len(), 2);
+    }
+
+    #[test]
+    fn a_township_head_needs_their_township() {
+        let head = |t: Option<&str>| ScorerInput {
+            name: "王五".into(),
+            group: GROUP_TOWNSHIP_HEADS.into(),
+            township_id: t.map(Into::into),
+            active: true,
+        };
+        let p = head(None).validate();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].location, "所属乡镇");
+        assert!(p[0].message.contains("回避"), "{}", p[0].message);
+        assert!(head(Some("t-yy")).validate().is_empty());
+        let leader = ScorerInput {
+            group: "市领导".into(),
+            ..head(None)
+        };
+        assert!(leader.validate().is_empty(), "a city leader needs none");
     }
 }
 

@@ -96,6 +96,9 @@ describe("ranking view", () => {
     expect(screen.getByTestId("standing-rank-430482002000").textContent?.trim()).toBe("1");
     expect(screen.getByTestId("standing-result-430482002000").textContent).toBe("86.33");
     expect(screen.getByTestId("standing-row-430482001000").textContent).toContain("评分不足:已有1份,需要3份");
+    // Not every sheet is in: the ranking says it is provisional, as of when, and how far along.
+    const state = screen.getByTestId("standings-state").textContent ?? "";
+    expect(state).toMatch(/^临时排名 · 截至 \d{4}-\d{2}-\d{2} \d{2}:\d{2} · 已提交 4\/6 份 · 1个乡镇\(街道\)未交齐$/);
     const audit = screen.getByTestId("audit-table");
     expect(audit.textContent).toContain("解锁");
     expect(audit.textContent).toContain("泉峰街道");

@@ -4,6 +4,8 @@ import {
   addTieBreak,
   auditChange,
   auditItemLabel,
+  completeness,
+  completenessText,
   fmt2,
   fmt3,
   moveTieBreak,
@@ -54,7 +56,7 @@ describe("tie-break editing", () => {
     let list = addTieBreak([], dj);
     list = addTieBreak(list, um);
     list = addTieBreak(list, { ...dj });
-    expect(list.map(tieBreakLabel)).toEqual(["基层党建小计", "未去分平均分"]);
+    expect(list.map(tieBreakLabel)).toEqual(["基层党建小计", "全部评委平均分(不去分)"]);
   });
   it("moves and removes", () => {
     expect(moveTieBreak([dj, um], 1, -1)).toEqual([um, dj]);
@@ -62,7 +64,7 @@ describe("tie-break editing", () => {
     expect(removeTieBreak([dj, um], 0)).toEqual([um]);
   });
   it("offers only what is not chosen yet: category subtotals, then the untrimmed mean", () => {
-    expect(tieBreakOptions(rubric, []).map(tieBreakLabel)).toEqual(["基层党建小计", "乡村治理小计", "未去分平均分"]);
+    expect(tieBreakOptions(rubric, []).map(tieBreakLabel)).toEqual(["基层党建小计", "乡村治理小计", "全部评委平均分(不去分)"]);
     expect(tieBreakOptions(rubric, [dj, um]).map(tieBreakLabel)).toEqual(["乡村治理小计"]);
   });
 });
@@ -131,5 +133,27 @@ describe("audit labels", () => {
     expect(auditChange(entry({}))).toBe("(空) → 8");
     expect(auditChange(entry({ old_value: "8", new_value: "9" }))).toBe("8 → 9");
     expect(auditChange(entry({ old_value: null, new_value: null }))).toBe("");
+  });
+});
+
+describe("completeness", () => {
+  it("is provisional while any township is short of sheets, and says how far along it is", () => {
+    const c = completeness([
+      { submitted: 3, expected: 3 },
+      { submitted: 1, expected: 3 },
+      { submitted: 0, expected: 2 },
+    ]);
+    expect(c).toEqual({ submitted: 4, expected: 8, townshipsShort: 2, final: false });
+    expect(completenessText(c, "2024-12-04 09:30")).toBe("临时排名 · 截至 2024-12-04 09:30 · 已提交 4/8 份 · 2个乡镇(街道)未交齐");
+  });
+
+  it("is final only when every expected sheet is in", () => {
+    const c = completeness([
+      { submitted: 3, expected: 3 },
+      { submitted: 2, expected: 2 },
+    ]);
+    expect(c.final).toBe(true);
+    expect(completenessText(c, "2024-12-05 17:00")).toBe("最终排名(评分表已全部提交) · 截至 2024-12-05 17:00 · 已提交 5/5 份");
+    expect(completeness([]).final).toBe(false);
   });
 });

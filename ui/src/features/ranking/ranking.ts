@@ -50,7 +50,30 @@ export function weightsOk(weights: readonly GroupWeight[]): boolean {
 }
 
 export function tieBreakLabel(t: TieBreak): string {
-  return t.kind === "untrimmed_mean" ? "未去分平均分" : `${t.category_name}小计`;
+  return t.kind === "untrimmed_mean" ? UNTRIMMED_LABEL : `${t.category_name}小计`;
+}
+
+/** Column names in plain words (screen and paper). */
+export const TRIMMED_LABEL = "评委平均分(按计分规则)";
+export const ADJUSTMENT_LABEL = "加减分(平均)";
+export const UNTRIMMED_LABEL = "全部评委平均分(不去分)";
+
+/** How final the standings are: sheets submitted of those expected, and townships still short. */
+export type Completeness = { submitted: number; expected: number; townshipsShort: number; final: boolean };
+
+export function completeness(rows: readonly { submitted: number; expected: number }[]): Completeness {
+  const submitted = rows.reduce((a, r) => a + r.submitted, 0);
+  const expected = rows.reduce((a, r) => a + r.expected, 0);
+  const townshipsShort = rows.filter((r) => r.submitted < r.expected).length;
+  return { submitted, expected, townshipsShort, final: expected > 0 && townshipsShort === 0 };
+}
+
+/** "临时排名 · 截至 2024-12-04 09:30 · 已提交 40/66 份 · 12个乡镇(街道)未交齐" — on screen and on paper. */
+export function completenessText(c: Completeness, at: string): string {
+  const head = c.final ? "最终排名(评分表已全部提交)" : "临时排名";
+  const parts = [head, `截至 ${at}`, `已提交 ${c.submitted}/${c.expected} 份`];
+  if (!c.final && c.townshipsShort > 0) parts.push(`${c.townshipsShort}个乡镇(街道)未交齐`);
+  return parts.join(" · ");
 }
 
 function sameTieBreak(a: TieBreak, b: TieBreak): boolean {

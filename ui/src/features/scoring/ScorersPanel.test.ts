@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { cleanup, render, screen, waitFor } from "@testing-library/svelte";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
 import type { Scorer } from "../../ipc";
@@ -11,10 +11,16 @@ const li: Scorer = { id: "s-2", name: "李四", group: "市领导", township_id:
 function backend() {
   let scorers = [zhang];
   const calls: string[] = [];
+  const registered: unknown[] = [];
   mockIPC(
-    (cmd) => {
+    (cmd, args) => {
       calls.push(cmd);
       switch (cmd) {
+        case "register_scorer": {
+          const input = (args as { input: Scorer }).input;
+          registered.push(input);
+          return { ...input, id: `s-${registered.length + 10}`, version: 1 };
+        }
         case "list_scorers":
           return scorers;
         case "list_townships":
@@ -27,7 +33,7 @@ function backend() {
     },
     { shouldMockEvents: true },
   );
-  return { calls, setScorers: (next: Scorer[]) => (scorers = next) };
+  return { calls, registered, setScorers: (next: Scorer[]) => (scorers = next) };
 }
 
 // Unmount (which stops the listener) while the event mock is still there.
@@ -37,6 +43,35 @@ afterEach(() => {
 });
 
 describe("scorers panel", () => {
+  it("asks before registering a second scorer of the same name and group", async () => {
+    const { registered } = backend();
+    render(ScorersPanel);
+    await screen.findByTestId("scorer-row-0");
+    await fireEvent.input(screen.getByTestId("scorer-name"), { target: { value: " 张三 " } });
+    await fireEvent.input(screen.getByTestId("scorer-group"), { target: { value: "市领导" } });
+    await fireEvent.click(screen.getByTestId("scorer-add"));
+    const dialog = await screen.findByTestId("scorer-duplicate-dialog");
+    expect(dialog.textContent).toContain("“张三”(市领导)已经登记");
+    expect(registered).toEqual([]);
+    await fireEvent.click(screen.getByTestId("scorer-duplicate-cancel"));
+    expect(registered).toEqual([]);
+    await fireEvent.click(screen.getByTestId("scorer-add"));
+    await fireEvent.click(await screen.findByTestId("scorer-duplicate-confirm"));
+    await waitFor(() => expect(registered).toEqual([{ name: "张三", group: "市领导", township_id: null, active: true }]));
+  });
+
+  it("says a township head needs their township before sending", async () => {
+    const { registered } = backend();
+    render(ScorersPanel);
+    await screen.findByTestId("scorer-row-0");
+    await fireEvent.input(screen.getByTestId("scorer-name"), { target: { value: "王五" } });
+    await fireEvent.input(screen.getByTestId("scorer-group"), { target: { value: "乡镇(街道)党政主要负责人" } });
+    await fireEvent.click(screen.getByTestId("scorer-add"));
+    expect((await screen.findByTestId("scorer-township-missing")).textContent).toContain("回避本乡镇");
+    expect(screen.getByTestId("scorer-township").getAttribute("aria-invalid")).toBe("true");
+    expect(registered).toEqual([]);
+  });
+
   it("reloads when another window changes scorers, not when only a sheet changed", async () => {
     const { calls, setScorers } = backend();
     render(ScorersPanel);

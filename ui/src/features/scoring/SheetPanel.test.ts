@@ -9,7 +9,8 @@ const towns = [
   { id: "t-qf", code: "430482002000", name: "泉峰街道", position: 2 },
 ].map((t) => ({ ...t, kind: "subdistrict", enabled: true, day: 1, arrival: null, slot_minutes: null, note: "", version: 1 })) as Township[];
 
-const rubric: Rubric = {
+/** Two criteria: 组织建设 (max 8) and 党员教育 (max 12), and one optional bonus. */
+const small: Rubric = {
   title: "乡镇(街道)工作现场观摩评分表",
   total_points: 20,
   categories: [
@@ -18,12 +19,28 @@ const rubric: Rubric = {
       name: "基层党建",
       max_points: 20,
       criteria: [
-        { id: "crit-1", name: "组织建设", max_points: 10, guidance: "班子建设、阵地建设" },
-        { id: "crit-2", name: "党员教育", max_points: 10, guidance: "三会一课" },
+        { id: "crit-1", name: "组织建设", max_points: 8, guidance: "班子建设、阵地建设" },
+        { id: "crit-2", name: "党员教育", max_points: 12, guidance: "三会一课" },
       ],
     },
   ],
   adjustments: [{ id: "adj-1", name: "获市级以上表彰", kind: "bonus", limit_points: 2, guidance: "" }],
+};
+
+/** The shape of the default rubric: 6 categories × 3 criteria = 18, two 加减分项. */
+const eighteen: Rubric = {
+  title: "乡镇(街道)工作现场观摩评分表",
+  total_points: 100,
+  categories: ["基层党建", "巩固乡村振兴", "村集体经济发展", "乡村治理", "人居环境整治", "现场汇报"].map((name, ci) => ({
+    id: `cat-${ci}`,
+    name,
+    max_points: 15,
+    criteria: [0, 1, 2].map((ki) => ({ id: `crit-${ci}-${ki}`, name: `${name}${ki + 1}`, max_points: 5, guidance: "" })),
+  })),
+  adjustments: [
+    { id: "adj-1", name: "创新亮点加分", kind: "bonus", limit_points: 3, guidance: "" },
+    { id: "adj-2", name: "负面问题扣分", kind: "penalty", limit_points: 5, guidance: "" },
+  ],
 };
 
 const board: ScoringBoard = {
@@ -53,9 +70,11 @@ function blankSheet(townshipId: string): Sheet {
   };
 }
 
-function backend(scorer: Scorer | null, evidence: string[] = []) {
+type Calls = { cmd: string; args: Record<string, unknown> }[];
+
+function backend(scorer: Scorer | null, { evidence = [], rubric = small }: { evidence?: string[]; rubric?: Rubric } = {}) {
   let sheet = blankSheet("t-qf");
-  const calls: { cmd: string; args: Record<string, unknown> }[] = [];
+  const calls: Calls = [];
   mockIPC((cmd, args) => {
     const a = (args ?? {}) as Record<string, unknown>;
     calls.push({ cmd, args: a });
@@ -68,6 +87,8 @@ function backend(scorer: Scorer | null, evidence: string[] = []) {
         return towns;
       case "get_rubric":
         return rubric;
+      case "list_photos":
+        return [];
       case "open_sheet":
         if (scorer && a.townshipId === scorer.township_id) {
           throw { code: "recused", message: "本人所在乡镇", problems: [] };
@@ -89,6 +110,9 @@ function backend(scorer: Scorer | null, evidence: string[] = []) {
         };
         return sheet;
       case "submit_sheet":
+        if (sheet.marks.filter((m) => m.points !== null).length < rubric.categories.flatMap((c) => c.criteria).length) {
+          throw { code: "invalid_input", message: "sheet incomplete", problems: [] };
+        }
         sheet = { ...sheet, status: "submitted", submitted_at: "2024-12-04T10:00:00+08:00", version: sheet.version + 1 };
         return sheet;
       default:
@@ -98,42 +122,99 @@ function backend(scorer: Scorer | null, evidence: string[] = []) {
   return calls;
 }
 
+const marksSent = (calls: Calls) => calls.filter((c) => c.cmd === "record_mark").map((c) => [c.args.criterionId, c.args.points]);
+
 const scorer: Scorer = { id: "s-1", name: "张三", group: "乡镇(街道)党政主要负责人", township_id: "t-yy", active: true, version: 1 };
+
+const focused = () => document.activeElement as HTMLElement;
+
+/** One key, as a scorer presses it on the focused element. */
+async function press(key: string, mods: Partial<KeyboardEvent> = {}) {
+  await fireEvent.keyDown(focused(), { key, ...mods });
+}
+
+/** Typing into the focused field: the browser's input event with the new text. */
+async function typeText(text: string) {
+  await fireEvent.input(focused(), { target: { value: text } });
+}
 
 afterEach(() => clearMocks());
 
-describe("score sheet", () => {
-  it("typing a mark autosaves it with record_mark and shows the backend's total", async () => {
+describe("score sheet: a mark is saved when committed, and only when valid", () => {
+  it("opens with the cursor in the first 得分; Enter saves the mark and moves on", async () => {
     const calls = backend(scorer);
     render(SheetPanel);
-
-    const input = (await screen.findByTestId("mark-0-1")) as HTMLInputElement;
+    const first = (await screen.findByTestId("mark-0-0")) as HTMLInputElement;
+    await waitFor(() => expect(focused()).toBe(first));
+    expect(first.getAttribute("inputmode")).toBe("decimal");
     expect(screen.getByTestId("sheet-total").textContent).toBe("总分 0 = 细则 0 + 加减分 0");
-    expect(input.getAttribute("inputmode")).toBe("decimal");
 
-    await fireEvent.input(input, { target: { value: "8.5" } });
+    await typeText("7.5");
+    expect(marksSent(calls)).toEqual([]); // typing alone saves nothing
+    expect(screen.getByTestId("save-status").textContent).toBe("未保存:按回车保存");
+    await press("Enter");
 
-    await waitFor(() => expect(calls.some((c) => c.cmd === "record_mark")).toBe(true));
-    expect(calls.find((c) => c.cmd === "record_mark")!.args).toEqual({
-      sheetId: "sheet-t-qf",
-      criterionId: "crit-2",
-      points: 8.5,
-      note: "",
-    });
-    await waitFor(() => expect(screen.getByTestId("sheet-total").textContent).toBe("总分 8.5 = 细则 8.5 + 加减分 0"));
-    await waitFor(() => expect(screen.getByTestId("save-status").textContent).toMatch(/已保存 \d\d:\d\d:\d\d/));
+    expect(focused()).toBe(screen.getByTestId("mark-0-1"));
+    await waitFor(() => expect(marksSent(calls)).toEqual([["crit-1", 7.5]]));
+    expect(calls.find((c) => c.cmd === "record_mark")!.args).toEqual({ sheetId: "sheet-t-qf", criterionId: "crit-1", points: 7.5, note: "" });
+    await waitFor(() => expect(screen.getByTestId("sheet-total").textContent).toBe("总分 7.5 = 细则 7.5 + 加减分 0"));
+    await waitFor(() => expect(screen.getByTestId("save-status").textContent).toMatch(/^已保存 \d\d:\d\d:\d\d$/));
+    expect(screen.getByTestId("sheet-count").textContent).toBe("已评 1/2 项");
   });
 
-  it("refuses a mark with two decimals or above the points inline, without calling the backend", async () => {
+  it("typing 1 then 0 on a max-8 criterion never saves 1, and ends red with 超过分值8分", async () => {
     const calls = backend(scorer);
     render(SheetPanel);
-    const input = await screen.findByTestId("mark-0-0");
+    const input = (await screen.findByTestId("mark-0-0")) as HTMLInputElement;
+    await waitFor(() => expect(focused()).toBe(input));
 
-    await fireEvent.input(input, { target: { value: "7.55" } });
-    expect(screen.getByTestId("mark-error-0-0").textContent).toContain("最多保留一位小数");
-    await fireEvent.input(input, { target: { value: "11" } });
-    expect(screen.getByTestId("mark-error-0-0").textContent).toContain("超过分值10分");
-    expect(calls.some((c) => c.cmd === "record_mark")).toBe(false);
+    await typeText("1");
+    await typeText("10");
+    expect(screen.getByTestId("mark-error-0-0").textContent).toBe("超过分值8分");
+    await press("Enter");
+    // The cursor stays on the wrong mark, its text selected to be typed over.
+    expect(focused()).toBe(input);
+    await fireEvent.blur(input);
+
+    expect(marksSent(calls)).toEqual([]);
+    expect(input.classList.contains("invalid")).toBe(true);
+    expect(input.getAttribute("aria-invalid")).toBe("true");
+    expect(screen.getByTestId("mark-error-0-0").textContent).toBe("超过分值8分");
+    expect(screen.getByTestId("sheet-count").textContent).toBe("已评 0/2 项");
+    expect(screen.getByTestId("save-status").textContent).toBe("1项有误,未保存");
+    expect(screen.getByTestId("sheet-submit").textContent).toBe("还有2项未打分/有误");
+  });
+
+  it("a wrong mark keeps the value saved before it; correcting it saves the correction", async () => {
+    const calls = backend(scorer);
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-0")));
+    await typeText("6");
+    await press("Enter");
+    await press("ArrowUp");
+    expect(focused()).toBe(screen.getByTestId("mark-0-0"));
+
+    await typeText("6.25");
+    await press("ArrowDown");
+    expect(screen.getByTestId("mark-error-0-0").textContent).toBe("最多一位小数");
+    await typeText("6.5");
+    await press("ArrowDown");
+    await waitFor(() => expect(marksSent(calls)).toEqual([["crit-1", 6], ["crit-1", 6.5]]));
+    expect(screen.queryByTestId("mark-error-0-0")).toBeNull();
+  });
+
+  it("clearing a mark and leaving the field clears it (null)", async () => {
+    const calls = backend(scorer);
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-0")));
+    await typeText("5");
+    await press("Enter");
+    await press("ArrowUp");
+    await typeText("");
+    await fireEvent.blur(focused());
+    await waitFor(() => expect(marksSent(calls)).toEqual([["crit-1", 5], ["crit-1", null]]));
   });
 
   it("opening the scorer's own township asks the backend, which refuses it (回避)", async () => {
@@ -146,26 +227,166 @@ describe("score sheet", () => {
     await waitFor(() => expect(screen.getByTestId("error-code").textContent).toBe("错误代码: recused"));
     expect(calls.filter((c) => c.cmd === "open_sheet").map((c) => c.args.townshipId)).toEqual(["t-qf", "t-yy"]);
   });
+});
 
-  it("submitting confirms the total, then locks the sheet", async () => {
-    backend(scorer);
+describe("score sheet: 提交", () => {
+  it("while marks are missing the button says how many, and a click points at the first and marks every empty one", async () => {
+    const calls = backend(scorer);
     render(SheetPanel);
-    const input = await screen.findByTestId("mark-0-0");
-    await fireEvent.input(input, { target: { value: "9" } });
-    await waitFor(() => expect(screen.getByTestId("sheet-total").textContent).toContain("总分 9"));
+    await screen.findByTestId("mark-0-0");
+    expect(screen.getByTestId("sheet-submit").textContent).toBe("还有2项未打分/有误");
+    (screen.getByTestId("mark-0-1") as HTMLInputElement).focus();
 
     await fireEvent.click(screen.getByTestId("sheet-submit"));
-    expect(screen.getByTestId("confirm-total").textContent).toBe("总分 9");
-    await fireEvent.click(screen.getByTestId("confirm-submit"));
 
+    expect(screen.queryByTestId("submit-dialog")).toBeNull();
+    expect(focused()).toBe(screen.getByTestId("mark-0-0"));
+    expect(screen.getByTestId("mark-error-0-0").textContent).toBe("未打分");
+    expect(screen.getByTestId("mark-error-0-1").textContent).toBe("未打分");
+    expect(calls.some((c) => c.cmd === "submit_sheet")).toBe(false);
+    expect(document.body.textContent).not.toContain("incomplete");
+  });
+
+  it("a mark typed in the last field and not yet committed is saved by the 提交 click before the dialog", async () => {
+    const calls = backend(scorer);
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-0")));
+    await typeText("8");
+    await press("Enter");
+    await typeText("9");
+
+    await fireEvent.click(screen.getByTestId("sheet-submit"));
+
+    await screen.findByTestId("submit-dialog");
+    expect(marksSent(calls)).toEqual([["crit-1", 8], ["crit-2", 9]]);
+    expect(screen.getByTestId("confirm-count").textContent).toBe("已评 2/2");
+    expect(screen.getByTestId("confirm-total").textContent).toBe("总分 17");
+    await fireEvent.click(screen.getByTestId("confirm-submit"));
     await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
     expect((screen.getByTestId("mark-0-0") as HTMLInputElement).readOnly).toBe(true);
     expect(screen.queryByTestId("sheet-submit")).toBeNull();
   });
 
+  it("the WebDriver sequence (focus a field, type, go to the next) saves every mark; the last one on 提交", async () => {
+    const calls = backend(scorer, { rubric: eighteen });
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    const inputs = screen.getAllByTestId(/^mark-\d+-\d+$/) as HTMLInputElement[];
+    expect(inputs).toHaveLength(18);
+    for (const input of inputs) {
+      input.focus(); // the blur of the one before commits it
+      await fireEvent.input(input, { target: { value: "3" } });
+    }
+    await fireEvent.click(screen.getByTestId("sheet-submit"));
+    await screen.findByTestId("submit-dialog");
+    expect(marksSent(calls)).toHaveLength(18);
+    expect(marksSent(calls).every(([, p]) => p === 3)).toBe(true);
+    await fireEvent.click(screen.getByTestId("confirm-submit"));
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
+  });
+});
+
+describe("score sheet: the keyboard", () => {
+  it("one 18-criterion sheet in 38 keys: a digit and Enter each, Ctrl+Enter, Enter", async () => {
+    const calls = backend(scorer, { rubric: eighteen });
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-0")));
+    let keys = 0;
+    for (let ci = 0; ci < 6; ci++) {
+      for (let ki = 0; ki < 3; ki++) {
+        expect(focused()).toBe(screen.getByTestId(`mark-${ci}-${ki}`));
+        await typeText("4");
+        await press("Enter");
+        keys += 2;
+      }
+    }
+    // Past the last criterion: the optional 加减分项.
+    expect(focused()).toBe(screen.getByTestId("adjustment-0"));
+    await press("Enter", { ctrlKey: true });
+    keys += 1;
+
+    await screen.findByTestId("submit-dialog");
+    expect(screen.getByTestId("confirm-count").textContent).toBe("已评 18/18");
+    expect(screen.getByTestId("confirm-total").textContent).toBe("总分 72");
+    await press("Enter");
+    keys += 1;
+
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
+    expect(calls.filter((c) => c.cmd === "submit_sheet")).toHaveLength(1);
+    expect(keys).toBe(38);
+  });
+
+  it("clicking the open township puts the cursor back in the first 得分 without a mark", async () => {
+    backend(scorer);
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-0")));
+    await typeText("5");
+    await press("Enter");
+    const town = screen.getByTestId("sheet-township-430482002000");
+    town.focus(); // a mouse click focuses the button
+    await fireEvent.click(town);
+    expect(focused()).toBe(screen.getByTestId("mark-0-1"));
+  });
+
+  it("Enter past the last field reaches 提交; ↑ goes back", async () => {
+    backend(scorer);
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-0")));
+    await press("ArrowDown");
+    expect(focused()).toBe(screen.getByTestId("mark-0-1"));
+    await press("ArrowDown");
+    expect(focused()).toBe(screen.getByTestId("adjustment-0"));
+    await press("Enter");
+    expect(focused()).toBe(screen.getByTestId("sheet-submit"));
+    (screen.getByTestId("adjustment-0") as HTMLInputElement).focus();
+    await press("ArrowUp");
+    expect(focused()).toBe(screen.getByTestId("mark-0-1"));
+  });
+
+  it("证据 and 备注 are out of the Tab order, reached with Alt+E and Alt+N, and say so", async () => {
+    backend(scorer);
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    const note = screen.getByTestId("note-0-0");
+    const evidence = screen.getByTestId("evidence-add-0-0");
+    expect(note.getAttribute("tabindex")).toBe("-1");
+    expect(evidence.getAttribute("tabindex")).toBe("-1");
+    expect(note.getAttribute("title")).toContain("Alt+N");
+    expect(evidence.getAttribute("title")).toContain("Alt+E");
+    expect(screen.getByTestId("sheet-keys").textContent).toContain("Ctrl+回车 提交");
+
+    (screen.getByTestId("mark-0-0") as HTMLInputElement).focus();
+    await press("n", { altKey: true, code: "KeyN" });
+    expect(focused()).toBe(note);
+    await press("n", { altKey: true, code: "KeyN" });
+    expect(focused()).toBe(screen.getByTestId("mark-0-0"));
+
+    await press("e", { altKey: true, code: "KeyE" });
+    expect((await screen.findByRole("dialog")).textContent).toContain("拍照留证 · 组织建设");
+  });
+
+  it("Ctrl+Enter with a mark missing does not open the dialog", async () => {
+    const calls = backend(scorer);
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-0")));
+    await typeText("5");
+    await press("Enter", { ctrlKey: true });
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-1")));
+    expect(screen.queryByTestId("submit-dialog")).toBeNull();
+    expect(marksSent(calls)).toEqual([["crit-1", 5]]);
+    expect(screen.getByTestId("sheet-submit").textContent).toBe("还有1项未打分/有误");
+  });
+});
+
+describe("score sheet: evidence and no scorer", () => {
   it("shows a criterion's evidence photos; × detaches one; a submitted sheet offers neither × nor 证据", async () => {
     const hash = "e".repeat(64);
-    const calls = backend(scorer, [hash]);
+    const calls = backend(scorer, { evidence: [hash] });
     render(SheetPanel);
 
     expect(await screen.findByTestId("evidence-0-0-0")).toBeTruthy();
@@ -174,8 +395,12 @@ describe("score sheet", () => {
     await waitFor(() => expect(screen.queryByTestId("evidence-0-0-0")).toBeNull());
     expect(calls.find((c) => c.cmd === "detach_evidence")!.args).toEqual({ sheetId: "sheet-t-qf", criterionId: "crit-1", hash });
 
+    (screen.getByTestId("mark-0-0") as HTMLInputElement).focus();
+    await typeText("8");
+    await press("Enter");
+    await typeText("12");
     await fireEvent.click(screen.getByTestId("sheet-submit"));
-    await fireEvent.click(screen.getByTestId("confirm-submit"));
+    await fireEvent.click(await screen.findByTestId("confirm-submit"));
     await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
     expect(screen.queryByTestId("evidence-add-0-0")).toBeNull();
   });

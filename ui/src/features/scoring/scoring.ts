@@ -1,6 +1,7 @@
 //! Pure helpers for scoring: mark checks, totals, labels and the per-field save queue. The
-//! checks mirror the backend's `check_points` only for instant feedback; every value is
-//! still sent to the backend, which is the authority, and its problems are what counts.
+//! checks mirror the backend's `check_points` so a value is sent only once it is valid (the
+//! save rule is in `markInput.ts`); the backend still checks every value it gets, and its
+//! refusals are what count.
 import type { Rubric, ScoringBoard, ScoringState, Sheet, Township, TownshipScoring } from "../../ipc";
 import { formatPoints, tenths } from "../rubric/rubric";
 
@@ -17,25 +18,29 @@ export const STATE_LABELS: Record<ScoringState, string> = {
 export type MarkCheck = { ok: true; value: number | null } | { ok: false; message: string };
 
 /**
- * What a scorer typed into a 得分 field: empty is "no mark yet" (null); otherwise a number
- * from 0 to `max` with at most one decimal. Full-width digits and a trailing dot are accepted
- * as typed on Chinese input methods.
+ * What a scorer typed into a 得分 field: empty is "no mark" (null); otherwise a number from 0 to
+ * `max` with at most one decimal. Full-width digits and a full stop (８．５, 8。5) are read as
+ * typed on Chinese input methods; a trailing dot is accepted ("8." is 8). The messages are short
+ * enough for the narrow 得分 column and say what to fix; `limitWord` names the column the limit
+ * is in (分值 for criteria, 上限 for 加减分项).
  */
-export function checkMark(raw: string, max: number, what = "得分"): MarkCheck {
+export function checkMark(raw: string, max: number, limitWord = "分值"): MarkCheck {
   const s = toHalfWidth(raw).trim();
   if (s === "") return { ok: true, value: null };
-  if (!/^[+-]?(\d+\.?\d*|\.\d+)$/.test(s)) return { ok: false, message: `${what}应为数字,例如 8.5` };
+  const m = /^([+-]?)(\d+\.?\d*|\.\d+)$/.exec(s);
+  if (!m) return { ok: false, message: s.startsWith("-") ? "不能为负数" : "请输入数字" };
   const value = Number(s);
-  if (!Number.isFinite(value)) return { ok: false, message: `${what}应为数字,例如 8.5` };
-  if (value < 0) return { ok: false, message: `${what}不能为负数` };
-  const decimals = s.includes(".") ? s.split(".")[1].replace(/0+$/, "").length : 0;
-  if (decimals > 1) return { ok: false, message: `${what}「${s}」最多保留一位小数` };
-  if (tenths(value) > tenths(max)) return { ok: false, message: `${what}「${formatPoints(value)}」超过分值${formatPoints(max)}分` };
-  return { ok: true, value: tenths(value) / 10 };
+  if (!Number.isFinite(value)) return { ok: false, message: "请输入数字" };
+  if (value < 0) return { ok: false, message: "不能为负数" };
+  const decimals = m[2].includes(".") ? m[2].split(".")[1].replace(/0+$/, "").length : 0;
+  if (decimals > 1) return { ok: false, message: "最多一位小数" };
+  if (tenths(value) > tenths(max)) return { ok: false, message: `超过${limitWord}${formatPoints(max)}分` };
+  // `|| 0` turns "-0" into 0.
+  return { ok: true, value: tenths(value) / 10 || 0 };
 }
 
 function toHalfWidth(s: string): string {
-  return s.replace(/[\uff10-\uff19\uff0e]/g, (c) => (c === "\uff0e" ? "." : String.fromCharCode(c.charCodeAt(0) - 0xfee0)));
+  return s.replace(/[\uff10-\uff19\uff0e\u3002]/g, (c) => (c === "\uff0e" || c === "\u3002" ? "." : String.fromCharCode(c.charCodeAt(0) - 0xfee0)));
 }
 
 /** A stored mark as the input shows it: "" for none. */
