@@ -164,7 +164,33 @@ describe("ModerationView", () => {
     await fireEvent.keyDown(window, { key: "j" });
     expect(screen.getByTestId("comment-c2").getAttribute("aria-current")).toBe("true");
     await fireEvent.keyDown(window, { key: "a" });
+    // Nothing is public yet: the approval waits out its undo time, the comment leaves the list.
+    expect((await screen.findByTestId("approve-pending")).textContent).toContain("已通过 1 条,5 秒后在直播页面公开显示");
+    expect(screen.queryByTestId("comment-c2")).toBeNull();
+    expect(decided(calls)).toEqual([]);
+    await fireEvent.click(screen.getByTestId("send-approve"));
     await waitFor(() => expect(decided(calls)).toEqual([{ ids: ["c2"], decision: { kind: "approve" } }]));
+  });
+
+  it("takes an approval back within its undo time, by button or Ctrl+Z", async () => {
+    const { calls } = backend([plain(comment("c1")), plain(comment("c2"))]);
+    render(ModerationView);
+    await screen.findByTestId("comment-c1");
+    await fireEvent.click(screen.getByTestId("approve-c1"));
+    await screen.findByTestId("approve-pending");
+    expect(screen.queryByTestId("comment-c1")).toBeNull();
+    await fireEvent.click(screen.getByTestId("undo-approve"));
+    expect(await screen.findByTestId("comment-c1")).toBeTruthy();
+    expect(screen.queryByTestId("approve-pending")).toBeNull();
+    expect(screen.getByText("已撤销:1 条评论仍在待审核")).toBeTruthy();
+
+    await fireEvent.keyDown(window, { key: "a" });
+    await screen.findByTestId("approve-pending");
+    await fireEvent.keyDown(window, { key: "z", ctrlKey: true });
+    await waitFor(() => expect(screen.queryByTestId("approve-pending")).toBeNull());
+    expect(screen.getByTestId("comment-c1")).toBeTruthy();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(decided(calls)).toEqual([]);
   });
 
   it("rejects with R, a number key for the reason and Enter; Esc cancels", async () => {
@@ -212,6 +238,15 @@ describe("ModerationView", () => {
     await screen.findByTestId("comment-c1");
     await fireEvent.click(screen.getByTestId("select-all"));
     await fireEvent.click(screen.getByTestId("bulk-approve"));
+    // 全选 + 批量通过 first says how many become public.
+    const dialog = await screen.findByTestId("bulk-approve-dialog");
+    expect(dialog.textContent).toContain("将公开显示 2 条评论");
+    expect(decided(calls)).toEqual([]);
+    // The cursor is on 确认通过: Enter confirms.
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByTestId("confirm-bulk-approve")));
+    await fireEvent.click(screen.getByTestId("confirm-bulk-approve"));
+    await screen.findByTestId("approve-pending");
+    await fireEvent.click(screen.getByTestId("send-approve"));
     await waitFor(() => expect(decided(calls)).toEqual([{ ids: ["c1", "c2"], decision: { kind: "approve" } }]));
     expect((await screen.findByTestId("decide-refused")).textContent).toContain("市民c2 · 这条评论已是该状态");
   });
