@@ -318,6 +318,20 @@ impl Session {
 
     /// Calls an app command through the page's own IPC, as the UI does. Used only where a
     /// native dialog stands in the way (file paths) or to set up a rule in one step.
+    /// The text of the first `css`, shown or not (e.g. the error code behind 详情).
+    pub async fn text_content(&self, css: &str) -> String {
+        self.wait_for(css).await;
+        let v = self
+            .client
+            .execute(
+                "const el = document.querySelector(arguments[0]); return el ? el.textContent : '';",
+                vec![css.into()],
+            )
+            .await
+            .unwrap();
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     pub async fn invoke(&self, cmd: &str, args: serde_json::Value) -> serde_json::Value {
         self.client
             .execute_async(

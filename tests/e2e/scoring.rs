@@ -167,8 +167,11 @@ async fn two_scorers_submit_and_the_ranking_and_audit_show_it() {
     s.click("[data-testid='scoring-tab-sheets']").await;
     s.click(&format!("[data-testid='sheet-township-{YIYANG}']"))
         .await;
-    s.wait_for_text("[data-testid='error-code']", "recused")
-        .await;
+    s.wait_for_text("[data-testid='error-panel']", "回避").await;
+    assert!(s
+        .text_content("[data-testid='error-code']")
+        .await
+        .contains("recused"));
     s.screenshot("12-recused").await;
 
     // Two sheets are too few to trim one high and one low: use the plain mean.

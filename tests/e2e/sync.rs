@@ -163,8 +163,12 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
         .wait_for_text("[data-testid='sync-state']", "同步未成功")
         .await;
     laptop
-        .wait_for_text("[data-testid='error-code']", "unreachable")
+        .wait_for_text("[data-testid='error-panel']", "连接不上组织方主机")
         .await;
+    assert!(laptop
+        .text_content("[data-testid='error-code']")
+        .await
+        .contains("unreachable"));
     laptop.screenshot("43-sync-laptop-offline").await;
 
     // The hub is back (same data folder, same port): 立即同步 sends the sheet.

@@ -213,7 +213,7 @@ describe("the organiser's hub", () => {
     expect(screen.getByTestId("bundle-拒绝").textContent).toContain("1");
     expect(screen.getByTestId("bundle-仍缺少").textContent).toContain("4");
     expect(shown.textContent).toContain("只能由组织方主机修改");
-    expect(shown.textContent).toContain("共 25 条操作");
+    expect(shown.textContent).toContain("共 25 项修改");
     expect(shown.textContent).toContain("仍缺原图 2");
   });
 
