@@ -870,7 +870,7 @@ fn release_backlog(tx: &WriteTx<'_>, rules: &Rules, report: &mut ApplyReport) ->
 
 /// Refuses an operation without recording it in the log or moving its origin's watermark
 /// (it is out of order or over a cap): listed for a person, and the sender may send it
-/// again in order.
+/// again in order. [`refuse`] records it as well.
 fn refuse_unrecorded(
     tx: &WriteTx<'_>,
     op: &Op,
@@ -923,15 +923,7 @@ fn refuse(
 ) -> Result<Step> {
     insert_op(tx.conn(), op, "refused", tx.at())?;
     set_watermark(tx.conn(), &op.origin, op.seq)?;
-    list_refusal(tx, op, code, &detail)?;
-    report.refused.push(IssueNote {
-        op: op.id(),
-        kind: op.kind.clone(),
-        entity_id: op.entity_id.clone(),
-        code: code.to_string(),
-        detail,
-    });
-    Ok(Step::Done(Outcome::Refused))
+    refuse_unrecorded(tx, op, code, detail, report)
 }
 
 /// True when the writer of `from` had seen `target`: some operation on `from`'s chain of
