@@ -23,6 +23,8 @@ const COMMANDS: &[&str] = &[
     "set_device_scorer",
     "get_scoring_board",
     "set_scoring_open",
+    "close_scoring",
+    "get_delivery",
     "open_sheet",
     "get_sheet",
     "record_mark",

@@ -25,7 +25,7 @@ use guanmo_domain::roster::{Township, TownshipInput};
 use guanmo_domain::rubric::Rubric;
 use guanmo_domain::scoring::{AuditEntry, Scorer, ScorerInput, Sheet};
 use guanmo_sync::bundle::BundleReport;
-use guanmo_sync::Role;
+use guanmo_sync::{Delivery, Role};
 use tauri::{Manager, State};
 use tauri_plugin_opener::OpenerExt;
 
@@ -193,6 +193,25 @@ pub fn set_scoring_open(
     open: bool,
 ) -> Res<ScoringBoard> {
     scoring::set_scoring_open(&state.ctx, &township_id, open)
+}
+
+/// Closes scoring of a township (结束评分); while expected sheets are missing, `reason` must
+/// say why (at least two characters), else it is refused.
+#[tauri::command(async)]
+#[specta::specta]
+pub fn close_scoring(
+    state: State<'_, AppState>,
+    township_id: String,
+    reason: Option<String>,
+) -> Res<ScoringBoard> {
+    scoring::close_scoring(&state.ctx, &township_id, reason)
+}
+
+/// What of this device's work the hub has not confirmed yet (已提交·待上传, N项待上传).
+#[tauri::command(async)]
+#[specta::specta]
+pub fn get_delivery(state: State<'_, AppState>) -> Res<Delivery> {
+    Ok(guanmo_sync::delivery(&state.ctx)?)
 }
 
 /// Opens (starting if needed) a scorer's sheet for a township.
@@ -872,6 +891,8 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             set_device_scorer,
             get_scoring_board,
             set_scoring_open,
+            close_scoring,
+            get_delivery,
             open_sheet,
             get_sheet,
             record_mark,

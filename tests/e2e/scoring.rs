@@ -240,5 +240,28 @@ async fn two_scorers_submit_and_the_ranking_and_audit_show_it() {
             "workbook sheets {names:?} lack {want}"
         );
     }
+    // 评分进度: who is missing where; 结束评分 with a sheet missing needs a reason.
+    s.click("[data-testid='nav-scoring']").await;
+    s.click("[data-testid='scoring-tab-progress']").await;
+    s.wait_for("[data-testid='progress-grid']").await;
+    s.screenshot("15-progress-grid").await;
+    s.click(&format!("[data-testid='close-scoring-{YIYANG}']"))
+        .await;
+    s.wait_for_text("[data-testid='close-missing']", "还有 1 位评分人未提交")
+        .await;
+    s.click("[data-testid='confirm-close-scoring']").await;
+    s.wait_for_text("[data-testid='close-reason-error']", "至少2个字")
+        .await;
+    s.set_value("[data-testid='close-reason']", "评分表解锁更正中,先行结束")
+        .await;
+    s.screenshot("15b-close-scoring-dialog").await;
+    s.click("[data-testid='confirm-close-scoring']").await;
+    s.wait_for_text(
+        &format!("[data-testid='progress-reason-{YIYANG}']"),
+        "先行结束",
+    )
+    .await;
+    s.wait_for_text("[data-testid='status-strip-text']", "未与组织方主机配对")
+        .await;
     s.close().await;
 }

@@ -177,6 +177,9 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
     hub.wait_for_text("[data-testid='hub-url']", &format!(":{peer_port}"))
         .await;
     sync_until_sent(&laptop).await;
+    laptop
+        .wait_for_text("[data-testid='status-strip-text']", "已全部送达主机")
+        .await;
     laptop.screenshot("44-sync-laptop-synced").await;
 
     // Two sheets are too few to trim one high and one low: use the plain mean.

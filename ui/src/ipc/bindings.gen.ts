@@ -48,6 +48,13 @@ export const commands = {
 	getScoringBoard: () => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("get_scoring_board")),
 	/**  Opens or closes scoring of a township. */
 	setScoringOpen: (townshipId: string, open: boolean) => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("set_scoring_open", { townshipId, open })),
+	/**
+	 *  Closes scoring of a township (结束评分); while expected sheets are missing, `reason` must
+	 *  say why (at least two characters), else it is refused.
+	 */
+	closeScoring: (townshipId: string, reason: string | null) => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("close_scoring", { townshipId, reason })),
+	/**  What of this device's work the hub has not confirmed yet (已提交·待上传, N项待上传). */
+	getDelivery: () => typedError<Delivery, ApiError>(__TAURI_INVOKE("get_delivery")),
 	/**  Opens (starting if needed) a scorer's sheet for a township. */
 	openSheet: (scorerId: string, townshipId: string) => typedError<Sheet, ApiError>(__TAURI_INVOKE("open_sheet", { scorerId, townshipId })),
 	/**  One sheet. */
@@ -520,6 +527,22 @@ export type Decision =
 { kind: "reject"; 
 /**  Why. */
 reason: string };
+
+/**
+ *  What of this device's own work the hub has confirmed: the 评分表 list's 已提交·待上传 /
+ *  已送达 and the status strip's "N项待上传".
+ */
+export type Delivery = {
+	/**
+	 *  This device hands its work to a hub (a paired laptop). On the hub itself and on a
+	 *  laptop not paired yet nothing is ever "delivered", and the lists below are empty.
+	 */
+	to_hub: boolean,
+	/**  This device's sheets whose latest change the hub has not confirmed yet. */
+	pending_sheet_ids: string[],
+	/**  Records (sheets, photos, posts) with a change the hub has not confirmed yet. */
+	pending_records: number,
+};
 
 /**  A paired device as the hub sees it (or the hub as a laptop sees it). */
 export type DeviceStatus = {
@@ -1096,6 +1119,8 @@ export type ScorerProgress = {
 	expected: number,
 	/**  Sheets they submitted. */
 	submitted: number,
+	/**  Their sheet for every enabled township, in route order (as `townships`). */
+	sheets: SheetCell[],
 };
 
 /**  The scoring board: where the tour is and who has submitted what. */
@@ -1153,6 +1178,27 @@ export type Sheet = {
 	/**  Increments on every change. */
 	version: number,
 };
+
+/**  One cell of the scorer × township grid. */
+export type SheetCell = {
+	/**  Township. */
+	township_id: string,
+	/**  Where the sheet stands. */
+	state: SheetProgress,
+	/**  The sheet, once started. */
+	sheet_id: string | null,
+};
+
+/**  Where one scorer's sheet for one township stands. */
+export type SheetProgress = 
+/**  未评: no sheet started. */
+"not_started" | 
+/**  草稿: started, not submitted. */
+"draft" | 
+/**  已提交. */
+"submitted" | 
+/**  回避: the scorer heads this township and does not score it. */
+"recused";
 
 /**  Whether a sheet can still change. */
 export type SheetStatus = 
@@ -1519,6 +1565,10 @@ export type TownshipScoring = {
 	expected: number,
 	/**  Sheets submitted. */
 	submitted: number,
+	/**  Expected scorers who have not submitted a sheet here, in registration order. */
+	missing_scorer_ids: string[],
+	/**  Why scoring was closed although sheets were missing (while it stays closed). */
+	close_reason: string | null,
 };
 
 /**  Which end a dropped mark came from. */

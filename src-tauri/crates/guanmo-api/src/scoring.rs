@@ -11,7 +11,7 @@ use guanmo_domain::problem::{has_errors, Problem, ProblemCode};
 use guanmo_domain::roster::Township;
 use guanmo_domain::scoring::{
     check_points, check_reason, AuditEntry, Scorer, ScorerInput, ScoringState, Sheet, SheetStatus,
-    MAX_NOTE_CHARS,
+    MAX_NOTE_CHARS, MIN_REASON_CHARS,
 };
 use guanmo_store::scoring::{self as store, MarkTarget};
 use guanmo_store::{meta, ChangeInput};
@@ -37,6 +37,35 @@ pub struct TownshipScoring {
     pub expected: i32,
     /// Sheets submitted.
     pub submitted: i32,
+    /// Expected scorers who have not submitted a sheet here, in registration order.
+    pub missing_scorer_ids: Vec<String>,
+    /// Why scoring was closed although sheets were missing (while it stays closed).
+    pub close_reason: Option<String>,
+}
+
+/// Where one scorer's sheet for one township stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum SheetProgress {
+    /// 未评: no sheet started.
+    NotStarted,
+    /// 草稿: started, not submitted.
+    Draft,
+    /// 已提交.
+    Submitted,
+    /// 回避: the scorer heads this township and does not score it.
+    Recused,
+}
+
+/// One cell of the scorer × township grid.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct SheetCell {
+    /// Township.
+    pub township_id: String,
+    /// Where the sheet stands.
+    pub state: SheetProgress,
+    /// The sheet, once started.
+    pub sheet_id: Option<String>,
 }
 
 /// A scorer's row on the progress board.
@@ -52,6 +81,8 @@ pub struct ScorerProgress {
     pub expected: i32,
     /// Sheets they submitted.
     pub submitted: i32,
+    /// Their sheet for every enabled township, in route order (as `townships`).
+    pub sheets: Vec<SheetCell>,
 }
 
 /// The scoring board: where the tour is and who has submitted what.
@@ -166,60 +197,114 @@ fn expected_for(scorers: &[Scorer], township_id: &str) -> i32 {
         .count() as i32
 }
 
-/// Where the tour is and who has submitted what.
+/// One scorer's sheet for one township, from the sheets that exist.
+fn cell(
+    scorer: &Scorer,
+    township_id: &str,
+    sheets: &HashMap<(&str, &str), &store::SheetStatusRow>,
+) -> SheetCell {
+    let sheet = sheets.get(&(scorer.id.as_str(), township_id));
+    let state = match sheet.map(|s| s.status) {
+        Some(SheetStatus::Submitted) => SheetProgress::Submitted,
+        // A head's own township is 回避 even if a sheet was somehow started there.
+        _ if scorer.township_id.as_deref() == Some(township_id) => SheetProgress::Recused,
+        Some(SheetStatus::Draft) => SheetProgress::Draft,
+        None => SheetProgress::NotStarted,
+    };
+    SheetCell {
+        township_id: township_id.to_string(),
+        state,
+        sheet_id: sheet.map(|s| s.sheet_id.clone()),
+    }
+}
+
+/// Where the tour is and who has submitted what: per township, per scorer, and the grid of
+/// every active scorer's sheet for every enabled township.
 pub fn scoring_board(ctx: &Ctx) -> ApiResult<ScoringBoard> {
     let townships = enabled_townships(ctx)?;
     let scorers = list_scorers(ctx)?;
     let states: HashMap<String, ScoringState> =
         ctx.store.read(store::states)?.into_iter().collect();
+    let reasons = ctx.store.read(store::close_reasons)?;
     let statuses = ctx.store.read(store::sheet_statuses)?;
-    let submitted = |pred: &dyn Fn(&str, &str) -> bool| {
-        statuses
-            .iter()
-            .filter(|(s, t, st)| *st == SheetStatus::Submitted && pred(s, t))
-            .count() as i32
-    };
-    let enabled: std::collections::HashSet<&str> =
-        townships.iter().map(|t| t.id.as_str()).collect();
+    let by_pair: HashMap<(&str, &str), &store::SheetStatusRow> = statuses
+        .iter()
+        .map(|s| ((s.scorer_id.as_str(), s.township_id.as_str()), s))
+        .collect();
+    let active: Vec<&Scorer> = scorers.iter().filter(|s| s.active).collect();
+    let grid: Vec<ScorerProgress> = active
+        .iter()
+        .map(|s| {
+            let sheets: Vec<SheetCell> =
+                townships.iter().map(|t| cell(s, &t.id, &by_pair)).collect();
+            let count = |p: SheetProgress| sheets.iter().filter(|c| c.state == p).count() as i32;
+            ScorerProgress {
+                scorer_id: s.id.clone(),
+                name: s.name.clone(),
+                group: s.group.clone(),
+                expected: sheets.len() as i32 - count(SheetProgress::Recused),
+                submitted: count(SheetProgress::Submitted),
+                sheets,
+            }
+        })
+        .collect();
     let rows: Vec<TownshipScoring> = townships
         .iter()
-        .map(|t| TownshipScoring {
-            township_id: t.id.clone(),
-            name: t.name.clone(),
-            position: t.position,
-            state: states.get(&t.id).copied().unwrap_or(ScoringState::NotOpen),
-            expected: expected_for(&scorers, &t.id),
-            submitted: submitted(&|_, tid| tid == t.id),
+        .enumerate()
+        .map(|(i, t)| {
+            let state = states.get(&t.id).copied().unwrap_or(ScoringState::NotOpen);
+            let cells = grid.iter().filter_map(|g| Some((g, g.sheets.get(i)?)));
+            TownshipScoring {
+                township_id: t.id.clone(),
+                name: t.name.clone(),
+                position: t.position,
+                state,
+                expected: expected_for(&scorers, &t.id),
+                // Every submitted sheet counts, an inactive scorer's too (as the ranking does).
+                submitted: statuses
+                    .iter()
+                    .filter(|s| s.township_id == t.id && s.status == SheetStatus::Submitted)
+                    .count() as i32,
+                missing_scorer_ids: cells
+                    .filter(|(_, c)| {
+                        matches!(c.state, SheetProgress::NotStarted | SheetProgress::Draft)
+                    })
+                    .map(|(g, _)| g.scorer_id.clone())
+                    .collect(),
+                close_reason: if state == ScoringState::Closed {
+                    reasons.get(&t.id).cloned()
+                } else {
+                    None
+                },
+            }
         })
         .collect();
     let current = rows
         .iter()
         .find(|r| r.state == ScoringState::Open)
         .map(|r| r.township_id.clone());
-    let progress = scorers
-        .iter()
-        .filter(|s| s.active)
-        .map(|s| ScorerProgress {
-            scorer_id: s.id.clone(),
-            name: s.name.clone(),
-            group: s.group.clone(),
-            expected: townships
-                .iter()
-                .filter(|t| s.township_id.as_deref() != Some(t.id.as_str()))
-                .count() as i32,
-            submitted: submitted(&|sid, tid| sid == s.id && enabled.contains(tid)),
-        })
-        .collect();
     Ok(ScoringBoard {
         townships: rows,
         current_township_id: current,
-        scorers: progress,
+        scorers: grid,
     })
 }
 
-/// Opens or closes scoring of a township.
+/// Opens or closes scoring of a township. Closing goes through [`close_scoring`] without a
+/// reason, so it is refused while expected sheets are missing.
 pub fn set_scoring_open(ctx: &Ctx, township_id: &str, open: bool) -> ApiResult<ScoringBoard> {
+    if !open {
+        return close_scoring(ctx, township_id, None);
+    }
     ctx.ensure_organiser()?;
+    let t = enabled_township(ctx, township_id)?;
+    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+        store::set_state(tx, &t.id, true)
+    })?;
+    scoring_board(ctx)
+}
+
+fn enabled_township(ctx: &Ctx, township_id: &str) -> ApiResult<Township> {
     let t = ctx
         .store
         .read(|c| guanmo_store::roster::get(c, township_id))?;
@@ -230,8 +315,81 @@ pub fn set_scoring_open(ctx: &Ctx, township_id: &str, open: bool) -> ApiResult<S
             format!("「{}」已停用,不能评分", t.name),
         ));
     }
+    Ok(t)
+}
+
+/// Location of the refusal when 结束评分 lacks a reason (the UI points at its reason field).
+pub const CLOSE_REASON_LOCATION: &str = "结束评分原因";
+
+/// Closes scoring of a township (结束评分). While an expected scorer (active, not recused) has
+/// not submitted, the organiser must say why, in at least [`MIN_REASON_CHARS`] characters: the
+/// refusal is `validation` with a `required` problem at [`CLOSE_REASON_LOCATION`] naming who is
+/// missing. The reason and the missing scorers are kept in the change log and shown on the
+/// board while scoring stays closed.
+pub fn close_scoring(
+    ctx: &Ctx,
+    township_id: &str,
+    reason: Option<String>,
+) -> ApiResult<ScoringBoard> {
+    ctx.ensure_organiser()?;
+    let t = enabled_township(ctx, township_id)?;
+    let board = scoring_board(ctx)?;
+    let names: HashMap<&str, &str> = board
+        .scorers
+        .iter()
+        .map(|s| (s.scorer_id.as_str(), s.name.as_str()))
+        .collect();
+    let missing: Vec<(String, String)> = board
+        .townships
+        .iter()
+        .find(|r| r.township_id == t.id)
+        .map(|r| r.missing_scorer_ids.clone())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|id| {
+            let name = names
+                .get(id.as_str())
+                .copied()
+                .unwrap_or_default()
+                .to_string();
+            (id, name)
+        })
+        .collect();
+    let reason = reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if let Some(r) = &reason {
+        if r.chars().count() > MAX_NOTE_CHARS {
+            return Err(refuse(
+                ErrorCode::Validation,
+                CLOSE_REASON_LOCATION,
+                format!("原因不能超过{MAX_NOTE_CHARS}个字"),
+            ));
+        }
+    }
+    let short = reason
+        .as_ref()
+        .is_none_or(|r| r.chars().count() < MIN_REASON_CHARS);
+    if !missing.is_empty() && short {
+        let who: Vec<&str> = missing.iter().map(|(_, n)| n.as_str()).collect();
+        let message = format!(
+            "「{}」还有{}位评分人未提交({}),结束评分须填写原因(至少{MIN_REASON_CHARS}个字)",
+            t.name,
+            missing.len(),
+            who.join("、")
+        );
+        return Err(ApiError::with_problems(
+            ErrorCode::Validation,
+            "close_reason_required",
+            vec![Problem::error(
+                ProblemCode::Required,
+                CLOSE_REASON_LOCATION,
+                message,
+            )],
+        ));
+    }
     ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
-        store::set_state(tx, township_id, open)
+        store::close_with_reason(tx, &t.id, reason.as_deref(), &missing)
     })?;
     scoring_board(ctx)
 }
@@ -547,4 +705,200 @@ pub fn get_standings(ctx: &Ctx) -> ApiResult<Standings> {
 /// Every sheet (drafts and submitted), by route order then scorer.
 pub fn list_sheets(ctx: &Ctx) -> ApiResult<Vec<Sheet>> {
     Ok(ctx.store.read(store::list_sheets)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guanmo_domain::FixedClock;
+    use std::sync::Arc;
+
+    fn setup() -> (tempfile::TempDir, Ctx, Vec<Township>) {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(FixedClock::new(
+            chrono::DateTime::parse_from_rfc3339("2024-12-04T01:00:00Z")
+                .unwrap()
+                .with_timezone(&chrono::Utc),
+        ));
+        let ctx = Ctx::open(dir.path(), clock).unwrap();
+        let towns = enabled_townships(&ctx).unwrap();
+        (dir, ctx, towns)
+    }
+
+    fn scorer(ctx: &Ctx, name: &str, township_id: Option<&str>, active: bool) -> Scorer {
+        let group = if township_id.is_some() {
+            "乡镇(街道)党政主要负责人"
+        } else {
+            "市领导"
+        };
+        register_scorer(
+            ctx,
+            ScorerInput {
+                name: name.into(),
+                group: group.into(),
+                township_id: township_id.map(str::to_string),
+                active,
+            },
+        )
+        .unwrap()
+    }
+
+    /// Marks every criterion and submits.
+    fn submit_full(ctx: &Ctx, scorer: &Scorer, township_id: &str) -> Sheet {
+        let mut sheet = open_sheet(ctx, &scorer.id, township_id).unwrap();
+        for c in crate::rubric::get_rubric(ctx).unwrap().categories {
+            for k in c.criteria {
+                let id = k.id.unwrap();
+                sheet = record_mark(ctx, &sheet.id, &id, Some(1.0), String::new()).unwrap();
+            }
+        }
+        submit_sheet(ctx, &sheet.id, sheet.version).unwrap()
+    }
+
+    fn row<'a>(board: &'a ScoringBoard, township_id: &str) -> &'a TownshipScoring {
+        board
+            .townships
+            .iter()
+            .find(|t| t.township_id == township_id)
+            .unwrap()
+    }
+
+    fn cell_of<'a>(board: &'a ScoringBoard, scorer_id: &str, township_id: &str) -> &'a SheetCell {
+        board
+            .scorers
+            .iter()
+            .find(|s| s.scorer_id == scorer_id)
+            .unwrap()
+            .sheets
+            .iter()
+            .find(|c| c.township_id == township_id)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_board_grid_shows_every_active_scorers_sheet_per_township_and_who_is_missing() {
+        let (_d, ctx, towns) = setup();
+        let (t0, t1) = (&towns[0].id, &towns[1].id);
+        let done = scorer(&ctx, "张三", None, true);
+        let drafting = scorer(&ctx, "李四", None, true);
+        let head = scorer(&ctx, "王五", Some(t0), true);
+        let retired = scorer(&ctx, "赵六", None, false);
+        set_scoring_open(&ctx, t0, true).unwrap();
+        submit_full(&ctx, &done, t0);
+        open_sheet(&ctx, &drafting.id, t0).unwrap();
+
+        let board = scoring_board(&ctx).unwrap();
+        assert_eq!(
+            board
+                .scorers
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
+            ["张三", "李四", "王五"],
+            "only active scorers have a row, in registration order"
+        );
+        for s in &board.scorers {
+            let order: Vec<&str> = s.sheets.iter().map(|c| c.township_id.as_str()).collect();
+            let route: Vec<&str> = towns.iter().map(|t| t.id.as_str()).collect();
+            assert_eq!(order, route, "one cell per enabled township in route order");
+        }
+        assert_eq!(
+            cell_of(&board, &done.id, t0).state,
+            SheetProgress::Submitted
+        );
+        assert!(cell_of(&board, &done.id, t0).sheet_id.is_some());
+        assert_eq!(
+            cell_of(&board, &drafting.id, t0).state,
+            SheetProgress::Draft
+        );
+        assert_eq!(cell_of(&board, &head.id, t0).state, SheetProgress::Recused);
+        assert_eq!(
+            cell_of(&board, &head.id, t1).state,
+            SheetProgress::NotStarted
+        );
+        assert_eq!(cell_of(&board, &head.id, t1).sheet_id, None);
+        assert!(board.scorers.iter().all(|s| s.scorer_id != retired.id));
+
+        let r0 = row(&board, t0);
+        assert_eq!((r0.submitted, r0.expected), (1, 2), "the head is recused");
+        assert_eq!(
+            r0.missing_scorer_ids,
+            vec![drafting.id.clone()],
+            "a draft is not submitted; the head is not expected"
+        );
+        assert_eq!(
+            row(&board, t1).missing_scorer_ids,
+            vec![done.id.clone(), drafting.id.clone(), head.id.clone()]
+        );
+        let head_row = board
+            .scorers
+            .iter()
+            .find(|s| s.scorer_id == head.id)
+            .unwrap();
+        assert_eq!(
+            head_row.expected,
+            towns.len() as i32 - 1,
+            "a head is not expected at home"
+        );
+    }
+
+    #[test]
+    fn closing_while_sheets_are_missing_needs_a_reason_which_the_board_and_change_log_keep() {
+        let (_d, ctx, towns) = setup();
+        let t0 = &towns[0].id;
+        let a = scorer(&ctx, "张三", None, true);
+        let b = scorer(&ctx, "李四", None, true);
+        set_scoring_open(&ctx, t0, true).unwrap();
+        submit_full(&ctx, &a, t0);
+
+        for reason in [None, Some("".to_string()), Some(" 好 ".to_string())] {
+            let err = close_scoring(&ctx, t0, reason.clone()).unwrap_err();
+            assert_eq!(err.code, ErrorCode::Validation, "{reason:?}");
+            assert_eq!(err.message, "close_reason_required");
+            let p = &err.problems[0];
+            assert_eq!(p.code, ProblemCode::Required);
+            assert_eq!(p.location, CLOSE_REASON_LOCATION);
+            assert!(
+                p.message.contains("李四") && !p.message.contains("张三"),
+                "names who is missing: {}",
+                p.message
+            );
+        }
+        assert!(
+            set_scoring_open(&ctx, t0, false).is_err(),
+            "the old close path keeps the rule too"
+        );
+        assert_eq!(
+            ctx.store.read(|c| store::state(c, t0)).unwrap(),
+            ScoringState::Open,
+            "a refused close changes nothing"
+        );
+
+        let board = close_scoring(&ctx, t0, Some("  李四临时离团  ".into())).unwrap();
+        let r = row(&board, t0);
+        assert_eq!(r.state, ScoringState::Closed);
+        assert_eq!(r.close_reason.as_deref(), Some("李四临时离团"));
+        let change = ctx
+            .store
+            .changes_since(0, 10_000)
+            .unwrap()
+            .into_iter()
+            .rfind(|c| c.entity == "scoring_state")
+            .unwrap();
+        assert_eq!(change.op, "close");
+        assert_eq!(change.payload["reason"], "李四临时离团");
+        assert_eq!(change.payload["missing"][0]["name"], "李四");
+        assert_eq!(change.payload["missing"][0]["scorer_id"], b.id.as_str());
+
+        let reopened = set_scoring_open(&ctx, t0, true).unwrap();
+        assert_eq!(row(&reopened, t0).close_reason, None);
+        submit_full(&ctx, &b, t0);
+        let closed = close_scoring(&ctx, t0, None).unwrap();
+        let r = row(&closed, t0);
+        assert_eq!(
+            (r.state, r.close_reason.clone()),
+            (ScoringState::Closed, None),
+            "with every sheet in, no reason is needed"
+        );
+    }
 }

@@ -144,6 +144,58 @@ pub fn state(conn: &Connection, township_id: &str) -> Result<ScoringState> {
 /// Opens or closes scoring of a township.
 pub fn set_state(tx: &WriteTx<'_>, township_id: &str, open: bool) -> Result<()> {
     let state = if open { "open" } else { "closed" };
+    write_state(tx, township_id, open, serde_json::json!({ "state": state }))
+}
+
+/// Closes scoring of a township, noting in the change log why it closed although some sheets
+/// were not submitted (`reason`) and whose (`missing`: scorer id and name). The change log is
+/// kept for good and is local to this device: the note reaches no other replica (the op log
+/// carries only the state), so sync is unchanged.
+pub fn close_with_reason(
+    tx: &WriteTx<'_>,
+    township_id: &str,
+    reason: Option<&str>,
+    missing: &[(String, String)],
+) -> Result<()> {
+    let missing: Vec<serde_json::Value> = missing
+        .iter()
+        .map(|(id, name)| serde_json::json!({ "scorer_id": id, "name": name }))
+        .collect();
+    write_state(
+        tx,
+        township_id,
+        false,
+        serde_json::json!({ "state": "closed", "reason": reason, "missing": missing }),
+    )
+}
+
+/// The reason given when each township's scoring was last closed, if one was given.
+pub fn close_reasons(conn: &Connection) -> Result<std::collections::HashMap<String, String>> {
+    let mut st = conn.prepare(
+        "SELECT entity_id, json_extract(payload, '$.reason') FROM changes
+         WHERE entity = 'scoring_state' AND op = 'close' ORDER BY seq",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+    })?;
+    let mut out = std::collections::HashMap::new();
+    for row in rows {
+        let (township, reason) = row?;
+        match reason {
+            Some(r) => out.insert(township, r),
+            None => out.remove(&township),
+        };
+    }
+    Ok(out)
+}
+
+fn write_state(
+    tx: &WriteTx<'_>,
+    township_id: &str,
+    open: bool,
+    payload: serde_json::Value,
+) -> Result<()> {
+    let state = if open { "open" } else { "closed" };
     tx.conn().execute(
         "INSERT INTO township_scoring (township_id, state, opened_at, closed_at)
          VALUES (?1, ?2, CASE WHEN ?2 = 'open' THEN ?3 END, CASE WHEN ?2 = 'closed' THEN ?3 END)
@@ -156,7 +208,7 @@ pub fn set_state(tx: &WriteTx<'_>, township_id: &str, open: bool) -> Result<()> 
         entity: "scoring_state",
         entity_id: township_id.to_string(),
         op: if open { "open" } else { "close" },
-        payload: serde_json::json!({ "state": state }),
+        payload,
     })
 }
 
@@ -585,20 +637,34 @@ fn clamp_tenths(sum: i64) -> i32 {
     i32::try_from(sum.clamp(i64::from(i32::MIN), i64::from(i32::MAX))).unwrap_or(0)
 }
 
-/// Every sheet's (scorer, township, status), for the progress board.
-pub fn sheet_statuses(conn: &Connection) -> Result<Vec<(String, String, SheetStatus)>> {
-    let mut st = conn.prepare("SELECT scorer_id, township_id, status FROM sheets")?;
+/// A sheet's place on the progress board.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SheetStatusRow {
+    /// Sheet.
+    pub sheet_id: String,
+    /// Scorer.
+    pub scorer_id: String,
+    /// Township.
+    pub township_id: String,
+    /// Draft or submitted.
+    pub status: SheetStatus,
+}
+
+/// Every sheet's (id, scorer, township, status), for the progress board.
+pub fn sheet_statuses(conn: &Connection) -> Result<Vec<SheetStatusRow>> {
+    let mut st = conn.prepare("SELECT id, scorer_id, township_id, status FROM sheets")?;
     let rows = st.query_map([], |r| {
-        let s: String = r.get(2)?;
-        Ok((
-            r.get(0)?,
-            r.get(1)?,
-            if s == "submitted" {
+        let s: String = r.get(3)?;
+        Ok(SheetStatusRow {
+            sheet_id: r.get(0)?,
+            scorer_id: r.get(1)?,
+            township_id: r.get(2)?,
+            status: if s == "submitted" {
                 SheetStatus::Submitted
             } else {
                 SheetStatus::Draft
             },
-        ))
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

@@ -32,8 +32,8 @@ pub use pairing::{
     scorer_assignments, transfer_device, PairingCode, PAIRING_TRIES, PAIRING_TRIES_TOTAL,
 };
 pub use status::{
-    adopt_other_version, overview, resolve_issue, DeviceStatus, IssueView, SyncOverview,
-    SKEW_WARN_MS,
+    adopt_other_version, delivery, overview, resolve_issue, Delivery, DeviceStatus, IssueView,
+    SyncOverview, SKEW_WARN_MS,
 };
 
 /// Result of sync operations.

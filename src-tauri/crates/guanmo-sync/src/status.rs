@@ -215,6 +215,60 @@ pub fn overview(ctx: &Ctx, media: &MediaStore) -> SyncResult<SyncOverview> {
     })
 }
 
+/// What of this device's own work the hub has confirmed: the 评分表 list's 已提交·待上传 /
+/// 已送达 and the status strip's "N项待上传".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Type)]
+pub struct Delivery {
+    /// This device hands its work to a hub (a paired laptop). On the hub itself and on a
+    /// laptop not paired yet nothing is ever "delivered", and the lists below are empty.
+    pub to_hub: bool,
+    /// This device's sheets whose latest change the hub has not confirmed yet.
+    pub pending_sheet_ids: Vec<String>,
+    /// Records (sheets, photos, posts) with a change the hub has not confirmed yet.
+    pub pending_records: u32,
+}
+
+/// What the hub has not confirmed of this device's work. The hub confirms a laptop's
+/// operations in sequence (`hub_acked_seq`), so a record is delivered once every operation
+/// this device made on it, up to and including the last one, is at or below that number.
+pub fn delivery(ctx: &Ctx) -> SyncResult<Delivery> {
+    let me = identity::device_identity(ctx)?;
+    let to_hub = me.role.is_some_and(|r| r != Role::Hub) && me.hub_id.is_some();
+    if !to_hub {
+        return Ok(Delivery {
+            to_hub,
+            pending_sheet_ids: Vec::new(),
+            pending_records: 0,
+        });
+    }
+    let (sheets, records) = ctx.store().read(|c| {
+        let acked: i64 = meta::get(c, "hub_acked_seq")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        // The primary key (origin, seq) makes this a range scan of the unconfirmed tail.
+        let mut st = c.prepare(
+            "SELECT DISTINCT kind, entity_id FROM ops WHERE origin = ?1 AND seq > ?2
+             ORDER BY kind, entity_id",
+        )?;
+        let rows = st
+            .query_map(rusqlite::params![me.id, acked], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let sheets: Vec<String> = rows
+            .iter()
+            .filter(|(kind, _)| kind == oplog::Kind::Sheet.as_str())
+            .map(|(_, id)| id.clone())
+            .collect();
+        Ok((sheets, rows.len()))
+    })?;
+    Ok(Delivery {
+        to_hub,
+        pending_sheet_ids: sheets,
+        pending_records: clamp(i64::try_from(records).unwrap_or(i64::MAX)),
+    })
+}
+
 /// Marks a refusal or conflict as handled.
 pub fn resolve_issue(ctx: &Ctx, id: &str) -> SyncResult<bool> {
     let role = identity::device_identity(ctx)?.role;
@@ -250,4 +304,110 @@ pub fn adopt_other_version(ctx: &Ctx, issue_id: &str) -> SyncResult<bool> {
         }
         Ok(adopted)
     })?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::{Faults, MemoryTransport};
+    use crate::HubService;
+    use guanmo_api::scoring;
+    use guanmo_domain::scoring::ScorerInput;
+    use guanmo_domain::SystemClock;
+    use std::sync::Arc;
+
+    fn device(role: Role) -> (Ctx, MediaStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Ctx::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        let media = MediaStore::new(dir.path()).unwrap();
+        crate::set_role(&ctx, role, "测试").unwrap();
+        (ctx, media, dir)
+    }
+
+    #[test]
+    fn a_sheet_is_pending_until_the_hub_confirmed_its_latest_change() {
+        let (hub, hub_media, _h) = device(Role::Hub);
+        let nobody = delivery(&hub).unwrap();
+        assert!(!nobody.to_hub, "the hub delivers to nobody");
+        let scorer = scoring::register_scorer(
+            &hub,
+            ScorerInput {
+                name: "张三".into(),
+                group: "市领导".into(),
+                township_id: None,
+                active: true,
+            },
+        )
+        .unwrap();
+        let town = guanmo_api::roster::list_townships(&hub)
+            .unwrap()
+            .into_iter()
+            .find(|t| t.enabled)
+            .unwrap();
+        scoring::set_scoring_open(&hub, &town.id, true).unwrap();
+
+        let (laptop, media, _l) = device(Role::Scorer);
+        assert!(
+            !delivery(&laptop).unwrap().to_hub,
+            "an unpaired laptop delivers to nobody"
+        );
+        let service = HubService::new(hub.clone(), hub_media);
+        let link = MemoryTransport::new(service.clone(), Faults::default(), 7);
+        let code = crate::new_pairing_code(&hub).unwrap();
+        crate::pair_with_hub(&laptop, &link, "memory://hub", &code.code).unwrap();
+        crate::sync_once(&laptop, &media, &link, &|_| {}).unwrap();
+        let laptop_id = crate::device_identity(&laptop).unwrap().id;
+        crate::assign_scorer(&hub, &scorer.id, Some(&laptop_id)).unwrap();
+        crate::sync_once(&laptop, &media, &link, &|_| {}).unwrap();
+        let synced = delivery(&laptop).unwrap();
+        assert!(synced.to_hub);
+        assert_eq!(synced.pending_records, 0, "{synced:?}");
+
+        let sheet = scoring::open_sheet(&laptop, &scorer.id, &town.id).unwrap();
+        let other = scoring::open_sheet(
+            &laptop,
+            &scorer.id,
+            &guanmo_api::roster::list_townships(&laptop)
+                .unwrap()
+                .into_iter()
+                .filter(|t| t.enabled)
+                .nth(1)
+                .unwrap()
+                .id,
+        );
+        assert!(other.is_err(), "only the open township starts a sheet");
+        let pending = delivery(&laptop).unwrap();
+        assert_eq!(pending.pending_sheet_ids, vec![sheet.id.clone()]);
+        assert_eq!(pending.pending_records, 1);
+
+        crate::sync_once(&laptop, &media, &link, &|_| {}).unwrap();
+        assert_eq!(
+            delivery(&laptop).unwrap().pending_sheet_ids,
+            Vec::<String>::new(),
+            "delivered once the hub confirmed it"
+        );
+
+        // A later change makes it pending again, until the next exchange.
+        let criterion = guanmo_api::rubric::get_rubric(&laptop).unwrap().categories[0].criteria[0]
+            .id
+            .clone()
+            .unwrap();
+        scoring::record_mark(&laptop, &sheet.id, &criterion, Some(1.0), String::new()).unwrap();
+        assert_eq!(
+            delivery(&laptop).unwrap().pending_sheet_ids,
+            vec![sheet.id.clone()]
+        );
+        link.set_cut(true);
+        assert!(crate::sync_once(&laptop, &media, &link, &|_| {}).is_err());
+        assert_eq!(
+            delivery(&laptop).unwrap().pending_sheet_ids,
+            vec![sheet.id.clone()],
+            "a failed exchange confirms nothing"
+        );
+        link.set_cut(false);
+        crate::sync_once(&laptop, &media, &link, &|_| {}).unwrap();
+        let done = delivery(&laptop).unwrap();
+        assert!(done.pending_sheet_ids.is_empty(), "{done:?}");
+        assert_eq!(done.pending_records, 0);
+    }
 }

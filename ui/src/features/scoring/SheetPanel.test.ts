@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
-import type { Rubric, Scorer, ScoringBoard, Sheet, Township } from "../../ipc";
+import type { Delivery, Rubric, Scorer, ScoringBoard, Sheet, SheetCell, Township } from "../../ipc";
 import SheetPanel from "./SheetPanel.svelte";
 
 const towns = [
@@ -45,8 +45,8 @@ const eighteen: Rubric = {
 
 const board: ScoringBoard = {
   townships: [
-    { township_id: "t-yy", name: "宜阳街道", position: 1, state: "closed", expected: 2, submitted: 2 },
-    { township_id: "t-qf", name: "泉峰街道", position: 2, state: "open", expected: 2, submitted: 0 },
+    { township_id: "t-yy", name: "宜阳街道", position: 1, state: "closed", expected: 2, submitted: 2, missing_scorer_ids: [], close_reason: null },
+    { township_id: "t-qf", name: "泉峰街道", position: 2, state: "open", expected: 2, submitted: 0, missing_scorer_ids: [], close_reason: null },
   ],
   current_township_id: "t-qf",
   scorers: [],
@@ -89,6 +89,8 @@ function backend(scorer: Scorer | null, { evidence = [], rubric = small }: { evi
         return rubric;
       case "list_photos":
         return [];
+      case "get_delivery":
+        return { to_hub: false, pending_sheet_ids: [], pending_records: 0 } satisfies Delivery;
       case "open_sheet":
         if (scorer && a.townshipId === scorer.township_id) {
           throw { code: "recused", message: "本人所在乡镇", problems: [] };
@@ -409,5 +411,112 @@ describe("score sheet: evidence and no scorer", () => {
     backend(null);
     render(SheetPanel);
     expect((await screen.findByTestId("empty-state")).textContent).toContain("本机尚未选择评分人");
+  });
+});
+
+describe("the township list: this scorer's own sheet in each township", () => {
+  const four = [
+    { id: "t-yy", code: "430482001000", name: "宜阳街道", position: 1 },
+    { id: "t-qf", code: "430482002000", name: "泉峰街道", position: 2 },
+    { id: "t-py", code: "430482003000", name: "培元街道", position: 3 },
+    { id: "t-qt", code: "430482005000", name: "曲潭街道", position: 4 },
+  ].map((t) => ({ ...t, kind: "subdistrict", enabled: true, day: 1, arrival: null, slot_minutes: null, note: "", version: 1 })) as Township[];
+  const leader: Scorer = { id: "s-2", name: "李四", group: "市领导", township_id: null, active: true, version: 1 };
+  const cells: SheetCell[] = [
+    { township_id: "t-yy", state: "submitted", sheet_id: "sheet-yy" },
+    { township_id: "t-qf", state: "draft", sheet_id: "sheet-qf" },
+    { township_id: "t-py", state: "not_started", sheet_id: null },
+    { township_id: "t-qt", state: "submitted", sheet_id: "sheet-qt" },
+  ];
+  const row = (id: string, name: string, position: number, state: "open" | "closed" | "not_open") => ({
+    township_id: id,
+    name,
+    position,
+    state,
+    expected: 1,
+    submitted: 0,
+    missing_scorer_ids: [],
+    close_reason: null,
+  });
+  const grid: ScoringBoard = {
+    townships: [row("t-yy", "宜阳街道", 1, "closed"), row("t-qf", "泉峰街道", 2, "open"), row("t-py", "培元街道", 3, "not_open"), row("t-qt", "曲潭街道", 4, "closed")],
+    current_township_id: "t-qf",
+    scorers: [{ scorer_id: "s-2", name: "李四", group: "市领导", expected: 4, submitted: 2, sheets: cells }],
+  };
+
+  function listBackend(delivery: Delivery) {
+    mockIPC((cmd, args) => {
+      const a = (args ?? {}) as Record<string, unknown>;
+      switch (cmd) {
+        case "get_device_scorer":
+          return leader;
+        case "get_scoring_board":
+          return grid;
+        case "list_townships":
+          return four;
+        case "get_rubric":
+          return small;
+        case "get_delivery":
+          return delivery;
+        case "open_sheet": {
+          const id = a.townshipId as string;
+          const cell = cells.find((c) => c.township_id === id)!;
+          const sheet = { ...blankSheet(id), id: cell.sheet_id ?? `sheet-${id}`, scorer_id: "s-2" };
+          return cell.state === "submitted"
+            ? {
+                ...sheet,
+                status: "submitted",
+                submitted_at: "2024-12-04T02:00:00Z",
+                marks: [
+                  { criterion_id: "crit-1", points: 8, note: "" },
+                  { criterion_id: "crit-2", points: 10, note: "" },
+                ],
+                base_total: 18,
+              }
+            : sheet;
+        }
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+  }
+
+  const stateOf = (code: string) => screen.getByTestId(`sheet-state-${code}`).textContent;
+
+  it("on a paired laptop: 未评, 草稿, 已提交·待上传 until the hub confirmed it, then 已提交·已送达", async () => {
+    listBackend({ to_hub: true, pending_sheet_ids: ["sheet-yy"], pending_records: 1 });
+    render(SheetPanel);
+    await waitFor(() => expect(stateOf("430482001000")).toBe("已提交·待上传"));
+    expect(stateOf("430482002000")).toBe("草稿");
+    expect(stateOf("430482003000")).toBe("未评");
+    expect(stateOf("430482005000")).toBe("已提交·已送达");
+    // Whether scoring there is open, secondary.
+    expect(screen.getByTestId("sheet-open-430482002000").textContent).toBe("当前 · 评分中");
+    expect(screen.getByTestId("sheet-open-430482001000").textContent).toBe("已结束");
+    expect(screen.getByTestId("sheet-open-430482003000").textContent).toBe("未开始");
+
+    // The submitted sheet's header says it has not reached the hub yet.
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("草稿")); // the current one opened first
+    await fireEvent.click(screen.getByTestId("sheet-township-430482001000"));
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交,待上传"));
+    await fireEvent.click(screen.getByTestId("sheet-township-430482005000"));
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交,已送达主机"));
+  });
+
+  it("on the hub or a laptop not paired: plain 已提交", async () => {
+    listBackend({ to_hub: false, pending_sheet_ids: [], pending_records: 0 });
+    render(SheetPanel);
+    await waitFor(() => expect(stateOf("430482001000")).toBe("已提交"));
+    expect(stateOf("430482005000")).toBe("已提交");
+    expect(stateOf("430482002000")).toBe("草稿");
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("草稿"));
+    await fireEvent.click(screen.getByTestId("sheet-township-430482001000"));
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
+  });
+
+  it("a township head's own township reads 回避", async () => {
+    backend(scorer);
+    render(SheetPanel);
+    await waitFor(() => expect(stateOf("430482001000")).toBe("回避"));
   });
 });

@@ -1,6 +1,17 @@
 import { describe, expect, it } from "vitest";
 import type { ScoringBoard, Township } from "../../ipc";
-import { SaveQueue, checkMark, clockTime, markText, sheetTotal, totalText, townshipsForSheet } from "./scoring";
+import {
+  SaveQueue,
+  checkMark,
+  clockTime,
+  markText,
+  missingNames,
+  mySheetBadge,
+  reasonProblem,
+  sheetTotal,
+  totalText,
+  townshipsForSheet,
+} from "./scoring";
 
 describe("mark check (mirror of the backend's check_points, in short Chinese messages)", () => {
   it("empty is no mark yet", () => {
@@ -60,9 +71,9 @@ describe("townships for the sheet", () => {
   ] as Township[];
   const board: ScoringBoard = {
     townships: [
-      { township_id: "c", name: "C", position: 3, state: "not_open", expected: 3, submitted: 0 },
-      { township_id: "a", name: "A", position: 1, state: "closed", expected: 3, submitted: 3 },
-      { township_id: "b", name: "B", position: 2, state: "open", expected: 3, submitted: 1 },
+      { township_id: "c", name: "C", position: 3, state: "not_open", expected: 3, submitted: 0, missing_scorer_ids: [], close_reason: null },
+      { township_id: "a", name: "A", position: 1, state: "closed", expected: 3, submitted: 3, missing_scorer_ids: [], close_reason: null },
+      { township_id: "b", name: "B", position: 2, state: "open", expected: 3, submitted: 1, missing_scorer_ids: [], close_reason: null },
     ],
     current_township_id: "b",
     scorers: [],
@@ -70,6 +81,47 @@ describe("townships for the sheet", () => {
   it("puts the current open township first, then route order", () => {
     expect(townshipsForSheet(board, towns).map((t) => t.code)).toEqual(["002", "001", "003"]);
     expect(townshipsForSheet({ ...board, current_township_id: null }, towns).map((t) => t.code)).toEqual(["001", "002", "003"]);
+  });
+  it("carries the scorer's own sheet from the board's grid, and names who is missing", () => {
+    const withGrid: ScoringBoard = {
+      ...board,
+      townships: board.townships.map((t) => (t.township_id === "b" ? { ...t, missing_scorer_ids: ["s-2", "s-1"] } : t)),
+      scorers: [
+        { scorer_id: "s-1", name: "张三", group: "市领导", expected: 3, submitted: 1, sheets: [{ township_id: "b", state: "draft", sheet_id: "x" }] },
+        { scorer_id: "s-2", name: "李四", group: "市领导", expected: 3, submitted: 0, sheets: [] },
+      ],
+    };
+    const list = townshipsForSheet(withGrid, towns, "s-1");
+    expect(list[0].mine).toEqual({ township_id: "b", state: "draft", sheet_id: "x" });
+    expect(list[1].mine).toBeNull();
+    expect(townshipsForSheet(withGrid, towns)[0].mine).toBeNull();
+    expect(missingNames(withGrid, "b")).toEqual(["李四", "张三"]);
+    expect(missingNames(withGrid, "a")).toEqual([]);
+  });
+});
+
+describe("a scorer's own sheet, as their list shows it", () => {
+  const submitted = { township_id: "a", state: "submitted" as const, sheet_id: "s-a" };
+  it("reads 未评 / 草稿 / 回避 whatever the device", () => {
+    expect(mySheetBadge(null, null).label).toBe("未评");
+    expect(mySheetBadge({ township_id: "a", state: "not_started", sheet_id: null }, null).label).toBe("未评");
+    expect(mySheetBadge({ township_id: "a", state: "draft", sheet_id: "s-a" }, null).label).toBe("草稿");
+    expect(mySheetBadge({ township_id: "a", state: "recused", sheet_id: null }, null).label).toBe("回避");
+  });
+  it("says whether a submitted sheet reached the hub only on a laptop paired with it", () => {
+    expect(mySheetBadge(submitted, { to_hub: true, pending_sheet_ids: ["s-a"], pending_records: 1 })).toEqual({ label: "已提交·待上传", tone: "pending" });
+    expect(mySheetBadge(submitted, { to_hub: true, pending_sheet_ids: [], pending_records: 0 })).toEqual({ label: "已提交·已送达", tone: "done" });
+    expect(mySheetBadge(submitted, { to_hub: false, pending_sheet_ids: [], pending_records: 0 }).label).toBe("已提交");
+    expect(mySheetBadge(submitted, null).label).toBe("已提交");
+  });
+});
+
+describe("the reason for closing scoring with sheets missing", () => {
+  it("needs at least two characters after trimming", () => {
+    expect(reasonProblem("")).toBe("请填写结束原因(至少2个字)");
+    expect(reasonProblem(" 好 ")).toBe("请填写结束原因(至少2个字)");
+    expect(reasonProblem("离团")).toBeNull();
+    expect(reasonProblem("字".repeat(1001))).toBe("原因不能超过1000个字");
   });
 });
 

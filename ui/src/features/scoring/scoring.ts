@@ -2,7 +2,7 @@
 //! checks mirror the backend's `check_points` so a value is sent only once it is valid (the
 //! save rule is in `markInput.ts`); the backend still checks every value it gets, and its
 //! refusals are what count.
-import type { Rubric, ScoringBoard, ScoringState, Sheet, Township, TownshipScoring } from "../../ipc";
+import type { Delivery, Rubric, ScoringBoard, ScoringState, Sheet, SheetCell, SheetProgress, Township, TownshipScoring } from "../../ipc";
 import { formatPoints, tenths } from "../rubric/rubric";
 
 export const GROUP_CITY_LEADER = "市领导";
@@ -85,16 +85,76 @@ export function clockOf(rfc3339: string | null): string {
   return Number.isNaN(d.getTime()) ? rfc3339 : clockTime(d);
 }
 
-export type SheetTownship = TownshipScoring & { code: string; current: boolean };
+/** A township in a scorer's list, with that scorer's own sheet (null: the board has no row for them). */
+export type SheetTownship = TownshipScoring & { code: string; current: boolean; mine: SheetCell | null };
 
-/** The board's townships for a scorer: the current open one first, then the rest in route order. */
-export function townshipsForSheet(board: ScoringBoard, townships: readonly Township[]): SheetTownship[] {
+/**
+ * The board's townships for a scorer: the current open one first, then the rest in route order,
+ * each with `scorerId`'s own sheet from the board's grid.
+ */
+export function townshipsForSheet(board: ScoringBoard, townships: readonly Township[], scorerId: string | null = null): SheetTownship[] {
   const codes = new Map(townships.map((t) => [t.id, t.code]));
+  const cells = new Map((board.scorers.find((s) => s.scorer_id === scorerId)?.sheets ?? []).map((c) => [c.township_id, c]));
   const rows = [...board.townships]
     .sort((a, b) => a.position - b.position)
-    .map((t) => ({ ...t, code: codes.get(t.township_id) ?? t.township_id, current: t.township_id === board.current_township_id }));
+    .map((t) => ({
+      ...t,
+      code: codes.get(t.township_id) ?? t.township_id,
+      current: t.township_id === board.current_township_id,
+      mine: cells.get(t.township_id) ?? null,
+    }));
   const current = rows.filter((r) => r.current);
   return [...current, ...rows.filter((r) => !r.current)];
+}
+
+/** A sheet's state as the organiser's grid shows it. */
+export const SHEET_PROGRESS_LABELS: Record<SheetProgress, string> = {
+  not_started: "未评",
+  draft: "草稿",
+  submitted: "已提交",
+  recused: "回避",
+};
+
+export type SheetBadge = { label: string; tone: "none" | "draft" | "pending" | "done" | "recused" };
+
+/**
+ * A scorer's own sheet in their township list: 未评 / 草稿 / 已提交, and on a laptop that hands its
+ * work to the hub, 已提交·待上传 until the hub confirmed the sheet's last change, then 已提交·已送达.
+ */
+export function mySheetBadge(cell: SheetCell | null, delivery: Delivery | null): SheetBadge {
+  switch (cell?.state ?? "not_started") {
+    case "not_started":
+      return { label: "未评", tone: "none" };
+    case "draft":
+      return { label: "草稿", tone: "draft" };
+    case "recused":
+      return { label: "回避", tone: "recused" };
+    case "submitted":
+      if (!delivery?.to_hub) return { label: "已提交", tone: "done" };
+      return isPendingSheet(cell?.sheet_id ?? null, delivery)
+        ? { label: "已提交·待上传", tone: "pending" }
+        : { label: "已提交·已送达", tone: "done" };
+  }
+}
+
+/** The hub has not confirmed this sheet's latest change (only on a laptop paired with a hub). */
+export function isPendingSheet(sheetId: string | null, delivery: Delivery | null): boolean {
+  return !!delivery?.to_hub && sheetId !== null && delivery.pending_sheet_ids.includes(sheetId);
+}
+
+/** The names of the scorers the board says have not submitted for a township, in registration order. */
+export function missingNames(board: ScoringBoard, townshipId: string): string[] {
+  const names = new Map(board.scorers.map((s) => [s.scorer_id, s.name]));
+  const row = board.townships.find((t) => t.township_id === townshipId);
+  return (row?.missing_scorer_ids ?? []).map((id) => names.get(id) ?? id);
+}
+
+/** A reason long enough for the backend (at least 2 characters after trimming). */
+export function reasonProblem(reason: string): string | null {
+  const n = [...reason.trim()].length;
+  if (n < 2) return "请填写结束原因(至少2个字)";
+  if (n > 1000) return "原因不能超过1000个字";
+  return null;
 }
 
 /** Maps township id to code, so test ids can use the stable code. */
