@@ -318,6 +318,21 @@ impl Session {
 
     /// Calls an app command through the page's own IPC, as the UI does. Used only where a
     /// native dialog stands in the way (file paths) or to set up a rule in one step.
+    /// Waits until the DOM text of `css` contains `want` (the strip under the page, which
+    /// WebKit's WebDriver reads as empty although it is on screen: see the screenshots).
+    pub async fn wait_for_content(&self, css: &str, want: &str) {
+        let deadline = Instant::now() + WAIT;
+        let mut last = String::new();
+        while Instant::now() < deadline {
+            last = self.text_content(css).await;
+            if last.contains(want) {
+                return;
+            }
+            self.pause_ms(200).await;
+        }
+        panic!("{css} should contain {want:?}, has {last:?}");
+    }
+
     /// The text of the first `css`, shown or not (e.g. the error code behind 详情).
     pub async fn text_content(&self, css: &str) -> String {
         self.wait_for(css).await;

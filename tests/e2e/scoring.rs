@@ -261,7 +261,7 @@ async fn two_scorers_submit_and_the_ranking_and_audit_show_it() {
         "先行结束",
     )
     .await;
-    s.wait_for_text("[data-testid='status-strip-text']", "未与组织方主机配对")
+    s.wait_for_content("[data-testid='status-strip-text']", "未与组织方主机配对")
         .await;
     s.close().await;
 }

@@ -178,7 +178,7 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
         .await;
     sync_until_sent(&laptop).await;
     laptop
-        .wait_for_text("[data-testid='status-strip-text']", "已全部送达主机")
+        .wait_for_content("[data-testid='status-strip-text']", "已全部送达主机")
         .await;
     laptop.screenshot("44-sync-laptop-synced").await;
 
