@@ -318,6 +318,15 @@ impl Session {
 
     /// Calls an app command through the page's own IPC, as the UI does. Used only where a
     /// native dialog stands in the way (file paths) or to set up a rule in one step.
+    /// Waits until no element matches `css`.
+    pub async fn wait_for_gone(&self, css: &str) {
+        let deadline = Instant::now() + WAIT;
+        while self.client.find(Locator::Css(css)).await.is_ok() {
+            assert!(Instant::now() < deadline, "{css} is still there");
+            self.pause_ms(100).await;
+        }
+    }
+
     /// Waits until the DOM text of `css` contains `want` (the strip under the page, which
     /// WebKit's WebDriver reads as empty although it is on screen: see the screenshots).
     pub async fn wait_for_content(&self, css: &str, want: &str) {

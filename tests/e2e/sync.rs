@@ -57,6 +57,10 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
     let hub = hub_desk.session().await;
     hub.wait_for(&format!("[data-testid='township-row-{YIYANG}']"))
         .await;
+    // A laptop without a role is asked what it is for.
+    hub.wait_for_text("[data-testid='first-start']", "这台电脑做什么用")
+        .await;
+    hub.screenshot("39-first-start").await;
     choose_role(&hub, "hub", "组织方主机").await;
     hub.wait_for_text("[data-testid='hub-url']", &format!(":{peer_port}"))
         .await;
@@ -94,6 +98,14 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
         .wait_for(&format!("[data-testid='township-row-{YIYANG}']"))
         .await;
     choose_role(&laptop, "scorer", "评分电脑一").await;
+    // A scorer's laptop shows neither the ranking nor moderation (背靠背), and its route and
+    // scorers are the hub's, shown read-only.
+    laptop.wait_for_gone("[data-testid='nav-ranking']").await;
+    assert!(laptop
+        .client
+        .find(fantoccini::Locator::Css("[data-testid='nav-moderation']"))
+        .await
+        .is_err());
     laptop
         .set_value(
             "[data-testid='pair-url']",
