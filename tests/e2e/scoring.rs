@@ -119,6 +119,15 @@ async fn score_and_submit(s: &Session, value: &str) {
         .unwrap();
     assert_eq!(marks.len(), 18, "the default rubric has 18 criteria");
     for m in marks {
+        // To the middle of the page first: scrolled to an edge, the sheet's sticky bar (or the
+        // first-start question above it) may cover the field, and WebDriver refuses to type.
+        s.client
+            .execute(
+                "arguments[0].scrollIntoView({ block: 'center' });",
+                vec![serde_json::to_value(&m).unwrap()],
+            )
+            .await
+            .unwrap();
         m.clear().await.unwrap();
         m.send_keys(value).await.unwrap();
     }
