@@ -100,6 +100,7 @@ fn saved_marks_survive_kill_9() {
                 group: "市领导".into(),
                 township_id: None,
                 active: true,
+                work_unit: String::new(),
             },
         )
         .unwrap();

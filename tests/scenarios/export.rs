@@ -61,6 +61,7 @@ fn tour() -> Tour {
                     .into(),
                     township_id: head.then(|| towns[1].0.clone()),
                     active: true,
+                    work_unit: String::new(),
                 },
             )
             .unwrap();

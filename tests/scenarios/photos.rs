@@ -48,6 +48,7 @@ fn a_photo_imported_twice_is_recorded_once_and_can_be_evidence_on_a_draft_sheet_
             group: "市领导".into(),
             township_id: None,
             active: true,
+            work_unit: String::new(),
         },
     )
     .unwrap();

@@ -17,6 +17,7 @@ fn scorer(ctx: &Ctx, name: &str, group: &str, township: Option<&Township>) -> Sc
             group: group.into(),
             township_id: township.map(|t| t.id.clone()),
             active: true,
+            work_unit: String::new(),
         },
     )
     .unwrap()

@@ -76,6 +76,7 @@ impl Cluster {
                         group: "市领导".into(),
                         township_id: None,
                         active: true,
+                        work_unit: String::new(),
                     },
                 )
                 .unwrap(),

@@ -127,6 +127,7 @@ impl HttpCluster {
                         group: "市领导".into(),
                         township_id: None,
                         active: true,
+                        work_unit: String::new(),
                     },
                 )
                 .unwrap(),

@@ -1093,6 +1093,8 @@ export type Scorer = {
 	active: boolean,
 	/**  Increments on every edit. */
 	version: number,
+	/**  Work unit (单位), e.g. 市委办公室: tells two scorers of one name apart; may be blank. */
+	work_unit: string,
 };
 
 /**  What the organiser enters for a scorer. */
@@ -1105,6 +1107,8 @@ export type ScorerInput = {
 	township_id: string | null,
 	/**  Expected to score. */
 	active: boolean,
+	/**  Work unit (单位); blank when not given. */
+	work_unit?: string,
 };
 
 /**  A scorer's row on the progress board. */
@@ -1115,6 +1119,8 @@ export type ScorerProgress = {
 	name: string,
 	/**  Group. */
 	group: string,
+	/**  Work unit (单位); blank when not given. */
+	work_unit: string,
 	/**  Sheets expected from them. */
 	expected: number,
 	/**  Sheets they submitted. */

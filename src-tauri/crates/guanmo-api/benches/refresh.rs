@@ -42,6 +42,7 @@ fn main() {
                     group: if i < 40 { "市领导" } else { "市直部门" }.into(),
                     township_id: None,
                     active: true,
+                    work_unit: String::new(),
                 },
             )
             .unwrap()

@@ -77,6 +77,8 @@ pub struct ScorerProgress {
     pub name: String,
     /// Group.
     pub group: String,
+    /// Work unit (单位); blank when not given.
+    pub work_unit: String,
     /// Sheets expected from them.
     pub expected: i32,
     /// Sheets they submitted.
@@ -242,6 +244,7 @@ pub fn scoring_board(ctx: &Ctx) -> ApiResult<ScoringBoard> {
                 scorer_id: s.id.clone(),
                 name: s.name.clone(),
                 group: s.group.clone(),
+                work_unit: s.work_unit.clone(),
                 expected: sheets.len() as i32 - count(SheetProgress::Recused),
                 submitted: count(SheetProgress::Submitted),
                 sheets,
@@ -738,6 +741,7 @@ mod tests {
                 group: group.into(),
                 township_id: township_id.map(str::to_string),
                 active,
+                work_unit: String::new(),
             },
         )
         .unwrap()

@@ -13,6 +13,8 @@ pub const GROUP_CITY_LEADERS: &str = "市领导";
 pub const GROUP_TOWNSHIP_HEADS: &str = "乡镇(街道)党政主要负责人";
 /// Longest scorer name or group name, in characters.
 pub const MAX_NAME_CHARS: usize = 20;
+/// Longest work unit (单位) of a scorer, in characters.
+pub const MAX_WORK_UNIT_CHARS: usize = 40;
 /// Longest note or comment, in characters.
 pub const MAX_NOTE_CHARS: usize = 1000;
 /// Shortest unlock reason, in characters.
@@ -33,6 +35,8 @@ pub struct Scorer {
     pub active: bool,
     /// Increments on every edit.
     pub version: i32,
+    /// Work unit (单位), e.g. 市委办公室: tells two scorers of one name apart; may be blank.
+    pub work_unit: String,
 }
 
 /// What the organiser enters for a scorer.
@@ -46,6 +50,9 @@ pub struct ScorerInput {
     pub township_id: Option<String>,
     /// Expected to score.
     pub active: bool,
+    /// Work unit (单位); blank when not given.
+    #[serde(default)]
+    pub work_unit: String,
 }
 
 impl ScorerInput {
@@ -53,6 +60,7 @@ impl ScorerInput {
     pub fn normalized(mut self) -> Self {
         self.name = self.name.trim().to_string();
         self.group = self.group.trim().to_string();
+        self.work_unit = self.work_unit.trim().to_string();
         self.township_id = self.township_id.filter(|t| !t.trim().is_empty());
         self
     }
@@ -74,6 +82,13 @@ impl ScorerInput {
                     format!("{field}不能超过{MAX_NAME_CHARS}个字"),
                 ));
             }
+        }
+        if self.work_unit.chars().count() > MAX_WORK_UNIT_CHARS {
+            out.push(Problem::error(
+                ProblemCode::OutOfRange,
+                "单位",
+                format!("单位不能超过{MAX_WORK_UNIT_CHARS}个字"),
+            ));
         }
         // A township head never scores their own township (回避): the rule needs to know it.
         if self.group == GROUP_TOWNSHIP_HEADS && self.township_id.is_none() {
@@ -233,10 +248,33 @@ mod tests {
             group: String::new(),
             township_id: Some(" ".into()),
             active: true,
+            work_unit: String::new(),
         }
         .normalized();
         assert_eq!(s.township_id, None);
         assert_eq!(s.validate().len(), 2);
+    }
+
+    #[test]
+    fn a_work_unit_is_trimmed_optional_and_at_most_forty_characters() {
+        let input = |u: &str| {
+            ScorerInput {
+                name: "张三".into(),
+                group: "市领导".into(),
+                township_id: None,
+                active: true,
+                work_unit: u.into(),
+            }
+            .normalized()
+        };
+        assert_eq!(input("  市委办公室 ").work_unit, "市委办公室");
+        assert!(input("").validate().is_empty());
+        assert!(input(&"单".repeat(MAX_WORK_UNIT_CHARS))
+            .validate()
+            .is_empty());
+        let p = input(&"单".repeat(MAX_WORK_UNIT_CHARS + 1)).validate();
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].location, "单位");
     }
 
     #[test]
@@ -246,6 +284,7 @@ mod tests {
             group: GROUP_TOWNSHIP_HEADS.into(),
             township_id: t.map(Into::into),
             active: true,
+            work_unit: String::new(),
         };
         let p = head(None).validate();
         assert_eq!(p.len(), 1);

@@ -15,6 +15,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0009-comment-checks/up.sql"),
     include_str!("../migrations/0010-sync-trust/up.sql"),
     include_str!("../migrations/0011-mute-keys/up.sql"),
+    include_str!("../migrations/0012-scorer-work-unit/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with

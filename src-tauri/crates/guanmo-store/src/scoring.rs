@@ -18,10 +18,11 @@ fn scorer_from_row(r: &Row<'_>) -> rusqlite::Result<Scorer> {
         township_id: r.get(3)?,
         active: r.get(4)?,
         version: r.get(5)?,
+        work_unit: r.get(6)?,
     })
 }
 
-const SCORER_COLUMNS: &str = "id, name, grp, township_id, active, version";
+const SCORER_COLUMNS: &str = "id, name, grp, township_id, active, version, work_unit";
 
 /// All scorers, in registration order.
 pub fn list_scorers(conn: &Connection) -> Result<Vec<Scorer>> {
@@ -59,15 +60,17 @@ fn log_scorer(tx: &WriteTx<'_>, op: &'static str, s: &Scorer) -> Result<()> {
 pub fn insert_scorer(tx: &WriteTx<'_>, input: &ScorerInput) -> Result<Scorer> {
     let id = guanmo_domain::ids::new_id();
     tx.conn().execute(
-        "INSERT INTO scorers (id, name, grp, township_id, active, version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6)",
+        "INSERT INTO scorers (id, name, grp, township_id, active, version, created_at, updated_at,
+                              work_unit)
+         VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?6, ?7)",
         params![
             id,
             input.name,
             input.group,
             input.township_id,
             input.active,
-            tx.at()
+            tx.at(),
+            input.work_unit
         ],
     )?;
     let s = get_scorer(tx.conn(), &id)?;
@@ -93,14 +96,15 @@ pub fn update_scorer(
     }
     tx.conn().execute(
         "UPDATE scorers SET name = ?2, grp = ?3, township_id = ?4, active = ?5,
-                version = version + 1, updated_at = ?6 WHERE id = ?1",
+                version = version + 1, updated_at = ?6, work_unit = ?7 WHERE id = ?1",
         params![
             id,
             input.name,
             input.group,
             input.township_id,
             input.active,
-            tx.at()
+            tx.at(),
+            input.work_unit
         ],
     )?;
     let s = get_scorer(tx.conn(), id)?;

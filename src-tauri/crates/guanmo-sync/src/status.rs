@@ -336,6 +336,7 @@ mod tests {
                 group: "市领导".into(),
                 township_id: None,
                 active: true,
+                work_unit: String::new(),
             },
         )
         .unwrap();

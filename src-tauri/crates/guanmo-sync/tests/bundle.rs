@@ -135,6 +135,7 @@ impl Setup {
                 group: "市领导".into(),
                 township_id: None,
                 active: true,
+                work_unit: String::new(),
             },
         )
         .unwrap();
@@ -740,6 +741,7 @@ fn a_bundle_from_a_device_this_hub_never_paired_is_refused() {
             group: "市领导".into(),
             township_id: None,
             active: true,
+            work_unit: String::new(),
         },
     )
     .unwrap();

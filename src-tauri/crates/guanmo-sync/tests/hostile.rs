@@ -104,6 +104,7 @@ fn world(hostile_role: Role) -> World {
                     group: "市领导".into(),
                     township_id: None,
                     active: true,
+                    work_unit: String::new(),
                 },
             )
             .unwrap()

@@ -74,6 +74,7 @@ fn hub(root: &Path, dir: &str) -> (Node, Scorer) {
             group: "市领导".into(),
             township_id: None,
             active: true,
+            work_unit: String::new(),
         },
     )
     .unwrap();

@@ -354,6 +354,7 @@ fn laptop_with_marks(h: &Hub, marks: usize) -> (Node, String) {
             group: "市领导".into(),
             township_id: None,
             active: true,
+            work_unit: String::new(),
         },
     )
     .unwrap();

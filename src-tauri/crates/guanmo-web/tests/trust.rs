@@ -93,6 +93,7 @@ fn hub_with_hosts(extra_hosts: &[&str]) -> Hub {
                     group: "市领导".into(),
                     township_id: None,
                     active: true,
+                    work_unit: String::new(),
                 },
             )
             .unwrap()

@@ -28,17 +28,18 @@ function openBoard(): ScoringBoard {
     ],
     current_township_id: "t-yy",
     scorers: [
-      { scorer_id: "s-1", name: "张三", group: "市领导", expected: 2, submitted: 1, sheets: [cell("t-yy", "submitted"), cell("t-qf", "not_started")] },
-      { scorer_id: "s-2", name: "李四", group: "市领导", expected: 2, submitted: 0, sheets: [cell("t-yy", "draft"), cell("t-qf", "not_started")] },
+      { scorer_id: "s-1", name: "张三", group: "市领导", work_unit: "市委办公室", expected: 2, submitted: 1, sheets: [cell("t-yy", "submitted"), cell("t-qf", "not_started")] },
+      { scorer_id: "s-2", name: "李四", group: "市领导", work_unit: "", expected: 2, submitted: 0, sheets: [cell("t-yy", "draft"), cell("t-qf", "not_started")] },
       {
         scorer_id: "s-3",
         name: "王五",
         group: "乡镇(街道)党政主要负责人",
+        work_unit: "",
         expected: 1,
         submitted: 0,
         sheets: [cell("t-yy", "recused"), cell("t-qf", "not_started")],
       },
-      { scorer_id: "s-4", name: "赵六", group: "市领导", expected: 2, submitted: 0, sheets: [cell("t-yy", "not_started"), cell("t-qf", "not_started")] },
+      { scorer_id: "s-4", name: "赵六", group: "市领导", work_unit: "", expected: 2, submitted: 0, sheets: [cell("t-yy", "not_started"), cell("t-qf", "not_started")] },
     ],
   };
 }

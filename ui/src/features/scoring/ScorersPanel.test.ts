@@ -5,8 +5,8 @@ import { emit } from "@tauri-apps/api/event";
 import type { Scorer } from "../../ipc";
 import ScorersPanel from "./ScorersPanel.svelte";
 
-const zhang: Scorer = { id: "s-1", name: "张三", group: "市领导", township_id: null, active: true, version: 1 };
-const li: Scorer = { id: "s-2", name: "李四", group: "市领导", township_id: null, active: true, version: 1 };
+const zhang: Scorer = { id: "s-1", name: "张三", group: "市领导", township_id: null, active: true, version: 1, work_unit: "" };
+const li: Scorer = { id: "s-2", name: "李四", group: "市领导", township_id: null, active: true, version: 1, work_unit: "" };
 
 function backend() {
   let scorers = [zhang];
@@ -57,7 +57,22 @@ describe("scorers panel", () => {
     expect(registered).toEqual([]);
     await fireEvent.click(screen.getByTestId("scorer-add"));
     await fireEvent.click(await screen.findByTestId("scorer-duplicate-confirm"));
-    await waitFor(() => expect(registered).toEqual([{ name: "张三", group: "市领导", township_id: null, active: true }]));
+    await waitFor(() => expect(registered).toEqual([{ name: "张三", group: "市领导", township_id: null, active: true, work_unit: "" }]));
+  });
+
+  it("registers a scorer with their work unit and lists it", async () => {
+    const { registered } = backend();
+    render(ScorersPanel);
+    await screen.findByTestId("scorer-row-0");
+    await fireEvent.input(screen.getByTestId("scorer-name"), { target: { value: "赵六" } });
+    await fireEvent.input(screen.getByTestId("scorer-group"), { target: { value: "市领导" } });
+    await fireEvent.input(screen.getByTestId("scorer-unit"), { target: { value: " 市委办公室 " } });
+    await fireEvent.click(screen.getByTestId("scorer-add"));
+    await waitFor(() => expect(registered).toEqual([{ name: "赵六", group: "市领导", township_id: null, active: true, work_unit: "市委办公室" }]));
+    expect((await screen.findByTestId("scorer-unit-1")).textContent).toBe("市委办公室");
+    expect(screen.getByTestId("scorer-unit-0").textContent).toBe("—");
+    const options = [...(screen.getByTestId("device-scorer-select") as HTMLSelectElement).options].map((o) => o.textContent);
+    expect(options).toContain("赵六(市领导 · 市委办公室)");
   });
 
   it("says a township head needs their township before sending", async () => {

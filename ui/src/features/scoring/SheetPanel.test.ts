@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from "vitest";
-import { fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import type { Delivery, Rubric, Scorer, ScoringBoard, Sheet, SheetCell, Township } from "../../ipc";
 import SheetPanel from "./SheetPanel.svelte";
@@ -104,6 +104,9 @@ function backend(scorer: Scorer | null, { evidence = [], rubric = small }: { evi
         sheet = { ...sheet, marks, base_total: base, version: sheet.version + 1 };
         return sheet;
       }
+      case "get_sheet":
+        if (a.sheetId !== sheet.id) throw { code: "not_found", message: "no such sheet", problems: [] };
+        return sheet;
       case "detach_evidence":
         sheet = {
           ...sheet,
@@ -126,7 +129,7 @@ function backend(scorer: Scorer | null, { evidence = [], rubric = small }: { evi
 
 const marksSent = (calls: Calls) => calls.filter((c) => c.cmd === "record_mark").map((c) => [c.args.criterionId, c.args.points]);
 
-const scorer: Scorer = { id: "s-1", name: "张三", group: "乡镇(街道)党政主要负责人", township_id: "t-yy", active: true, version: 1 };
+const scorer: Scorer = { id: "s-1", name: "张三", group: "乡镇(街道)党政主要负责人", township_id: "t-yy", active: true, version: 1, work_unit: "市委办公室" };
 
 const focused = () => document.activeElement as HTMLElement;
 
@@ -140,7 +143,10 @@ async function typeText(text: string) {
   await fireEvent.input(focused(), { target: { value: text } });
 }
 
-afterEach(() => clearMocks());
+afterEach(() => {
+  clearMocks();
+  vi.restoreAllMocks();
+});
 
 describe("score sheet: a mark is saved when committed, and only when valid", () => {
   it("opens with the cursor in the first 得分; Enter saves the mark and moves on", async () => {
@@ -421,7 +427,7 @@ describe("the township list: this scorer's own sheet in each township", () => {
     { id: "t-py", code: "430482003000", name: "培元街道", position: 3 },
     { id: "t-qt", code: "430482005000", name: "曲潭街道", position: 4 },
   ].map((t) => ({ ...t, kind: "subdistrict", enabled: true, day: 1, arrival: null, slot_minutes: null, note: "", version: 1 })) as Township[];
-  const leader: Scorer = { id: "s-2", name: "李四", group: "市领导", township_id: null, active: true, version: 1 };
+  const leader: Scorer = { id: "s-2", name: "李四", group: "市领导", township_id: null, active: true, version: 1, work_unit: "" };
   const cells: SheetCell[] = [
     { township_id: "t-yy", state: "submitted", sheet_id: "sheet-yy" },
     { township_id: "t-qf", state: "draft", sheet_id: "sheet-qf" },
@@ -441,7 +447,7 @@ describe("the township list: this scorer's own sheet in each township", () => {
   const grid: ScoringBoard = {
     townships: [row("t-yy", "宜阳街道", 1, "closed"), row("t-qf", "泉峰街道", 2, "open"), row("t-py", "培元街道", 3, "not_open"), row("t-qt", "曲潭街道", 4, "closed")],
     current_township_id: "t-qf",
-    scorers: [{ scorer_id: "s-2", name: "李四", group: "市领导", expected: 4, submitted: 2, sheets: cells }],
+    scorers: [{ scorer_id: "s-2", name: "李四", group: "市领导", work_unit: "", expected: 4, submitted: 2, sheets: cells }],
   };
 
   function listBackend(delivery: Delivery) {
@@ -458,8 +464,9 @@ describe("the township list: this scorer's own sheet in each township", () => {
           return small;
         case "get_delivery":
           return delivery;
+        case "get_sheet":
         case "open_sheet": {
-          const id = a.townshipId as string;
+          const id = cmd === "get_sheet" ? cells.find((c) => c.sheet_id === a.sheetId)!.township_id : (a.townshipId as string);
           const cell = cells.find((c) => c.township_id === id)!;
           const sheet = { ...blankSheet(id), id: cell.sheet_id ?? `sheet-${id}`, scorer_id: "s-2" };
           return cell.state === "submitted"
@@ -514,9 +521,85 @@ describe("the township list: this scorer's own sheet in each township", () => {
     await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
   });
 
+  it("打印评分表 on a submitted sheet prints it as submitted: when (Beijing time), every mark, the total", async () => {
+    listBackend({ to_hub: false, pending_sheet_ids: [], pending_records: 0 });
+    const print = vi.spyOn(window, "print").mockImplementation(() => {});
+    render(SheetPanel);
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("草稿"));
+    await fireEvent.click(screen.getByTestId("sheet-township-430482001000"));
+    await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交"));
+
+    await fireEvent.click(screen.getByTestId("sheet-print"));
+
+    await waitFor(() => expect(print).toHaveBeenCalledTimes(1));
+    const paper = within(screen.getByTestId("print-sheet"));
+    expect(paper.getByTestId("print-township").textContent).toBe("第1站 · 宜阳街道");
+    expect(paper.getByTestId("print-scorer").textContent).toBe("评分人:李四");
+    expect(paper.getByTestId("print-status").textContent).toBe("状态:已提交(2024-12-04 10:00 北京时间)");
+    expect(paper.queryByTestId("print-draft")).toBeNull();
+    expect(paper.getByTestId("print-mark-0-0").textContent).toBe("8");
+    expect(paper.getByTestId("print-mark-0-1").textContent).toBe("10");
+    expect(paper.getByTestId("print-total").textContent).toBe("总分 18 = 细则 18 + 加减分 0");
+    expect(paper.getByTestId("print-footer").textContent).toMatch(/^打印时间 \d{4}-\d\d-\d\d \d\d:\d\d\(北京时间\) · 共2项,已评2项$/);
+  });
+
   it("a township head's own township reads 回避", async () => {
     backend(scorer);
     render(SheetPanel);
     await waitFor(() => expect(stateOf("430482001000")).toBe("回避"));
+  });
+});
+
+describe("score sheet: 打印评分表", () => {
+  it("prints the stored sheet: the scorer, the township, each stored mark, the total and the signature line", async () => {
+    const calls = backend(scorer);
+    const print = vi.spyOn(window, "print").mockImplementation(() => {});
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    await waitFor(() => expect(focused()).toBe(screen.getByTestId("mark-0-0")));
+    await typeText("7.5");
+    await press("Enter");
+    await typeText("9"); // typed, not committed: not on the paper
+
+    await fireEvent.click(screen.getByTestId("sheet-print"));
+
+    await waitFor(() => expect(print).toHaveBeenCalledTimes(1));
+    // Read back from the backend after the save landed.
+    expect(calls.map((c) => c.cmd).filter((c) => c === "record_mark" || c === "get_sheet")).toEqual(["record_mark", "get_sheet"]);
+    const area = screen.getByTestId("print-sheet");
+    expect(area.classList.contains("print-only")).toBe(true);
+    expect(area.querySelectorAll("input, button, textarea")).toHaveLength(0);
+    const paper = within(area);
+    expect(area.querySelector("h1")!.textContent).toBe("乡镇(街道)工作现场观摩评分表");
+    expect(paper.getByTestId("print-township").textContent).toBe("第2站 · 泉峰街道");
+    expect(paper.getByTestId("print-scorer").textContent).toBe("评分人:张三");
+    expect(paper.getByTestId("print-group").textContent).toBe("组别:乡镇(街道)党政主要负责人 · 市委办公室");
+    expect(paper.getByTestId("print-draft").textContent).toBe("草稿,未提交");
+    expect(paper.getByTestId("print-mark-0-0").textContent).toBe("7.5");
+    expect(paper.getByTestId("print-mark-0-1").textContent).toBe("");
+    expect(paper.getByTestId("print-subtotal-0").textContent).toBe("7.5");
+    expect(paper.getByTestId("print-total").textContent).toBe("总分 7.5 = 细则 7.5 + 加减分 0");
+    expect(paper.getByTestId("print-signature").textContent).toContain("评分人签字:____");
+    expect(paper.getByTestId("print-signature").textContent).toContain("日期:____年__月__日");
+    expect(paper.getByTestId("print-footer").textContent).toContain("共2项,已评1项");
+    // The screen keeps what is typed, and the sheet stays editable.
+    expect((screen.getByTestId("mark-0-1") as HTMLInputElement).value).toBe("9");
+    expect((screen.getByTestId("mark-0-1") as HTMLInputElement).readOnly).toBe(false);
+  });
+
+  it("when the sheet cannot be read back it says so and does not print", async () => {
+    backend(scorer);
+    const print = vi.spyOn(window, "print").mockImplementation(() => {});
+    render(SheetPanel);
+    await screen.findByTestId("mark-0-0");
+    mockIPC((cmd) => {
+      if (cmd === "get_sheet") throw { code: "storage", message: "disk unavailable", problems: [] };
+      throw new Error(`unexpected command ${cmd}`);
+    });
+
+    await fireEvent.click(screen.getByTestId("sheet-print"));
+
+    await waitFor(() => expect(screen.getByTestId("error-code").textContent).toBe("错误代码: storage"));
+    expect(print).not.toHaveBeenCalled();
   });
 });

@@ -4,6 +4,7 @@ import {
   SaveQueue,
   checkMark,
   clockTime,
+  groupAndUnit,
   markText,
   missingNames,
   mySheetBadge,
@@ -87,8 +88,8 @@ describe("townships for the sheet", () => {
       ...board,
       townships: board.townships.map((t) => (t.township_id === "b" ? { ...t, missing_scorer_ids: ["s-2", "s-1"] } : t)),
       scorers: [
-        { scorer_id: "s-1", name: "张三", group: "市领导", expected: 3, submitted: 1, sheets: [{ township_id: "b", state: "draft", sheet_id: "x" }] },
-        { scorer_id: "s-2", name: "李四", group: "市领导", expected: 3, submitted: 0, sheets: [] },
+        { scorer_id: "s-1", name: "张三", group: "市领导", work_unit: "", expected: 3, submitted: 1, sheets: [{ township_id: "b", state: "draft", sheet_id: "x" }] },
+        { scorer_id: "s-2", name: "李四", group: "市领导", work_unit: "", expected: 3, submitted: 0, sheets: [] },
       ],
     };
     const list = townshipsForSheet(withGrid, towns, "s-1");
@@ -143,5 +144,13 @@ describe("save queue", () => {
     await q.idle();
     expect(seen).toEqual(["x", "1", "3"]);
     expect(q.busy).toBe(false);
+  });
+});
+
+describe("groupAndUnit", () => {
+  it("adds the work unit to the group when there is one", () => {
+    expect(groupAndUnit({ group: "市领导", work_unit: "市委办公室" })).toBe("市领导 · 市委办公室");
+    expect(groupAndUnit({ group: "市领导", work_unit: "" })).toBe("市领导");
+    expect(groupAndUnit({ group: "市领导" })).toBe("市领导");
   });
 });

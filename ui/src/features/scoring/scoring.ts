@@ -208,3 +208,8 @@ export class SaveQueue {
 export function evidenceFor(sheet: Sheet, criterionId: string): string[] {
   return (sheet.evidence ?? []).filter((e) => e.criterion_id === criterionId).map((e) => e.hash);
 }
+
+/** "市领导 · 市委办公室": a scorer's group with their work unit (单位) when given. */
+export function groupAndUnit(s: { group: string; work_unit?: string }): string {
+  return s.work_unit ? `${s.group} · ${s.work_unit}` : s.group;
+}
