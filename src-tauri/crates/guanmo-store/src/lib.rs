@@ -6,11 +6,13 @@
 mod changes;
 pub mod comments;
 mod db;
+pub mod devices;
 mod error;
 pub mod feed;
 pub mod meta;
 pub mod migrations;
 pub mod oplog;
+pub mod outbox;
 pub mod photos;
 pub mod roster;
 pub mod rubric;

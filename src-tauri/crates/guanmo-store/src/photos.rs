@@ -80,6 +80,25 @@ pub fn list(conn: &Connection) -> Result<Vec<PhotoInfo>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// True when a photo with this hash is recorded.
+pub fn exists(conn: &Connection, hash: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM photos WHERE hash = ?1")?
+        .exists([hash])?)
+}
+
+/// Every recorded photo's hash with the size of its original, by hash (what sync offers).
+pub fn hashes_and_sizes(conn: &Connection) -> Result<Vec<(String, u64)>> {
+    let mut st = conn.prepare_cached("SELECT hash, original_bytes FROM photos ORDER BY hash")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (hash, bytes) = row?;
+        out.push((hash, u64::try_from(bytes).unwrap_or(0)));
+    }
+    Ok(out)
+}
+
 /// Attaches a photo to a criterion of a sheet (idempotent).
 pub fn attach(tx: &WriteTx<'_>, sheet_id: &str, criterion_id: &str, hash: &str) -> Result<()> {
     tx.conn().execute(

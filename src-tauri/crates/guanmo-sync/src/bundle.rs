@@ -695,19 +695,17 @@ fn verify_sender(
     if !guanmo_domain::ids::is_id(&manifest.device_id) {
         return Err(invalid("the manifest names no device"));
     }
-    let row: Option<(String, String, String, Option<String>)> = ctx.store().read(|c| {
-        Ok(c.query_row(
-            "SELECT name, role, public_key, revoked_at FROM devices WHERE id = ?1",
-            [&manifest.device_id],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?)
-    })?;
-    let Some((name, role, key_hex, revoked_at)) = row else {
+    let row = ctx
+        .store()
+        .read(|c| guanmo_store::devices::get(c, &manifest.device_id))?;
+    let Some(guanmo_store::devices::Device {
+        name,
+        role,
+        public_key: key_hex,
+        revoked_at,
+        ..
+    }) = row
+    else {
         return Err(invalid(format!(
             "signed by device {}, which is not paired with this hub",
             manifest.device_id
@@ -864,17 +862,7 @@ fn imported_at(
     conn: &rusqlite::Connection,
     bundle_id: &str,
 ) -> guanmo_store::Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT imported_at FROM sync_bundles WHERE id = ?1",
-            [bundle_id],
-            |r| r.get(0),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?)
+    guanmo_store::devices::bundle_imported_at(conn, bundle_id)
 }
 
 fn replayed(at: &str) -> SyncError {
@@ -1107,20 +1095,12 @@ pub fn import_bundle(
             conflicts: r.superseded,
             photos_missing,
         };
-        tx.conn().execute(
-            "INSERT INTO sync_bundles (id, device_id, file_hash, imported_at, report)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            rusqlite::params![
-                manifest.bundle_id,
-                manifest.device_id,
-                file_hash,
-                tx.at(),
-                serde_json::to_string(&report)?
-            ],
-        )?;
-        tx.conn().execute(
-            "UPDATE devices SET last_contact = ?2 WHERE id = ?1",
-            rusqlite::params![manifest.device_id, tx.at()],
+        guanmo_store::devices::record_bundle(
+            tx,
+            &manifest.bundle_id,
+            &manifest.device_id,
+            &file_hash,
+            &serde_json::to_string(&report)?,
         )?;
         tx.record(ChangeInput {
             entity: "device",

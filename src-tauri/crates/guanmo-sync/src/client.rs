@@ -199,14 +199,7 @@ pub fn sync_once(
 }
 
 fn all_hashes(ctx: &Ctx) -> SyncResult<Vec<(String, u64)>> {
-    Ok(ctx.store().read(|c| {
-        let mut st = c.prepare("SELECT hash, original_bytes FROM photos ORDER BY hash")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
-        Ok(rows
-            .filter_map(Result::ok)
-            .map(|(h, n)| (h, u64::try_from(n).unwrap_or(0)))
-            .collect())
-    })?)
+    Ok(ctx.store().read(guanmo_store::photos::hashes_and_sizes)?)
 }
 
 /// Photos moved at once. The side that receives a photo makes its 1600 px and 320 px copies,

@@ -59,11 +59,7 @@ impl HubService {
         self.ctx
             .store()
             .write_without_ops(self.ctx.now(), "sync", |tx| {
-                tx.conn().execute(
-                    "UPDATE devices SET last_contact = ?2 WHERE id = ?1",
-                    rusqlite::params![id, tx.at()],
-                )?;
-                Ok(())
+                guanmo_store::devices::touch(tx, &id)
             })?;
         Ok(id)
     }
@@ -168,13 +164,10 @@ impl HubService {
     /// A chunk of a photo the hub has, for a laptop.
     pub fn get_blob(&self, token: &str, hash: &str, offset: u64, max: u32) -> SyncResult<Vec<u8>> {
         self.device(token)?;
-        let known: bool = self.ctx.store().read(|c| {
-            Ok(
-                c.query_row("SELECT count(*) FROM photos WHERE hash = ?1", [hash], |r| {
-                    r.get::<_, i64>(0)
-                })? > 0,
-            )
-        })?;
+        let known = self
+            .ctx
+            .store()
+            .read(|c| guanmo_store::photos::exists(c, hash))?;
         if !known {
             return Err(SyncError::new(
                 SyncErrorCode::BadRequest,

@@ -149,13 +149,7 @@ pub fn set_role(ctx: &Ctx, role: Role, name: &str) -> SyncResult<DeviceIdentity>
         ));
     }
     if role != Role::Hub && before.role == Some(Role::Hub) {
-        let paired: i64 = ctx.store().read(|c| {
-            Ok(c.query_row(
-                "SELECT count(*) FROM devices WHERE revoked_at IS NULL AND role <> 'hub'",
-                [],
-                |r| r.get(0),
-            )?)
-        })?;
+        let paired = ctx.store().read(guanmo_store::devices::paired_laptops)?;
         if paired > 0 {
             return Err(SyncError::new(
                 SyncErrorCode::BadRequest,

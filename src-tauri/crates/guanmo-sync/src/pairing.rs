@@ -11,8 +11,7 @@ use crate::{SyncError, SyncErrorCode, SyncResult, Transport};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use ed25519_dalek::Signer;
 use guanmo_api::Ctx;
-use guanmo_store::{meta, ChangeInput};
-use rusqlite::OptionalExtension;
+use guanmo_store::{devices, meta, ChangeInput};
 use serde::Serialize;
 use specta::Type;
 
@@ -58,15 +57,7 @@ pub fn new_pairing_code(ctx: &Ctx) -> SyncResult<PairingCode> {
     let now = ctx.now();
     let expires = now + Duration::minutes(PAIRING_VALID_MINUTES);
     ctx.store().write_without_ops(now, "organiser", |tx| {
-        tx.conn().execute(
-            "UPDATE pairing_codes SET used_at = ?1, used_by = 'replaced' WHERE used_at IS NULL",
-            [tx.at()],
-        )?;
-        tx.conn().execute(
-            "INSERT INTO pairing_codes (code_hash, created_at, expires_at) VALUES (?1, ?2, ?3)",
-            rusqlite::params![hash_secret(&code), tx.at(), rfc(expires)],
-        )?;
-        Ok(())
+        devices::new_code(tx, &hash_secret(&code), &rfc(expires))
     })?;
     Ok(PairingCode {
         code,
@@ -77,14 +68,6 @@ pub fn new_pairing_code(ctx: &Ctx) -> SyncResult<PairingCode> {
 /// Wrong tries from all sources together after which a code is dead: a guess succeeds with
 /// probability 50 in a million at most per code shown, and no single source can kill it.
 pub const PAIRING_TRIES_TOTAL: i64 = 50;
-
-/// What the hub knows of a device that asks to pair.
-struct Known {
-    public_key: String,
-    role: String,
-    revoked: bool,
-    repair_allowed: bool,
-}
 
 fn signature_ok(req: &PairRequest, public_key: &str) -> bool {
     let (Some(key), Some(sig)) = (
@@ -142,82 +125,39 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest, source: &str) -> SyncResult<P
     let token = hex32(&random32()?);
     let now = ctx.now();
     let outcome = ctx.store().write_without_ops(now, "organiser", |tx| {
-        let c = tx.conn();
         // The one live code: newest unused.
-        let live: Option<(String, String, i64)> = c
-            .query_row(
-                "SELECT code_hash, expires_at, tries FROM pairing_codes
-                 WHERE used_at IS NULL ORDER BY created_at DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some((hash, expires_at, tries)) = live else {
+        let Some(live) = devices::live_code(tx.conn())? else {
             return Ok(Err("no live pairing code"));
         };
-        if tries >= PAIRING_TRIES_TOTAL {
+        if live.tries >= PAIRING_TRIES_TOTAL {
             return Ok(Err("too many wrong tries; show a new code"));
         }
-        let from_source: i64 = c
-            .query_row(
-                "SELECT tries FROM pairing_attempts WHERE code_hash = ?1 AND source = ?2",
-                rusqlite::params![hash, source],
-                |r| r.get(0),
-            )
-            .optional()?
-            .unwrap_or(0);
-        if from_source >= PAIRING_TRIES {
+        if devices::tries_from(tx.conn(), &live.hash, &source)? >= PAIRING_TRIES {
             return Ok(Err(
                 "too many wrong tries from this address; show a new code",
             ));
         }
-        if expires_at.as_str() <= tx.at() {
+        if live.expires_at.as_str() <= tx.at() {
             return Ok(Err("the pairing code expired"));
         }
-        if hash != hash_secret(req.code.trim()) {
-            c.execute(
-                "UPDATE pairing_codes SET tries = tries + 1 WHERE code_hash = ?1",
-                [&hash],
-            )?;
-            c.execute(
-                "INSERT INTO pairing_attempts (code_hash, source, tries) VALUES (?1, ?2, 1)
-                 ON CONFLICT (code_hash, source) DO UPDATE SET tries = tries + 1",
-                rusqlite::params![hash, source],
-            )?;
+        if live.hash != hash_secret(req.code.trim()) {
+            devices::wrong_try(tx, &live.hash, &source)?;
             return Ok(Err("wrong pairing code"));
         }
-        let known: Option<Known> = c
-            .query_row(
-                "SELECT public_key, role, revoked_at IS NOT NULL, repair_allowed_at IS NOT NULL
-                 FROM devices WHERE id = ?1",
-                [&req.device_id],
-                |r| {
-                    Ok(Known {
-                        public_key: r.get(0)?,
-                        role: r.get(1)?,
-                        revoked: r.get(2)?,
-                        repair_allowed: r.get(3)?,
-                    })
-                },
-            )
-            .optional()?;
-        let op = match &known {
+        let token_hash = hash_secret(&token);
+        let pairing = devices::Pairing {
+            id: &req.device_id,
+            name: req.name.trim(),
+            role: req.role.as_str(),
+            public_key: &req.public_key,
+            token_hash: &token_hash,
+        };
+        let op = match devices::get(tx.conn(), &req.device_id)? {
             None => {
-                c.execute(
-                    "INSERT INTO devices (id, name, role, public_key, token_hash, paired_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    rusqlite::params![
-                        req.device_id,
-                        req.name.trim(),
-                        req.role.as_str(),
-                        req.public_key,
-                        hash_secret(&token),
-                        tx.at()
-                    ],
-                )?;
+                devices::insert_paired(tx, pairing)?;
                 "pair"
             }
-            Some(k) if k.revoked => {
+            Some(k) if k.revoked_at.is_some() => {
                 return Ok(Err("this device was revoked; it cannot pair again"))
             }
             Some(k)
@@ -226,19 +166,7 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest, source: &str) -> SyncResult<P
                         && k.public_key == req.public_key
                         && k.role == req.role.as_str()) =>
             {
-                c.execute(
-                    "UPDATE devices SET name = ?2, role = ?3, public_key = ?4, token_hash = ?5,
-                         paired_at = ?6, repair_allowed_at = NULL
-                     WHERE id = ?1",
-                    rusqlite::params![
-                        req.device_id,
-                        req.name.trim(),
-                        req.role.as_str(),
-                        req.public_key,
-                        hash_secret(&token),
-                        tx.at()
-                    ],
-                )?;
+                devices::repaired(tx, pairing)?;
                 "repair"
             }
             Some(_) => {
@@ -247,10 +175,7 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest, source: &str) -> SyncResult<P
                 ))
             }
         };
-        c.execute(
-            "UPDATE pairing_codes SET used_at = ?2, used_by = ?3 WHERE code_hash = ?1",
-            rusqlite::params![hash, tx.at(), req.device_id],
-        )?;
+        devices::use_code(tx, &live.hash, &req.device_id)?;
         tx.record(ChangeInput {
             entity: "device",
             entity_id: req.device_id.clone(),
@@ -280,15 +205,11 @@ pub fn allow_repair(ctx: &Ctx, device_id: &str) -> SyncResult<bool> {
             "only the organiser's hub lets a device pair again",
         ));
     }
-    let n = ctx
+    Ok(ctx
         .store()
         .write_without_ops(ctx.now(), "organiser", |tx| {
-            let n = tx.conn().execute(
-                "UPDATE devices SET repair_allowed_at = ?2
-                 WHERE id = ?1 AND revoked_at IS NULL AND role <> 'hub'",
-                rusqlite::params![device_id, tx.at()],
-            )?;
-            if n == 1 {
+            let allowed = devices::allow_repair(tx, device_id)?;
+            if allowed {
                 tx.record(ChangeInput {
                     entity: "device",
                     entity_id: device_id.to_string(),
@@ -296,9 +217,8 @@ pub fn allow_repair(ctx: &Ctx, device_id: &str) -> SyncResult<bool> {
                     payload: serde_json::json!({}),
                 })?;
             }
-            Ok(n)
-        })?;
-    Ok(n == 1)
+            Ok(allowed)
+        })?)
 }
 
 /// The laptop's side: sends the code to the hub over `transport` and remembers the hub.
@@ -349,18 +269,12 @@ pub fn pair_with_hub(
             meta::set(tx, identity::HUB_ID, &resp.hub_id)?;
             meta::set(tx, identity::HUB_TOKEN, &resp.token)?;
             meta::set(tx, identity::HUB_URL, hub_url)?;
-            tx.conn().execute(
-                "INSERT INTO devices (id, name, role, public_key, address, paired_at)
-             VALUES (?1, ?2, 'hub', ?3, ?4, ?5)
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, public_key = excluded.public_key,
-                 address = excluded.address, paired_at = excluded.paired_at, revoked_at = NULL",
-                rusqlite::params![
-                    resp.hub_id,
-                    resp.hub_name,
-                    resp.hub_public_key,
-                    hub_url,
-                    tx.at()
-                ],
+            devices::set_hub(
+                tx,
+                &resp.hub_id,
+                &resp.hub_name,
+                &resp.hub_public_key,
+                hub_url,
             )?;
             tx.record(ChangeInput {
                 entity: "device",
@@ -374,23 +288,18 @@ pub fn pair_with_hub(
 
 /// The hub revokes a device: its token stops working and its bundles are refused.
 pub fn revoke_device(ctx: &Ctx, device_id: &str) -> SyncResult<bool> {
-    let n = ctx
+    Ok(ctx
         .store()
         .write_without_ops(ctx.now(), "organiser", |tx| {
-            let n = tx.conn().execute(
-                "UPDATE devices SET revoked_at = ?2, token_hash = NULL
-             WHERE id = ?1 AND revoked_at IS NULL AND role <> 'hub'",
-                rusqlite::params![device_id, tx.at()],
-            )?;
+            let revoked = devices::revoke(tx, device_id)?;
             tx.record(ChangeInput {
                 entity: "device",
                 entity_id: device_id.to_string(),
                 op: "revoke",
                 payload: serde_json::json!({}),
             })?;
-            Ok(n)
-        })?;
-    Ok(n == 1)
+            Ok(revoked)
+        })?)
 }
 
 /// The hub hands a replaced laptop's scorers and posts to another paired laptop, so the new
@@ -404,21 +313,10 @@ pub fn transfer_device(ctx: &Ctx, from: &str, to: &str) -> SyncResult<u32> {
             "only the organiser's hub hands over a laptop's records",
         ));
     }
-    let ok: (i64, i64) = ctx.store().read(|c| {
-        Ok((
-            c.query_row(
-                "SELECT count(*) FROM devices WHERE id = ?1 AND role <> 'hub'",
-                [from],
-                |r| r.get(0),
-            )?,
-            c.query_row(
-                "SELECT count(*) FROM devices WHERE id = ?1 AND role <> 'hub' AND revoked_at IS NULL",
-                [to],
-                |r| r.get(0),
-            )?,
-        ))
+    let ok = ctx.store().read(|c| {
+        Ok(devices::is_laptop(c, from, None, false)? && devices::is_laptop(c, to, None, true)?)
     })?;
-    if ok != (1, 1) || from == to {
+    if !ok || from == to {
         return Err(SyncError::new(
             SyncErrorCode::BadRequest,
             "hand over from a known laptop to another paired, unrevoked laptop",
@@ -440,18 +338,7 @@ pub(crate) fn device_for_token(ctx: &Ctx, token: &str) -> SyncResult<String> {
         ));
     }
     let hash = hash_secret(token);
-    let id: Option<String> = ctx.store().read(|c| {
-        Ok(c.query_row(
-            "SELECT id FROM devices WHERE token_hash = ?1 AND revoked_at IS NULL",
-            [hash],
-            |r| r.get(0),
-        )
-        .map(Some)
-        .or_else(|e| match e {
-            rusqlite::Error::QueryReturnedNoRows => Ok(None),
-            e => Err(e),
-        })?)
-    })?;
+    let id = ctx.store().read(|c| devices::by_token_hash(c, &hash))?;
     id.ok_or_else(|| SyncError::new(SyncErrorCode::Unauthorized, "unknown or revoked device"))
 }
 
@@ -471,28 +358,23 @@ pub fn assign_scorer(ctx: &Ctx, scorer_id: &str, device_id: Option<&str>) -> Syn
             "only the organiser's hub assigns scorers to laptops",
         ));
     }
-    let (scorer, device_ok): (i64, i64) = ctx.store().read(|c| {
+    let (scorer, device_ok) = ctx.store().read(|c| {
         Ok((
-            c.query_row(
-                "SELECT count(*) FROM scorers WHERE id = ?1",
-                [scorer_id],
-                |r| r.get(0),
-            )?,
+            match guanmo_store::scoring::get_scorer(c, scorer_id) {
+                Ok(_) => true,
+                Err(guanmo_store::StoreError::NotFound { .. }) => false,
+                Err(e) => return Err(e),
+            },
             match device_id {
-                Some(d) => c.query_row(
-                    "SELECT count(*) FROM devices
-                     WHERE id = ?1 AND role = 'scorer' AND revoked_at IS NULL",
-                    [d],
-                    |r| r.get(0),
-                )?,
-                None => 1,
+                Some(d) => devices::is_laptop(c, d, Some("scorer"), true)?,
+                None => true,
             },
         ))
     })?;
-    if scorer != 1 {
+    if !scorer {
         return Err(SyncError::new(SyncErrorCode::BadRequest, "no such scorer"));
     }
-    if device_ok != 1 {
+    if !device_ok {
         return Err(SyncError::new(
             SyncErrorCode::BadRequest,
             "assign a scorer to a paired, unrevoked 评分电脑",

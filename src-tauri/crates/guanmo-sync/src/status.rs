@@ -118,43 +118,25 @@ pub fn overview(ctx: &Ctx, media: &MediaStore) -> SyncResult<SyncOverview> {
         for a in guanmo_store::trust::scorer_assignments(c)? {
             assigned.entry(a.device_id).or_default().push(a.scorer_id);
         }
-        let mut st = c.prepare(
-            "SELECT id, name, role, paired_at, revoked_at, last_contact, address FROM devices
-             ORDER BY revoked_at IS NOT NULL, paired_at",
-        )?;
-        let devices = st
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                    r.get::<_, Option<String>>(6)?,
-                ))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?
+        let devices = guanmo_store::devices::list(c)?
             .into_iter()
-            .map(
-                |(id, name, role, paired_at, revoked_at, lc, address)| DeviceStatus {
-                    ops_received: clamp(marks.get(&id).copied().unwrap_or(0)),
-                    backlog: clamp(backlog.get(&id).copied().unwrap_or(0)),
-                    scorer_ids: assigned.remove(&id).unwrap_or_default(),
-                    last_contact: lc,
-                    role: Role::parse(&role).unwrap_or(Role::Scorer),
-                    id,
-                    name,
-                    paired_at,
-                    revoked_at,
-                    address,
-                },
-            )
+            .map(|d| DeviceStatus {
+                ops_received: clamp(marks.get(&d.id).copied().unwrap_or(0)),
+                backlog: clamp(backlog.get(&d.id).copied().unwrap_or(0)),
+                scorer_ids: assigned.remove(&d.id).unwrap_or_default(),
+                last_contact: d.last_contact,
+                role: Role::parse(&d.role).unwrap_or(Role::Scorer),
+                id: d.id,
+                name: d.name,
+                paired_at: d.paired_at,
+                revoked_at: d.revoked_at,
+                address: d.address,
+            })
             .collect::<Vec<_>>();
-        let mut st = c.prepare("SELECT hash FROM photos")?;
-        let hashes = st
-            .query_map([], |r| r.get::<_, String>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let hashes: Vec<String> = guanmo_store::photos::hashes_and_sizes(c)?
+            .into_iter()
+            .map(|(h, _)| h)
+            .collect();
         Ok((
             own,
             acked,
@@ -245,16 +227,7 @@ pub fn delivery(ctx: &Ctx) -> SyncResult<Delivery> {
         let acked: i64 = meta::get(c, "hub_acked_seq")?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
-        // The primary key (origin, seq) makes this a range scan of the unconfirmed tail.
-        let mut st = c.prepare(
-            "SELECT DISTINCT kind, entity_id FROM ops WHERE origin = ?1 AND seq > ?2
-             ORDER BY kind, entity_id",
-        )?;
-        let rows = st
-            .query_map(rusqlite::params![me.id, acked], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = guanmo_store::outbox::unconfirmed_records(c, &me.id, acked)?;
         let sheets: Vec<String> = rows
             .iter()
             .filter(|(kind, _)| kind == oplog::Kind::Sheet.as_str())
