@@ -2,6 +2,7 @@
 //! creates the database on first start and seeds the default roster and rubric once.
 
 use crate::{seed, ApiError, ApiResult, ErrorCode};
+use guanmo_domain::device::Role;
 
 /// Meta key of this device's sync role (`hub`, `scorer`, `media`), set by guanmo-sync.
 pub const DEVICE_ROLE: &str = "device_role";
@@ -61,11 +62,13 @@ impl Ctx {
         &self.store
     }
 
-    /// This device's role as set in 同步 (`hub`, `scorer`, `media`), if one was chosen.
-    fn device_role(&self) -> ApiResult<Option<String>> {
+    /// This device's role as set in 同步, if one was chosen.
+    pub fn device_role(&self) -> ApiResult<Option<Role>> {
         Ok(self
             .store
-            .read(|c| guanmo_store::meta::get(c, DEVICE_ROLE))?)
+            .read(|c| guanmo_store::meta::get(c, DEVICE_ROLE))?
+            .as_deref()
+            .and_then(Role::parse))
     }
 
     /// Refuses edits of what only the organiser's hub may change (roster, rubric, scorers,
@@ -73,8 +76,8 @@ impl Ctx {
     /// laptop: the hub would refuse them at the next sync anyway. A laptop with no role yet
     /// (a single laptop used on its own) may edit everything.
     pub(crate) fn ensure_organiser(&self) -> ApiResult<()> {
-        match self.device_role()?.as_deref() {
-            Some("scorer") | Some("media") => Err(ApiError::new(
+        match self.device_role()? {
+            Some(role) if role.is_laptop() => Err(ApiError::new(
                 ErrorCode::HubOnly,
                 "only the organiser's hub edits this",
             )),
@@ -85,7 +88,7 @@ impl Ctx {
     /// Refuses changes to the resident site on a scorer's laptop, which does not run it; the
     /// hub, the media laptop (直播电脑) and a laptop with no role yet may.
     pub(crate) fn ensure_site_operator(&self) -> ApiResult<()> {
-        if self.device_role()?.as_deref() == Some("scorer") {
+        if self.device_role()? == Some(Role::Scorer) {
             return Err(ApiError::with_problems(
                 ErrorCode::HubOnly,
                 "a scorer's laptop does not run the resident site",

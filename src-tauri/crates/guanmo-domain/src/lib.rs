@@ -5,6 +5,7 @@
 pub mod aggregation;
 pub mod clock;
 pub mod comments;
+pub mod device;
 pub mod feed;
 pub mod hlc;
 pub mod ids;

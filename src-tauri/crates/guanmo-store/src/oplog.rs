@@ -15,6 +15,7 @@
 //! conflict record for a person to look at. Clocks only order the exchange.
 
 use crate::{meta, trust, Result, StoreError, WriteTx};
+use guanmo_domain::device::Role;
 use guanmo_domain::hlc::Hlc;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -946,9 +947,9 @@ fn saw(conn: &Connection, from: &Op, target: &OpRef) -> Result<bool> {
 
 /// The role whose rules an operation from `origin` is judged by: `hub` for the hub, else
 /// the role the hub recorded when the device paired (`None`: not a paired, unrevoked device).
-fn sender_role(conn: &Connection, hub: &str, origin: &str) -> Result<Option<String>> {
+fn sender_role(conn: &Connection, hub: &str, origin: &str) -> Result<Option<Role>> {
     if origin == hub {
-        return Ok(Some("hub".into()));
+        return Ok(Some(Role::Hub));
     }
     trust::device_role(conn, origin)
 }
@@ -1029,7 +1030,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         // Who may send this kind, by the sender's role as this replica recorded it.
         match sender_role(conn, hub, &op.origin)? {
             None => return refuse(tx, op, "unknown_device", String::new(), report),
-            Some(role) if !trust::kind_allowed(kind, &role) => {
+            Some(role) if !trust::kind_allowed(kind, role) => {
                 let code = if kind.hub_only() {
                     "hub_only"
                 } else {
@@ -1039,7 +1040,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
                     tx,
                     op,
                     code,
-                    format!("{role} may not send {}", op.kind),
+                    format!("{} may not send {}", role.as_str(), op.kind),
                     report,
                 );
             }
@@ -1473,3 +1474,7 @@ fn upsert(conn: &Connection, spec: &TableSpec, row: &Value) -> Result<()> {
         .execute(rusqlite::params_from_iter(values))?;
     Ok(())
 }
+
+#[cfg(test)]
+#[path = "oplog_tests.rs"]
+mod tests;

@@ -7,6 +7,7 @@
 
 use crate::oplog::Kind;
 use crate::{Result, WriteTx};
+use guanmo_domain::device::Role;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
 
@@ -23,14 +24,14 @@ pub(crate) type Refusal = (&'static str, String);
 /// Whether a device of `role` may send operations of `kind`: hub-owned kinds only from the
 /// hub, sheets (and their evidence) from scorers' laptops, posts from media laptops, photos
 /// from both (evidence and feed photos are one table).
-pub fn kind_allowed(kind: Kind, role: &str) -> bool {
-    if role == "hub" {
+pub fn kind_allowed(kind: Kind, role: Role) -> bool {
+    if role == Role::Hub {
         return true;
     }
     match kind {
-        Kind::Sheet => role == "scorer",
-        Kind::Post => role == "media",
-        Kind::Photo => matches!(role, "scorer" | "media"),
+        Kind::Sheet => role == Role::Scorer,
+        Kind::Post => role == Role::Media,
+        Kind::Photo => matches!(role, Role::Scorer | Role::Media),
         Kind::Roster | Kind::Rubric | Kind::AggregationRule | Kind::Scorer | Kind::ScoringState => {
             false
         }
@@ -38,11 +39,12 @@ pub fn kind_allowed(kind: Kind, role: &str) -> bool {
 }
 
 /// The role of a paired, unrevoked device as the hub recorded it at pairing.
-pub fn device_role(conn: &Connection, device_id: &str) -> Result<Option<String>> {
-    Ok(conn
+pub fn device_role(conn: &Connection, device_id: &str) -> Result<Option<Role>> {
+    let role: Option<String> = conn
         .prepare_cached("SELECT role FROM devices WHERE id = ?1 AND revoked_at IS NULL")?
         .query_row([device_id], |r| r.get(0))
-        .optional()?)
+        .optional()?;
+    Ok(role.as_deref().and_then(Role::parse))
 }
 
 /// The laptop the organiser assigned to score for `scorer_id`, if any.
@@ -435,16 +437,15 @@ mod tests {
     #[test]
     fn roles_send_only_their_kinds() {
         for kind in Kind::ALL {
-            assert!(kind_allowed(kind, "hub"), "{kind:?} from the hub");
+            assert!(kind_allowed(kind, Role::Hub), "{kind:?} from the hub");
             assert_eq!(
-                kind_allowed(kind, "scorer"),
+                kind_allowed(kind, Role::Scorer),
                 matches!(kind, Kind::Sheet | Kind::Photo)
             );
             assert_eq!(
-                kind_allowed(kind, "media"),
+                kind_allowed(kind, Role::Media),
                 matches!(kind, Kind::Post | Kind::Photo)
             );
-            assert!(!kind_allowed(kind, "stranger"));
         }
     }
 

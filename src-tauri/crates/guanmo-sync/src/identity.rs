@@ -5,8 +5,6 @@ use crate::{SyncError, SyncErrorCode, SyncResult};
 use ed25519_dalek::SigningKey;
 use guanmo_api::Ctx;
 use guanmo_store::{meta, oplog, ChangeInput};
-use serde::{Deserialize, Serialize};
-use specta::Type;
 
 const ROLE: &str = guanmo_api::DEVICE_ROLE;
 const NAME: &str = "device_name";
@@ -19,35 +17,7 @@ const PEER_PORT: &str = "sync_peer_port";
 /// Lowest peer port: below it a port needs administrator rights.
 pub const MIN_PEER_PORT: u16 = 1024;
 
-/// What an install is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Type)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// 组织方主机: the organiser's hub; roster, rubric and moderation live here.
-    Hub,
-    /// 评分电脑: a scorer's laptop.
-    Scorer,
-    /// 直播电脑: the media staff's laptop.
-    Media,
-}
-
-impl Role {
-    /// Name as stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Hub => "hub",
-            Role::Scorer => "scorer",
-            Role::Media => "media",
-        }
-    }
-
-    /// Parses a stored name.
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Hub, Role::Scorer, Role::Media]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+pub use guanmo_domain::device::Role;
 
 /// Who this device is.
 #[derive(Debug, Clone)]
