@@ -106,6 +106,15 @@ fn refuse(code: ErrorCode, location: &str, message: String) -> ApiError {
     )
 }
 
+/// A value the domain refused, as a validation error with its typed problem at `location`.
+fn refused_at(location: &str, r: guanmo_domain::scoring::Refused) -> ApiError {
+    ApiError::with_problems(
+        ErrorCode::Validation,
+        r.message.clone(),
+        vec![r.at(location)],
+    )
+}
+
 /// All scorers.
 pub fn list_scorers(ctx: &Ctx) -> ApiResult<Vec<Scorer>> {
     Ok(ctx.store.read(store::list_scorers)?)
@@ -484,7 +493,7 @@ fn tenths_within(
     let max = Points::from_f64(max).unwrap_or(Points::ZERO);
     check_points(v, max, what)
         .map(|p| Some(p.tenths()))
-        .map_err(|m| refuse(ErrorCode::Validation, location, m))
+        .map_err(|r| refused_at(location, r))
 }
 
 /// Saves one criterion's mark and note (autosave); `None` clears the mark.
@@ -611,7 +620,7 @@ pub fn submit_sheet(ctx: &Ctx, sheet_id: &str, expected_version: i32) -> ApiResu
 pub fn unlock_sheet(ctx: &Ctx, sheet_id: &str, reason: String) -> ApiResult<Sheet> {
     ctx.ensure_organiser()?;
     let sheet = get_sheet(ctx, sheet_id)?;
-    let reason = check_reason(&reason).map_err(|m| refuse(ErrorCode::Validation, "解锁原因", m))?;
+    let reason = check_reason(&reason).map_err(|r| refused_at("解锁原因", r))?;
     if sheet.status != SheetStatus::Submitted {
         return Err(refuse(
             ErrorCode::Validation,

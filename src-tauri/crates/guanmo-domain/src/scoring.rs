@@ -190,29 +190,66 @@ pub struct Evidence {
     pub hash: String,
 }
 
+/// Why a value was refused: a stable problem code and the sentence for a person. The caller
+/// knows where the value was (its location) and makes the [`Problem`] with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Refused {
+    /// What kind of problem.
+    pub code: ProblemCode,
+    /// For a person, in Chinese.
+    pub message: String,
+}
+
+impl Refused {
+    fn new(code: ProblemCode, message: String) -> Self {
+        Self { code, message }
+    }
+
+    /// The problem at `location`.
+    pub fn at(self, location: &str) -> Problem {
+        Problem::error(self.code, location, self.message)
+    }
+}
+
 /// Checks a mark against its maximum: 0..=max with at most one decimal.
-pub fn check_points(value: f64, max: Points, what: &str) -> Result<Points, String> {
+pub fn check_points(value: f64, max: Points, what: &str) -> Result<Points, Refused> {
     let p = Points::from_f64(value).map_err(|e| match e {
-        PointsError::TooPrecise => format!("{what}「{value}」最多保留一位小数"),
-        other => format!("{what}「{value}」{other}"),
+        PointsError::TooPrecise => Refused::new(
+            ProblemCode::Invalid,
+            format!("{what}「{value}」最多保留一位小数"),
+        ),
+        other => Refused::new(ProblemCode::Invalid, format!("{what}「{value}」{other}")),
     })?;
     if p.tenths() < 0 {
-        return Err(format!("{what}不能为负数"));
+        return Err(Refused::new(
+            ProblemCode::OutOfRange,
+            format!("{what}不能为负数"),
+        ));
     }
     if p > max {
-        return Err(format!("{what}「{p}」超过分值{max}分"));
+        return Err(Refused::new(
+            ProblemCode::OutOfRange,
+            format!("{what}「{p}」超过分值{max}分"),
+        ));
     }
     Ok(p)
 }
 
 /// Checks an unlock reason.
-pub fn check_reason(reason: &str) -> Result<String, String> {
+pub fn check_reason(reason: &str) -> Result<String, Refused> {
     let r = reason.trim();
     if r.chars().count() < MIN_REASON_CHARS {
-        return Err(format!("解锁原因至少{MIN_REASON_CHARS}个字"));
+        return Err(Refused::new(
+            ProblemCode::Required,
+            format!("解锁原因至少{MIN_REASON_CHARS}个字"),
+        ));
     }
     if r.chars().count() > MAX_NOTE_CHARS {
-        return Err(format!("解锁原因不能超过{MAX_NOTE_CHARS}个字"));
+        return Err(Refused::new(
+            ProblemCode::OutOfRange,
+            format!("解锁原因不能超过{MAX_NOTE_CHARS}个字"),
+        ));
     }
     Ok(r.to_string())
 }
@@ -226,18 +263,28 @@ mod tests {
         assert_eq!(check_points(7.5, Points(100), "得分"), Ok(Points(75)));
         assert_eq!(check_points(10.0, Points(100), "得分"), Ok(Points(100)));
         let e = check_points(7.55, Points(100), "得分").unwrap_err();
-        assert!(e.contains("一位小数"), "{e}");
+        assert_eq!(e.code, ProblemCode::Invalid);
+        assert!(e.message.contains("一位小数"), "{e}");
         let e = check_points(11.0, Points(100), "得分").unwrap_err();
-        assert!(e.contains("超过分值10分"), "{e}");
-        assert!(check_points(-1.0, Points(100), "得分")
-            .unwrap_err()
-            .contains("负数"));
+        assert_eq!(e.code, ProblemCode::OutOfRange);
+        assert!(e.message.contains("超过分值10分"), "{e}");
+        let e = check_points(-1.0, Points(100), "得分").unwrap_err();
+        assert_eq!(e.code, ProblemCode::OutOfRange);
+        assert!(e.message.contains("负数"));
+        let p = e.at("基层党建 › 组织体系建设");
+        assert_eq!(p.location, "基层党建 › 组织体系建设");
+        assert_eq!(p.code, ProblemCode::OutOfRange);
     }
 
     #[test]
     fn an_unlock_needs_a_written_reason() {
-        assert!(check_reason(" ").is_err());
-        assert!(check_reason("误").is_err());
+        assert_eq!(check_reason(" ").unwrap_err().code, ProblemCode::Required);
+        assert_eq!(check_reason("误").unwrap_err().code, ProblemCode::Required);
+        let long = "误".repeat(MAX_NOTE_CHARS + 1);
+        assert_eq!(
+            check_reason(&long).unwrap_err().code,
+            ProblemCode::OutOfRange
+        );
         assert_eq!(check_reason(" 误填分数 ").unwrap(), "误填分数");
     }
 
