@@ -197,17 +197,3 @@ pub fn serve_uri<R: Runtime>(
         }
     });
 }
-
-/// The resident site reads the same derived copies.
-pub struct MediaFiles(pub MediaStore);
-
-impl guanmo_web::MediaSource for MediaFiles {
-    fn derived_path(&self, hash: &str, long_side: u32) -> Option<PathBuf> {
-        let size = match long_side {
-            320 => Size::Thumb,
-            1600 => Size::Web,
-            _ => return None,
-        };
-        self.0.path(hash, size).ok()
-    }
-}

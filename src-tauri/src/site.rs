@@ -3,7 +3,6 @@
 //! print or share. A watcher notices when the laptop's address on that interface changes
 //! (Wi-Fi roaming) and restarts the site on the new address, telling the window.
 
-use crate::photos::MediaFiles;
 use crate::AppState;
 use guanmo_api::{ApiError, ErrorCode};
 use guanmo_domain::problem::{Problem, ProblemCode};
@@ -157,12 +156,8 @@ fn launch(
             "127.0.0.1".into(),
         ],
     );
-    let web = guanmo_web::WebState::new(
-        state.ctx.clone(),
-        Arc::new(MediaFiles(state.media.clone())),
-        config,
-    )
-    .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
+    let web = guanmo_web::WebState::new(state.ctx.clone(), Arc::new(state.media.clone()), config)
+        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
     let router = guanmo_web::public_router(web);
     let kept = listener
         .try_clone()
@@ -361,7 +356,7 @@ pub fn export_static(app: &tauri::AppHandle, dir: &str) -> Result<StaticExport, 
     let settings = guanmo_api::site::get_site_settings(&state.ctx)?;
     let web = guanmo_web::WebState::new(
         state.ctx.clone(),
-        Arc::new(MediaFiles(state.media.clone())),
+        Arc::new(state.media.clone()),
         guanmo_web::WebConfig::from_settings(&settings, Vec::new()),
     )
     .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;

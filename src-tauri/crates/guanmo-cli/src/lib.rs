@@ -7,7 +7,7 @@
 use clap::{Parser, Subcommand};
 use guanmo_api::Ctx;
 use guanmo_domain::SystemClock;
-use guanmo_media::{MediaStore, Size};
+use guanmo_media::MediaStore;
 use guanmo_sync::{HubService, Role};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -313,20 +313,6 @@ fn open_hub(dir: &Path, name: &str) -> Result<(Ctx, MediaStore), CliError> {
     Ok((ctx, media))
 }
 
-/// Where the resident site finds the web copies of photos (never the originals).
-struct MediaFiles(MediaStore);
-
-impl guanmo_web::MediaSource for MediaFiles {
-    fn derived_path(&self, hash: &str, long_side: u32) -> Option<PathBuf> {
-        let size = match long_side {
-            320 => Size::Thumb,
-            1600 => Size::Web,
-            _ => return None,
-        };
-        self.0.path(hash, size).ok()
-    }
-}
-
 /// Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish, and
 /// returns.
 fn serve(
@@ -369,7 +355,7 @@ fn serve(
                      name the hosts residents use with --site-host"
                 );
             }
-            let state = guanmo_web::WebState::new(ctx, Arc::new(MediaFiles(media)), config)?;
+            let state = guanmo_web::WebState::new(ctx, Arc::new(media), config)?;
             let site_listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
                 CliError::Refused(format!("cannot serve the resident site on {addr}: {e}"))
             })?;

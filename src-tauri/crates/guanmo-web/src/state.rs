@@ -24,6 +24,19 @@ pub trait MediaSource: Send + Sync {
     fn derived_path(&self, hash: &str, long_side: u32) -> Option<PathBuf>;
 }
 
+/// The photo store serves its own web copies (the app and `guanmo serve` alike): the 320 px
+/// thumbnail and the 1600 px view, never the original.
+impl MediaSource for guanmo_media::MediaStore {
+    fn derived_path(&self, hash: &str, long_side: u32) -> Option<PathBuf> {
+        let size = match long_side {
+            320 => guanmo_media::Size::Thumb,
+            1600 => guanmo_media::Size::Web,
+            _ => return None,
+        };
+        self.path(hash, size).ok()
+    }
+}
+
 /// Settings of the resident site.
 #[derive(Debug, Clone)]
 pub struct WebConfig {
@@ -209,6 +222,46 @@ fn bridge(ctx: Ctx, rx: Receiver<Committed>, senders: Senders, mut seq: i64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_photo_store_serves_its_two_web_copies_and_never_the_original() {
+        let dir = tempfile::tempdir().unwrap();
+        let media = guanmo_media::MediaStore::new(dir.path()).unwrap();
+        let img = image::RgbImage::from_fn(2000, 1000, |x, y| image::Rgb([x as u8, y as u8, 7]));
+        let mut png = std::io::Cursor::new(Vec::new());
+        image::DynamicImage::ImageRgb8(img)
+            .write_to(&mut png, image::ImageFormat::Png)
+            .unwrap();
+        let got = media
+            .import_bytes("现场.png", png.get_ref(), &guanmo_media::Limits::default())
+            .unwrap();
+        let source: &dyn MediaSource = &media;
+        for side in [320, 1600] {
+            let p = source.derived_path(&got.hash, side).unwrap();
+            assert_eq!(
+                p,
+                media
+                    .path(
+                        &got.hash,
+                        if side == 320 {
+                            guanmo_media::Size::Thumb
+                        } else {
+                            guanmo_media::Size::Web
+                        }
+                    )
+                    .unwrap()
+            );
+            assert!(p.exists(), "{side}");
+        }
+        let original = media.path(&got.hash, guanmo_media::Size::Original).unwrap();
+        for side in [0, 640, 4000] {
+            assert_ne!(
+                source.derived_path(&got.hash, side).as_ref(),
+                Some(&original)
+            );
+            assert_eq!(source.derived_path(&got.hash, side), None, "{side}");
+        }
+    }
 
     #[test]
     fn the_default_config_is_what_the_site_had_before_settings_existed() {
