@@ -360,6 +360,19 @@ pub fn watermark(conn: &Connection, origin: &str) -> Result<i64> {
         .unwrap_or(0))
 }
 
+/// The hybrid timestamp of `origin`'s last operation kept here and not refused: the latest,
+/// since every such operation was checked not to go back before the one before it. (A refused
+/// operation's clock, e.g. one a day ahead, sets no floor for the device's next ones.)
+fn latest_hlc(conn: &Connection, origin: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT hlc FROM ops WHERE origin = ?1 AND outcome <> 'refused'
+             ORDER BY seq DESC LIMIT 1",
+        )?
+        .query_row([origin], |r| r.get(0))
+        .optional()?)
+}
+
 /// Every origin's watermark.
 pub fn watermarks(conn: &Connection) -> Result<BTreeMap<String, i64>> {
     let mut st = conn.prepare_cached("SELECT origin, seq FROM sync_watermarks")?;
@@ -962,6 +975,9 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     let Some(hub) = rules.hub_id.as_deref() else {
         return Ok(Step::Hold("not_paired"));
     };
+    if op.seq < 1 {
+        return refuse_unrecorded(tx, op, "bad_seq", format!("#{}", op.seq), report);
+    }
     let watermark = watermark(conn, &op.origin)?;
     if op.seq > watermark + BACKLOG_CAP {
         // Nothing honest runs this far ahead of what arrived; holding it would only fill the
@@ -997,6 +1013,22 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
             format!("hlc {} is more than a day ahead of this clock", op.hlc),
             report,
         );
+    }
+    // A device's hybrid clock never goes backwards, and replicas page the log by it: an
+    // operation stamped before one its device already sent would reach laptops ahead of its
+    // predecessors and stall them. Refused, not kept, so it is never relayed.
+    if !judged_by_hub {
+        if let Some(latest) = latest_hlc(conn, &op.origin)? {
+            if op.hlc < latest {
+                return refuse_unrecorded(
+                    tx,
+                    op,
+                    "clock_backwards",
+                    format!("hlc {} is before this device's {latest}", op.hlc),
+                    report,
+                );
+            }
+        }
     }
     // Every operation moves the clock past it, whatever becomes of it, but never more than
     // CLOCK_LEAD_MS past this device's wall clock: one peer's fast clock cannot pin everyone's.
@@ -1095,6 +1127,8 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         }
     }
     let mut photo_taken = false;
+    // A new record belongs to its first writer only once that writer's operation is applied.
+    let mut claim: Option<&String> = None;
     if let (false, Some(key)) = (judged_by_hub, &owner_key) {
         match owner_of(conn, key)? {
             Some(owner) if owner != op.origin && kind == Kind::Photo => {
@@ -1111,7 +1145,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
                 )
             }
             Some(_) => {}
-            None => bind_owner(conn, key, &op.origin)?,
+            None => claim = Some(key),
         }
     }
     if photo_taken {
@@ -1184,6 +1218,9 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
             }
             return refuse(tx, op, "not_applicable", e.to_string(), report);
         }
+    }
+    if let Some(key) = claim {
+        bind_owner(conn, key, &op.origin)?;
     }
     insert_op(conn, op, "applied", tx.at())?;
     set_watermark(conn, &op.origin, op.seq)?;

@@ -475,4 +475,367 @@ mod tests {
             "original_bytes": 5, "file_name": "a.jpg" }] });
         assert_eq!(check_photo(&bad).unwrap_err().0, "out_of_range");
     }
+
+    // -----------------------------------------------------------------------------------
+    // Rules that read the store: a temporary store with one township, one criterion (max 50),
+    // one adjustment (limit 20), scorer s1 and scorer s3 who heads t1.
+
+    const AT: &str = "2026-12-04T08:00:00.000Z";
+
+    fn store() -> (tempfile::TempDir, crate::Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(&dir.path().join("guanmo.sqlite3")).unwrap();
+        store
+            .write_without_ops(chrono::Utc::now(), "seed", |tx| {
+                tx.conn().execute_batch(&format!(
+                    "INSERT INTO townships (id, code, name, kind, enabled, position, created_at,
+                                            updated_at)
+                     VALUES ('t1', '430100000001', '一镇', 'town', 1, 1, '{AT}', '{AT}'),
+                            ('t2', '430100000002', '二镇', 'town', 1, 2, '{AT}', '{AT}');
+                     INSERT INTO rubric_categories (id, position, name, max_tenths)
+                     VALUES ('c1', 1, '类', 100);
+                     INSERT INTO rubric_criteria (id, category_id, position, name, max_tenths)
+                     VALUES ('k1', 'c1', 1, '甲', 50);
+                     INSERT INTO rubric_adjustments (id, position, name, kind, limit_tenths)
+                     VALUES ('a1', 1, '加分', 'bonus', 20);
+                     INSERT INTO scorers (id, name, grp, township_id, created_at, updated_at)
+                     VALUES ('s1', '张', 'A', NULL, '{AT}', '{AT}'),
+                            ('s3', '王', 'A', 't1', '{AT}', '{AT}');
+                     INSERT INTO devices (id, name, role, public_key, paired_at, revoked_at)
+                     VALUES ('lap', 'L', 'scorer', hex(zeroblob(32)), '{AT}', NULL),
+                            ('lap2', 'L2', 'scorer', hex(zeroblob(32)), '{AT}', NULL),
+                            ('gone', 'G', 'media', hex(zeroblob(32)), '{AT}', '{AT}');"
+                ))?;
+                Ok(())
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    fn sheet(status: &str, submitted_at: Option<&str>, tenths: Value) -> Value {
+        serde_json::json!({
+            "sheets": [{ "id": "sh1", "scorer_id": "s1", "township_id": "t2", "status": status,
+                "comment": "", "submitted_at": submitted_at, "version": 1 }],
+            "marks": [{ "sheet_id": "sh1", "criterion_id": "k1", "tenths": tenths, "note": "" }],
+            "adjustment_marks": [],
+            "sheet_evidence": [],
+        })
+    }
+
+    fn post(status: &str, pinned: i64) -> Value {
+        serde_json::json!({
+            "posts": [{ "id": "p1", "body": "正文", "credit": "", "status": status,
+                "pinned": pinned }],
+            "post_photos": [],
+        })
+    }
+
+    /// The code `check_content` gives a laptop's payload (`None`: accepted).
+    fn content(store: &crate::Store, kind: Kind, payload: &Value) -> Option<&'static str> {
+        let id = match kind {
+            Kind::Post => "p1",
+            _ => "sh1",
+        };
+        store
+            .read(|c| check_content(c, kind, id, payload, false))
+            .unwrap()
+            .err()
+            .map(|r| r.0)
+    }
+
+    fn transition(store: &crate::Store, kind: Kind, payload: &Value) -> Option<&'static str> {
+        let id = match kind {
+            Kind::Post => "p1",
+            _ => "sh1",
+        };
+        store
+            .read(|c| check_transition(c, kind, id, payload))
+            .unwrap()
+            .err()
+            .map(|r| r.0)
+    }
+
+    #[test]
+    fn a_sheet_keeps_the_rules_of_a_local_write() {
+        let (_dir, store) = store();
+        assert_eq!(
+            content(&store, Kind::Sheet, &sheet("draft", None, 50.into())),
+            None
+        );
+        assert_eq!(
+            content(
+                &store,
+                Kind::Sheet,
+                &sheet("submitted", Some(AT), Value::Null)
+            ),
+            None
+        );
+        let cases: Vec<(Value, &str)> = vec![
+            (sheet("draft", None, 51.into()), "out_of_range"),
+            (sheet("draft", None, (-1).into()), "out_of_range"),
+            (sheet("draft", None, serde_json::json!(0.5)), "bad_value"),
+            (sheet("submitted", None, 1.into()), "bad_value"),
+            (sheet("locked", None, 1.into()), "bad_value"),
+            (serde_json::json!({ "sheets": [] }), "bad_payload"),
+            (
+                serde_json::json!({ "sheets": [{ "id": "sh1", "status": "draft" }] }),
+                "bad_payload",
+            ),
+        ];
+        for (payload, code) in cases {
+            assert_eq!(
+                content(&store, Kind::Sheet, &payload),
+                Some(code),
+                "{payload}"
+            );
+        }
+        let mut p = sheet("draft", None, 1.into());
+        p["sheets"][0]["comment"] = "评".repeat(MAX_NOTE_CHARS + 1).into();
+        assert_eq!(content(&store, Kind::Sheet, &p), Some("too_long"));
+        p["sheets"][0]["comment"] = "评".repeat(MAX_NOTE_CHARS).into();
+        assert_eq!(content(&store, Kind::Sheet, &p), None);
+        p["marks"][0]["note"] = "注".repeat(MAX_NOTE_CHARS + 1).into();
+        assert_eq!(content(&store, Kind::Sheet, &p), Some("too_long"));
+        let mut p = sheet("draft", None, 1.into());
+        p["sheets"][0]["version"] = 0.into();
+        assert_eq!(content(&store, Kind::Sheet, &p), Some("out_of_range"));
+        let mut p = sheet("draft", None, 1.into());
+        p["adjustment_marks"] = serde_json::json!([
+            { "sheet_id": "sh1", "adjustment_id": "a1", "tenths": 20, "note": "" }
+        ]);
+        assert_eq!(content(&store, Kind::Sheet, &p), None);
+        p["adjustment_marks"][0]["tenths"] = 21.into();
+        assert_eq!(content(&store, Kind::Sheet, &p), Some("out_of_range"));
+        p["adjustment_marks"][0]["adjustment_id"] = "a9".into();
+        assert_eq!(content(&store, Kind::Sheet, &p), Some("unknown_adjustment"));
+        // Recusal: s3 heads t1.
+        let mut p = sheet("draft", None, 1.into());
+        p["sheets"][0]["scorer_id"] = "s3".into();
+        assert_eq!(content(&store, Kind::Sheet, &p), None, "s3 for t2");
+        p["sheets"][0]["township_id"] = "t1".into();
+        assert_eq!(content(&store, Kind::Sheet, &p), Some("recused"));
+        // The hub's own operations went through its use cases: not checked again.
+        let junk = serde_json::json!({ "sheets": [] });
+        let from_hub = store
+            .read(|c| check_content(c, Kind::Sheet, "sh1", &junk, true))
+            .unwrap();
+        assert_eq!(from_hub, Ok(()));
+    }
+
+    #[test]
+    fn a_post_keeps_its_sizes_and_its_pin() {
+        let (_dir, store) = store();
+        assert_eq!(content(&store, Kind::Post, &post("draft", 0)), None);
+        assert_eq!(
+            content(&store, Kind::Post, &post("hidden", 0)),
+            Some("bad_value")
+        );
+        assert_eq!(
+            content(&store, Kind::Post, &post("published", 1)),
+            Some("hub_only")
+        );
+        let mut p = post("draft", 0);
+        p["posts"][0]["body"] = "字".repeat(5_001).into();
+        assert_eq!(content(&store, Kind::Post, &p), Some("too_long"));
+        let mut p = post("draft", 0);
+        p["posts"][0]["credit"] = "名".repeat(41).into();
+        assert_eq!(content(&store, Kind::Post, &p), Some("too_long"));
+        let mut p = post("draft", 0);
+        p["post_photos"] = (0..10)
+            .map(|i| serde_json::json!({ "post_id": "p1", "position": i, "hash": "h" }))
+            .collect();
+        assert_eq!(content(&store, Kind::Post, &p), Some("too_large"));
+        p["post_photos"].as_array_mut().unwrap().pop();
+        assert_eq!(content(&store, Kind::Post, &p), None, "nine photos");
+        assert_eq!(
+            content(&store, Kind::Post, &serde_json::json!({ "posts": [] })),
+            Some("bad_payload")
+        );
+
+        // Pinned by the hub: a laptop's operation must keep the pin, and may not drop it.
+        store
+            .write_without_ops(chrono::Utc::now(), "hub", |tx| {
+                tx.conn().execute(
+                    "INSERT INTO posts (id, body, status, pinned, created_at, created_by,
+                                        published_at)
+                     VALUES ('p1', '正文', 'published', 1, ?1, 'm', ?1)",
+                    [AT],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(content(&store, Kind::Post, &post("published", 1)), None);
+        assert_eq!(
+            content(&store, Kind::Post, &post("published", 0)),
+            Some("hub_only")
+        );
+    }
+
+    #[test]
+    fn the_state_machines_of_sheets_and_posts() {
+        let (_dir, store) = store();
+        let draft = sheet("draft", None, 1.into());
+        assert_eq!(transition(&store, Kind::Sheet, &draft), None, "a new sheet");
+        let set_sheet = |status: &str| {
+            store
+                .write_without_ops(chrono::Utc::now(), "t", |tx| {
+                    tx.conn().execute(
+                        "INSERT INTO sheets (id, scorer_id, township_id, status, created_at,
+                                             updated_at)
+                         VALUES ('sh1', 's1', 't2', ?1, ?2, ?2)
+                         ON CONFLICT (id) DO UPDATE SET status = excluded.status",
+                        [status, AT],
+                    )?;
+                    Ok(())
+                })
+                .unwrap()
+        };
+        set_sheet("draft");
+        assert_eq!(transition(&store, Kind::Sheet, &draft), None);
+        set_sheet("submitted");
+        assert_eq!(
+            transition(&store, Kind::Sheet, &draft),
+            Some("sheet_locked")
+        );
+        let submitted = sheet("submitted", Some(AT), 1.into());
+        assert_eq!(
+            transition(&store, Kind::Sheet, &submitted),
+            Some("sheet_locked")
+        );
+
+        let statuses = ["draft", "published", "retracted"];
+        let allowed = [
+            (None, "draft"),
+            (None, "published"),
+            (Some("draft"), "draft"),
+            (Some("draft"), "published"),
+            (Some("published"), "published"),
+            (Some("published"), "retracted"),
+        ];
+        for stored in [None, Some("draft"), Some("published"), Some("retracted")] {
+            store
+                .write_without_ops(chrono::Utc::now(), "t", |tx| {
+                    tx.conn().execute("DELETE FROM posts", [])?;
+                    if let Some(s) = stored {
+                        tx.conn().execute(
+                            "INSERT INTO posts (id, body, status, created_at, created_by,
+                                                published_at, retracted_at, retracted_by)
+                             VALUES ('p1', '正文', ?1, ?2, 'm', ?2, ?2, 'm')",
+                            [s, AT],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .unwrap();
+            for after in statuses {
+                let want = if allowed.contains(&(stored, after)) {
+                    None
+                } else {
+                    Some("bad_transition")
+                };
+                assert_eq!(
+                    transition(&store, Kind::Post, &post(after, 0)),
+                    want,
+                    "{stored:?} -> {after}"
+                );
+            }
+        }
+        // Other kinds have no state machine here.
+        assert_eq!(
+            transition(&store, Kind::Photo, &serde_json::json!({ "photos": [] })),
+            None
+        );
+    }
+
+    #[test]
+    fn assignments_say_which_laptop_scores_for_whom() {
+        let (_dir, store) = store();
+        let assign = |device: Option<&str>| {
+            store
+                .write_without_ops(chrono::Utc::now(), "organiser", |tx| {
+                    assign_scorer(tx, "s1", device)
+                })
+                .unwrap()
+        };
+        let device = |c: &Connection| scorer_device(c, "s1");
+        assert_eq!(store.read(device).unwrap(), None);
+        assert!(assign(Some("lap")));
+        assert!(!assign(Some("lap")), "unchanged");
+        assert_eq!(store.read(device).unwrap().as_deref(), Some("lap"));
+        let list = store.read(scorer_assignments).unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(
+            (
+                list[0].scorer_id.as_str(),
+                list[0].device_id.as_str(),
+                list[0].assigned_by.as_str()
+            ),
+            ("s1", "lap", "organiser")
+        );
+        let changes = store.changes_since(0, 10).unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].entity, "scorer_device");
+        assert_eq!(
+            changes[0].payload,
+            serde_json::json!({ "from": null, "to": "lap" })
+        );
+
+        let moved = store
+            .write_without_ops(chrono::Utc::now(), "organiser", |tx| {
+                move_assignments(tx, "lap", "lap2")
+            })
+            .unwrap();
+        assert_eq!(moved, 1);
+        assert_eq!(store.read(device).unwrap().as_deref(), Some("lap2"));
+        assert!(assign(None));
+        assert_eq!(store.read(device).unwrap(), None);
+        assert!(!assign(None));
+
+        // A revoked device has no role any more.
+        assert_eq!(
+            store.read(|c| device_role(c, "lap")).unwrap(),
+            Some(Role::Scorer)
+        );
+        assert_eq!(store.read(|c| device_role(c, "gone")).unwrap(), None);
+        assert_eq!(store.read(|c| device_role(c, "nobody")).unwrap(), None);
+    }
+
+    #[test]
+    fn more_photo_ranges() {
+        let ok = serde_json::json!({ "width": 1, "height": 100_000, "original_bytes": 0,
+            "file_name": "a.jpg", "gps_lat": -90.0, "gps_lon": 180.0 });
+        let check = |bend: &dyn Fn(&mut Value)| {
+            let mut row = ok.clone();
+            bend(&mut row);
+            check_photo(&serde_json::json!({ "photos": [row] }))
+                .err()
+                .map(|r| r.0)
+        };
+        assert_eq!(check(&|_| {}), None);
+        assert_eq!(
+            check(&|r| r["width"] = 100_001.into()),
+            Some("out_of_range")
+        );
+        assert_eq!(
+            check(&|r| r["original_bytes"] = (-1).into()),
+            Some("out_of_range")
+        );
+        assert_eq!(
+            check(&|r| r["gps_lon"] = 180.5.into()),
+            Some("out_of_range")
+        );
+        assert_eq!(check(&|r| r["gps_lat"] = "north".into()), Some("bad_value"));
+        assert_eq!(check(&|r| r["height"] = Value::Null), Some("bad_value"));
+        assert_eq!(
+            check(&|r| r["file_name"] = "a".repeat(256).into()),
+            Some("too_long")
+        );
+        assert_eq!(check(&|r| r["camera"] = 5.into()), Some("bad_value"));
+        assert_eq!(
+            check_photo(&serde_json::json!({ "photos": [] }))
+                .unwrap_err()
+                .0,
+            "bad_payload"
+        );
+    }
 }

@@ -228,7 +228,13 @@ impl Laptop {
         op.seq = next;
         op.verdict = None;
         op.base = Some(template.id());
-        op.hlc = format!("{:015}-000000", hub.node.clock.now().timestamp_millis());
+        // After every stamp this laptop made at the same (fixed) time: a device's clock never
+        // goes back, and the hub refuses an operation that does.
+        op.hlc = format!(
+            "{:015}-{:06}",
+            hub.node.clock.now().timestamp_millis(),
+            900_000 + next
+        );
         f(&mut op);
         self.t.push(&PushRequest { ops: vec![op] }).unwrap().report
     }

@@ -1,0 +1,1633 @@
+//! Unit tests of the op log's rules, in-process on a temporary store: the payload shape
+//! (`check_payload`), who may send what (roles, scorer assignments, first writer), the domain
+//! rules (`trust::check_content`, `trust::check_transition`), sequencing (gaps, the backlog,
+//! far numbers, duplicates), clocks, and a laptop following the hub's verdicts. Operations
+//! are built by hand, the way a hostile or confused peer could send them.
+
+use super::*;
+use crate::{ChangeInput, Store};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+const NOW: &str = "2026-12-04T08:00:00.000Z";
+const HOUR_MS: i64 = 60 * 60 * 1000;
+/// The hub a laptop fixture follows.
+const LAPTOP_HUB: &str = "hub-device";
+
+fn now() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(NOW)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn now_ms() -> i64 {
+    now().timestamp_millis()
+}
+
+fn hlc_at(ms: i64, counter: i64) -> String {
+    format!("{ms:015}-{counter:06}")
+}
+
+/// Townships t1, t2; criteria k1 (max 50) and k2 (max 30), adjustment a1 (limit 20); scorers
+/// s1, s2, s4 without a township and s3 heading t1; paired laptops scorer-a/-b/-c, media-a/-b
+/// and a revoked one; s1 and s3 scored on scorer-a, s2 on scorer-b, s4 unassigned.
+const SEED: &str = "
+    INSERT INTO townships (id, code, name, kind, enabled, position, created_at, updated_at)
+    VALUES ('t1', '430100000001', '一镇', 'town', 1, 1, '2026-12-04T08:00:00.000Z', '2026-12-04T08:00:00.000Z'),
+           ('t2', '430100000002', '二镇', 'town', 1, 2, '2026-12-04T08:00:00.000Z', '2026-12-04T08:00:00.000Z');
+    INSERT INTO rubric (id, title, total_tenths, version, updated_at)
+    VALUES (1, '评分', 1000, 1, '2026-12-04T08:00:00.000Z');
+    INSERT INTO rubric_categories (id, position, name, max_tenths) VALUES ('c1', 1, '类', 100);
+    INSERT INTO rubric_criteria (id, category_id, position, name, max_tenths)
+    VALUES ('k1', 'c1', 1, '甲', 50), ('k2', 'c1', 2, '乙', 30);
+    INSERT INTO rubric_adjustments (id, position, name, kind, limit_tenths)
+    VALUES ('a1', 1, '加分', 'bonus', 20);
+    INSERT INTO scorers (id, name, grp, township_id, created_at, updated_at)
+    VALUES ('s1', '张', 'A', NULL, '2026-12-04T08:00:00.000Z', '2026-12-04T08:00:00.000Z'),
+           ('s2', '李', 'A', NULL, '2026-12-04T08:00:00.000Z', '2026-12-04T08:00:00.000Z'),
+           ('s3', '王', 'A', 't1', '2026-12-04T08:00:00.000Z', '2026-12-04T08:00:00.000Z'),
+           ('s4', '赵', 'A', NULL, '2026-12-04T08:00:00.000Z', '2026-12-04T08:00:00.000Z');
+";
+
+const HUB_DEVICES: &str = "
+    INSERT INTO devices (id, name, role, public_key, paired_at, revoked_at)
+    VALUES ('scorer-a', 'A', 'scorer', hex(zeroblob(32)), '2026-12-04T08:00:00.000Z', NULL),
+           ('scorer-b', 'B', 'scorer', hex(zeroblob(32)), '2026-12-04T08:00:00.000Z', NULL),
+           ('scorer-c', 'C', 'scorer', hex(zeroblob(32)), '2026-12-04T08:00:00.000Z', NULL),
+           ('media-a', 'M', 'media', hex(zeroblob(32)), '2026-12-04T08:00:00.000Z', NULL),
+           ('media-b', 'N', 'media', hex(zeroblob(32)), '2026-12-04T08:00:00.000Z', NULL),
+           ('revoked', 'R', 'scorer', hex(zeroblob(32)), '2026-12-04T08:00:00.000Z',
+            '2026-12-04T07:00:00.000Z');
+    INSERT INTO scorer_devices (scorer_id, device_id, assigned_at, assigned_by)
+    VALUES ('s1', 'scorer-a', '2026-12-04T08:00:00.000Z', 'organiser'),
+           ('s2', 'scorer-b', '2026-12-04T08:00:00.000Z', 'organiser'),
+           ('s3', 'scorer-a', '2026-12-04T08:00:00.000Z', 'organiser');
+";
+
+const LAPTOP_DEVICES: &str = "
+    INSERT INTO devices (id, name, role, public_key, paired_at)
+    VALUES ('hub-device', 'Hub', 'hub', hex(zeroblob(32)), '2026-12-04T08:00:00.000Z');
+";
+
+struct Fx {
+    _dir: tempfile::TempDir,
+    store: Store,
+    rules: Rules,
+}
+
+impl Fx {
+    fn open(devices: &str) -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("guanmo.sqlite3")).unwrap();
+        store
+            .write_without_ops(now(), "seed", |tx| {
+                tx.conn().execute_batch(SEED)?;
+                tx.conn().execute_batch(devices)?;
+                Ok(())
+            })
+            .unwrap();
+        (dir, store)
+    }
+
+    /// The organiser's hub: it judges what laptops send.
+    fn hub() -> Fx {
+        let (dir, store) = Fx::open(HUB_DEVICES);
+        let me = store.device_id().to_string();
+        Fx {
+            _dir: dir,
+            store,
+            rules: Rules {
+                self_id: me.clone(),
+                hub_id: Some(me),
+            },
+        }
+    }
+
+    /// A laptop paired with `LAPTOP_HUB`: it follows the hub's verdicts.
+    fn laptop() -> Fx {
+        let (dir, store) = Fx::open(LAPTOP_DEVICES);
+        let me = store.device_id().to_string();
+        Fx {
+            _dir: dir,
+            store,
+            rules: Rules {
+                self_id: me,
+                hub_id: Some(LAPTOP_HUB.to_string()),
+            },
+        }
+    }
+
+    fn hub_id(&self) -> String {
+        self.rules.hub_id.clone().unwrap()
+    }
+
+    fn apply(&self, ops: &[Op]) -> ApplyReport {
+        self.apply_with(&self.rules, ops)
+    }
+
+    fn apply_with(&self, rules: &Rules, ops: &[Op]) -> ApplyReport {
+        self.store
+            .write_without_ops(now(), "sync", |tx| apply_remote(tx, rules, ops))
+            .unwrap()
+    }
+
+    fn int(&self, sql: &str) -> i64 {
+        self.store
+            .read(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+            .unwrap()
+    }
+
+    fn text(&self, sql: &str) -> Option<String> {
+        self.store
+            .read(|c| Ok(c.query_row(sql, [], |r| r.get(0)).optional()?))
+            .unwrap()
+    }
+
+    fn dump(&self) -> String {
+        self.store.read(canonical_dump).unwrap()
+    }
+
+    fn outcome(&self, origin: &str, seq: i64) -> Option<String> {
+        self.store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT outcome FROM ops WHERE origin = ?1 AND seq = ?2",
+                    params![origin, seq],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            })
+            .unwrap()
+    }
+
+    fn watermark(&self, origin: &str) -> i64 {
+        self.store.read(|c| watermark(c, origin)).unwrap()
+    }
+
+    fn backlog(&self) -> Vec<(String, i64, String)> {
+        self.store
+            .read(|c| {
+                let mut st =
+                    c.prepare("SELECT origin, seq, reason FROM sync_backlog ORDER BY origin, seq")?;
+                let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap()
+    }
+
+    /// `(kind, code)` of the issue listed for an operation.
+    fn issue_of(&self, origin: &str, seq: i64) -> Option<(String, String)> {
+        self.store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT kind, code FROM sync_issues WHERE op_origin = ?1 AND op_seq = ?2",
+                    params![origin, seq],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?)
+            })
+            .unwrap()
+    }
+
+    /// `(criterion, tenths)` of a sheet, by criterion.
+    fn marks(&self, sheet: &str) -> Vec<(String, Option<i64>)> {
+        self.store
+            .read(|c| {
+                let mut st = c.prepare(
+                    "SELECT criterion_id, tenths FROM marks WHERE sheet_id = ?1
+                     ORDER BY criterion_id",
+                )?;
+                let rows = st.query_map([sheet], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap()
+    }
+
+    fn head(&self, kind: Kind, entity_id: &str) -> Option<OpRef> {
+        self.store.read(|c| head(c, kind, entity_id)).unwrap()
+    }
+
+    fn hlc_last(&self) -> Option<String> {
+        self.store.read(|c| meta::get(c, HLC_LAST)).unwrap()
+    }
+}
+
+/// Asserts that `report` refused `origin#seq` with `code` (and only that), that the refusal is
+/// listed in `sync_issues`, and whether the operation was recorded in the log.
+fn assert_refused(
+    fx: &Fx,
+    report: &ApplyReport,
+    origin: &str,
+    seq: i64,
+    code: &str,
+    recorded: bool,
+) {
+    let notes: Vec<(String, i64, String)> = report
+        .refused
+        .iter()
+        .map(|n| (n.op.origin.clone(), n.op.seq, n.code.clone()))
+        .collect();
+    assert_eq!(notes, vec![(origin.to_string(), seq, code.to_string())]);
+    assert_eq!(report.applied, 0, "{report:?}");
+    assert_eq!(
+        fx.issue_of(origin, seq),
+        Some(("refused".to_string(), code.to_string())),
+        "the refusal of {origin}#{seq} is listed"
+    );
+    assert_eq!(
+        fx.outcome(origin, seq).as_deref(),
+        recorded.then_some("refused"),
+        "{origin}#{seq} in the log"
+    );
+}
+
+fn detail(report: &ApplyReport) -> &str {
+    &report.refused[0].detail
+}
+
+fn op(origin: &str, seq: i64, kind: Kind, entity_id: &str, payload: Value) -> Op {
+    Op {
+        origin: origin.to_string(),
+        seq,
+        hlc: hlc_at(now_ms() - 60_000, seq),
+        kind: kind.as_str().to_string(),
+        entity_id: entity_id.to_string(),
+        base: None,
+        at: NOW.to_string(),
+        actor: "test".to_string(),
+        payload,
+        verdict: None,
+    }
+}
+
+fn relayed(mut op: Op, verdict: &str) -> Op {
+    op.verdict = Some(verdict.to_string());
+    op
+}
+
+fn based_on(mut op: Op, base: OpRef) -> Op {
+    op.base = Some(base);
+    op
+}
+
+/// A sheet's whole state with marks `(criterion, tenths)`.
+fn sheet(id: &str, scorer: &str, township: &str, status: &str, marks: &[(&str, Value)]) -> Value {
+    let submitted = status == "submitted";
+    json!({
+        "sheets": [{
+            "id": id, "scorer_id": scorer, "township_id": township, "status": status,
+            "comment": "", "submitted_at": if submitted { Value::from(NOW) } else { Value::Null },
+            "unlock_reason": null, "version": 1, "created_at": NOW, "updated_at": NOW,
+        }],
+        "marks": marks.iter().map(|(c, t)| json!({
+            "sheet_id": id, "criterion_id": c, "tenths": t, "note": "", "updated_at": NOW,
+        })).collect::<Vec<_>>(),
+        "adjustment_marks": [],
+        "sheet_evidence": [],
+    })
+}
+
+/// Sheet `sh1` of scorer s1 (assigned to scorer-a) for t1, draft, with k1 = `k1`.
+fn sheet1(k1: i64) -> Value {
+    sheet("sh1", "s1", "t1", "draft", &[("k1", json!(k1))])
+}
+
+fn post(id: &str, status: &str, pinned: i64, body: &str) -> Value {
+    let published = status != "draft";
+    let retracted = status == "retracted";
+    json!({
+        "posts": [{
+            "id": id, "stop_label": null, "township_id": null, "body": body, "credit": "",
+            "status": status, "pinned": pinned, "created_at": NOW, "created_by": "记者",
+            "published_at": if published { Value::from(NOW) } else { Value::Null },
+            "updated_at": NOW,
+            "retracted_at": if retracted { Value::from(NOW) } else { Value::Null },
+            "retracted_by": if retracted { Value::from("记者") } else { Value::Null },
+            "version": 1,
+        }],
+        "post_photos": [],
+    })
+}
+
+fn hash() -> String {
+    "ab".repeat(32)
+}
+
+fn photo(file_name: &str, format: &str) -> Value {
+    json!({
+        "photos": [{
+            "hash": hash(), "file_name": file_name, "width": 4000, "height": 3000,
+            "format": format, "taken_at": null, "camera": null, "gps_lat": 26.4,
+            "gps_lon": 112.6, "original_bytes": 5_000_000, "imported_at": NOW,
+        }],
+    })
+}
+
+fn set(payload: &mut Value, table: &str, row: usize, col: &str, v: Value) {
+    payload[table][row][col] = v;
+}
+
+// ---------------------------------------------------------------------------------------
+// check_payload
+
+#[test]
+fn check_payload_refuses_malformed_sheets_and_writes_nothing() {
+    let fx = Fx::hub();
+    let before = fx.dump();
+    type Bend = fn(&mut Value);
+    let cases: Vec<(&str, Bend, &str)> = vec![
+        (
+            "a table outside the kind",
+            |p| p["scorers"] = json!([{ "id": "s1", "name": "改名" }]),
+            r#"table "scorers" is not part of sheet"#,
+        ),
+        (
+            "a table of the kind left out",
+            |p| {
+                p.as_object_mut().unwrap().remove("marks");
+            },
+            "marks missing",
+        ),
+        (
+            "an unknown column",
+            |p| set(p, "sheets", 0, "owner_device", json!("scorer-b")),
+            "sheets.owner_device is not a column",
+        ),
+        (
+            "a missing key",
+            |p| {
+                p["marks"][0]
+                    .as_object_mut()
+                    .unwrap()
+                    .remove("criterion_id");
+            },
+            "marks.criterion_id missing",
+        ),
+        (
+            "a null key",
+            |p| set(p, "marks", 0, "criterion_id", Value::Null),
+            "marks.criterion_id missing",
+        ),
+        (
+            "an object value",
+            |p| set(p, "marks", 0, "note", json!({ "x": 1 })),
+            "marks.note is not a scalar",
+        ),
+        (
+            "an array value",
+            |p| set(p, "marks", 0, "tenths", json!([40])),
+            "marks.tenths is not a scalar",
+        ),
+        (
+            "a boolean value",
+            |p| set(p, "sheets", 0, "comment", json!(true)),
+            "sheets.comment is not a scalar",
+        ),
+        (
+            "a child row of another sheet",
+            |p| set(p, "marks", 0, "sheet_id", json!("sh-other")),
+            "marks row outside sh1",
+        ),
+        (
+            "a head row of another sheet",
+            |p| set(p, "sheets", 0, "id", json!("sh-other")),
+            "sheets row outside sh1",
+        ),
+        (
+            "no head row",
+            |p| p["sheets"] = json!([]),
+            "sheets must hold one row",
+        ),
+        (
+            "two head rows",
+            |p| {
+                let row = p["sheets"][0].clone();
+                p["sheets"].as_array_mut().unwrap().push(row);
+            },
+            "sheets must hold one row",
+        ),
+        (
+            "a row that is not an object",
+            |p| p["marks"] = json!([40]),
+            "row is not an object",
+        ),
+        (
+            "a payload that is not an object",
+            |p| *p = json!([]),
+            "payload is not an object",
+        ),
+    ];
+    let mut seq = 0;
+    for (what, bend, want) in cases {
+        seq += 1;
+        let mut payload = sheet1(40);
+        bend(&mut payload);
+        let r = fx.apply(&[op("scorer-a", seq, Kind::Sheet, "sh1", payload)]);
+        assert_refused(&fx, &r, "scorer-a", seq, "bad_payload", true);
+        assert_eq!(detail(&r), want, "{what}");
+        assert_eq!(fx.dump(), before, "{what}: nothing written");
+        assert_eq!(fx.watermark("scorer-a"), seq, "{what}: the origin moves on");
+    }
+    assert_eq!(fx.int("SELECT count(*) FROM sync_issues"), seq);
+
+    // The same operation, well formed, applies: the refusals above were about shape only.
+    seq += 1;
+    let r = fx.apply(&[op("scorer-a", seq, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_eq!((r.applied, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+    assert_eq!(
+        fx.text(
+            "SELECT scorer_id || '/' || township_id || '/' || status FROM sheets WHERE id = 'sh1'"
+        ),
+        Some("s1/t1/draft".to_string())
+    );
+    assert_eq!(fx.outcome("scorer-a", seq).as_deref(), Some("applied"));
+    assert_eq!(
+        fx.head(Kind::Sheet, "sh1"),
+        Some(OpRef {
+            origin: "scorer-a".into(),
+            seq
+        })
+    );
+}
+
+#[test]
+fn check_payload_per_kind() {
+    let fx = Fx::hub();
+    let check = |kind: Kind, id: &str, p: Value| {
+        fx.store
+            .read(|c| Ok(check_payload(c, kind, id, &p)))
+            .unwrap()
+    };
+    // A whole-table aggregate has no head row: any number of rows, no scope.
+    let roster = fx.store.read(|c| snapshot(c, Kind::Roster, "*")).unwrap();
+    assert_eq!(roster["townships"].as_array().unwrap().len(), 2);
+    assert_eq!(check(Kind::Roster, "*", roster), Ok(()));
+    assert_eq!(check(Kind::Roster, "*", json!({ "townships": [] })), Ok(()));
+    assert_eq!(
+        check(
+            Kind::Roster,
+            "*",
+            json!({ "townships": [{ "code": "430100000003" }] })
+        ),
+        Err("townships.id missing".to_string())
+    );
+    // Every table of the kind must be there, even empty.
+    assert_eq!(
+        check(Kind::Rubric, "1", json!({ "rubric": [] })),
+        Err("rubric_categories missing".to_string())
+    );
+    // The aggregation rule is one meta row; other meta keys (the device id) are outside it.
+    assert_eq!(
+        check(
+            Kind::AggregationRule,
+            "aggregation_rule",
+            json!({ "meta": [{ "key": "device_id", "value": "stolen" }] })
+        ),
+        Err("meta row outside aggregation_rule".to_string())
+    );
+    assert_eq!(
+        check(
+            Kind::AggregationRule,
+            "aggregation_rule",
+            json!({ "meta": [{ "key": "aggregation_rule", "value": "{}" }] })
+        ),
+        Ok(())
+    );
+    // A post's photos belong to the post.
+    let mut p = post("p1", "draft", 0, "正文");
+    p["post_photos"] = json!([{ "post_id": "p2", "position": 0, "hash": hash() }]);
+    assert_eq!(
+        check(Kind::Post, "p1", p),
+        Err("post_photos row outside p1".to_string())
+    );
+    assert_eq!(check(Kind::Photo, &hash(), photo("a.jpg", "jpeg")), Ok(()));
+    assert_eq!(
+        check(Kind::Photo, "other", photo("a.jpg", "jpeg")),
+        Err("photos row outside other".to_string())
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Ownership and roles
+
+#[test]
+fn a_sheet_applies_only_from_the_laptop_assigned_to_its_scorer() {
+    let fx = Fx::hub();
+    let r = fx.apply(&[op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_eq!((r.applied, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+
+    // Another scorer laptop may neither change that sheet nor start one for s1.
+    let before = fx.dump();
+    let r = fx.apply(&[op("scorer-b", 1, Kind::Sheet, "sh1", sheet1(0))]);
+    assert_refused(&fx, &r, "scorer-b", 1, "not_owner", true);
+    assert_eq!(detail(&r), "scorer s1 is scored on scorer-a");
+    let r = fx.apply(&[op(
+        "scorer-b",
+        2,
+        Kind::Sheet,
+        "sh9",
+        sheet("sh9", "s1", "t2", "draft", &[("k1", json!(1))]),
+    )]);
+    assert_refused(&fx, &r, "scorer-b", 2, "not_owner", true);
+    assert_eq!(fx.dump(), before);
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+
+    // Its own scorer's sheet applies.
+    let r = fx.apply(&[op(
+        "scorer-b",
+        3,
+        Kind::Sheet,
+        "sh2",
+        sheet("sh2", "s2", "t1", "draft", &[("k2", json!(30))]),
+    )]);
+    assert_eq!((r.applied, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(fx.marks("sh2"), vec![("k2".to_string(), Some(30))]);
+}
+
+#[test]
+fn an_unassigned_scorers_sheet_waits_until_the_organiser_assigns_it() {
+    let fx = Fx::hub();
+    let s4 = || {
+        op(
+            "scorer-c",
+            1,
+            Kind::Sheet,
+            "sh4",
+            sheet("sh4", "s4", "t2", "draft", &[("k1", json!(12))]),
+        )
+    };
+    let r = fx.apply(&[s4()]);
+    assert_eq!((r.applied, r.held, r.refused.len()), (0, 1, 0), "{r:?}");
+    assert_eq!(
+        fx.backlog(),
+        vec![("scorer-c".into(), 1, "unassigned".into())]
+    );
+    assert_eq!(fx.watermark("scorer-c"), 0);
+    assert_eq!(fx.outcome("scorer-c", 1), None);
+    assert_eq!(fx.int("SELECT count(*) FROM sheets WHERE id = 'sh4'"), 0);
+    assert_eq!(
+        fx.int("SELECT count(*) FROM sync_issues"),
+        0,
+        "holding is no refusal"
+    );
+
+    // Sent again while it waits: still one entry.
+    let r = fx.apply(&[s4()]);
+    assert_eq!((r.applied, r.held), (0, 1));
+    assert_eq!(fx.backlog().len(), 1);
+
+    let r = fx
+        .store
+        .write_without_ops(now(), "organiser", |tx| {
+            assert!(trust::assign_scorer(tx, "s4", Some("scorer-c"))?);
+            apply_remote(tx, &fx.rules, &[])
+        })
+        .unwrap();
+    assert_eq!((r.released, r.applied, r.held), (1, 0, 0), "{r:?}");
+    assert_eq!(fx.backlog(), vec![]);
+    assert_eq!(fx.watermark("scorer-c"), 1);
+    assert_eq!(fx.outcome("scorer-c", 1).as_deref(), Some("applied"));
+    assert_eq!(fx.marks("sh4"), vec![("k1".to_string(), Some(12))]);
+}
+
+#[test]
+fn each_role_sends_only_its_kinds() {
+    let fx = Fx::hub();
+    let before = fx.dump();
+
+    let r = fx.apply(&[op("media-a", 1, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_refused(&fx, &r, "media-a", 1, "wrong_role", true);
+    assert_eq!(detail(&r), "media may not send sheet");
+
+    let r = fx.apply(&[op(
+        "scorer-a",
+        1,
+        Kind::Post,
+        "p1",
+        post("p1", "draft", 0, "正文"),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 1, "wrong_role", true);
+    assert_eq!(detail(&r), "scorer may not send post");
+
+    let mut roster = fx.store.read(|c| snapshot(c, Kind::Roster, "*")).unwrap();
+    set(&mut roster, "townships", 0, "name", json!("被改的镇"));
+    let r = fx.apply(&[op("scorer-a", 2, Kind::Roster, "*", roster.clone())]);
+    assert_refused(&fx, &r, "scorer-a", 2, "hub_only", true);
+    assert_eq!(detail(&r), "scorer may not send roster");
+    let r = fx.apply(&[op("media-a", 2, Kind::Roster, "*", roster)]);
+    assert_refused(&fx, &r, "media-a", 2, "hub_only", true);
+
+    let scorer = fx.store.read(|c| snapshot(c, Kind::Scorer, "s1")).unwrap();
+    let r = fx.apply(&[op("scorer-a", 3, Kind::Scorer, "s1", scorer)]);
+    assert_refused(&fx, &r, "scorer-a", 3, "hub_only", true);
+
+    // Not paired, or revoked: nothing it sends is judged further.
+    let r = fx.apply(&[op("stranger", 1, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_refused(&fx, &r, "stranger", 1, "unknown_device", true);
+    let r = fx.apply(&[op("revoked", 1, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_refused(&fx, &r, "revoked", 1, "unknown_device", true);
+
+    // An unknown kind from a paired device.
+    let mut odd = op("scorer-a", 4, Kind::Sheet, "sh1", sheet1(40));
+    odd.kind = "comment".into();
+    let r = fx.apply(&[odd]);
+    assert_refused(&fx, &r, "scorer-a", 4, "unknown_kind", true);
+
+    assert_eq!(fx.dump(), before);
+    assert_eq!(
+        fx.int("SELECT count(*) FROM sync_issues WHERE kind = 'refused'"),
+        8
+    );
+}
+
+#[test]
+fn a_post_belongs_to_the_device_that_wrote_it_first() {
+    let fx = Fx::hub();
+    let r = fx.apply(&[op(
+        "media-a",
+        1,
+        Kind::Post,
+        "p1",
+        post("p1", "draft", 0, "初稿"),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        fx.text("SELECT device_id FROM sync_owners WHERE owner_key = 'post:p1'"),
+        Some("media-a".into())
+    );
+
+    let r = fx.apply(&[op(
+        "media-b",
+        1,
+        Kind::Post,
+        "p1",
+        post("p1", "published", 0, "抢发"),
+    )]);
+    assert_refused(&fx, &r, "media-b", 1, "not_owner", true);
+    assert_eq!(detail(&r), "post:p1 belongs to media-a");
+    assert_eq!(
+        fx.text("SELECT status || '/' || body FROM posts WHERE id = 'p1'"),
+        Some("draft/初稿".into())
+    );
+
+    let r = fx.apply(&[op(
+        "media-a",
+        2,
+        Kind::Post,
+        "p1",
+        post("p1", "published", 0, "定稿"),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        fx.text("SELECT status || '/' || body FROM posts WHERE id = 'p1'"),
+        Some("published/定稿".into())
+    );
+}
+
+#[test]
+fn a_photos_metadata_is_set_once_by_the_first_device() {
+    let fx = Fx::hub();
+    let h = hash();
+    let r = fx.apply(&[op("scorer-a", 1, Kind::Photo, &h, photo("a.jpg", "jpeg"))]);
+    assert_eq!(r.applied, 1, "{r:?}");
+
+    let r = fx.apply(&[op("media-a", 1, Kind::Photo, &h, photo("b.jpg", "jpeg"))]);
+    assert_eq!(
+        (r.applied, r.superseded, r.refused.len()),
+        (0, 1, 0),
+        "{r:?}"
+    );
+    assert_eq!(fx.outcome("media-a", 1).as_deref(), Some("superseded"));
+    assert_eq!(fx.watermark("media-a"), 1);
+    assert_eq!(fx.issue_of("media-a", 1), None, "set once is no refusal");
+    assert_eq!(
+        fx.text("SELECT file_name FROM photos"),
+        Some("a.jpg".into())
+    );
+
+    // The first device may correct its own metadata.
+    let r = fx.apply(&[op("scorer-a", 2, Kind::Photo, &h, photo("c.jpg", "jpeg"))]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        fx.text("SELECT file_name FROM photos"),
+        Some("c.jpg".into())
+    );
+}
+
+#[test]
+fn a_concurrent_edit_keeps_the_hubs_version() {
+    let fx = Fx::hub();
+    let hub = fx.hub_id();
+    let r = fx.apply(&[op(
+        "media-a",
+        1,
+        Kind::Post,
+        "p1",
+        post("p1", "published", 0, "记者稿"),
+    )]);
+    assert_eq!(r.applied, 1);
+
+    // The organiser edits the post on the hub (a local write: it appends hub#1).
+    fx.store
+        .write(now(), "organiser", |tx| {
+            tx.conn()
+                .execute("UPDATE posts SET body = '主办方改' WHERE id = 'p1'", [])?;
+            tx.record(ChangeInput {
+                entity: "post",
+                entity_id: "p1".into(),
+                op: "update",
+                payload: json!({}),
+            })
+        })
+        .unwrap();
+    let hub_op = fx.head(Kind::Post, "p1").unwrap();
+    assert_eq!(hub_op.origin, hub);
+
+    // The laptop edited without having seen it.
+    let r = fx.apply(&[based_on(
+        op(
+            "media-a",
+            2,
+            Kind::Post,
+            "p1",
+            post("p1", "published", 0, "记者改"),
+        ),
+        OpRef {
+            origin: "media-a".into(),
+            seq: 1,
+        },
+    )]);
+    assert_eq!((r.applied, r.superseded), (0, 1), "{r:?}");
+    assert_eq!(r.conflicts.len(), 1);
+    assert_eq!(r.conflicts[0].code, "conflict");
+    assert_eq!(r.conflicts[0].op.origin, "media-a");
+    assert_eq!(r.conflicts[0].op.seq, 2);
+    assert_eq!(r.conflicts[0].detail, format!("kept {hub}#{}", hub_op.seq));
+    assert_eq!(
+        fx.issue_of("media-a", 2),
+        Some(("conflict".into(), "concurrent_edit".into()))
+    );
+    assert_eq!(fx.outcome("media-a", 2).as_deref(), Some("superseded"));
+    assert_eq!(
+        fx.text("SELECT body FROM posts WHERE id = 'p1'"),
+        Some("主办方改".into())
+    );
+    assert_eq!(fx.head(Kind::Post, "p1"), Some(hub_op.clone()));
+
+    // An edit made after seeing the hub's applies.
+    let r = fx.apply(&[based_on(
+        op(
+            "media-a",
+            3,
+            Kind::Post,
+            "p1",
+            post("p1", "published", 0, "记者再改"),
+        ),
+        hub_op,
+    )]);
+    assert_eq!((r.applied, r.conflicts.len()), (1, 0), "{r:?}");
+    assert_eq!(
+        fx.text("SELECT body FROM posts WHERE id = 'p1'"),
+        Some("记者再改".into())
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Domain rules
+
+#[test]
+fn marks_outside_the_rubric_are_refused_and_standings_stay() {
+    let fx = Fx::hub();
+    let r = fx.apply(&[op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_eq!(r.applied, 1);
+    let before = fx.dump();
+
+    let mut adj = sheet1(40);
+    adj["adjustment_marks"] = json!([{ "sheet_id": "sh1", "adjustment_id": "a1", "tenths": 21,
+        "note": "", "updated_at": NOW }]);
+    let cases: Vec<(Value, &str, &str)> = vec![
+        (
+            sheet1(51),
+            "out_of_range",
+            "criterion k1: tenths = 51 is outside 0..=50",
+        ),
+        (
+            sheet1(-1),
+            "out_of_range",
+            "criterion k1: tenths = -1 is outside 0..=50",
+        ),
+        (
+            sheet("sh1", "s1", "t1", "draft", &[("k1", json!(2.5))]),
+            "bad_value",
+            "criterion k1: tenths is not a whole number",
+        ),
+        (
+            sheet("sh1", "s1", "t1", "draft", &[("k1", json!("40"))]),
+            "bad_value",
+            "criterion k1: tenths is missing or not a number",
+        ),
+        (
+            sheet("sh1", "s1", "t1", "draft", &[("k9", json!(1))]),
+            "unknown_criterion",
+            "k9",
+        ),
+        (
+            adj,
+            "out_of_range",
+            "adjustment a1: tenths = 21 is outside 0..=20",
+        ),
+        (
+            sheet("sh1", "s1", "t1", "final", &[("k1", json!(40))]),
+            "bad_value",
+            "sheet status \"final\"",
+        ),
+    ];
+    let mut seq = 1;
+    for (payload, code, want) in cases {
+        seq += 1;
+        let r = fx.apply(&[op("scorer-a", seq, Kind::Sheet, "sh1", payload)]);
+        assert_refused(&fx, &r, "scorer-a", seq, code, true);
+        assert_eq!(detail(&r), want);
+        assert_eq!(fx.dump(), before, "{want}: nothing written");
+    }
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+
+    // The bounds themselves are fine, and a mark may be cleared.
+    seq += 1;
+    let r = fx.apply(&[op(
+        "scorer-a",
+        seq,
+        Kind::Sheet,
+        "sh1",
+        sheet(
+            "sh1",
+            "s1",
+            "t1",
+            "draft",
+            &[("k1", json!(50)), ("k2", Value::Null)],
+        ),
+    )]);
+    assert_eq!((r.applied, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(
+        fx.marks("sh1"),
+        vec![("k1".to_string(), Some(50)), ("k2".to_string(), None)]
+    );
+    seq += 1;
+    let r = fx.apply(&[op(
+        "scorer-a",
+        seq,
+        Kind::Sheet,
+        "sh1",
+        sheet("sh1", "s1", "t1", "draft", &[("k1", json!(0))]),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(0))]);
+}
+
+#[test]
+fn a_scorer_does_not_score_the_township_they_head() {
+    let fx = Fx::hub();
+    let r = fx.apply(&[op(
+        "scorer-a",
+        1,
+        Kind::Sheet,
+        "sh3",
+        sheet("sh3", "s3", "t1", "draft", &[("k1", json!(50))]),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 1, "recused", true);
+    assert_eq!(detail(&r), "scorer s3 heads township t1");
+    assert_eq!(fx.int("SELECT count(*) FROM sheets"), 0);
+
+    let r = fx.apply(&[op(
+        "scorer-a",
+        2,
+        Kind::Sheet,
+        "sh3",
+        sheet("sh3", "s3", "t2", "draft", &[("k1", json!(50))]),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+
+    // A scorer the hub does not know.
+    let r = fx.apply(&[op(
+        "scorer-a",
+        3,
+        Kind::Sheet,
+        "sh5",
+        sheet("sh5", "s5", "t2", "draft", &[]),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 3, "unknown_scorer", true);
+}
+
+#[test]
+fn who_and_where_a_sheet_is_for_never_changes() {
+    let fx = Fx::hub();
+    assert_eq!(
+        fx.apply(&[op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40))])
+            .applied,
+        1
+    );
+    let before = fx.dump();
+
+    // s3 is also scored on scorer-a, so only the immutable scorer stops this.
+    let r = fx.apply(&[op(
+        "scorer-a",
+        2,
+        Kind::Sheet,
+        "sh1",
+        sheet("sh1", "s3", "t2", "draft", &[("k1", json!(40))]),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 2, "immutable_field", true);
+    assert_eq!(detail(&r), "sheet sh1 is s1's for t1");
+
+    let r = fx.apply(&[op(
+        "scorer-a",
+        3,
+        Kind::Sheet,
+        "sh1",
+        sheet("sh1", "s1", "t2", "draft", &[("k1", json!(40))]),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 3, "immutable_field", true);
+    assert_eq!(fx.dump(), before);
+}
+
+#[test]
+fn a_submitted_sheet_changes_only_after_the_hub_unlocks_it() {
+    let fx = Fx::hub();
+    let submitted = sheet("sh1", "s1", "t1", "submitted", &[("k1", json!(40))]);
+    let r = fx.apply(&[
+        op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(30)),
+        op("scorer-a", 2, Kind::Sheet, "sh1", submitted),
+    ]);
+    assert_eq!(r.applied, 2, "{r:?}");
+    assert_eq!(
+        fx.text("SELECT status FROM sheets WHERE id = 'sh1'"),
+        Some("submitted".into())
+    );
+    let before = fx.dump();
+
+    let r = fx.apply(&[op("scorer-a", 3, Kind::Sheet, "sh1", sheet1(10))]);
+    assert_refused(&fx, &r, "scorer-a", 3, "sheet_locked", true);
+    assert_eq!(fx.dump(), before);
+
+    // The organiser unlocks it on the hub (a local write: hub#1).
+    fx.store
+        .write(now(), "organiser", |tx| {
+            tx.conn().execute(
+                "UPDATE sheets SET status = 'draft', submitted_at = NULL, unlock_reason = '改错'
+                 WHERE id = 'sh1'",
+                [],
+            )?;
+            tx.record(ChangeInput {
+                entity: "sheet",
+                entity_id: "sh1".into(),
+                op: "unlock",
+                payload: json!({}),
+            })
+        })
+        .unwrap();
+    let unlock = fx.head(Kind::Sheet, "sh1").unwrap();
+    assert_eq!(unlock.origin, fx.hub_id());
+
+    // An edit made before the laptop saw the unlock: the hub's version stands.
+    let r = fx.apply(&[op("scorer-a", 4, Kind::Sheet, "sh1", sheet1(10))]);
+    assert_eq!(
+        (r.applied, r.superseded, r.conflicts.len()),
+        (0, 1, 1),
+        "{r:?}"
+    );
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+
+    // After seeing the unlock it applies.
+    let r = fx.apply(&[based_on(
+        op("scorer-a", 5, Kind::Sheet, "sh1", sheet1(10)),
+        unlock,
+    )]);
+    assert_eq!((r.applied, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(10))]);
+}
+
+#[test]
+fn a_laptop_cannot_pin_a_post() {
+    let fx = Fx::hub();
+    let r = fx.apply(&[op(
+        "media-a",
+        1,
+        Kind::Post,
+        "p1",
+        post("p1", "published", 1, "置顶?"),
+    )]);
+    assert_refused(&fx, &r, "media-a", 1, "hub_only", true);
+    assert_eq!(detail(&r), "only the organiser's hub pins or unpins a post");
+    assert_eq!(fx.int("SELECT count(*) FROM posts"), 0);
+
+    let r = fx.apply(&[op(
+        "media-a",
+        2,
+        Kind::Post,
+        "p1",
+        post("p1", "published", 0, "正文"),
+    )]);
+    assert_eq!(r.applied, 1);
+    let r = fx.apply(&[op(
+        "media-a",
+        3,
+        Kind::Post,
+        "p1",
+        post("p1", "published", 1, "正文"),
+    )]);
+    assert_refused(&fx, &r, "media-a", 3, "hub_only", true);
+    assert_eq!(fx.int("SELECT pinned FROM posts WHERE id = 'p1'"), 0);
+}
+
+#[test]
+fn a_post_moves_from_draft_to_published_to_retracted_only() {
+    let fx = Fx::hub();
+    let mut seq = 0;
+    let mut send = |status: &str| {
+        seq += 1;
+        let r = fx.apply(&[op(
+            "media-a",
+            seq,
+            Kind::Post,
+            "p1",
+            post("p1", status, 0, "正文"),
+        )]);
+        (seq, r)
+    };
+    let (_, r) = send("draft");
+    assert_eq!(r.applied, 1);
+    let (s, r) = send("retracted");
+    assert_refused(&fx, &r, "media-a", s, "bad_transition", true);
+    assert_eq!(detail(&r), "post draft -> retracted");
+    let (_, r) = send("published");
+    assert_eq!(r.applied, 1);
+    let (s, r) = send("draft");
+    assert_refused(&fx, &r, "media-a", s, "bad_transition", true);
+    assert_eq!(detail(&r), "post published -> draft");
+    let (_, r) = send("retracted");
+    assert_eq!(r.applied, 1);
+    let (s, r) = send("published");
+    assert_refused(&fx, &r, "media-a", s, "bad_transition", true);
+    assert_eq!(detail(&r), "post retracted -> published");
+    assert_eq!(
+        fx.text("SELECT status FROM posts WHERE id = 'p1'"),
+        Some("retracted".into())
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Sequencing
+
+#[test]
+fn a_gap_holds_later_ops_until_the_missing_one_arrives_then_applies_them_in_order() {
+    let fx = Fx::hub();
+    let r = fx.apply(&[
+        op("scorer-a", 3, Kind::Sheet, "sh1", sheet1(30)),
+        op("scorer-a", 2, Kind::Sheet, "sh1", sheet1(20)),
+    ]);
+    assert_eq!((r.applied, r.held), (0, 2), "{r:?}");
+    assert_eq!(
+        fx.backlog(),
+        vec![
+            ("scorer-a".into(), 2, "gap".into()),
+            ("scorer-a".into(), 3, "gap".into())
+        ]
+    );
+    assert_eq!(fx.watermark("scorer-a"), 0);
+    assert_eq!(
+        fx.int("SELECT count(*) FROM ops WHERE origin = 'scorer-a'"),
+        0
+    );
+    assert_eq!(fx.int("SELECT count(*) FROM sheets"), 0);
+
+    let r = fx.apply(&[op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(10))]);
+    assert_eq!((r.applied, r.released, r.held), (1, 2, 0), "{r:?}");
+    assert_eq!(fx.backlog(), vec![]);
+    assert_eq!(fx.watermark("scorer-a"), 3);
+    // Applied in order: the last number's state is current.
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(30))]);
+    assert_eq!(
+        fx.head(Kind::Sheet, "sh1"),
+        Some(OpRef {
+            origin: "scorer-a".into(),
+            seq: 3
+        })
+    );
+    // The change log announces them in sequence order.
+    let announced: Vec<String> = fx
+        .store
+        .changes_since(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.entity == "sheet")
+        .map(|c| c.payload["seq"].to_string())
+        .collect();
+    assert_eq!(announced, vec!["1", "2", "3"]);
+}
+
+#[test]
+fn one_apply_releases_a_whole_chain_of_held_ops_of_each_origin() {
+    let fx = Fx::hub();
+    let sh2 = |k2: i64| sheet("sh2", "s2", "t1", "draft", &[("k2", json!(k2))]);
+    let r = fx.apply(&[
+        op("scorer-a", 2, Kind::Sheet, "sh1", sheet1(20)),
+        op("scorer-a", 3, Kind::Sheet, "sh1", sheet1(30)),
+        op("scorer-a", 4, Kind::Sheet, "sh1", sheet1(44)),
+        op("scorer-b", 3, Kind::Sheet, "sh2", sh2(3)),
+    ]);
+    assert_eq!(r.held, 4, "{r:?}");
+
+    // Only scorer-a's missing #1 arrives: its three wait no longer; scorer-b's still does.
+    let r = fx.apply(&[op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(10))]);
+    assert_eq!((r.applied, r.released, r.held), (1, 3, 0), "{r:?}");
+    assert_eq!(fx.backlog(), vec![("scorer-b".into(), 3, "gap".into())]);
+    assert_eq!(fx.watermark("scorer-a"), 4);
+    assert_eq!(fx.watermark("scorer-b"), 0);
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(44))]);
+
+    // scorer-b's #1 alone is not enough: #2 is still missing.
+    let r = fx.apply(&[op("scorer-b", 1, Kind::Sheet, "sh2", sh2(1))]);
+    assert_eq!((r.applied, r.released), (1, 0), "{r:?}");
+    assert_eq!(fx.backlog(), vec![("scorer-b".into(), 3, "gap".into())]);
+    let r = fx.apply(&[op("scorer-b", 2, Kind::Sheet, "sh2", sh2(2))]);
+    assert_eq!((r.applied, r.released), (1, 1), "{r:?}");
+    assert_eq!(fx.backlog(), vec![]);
+    assert_eq!(fx.marks("sh2"), vec![("k2".to_string(), Some(3))]);
+}
+
+#[test]
+fn an_op_already_here_changes_nothing() {
+    let fx = Fx::hub();
+    let first = op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40));
+    assert_eq!(fx.apply(std::slice::from_ref(&first)).applied, 1);
+    let before = fx.dump();
+    let changes = fx.int("SELECT count(*) FROM changes");
+
+    // The same number again, even with other content.
+    let mut again = first.clone();
+    again.payload = sheet1(0);
+    let r = fx.apply(&[first, again]);
+    assert_eq!((r.already, r.applied, r.refused.len()), (2, 0, 0), "{r:?}");
+    assert_eq!(fx.dump(), before);
+    assert_eq!(fx.int("SELECT count(*) FROM changes"), changes);
+    assert_eq!(fx.int("SELECT count(*) FROM ops"), 1);
+
+    // This device's own operation, coming back.
+    let own = op(&fx.rules.self_id, 1, Kind::Sheet, "sh1", sheet1(0));
+    let r = fx.apply(&[own]);
+    assert_eq!((r.already, r.applied), (1, 0), "{r:?}");
+    assert_eq!(fx.int("SELECT count(*) FROM ops"), 1);
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+}
+
+#[test]
+fn a_number_too_far_ahead_is_refused_without_moving_the_watermark() {
+    let fx = Fx::hub();
+    let far = BACKLOG_CAP + 1;
+    let r = fx.apply(&[op("scorer-a", far, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_refused(&fx, &r, "scorer-a", far, "seq_too_far", false);
+    assert_eq!(detail(&r), format!("#{far} after #0"));
+    assert_eq!(fx.watermark("scorer-a"), 0);
+    assert_eq!(fx.backlog(), vec![]);
+    assert_eq!(fx.int("SELECT count(*) FROM ops"), 0);
+
+    // The last number within the cap is held.
+    let r = fx.apply(&[op("scorer-a", BACKLOG_CAP, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_eq!((r.held, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(
+        fx.backlog(),
+        vec![("scorer-a".into(), BACKLOG_CAP, "gap".into())]
+    );
+
+    // Once #1 arrived, the far number is within reach and held like any other.
+    let r = fx.apply(&[op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(1))]);
+    assert_eq!(r.applied, 1);
+    let r = fx.apply(&[op("scorer-a", far, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_eq!((r.held, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(fx.backlog().len(), 2);
+}
+
+#[test]
+fn a_full_backlog_refuses_new_held_ops_but_keeps_what_it_holds() {
+    let fx = Fx::hub();
+    // BACKLOG_CAP operations of scorer-a wait already (#3 ..= #2002; #1 and #2 are missing).
+    fx.store
+        .write_without_ops(now(), "test", |tx| {
+            tx.conn().execute(
+                "WITH RECURSIVE n(i) AS (SELECT 3 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 + 2)
+                 INSERT INTO sync_backlog (origin, seq, op, reason, received_at)
+                 SELECT 'scorer-a', i, '{}', 'gap', ?2 FROM n",
+                params![BACKLOG_CAP, NOW],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(fx.int("SELECT count(*) FROM sync_backlog"), BACKLOG_CAP);
+
+    let r = fx.apply(&[op("scorer-a", 2, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_refused(&fx, &r, "scorer-a", 2, "backlog_full", false);
+    assert_eq!(
+        detail(&r),
+        format!("{BACKLOG_CAP} operations of this device wait already")
+    );
+    assert_eq!(fx.int("SELECT count(*) FROM sync_backlog"), BACKLOG_CAP);
+    assert_eq!(fx.watermark("scorer-a"), 0);
+
+    // One it holds already, sent again, is still held (not a new entry).
+    let r = fx.apply(&[op("scorer-a", 5, Kind::Sheet, "sh1", sheet1(40))]);
+    assert_eq!((r.held, r.refused.len()), (1, 0), "{r:?}");
+    // Another origin is not affected.
+    let r = fx.apply(&[op(
+        "scorer-b",
+        2,
+        Kind::Sheet,
+        "sh2",
+        sheet("sh2", "s2", "t1", "draft", &[]),
+    )]);
+    assert_eq!((r.held, r.refused.len()), (1, 0), "{r:?}");
+}
+
+#[test]
+fn an_op_waits_for_the_op_it_was_based_on() {
+    let fx = Fx::hub();
+    let base = OpRef {
+        origin: "scorer-b".into(),
+        seq: 1,
+    };
+    let r = fx.apply(&[based_on(
+        op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40)),
+        base,
+    )]);
+    assert_eq!(r.held, 1, "{r:?}");
+    assert_eq!(
+        fx.backlog(),
+        vec![("scorer-a".into(), 1, "waiting_base".into())]
+    );
+
+    let r = fx.apply(&[op(
+        "scorer-b",
+        1,
+        Kind::Sheet,
+        "sh2",
+        sheet("sh2", "s2", "t1", "draft", &[]),
+    )]);
+    assert_eq!((r.applied, r.released), (1, 1), "{r:?}");
+    assert_eq!(fx.backlog(), vec![]);
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+}
+
+#[test]
+fn nothing_remote_is_accepted_before_pairing() {
+    let fx = Fx::hub();
+    let unpaired = Rules {
+        self_id: fx.rules.self_id.clone(),
+        hub_id: None,
+    };
+    let r = fx.apply_with(
+        &unpaired,
+        &[op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40))],
+    );
+    assert_eq!((r.applied, r.held), (0, 1), "{r:?}");
+    assert_eq!(
+        fx.backlog(),
+        vec![("scorer-a".into(), 1, "not_paired".into())]
+    );
+    // Paired, the next exchange applies it.
+    let r = fx.apply(&[]);
+    assert_eq!((r.applied, r.released), (0, 1), "{r:?}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Clocks
+
+#[test]
+fn an_op_stamped_days_ahead_is_refused_at_the_hub() {
+    let fx = Fx::hub();
+    let mut ahead = op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40));
+    ahead.hlc = hlc_at(now_ms() + 48 * HOUR_MS, 0);
+    let r = fx.apply(&[ahead]);
+    assert_refused(&fx, &r, "scorer-a", 1, "clock_ahead", true);
+    assert_eq!(fx.int("SELECT count(*) FROM sheets"), 0);
+    assert_eq!(
+        fx.hlc_last(),
+        None,
+        "a refused far clock does not move this one"
+    );
+    assert_eq!(fx.watermark("scorer-a"), 1);
+
+    // Exactly the limit is still accepted, and moves this clock by the lead only.
+    let mut edge = op("scorer-a", 2, Kind::Sheet, "sh1", sheet1(40));
+    edge.hlc = hlc_at(now_ms() + MAX_CLOCK_AHEAD_MS, 0);
+    let r = fx.apply(&[edge]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(fx.hlc_last(), Some(hlc_at(now_ms() + CLOCK_LEAD_MS, 1)));
+}
+
+#[test]
+fn a_fast_clock_moves_this_clock_by_the_lead_at_most() {
+    let fx = Fx::hub();
+    let mut fast = op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40));
+    fast.hlc = hlc_at(now_ms() + 3 * HOUR_MS, 7);
+    let r = fx.apply(&[fast]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    let last: Hlc = fx.hlc_last().unwrap().parse().unwrap();
+    assert_eq!(
+        last,
+        Hlc {
+            wall_ms: now_ms() + CLOCK_LEAD_MS,
+            counter: 1
+        }
+    );
+    assert!(last.wall_ms - now_ms() <= CLOCK_LEAD_MS);
+
+    // Another device's clock a little ahead (within the lead) is followed as it is.
+    let mut slight = op(
+        "scorer-b",
+        1,
+        Kind::Sheet,
+        "sh2",
+        sheet("sh2", "s2", "t1", "draft", &[]),
+    );
+    slight.hlc = hlc_at(now_ms() + CLOCK_LEAD_MS, 9);
+    assert_eq!(fx.apply(&[slight]).applied, 1);
+    assert_eq!(fx.hlc_last(), Some(hlc_at(now_ms() + CLOCK_LEAD_MS, 10)));
+
+    // The fast device's own clock never goes back: an operation stamped before its last one
+    // is refused and never kept (it would reach laptops ahead of its predecessors).
+    let mut back = op("scorer-a", 2, Kind::Sheet, "sh1", sheet1(41));
+    back.hlc = hlc_at(now_ms(), 0);
+    let r = fx.apply(&[back]);
+    assert_refused(&fx, &r, "scorer-a", 2, "clock_backwards", false);
+    assert_eq!(fx.watermark("scorer-a"), 1);
+}
+
+#[test]
+fn a_malformed_clock_is_refused() {
+    let fx = Fx::hub();
+    let mut bad = op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(40));
+    bad.hlc = "yesterday".into();
+    let r = fx.apply(&[bad]);
+    assert_refused(&fx, &r, "scorer-a", 1, "bad_clock", true);
+    assert_eq!(detail(&r), "hlc \"yesterday\"");
+    assert_eq!(fx.int("SELECT count(*) FROM sheets"), 0);
+}
+
+// ---------------------------------------------------------------------------------------
+// On a laptop: the hub's verdicts stand
+
+#[test]
+fn a_laptop_keeps_but_does_not_apply_what_the_hub_refused() {
+    let fx = Fx::laptop();
+    let r = fx.apply(&[relayed(
+        op("scorer-b", 1, Kind::Sheet, "sh1", sheet1(40)),
+        "refused",
+    )]);
+    assert_eq!((r.applied, r.refused_at_hub), (0, 1), "{r:?}");
+    assert_eq!(
+        r.refused,
+        vec![],
+        "the hub listed it; the laptop does not judge"
+    );
+    assert_eq!(fx.outcome("scorer-b", 1).as_deref(), Some("refused"));
+    assert_eq!(fx.watermark("scorer-b"), 1);
+    assert_eq!(fx.int("SELECT count(*) FROM sheets"), 0);
+    assert_eq!(fx.int("SELECT count(*) FROM sync_issues"), 0);
+}
+
+#[test]
+fn a_laptop_follows_the_hubs_photo_verdicts_in_any_order() {
+    let fx = Fx::laptop();
+    let h = hash();
+    // The device whose metadata lost at the hub reaches this laptop first.
+    let r = fx.apply(&[relayed(
+        op("media-a", 1, Kind::Photo, &h, photo("b.jpg", "jpeg")),
+        "superseded",
+    )]);
+    assert_eq!((r.applied, r.superseded), (0, 1), "{r:?}");
+    assert_eq!(fx.outcome("media-a", 1).as_deref(), Some("superseded"));
+    assert_eq!(fx.int("SELECT count(*) FROM photos"), 0);
+
+    let r = fx.apply(&[relayed(
+        op("scorer-a", 1, Kind::Photo, &h, photo("a.jpg", "jpeg")),
+        "applied",
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        fx.text("SELECT file_name FROM photos"),
+        Some("a.jpg".into())
+    );
+}
+
+#[test]
+fn a_laptop_applies_what_the_hub_applied_without_judging_it_again() {
+    let fx = Fx::laptop();
+    // The laptop knows no scorer laptops and no assignments: the hub's verdict is enough, and
+    // the hub's clock check is not repeated (but this clock still moves by the lead at most).
+    let mut far = relayed(op("scorer-b", 1, Kind::Sheet, "sh1", sheet1(40)), "applied");
+    far.hlc = hlc_at(now_ms() + 48 * HOUR_MS, 0);
+    let r = fx.apply(&[far]);
+    assert_eq!((r.applied, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+    assert_eq!(fx.hlc_last(), Some(hlc_at(now_ms() + CLOCK_LEAD_MS, 1)));
+
+    // The shape is still checked, even for the hub's own operations.
+    let mut roster = fx.store.read(|c| snapshot(c, Kind::Roster, "*")).unwrap();
+    set(&mut roster, "townships", 0, "secret", json!(1));
+    let r = fx.apply(&[relayed(
+        op(LAPTOP_HUB, 1, Kind::Roster, "*", roster),
+        "applied",
+    )]);
+    assert_refused(&fx, &r, LAPTOP_HUB, 1, "bad_payload", true);
+    assert_eq!(detail(&r), "townships.secret is not a column");
+}
+
+#[test]
+fn the_hub_may_unlock_a_sheet_but_not_change_its_marks() {
+    let fx = Fx::laptop();
+    let submitted = sheet("sh1", "s1", "t1", "submitted", &[("k1", json!(40))]);
+    assert_eq!(
+        fx.apply(&[relayed(
+            op("scorer-a", 1, Kind::Sheet, "sh1", submitted),
+            "applied"
+        )])
+        .applied,
+        1
+    );
+    let from_sheet = OpRef {
+        origin: "scorer-a".into(),
+        seq: 1,
+    };
+    // An operation of the hub's that did not pass through its verdicts (e.g. from a bundle).
+    let r = fx.apply(&[based_on(
+        op(LAPTOP_HUB, 1, Kind::Sheet, "sh1", sheet1(50)),
+        from_sheet.clone(),
+    )]);
+    assert_refused(&fx, &r, LAPTOP_HUB, 1, "hub_changed_scores", true);
+    assert_eq!(fx.marks("sh1"), vec![("k1".to_string(), Some(40))]);
+
+    let mut unlock = sheet("sh1", "s1", "t1", "draft", &[("k1", json!(40))]);
+    set(&mut unlock, "sheets", 0, "unlock_reason", json!("改错"));
+    let r = fx.apply(&[based_on(
+        op(LAPTOP_HUB, 2, Kind::Sheet, "sh1", unlock),
+        from_sheet,
+    )]);
+    assert_eq!((r.applied, r.refused.len()), (1, 0), "{r:?}");
+    assert_eq!(
+        fx.text("SELECT status || '/' || unlock_reason FROM sheets WHERE id = 'sh1'"),
+        Some("draft/改错".into())
+    );
+}
+
+#[test]
+fn a_sheet_for_a_township_not_yet_here_waits_for_the_roster() {
+    let fx = Fx::laptop();
+    let r = fx.apply(&[relayed(
+        op(
+            "scorer-a",
+            1,
+            Kind::Sheet,
+            "sh9",
+            sheet("sh9", "s1", "t9", "draft", &[("k1", json!(5))]),
+        ),
+        "applied",
+    )]);
+    assert_eq!((r.applied, r.held), (0, 1), "{r:?}");
+    assert_eq!(
+        fx.backlog(),
+        vec![("scorer-a".into(), 1, "dependency".into())]
+    );
+    assert_eq!(fx.watermark("scorer-a"), 0);
+
+    let mut roster = fx.store.read(|c| snapshot(c, Kind::Roster, "*")).unwrap();
+    let mut t9 = roster["townships"][1].clone();
+    t9["id"] = json!("t9");
+    t9["code"] = json!("430100000009");
+    t9["name"] = json!("九镇");
+    roster["townships"].as_array_mut().unwrap().push(t9);
+    let mut roster_op = relayed(op(LAPTOP_HUB, 1, Kind::Roster, "*", roster), "applied");
+    roster_op.hlc = hlc_at(now_ms() - 30_000, 0);
+    let r = fx.apply(&[roster_op]);
+    assert_eq!((r.applied, r.released), (1, 1), "{r:?}");
+    assert_eq!(fx.backlog(), vec![]);
+    assert_eq!(fx.int("SELECT count(*) FROM townships"), 3);
+    assert_eq!(fx.marks("sh9"), vec![("k1".to_string(), Some(5))]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Bugs found by these tests, fixed
+
+#[test]
+fn a_refused_photo_operation_does_not_claim_the_photo() {
+    let fx = Fx::hub();
+    let h = hash();
+    let r = fx.apply(&[op("media-a", 1, Kind::Photo, &h, photo("x.gif", "gif"))]);
+    assert_refused(&fx, &r, "media-a", 1, "not_applicable", true);
+    let r = fx.apply(&[op("scorer-a", 1, Kind::Photo, &h, photo("a.jpg", "jpeg"))]);
+    assert_eq!((r.applied, r.superseded), (1, 0), "{r:?}");
+    assert_eq!(
+        fx.text("SELECT file_name FROM photos"),
+        Some("a.jpg".into())
+    );
+}
+
+#[test]
+fn an_operation_numbered_zero_is_refused_not_an_error() {
+    let fx = Fx::hub();
+    let r = fx
+        .store
+        .write_without_ops(now(), "sync", |tx| {
+            apply_remote(
+                tx,
+                &fx.rules,
+                &[
+                    op("scorer-a", 0, Kind::Sheet, "sh1", sheet1(40)),
+                    op(
+                        "scorer-b",
+                        1,
+                        Kind::Sheet,
+                        "sh2",
+                        sheet("sh2", "s2", "t1", "draft", &[]),
+                    ),
+                ],
+            )
+        })
+        .expect("a bad number is a refusal, not a failed batch");
+    assert_eq!(r.applied, 1);
+    assert_eq!(r.refused.len(), 1);
+}
+
+#[test]
+fn a_refused_post_operation_does_not_claim_the_post() {
+    let fx = Fx::hub();
+    let r = fx.apply(&[op(
+        "media-b",
+        1,
+        Kind::Post,
+        "p1",
+        post("p1", "retracted", 0, "抢占"),
+    )]);
+    assert_refused(&fx, &r, "media-b", 1, "bad_transition", true);
+    let r = fx.apply(&[op(
+        "media-a",
+        1,
+        Kind::Post,
+        "p1",
+        post("p1", "draft", 0, "作者稿"),
+    )]);
+    assert_eq!((r.applied, r.refused.len()), (1, 0), "{r:?}");
+}
+
+#[test]
+fn a_device_whose_clock_runs_backwards_cannot_stall_everyone_elses_pull() {
+    let hub = Fx::hub();
+    let lap = Fx::laptop();
+    let rules = Rules {
+        self_id: lap.rules.self_id.clone(),
+        hub_id: Some(hub.hub_id()),
+    };
+    let mut ops = vec![op(
+        "scorer-b",
+        1,
+        Kind::Sheet,
+        "sh2",
+        sheet("sh2", "s2", "t1", "draft", &[("k2", json!(3))]),
+    )];
+    // scorer-a's #1 is stamped now, its #2..#4 long ago.
+    let mut first = op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(1));
+    first.hlc = hlc_at(now_ms(), 0);
+    ops.push(first);
+    for seq in 2..=4 {
+        let mut o = op("scorer-a", seq, Kind::Sheet, "sh1", sheet1(seq));
+        o.hlc = hlc_at(1_000, seq);
+        ops.push(o);
+    }
+    // #1 and the honest device's sheet apply; #2, stamped before #1, is refused and never
+    // relayed (#3 and #4 wait behind it at the hub, within its cap).
+    let r = hub.apply(&ops);
+    assert_eq!((r.applied, r.refused.len()), (2, 1), "{r:?}");
+    assert_eq!(r.refused[0].code, "clock_backwards");
+    assert_eq!(
+        (r.refused[0].op.origin.as_str(), r.refused[0].op.seq),
+        ("scorer-a", 2)
+    );
+
+    // The laptop pulls pages of 3 until nothing moves, as the sync client does.
+    for _ in 0..10 {
+        let have = lap.store.read(watermarks).unwrap();
+        let page = hub.store.read(|c| ops_after(c, &have, 3)).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        let r = lap.apply_with(&rules, &page);
+        if r.applied + r.released + r.superseded + r.refused_at_hub == 0 && r.refused.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        lap.marks("sh2"),
+        vec![("k2".to_string(), Some(3))],
+        "the honest device's sheet reaches the laptop"
+    );
+}
