@@ -61,7 +61,12 @@ fn tour() -> Tour {
                     .into(),
                     township_id: head.then(|| towns[1].0.clone()),
                     active: true,
-                    work_unit: String::new(),
+                    // One scorer with a work unit, printed on their sheet.
+                    work_unit: if i == 1 {
+                        "市委办公室".into()
+                    } else {
+                        String::new()
+                    },
                 },
             )
             .unwrap();
@@ -323,6 +328,10 @@ fn the_workbook_has_the_tally_the_notice_a_sheet_per_scorer_and_the_audit_all_pr
     );
     wb.find("评分表-张建国", "评委签名:____________    日期:__________");
     wb.find("评分表-张建国", "评委:张建国    分组:市领导");
+    wb.find(
+        "评分表-李卫东",
+        "评委:李卫东    分组:市领导    单位:市委办公室",
+    );
 }
 
 #[test]

@@ -361,7 +361,14 @@ fn scorer_sheet(
         ws,
         1,
         last_col,
-        &format!("评委:{}    分组:{}", scorer.name, scorer.group),
+        &if scorer.work_unit.is_empty() {
+            format!("评委:{}    分组:{}", scorer.name, scorer.group)
+        } else {
+            format!(
+                "评委:{}    分组:{}    单位:{}",
+                scorer.name, scorer.group, scorer.work_unit
+            )
+        },
         &f.subtitle,
     )?;
     let header = 3;
