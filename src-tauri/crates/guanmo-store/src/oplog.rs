@@ -1093,13 +1093,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     if !judged_by_hub && kind == Kind::Sheet {
         // The laptop that scores for the sheet's scorer, as the organiser assigned it; the
         // scorer is the stored sheet's (checked unchanged above).
-        let scorer = op
-            .payload
-            .get("sheets")
-            .and_then(|rows| rows.get(0))
-            .and_then(|row| row.get("scorer_id"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let scorer = trust::head_text(&op.payload, "sheets", "scorer_id").unwrap_or_default();
         match trust::scorer_device(conn, scorer)? {
             _ if from_hub => {
                 // The hub may unlock a scorer's sheet, never change its marks.
@@ -1126,14 +1120,15 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
             None => return Ok(Step::Hold("unassigned")),
         }
     }
-    let mut photo_taken = false;
     // A new record belongs to its first writer only once that writer's operation is applied.
     let mut claim: Option<&String> = None;
     if let (false, Some(key)) = (judged_by_hub, &owner_key) {
         match owner_of(conn, key)? {
             Some(owner) if owner != op.origin && kind == Kind::Photo => {
                 // Set once, by the device whose metadata reached the hub first.
-                photo_taken = true;
+                insert_op(conn, op, "superseded", tx.at())?;
+                set_watermark(conn, &op.origin, op.seq)?;
+                return Ok(Step::Done(Outcome::Superseded));
             }
             Some(owner) if owner != op.origin && !from_hub => {
                 return refuse(
@@ -1147,11 +1142,6 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
             Some(_) => {}
             None => claim = Some(key),
         }
-    }
-    if photo_taken {
-        insert_op(conn, op, "superseded", tx.at())?;
-        set_watermark(conn, &op.origin, op.seq)?;
-        return Ok(Step::Done(Outcome::Superseded));
     }
 
     // Concurrent edits: the writer had not seen the record's current state.
@@ -1251,11 +1241,7 @@ fn change_op(
         .prepare_cached("SELECT status FROM posts WHERE id = ?1")?
         .query_row([entity_id], |r| r.get(0))
         .optional()?;
-    let after = payload
-        .get("posts")
-        .and_then(|rows| rows.get(0))
-        .and_then(|row| row.get("status"))
-        .and_then(Value::as_str);
+    let after = trust::head_text(payload, "posts", "status");
     Ok(match (before.as_deref(), after) {
         (Some("published"), Some("published")) => "update",
         (_, Some("published")) => "publish",
@@ -1273,13 +1259,7 @@ fn owner_device(
     op: &Op,
 ) -> Result<Option<String>> {
     if kind == Kind::Sheet {
-        let scorer = op
-            .payload
-            .get("sheets")
-            .and_then(|rows| rows.get(0))
-            .and_then(|row| row.get("scorer_id"))
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let scorer = trust::head_text(&op.payload, "sheets", "scorer_id").unwrap_or_default();
         return trust::scorer_device(conn, scorer);
     }
     match key {

@@ -147,6 +147,12 @@ fn text<'a>(row: &'a Map<String, Value>, col: &str) -> Option<&'a str> {
     row.get(col).and_then(Value::as_str)
 }
 
+/// The text in column `col` of the head row of `table` in an operation's payload (a sheet's
+/// scorer, a post's status): what a rule reads of the record the operation writes.
+pub(crate) fn head_text<'a>(payload: &'a Value, table: &str, col: &str) -> Option<&'a str> {
+    head_row(payload, table).and_then(|row| text(row, col))
+}
+
 fn chars_at_most(
     row: &Map<String, Value>,
     col: &str,
@@ -239,7 +245,7 @@ pub(crate) fn check_content(
     }
     match kind {
         Kind::Sheet => check_sheet(conn, entity_id, payload),
-        Kind::Post => Ok(check_post(conn, entity_id, payload)),
+        Kind::Post => check_post(conn, entity_id, payload),
         Kind::Photo => Ok(check_photo(payload)),
         _ => Ok(Ok(())),
     }
@@ -335,36 +341,36 @@ fn check_post(
     conn: &Connection,
     entity_id: &str,
     payload: &Value,
-) -> std::result::Result<(), Refusal> {
+) -> Result<std::result::Result<(), Refusal>> {
     let Some(post) = head_row(payload, "posts") else {
-        return Err(("bad_payload", "no post row".into()));
+        return Ok(Err(("bad_payload", "no post row".into())));
     };
     let status = text(post, "status").unwrap_or_default();
     if !matches!(status, "draft" | "published" | "retracted") {
-        return Err(("bad_value", format!("post status {status:?}")));
+        return Ok(Err(("bad_value", format!("post status {status:?}"))));
     }
     // 置顶 is the hub's: a laptop's operation keeps the pin as the hub has it.
     let pinned = post.get("pinned").and_then(Value::as_i64).unwrap_or(0);
     let stored_pin: i64 = conn
-        .prepare_cached("SELECT pinned FROM posts WHERE id = ?1")
-        .and_then(|mut st| st.query_row([entity_id], |r| r.get(0)).optional())
-        .ok()
-        .flatten()
+        .prepare_cached("SELECT pinned FROM posts WHERE id = ?1")?
+        .query_row([entity_id], |r| r.get(0))
+        .optional()?
         .unwrap_or(0);
     if pinned != stored_pin {
-        return Err((
+        return Ok(Err((
             "hub_only",
             "only the organiser's hub pins or unpins a post".into(),
-        ));
+        )));
     }
-    chars_at_most(post, "body", 5_000)?;
-    chars_at_most(post, "credit", 40)?;
-    chars_at_most(post, "stop_label", 40)?;
     let photos = rows(payload, "post_photos").count();
-    if photos > 9 {
-        return Err(("too_large", format!("{photos} photos")));
-    }
-    Ok(())
+    Ok(chars_at_most(post, "body", 5_000)
+        .and(chars_at_most(post, "credit", 40))
+        .and(chars_at_most(post, "stop_label", 40))
+        .and(if photos > 9 {
+            Err(("too_large", format!("{photos} photos")))
+        } else {
+            Ok(())
+        }))
 }
 
 fn check_photo(payload: &Value) -> std::result::Result<(), Refusal> {
