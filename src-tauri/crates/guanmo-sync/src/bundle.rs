@@ -992,13 +992,7 @@ pub fn import_bundle(
     path: &Path,
     progress: &dyn Fn(BundleProgress),
 ) -> SyncResult<BundleReport> {
-    let me = identity::device_identity(ctx)?;
-    if me.role != Some(Role::Hub) {
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "only the organiser's hub imports bundles",
-        ));
-    }
+    let me = identity::hub_identity(ctx, "only the organiser's hub imports bundles")?;
     let file = File::open(path).map_err(|e| invalid(format!("cannot open the file: {e}")))?;
     let mut zip = ZipArchive::new(BufReader::with_capacity(COPY_BUFFER, file)).map_err(damaged)?;
 

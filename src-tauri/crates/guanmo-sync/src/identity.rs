@@ -100,6 +100,16 @@ pub fn device_identity(ctx: &Ctx) -> SyncResult<DeviceIdentity> {
     })
 }
 
+/// This device's identity when it is the organiser's hub; otherwise a `BadRequest` saying
+/// `only` (e.g. "only the organiser's hub shows pairing codes").
+pub(crate) fn hub_identity(ctx: &Ctx, only: &str) -> SyncResult<DeviceIdentity> {
+    let me = device_identity(ctx)?;
+    if me.role != Some(Role::Hub) {
+        return Err(SyncError::new(SyncErrorCode::BadRequest, only));
+    }
+    Ok(me)
+}
+
 /// Sets this device's role and name. Becoming the hub writes the current roster, rubric,
 /// scorers and scoring states to the op log, so laptops that pair receive them. A device
 /// that already synced with a hub cannot become a hub itself (two hubs would split the data).
@@ -194,12 +204,7 @@ pub fn peer_port(ctx: &Ctx) -> SyncResult<Option<u16>> {
 /// Remembers the port of this hub's peer listener (what laptops enter after the address).
 /// Only the hub has one; a port below [`MIN_PEER_PORT`] is refused.
 pub fn set_peer_port(ctx: &Ctx, port: u16) -> SyncResult<()> {
-    if device_identity(ctx)?.role != Some(Role::Hub) {
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "only the organiser's hub listens for laptops",
-        ));
-    }
+    hub_identity(ctx, "only the organiser's hub listens for laptops")?;
     if port < MIN_PEER_PORT {
         return Err(SyncError::new(
             SyncErrorCode::BadRequest,

@@ -44,13 +44,7 @@ fn refused(msg: &str) -> SyncError {
 
 /// Makes a new pairing code on the hub; any earlier unused code stops working.
 pub fn new_pairing_code(ctx: &Ctx) -> SyncResult<PairingCode> {
-    let me = identity::device_identity(ctx)?;
-    if me.role != Some(Role::Hub) {
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "only the organiser's hub shows pairing codes",
-        ));
-    }
+    identity::hub_identity(ctx, "only the organiser's hub shows pairing codes")?;
     let r = random32()?;
     let n = u32::from_le_bytes([r[0], r[1], r[2], r[3]]) % 1_000_000;
     let code = format!("{n:06}");
@@ -198,13 +192,7 @@ pub(crate) fn redeem(ctx: &Ctx, req: &PairRequest, source: &str) -> SyncResult<P
 /// its data folder was restored without its key). Returns false for an unknown or revoked
 /// device.
 pub fn allow_repair(ctx: &Ctx, device_id: &str) -> SyncResult<bool> {
-    let me = identity::device_identity(ctx)?;
-    if me.role != Some(Role::Hub) {
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "only the organiser's hub lets a device pair again",
-        ));
-    }
+    identity::hub_identity(ctx, "only the organiser's hub lets a device pair again")?;
     Ok(ctx
         .store()
         .write_without_ops(ctx.now(), "organiser", |tx| {
@@ -306,13 +294,10 @@ pub fn revoke_device(ctx: &Ctx, device_id: &str) -> SyncResult<bool> {
 /// one may go on with them (the old one is usually revoked first). Returns how many records
 /// (scorers' sheet sets and posts) moved.
 pub fn transfer_device(ctx: &Ctx, from: &str, to: &str) -> SyncResult<u32> {
-    let me = identity::device_identity(ctx)?;
-    if me.role != Some(Role::Hub) {
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "only the organiser's hub hands over a laptop's records",
-        ));
-    }
+    identity::hub_identity(
+        ctx,
+        "only the organiser's hub hands over a laptop's records",
+    )?;
     let ok = ctx.store().read(|c| {
         Ok(devices::is_laptop(c, from, None, false)? && devices::is_laptop(c, to, None, true)?)
     })?;
@@ -351,13 +336,7 @@ pub fn scorer_assignments(ctx: &Ctx) -> SyncResult<Vec<guanmo_store::trust::Scor
 /// it with `None`). Only that laptop's sheets for the scorer are accepted from then on; sheets
 /// it sent before the assignment, held back until now, are applied at once.
 pub fn assign_scorer(ctx: &Ctx, scorer_id: &str, device_id: Option<&str>) -> SyncResult<bool> {
-    let me = identity::device_identity(ctx)?;
-    if me.role != Some(Role::Hub) {
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "only the organiser's hub assigns scorers to laptops",
-        ));
-    }
+    let me = identity::hub_identity(ctx, "only the organiser's hub assigns scorers to laptops")?;
     let (scorer, device_ok) = ctx.store().read(|c| {
         Ok((
             match guanmo_store::scoring::get_scorer(c, scorer_id) {

@@ -258,12 +258,7 @@ pub fn resolve_issue(ctx: &Ctx, id: &str) -> SyncResult<bool> {
 /// Resolves a conflict at the hub for the version that did not stand: that version becomes
 /// current on every replica (as a new write of the hub), and the conflict is marked handled.
 pub fn adopt_other_version(ctx: &Ctx, issue_id: &str) -> SyncResult<bool> {
-    if identity::device_identity(ctx)?.role != Some(Role::Hub) {
-        return Err(crate::SyncError::new(
-            crate::SyncErrorCode::BadRequest,
-            "only the organiser's hub resolves conflicts",
-        ));
-    }
+    identity::hub_identity(ctx, "only the organiser's hub resolves conflicts")?;
     let Some(issue) = ctx.store().read(|c| oplog::issue(c, issue_id))? else {
         return Ok(false);
     };
