@@ -346,7 +346,7 @@ pub fn import_photos(
     // is imported.
     let paths = paths
         .iter()
-        .map(|p| state.picks.take_read(p))
+        .map(|p| state.picks.take_photo(p))
         .collect::<Res<Vec<_>>>()?;
     Ok(crate::photos::start_batch(app, paths))
 }

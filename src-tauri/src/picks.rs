@@ -69,10 +69,16 @@ impl Picks {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Remembers that the person picked `path` for `access`.
-    pub fn grant(&self, path: PathBuf, access: Access) {
+    /// The picks still usable (older ones are dropped).
+    fn live(&self) -> std::sync::MutexGuard<'_, Vec<Grant>> {
         let mut g = self.lock();
         g.retain(|x| x.at.elapsed() < VALID);
+        g
+    }
+
+    /// Remembers that the person picked `path` for `access`.
+    pub fn grant(&self, path: PathBuf, access: Access) {
+        let mut g = self.live();
         if g.len() >= MAX_GRANTS {
             g.remove(0);
         }
@@ -85,8 +91,7 @@ impl Picks {
 
     fn take(&self, path: &str, access: Access) -> Result<PathBuf, ApiError> {
         let wanted = PathBuf::from(path);
-        let mut g = self.lock();
-        g.retain(|x| x.at.elapsed() < VALID);
+        let mut g = self.live();
         let at = g
             .iter()
             .position(|x| x.access == access && x.path == wanted)
@@ -94,21 +99,30 @@ impl Picks {
         Ok(g.remove(at).path)
     }
 
-    /// A file the person picked to open (or dropped on the window), or one inside a folder
-    /// they picked. A file pick is used up.
+    /// A file the person picked to open (or dropped on the window); used up.
     pub fn take_read(&self, path: &str) -> Result<PathBuf, ApiError> {
+        self.take(path, Access::Read)
+    }
+
+    /// A photo to import: a file picked or dropped (used up), or a regular file inside a
+    /// folder the person picked (an SD card). The folder covers only what really lies in it:
+    /// both paths are resolved (links and `..` followed) before they are compared, so a link
+    /// inside the card cannot reach out of it, and only `import_photos` may use a folder.
+    pub fn take_photo(&self, path: &str) -> Result<PathBuf, ApiError> {
         if let Ok(p) = self.take(path, Access::Read) {
             return Ok(p);
         }
         let wanted = PathBuf::from(path);
-        let g = self.lock();
-        let inside = plain(&wanted)
-            && g.iter().any(|x| {
+        let real = plain(&wanted)
+            .then(|| std::fs::canonicalize(&wanted).ok())
+            .flatten()
+            .filter(|r| r.is_file());
+        let inside = real.as_ref().is_some_and(|real| {
+            self.live().iter().any(|x| {
                 x.access == Access::Folder
-                    && x.at.elapsed() < VALID
-                    && wanted != x.path
-                    && wanted.starts_with(&x.path)
-            });
+                    && std::fs::canonicalize(&x.path).is_ok_and(|dir| real.starts_with(dir))
+            })
+        });
         if inside {
             Ok(wanted)
         } else {
@@ -124,9 +138,9 @@ impl Picks {
     /// A folder the person picked (kept for the listing and the import that follows).
     pub fn folder(&self, path: &str) -> Result<PathBuf, ApiError> {
         let wanted = PathBuf::from(path);
-        let g = self.lock();
-        g.iter()
-            .find(|x| x.access == Access::Folder && x.at.elapsed() < VALID && x.path == wanted)
+        self.live()
+            .iter()
+            .find(|x| x.access == Access::Folder && x.path == wanted)
             .map(|x| x.path.clone())
             .ok_or_else(|| not_picked(path))
     }
@@ -259,25 +273,48 @@ mod tests {
     }
 
     #[test]
-    fn a_picked_folder_covers_the_files_inside_it_and_nothing_outside() {
+    fn a_picked_folder_covers_the_photos_inside_it_and_nothing_outside() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sd = tmp.path().join("DCIM");
+        let inside = sd.join("100CANON").join("IMG_0001.JPG");
+        std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+        std::fs::write(&inside, b"jpeg").unwrap();
+        let beside = tmp.path().join("DCIM2").join("a.jpg");
+        std::fs::create_dir_all(beside.parent().unwrap()).unwrap();
+        std::fs::write(&beside, b"jpeg").unwrap();
+        let secret = tmp.path().join("secret.txt");
+        std::fs::write(&secret, b"key").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(tmp.path(), sd.join("link")).unwrap();
+
         let picks = Picks::default();
-        let sd = std::env::temp_dir().join("DCIM");
         picks.grant(sd.clone(), Access::Folder);
         assert_eq!(picks.folder(&sd.display().to_string()).unwrap(), sd);
-        let inside = sd.join("100CANON").join("IMG_0001.JPG");
-        assert!(picks.take_read(&inside.display().to_string()).is_ok());
+        let photo = inside.display().to_string();
+        assert!(picks.take_photo(&photo).is_ok());
         assert!(
-            picks.take_read(&inside.display().to_string()).is_ok(),
+            picks.take_photo(&photo).is_ok(),
             "a folder is not used up by one photo"
         );
-        for outside in [
+        assert_eq!(
+            picks.take_read(&photo).unwrap_err().code,
+            ErrorCode::NotPicked,
+            "a folder is for photos only: no roster, word list or bundle is read from it"
+        );
+        let mut outside = vec![
             sd.join("..").join("secret.txt"),
-            std::env::temp_dir().join("DCIM2").join("a.jpg"),
+            beside.clone(),
             PathBuf::from("DCIM/a.jpg"),
-        ] {
+            sd.join("100CANON"),
+        ];
+        if cfg!(unix) {
+            // A link on the card that points out of it.
+            outside.push(sd.join("link").join("secret.txt"));
+        }
+        for outside in outside {
             let p = outside.display().to_string();
             assert_eq!(
-                picks.take_read(&p).unwrap_err().code,
+                picks.take_photo(&p).unwrap_err().code,
                 ErrorCode::NotPicked,
                 "{p}"
             );

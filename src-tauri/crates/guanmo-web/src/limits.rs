@@ -63,9 +63,11 @@ pub struct LiveCaps {
 
 impl Default for LiveCaps {
     fn default() -> Self {
+        // Phones on 4G share public addresses (carrier NAT), and fifty phones behind one venue
+        // Wi-Fi are one address: a per-address cap only stops one client opening hundreds.
         LiveCaps {
             total: 2000,
-            per_address: 8,
+            per_address: 200,
             replay: 256,
         }
     }
@@ -433,7 +435,7 @@ mod tests {
         );
         assert_eq!(
             (l.live.total, l.live.per_address, l.live.replay),
-            (2000, 8, 256)
+            (2000, 200, 256)
         );
         assert!(l.trusted_proxies.is_empty());
     }

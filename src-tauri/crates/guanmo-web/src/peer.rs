@@ -121,21 +121,6 @@ pub fn peer_host_allowed(host: &str, names: &[String]) -> bool {
         || crate::host_allowed(host, names)
 }
 
-/// The key pairing tries count under: the peer's address, IPv6 by its /64.
-fn source_key(addr: Option<SocketAddr>) -> Option<IpAddr> {
-    addr.map(|a| match a.ip() {
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => {
-                let mut seg = v6.segments();
-                seg[4..].fill(0);
-                IpAddr::V6(std::net::Ipv6Addr::from(seg))
-            }
-        },
-        v4 => v4,
-    })
-}
-
 /// A refused request: a status and the `{code, message}` body.
 #[derive(Debug)]
 struct PeerError {
@@ -285,8 +270,13 @@ async fn pair(
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     req: Request,
 ) -> Result<Response, PeerError> {
-    let source = source_key(peer.map(|axum::Extension(ConnectInfo(a))| a));
+    // Pairing tries count per address, IPv6 by its /64, as the resident site's limits do.
+    let source = peer.map(|axum::Extension(ConnectInfo(a))| crate::limits::address_key(a.ip()));
     if let Some(ip) = source {
+        // Forget addresses whose quota has refilled, so strangers cannot grow the map forever.
+        if limiter.0.len() > 10_000 {
+            limiter.0.retain_recent();
+        }
         if limiter.0.check_key(&ip).is_err() {
             return Err(PeerError::new(
                 StatusCode::TOO_MANY_REQUESTS,

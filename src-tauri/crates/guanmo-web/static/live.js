@@ -104,6 +104,7 @@
     x.send();
   }
 
+  var polling = null;
   if (window.EventSource) {
     var es = new EventSource('/live?since=' + encodeURIComponent(since));
     es.addEventListener('post', function (m) {
@@ -114,6 +115,12 @@
       var ev = document.createEvent('Event');
       ev.initEvent('gm:comments', false, false);
       document.dispatchEvent(ev);
+    });
+    /* refused (too many pages open from this address) or gone for good: poll instead */
+    es.addEventListener('error', function () {
+      if (es.readyState === 2 && !polling) {
+        polling = setInterval(pollOnce, poll * 1000);
+      }
     });
     /* the page is further behind than the server replays: start again from the current page */
     es.addEventListener('reload', function () {

@@ -660,7 +660,9 @@ async fn live_from(router: &Router, uri: &str, peer: &str) -> Response<Body> {
 
 #[tokio::test]
 async fn live_streams_are_capped_at_eight_per_address_and_per_site() {
-    let site = Site::new();
+    let mut config = WebConfig::default();
+    config.limits.live.per_address = 8;
+    let site = Site::with(config);
     let router = site.router();
     let mut open = Vec::new();
     for n in 1..=8 {
