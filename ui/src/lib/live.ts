@@ -37,3 +37,29 @@ export function watchEvent(start: () => Promise<Unlisten>): Unlisten {
 export function onDataChangedWhileMounted(cb: (entities: string[]) => void, options: LiveOptions = {}): void {
   onMount(() => watchDataChanged(cb, options));
 }
+
+/**
+ * Wraps `load` so that a burst of change events costs at most one load running and one queued:
+ * a trigger while a load runs asks for one more load after it, with the newest data.
+ * The returned promise settles when the data is current as of the trigger.
+ */
+export function coalesce(load: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let queued: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    running = load().finally(() => (running = null));
+    return running;
+  };
+  return () => {
+    if (!running) return start();
+    if (!queued) {
+      queued = running
+        .catch(() => {})
+        .then(() => {
+          queued = null;
+          return start();
+        });
+    }
+    return queued;
+  };
+}

@@ -291,28 +291,5 @@ export function pruneChecked(checked: readonly string[], ids: readonly string[])
 /** Change-event entity kinds that concern the moderation lists (comments, likes, area/words/mutes). */
 export const LIVE_ENTITIES: readonly string[] = ["comment", "like", "comment_settings"];
 
-/**
- * Wraps `load` so that a burst of change events costs at most one load running and one queued:
- * a trigger while a load runs asks for one more load after it, with the newest data.
- * The returned promise settles when the data is current as of the trigger.
- */
-export function coalesce(load: () => Promise<void>): () => Promise<void> {
-  let running: Promise<void> | null = null;
-  let queued: Promise<void> | null = null;
-  const start = (): Promise<void> => {
-    running = load().finally(() => (running = null));
-    return running;
-  };
-  return () => {
-    if (!running) return start();
-    if (!queued) {
-      queued = running
-        .catch(() => {})
-        .then(() => {
-          queued = null;
-          return start();
-        });
-    }
-    return queued;
-  };
-}
+// Kept here for the moderation views; it lives with the other live-refresh helpers.
+export { coalesce } from "../../lib/live";

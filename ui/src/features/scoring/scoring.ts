@@ -122,18 +122,20 @@ export type SheetBadge = { label: string; tone: "none" | "draft" | "pending" | "
  * work to the hub, 已提交·待上传 until the hub confirmed the sheet's last change, then 已提交·已送达.
  */
 export function mySheetBadge(cell: SheetCell | null, delivery: Delivery | null): SheetBadge {
-  switch (cell?.state ?? "not_started") {
+  const state = cell?.state ?? "not_started";
+  const label = SHEET_PROGRESS_LABELS[state];
+  switch (state) {
     case "not_started":
-      return { label: "未评", tone: "none" };
+      return { label, tone: "none" };
     case "draft":
-      return { label: "草稿", tone: "draft" };
+      return { label, tone: "draft" };
     case "recused":
-      return { label: "回避", tone: "recused" };
+      return { label, tone: "recused" };
     case "submitted":
-      if (!delivery?.to_hub) return { label: "已提交", tone: "done" };
+      if (!delivery?.to_hub) return { label, tone: "done" };
       return isPendingSheet(cell?.sheet_id ?? null, delivery)
-        ? { label: "已提交·待上传", tone: "pending" }
-        : { label: "已提交·已送达", tone: "done" };
+        ? { label: `${label}·待上传`, tone: "pending" }
+        : { label: `${label}·已送达`, tone: "done" };
   }
 }
 
