@@ -1,5 +1,7 @@
 //! Tauri commands: each converts its arguments, calls one `guanmo-api` function and returns
-//! its result. They run off the main thread (`async`) so the window never blocks on SQLite.
+//! its result. They run on Tauri's blocking pool (`blocking`), neither on the main thread (the
+//! window never waits on SQLite) nor on an async worker (an fsync or a 50 MB export never holds
+//! up the tasks that answer other calls).
 
 use crate::picks::{pick, Dialog, FileFilter};
 use crate::site::{LiveSiteStatus, NetInterface, SiteSettingsSaved, StaticExport};
@@ -31,6 +33,25 @@ use tauri_plugin_opener::OpenerExt;
 
 type Res<T> = Result<T, ApiError>;
 
+/// Runs `f` on Tauri's blocking pool, not on an async worker: SQLite writes fsync, exports
+/// write files, and the async workers must stay free for the window's other calls.
+async fn blocking_app<T: Send + 'static>(
+    app: tauri::AppHandle,
+    f: impl FnOnce(&tauri::AppHandle) -> Res<T> + Send + 'static,
+) -> Res<T> {
+    tauri::async_runtime::spawn_blocking(move || f(&app))
+        .await
+        .map_err(|e| ApiError::new(ErrorCode::Internal, format!("command failed: {e}")))?
+}
+
+/// [`blocking_app`] for a command that needs only the app's state.
+async fn blocking<T: Send + 'static>(
+    app: tauri::AppHandle,
+    f: impl FnOnce(&AppState) -> Res<T> + Send + 'static,
+) -> Res<T> {
+    blocking_app(app, move |app| f(&app.state::<AppState>())).await
+}
+
 /// Versions, data folder and device id for 设置.
 #[tauri::command(async)]
 #[specta::specta]
@@ -39,69 +60,91 @@ pub fn get_app_info(app: tauri::AppHandle, state: State<'_, AppState>) -> AppInf
 }
 
 /// Opens the data folder in the system file manager.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn open_data_dir(app: tauri::AppHandle, state: State<'_, AppState>) -> Res<()> {
-    let dir = state.ctx.data_dir().display().to_string();
-    app.opener()
-        .open_path(dir, None::<&str>)
-        .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
+pub async fn open_data_dir(app: tauri::AppHandle) -> Res<()> {
+    blocking_app(app, move |app| {
+        let state = app.state::<AppState>();
+        let dir = state.ctx.data_dir().display().to_string();
+        app.opener()
+            .open_path(dir, None::<&str>)
+            .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))
+    })
+    .await
 }
 
 /// All townships in visit order.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_townships(state: State<'_, AppState>) -> Res<Vec<Township>> {
-    guanmo_api::roster::list_townships(&state.ctx)
+pub async fn list_townships(app: tauri::AppHandle) -> Res<Vec<Township>> {
+    blocking(app, move |state| {
+        guanmo_api::roster::list_townships(&state.ctx)
+    })
+    .await
 }
 
 /// Adds a township at the end of the route.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn add_township(state: State<'_, AppState>, input: TownshipInput) -> Res<Township> {
-    guanmo_api::roster::add_township(&state.ctx, input)
+pub async fn add_township(app: tauri::AppHandle, input: TownshipInput) -> Res<Township> {
+    blocking(app, move |state| {
+        guanmo_api::roster::add_township(&state.ctx, input)
+    })
+    .await
 }
 
 /// Edits a township still at `expected_version`.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn update_township(
-    state: State<'_, AppState>,
+pub async fn update_township(
+    app: tauri::AppHandle,
     id: String,
     expected_version: i32,
     input: TownshipInput,
 ) -> Res<Township> {
-    guanmo_api::roster::update_township(&state.ctx, &id, expected_version, input)
+    blocking(app, move |state| {
+        guanmo_api::roster::update_township(&state.ctx, &id, expected_version, input)
+    })
+    .await
 }
 
 /// Sets the visit order (every id once).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn reorder_townships(state: State<'_, AppState>, ids: Vec<String>) -> Res<Vec<Township>> {
-    guanmo_api::roster::reorder_townships(&state.ctx, ids)
+pub async fn reorder_townships(app: tauri::AppHandle, ids: Vec<String>) -> Res<Vec<Township>> {
+    blocking(app, move |state| {
+        guanmo_api::roster::reorder_townships(&state.ctx, ids)
+    })
+    .await
 }
 
 /// Imports a roster file chosen in the file dialog.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn import_roster(state: State<'_, AppState>, path: String) -> Res<ImportReport> {
-    let path = state.picks.take_read(&path)?;
-    guanmo_api::roster::import_roster(&state.ctx, &path)
+pub async fn import_roster(app: tauri::AppHandle, path: String) -> Res<ImportReport> {
+    blocking(app, move |state| {
+        let path = state.picks.take_read(&path)?;
+        guanmo_api::roster::import_roster(&state.ctx, &path)
+    })
+    .await
 }
 
 /// Exports the roster to a file chosen in the save dialog.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn export_roster(state: State<'_, AppState>, path: String, format: FileFormat) -> Res<()> {
-    let path = state.picks.take_write(&path)?;
-    guanmo_api::roster::export_roster(&state.ctx, &path, format)
+pub async fn export_roster(app: tauri::AppHandle, path: String, format: FileFormat) -> Res<()> {
+    blocking(app, move |state| {
+        let path = state.picks.take_write(&path)?;
+        guanmo_api::roster::export_roster(&state.ctx, &path, format)
+    })
+    .await
 }
 
 /// The current rubric.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_rubric(state: State<'_, AppState>) -> Res<Rubric> {
-    guanmo_api::rubric::get_rubric(&state.ctx)
+pub async fn get_rubric(app: tauri::AppHandle) -> Res<Rubric> {
+    blocking(app, move |state| guanmo_api::rubric::get_rubric(&state.ctx)).await
 }
 
 /// Problems with a rubric being edited.
@@ -112,371 +155,446 @@ pub fn validate_rubric(rubric: Rubric) -> Vec<Problem> {
 }
 
 /// Saves a valid rubric.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn save_rubric(state: State<'_, AppState>, rubric: Rubric) -> Res<Rubric> {
-    guanmo_api::rubric::save_rubric(&state.ctx, rubric)
+pub async fn save_rubric(app: tauri::AppHandle, rubric: Rubric) -> Res<Rubric> {
+    blocking(app, move |state| {
+        guanmo_api::rubric::save_rubric(&state.ctx, rubric)
+    })
+    .await
 }
 
 /// Imports a rubric file (JSON or XLSX) and saves it if valid.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn import_rubric(state: State<'_, AppState>, path: String) -> Res<Rubric> {
-    let path = state.picks.take_read(&path)?;
-    guanmo_api::rubric::import_rubric(&state.ctx, &path)
+pub async fn import_rubric(app: tauri::AppHandle, path: String) -> Res<Rubric> {
+    blocking(app, move |state| {
+        let path = state.picks.take_read(&path)?;
+        guanmo_api::rubric::import_rubric(&state.ctx, &path)
+    })
+    .await
 }
 
 /// Exports the rubric as JSON or XLSX.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn export_rubric(state: State<'_, AppState>, path: String, format: FileFormat) -> Res<()> {
-    let path = state.picks.take_write(&path)?;
-    guanmo_api::rubric::export_rubric(&state.ctx, &path, format)
+pub async fn export_rubric(app: tauri::AppHandle, path: String, format: FileFormat) -> Res<()> {
+    blocking(app, move |state| {
+        let path = state.picks.take_write(&path)?;
+        guanmo_api::rubric::export_rubric(&state.ctx, &path, format)
+    })
+    .await
 }
 
 /// All scorers.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_scorers(state: State<'_, AppState>) -> Res<Vec<Scorer>> {
-    scoring::list_scorers(&state.ctx)
+pub async fn list_scorers(app: tauri::AppHandle) -> Res<Vec<Scorer>> {
+    blocking(app, move |state| scoring::list_scorers(&state.ctx)).await
 }
 
 /// Registers a scorer.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn register_scorer(state: State<'_, AppState>, input: ScorerInput) -> Res<Scorer> {
-    scoring::register_scorer(&state.ctx, input)
+pub async fn register_scorer(app: tauri::AppHandle, input: ScorerInput) -> Res<Scorer> {
+    blocking(app, move |state| {
+        scoring::register_scorer(&state.ctx, input)
+    })
+    .await
 }
 
 /// Edits a scorer still at `expected_version`.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn update_scorer(
-    state: State<'_, AppState>,
+pub async fn update_scorer(
+    app: tauri::AppHandle,
     id: String,
     expected_version: i32,
     input: ScorerInput,
 ) -> Res<Scorer> {
-    scoring::update_scorer(&state.ctx, &id, expected_version, input)
+    blocking(app, move |state| {
+        scoring::update_scorer(&state.ctx, &id, expected_version, input)
+    })
+    .await
 }
 
 /// The scorer this laptop remembers.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_device_scorer(state: State<'_, AppState>) -> Res<Option<Scorer>> {
-    scoring::get_device_scorer(&state.ctx)
+pub async fn get_device_scorer(app: tauri::AppHandle) -> Res<Option<Scorer>> {
+    blocking(app, move |state| scoring::get_device_scorer(&state.ctx)).await
 }
 
 /// Sets (or clears) the scorer this laptop remembers.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_device_scorer(
-    state: State<'_, AppState>,
+pub async fn set_device_scorer(
+    app: tauri::AppHandle,
     scorer_id: Option<String>,
 ) -> Res<Option<Scorer>> {
-    scoring::set_device_scorer(&state.ctx, scorer_id)
+    blocking(app, move |state| {
+        scoring::set_device_scorer(&state.ctx, scorer_id)
+    })
+    .await
 }
 
 /// Scoring state and progress per township and per scorer.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_scoring_board(state: State<'_, AppState>) -> Res<ScoringBoard> {
-    scoring::scoring_board(&state.ctx)
+pub async fn get_scoring_board(app: tauri::AppHandle) -> Res<ScoringBoard> {
+    blocking(app, move |state| scoring::scoring_board(&state.ctx)).await
 }
 
 /// Opens or closes scoring of a township.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_scoring_open(
-    state: State<'_, AppState>,
+pub async fn set_scoring_open(
+    app: tauri::AppHandle,
     township_id: String,
     open: bool,
 ) -> Res<ScoringBoard> {
-    scoring::set_scoring_open(&state.ctx, &township_id, open)
+    blocking(app, move |state| {
+        scoring::set_scoring_open(&state.ctx, &township_id, open)
+    })
+    .await
 }
 
 /// Closes scoring of a township (结束评分); while expected sheets are missing, `reason` must
 /// say why (at least two characters), else it is refused.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn close_scoring(
-    state: State<'_, AppState>,
+pub async fn close_scoring(
+    app: tauri::AppHandle,
     township_id: String,
     reason: Option<String>,
 ) -> Res<ScoringBoard> {
-    scoring::close_scoring(&state.ctx, &township_id, reason)
+    blocking(app, move |state| {
+        scoring::close_scoring(&state.ctx, &township_id, reason)
+    })
+    .await
 }
 
 /// What of this device's work the hub has not confirmed yet (已提交·待上传, N项待上传).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_delivery(state: State<'_, AppState>) -> Res<Delivery> {
-    Ok(guanmo_sync::delivery(&state.ctx)?)
+pub async fn get_delivery(app: tauri::AppHandle) -> Res<Delivery> {
+    blocking(app, move |state| Ok(guanmo_sync::delivery(&state.ctx)?)).await
 }
 
 /// Opens (starting if needed) a scorer's sheet for a township.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn open_sheet(
-    state: State<'_, AppState>,
+pub async fn open_sheet(
+    app: tauri::AppHandle,
     scorer_id: String,
     township_id: String,
 ) -> Res<Sheet> {
-    scoring::open_sheet(&state.ctx, &scorer_id, &township_id)
+    blocking(app, move |state| {
+        scoring::open_sheet(&state.ctx, &scorer_id, &township_id)
+    })
+    .await
 }
 
 /// One sheet.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_sheet(state: State<'_, AppState>, sheet_id: String) -> Res<Sheet> {
-    scoring::get_sheet(&state.ctx, &sheet_id)
+pub async fn get_sheet(app: tauri::AppHandle, sheet_id: String) -> Res<Sheet> {
+    blocking(app, move |state| scoring::get_sheet(&state.ctx, &sheet_id)).await
 }
 
 /// Autosaves one criterion's mark and note.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn record_mark(
-    state: State<'_, AppState>,
+pub async fn record_mark(
+    app: tauri::AppHandle,
     sheet_id: String,
     criterion_id: String,
     points: Option<f64>,
     note: String,
 ) -> Res<Sheet> {
-    scoring::record_mark(&state.ctx, &sheet_id, &criterion_id, points, note)
+    blocking(app, move |state| {
+        scoring::record_mark(&state.ctx, &sheet_id, &criterion_id, points, note)
+    })
+    .await
 }
 
 /// Autosaves one bonus/penalty item.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn record_adjustment(
-    state: State<'_, AppState>,
+pub async fn record_adjustment(
+    app: tauri::AppHandle,
     sheet_id: String,
     adjustment_id: String,
     points: Option<f64>,
     note: String,
 ) -> Res<Sheet> {
-    scoring::record_adjustment(&state.ctx, &sheet_id, &adjustment_id, points, note)
+    blocking(app, move |state| {
+        scoring::record_adjustment(&state.ctx, &sheet_id, &adjustment_id, points, note)
+    })
+    .await
 }
 
 /// Autosaves the overall comment.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_sheet_comment(
-    state: State<'_, AppState>,
+pub async fn set_sheet_comment(
+    app: tauri::AppHandle,
     sheet_id: String,
     comment: String,
 ) -> Res<Sheet> {
-    scoring::set_sheet_comment(&state.ctx, &sheet_id, comment)
+    blocking(app, move |state| {
+        scoring::set_sheet_comment(&state.ctx, &sheet_id, comment)
+    })
+    .await
 }
 
 /// Submits (locks) a sheet confirmed at `expected_version`.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn submit_sheet(
-    state: State<'_, AppState>,
+pub async fn submit_sheet(
+    app: tauri::AppHandle,
     sheet_id: String,
     expected_version: i32,
 ) -> Res<Sheet> {
-    scoring::submit_sheet(&state.ctx, &sheet_id, expected_version)
+    blocking(app, move |state| {
+        scoring::submit_sheet(&state.ctx, &sheet_id, expected_version)
+    })
+    .await
 }
 
 /// Unlocks a submitted sheet, with a reason.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn unlock_sheet(state: State<'_, AppState>, sheet_id: String, reason: String) -> Res<Sheet> {
-    scoring::unlock_sheet(&state.ctx, &sheet_id, reason)
+pub async fn unlock_sheet(app: tauri::AppHandle, sheet_id: String, reason: String) -> Res<Sheet> {
+    blocking(app, move |state| {
+        scoring::unlock_sheet(&state.ctx, &sheet_id, reason)
+    })
+    .await
 }
 
 /// The score audit log (of one sheet, or all).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_audit(state: State<'_, AppState>, sheet_id: Option<String>) -> Res<Vec<AuditEntry>> {
-    scoring::audit_log(&state.ctx, sheet_id)
+pub async fn list_audit(app: tauri::AppHandle, sheet_id: Option<String>) -> Res<Vec<AuditEntry>> {
+    blocking(app, move |state| scoring::audit_log(&state.ctx, sheet_id)).await
 }
 
 /// The aggregation rule in force.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_aggregation_rule(state: State<'_, AppState>) -> Res<AggregationRule> {
-    scoring::get_aggregation_rule(&state.ctx)
+pub async fn get_aggregation_rule(app: tauri::AppHandle) -> Res<AggregationRule> {
+    blocking(app, move |state| scoring::get_aggregation_rule(&state.ctx)).await
 }
 
 /// Sets the aggregation rule.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_aggregation_rule(
-    state: State<'_, AppState>,
+pub async fn set_aggregation_rule(
+    app: tauri::AppHandle,
     rule: AggregationRule,
 ) -> Res<AggregationRule> {
-    scoring::set_aggregation_rule(&state.ctx, rule)
+    blocking(app, move |state| {
+        scoring::set_aggregation_rule(&state.ctx, rule)
+    })
+    .await
 }
 
 /// The explained ranking.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_standings(state: State<'_, AppState>) -> Res<Standings> {
-    scoring::get_standings(&state.ctx)
+pub async fn get_standings(app: tauri::AppHandle) -> Res<Standings> {
+    blocking(app, move |state| scoring::get_standings(&state.ctx)).await
 }
 
 /// Exports the result workbook (评分表 per scorer, 汇总表, 排名通报, 审计记录).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn export_results(state: State<'_, AppState>, path: String) -> Res<()> {
-    let path = state.picks.take_write(&path)?;
-    guanmo_api::export::export_results_xlsx(&state.ctx, &path)
+pub async fn export_results(app: tauri::AppHandle, path: String) -> Res<()> {
+    blocking(app, move |state| {
+        let path = state.picks.take_write(&path)?;
+        guanmo_api::export::export_results_xlsx(&state.ctx, &path)
+    })
+    .await
 }
 
 /// Exports every submitted mark as CSV.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn export_marks_csv(state: State<'_, AppState>, path: String) -> Res<()> {
-    let path = state.picks.take_write(&path)?;
-    guanmo_api::export::export_marks_csv(&state.ctx, &path)
+pub async fn export_marks_csv(app: tauri::AppHandle, path: String) -> Res<()> {
+    blocking(app, move |state| {
+        let path = state.picks.take_write(&path)?;
+        guanmo_api::export::export_marks_csv(&state.ctx, &path)
+    })
+    .await
 }
 
 /// Starts importing photos in the background; progress comes as events. Returns the batch id.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn import_photos(
-    app: tauri::AppHandle,
-    state: State<'_, AppState>,
-    paths: Vec<String>,
-) -> Res<String> {
-    // Every path must have been picked (or dropped, or be inside a picked folder) before any
-    // is imported.
-    let paths = paths
-        .iter()
-        .map(|p| state.picks.take_photo(p))
-        .collect::<Res<Vec<_>>>()?;
-    Ok(crate::photos::start_batch(app, paths))
+pub async fn import_photos(app: tauri::AppHandle, paths: Vec<String>) -> Res<String> {
+    blocking_app(app, move |app| {
+        let state = app.state::<AppState>();
+        // Every path must have been picked (or dropped, or be inside a picked folder) before any
+        // is imported.
+        let paths = paths
+            .iter()
+            .map(|p| state.picks.take_photo(p))
+            .collect::<Res<Vec<_>>>()?;
+        Ok(crate::photos::start_batch(app.clone(), paths))
+    })
+    .await
 }
 
 /// Cancels a running import (files already decoding finish).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn cancel_photo_import(state: State<'_, AppState>, batch_id: String) -> Res<()> {
-    if state.batches.cancel(&batch_id) {
-        Ok(())
-    } else {
-        Err(ApiError::new(ErrorCode::NotFound, "no such import running"))
-    }
+pub async fn cancel_photo_import(app: tauri::AppHandle, batch_id: String) -> Res<()> {
+    blocking(app, move |state| {
+        if state.batches.cancel(&batch_id) {
+            Ok(())
+        } else {
+            Err(ApiError::new(ErrorCode::NotFound, "no such import running"))
+        }
+    })
+    .await
 }
 
 /// The images in a folder (an SD card), without following symlinks out of it.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_folder_images(state: State<'_, AppState>, dir: String) -> Res<Vec<String>> {
-    let dir = state.picks.folder(&dir)?;
-    Ok(guanmo_media::list_folder(&dir)
-        .into_iter()
-        .map(|p| p.display().to_string())
-        .collect())
+pub async fn list_folder_images(app: tauri::AppHandle, dir: String) -> Res<Vec<String>> {
+    blocking(app, move |state| {
+        let dir = state.picks.folder(&dir)?;
+        Ok(guanmo_media::list_folder(&dir)
+            .into_iter()
+            .map(|p| p.display().to_string())
+            .collect())
+    })
+    .await
 }
 
 /// Every imported photo, newest first.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_photos(state: State<'_, AppState>) -> Res<Vec<PhotoInfo>> {
-    guanmo_api::photos::list_photos(&state.ctx)
+pub async fn list_photos(app: tauri::AppHandle) -> Res<Vec<PhotoInfo>> {
+    blocking(app, move |state| {
+        guanmo_api::photos::list_photos(&state.ctx)
+    })
+    .await
 }
 
 /// Attaches a photo to a criterion of a draft sheet (拍照留证).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn attach_evidence(
-    state: State<'_, AppState>,
+pub async fn attach_evidence(
+    app: tauri::AppHandle,
     sheet_id: String,
     criterion_id: String,
     hash: String,
 ) -> Res<Sheet> {
-    guanmo_api::photos::attach_evidence(&state.ctx, &sheet_id, &criterion_id, &hash)
+    blocking(app, move |state| {
+        guanmo_api::photos::attach_evidence(&state.ctx, &sheet_id, &criterion_id, &hash)
+    })
+    .await
 }
 
 /// Detaches a photo from a criterion of a draft sheet.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn detach_evidence(
-    state: State<'_, AppState>,
+pub async fn detach_evidence(
+    app: tauri::AppHandle,
     sheet_id: String,
     criterion_id: String,
     hash: String,
 ) -> Res<Sheet> {
-    guanmo_api::photos::detach_evidence(&state.ctx, &sheet_id, &criterion_id, &hash)
+    blocking(app, move |state| {
+        guanmo_api::photos::detach_evidence(&state.ctx, &sheet_id, &criterion_id, &hash)
+    })
+    .await
 }
 
 /// Every post, for the media staff.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_posts(state: State<'_, AppState>) -> Res<Vec<Post>> {
-    feed::list_posts(&state.ctx)
+pub async fn list_posts(app: tauri::AppHandle) -> Res<Vec<Post>> {
+    blocking(app, move |state| feed::list_posts(&state.ctx)).await
 }
 
 /// Saves a new draft post.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn create_draft(state: State<'_, AppState>, input: PostInput) -> Res<Post> {
-    feed::create_draft(&state.ctx, input)
+pub async fn create_draft(app: tauri::AppHandle, input: PostInput) -> Res<Post> {
+    blocking(app, move |state| feed::create_draft(&state.ctx, input)).await
 }
 
 /// Edits a post still at `expected_version` (a published one shows 已更新).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn update_post(
-    state: State<'_, AppState>,
+pub async fn update_post(
+    app: tauri::AppHandle,
     id: String,
     expected_version: i32,
     input: PostInput,
 ) -> Res<Post> {
-    feed::update_post(&state.ctx, &id, expected_version, input)
+    blocking(app, move |state| {
+        feed::update_post(&state.ctx, &id, expected_version, input)
+    })
+    .await
 }
 
 /// Publishes a draft.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn publish_post(state: State<'_, AppState>, id: String, expected_version: i32) -> Res<Post> {
-    feed::publish_post(&state.ctx, &id, expected_version)
+pub async fn publish_post(app: tauri::AppHandle, id: String, expected_version: i32) -> Res<Post> {
+    blocking(app, move |state| {
+        feed::publish_post(&state.ctx, &id, expected_version)
+    })
+    .await
 }
 
 /// Retracts a published post (kept internally with who and when).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn retract_post(state: State<'_, AppState>, id: String) -> Res<Post> {
-    feed::retract_post(&state.ctx, &id)
+pub async fn retract_post(app: tauri::AppHandle, id: String) -> Res<Post> {
+    blocking(app, move |state| feed::retract_post(&state.ctx, &id)).await
 }
 
 /// Pins a published post as the opening post.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn pin_post(state: State<'_, AppState>, id: String) -> Res<Post> {
-    feed::pin_post(&state.ctx, &id)
+pub async fn pin_post(app: tauri::AppHandle, id: String) -> Res<Post> {
+    blocking(app, move |state| feed::pin_post(&state.ctx, &id)).await
 }
 
 /// Unpins a post.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn unpin_post(state: State<'_, AppState>, id: String) -> Res<Post> {
-    feed::unpin_post(&state.ctx, &id)
+pub async fn unpin_post(app: tauri::AppHandle, id: String) -> Res<Post> {
+    blocking(app, move |state| feed::unpin_post(&state.ctx, &id)).await
 }
 
 /// The stop label of a township from the route, e.g. 【第7站·水口山镇】.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn stop_label_for_township(state: State<'_, AppState>, township_id: String) -> Res<String> {
-    feed::stop_label_for_township(&state.ctx, &township_id)
+pub async fn stop_label_for_township(app: tauri::AppHandle, township_id: String) -> Res<String> {
+    blocking(app, move |state| {
+        feed::stop_label_for_township(&state.ctx, &township_id)
+    })
+    .await
 }
 
 /// The credit line this laptop remembers.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_media_credit(state: State<'_, AppState>) -> Res<String> {
-    feed::get_media_credit(&state.ctx)
+pub async fn get_media_credit(app: tauri::AppHandle) -> Res<String> {
+    blocking(app, move |state| feed::get_media_credit(&state.ctx)).await
 }
 
 /// Remembers the credit line for this laptop.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_media_credit(state: State<'_, AppState>, credit: String) -> Res<String> {
-    feed::set_media_credit(&state.ctx, credit)
+pub async fn set_media_credit(app: tauri::AppHandle, credit: String) -> Res<String> {
+    blocking(app, move |state| feed::set_media_credit(&state.ctx, credit)).await
 }
 
 /// The IPv4 interfaces the resident site can listen on.
@@ -487,50 +605,56 @@ pub fn list_network_interfaces() -> Res<Vec<NetInterface>> {
 }
 
 /// Starts (or restarts) the resident site on `ip:port`.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn start_live_site(app: tauri::AppHandle, ip: String, port: i32) -> Res<LiveSiteStatus> {
-    crate::site::start(&app, &ip, port)
+pub async fn start_live_site(app: tauri::AppHandle, ip: String, port: i32) -> Res<LiveSiteStatus> {
+    blocking_app(app, move |app| crate::site::start(app, &ip, port)).await
 }
 
 /// Stops the resident site.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn stop_live_site(app: tauri::AppHandle) -> Res<LiveSiteStatus> {
-    Ok(crate::site::stop(&app))
+pub async fn stop_live_site(app: tauri::AppHandle) -> Res<LiveSiteStatus> {
+    blocking_app(app, move |app| Ok(crate::site::stop(app))).await
 }
 
 /// Whether the resident site runs, and its URL and QR code.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_live_site_status(app: tauri::AppHandle) -> Res<LiveSiteStatus> {
-    Ok(crate::site::status(&app))
+pub async fn get_live_site_status(app: tauri::AppHandle) -> Res<LiveSiteStatus> {
+    blocking_app(app, move |app| Ok(crate::site::status(app))).await
 }
 
 /// Writes the public feed as a static site into a folder (for a web server, CDN or S3).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn export_static_site(
-    app: tauri::AppHandle,
-    state: State<'_, AppState>,
-    dir: String,
-) -> Res<StaticExport> {
-    let dir = state.picks.folder(&dir)?;
-    crate::site::export_static(&app, &dir.display().to_string())
+pub async fn export_static_site(app: tauri::AppHandle, dir: String) -> Res<StaticExport> {
+    blocking_app(app, move |app| {
+        let state = app.state::<AppState>();
+        let dir = state.picks.folder(&dir)?;
+        crate::site::export_static(app, &dir.display().to_string())
+    })
+    .await
 }
 
 /// 直播网站设置: title, refresh interval, rate limits, trusted proxies, extra host names.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_site_settings(state: State<'_, AppState>) -> Res<SiteSettings> {
-    guanmo_api::site::get_site_settings(&state.ctx)
+pub async fn get_site_settings(app: tauri::AppHandle) -> Res<SiteSettings> {
+    blocking(app, move |state| {
+        guanmo_api::site::get_site_settings(&state.ctx)
+    })
+    .await
 }
 
 /// Saves 直播网站设置; a running site restarts on them at once.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_site_settings(app: tauri::AppHandle, settings: SiteSettings) -> Res<SiteSettingsSaved> {
-    crate::site::save_settings(&app, settings)
+pub async fn set_site_settings(
+    app: tauri::AppHandle,
+    settings: SiteSettings,
+) -> Res<SiteSettingsSaved> {
+    blocking_app(app, move |app| crate::site::save_settings(app, settings)).await
 }
 
 /// Told to the UI after every committed write: which kinds of record changed, so views
@@ -542,198 +666,225 @@ pub struct DataChanged {
 }
 
 /// Counts per moderation list, the comment-area switch and the word count (评论审核).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_moderation_overview(state: State<'_, AppState>) -> Res<ModerationOverview> {
-    comments::overview(&state.ctx)
+pub async fn get_moderation_overview(app: tauri::AppHandle) -> Res<ModerationOverview> {
+    blocking(app, move |state| comments::overview(&state.ctx)).await
 }
 
 /// One moderation list, sensitive-word hits marked.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_comment_queue(state: State<'_, AppState>, kind: QueueKind) -> Res<Vec<QueueItem>> {
-    comments::queue(&state.ctx, kind)
+pub async fn list_comment_queue(app: tauri::AppHandle, kind: QueueKind) -> Res<Vec<QueueItem>> {
+    blocking(app, move |state| comments::queue(&state.ctx, kind)).await
 }
 
 /// Approves or rejects one or many comments.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn decide_comments(
-    state: State<'_, AppState>,
+pub async fn decide_comments(
+    app: tauri::AppHandle,
     ids: Vec<String>,
     decision: Decision,
 ) -> Res<DecideReport> {
-    comments::decide(&state.ctx, &ids, decision)
+    blocking(app, move |state| {
+        comments::decide(&state.ctx, &ids, decision)
+    })
+    .await
 }
 
 /// Pins (置顶) or unpins an approved comment.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn pin_comment(state: State<'_, AppState>, id: String, pinned: bool) -> Res<Comment> {
-    comments::pin(&state.ctx, &id, pinned)
+pub async fn pin_comment(app: tauri::AppHandle, id: String, pinned: bool) -> Res<Comment> {
+    blocking(app, move |state| comments::pin(&state.ctx, &id, pinned)).await
 }
 
 /// Keeps a reported comment and closes its reports.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn dismiss_comment_reports(state: State<'_, AppState>, id: String) -> Res<Comment> {
-    comments::dismiss_reports(&state.ctx, &id)
+pub async fn dismiss_comment_reports(app: tauri::AppHandle, id: String) -> Res<Comment> {
+    blocking(app, move |state| comments::dismiss_reports(&state.ctx, &id)).await
 }
 
 /// Mutes (禁言) the author of a comment for some days: its number and every phone that wrote
 /// with it; with `hide_comments`, its approved comments are hidden from residents meanwhile.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn mute_comment_author(
-    state: State<'_, AppState>,
+pub async fn mute_comment_author(
+    app: tauri::AppHandle,
     comment_id: String,
     days: u32,
     reason: String,
     hide_comments: bool,
 ) -> Res<Mute> {
-    comments::mute_author_with(
-        &state.ctx,
-        &comment_id,
-        days,
-        &reason,
-        comments::MuteOptions { hide_comments },
-    )
+    blocking(app, move |state| {
+        comments::mute_author_with(
+            &state.ctx,
+            &comment_id,
+            days,
+            &reason,
+            comments::MuteOptions { hide_comments },
+        )
+    })
+    .await
 }
 
 /// Lifts a mute.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn unmute_number(state: State<'_, AppState>, key: String) -> Res<()> {
-    comments::unmute(&state.ctx, &key)
+pub async fn unmute_number(app: tauri::AppHandle, key: String) -> Res<()> {
+    blocking(app, move |state| comments::unmute(&state.ctx, &key)).await
 }
 
 /// Mutes in force.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_mutes(state: State<'_, AppState>) -> Res<Vec<Mute>> {
-    comments::list_mutes(&state.ctx)
+pub async fn list_mutes(app: tauri::AppHandle) -> Res<Vec<Mute>> {
+    blocking(app, move |state| comments::list_mutes(&state.ctx)).await
 }
 
 /// Opens or closes the whole comment area (一键关闭评论区).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_comment_area_open(
-    state: State<'_, AppState>,
+pub async fn set_comment_area_open(
+    app: tauri::AppHandle,
     open: bool,
     reason: Option<String>,
 ) -> Res<()> {
-    comments::set_area_open(&state.ctx, open, reason)
+    blocking(app, move |state| {
+        comments::set_area_open(&state.ctx, open, reason)
+    })
+    .await
 }
 
 /// The moderation record, of one comment or all.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_moderation_log(
-    state: State<'_, AppState>,
+pub async fn get_moderation_log(
+    app: tauri::AppHandle,
     comment_id: Option<String>,
 ) -> Res<Vec<ModLogEntry>> {
-    comments::moderation_log(&state.ctx, comment_id.as_deref())
+    blocking(app, move |state| {
+        comments::moderation_log(&state.ctx, comment_id.as_deref())
+    })
+    .await
 }
 
 /// The sensitive-word list (敏感词库).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn list_sensitive_words(state: State<'_, AppState>) -> Res<Vec<String>> {
-    comments::list_words(&state.ctx)
+pub async fn list_sensitive_words(app: tauri::AppHandle) -> Res<Vec<String>> {
+    blocking(app, move |state| comments::list_words(&state.ctx)).await
 }
 
 /// Adds words, one per line.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn add_sensitive_words(state: State<'_, AppState>, text: String) -> Res<WordsReport> {
-    comments::add_words(&state.ctx, &text)
+pub async fn add_sensitive_words(app: tauri::AppHandle, text: String) -> Res<WordsReport> {
+    blocking(app, move |state| comments::add_words(&state.ctx, &text)).await
 }
 
 /// Imports words from a text file (UTF-8 or GBK), one a line.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn import_sensitive_words(state: State<'_, AppState>, path: String) -> Res<WordsReport> {
-    let path = state.picks.take_read(&path)?;
-    comments::import_words(&state.ctx, &path)
+pub async fn import_sensitive_words(app: tauri::AppHandle, path: String) -> Res<WordsReport> {
+    blocking(app, move |state| {
+        let path = state.picks.take_read(&path)?;
+        comments::import_words(&state.ctx, &path)
+    })
+    .await
 }
 
 /// Removes words.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn remove_sensitive_words(state: State<'_, AppState>, words: Vec<String>) -> Res<WordsReport> {
-    comments::remove_words(&state.ctx, &words)
+pub async fn remove_sensitive_words(app: tauri::AppHandle, words: Vec<String>) -> Res<WordsReport> {
+    blocking(app, move |state| comments::remove_words(&state.ctx, &words)).await
 }
 
 /// Hands a suggestion to a township (交办).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn assign_suggestion(
-    state: State<'_, AppState>,
+pub async fn assign_suggestion(
+    app: tauri::AppHandle,
     id: String,
     township_id: String,
 ) -> Res<Comment> {
-    comments::assign(&state.ctx, &id, &township_id)
+    blocking(app, move |state| {
+        comments::assign(&state.ctx, &id, &township_id)
+    })
+    .await
 }
 
 /// Records the township's reply to a suggestion (已回复).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn answer_suggestion(state: State<'_, AppState>, id: String, reply: String) -> Res<Comment> {
-    comments::answer(&state.ctx, &id, &reply)
+pub async fn answer_suggestion(app: tauri::AppHandle, id: String, reply: String) -> Res<Comment> {
+    blocking(app, move |state| comments::answer(&state.ctx, &id, &reply)).await
 }
 
 /// Writes every suggestion with its handling to an XLSX file.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn export_suggestions(state: State<'_, AppState>, path: String) -> Res<()> {
-    let path = state.picks.take_write(&path)?;
-    comments::export_suggestions_xlsx(&state.ctx, &path)
+pub async fn export_suggestions(app: tauri::AppHandle, path: String) -> Res<()> {
+    blocking(app, move |state| {
+        let path = state.picks.take_write(&path)?;
+        comments::export_suggestions_xlsx(&state.ctx, &path)
+    })
+    .await
 }
 
 /// Writes the full comment and moderation record to an XLSX file.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn export_comment_records(state: State<'_, AppState>, path: String) -> Res<()> {
-    let path = state.picks.take_write(&path)?;
-    comments::export_records_xlsx(&state.ctx, &path)
+pub async fn export_comment_records(app: tauri::AppHandle, path: String) -> Res<()> {
+    blocking(app, move |state| {
+        let path = state.picks.take_write(&path)?;
+        comments::export_records_xlsx(&state.ctx, &path)
+    })
+    .await
 }
 
 /// The SMS provider that verifies residents' numbers (key never included), if any.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_sms_settings(state: State<'_, AppState>) -> Res<Option<SmsSettings>> {
-    comments::get_sms_settings(&state.ctx)
+pub async fn get_sms_settings(app: tauri::AppHandle) -> Res<Option<SmsSettings>> {
+    blocking(app, move |state| comments::get_sms_settings(&state.ctx)).await
 }
 
 /// Sets the SMS provider; `null` turns verification off.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_sms_settings(
-    state: State<'_, AppState>,
+pub async fn set_sms_settings(
+    app: tauri::AppHandle,
     input: Option<SmsSettingsInput>,
 ) -> Res<Option<SmsSettings>> {
-    comments::set_sms_settings(&state.ctx, input)
+    blocking(app, move |state| {
+        comments::set_sms_settings(&state.ctx, input)
+    })
+    .await
 }
 
 /// The 同步 view: this device, its hub or paired devices, waiting work, issues, the last run.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn get_sync_overview(app: tauri::AppHandle) -> Res<SyncStatus> {
-    crate::sync::status(&app)
+pub async fn get_sync_overview(app: tauri::AppHandle) -> Res<SyncStatus> {
+    blocking_app(app, crate::sync::status).await
 }
 
 /// Chooses what this install is for (组织方主机 / 评分电脑 / 直播电脑) and its name.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_device_role(app: tauri::AppHandle, role: Role, name: String) -> Res<SyncStatus> {
-    crate::sync::set_role(&app, role, &name)
+pub async fn set_device_role(app: tauri::AppHandle, role: Role, name: String) -> Res<SyncStatus> {
+    blocking_app(app, move |app| crate::sync::set_role(app, role, &name)).await
 }
 
 /// A one-time pairing code (hub only), with the hub's addresses and a QR code.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn new_pairing_code(app: tauri::AppHandle) -> Res<PairingInfo> {
-    crate::sync::pairing_code(&app)
+pub async fn new_pairing_code(app: tauri::AppHandle) -> Res<PairingInfo> {
+    blocking_app(app, crate::sync::pairing_code).await
 }
 
 /// Pairs this laptop with the hub at `url` using the code shown there.
@@ -744,73 +895,82 @@ pub async fn pair_with_hub(app: tauri::AppHandle, url: String, code: String) -> 
 }
 
 /// The hub revokes a paired device: its token and bundles stop working.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn revoke_device(app: tauri::AppHandle, device_id: String) -> Res<SyncStatus> {
-    crate::sync::revoke(&app, &device_id)
+pub async fn revoke_device(app: tauri::AppHandle, device_id: String) -> Res<SyncStatus> {
+    blocking_app(app, move |app| crate::sync::revoke(app, &device_id)).await
 }
 
 /// Moves the hub's peer listener to another port and remembers it (更改端口; hub only).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn set_peer_port(app: tauri::AppHandle, port: i32) -> Res<SyncStatus> {
-    crate::sync::set_peer_port(&app, port)
+pub async fn set_peer_port(app: tauri::AppHandle, port: i32) -> Res<SyncStatus> {
+    blocking_app(app, move |app| crate::sync::set_peer_port(app, port)).await
 }
 
 /// Syncs with the hub now (立即同步); progress and the outcome come as events.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn sync_now(app: tauri::AppHandle) -> Res<SyncStatus> {
-    crate::sync::sync_now(&app)
+pub async fn sync_now(app: tauri::AppHandle) -> Res<SyncStatus> {
+    blocking_app(app, crate::sync::sync_now).await
 }
 
 /// Writes everything the hub has not confirmed to a bundle file (导出同步包).
 #[tauri::command]
 #[specta::specta]
 pub async fn export_sync_bundle(app: tauri::AppHandle, path: String) -> Res<BundleExport> {
-    let path = app.state::<AppState>().picks.take_write(&path)?;
-    crate::sync::export_bundle(app, path.display().to_string()).await
+    blocking_app(app, move |app| {
+        let path = app.state::<AppState>().picks.take_write(&path)?;
+        crate::sync::export_bundle(app, &path)
+    })
+    .await
 }
 
 /// Checks and applies a bundle file at the hub, all or nothing (导入同步包).
 #[tauri::command]
 #[specta::specta]
 pub async fn import_sync_bundle(app: tauri::AppHandle, path: String) -> Res<BundleReport> {
-    let path = app.state::<AppState>().picks.take_read(&path)?;
-    crate::sync::import_bundle(app, path.display().to_string()).await
+    blocking_app(app, move |app| {
+        let path = app.state::<AppState>().picks.take_read(&path)?;
+        crate::sync::import_bundle(app, &path)
+    })
+    .await
 }
 
 /// Marks a refusal or conflict as handled (标记已处理).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn resolve_sync_issue(app: tauri::AppHandle, id: String) -> Res<SyncStatus> {
-    crate::sync::resolve(&app, &id)
+pub async fn resolve_sync_issue(app: tauri::AppHandle, id: String) -> Res<SyncStatus> {
+    blocking_app(app, move |app| crate::sync::resolve(app, &id)).await
 }
 
 /// Resolves a conflict for the version that did not stand (改用另一版本; hub only).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn adopt_sync_version(app: tauri::AppHandle, id: String) -> Res<SyncStatus> {
-    crate::sync::adopt(&app, &id)
+pub async fn adopt_sync_version(app: tauri::AppHandle, id: String) -> Res<SyncStatus> {
+    blocking_app(app, move |app| crate::sync::adopt(app, &id)).await
 }
 
 /// Hands a replaced laptop's scorer sheets and posts to another paired laptop (转交; hub only).
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn transfer_device(app: tauri::AppHandle, from: String, to: String) -> Res<SyncStatus> {
-    crate::sync::transfer(&app, &from, &to)
+pub async fn transfer_device(app: tauri::AppHandle, from: String, to: String) -> Res<SyncStatus> {
+    blocking_app(app, move |app| crate::sync::transfer(app, &from, &to)).await
 }
 
 /// Assigns a scorer to the paired 评分电脑 that scores for them (分配评分人; hub only); `None`
 /// clears the assignment. Only that laptop's sheets for the scorer are accepted.
-#[tauri::command(async)]
+#[tauri::command]
 #[specta::specta]
-pub fn assign_scorer_device(
+pub async fn assign_scorer_device(
     app: tauri::AppHandle,
     scorer_id: String,
     device_id: Option<String>,
 ) -> Res<SyncStatus> {
-    crate::sync::assign(&app, &scorer_id, device_id.as_deref())
+    blocking_app(app, move |app| {
+        crate::sync::assign(app, &scorer_id, device_id.as_deref())
+    })
+    .await
 }
 
 /// The native "open file" dialog, shown by the shell; the path chosen (none when cancelled)
@@ -973,7 +1133,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             crate::photos::PhotoImportFinished,
             crate::site::LiveSiteChanged,
             crate::sync::SyncChanged,
-            crate::sync::SyncProgress,
+            crate::sync::SyncProgressEvent,
             crate::sync::SyncBundleProgress
         ])
 }

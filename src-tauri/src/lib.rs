@@ -16,18 +16,23 @@ use tauri::Manager;
 /// Environment variable that overrides the data folder (tests always set it).
 pub const DATA_DIR_ENV: &str = "GUANMO_DATA_DIR";
 
+/// The runtime the resident site and the peer listener serve on, apart from Tauri's (whose
+/// workers run the window's async calls); made once, never dropped.
+static NET: std::sync::OnceLock<std::io::Result<tokio::runtime::Runtime>> =
+    std::sync::OnceLock::new();
+
 /// What every command receives.
 pub struct AppState {
     /// The api context.
     pub ctx: Ctx,
-    /// The photo store under the same data folder.
+    /// The photo store under the same data folder (the context's own, shared).
     pub media: guanmo_media::MediaStore,
     /// Running photo imports.
     pub batches: photos::Batches,
     /// Files and folders the person picked in a dialog (the only paths commands accept).
     pub picks: picks::Picks,
-    /// The resident site, when started.
-    pub site: site::Site,
+    /// The resident site (stopped until 开始直播).
+    pub site: Arc<guanmo_web::ResidentSite>,
     /// Sync with the hub (laptops) or the peer listener (hub).
     pub sync: sync::SyncRuntime,
 }
@@ -80,22 +85,36 @@ pub fn run() {
             builder.mount_events(app);
             let dir = data_dir(app)?;
             tracing::info!(data_dir = %dir.display(), "opening data folder");
-            let ctx = Ctx::open(&dir, Arc::new(SystemClock)).map_err(|e| {
+            let clock: Arc<dyn guanmo_domain::Clock> = Arc::new(SystemClock);
+            let ctx = Ctx::open(&dir, clock.clone()).map_err(|e| {
                 tracing::error!(error = %e, "cannot open the data folder");
                 Box::new(e) as Box<dyn std::error::Error>
             })?;
-            let media = guanmo_media::MediaStore::new(&dir).map_err(|e| {
-                tracing::error!(error = %e, "cannot open the photo store");
-                Box::new(e) as Box<dyn std::error::Error>
-            })?;
+            let media = ctx.media().clone();
             forward_changes(app.handle().clone(), &ctx);
+            let net = NET
+                .get_or_init(guanmo_web::listener::server_runtime)
+                .as_ref()
+                .map_err(|e| {
+                    tracing::error!(error = %e, "cannot start the network runtime");
+                    Box::<dyn std::error::Error>::from(e.to_string())
+                })?
+                .handle()
+                .clone();
             app.manage(AppState {
+                site: Arc::new(guanmo_web::ResidentSite::new(
+                    net.clone(),
+                    ctx.clone(),
+                    Arc::new(media.clone()),
+                )),
+                sync: sync::SyncRuntime::new(
+                    guanmo_sync::auto::AutoSync::new(clock),
+                    guanmo_web::PeerListener::new(net, ctx.clone(), media.clone()),
+                ),
                 ctx,
                 media,
                 batches: photos::Batches::default(),
                 picks: picks::Picks::default(),
-                site: site::Site::default(),
-                sync: sync::SyncRuntime::default(),
             });
             site::watch_address(app.handle().clone());
             sync::start(app.handle());

@@ -3,159 +3,61 @@
 //! imports in the background with typed progress events and cancellation.
 
 use crate::AppState;
-use guanmo_api::photos::PhotoInfo;
+use guanmo_api::photos as api;
 use guanmo_media::{MediaStore, Size};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use tauri::{Manager, Runtime};
 use tauri_specta::Event;
 
-/// One file of a batch is done.
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
-pub struct PhotoImportProgress {
-    /// The batch.
-    pub batch_id: String,
-    /// Files finished so far.
-    pub done: i32,
-    /// Files in the batch.
-    pub total: i32,
-    /// The file just finished.
-    pub file_name: String,
-    /// What was imported, when it was.
-    pub photo: Option<PhotoInfo>,
-    /// Why it was skipped, when it was.
-    pub skip: Option<PhotoSkip>,
-}
+pub use guanmo_api::photos::Batches;
 
-/// A file the batch skipped, and why.
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
-pub struct PhotoSkip {
-    /// The file's name.
-    pub file_name: String,
-    /// Stable code (`unsupported_format`, `too_large`, `corrupt`…).
-    pub code: String,
-    /// Chinese message naming the file.
-    pub message: String,
-}
+/// Gives an event the TypeScript shape and name of the api type it wraps, so the bindings
+/// show the api type itself (`PhotoImportProgress`, `PhotoImportFinished`).
+macro_rules! photo_event {
+    ($(#[$doc:meta])* $name:ident, $event:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub api::$name);
 
-/// A batch ended (finished or cancelled).
-#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, tauri_specta::Event)]
-pub struct PhotoImportFinished {
-    /// The batch.
-    pub batch_id: String,
-    /// Photos imported.
-    pub imported: i32,
-    /// Files skipped, with reasons.
-    pub skipped: Vec<PhotoSkip>,
-    /// True when the person cancelled it.
-    pub cancelled: bool,
-}
-
-/// Cancellation flags of running batches.
-#[derive(Default)]
-pub struct Batches(Mutex<HashMap<String, Arc<AtomicBool>>>);
-
-impl Batches {
-    /// Asks a running batch to stop; false when it is unknown or already done.
-    pub fn cancel(&self, batch_id: &str) -> bool {
-        let batches = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        match batches.get(batch_id) {
-            Some(flag) => {
-                flag.store(true, Ordering::Relaxed);
-                true
+        impl specta::Type for $name {
+            fn definition(types: &mut specta::Types) -> specta::datatype::DataType {
+                <api::$name as specta::Type>::definition(types)
             }
-            None => false,
         }
-    }
+
+        impl tauri_specta::Event for $name {
+            const NAME: &'static str = $event;
+        }
+    };
 }
 
-fn file_name(path: &std::path::Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
-}
+photo_event!(
+    /// One file of a batch is done (the event carrying [`api::PhotoImportProgress`]).
+    PhotoImportProgress,
+    "photo-import-progress"
+);
+photo_event!(
+    /// A batch ended, finished or cancelled (the event carrying [`api::PhotoImportFinished`]).
+    PhotoImportFinished,
+    "photo-import-finished"
+);
 
 /// Starts importing `paths` in the background and returns the batch id at once.
 pub fn start_batch(app: tauri::AppHandle, paths: Vec<PathBuf>) -> String {
-    let batch_id = guanmo_domain::ids::new_id();
-    let cancel = Arc::new(AtomicBool::new(false));
-    let state = app.state::<AppState>();
-    state
-        .batches
-        .0
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(batch_id.clone(), cancel.clone());
+    let batch_id = app.state::<AppState>().batches.start();
     let id = batch_id.clone();
     std::thread::spawn(move || {
         let state = app.state::<AppState>();
-        let skipped = Mutex::new(Vec::new());
-        let imported = std::sync::atomic::AtomicI32::new(0);
-        guanmo_media::import_batch(
-            &state.media,
-            &paths,
-            &guanmo_media::Limits::default(),
-            &cancel,
-            |p| {
-                let name = file_name(&p.path);
-                let mut skip = None;
-                let mut photo = None;
-                if let Some(done) = &p.imported {
-                    match guanmo_api::photos::record_imported(&state.ctx, &name, done) {
-                        Ok(info) => {
-                            imported.fetch_add(1, Ordering::Relaxed);
-                            photo = Some(info);
-                        }
-                        Err(e) => {
-                            skip = Some(PhotoSkip {
-                                file_name: name.clone(),
-                                code: "storage".into(),
-                                message: format!("{name}: 无法记录照片({})", e.message),
-                            })
-                        }
-                    }
-                } else if let (Some(code), Some(message)) = (p.error, &p.message) {
-                    skip = Some(PhotoSkip {
-                        file_name: name.clone(),
-                        code: code.into(),
-                        message: message.clone(),
-                    });
-                }
-                if let Some(s) = &skip {
-                    skipped
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .push(s.clone());
-                }
-                let event = PhotoImportProgress {
-                    batch_id: id.clone(),
-                    done: i32::try_from(p.done).unwrap_or(i32::MAX),
-                    total: i32::try_from(p.total).unwrap_or(i32::MAX),
-                    file_name: name,
-                    photo,
-                    skip,
-                };
-                if let Err(e) = event.emit(&app) {
+        let finished = state
+            .batches
+            .run_batch(&state.ctx, &id, &paths, |progress| {
+                if let Err(e) = PhotoImportProgress(progress).emit(&app) {
                     tracing::warn!(error = %e, "could not report import progress");
                 }
-            },
-        );
-        state
-            .batches
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&id);
-        let finished = PhotoImportFinished {
-            batch_id: id,
-            imported: imported.load(Ordering::Relaxed),
-            skipped: skipped.into_inner().unwrap_or_else(|e| e.into_inner()),
-            cancelled: cancel.load(Ordering::Relaxed),
-        };
-        if let Err(e) = finished.emit(&app) {
+            });
+        if let Err(e) = PhotoImportFinished(finished).emit(&app) {
             tracing::warn!(error = %e, "could not report the end of an import");
         }
     });
@@ -171,7 +73,8 @@ pub fn serve_uri<R: Runtime>(
 ) {
     let media: MediaStore = ctx.app_handle().state::<AppState>().media.clone();
     let path = request.uri().path().trim_matches('/').to_string();
-    std::thread::spawn(move || {
+    // Reading a file blocks: run it on Tauri's bounded blocking pool, not a thread per image.
+    drop(tauri::async_runtime::spawn_blocking(move || {
         let response = |status: u16, mime: &str, body: Vec<u8>| {
             tauri::http::Response::builder()
                 .status(status)
@@ -195,5 +98,5 @@ pub fn serve_uri<R: Runtime>(
             Ok(r) => responder.respond(r),
             Err(e) => tracing::warn!(error = %e, "could not build an image response"),
         }
-    });
+    }));
 }

@@ -223,7 +223,7 @@ export const events = {
 	photoImportProgress: makeEvent<PhotoImportProgress, PhotoImportProgress>("photo-import-progress"),
 	syncBundleProgress: makeEvent<SyncBundleProgress, SyncBundleProgress>("sync-bundle-progress"),
 	syncChanged: makeEvent<SyncChanged, SyncChanged>("sync-changed"),
-	syncProgress: makeEvent<SyncProgress, SyncProgress>("sync-progress"),
+	syncProgress: makeEvent<SyncProgressEvent, SyncProgressEvent>("sync-progress"),
 };
 
 /* Types */
@@ -1425,6 +1425,12 @@ export type SyncProgress = {
 	/**  Photo bytes moved so far. */
 	bytes: number | null,
 };
+
+/**
+ *  Progress of the running exchange, for the 同步 view's bar (the event carrying
+ *  `guanmo_sync::auto::SyncProgress` as it is).
+ */
+export type SyncProgressEvent = SyncProgress;
 
 /**  What the last successful exchange did. */
 export type SyncRun = {

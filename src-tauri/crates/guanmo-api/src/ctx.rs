@@ -1,25 +1,54 @@
-//! The context every use case runs in: the store, the clock and the data folder. Opening it
-//! creates the database on first start and seeds the default roster and rubric once.
+//! The context every use case runs in: the store, the photo store, the clock and the data
+//! folder. Opening it creates the database on first start and seeds the default roster and
+//! rubric once. Who acts is read from the store on every write, so a role change counts at once.
 
 use crate::{seed, ApiError, ApiResult, ErrorCode};
 use guanmo_domain::device::Role;
-
-/// Meta key of this device's sync role (`hub`, `scorer`, `media`), set by guanmo-sync.
-pub const DEVICE_ROLE: &str = "device_role";
 use guanmo_domain::words::WordList;
 use guanmo_domain::Clock;
+use guanmo_media::MediaStore;
 use guanmo_store::Store;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+/// Meta key of this device's sync role (`hub`, `scorer`, `media`), set by guanmo-sync.
+pub const DEVICE_ROLE: &str = "device_role";
+
 /// File name of the database inside the data folder.
 pub const DB_FILE: &str = "guanmo.sqlite3";
+
+/// What the store records as the author of the hub's writes and of a laptop with no role yet
+/// (a single laptop used on its own is the organiser's).
+const ORGANISER: &str = "organiser";
+
+/// Who acts on this device: the device and its sync role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// This device's id (UUIDv7, made by the store on first open).
+    pub device_id: String,
+    /// Its role as set in 同步; `None` until one is chosen.
+    pub role: Option<Role>,
+}
+
+impl Actor {
+    /// The author text the store records (change log, op log, moderation log, score audit,
+    /// `retracted_by`…): `organiser` on the hub and on a laptop with no role, so what the
+    /// organiser sees and what was stored before stays the same; `scorer@<device id>` or
+    /// `media@<device id>` on a scorer's or media laptop, naming the laptop that wrote it.
+    pub fn label(&self) -> String {
+        match self.role {
+            Some(role) if role.is_laptop() => format!("{}@{}", role.as_str(), self.device_id),
+            _ => ORGANISER.to_string(),
+        }
+    }
+}
 
 /// Shared, cheap to clone.
 #[derive(Clone)]
 pub struct Ctx {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
+    media: MediaStore,
     data_dir: PathBuf,
     /// The compiled sensitive-word list, dropped when the list changes.
     pub(crate) words: Arc<RwLock<Option<Arc<WordList>>>>,
@@ -34,12 +63,21 @@ impl std::fmt::Debug for Ctx {
 }
 
 impl Ctx {
-    /// Opens the data folder (creating it), migrates, and seeds defaults on first start.
+    /// Opens the data folder (creating it), migrates, seeds defaults on first start, and opens
+    /// the photo store under the same folder.
     pub fn open(data_dir: &Path, clock: Arc<dyn Clock>) -> ApiResult<Ctx> {
         let store = Store::open(&data_dir.join(DB_FILE))?;
+        let media = MediaStore::new(data_dir).map_err(|e| {
+            tracing::error!(error = %e, "cannot open the photo store");
+            ApiError::new(
+                ErrorCode::Storage,
+                format!("cannot open the photo store: {e}"),
+            )
+        })?;
         let ctx = Ctx {
             store,
             clock,
+            media,
             data_dir: data_dir.to_path_buf(),
             words: Arc::default(),
         };
@@ -60,6 +98,11 @@ impl Ctx {
     /// The store, for adapters that need the change log.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The photo store (`objects/` under the data folder).
+    pub fn media(&self) -> &MediaStore {
+        &self.media
     }
 
     /// This device's role as set in 同步, if one was chosen.
@@ -102,8 +145,94 @@ impl Ctx {
         Ok(())
     }
 
-    /// Who is acting. Until devices have roles, every write on this laptop is the organiser's.
-    pub(crate) fn actor(&self) -> &'static str {
-        "organiser"
+    /// Who acts on this device, read afresh (the role may have just changed in 同步).
+    pub fn actor(&self) -> ApiResult<Actor> {
+        Ok(Actor {
+            device_id: self.store.device_id().to_string(),
+            role: self.device_role()?,
+        })
+    }
+
+    /// The author text of a write made now ([`Actor::label`]).
+    pub(crate) fn author(&self) -> ApiResult<String> {
+        Ok(self.actor()?.label())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use guanmo_domain::SystemClock;
+
+    fn open() -> (tempfile::TempDir, Ctx) {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = Ctx::open(dir.path(), Arc::new(SystemClock)).unwrap();
+        (dir, ctx)
+    }
+
+    fn set_role(ctx: &Ctx, role: Role) {
+        ctx.store
+            .write_without_ops(ctx.now(), "system", |tx| {
+                guanmo_store::meta::set(tx, DEVICE_ROLE, role.as_str())
+            })
+            .unwrap();
+    }
+
+    fn draft(ctx: &Ctx) {
+        crate::feed::create_draft(
+            ctx,
+            guanmo_domain::feed::PostInput {
+                body: "草稿".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    }
+
+    fn last_change_actor(ctx: &Ctx) -> String {
+        let changes = ctx.store.changes_since(0, u32::MAX).unwrap();
+        changes.last().expect("a change was logged").actor.clone()
+    }
+
+    #[test]
+    fn a_device_with_no_role_acts_as_the_organiser() {
+        let (_d, ctx) = open();
+        let actor = ctx.actor().unwrap();
+        assert_eq!(actor.role, None);
+        assert_eq!(actor.device_id, ctx.store.device_id());
+        assert_eq!(actor.label(), "organiser");
+        draft(&ctx);
+        assert_eq!(last_change_actor(&ctx), "organiser");
+    }
+
+    #[test]
+    fn the_hub_acts_as_the_organiser() {
+        let (_d, ctx) = open();
+        set_role(&ctx, Role::Hub);
+        assert_eq!(ctx.actor().unwrap().role, Some(Role::Hub));
+        draft(&ctx);
+        assert_eq!(last_change_actor(&ctx), "organiser");
+    }
+
+    #[test]
+    fn a_laptop_records_its_role_and_device_and_a_role_change_counts_at_once() {
+        let (_d, ctx) = open();
+        let id = ctx.store.device_id().to_string();
+        set_role(&ctx, Role::Media);
+        draft(&ctx);
+        assert_eq!(last_change_actor(&ctx), format!("media@{id}"));
+        set_role(&ctx, Role::Scorer);
+        let actor = ctx.actor().unwrap();
+        assert_eq!(actor.role, Some(Role::Scorer));
+        assert_eq!(actor.label(), format!("scorer@{id}"));
+    }
+
+    #[test]
+    fn the_photo_store_lives_in_the_data_folder() {
+        let (d, ctx) = open();
+        assert_eq!(ctx.media().root(), d.path().join("objects"));
+        assert!(ctx.media().root().is_dir());
     }
 }

@@ -162,7 +162,7 @@ fn act(
     action: PostAction,
     f: impl FnOnce(&WriteTx<'_>, &Post) -> StoreResult<Post>,
 ) -> ApiResult<Post> {
-    let out = ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    let out = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         let current = store::get(tx.conn(), id)?;
         match transition(current.status, current.pinned, action) {
             // Nothing was written: committing the empty transaction is harmless.
@@ -194,7 +194,7 @@ pub fn stop_label_for_township(ctx: &Ctx, township_id: &str) -> ApiResult<String
 /// Starts a draft. Photos must already be imported (their hashes are checked for form only).
 pub fn create_draft(ctx: &Ctx, input: PostInput) -> ApiResult<Post> {
     let input = check_input(ctx, input)?;
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::insert_draft(tx, &input)
     })?)
 }
@@ -384,7 +384,7 @@ pub fn set_media_credit(ctx: &Ctx, credit: String) -> ApiResult<String> {
             format!("署名不能超过{}个字", guanmo_domain::feed::MAX_CREDIT_CHARS),
         ));
     }
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         guanmo_store::meta::set(tx, MEDIA_CREDIT, &credit)?;
         tx.record(guanmo_store::ChangeInput {
             entity: "device_setting",

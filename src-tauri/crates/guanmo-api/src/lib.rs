@@ -2,6 +2,7 @@
 //! tests call only this crate: it validates input with the domain rules, writes through the
 //! store's one writer, and turns every failure into an [`ApiError`] with a stable code.
 
+pub mod changes;
 pub mod comments;
 mod ctx;
 mod error;
@@ -17,7 +18,7 @@ pub mod scoring;
 mod seed;
 pub mod site;
 
-pub use ctx::{Ctx, DEVICE_ROLE};
+pub use ctx::{Actor, Ctx, DEVICE_ROLE};
 pub use error::{ApiError, ErrorCode};
 
 /// Result of a use case.

@@ -1,6 +1,10 @@
-//! Photo use cases: recording what the media pipeline imported (evidence metadata stays
-//! inside the app), listing the gallery, and attaching photos to a criterion of a draft sheet
-//! as evidence (拍照留证).
+//! Photo use cases: importing a batch of files and recording what the media pipeline stored
+//! (evidence metadata stays inside the app), listing the gallery, and attaching photos to a
+//! criterion of a draft sheet as evidence (拍照留证).
+
+mod batch;
+
+pub use batch::{Batches, PhotoImportFinished, PhotoImportProgress, PhotoSkip};
 
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
 pub use guanmo_domain::photos::PhotoInfo;
@@ -22,9 +26,9 @@ pub fn record_imported(ctx: &Ctx, file_name: &str, imported: &Imported) -> ApiRe
         original_bytes: i32::try_from(imported.original_bytes).unwrap_or(i32::MAX),
         imported_at: String::new(),
     };
-    Ok(ctx
-        .store
-        .write(ctx.clock.now(), ctx.actor(), |tx| store::record(tx, &row))?)
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
+        store::record(tx, &row)
+    })?)
 }
 
 /// Every photo, newest first.
@@ -59,7 +63,7 @@ pub fn attach_evidence(
     let sheet = crate::scoring::editable(ctx, sheet_id)?;
     check_criterion(ctx, criterion_id)?;
     ctx.store.read(|c| store::get(c, hash))?;
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::attach(tx, &sheet.id, criterion_id, hash)
     })?;
     crate::scoring::get_sheet(ctx, sheet_id)
@@ -73,7 +77,7 @@ pub fn detach_evidence(
     hash: &str,
 ) -> ApiResult<guanmo_domain::scoring::Sheet> {
     let sheet = crate::scoring::editable(ctx, sheet_id)?;
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::detach(tx, &sheet.id, criterion_id, hash)
     })?;
     crate::scoring::get_sheet(ctx, sheet_id)

@@ -66,7 +66,7 @@ pub fn add_township(ctx: &Ctx, input: TownshipInput) -> ApiResult<Township> {
     if has_errors(&problems) {
         return Err(refuse(problems));
     }
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         guanmo_store::roster::insert(tx, &input)
     })?)
 }
@@ -86,7 +86,7 @@ pub fn update_township(
     if has_errors(&problems) {
         return Err(refuse(problems));
     }
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         guanmo_store::roster::update(tx, id, expected_version, &input)
     })?)
 }
@@ -103,7 +103,7 @@ pub fn reorder_townships(ctx: &Ctx, ids: Vec<String>) -> ApiResult<Vec<Township>
             "the order does not list every township exactly once; reload and try again",
         ));
     }
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         guanmo_store::roster::reorder(tx, &ids)
     })?;
     list_townships(ctx)
@@ -173,7 +173,7 @@ pub fn import_roster_bytes(ctx: &Ctx, bytes: &[u8], format: FileFormat) -> ApiRe
             problems,
         ));
     }
-    let counts = ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    let counts = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         guanmo_store::roster::apply_import(tx, &inputs)
     })?;
     Ok(ImportReport {

@@ -33,7 +33,7 @@ pub fn save_rubric(ctx: &Ctx, rubric: Rubric) -> ApiResult<Rubric> {
             problems,
         ));
     }
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         guanmo_store::rubric::save(tx, &rubric)
     })?)
 }

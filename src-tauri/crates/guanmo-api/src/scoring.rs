@@ -146,7 +146,7 @@ pub fn register_scorer(ctx: &Ctx, input: ScorerInput) -> ApiResult<Scorer> {
     ctx.ensure_organiser()?;
     let input = input.normalized();
     check_scorer(ctx, &input)?;
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::insert_scorer(tx, &input)
     })?)
 }
@@ -161,7 +161,7 @@ pub fn update_scorer(
     ctx.ensure_organiser()?;
     let input = input.normalized();
     check_scorer(ctx, &input)?;
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::update_scorer(tx, id, expected_version, &input)
     })?)
 }
@@ -181,7 +181,7 @@ pub fn set_device_scorer(ctx: &Ctx, scorer_id: Option<String>) -> ApiResult<Opti
         ctx.store.read(|c| store::get_scorer(c, id))?;
     }
     let value = scorer_id.clone().unwrap_or_default();
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         meta::set(tx, DEVICE_SCORER, &value)?;
         tx.record(ChangeInput {
             entity: "device_setting",
@@ -310,7 +310,7 @@ pub fn set_scoring_open(ctx: &Ctx, township_id: &str, open: bool) -> ApiResult<S
     }
     ctx.ensure_organiser()?;
     let t = enabled_township(ctx, township_id)?;
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::set_state(tx, &t.id, true)
     })?;
     scoring_board(ctx)
@@ -400,7 +400,7 @@ pub fn close_scoring(
             )],
         ));
     }
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::close_with_reason(tx, &t.id, reason.as_deref(), &missing)
     })?;
     scoring_board(ctx)
@@ -436,7 +436,7 @@ pub fn open_sheet(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<Sh
             format!("「{}」尚未开放评分", township.name),
         ));
     }
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         // Another window may have started it in the meantime.
         match store::find_sheet(tx.conn(), scorer_id, township_id)? {
             Some(s) => Ok(s),
@@ -520,7 +520,7 @@ pub fn record_mark(
     let location = format!("{} › {}", cat.name, crit.name);
     let tenths = tenths_within(points, crit.max_points, "得分", &location)?;
     let note = check_note(&note)?;
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::set_mark(
             tx,
             &sheet,
@@ -555,7 +555,7 @@ pub fn record_adjustment(
     let location = format!("加减分项 › {}", adj.name);
     let tenths = tenths_within(points, adj.limit_points, adj.kind.label(), &location)?;
     let note = check_note(&note)?;
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::set_mark(
             tx,
             &sheet,
@@ -571,7 +571,7 @@ pub fn record_adjustment(
 pub fn set_sheet_comment(ctx: &Ctx, sheet_id: &str, comment: String) -> ApiResult<Sheet> {
     let sheet = editable(ctx, sheet_id)?;
     let comment = check_note(&comment)?;
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::set_comment(tx, &sheet, &comment)
     })?)
 }
@@ -610,9 +610,9 @@ pub fn submit_sheet(ctx: &Ctx, sheet_id: &str, expected_version: i32) -> ApiResu
             missing,
         ));
     }
-    Ok(ctx
-        .store
-        .write(ctx.clock.now(), ctx.actor(), |tx| store::submit(tx, &sheet))?)
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
+        store::submit(tx, &sheet)
+    })?)
 }
 
 /// Unlocks a submitted sheet; the organiser must give a reason, which the audit log and the
@@ -628,7 +628,7 @@ pub fn unlock_sheet(ctx: &Ctx, sheet_id: &str, reason: String) -> ApiResult<Shee
             "评分表尚未提交,无需解锁".into(),
         ));
     }
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::unlock(tx, &sheet, &reason)
     })?)
 }
@@ -661,7 +661,7 @@ pub fn set_aggregation_rule(ctx: &Ctx, rule: AggregationRule) -> ApiResult<Aggre
     }
     let json = serde_json::to_string(&rule)
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         meta::set(tx, RULE, &json)?;
         tx.record(ChangeInput {
             entity: "aggregation_rule",

@@ -141,7 +141,7 @@ pub fn set_site_settings(ctx: &Ctx, input: SiteSettings) -> ApiResult<SiteSettin
     }
     let value = serde_json::to_string(&settings)
         .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?;
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         meta::set(tx, KEY, &value)?;
         tx.record(guanmo_store::ChangeInput {
             entity: ENTITY,

@@ -9,6 +9,7 @@ use guanmo_api::Ctx;
 use guanmo_domain::SystemClock;
 use guanmo_media::MediaStore;
 use guanmo_sync::{HubService, Role};
+use guanmo_web::{site_allowlist, Listener};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -294,7 +295,7 @@ fn open_hub(dir: &Path, name: &str) -> Result<(Ctx, MediaStore), CliError> {
         )));
     }
     let ctx = Ctx::open(dir, Arc::new(SystemClock))?;
-    let media = MediaStore::new(dir)?;
+    let media = ctx.media().clone();
     let me = guanmo_sync::device_identity(&ctx)?;
     match me.role {
         Some(Role::Hub) => {}
@@ -326,81 +327,54 @@ fn serve(
         .enable_all()
         .thread_name("guanmo-serve")
         .build()?;
-    rt.block_on(async move {
-        let (stop, stopped) = tokio::sync::watch::channel(false);
-        let shutdown = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-            let _ = rx.wait_for(|s| *s).await;
-        };
 
-        let peer_listener = tokio::net::TcpListener::bind(peer)
-            .await
-            .map_err(|e| CliError::Refused(format!("cannot listen for laptops on {peer}: {e}")))?;
-        let peer_router = guanmo_web::peer_router(HubService::new(ctx.clone(), media.clone()));
-        let mut servers = tokio::task::JoinSet::new();
-        tracing::info!(addr = %peer_listener.local_addr()?, "peer listener up");
-        servers.spawn(guanmo_web::serve(
-            peer_listener,
-            peer_router,
-            shutdown(stopped.clone()),
-        ));
+    let peer_listener = Listener::new(rt.handle().clone(), "peer listener");
+    let peer_router = guanmo_web::peer_router(HubService::new(ctx.clone(), media.clone()));
+    let bound = peer_listener.start(peer, peer_router).map_err(|e| {
+        CliError::Refused(format!("cannot listen for laptops on {peer}: {}", e.io()))
+    })?;
+    tracing::info!(addr = %bound, "peer listener up");
 
-        if let Some(addr) = site {
-            // 直播网站设置 as stored in the hub's folder; `--site-host` names add to its hosts.
-            let settings = guanmo_api::site::get_site_settings(&ctx)?;
-            let config =
-                guanmo_web::WebConfig::from_settings(&settings, site_allowlist(addr, site_hosts));
-            if addr.ip().is_unspecified() && config.allowed_hosts.len() <= 2 {
-                tracing::warn!(
-                    "the site listens on every address but only localhost is allowed; \
-                     name the hosts residents use with --site-host"
-                );
-            }
-            let state = guanmo_web::WebState::new(ctx, Arc::new(media), config)?;
-            let site_listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                CliError::Refused(format!("cannot serve the resident site on {addr}: {e}"))
-            })?;
-            tracing::info!(addr = %site_listener.local_addr()?, "resident site up");
-            servers.spawn(guanmo_web::serve(
-                site_listener,
-                guanmo_web::public_router(state),
-                shutdown(stopped.clone()),
-            ));
+    let site_listener = Listener::new(rt.handle().clone(), "resident site");
+    if let Some(addr) = site {
+        // 直播网站设置 as stored in the hub's folder; `--site-host` names add to its hosts.
+        let settings = guanmo_api::site::get_site_settings(&ctx)?;
+        let config =
+            guanmo_web::WebConfig::from_settings(&settings, site_allowlist(addr, site_hosts));
+        if addr.ip().is_unspecified() && config.allowed_hosts.len() <= 2 {
+            tracing::warn!(
+                "the site listens on every address but only localhost is allowed; \
+                 name the hosts residents use with --site-host"
+            );
         }
+        let state = guanmo_web::WebState::new(ctx, Arc::new(media), config)?;
+        let bound = site_listener
+            .start(addr, guanmo_web::public_router(state))
+            .map_err(|e| {
+                CliError::Refused(format!(
+                    "cannot serve the resident site on {addr}: {}",
+                    e.io()
+                ))
+            })?;
+        tracing::info!(addr = %bound, "resident site up");
+    }
 
+    rt.block_on(async {
+        let serving_site = site.is_some();
         let result = tokio::select! {
             signal = termination() => signal
                 .map(|s| tracing::info!(signal = s, "stopping"))
                 .map_err(CliError::Io),
-            // A server that ends by itself failed.
-            Some(ended) = servers.join_next() => match ended {
-                Ok(Ok(())) => Err(CliError::Refused("a listener stopped".into())),
-                Ok(Err(e)) => Err(CliError::Io(e)),
-                Err(e) => Err(CliError::Refused(format!("a listener crashed: {e}"))),
-            },
-        };
-        let _ = stop.send(true);
-        while let Some(ended) = servers.join_next().await {
-            if let Ok(Err(e)) = ended {
-                tracing::warn!(error = %e, "a listener stopped with an error");
+            // A server that ends by itself failed (its error is in the log).
+            () = peer_listener.ended() => Err(CliError::Refused("the peer listener stopped".into())),
+            () = site_listener.ended(), if serving_site => {
+                Err(CliError::Refused("the resident site stopped".into()))
             }
-        }
+        };
+        tokio::join!(peer_listener.shutdown(), site_listener.shutdown());
         tracing::info!("stopped");
         result
     })
-}
-
-/// The `Host` values the resident site accepts.
-fn site_allowlist(addr: SocketAddr, extra: Vec<String>) -> Vec<String> {
-    let mut hosts = vec!["localhost".to_string(), "127.0.0.1".to_string()];
-    if !addr.ip().is_unspecified() {
-        let ip = match addr {
-            SocketAddr::V4(a) => a.ip().to_string(),
-            SocketAddr::V6(a) => format!("[{}]", a.ip()),
-        };
-        hosts.push(ip);
-    }
-    hosts.extend(extra.into_iter().filter(|h| !h.trim().is_empty()));
-    hosts
 }
 
 /// Waits for SIGINT or (on Unix) SIGTERM; returns which.
@@ -434,7 +408,13 @@ mod tests {
         );
         assert_eq!(
             hosts,
-            ["localhost", "127.0.0.1", "192.168.1.20", "live.example.cn"]
+            [
+                "localhost",
+                "127.0.0.1",
+                "192.168.1.20:8080",
+                "192.168.1.20",
+                "live.example.cn"
+            ]
         );
         let any = site_allowlist("0.0.0.0:8080".parse().unwrap(), vec![]);
         assert_eq!(any, ["localhost", "127.0.0.1"]);

@@ -3,7 +3,8 @@
 
 use crate::{SyncError, SyncErrorCode, SyncResult};
 use ed25519_dalek::SigningKey;
-use guanmo_api::Ctx;
+use guanmo_api::{ApiError, Ctx};
+use guanmo_domain::problem::{Problem, ProblemCode};
 use guanmo_store::{meta, oplog, ChangeInput};
 
 const ROLE: &str = guanmo_api::DEVICE_ROLE;
@@ -110,31 +111,85 @@ pub(crate) fn hub_identity(ctx: &Ctx, only: &str) -> SyncResult<DeviceIdentity> 
     Ok(me)
 }
 
+/// Why [`set_role`] refused: each rule with its log message and its words for the person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RoleRefusal {
+    /// The name is empty or longer than 40 characters.
+    Name,
+    /// A laptop that paired with a hub asked to become one.
+    PairedWithHub,
+    /// The hub asked to become a laptop while laptops are still paired with it.
+    LaptopsPaired,
+}
+
+impl RoleRefusal {
+    fn error(self) -> SyncError {
+        let message = match self {
+            RoleRefusal::Name => "device name must be 1-40 characters",
+            RoleRefusal::PairedWithHub => "this laptop is paired with a hub; it cannot become one",
+            RoleRefusal::LaptopsPaired => "devices are paired with this hub; revoke them first",
+        };
+        SyncError::new(SyncErrorCode::BadRequest, message)
+    }
+
+    fn explained(self) -> ApiError {
+        let (field, words) = match self {
+            RoleRefusal::Name => ("设备名称", "设备名称应为1到40个字"),
+            RoleRefusal::PairedWithHub => (
+                "本机角色",
+                "本机已与组织方主机配对过,不能再改为组织方主机(全场只能有一台主机)",
+            ),
+            RoleRefusal::LaptopsPaired => (
+                "本机角色",
+                "还有电脑与本机配对。请先在“已配对的电脑”中撤销它们,再改为其他角色",
+            ),
+        };
+        explained(self.error(), field, words)
+    }
+}
+
+/// A refusal the person can act on: the code and the log message stay those of `e`, the
+/// problem names `field` and says `words`.
+pub(crate) fn explained(e: SyncError, field: &str, words: &str) -> ApiError {
+    let api = ApiError::from(e);
+    ApiError::with_problems(
+        api.code,
+        api.message,
+        vec![Problem::error(ProblemCode::Invalid, field, words)],
+    )
+}
+
 /// Sets this device's role and name. Becoming the hub writes the current roster, rubric,
 /// scorers and scoring states to the op log, so laptops that pair receive them. A device
 /// that already synced with a hub cannot become a hub itself (two hubs would split the data).
 pub fn set_role(ctx: &Ctx, role: Role, name: &str) -> SyncResult<DeviceIdentity> {
+    set_role_checked(ctx, role, name)?.map_err(RoleRefusal::error)
+}
+
+/// [`set_role`] for the app: a refusal comes as a `Validation` error whose problem says, in
+/// the person's words, what to do (field 设备名称 or 本机角色).
+pub fn set_role_explained(ctx: &Ctx, role: Role, name: &str) -> Result<DeviceIdentity, ApiError> {
+    set_role_checked(ctx, role, name)?.map_err(RoleRefusal::explained)
+}
+
+/// [`set_role`]: the outer error is a failure (storage), the inner one a rule that refused.
+fn set_role_checked(
+    ctx: &Ctx,
+    role: Role,
+    name: &str,
+) -> SyncResult<Result<DeviceIdentity, RoleRefusal>> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 40 {
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "device name must be 1-40 characters",
-        ));
+        return Ok(Err(RoleRefusal::Name));
     }
     let before = device_identity(ctx)?;
     if role == Role::Hub && before.role != Some(Role::Hub) && before.hub_id.is_some() {
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "this laptop is paired with a hub; it cannot become one",
-        ));
+        return Ok(Err(RoleRefusal::PairedWithHub));
     }
     if role != Role::Hub && before.role == Some(Role::Hub) {
         let paired = ctx.store().read(guanmo_store::devices::paired_laptops)?;
         if paired > 0 {
-            return Err(SyncError::new(
-                SyncErrorCode::BadRequest,
-                "devices are paired with this hub; revoke them first",
-            ));
+            return Ok(Err(RoleRefusal::LaptopsPaired));
         }
     }
     let becomes_hub = role == Role::Hub && before.role != Some(Role::Hub);
@@ -152,7 +207,7 @@ pub fn set_role(ctx: &Ctx, role: Role, name: &str) -> SyncResult<DeviceIdentity>
                 payload: serde_json::json!({ "role": role.as_str(), "name": name }),
             })
         })?;
-    device_identity(ctx)
+    Ok(Ok(device_identity(ctx)?))
 }
 
 /// How a laptop reaches its hub once paired: the address it paired at and its device token.
@@ -259,5 +314,107 @@ mod tests {
         let err = set_peer_port(&laptop, 9797).unwrap_err();
         assert_eq!(err.code, SyncErrorCode::BadRequest);
         assert_eq!(peer_port(&laptop).unwrap(), None);
+    }
+
+    fn problem(e: &ApiError) -> (guanmo_api::ErrorCode, &str, &str) {
+        assert_eq!(e.problems.len(), 1, "{e:?}");
+        let p = &e.problems[0];
+        assert_eq!(p.code, ProblemCode::Invalid);
+        (e.code, p.location.as_str(), p.message.as_str())
+    }
+
+    fn paired(hub: &Ctx, laptop: &Ctx) {
+        let media = guanmo_media::MediaStore::new(hub.data_dir()).unwrap();
+        let link = crate::memory::MemoryTransport::new(
+            crate::HubService::new(hub.clone(), media),
+            crate::memory::Faults::default(),
+            1,
+        );
+        let code = crate::new_pairing_code(hub).unwrap();
+        crate::pair_with_hub_explained(laptop, &link, "memory://hub", &code.code).unwrap();
+    }
+
+    #[test]
+    fn a_refused_role_says_why_in_words() {
+        use guanmo_api::ErrorCode::Validation;
+        let (hub, _h) = device(Role::Hub);
+        let (laptop, _l) = device(Role::Scorer);
+        for bad in ["  ", &"长".repeat(41)] {
+            let e = set_role_explained(&laptop, Role::Media, bad).unwrap_err();
+            assert_eq!(
+                problem(&e),
+                (Validation, "设备名称", "设备名称应为1到40个字")
+            );
+            assert_eq!(e.message, "device name must be 1-40 characters");
+            assert_eq!(
+                set_role(&laptop, Role::Media, bad).unwrap_err(),
+                SyncError::new(SyncErrorCode::BadRequest, e.message.clone()),
+                "the plain refusal keeps its code and message"
+            );
+        }
+
+        paired(&hub, &laptop);
+        let e = set_role_explained(&laptop, Role::Hub, "主机二").unwrap_err();
+        assert_eq!(
+            problem(&e),
+            (
+                Validation,
+                "本机角色",
+                "本机已与组织方主机配对过,不能再改为组织方主机(全场只能有一台主机)"
+            )
+        );
+        let e = set_role_explained(&hub, Role::Scorer, "评分电脑").unwrap_err();
+        assert_eq!(
+            problem(&e),
+            (
+                Validation,
+                "本机角色",
+                "还有电脑与本机配对。请先在“已配对的电脑”中撤销它们,再改为其他角色"
+            )
+        );
+        assert_eq!(device_identity(&hub).unwrap().role, Some(Role::Hub));
+
+        let me = set_role_explained(&laptop, Role::Media, " 直播电脑 ").unwrap();
+        assert_eq!((me.role, me.name.as_str()), (Some(Role::Media), "直播电脑"));
+    }
+
+    #[test]
+    fn a_refused_pairing_says_why_in_words() {
+        use guanmo_api::ErrorCode::Validation;
+        let (hub, _h) = device(Role::Hub);
+        let (other, _o) = device(Role::Hub);
+        let (laptop, _l) = device(Role::Scorer);
+        paired(&hub, &laptop);
+        let media = guanmo_media::MediaStore::new(other.data_dir()).unwrap();
+        let link = crate::memory::MemoryTransport::new(
+            crate::HubService::new(other.clone(), media),
+            crate::memory::Faults::default(),
+            2,
+        );
+        let code = crate::new_pairing_code(&other).unwrap();
+        let e = crate::pair_with_hub_explained(&laptop, &link, "memory://other", &code.code)
+            .unwrap_err();
+        assert_eq!(
+            problem(&e),
+            (
+                Validation,
+                "主机地址",
+                "本机已与另一台组织方主机同步过,不能改配到这台主机"
+            )
+        );
+        assert_eq!(e.message, "this laptop is paired with another hub");
+
+        let e =
+            crate::pair_with_hub_explained(&other, &link, "memory://other", "000000").unwrap_err();
+        assert_eq!(problem(&e).1, "本机角色", "the hub does not pair");
+
+        // The hub's own refusal (a wrong code) comes as it is.
+        let (fresh, _f) = device(Role::Media);
+        let e = crate::pair_with_hub_explained(&fresh, &link, "memory://other", "x").unwrap_err();
+        assert_eq!(e.code, guanmo_api::ErrorCode::PairingRefused);
+        assert!(e.problems.is_empty());
+
+        let e = crate::pair_over_http(&fresh, "http://a b", "123456").unwrap_err();
+        assert_eq!(problem(&e).1, "主机地址");
     }
 }

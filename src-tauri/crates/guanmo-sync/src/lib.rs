@@ -6,14 +6,17 @@
 //! resumable chunks. Without a network the same operations and photos travel in a signed
 //! bundle file on a USB stick ([`bundle`]). Nothing here depends on Tauri or on HTTP: the
 //! exchange runs over a [`Transport`], which is HTTP on the LAN ([`http`]) or, in tests, an
-//! in-memory transport that drops, duplicates, reorders and cuts messages ([`memory`]).
+//! in-memory transport that drops, duplicates, reorders and cuts messages ([`memory`]). When
+//! a laptop exchanges by itself is decided by [`auto`], against an injected clock.
 
+pub mod auto;
 mod blobs;
 pub mod bundle;
 mod client;
 mod error;
 pub mod http;
 mod hub;
+pub mod hub_url;
 mod identity;
 pub mod memory;
 mod pairing;
@@ -23,13 +26,18 @@ mod status;
 pub use client::{sync_once, Progress, SyncReport, Transport};
 pub use error::{SyncError, SyncErrorCode};
 pub use hub::HubService;
+pub use hub_url::{
+    checked_peer_port, effective_peer_port, normalize_hub_url, peer_port_change, DEFAULT_PEER_PORT,
+    PEER_PORT_ENV,
+};
 pub use identity::{
-    device_identity, hub_link, peer_port, set_peer_port, set_role, DeviceIdentity, HubLink, Role,
-    MIN_PEER_PORT,
+    device_identity, hub_link, peer_port, set_peer_port, set_role, set_role_explained,
+    DeviceIdentity, HubLink, Role, MIN_PEER_PORT,
 };
 pub use pairing::{
-    allow_repair, assign_scorer, new_pairing_code, pair_with_hub, revoke_device,
-    scorer_assignments, transfer_device, PairingCode, PAIRING_TRIES, PAIRING_TRIES_TOTAL,
+    allow_repair, assign_scorer, new_pairing_code, pair_over_http, pair_with_hub,
+    pair_with_hub_explained, revoke_device, scorer_assignments, transfer_device, PairingCode,
+    PAIRING_TRIES, PAIRING_TRIES_TOTAL,
 };
 pub use status::{
     adopt_other_version, delivery, overview, resolve_issue, Delivery, DeviceStatus, IssueView,

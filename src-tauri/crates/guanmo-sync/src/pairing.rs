@@ -5,12 +5,14 @@
 //! succeeds with probability 50 in a million at most per code shown while no one address can
 //! spoil the code for the laptops waiting to pair.
 
+use crate::http::HttpTransport;
+use crate::hub_url::normalize_hub_url;
 use crate::identity::{self, hex32, random32, DeviceIdentity, Role};
 use crate::protocol::{pair_message, PairRequest, PairResponse};
 use crate::{SyncError, SyncErrorCode, SyncResult, Transport};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use ed25519_dalek::Signer;
-use guanmo_api::Ctx;
+use guanmo_api::{ApiError, Ctx};
 use guanmo_store::{devices, meta, ChangeInput};
 use serde::Serialize;
 use specta::Type;
@@ -209,6 +211,39 @@ pub fn allow_repair(ctx: &Ctx, device_id: &str) -> SyncResult<bool> {
         })?)
 }
 
+/// Why [`pair_with_hub`] refused here (the hub's own refusals come as its [`SyncError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PairRefusal {
+    /// This device is the hub, or has no role yet.
+    NotALaptop,
+    /// This laptop already paired with another hub.
+    OtherHub,
+}
+
+impl PairRefusal {
+    fn error(self) -> SyncError {
+        let message = match self {
+            PairRefusal::NotALaptop => "choose 评分电脑 or 直播电脑 before pairing",
+            PairRefusal::OtherHub => "this laptop is paired with another hub",
+        };
+        SyncError::new(SyncErrorCode::BadRequest, message)
+    }
+
+    fn explained(self) -> ApiError {
+        let (field, words) = match self {
+            PairRefusal::NotALaptop => (
+                "本机角色",
+                "请先把本机设为评分电脑或直播电脑,再与组织方主机配对",
+            ),
+            PairRefusal::OtherHub => (
+                "主机地址",
+                "本机已与另一台组织方主机同步过,不能改配到这台主机",
+            ),
+        };
+        identity::explained(self.error(), field, words)
+    }
+}
+
 /// The laptop's side: sends the code to the hub over `transport` and remembers the hub.
 pub fn pair_with_hub(
     ctx: &Ctx,
@@ -216,14 +251,41 @@ pub fn pair_with_hub(
     hub_url: &str,
     code: &str,
 ) -> SyncResult<PairResponse> {
+    pair_checked(ctx, transport, hub_url, code)?.map_err(PairRefusal::error)
+}
+
+/// [`pair_with_hub`] for the app: a refusal here comes as a `Validation` error whose problem
+/// says, in the person's words, what is wrong (field 主机地址, or 本机角色 before a role is
+/// chosen); the hub's refusals and network failures come as they are.
+pub fn pair_with_hub_explained(
+    ctx: &Ctx,
+    transport: &dyn Transport,
+    hub_url: &str,
+    code: &str,
+) -> Result<PairResponse, ApiError> {
+    pair_checked(ctx, transport, hub_url, code)?.map_err(PairRefusal::explained)
+}
+
+/// Pairs with the hub at the address a person typed (see [`normalize_hub_url`]) over HTTP,
+/// with the code shown there; refusals explained as by [`pair_with_hub_explained`]. Blocks
+/// on the network.
+pub fn pair_over_http(ctx: &Ctx, typed_url: &str, code: &str) -> Result<PairResponse, ApiError> {
+    let url = normalize_hub_url(typed_url)?;
+    let transport = HttpTransport::new(&url, None)?;
+    pair_with_hub_explained(ctx, &transport, &url, code.trim())
+}
+
+/// [`pair_with_hub`]: the outer error is a failure (network, the hub's refusal, storage), the
+/// inner one a rule of this laptop that refused.
+fn pair_checked(
+    ctx: &Ctx,
+    transport: &dyn Transport,
+    hub_url: &str,
+    code: &str,
+) -> SyncResult<Result<PairResponse, PairRefusal>> {
     let me: DeviceIdentity = identity::device_identity(ctx)?;
     let role = match me.role {
-        Some(Role::Hub) | None => {
-            return Err(SyncError::new(
-                SyncErrorCode::BadRequest,
-                "choose 评分电脑 or 直播电脑 before pairing",
-            ))
-        }
+        Some(Role::Hub) | None => return Ok(Err(PairRefusal::NotALaptop)),
         Some(r) => r,
     };
     let public_key = me.public_key_hex();
@@ -247,10 +309,7 @@ pub fn pair_with_hub(
     }
     if me.hub_id.as_ref().is_some_and(|h| *h != resp.hub_id) {
         // Two hubs would split the data: a laptop keeps the hub it first synced with.
-        return Err(SyncError::new(
-            SyncErrorCode::BadRequest,
-            "this laptop is paired with another hub",
-        ));
+        return Ok(Err(PairRefusal::OtherHub));
     }
     ctx.store()
         .write_without_ops(ctx.now(), "organiser", |tx| {
@@ -271,7 +330,7 @@ pub fn pair_with_hub(
                 payload: serde_json::json!({ "role": "hub" }),
             })
         })?;
-    Ok(resp)
+    Ok(Ok(resp))
 }
 
 /// The hub revokes a device: its token stops working and its bundles are refused.

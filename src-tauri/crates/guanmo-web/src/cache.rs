@@ -1,13 +1,19 @@
 //! The feed's hot path without the database: the feed version (newest public change seq) and
-//! the rendered first pages are kept in memory and dropped the moment a post changes. A store
-//! commit hook bumps a generation counter on the writer's thread before `write` returns, so a
-//! request that starts after a publish has returned always sees the new version.
+//! the rendered first pages are kept in memory and dropped the moment a post changes. A commit
+//! hook bumps a generation counter on the writer's thread before `write` returns, so a
+//! request that starts after a publish has returned always sees the new version. The ETags
+//! the cached bodies go out with are compared here too.
 
 use axum::body::Bytes;
-use axum::http::HeaderValue;
+use axum::http::{header, HeaderMap, HeaderValue};
+use guanmo_api::changes::{self, Committed};
+use guanmo_api::Ctx;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
+
+/// Cache policy of photos and versioned assets: they never change under their URL.
+pub(crate) const FOREVER: &str = "public, max-age=31536000, immutable";
 
 /// Rendered bodies kept at most (pages × sizes × kinds); more clears the map.
 const MAX_PAGES: usize = 64;
@@ -119,6 +125,20 @@ fn brotli(body: &[u8]) -> Bytes {
     }
 }
 
+/// True when `If-None-Match` names `etag` (weak comparison, as for GET).
+pub(crate) fn etag_matches(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let mut values = headers.get_all(header::IF_NONE_MATCH).iter().peekable();
+    if values.peek().is_none() {
+        return false;
+    }
+    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let want = strip(etag.to_str().unwrap_or_default());
+    values
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim() == "*" || strip(t) == want)
+}
+
 #[derive(Default)]
 struct Inner {
     /// Generation the fields below belong to.
@@ -137,17 +157,20 @@ pub(crate) struct FeedCache {
 }
 
 impl FeedCache {
-    /// A cache invalidated by every store commit that touches posts.
-    pub(crate) fn watching(store: &guanmo_store::Store) -> Arc<FeedCache> {
+    /// A cache invalidated by every commit that touches posts.
+    pub(crate) fn watching(ctx: &Ctx) -> Arc<FeedCache> {
         let cache = Arc::new(FeedCache::default());
         let weak = Arc::downgrade(&cache);
-        store.on_commit(Arc::new(move |c: &guanmo_store::Committed| {
-            if c.entities.iter().any(|e| e == "post") {
-                if let Some(cache) = weak.upgrade() {
-                    cache.generation.fetch_add(1, Ordering::AcqRel);
+        changes::on_commit(
+            ctx,
+            Arc::new(move |c: &Committed| {
+                if c.entities.iter().any(|e| e == changes::POSTS) {
+                    if let Some(cache) = weak.upgrade() {
+                        cache.generation.fetch_add(1, Ordering::AcqRel);
+                    }
                 }
-            }
-        }));
+            }),
+        );
         cache
     }
 

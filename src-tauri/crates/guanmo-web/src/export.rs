@@ -3,9 +3,9 @@
 //! `static/feed.css` and the web copies of the photos it shows. All links are relative, so
 //! the folder also works under a sub-path. Only public views are written.
 
+use crate::error::WebError;
 use crate::page::{self, PageOptions};
 use crate::state::WebState;
-use crate::WebError;
 use guanmo_api::feed::{self, PublicFeed};
 use std::collections::BTreeSet;
 use std::path::Path;

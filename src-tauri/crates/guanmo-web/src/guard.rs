@@ -4,12 +4,13 @@
 //! over HTTPS (directly, or through a trusted proxy that says so) also carries
 //! `Strict-Transport-Security`, so the phone keeps to HTTPS for a year.
 
-use crate::state::WebConfig;
+use crate::limits::is_https;
 use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{self as http, header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::Response;
 use axum::BoxError;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -79,12 +80,27 @@ const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000");
 /// (it runs on every request, so it neither allocates nor boxes).
 #[derive(Clone)]
 pub(crate) struct GuardLayer {
-    config: Arc<WebConfig>,
+    config: Arc<GuardConfig>,
+}
+
+/// What the guard checks against: the accepted `Host` values and the proxies whose
+/// `X-Forwarded-Proto` it believes.
+#[derive(Debug)]
+struct GuardConfig {
+    allowed_hosts: Vec<String>,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl GuardLayer {
-    pub(crate) fn new(config: Arc<WebConfig>) -> Self {
-        Self { config }
+    /// A guard accepting `allowed_hosts` (see [`host_allowed`]) and believing
+    /// `trusted_proxies` about HTTPS.
+    pub(crate) fn new(allowed_hosts: Vec<String>, trusted_proxies: Vec<IpAddr>) -> Self {
+        Self {
+            config: Arc::new(GuardConfig {
+                allowed_hosts,
+                trusted_proxies,
+            }),
+        }
     }
 }
 
@@ -103,7 +119,7 @@ impl<S> Layer<S> for GuardLayer {
 #[derive(Clone)]
 pub(crate) struct Guard<S> {
     inner: S,
-    config: Arc<WebConfig>,
+    config: Arc<GuardConfig>,
 }
 
 /// Why a request is refused before any route runs, if it is.
@@ -151,12 +167,7 @@ where
             .extensions()
             .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
             .map(|c| c.0);
-        let https = crate::limits::is_https(
-            peer,
-            req.uri(),
-            req.headers(),
-            &self.config.limits.trusted_proxies,
-        );
+        let https = is_https(peer, req.uri(), req.headers(), &self.config.trusted_proxies);
         match refusal(&req, &self.config.allowed_hosts) {
             None => GuardFuture::Inner(self.inner.call(req), https),
             Some(refused) => GuardFuture::Refused(Some(refused), https),

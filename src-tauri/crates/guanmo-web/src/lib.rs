@@ -7,24 +7,32 @@
 //! never hold a draft, a retracted post, an unapproved comment or who did what.
 
 mod cache;
-mod comments;
 mod error;
 mod export;
 mod guard;
 mod limits;
-mod live;
 mod page;
-pub mod peer;
 mod phone;
 mod routes;
 mod state;
 mod verify;
+
+// The listeners' lifecycles, shared by the desktop app and `guanmo serve`.
+pub mod addresses;
+pub mod listener;
+pub mod peer_runtime;
+pub mod resident;
+pub use listener::{ListenError, Listener};
+pub use peer_runtime::{PeerListener, PeerStatus};
+pub use resident::{site_allowlist, ResidentSite};
 
 pub use error::WebError;
 pub use export::{export_static, ExportReport};
 pub use guard::host_allowed;
 pub use limits::{LiveCaps, Quotas, RateLimits, SmsQuotas};
 pub use peer::peer_router;
+/// The hub's peer router (sync with paired laptops), at its old path.
+pub use routes::peer;
 pub use state::{MediaSource, WebConfig, WebState};
 
 use axum::Router;
@@ -47,7 +55,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (tx, rx) = tokio::sync::watch::channel(false);
     // Around the router rather than `Router::layer`, which would box it into every route.
-    let service = tower::Layer::layer(&axum::Extension(live::Shutdown(rx)), router);
+    let service = tower::Layer::layer(&axum::Extension(routes::live::Shutdown(rx)), router);
     // The peer address is what rate limits key on (see `limits::client_ip`).
     axum::serve(
         listener,

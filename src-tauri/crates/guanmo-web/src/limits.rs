@@ -7,12 +7,15 @@
 //! `X-Forwarded-Proto` are believed only from a configured trusted proxy. The global cap is
 //! the comment ingest queue itself; SMS codes and live streams have their own caps.
 
+use crate::error::HttpError;
 use axum::http::HeaderMap;
 use governor::{DefaultKeyedRateLimiter, Quota};
 use guanmo_api::site::{SiteQuotas, SiteSettings};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Quotas of one kind of action.
@@ -334,6 +337,71 @@ pub(crate) fn client_ip(
         .unwrap_or(peer)
 }
 
+/// The open live streams: how many over the site and per address. Each holds a connection
+/// and a task, so they are capped: at most `LiveCaps::total` over the site (`503` beyond) and
+/// `LiveCaps::per_address` from one address (`429` beyond).
+#[derive(Debug)]
+pub(crate) struct Streams {
+    pub(crate) caps: LiveCaps,
+    open: Mutex<(usize, HashMap<IpAddr, u32>)>,
+}
+
+/// One admitted stream; gives its place back when dropped (the phone went away, or the
+/// server is shutting down).
+#[derive(Debug)]
+pub(crate) struct Ticket {
+    streams: Arc<Streams>,
+    ip: IpAddr,
+}
+
+impl Streams {
+    pub(crate) fn new(caps: LiveCaps) -> Streams {
+        Streams {
+            caps,
+            open: Mutex::default(),
+        }
+    }
+
+    /// A place for one more stream from `ip`, if the caps allow it.
+    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Ticket, HttpError> {
+        let ip = address_key(ip);
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if open.0 >= self.caps.total {
+            return Err(HttpError::streams_full());
+        }
+        let mine = open.1.entry(ip).or_insert(0);
+        if *mine >= self.caps.per_address {
+            return Err(HttpError::too_many_streams());
+        }
+        *mine += 1;
+        open.0 += 1;
+        Ok(Ticket {
+            streams: self.clone(),
+            ip,
+        })
+    }
+
+    /// Streams open now (over the site, from `ip`'s address).
+    #[cfg(test)]
+    pub(crate) fn count(&self, ip: IpAddr) -> (usize, u32) {
+        let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        (open.0, open.1.get(&address_key(ip)).copied().unwrap_or(0))
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        let mut open = self.streams.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.0 = open.0.saturating_sub(1);
+        if let Some(n) = open.1.get_mut(&self.ip) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.1.remove(&self.ip);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -478,5 +546,30 @@ mod tests {
             client_ip(Some(peer), &h, &trusted),
             "1.2.3.4".parse::<IpAddr>().unwrap()
         );
+    }
+
+    #[test]
+    fn streams_are_capped_per_address_and_over_the_site_and_give_back_their_place() {
+        let streams = Arc::new(Streams::new(LiveCaps {
+            total: 5,
+            per_address: 2,
+            replay: 256,
+        }));
+        let a: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let a2: IpAddr = "2001:db8:1:2::99".parse().unwrap();
+        let t1 = streams.admit(a).unwrap();
+        let _t2 = streams.admit(a2).unwrap();
+        let e = streams.admit(a).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::TOO_MANY_REQUESTS);
+        drop(t1);
+        assert_eq!(streams.count(a), (1, 1));
+        let _t3 = streams.admit(a).unwrap();
+        let others: Vec<_> = (1..=3)
+            .map(|i| streams.admit(IpAddr::from([10, 0, 0, i])).unwrap())
+            .collect();
+        let e = streams.admit("10.0.0.9".parse().unwrap()).unwrap_err();
+        assert_eq!(e.status, axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        drop(others);
+        assert_eq!(streams.count(a), (2, 2));
     }
 }

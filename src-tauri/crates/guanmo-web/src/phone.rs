@@ -8,14 +8,12 @@
 
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::Response;
-use guanmo_api::{ApiError, Ctx};
-use guanmo_store::meta;
+use guanmo_api::changes;
+use guanmo_api::{ApiError, Ctx, ErrorCode};
 
 /// Name of the phone's cookie.
 pub(crate) const COOKIE: &str = "gm_id";
 const COOKIE_MAX_AGE: u32 = 180 * 24 * 3600;
-/// Key of the signing key in the site host's `meta` table.
-pub(crate) const KEY_META: &str = "site_cookie_key";
 /// Hex digits of a cookie's id and of its tag.
 const ID_LEN: usize = 32;
 const TAG_LEN: usize = 32;
@@ -62,23 +60,12 @@ impl CookieKey {
     /// The site's key, made and stored on first use. Written without a sync operation: it
     /// belongs to this host only.
     pub(crate) fn load_or_create(ctx: &Ctx) -> Result<CookieKey, ApiError> {
-        let stored = ctx.store().read(|c| meta::get(c, KEY_META))?;
-        if let Some(k) = stored.as_deref().and_then(from_hex32) {
-            return Ok(CookieKey(k));
-        }
-        let fresh = random_key();
-        // Another site over the same database may have made one meanwhile: keep the first.
-        let kept = ctx.store().write_without_ops(ctx.now(), "system", |tx| {
-            if let Some(k) = meta::get(tx.conn(), KEY_META)?
-                .as_deref()
-                .and_then(from_hex32)
-            {
-                return Ok(k);
-            }
-            meta::set(tx, KEY_META, &to_hex(&fresh))?;
-            Ok(fresh)
-        })?;
-        Ok(CookieKey(kept))
+        // Another site over the same database may have made one meanwhile: the first is kept.
+        let kept =
+            changes::site_cookie_key(ctx, |k| from_hex32(k).is_some(), || to_hex(&random_key()))?;
+        from_hex32(&kept)
+            .map(CookieKey)
+            .ok_or_else(|| ApiError::new(ErrorCode::Internal, "the stored cookie key is malformed"))
     }
 
     fn tag(&self, id: &str) -> String {
@@ -229,14 +216,12 @@ mod tests {
         let a = CookieKey::load_or_create(&ctx).unwrap();
         let b = CookieKey::load_or_create(&ctx).unwrap();
         assert_eq!(a.0, b.0);
-        let stored = ctx.store().read(|c| meta::get(c, KEY_META)).unwrap();
-        assert_eq!(stored.as_deref().map(str::len), Some(64));
+        let stored =
+            changes::site_cookie_key(&ctx, |_| true, || unreachable!("the key is stored")).unwrap();
+        assert_eq!(stored.len(), 64);
         let cookie = a.issue();
         assert!(b.verify(&cookie).is_some());
-        assert!(
-            !format!("{a:?}").contains(&stored.unwrap()[..8]),
-            "never printed"
-        );
+        assert!(!format!("{a:?}").contains(&stored[..8]), "never printed");
     }
 
     #[test]

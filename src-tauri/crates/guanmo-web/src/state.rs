@@ -1,21 +1,26 @@
 //! What the public router runs on: the api context, where derived photos live, the site's
-//! settings, and the live broadcast fed by a bridge thread that turns the store's commit
-//! notifications into feed events. The bridge reads the change log after each commit, so a
-//! phone never hears of a post before it is in the database.
+//! settings, the comment routes' limiters and keys, and the live broadcast fed by a bridge
+//! thread that turns commit notifications into feed events. The bridge reads the change log
+//! after each commit, so a phone never hears of a post before it is in the database.
 
-use crate::comments::CommentSite;
-use crate::limits::RateLimits;
-use guanmo_api::comments;
+use crate::cache::FeedCache;
+use crate::error::{blocking, HttpError, WebError};
+use crate::limits::{
+    Limiter, RateLimits, Streams, TargetLimiter, COOKIELESS_ACTIONS_DIVISOR,
+    COOKIELESS_COMMENTS_DIVISOR,
+};
+use crate::phone::CookieKey;
+use crate::verify::{Codes, SmsGate};
+use guanmo_api::changes::{self, Committed};
+use guanmo_api::comments::{self, Ingest, SmsProvider};
 use guanmo_api::feed::{self, FeedEvent};
 use guanmo_api::site::SiteSettings;
-use guanmo_api::Ctx;
-use guanmo_store::Committed;
+use guanmo_api::{ApiError, Ctx};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, RwLock, Weak};
 use tokio::sync::{broadcast, watch};
-
-use crate::WebError;
 
 /// Where the web copies of photos are. The photo crate implements it; tests use a folder.
 pub trait MediaSource: Send + Sync {
@@ -96,13 +101,13 @@ pub struct Shared {
     pub(crate) media: Arc<dyn MediaSource>,
     pub(crate) config: Arc<WebConfig>,
     pub(crate) live: Arc<broadcast::Sender<Arc<FeedEvent>>>,
-    pub(crate) cache: Arc<crate::cache::FeedCache>,
+    pub(crate) cache: Arc<FeedCache>,
     /// Comment ingest and rate limiters.
     pub(crate) comments: CommentSite,
     /// Version of what residents see of the comments; `/live` tells phones when it moves.
     pub(crate) comments_seq: Arc<watch::Sender<i64>>,
     /// The open live streams, capped.
-    pub(crate) streams: Arc<crate::live::Streams>,
+    pub(crate) streams: Arc<Streams>,
 }
 
 impl std::ops::Deref for WebState {
@@ -121,6 +126,69 @@ impl std::fmt::Debug for WebState {
     }
 }
 
+/// What the comment routes run on: the group-commit ingest, the rate limiters, the cookie
+/// key, the SMS codes and their caps, and the SMS provider as last read.
+pub(crate) struct CommentSite {
+    pub(crate) ingest: Ingest,
+    pub(crate) comments: Limiter,
+    pub(crate) actions: Limiter,
+    /// Likes per (address, target).
+    pub(crate) likes: TargetLimiter,
+    pub(crate) trusted: Vec<IpAddr>,
+    /// Signs and checks the phones' cookies.
+    pub(crate) cookies: CookieKey,
+    pub(crate) codes: Codes,
+    pub(crate) sms_gate: SmsGate,
+    /// The SMS provider as last read; cleared by a commit that changes comment settings.
+    sms: Arc<RwLock<Option<Option<SmsProvider>>>>,
+}
+
+impl std::fmt::Debug for CommentSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CommentSite").finish_non_exhaustive()
+    }
+}
+
+impl CommentSite {
+    pub(crate) fn new(ctx: &Ctx, limits: &RateLimits) -> Result<Self, ApiError> {
+        let sms: Arc<RwLock<Option<Option<SmsProvider>>>> = Arc::default();
+        let cache = Arc::downgrade(&sms);
+        changes::on_commit(
+            ctx,
+            Arc::new(move |c: &Committed| {
+                if c.entities.iter().any(|e| e == changes::COMMENT_SETTINGS) {
+                    if let Some(cache) = cache.upgrade() {
+                        *cache.write().unwrap_or_else(|e| e.into_inner()) = None;
+                    }
+                }
+            }),
+        );
+        Ok(CommentSite {
+            ingest: Ingest::start(ctx.clone(), limits.ingest_queue)?,
+            comments: Limiter::new(limits.comments, COOKIELESS_COMMENTS_DIVISOR),
+            actions: Limiter::new(limits.actions, COOKIELESS_ACTIONS_DIVISOR),
+            likes: TargetLimiter::new(limits.likes_per_target_per_minute),
+            trusted: limits.trusted_proxies.clone(),
+            cookies: CookieKey::load_or_create(ctx)?,
+            codes: Codes::default(),
+            sms_gate: SmsGate::new(limits.sms),
+            sms,
+        })
+    }
+
+    /// The SMS provider, from memory unless the settings changed (then read off the async
+    /// workers).
+    pub(crate) async fn provider(&self, ctx: &Ctx) -> Result<Option<SmsProvider>, HttpError> {
+        if let Some(p) = self.sms.read().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(p);
+        }
+        let ctx = ctx.clone();
+        let p = blocking(move || comments::sms_provider(&ctx)).await?;
+        *self.sms.write().unwrap_or_else(|e| e.into_inner()) = Some(p.clone());
+        Ok(p)
+    }
+}
+
 /// Events buffered per slow phone before it must catch up from the change log.
 const LIVE_BUFFER: usize = 1024;
 /// Change rows read per catch-up query.
@@ -135,7 +203,7 @@ impl WebState {
         config: WebConfig,
     ) -> Result<WebState, WebError> {
         // Subscribe before reading where the log stands, so no commit falls in between.
-        let rx = ctx.store().subscribe();
+        let rx = changes::subscribe(&ctx);
         let seq = feed::latest_seq(&ctx)?;
         let (tx, _) = broadcast::channel(LIVE_BUFFER);
         let live = Arc::new(tx);
@@ -147,8 +215,8 @@ impl WebState {
             .spawn(move || bridge(bridge_ctx, rx, weak, seq))
             .map_err(|e| WebError::Thread(e.to_string()))?;
         let comment_site = CommentSite::new(&ctx, &config.limits)?;
-        let cache = crate::cache::FeedCache::watching(ctx.store());
-        let streams = Arc::new(crate::live::Streams::new(config.limits.live));
+        let cache = FeedCache::watching(&ctx);
+        let streams = Arc::new(Streams::new(config.limits.live));
         Ok(WebState(Arc::new(Shared {
             ctx,
             media,
@@ -173,7 +241,6 @@ type Senders = (
 );
 
 fn bridge(ctx: Ctx, rx: Receiver<Committed>, senders: Senders, mut seq: i64) {
-    use guanmo_store::comments as c;
     while let Ok(first) = rx.recv() {
         let (Some(live), Some(comments_seq)) = (senders.0.upgrade(), senders.1.upgrade()) else {
             break;
@@ -186,7 +253,10 @@ fn bridge(ctx: Ctx, rx: Receiver<Committed>, senders: Senders, mut seq: i64) {
         }
         let touched = |entity: &str| entities.iter().any(|e| e == entity);
         // Comment settings hold the mutes, which may hide comments.
-        if touched(c::ENTITY) || touched(c::LIKE_ENTITY) || touched(c::SETTINGS_ENTITY) {
+        if touched(changes::COMMENTS)
+            || touched(changes::LIKES)
+            || touched(changes::COMMENT_SETTINGS)
+        {
             match comments::public_seq(&ctx) {
                 Ok(v) => {
                     comments_seq.send_if_modified(|old| std::mem::replace(old, v) != v);
@@ -194,7 +264,7 @@ fn bridge(ctx: Ctx, rx: Receiver<Committed>, senders: Senders, mut seq: i64) {
                 Err(e) => tracing::warn!(error = %e, "live comments: reading the version failed"),
             }
         }
-        if !touched(guanmo_store::feed::ENTITY) {
+        if !touched(changes::POSTS) {
             continue;
         }
         loop {
@@ -290,6 +360,9 @@ mod tests {
         assert_eq!((c.title.as_str(), c.poll_seconds), ("常宁市观摩会", 60));
         assert_eq!(c.limits, RateLimits::from_settings(&s));
         assert_eq!(c.limits.trusted_proxies.len(), 1);
-        assert!(crate::host_allowed("live.example.cn", &c.allowed_hosts));
+        assert!(crate::guard::host_allowed(
+            "live.example.cn",
+            &c.allowed_hosts
+        ));
     }
 }

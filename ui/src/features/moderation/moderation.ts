@@ -84,15 +84,7 @@ export function actionLabel(action: string): string {
   return ACTION_LABELS[action] ?? action;
 }
 
-const ACTOR_LABELS: Record<string, string> = {
-  organiser: "组织方",
-  resident: "市民",
-};
-
-/** Who did it, in Chinese where the backend uses a role name. */
-export function actorLabel(actor: string): string {
-  return ACTOR_LABELS[actor] ?? actor;
-}
+export { actorLabel } from "../../lib/actor";
 
 /** What the log's `detail` means, in words: a mute's end, a township handed to, words added or removed. */
 export function logDetail(entry: ModLogEntry, townshipName: (id: string) => string): string {

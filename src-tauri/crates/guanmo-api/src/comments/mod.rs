@@ -445,7 +445,7 @@ pub fn decide(ctx: &Ctx, ids: &[String], decision: Decision) -> ApiResult<Decide
     if ids.is_empty() {
         return Err(refuse(ErrorCode::Validation, "评论", "请先选择评论"));
     }
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         let mut report = DecideReport {
             done: Vec::new(),
             refused: Vec::new(),
@@ -481,7 +481,7 @@ pub fn decide(ctx: &Ctx, ids: &[String], decision: Decision) -> ApiResult<Decide
 }
 
 fn act(ctx: &Ctx, id: &str, action: ModAction, op: &'static str) -> ApiResult<Comment> {
-    let out = ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    let out = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         let current = store::get(tx.conn(), id)?;
         match transition(current.mod_state(), action) {
             Err(e) => Ok(Err(e)),
@@ -502,7 +502,7 @@ pub fn pin(ctx: &Ctx, id: &str, pinned: bool) -> ApiResult<Comment> {
 
 /// Keeps a reported comment shown and closes its reports (举报不成立).
 pub fn dismiss_reports(ctx: &Ctx, id: &str) -> ApiResult<Comment> {
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         let current = store::get(tx.conn(), id)?;
         store::dismiss_reports(tx, &current)?;
         store::get(tx.conn(), id)
@@ -547,7 +547,7 @@ pub fn mute_author_with(
         .map_err(|p| ApiError::with_problems(ErrorCode::Validation, "mute refused", vec![p]))?;
     let now = ctx.clock.now();
     let until = rfc3339(now + Duration::days(i64::from(days)));
-    Ok(ctx.store.write(now, ctx.actor(), |tx| {
+    Ok(ctx.store.write(now, &ctx.author()?, |tx| {
         let phone = store::phone_of(tx.conn(), comment_id)?;
         let mut keys = store::client_keys_of_phone(tx.conn(), &phone)?;
         let own = store::client_key_of(tx.conn(), comment_id)?;
@@ -571,7 +571,7 @@ pub fn mute_author_with(
 pub fn unmute(ctx: &Ctx, key: &str) -> ApiResult<()> {
     let found = ctx
         .store
-        .write(ctx.clock.now(), ctx.actor(), |tx| store::unmute(tx, key))?;
+        .write(ctx.clock.now(), &ctx.author()?, |tx| store::unmute(tx, key))?;
     if found {
         Ok(())
     } else {
@@ -591,7 +591,7 @@ pub fn set_area_open(ctx: &Ctx, open: bool, reason: Option<String>) -> ApiResult
     let reason = reason
         .map(|r| clean_text(&r, false))
         .filter(|r| !r.is_empty());
-    Ok(ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::set_area_open(tx, open, reason.as_deref())
     })?)
 }
@@ -648,7 +648,7 @@ pub fn add_words(ctx: &Ctx, text: &str) -> ApiResult<WordsReport> {
             format!("词库最多{MAX_WORDS}个词"),
         ));
     }
-    let changed = ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    let changed = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::add_words(tx, &words)
     })?;
     forget_word_list(ctx);
@@ -669,7 +669,7 @@ pub fn import_words(ctx: &Ctx, path: &Path) -> ApiResult<WordsReport> {
 /// Removes words (as listed by [`list_words`]).
 pub fn remove_words(ctx: &Ctx, words: &[String]) -> ApiResult<WordsReport> {
     let folded: Vec<String> = words.iter().filter_map(|w| fold_word(w)).collect();
-    let changed = ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    let changed = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::remove_words(tx, &folded)
     })?;
     forget_word_list(ctx);
@@ -696,7 +696,7 @@ fn suggestion(tx: &WriteTx<'_>, id: &str) -> guanmo_store::Result<Result<Comment
 
 /// Hands a suggestion to a township (交办); it is then 办理中.
 pub fn assign(ctx: &Ctx, id: &str, township_id: &str) -> ApiResult<Comment> {
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         if guanmo_store::roster::get(tx.conn(), township_id).is_err() {
             return Ok(Err(refuse(ErrorCode::Validation, "乡镇", "所选乡镇不存在")));
         }
@@ -718,7 +718,7 @@ pub fn answer(ctx: &Ctx, id: &str, reply: &str) -> ApiResult<Comment> {
             format!("回复应为1到{MAX_REPLY_CHARS}个字"),
         ));
     }
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         match suggestion(tx, id)? {
             Err(e) => Ok(Err(e)),
             Ok(current) if current.assigned_to.is_none() => Ok(Err(refuse(

@@ -122,7 +122,7 @@ pub fn set_sms_settings(
                 .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))?
         }
     };
-    ctx.store.write(ctx.clock.now(), ctx.actor(), |tx| {
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         meta::set(tx, KEY, &value)?;
         let state = if value.is_empty() { "off" } else { "on" };
         guanmo_store::comments::log(tx, "sms", None, None, None, Some(state))?;

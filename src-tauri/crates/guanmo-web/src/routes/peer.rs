@@ -4,8 +4,12 @@
 //! unrevoked device; every body has a size limit fitted to its route; this router holds no
 //! resident route and the resident router ([`crate::public_router`]) holds none of these, so
 //! the two listeners keep their two trust levels. Failures answer `{code, message}` with the
-//! [`SyncErrorCode`] the laptop's transport turns back into the same [`SyncError`].
+//! [`SyncErrorCode`] the laptop's transport turns back into the same
+//! [`guanmo_sync::SyncError`] (see `HttpError::peer`).
 
+use crate::error::{blocking, HttpError};
+use crate::guard::host_allowed;
+use crate::limits::address_key;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -14,7 +18,7 @@ use axum::routing::{post, put};
 use axum::{Json, Router};
 use guanmo_sync::http::{BlobGet, BlobPut, BlobReceived, BLOBS, BLOBS_MISSING, PAIR, PULL, PUSH};
 use guanmo_sync::protocol::{BlobQuery, PairRequest, PullRequest, PushRequest, CHUNK};
-use guanmo_sync::{HubService, SyncError, SyncErrorCode, SyncResult};
+use guanmo_sync::{HubService, SyncErrorCode};
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
 
@@ -87,7 +91,7 @@ pub fn peer_router_with_hosts(service: HubService, names: Vec<String>) -> Router
                     if host.is_none_or(|h| peer_host_allowed(h, &names)) {
                         next.run(req).await
                     } else {
-                        PeerError::new(
+                        HttpError::peer(
                             StatusCode::MISDIRECTED_REQUEST,
                             SyncErrorCode::BadRequest,
                             "the hub is reached by its address or its configured host name",
@@ -118,72 +122,11 @@ pub fn peer_host_allowed(host: &str, names: &[String]) -> bool {
     }
     name.parse::<std::net::Ipv4Addr>().is_ok()
         || name.eq_ignore_ascii_case("localhost")
-        || crate::host_allowed(host, names)
+        || host_allowed(host, names)
 }
 
-/// A refused request: a status and the `{code, message}` body.
-#[derive(Debug)]
-struct PeerError {
-    status: StatusCode,
-    error: SyncError,
-}
-
-impl PeerError {
-    fn new(status: StatusCode, code: SyncErrorCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            error: SyncError::new(code, message),
-        }
-    }
-
-    fn bad(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, SyncErrorCode::BadRequest, message)
-    }
-
-    fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            SyncErrorCode::Storage,
-            "the hub failed to handle the request",
-        )
-    }
-}
-
-/// The status a refusal travels with.
-fn status_of(code: SyncErrorCode) -> StatusCode {
-    match code {
-        SyncErrorCode::NotPaired | SyncErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        SyncErrorCode::PairingRefused => StatusCode::FORBIDDEN,
-        SyncErrorCode::BadRequest | SyncErrorCode::BundleInvalid => StatusCode::BAD_REQUEST,
-        SyncErrorCode::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
-        SyncErrorCode::Storage => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-impl From<SyncError> for PeerError {
-    fn from(error: SyncError) -> Self {
-        Self {
-            status: status_of(error.code),
-            error,
-        }
-    }
-}
-
-impl IntoResponse for PeerError {
-    fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(error = %self.error, "peer request failed");
-        } else {
-            tracing::info!(status = %self.status, error = %self.error, "peer request refused");
-        }
-        let mut r = (self.status, Json(&self.error)).into_response();
-        r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
-        r
-    }
-}
-
-async fn not_found() -> PeerError {
-    PeerError::new(
+async fn not_found() -> HttpError {
+    HttpError::peer(
         StatusCode::NOT_FOUND,
         SyncErrorCode::BadRequest,
         "no such peer route",
@@ -192,9 +135,9 @@ async fn not_found() -> PeerError {
 
 /// The device token of `Authorization: Bearer <token>`. Checked for presence before any body
 /// is read; whether it belongs to a paired device is the service's check.
-fn bearer(headers: &HeaderMap) -> Result<String, PeerError> {
+fn bearer(headers: &HeaderMap) -> Result<String, HttpError> {
     let unauthorized =
-        |m: &str| PeerError::new(StatusCode::UNAUTHORIZED, SyncErrorCode::Unauthorized, m);
+        |m: &str| HttpError::peer(StatusCode::UNAUTHORIZED, SyncErrorCode::Unauthorized, m);
     let value = headers
         .get(header::AUTHORIZATION)
         .ok_or_else(|| unauthorized("no device token"))?
@@ -212,7 +155,7 @@ fn bearer(headers: &HeaderMap) -> Result<String, PeerError> {
 
 /// The token of a paired, unrevoked device, checked before any body is read, so a stranger
 /// cannot make the hub buffer a large push or photo chunk.
-async fn authed(service: &HubService, headers: &HeaderMap) -> Result<String, PeerError> {
+async fn authed(service: &HubService, headers: &HeaderMap) -> Result<String, HttpError> {
     let token = bearer(headers)?;
     let svc = service.clone();
     let t = token.clone();
@@ -221,15 +164,15 @@ async fn authed(service: &HubService, headers: &HeaderMap) -> Result<String, Pee
 }
 
 /// The body within the route's limit (413 past it).
-async fn bytes(req: Request) -> Result<Bytes, PeerError> {
+async fn bytes(req: Request) -> Result<Bytes, HttpError> {
     Bytes::from_request(req, &())
         .await
-        .map_err(|r| PeerError::new(r.status(), SyncErrorCode::BadRequest, r.body_text()))
+        .map_err(|r| HttpError::peer(r.status(), SyncErrorCode::BadRequest, r.body_text()))
 }
 
 /// A JSON body of the protocol; unknown fields are refused. The JSON content type is required
 /// so that a web page cannot post here without a CORS preflight (which this router refuses).
-async fn json<T: DeserializeOwned>(req: Request) -> Result<T, PeerError> {
+async fn json<T: DeserializeOwned>(req: Request) -> Result<T, HttpError> {
     let is_json = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -237,31 +180,22 @@ async fn json<T: DeserializeOwned>(req: Request) -> Result<T, PeerError> {
         .and_then(|v| v.split(';').next())
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("application/json"));
     if !is_json {
-        return Err(PeerError::new(
+        return Err(HttpError::peer(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             SyncErrorCode::BadRequest,
             "expected application/json",
         ));
     }
     let body = bytes(req).await?;
-    serde_json::from_slice(&body).map_err(|e| PeerError::bad(format!("malformed request: {e}")))
+    serde_json::from_slice(&body)
+        .map_err(|e| HttpError::peer_bad(format!("malformed request: {e}")))
 }
 
 /// The query of `uri`, its fields required unless defaulted and unknown ones refused.
-fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, PeerError> {
+fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, HttpError> {
     Query::<T>::try_from_uri(uri)
         .map(|Query(q)| q)
-        .map_err(|e| PeerError::bad(e.body_text()))
-}
-
-/// Runs a service call off the async workers (it reads and writes SQLite).
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> SyncResult<T> + Send + 'static,
-) -> Result<T, PeerError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| PeerError::internal())?
-        .map_err(PeerError::from)
+        .map_err(|e| HttpError::peer_bad(e.body_text()))
 }
 
 async fn pair(
@@ -269,16 +203,16 @@ async fn pair(
     axum::Extension(limiter): axum::Extension<std::sync::Arc<PairLimiter>>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     req: Request,
-) -> Result<Response, PeerError> {
+) -> Result<Response, HttpError> {
     // Pairing tries count per address, IPv6 by its /64, as the resident site's limits do.
-    let source = peer.map(|axum::Extension(ConnectInfo(a))| crate::limits::address_key(a.ip()));
+    let source = peer.map(|axum::Extension(ConnectInfo(a))| address_key(a.ip()));
     if let Some(ip) = source {
         // Forget addresses whose quota has refilled, so strangers cannot grow the map forever.
         if limiter.0.len() > 10_000 {
             limiter.0.retain_recent();
         }
         if limiter.0.check_key(&ip).is_err() {
-            return Err(PeerError::new(
+            return Err(HttpError::peer(
                 StatusCode::TOO_MANY_REQUESTS,
                 SyncErrorCode::PairingRefused,
                 "too many pairing requests from this address; wait a minute",
@@ -291,14 +225,14 @@ async fn pair(
     Ok(Json(resp).into_response())
 }
 
-async fn push(State(service): State<HubService>, req: Request) -> Result<Response, PeerError> {
+async fn push(State(service): State<HubService>, req: Request) -> Result<Response, HttpError> {
     let token = authed(&service, req.headers()).await?;
     let body: PushRequest = json(req).await?;
     let resp = blocking(move || service.push(&token, &body)).await?;
     Ok(Json(resp).into_response())
 }
 
-async fn pull(State(service): State<HubService>, req: Request) -> Result<Response, PeerError> {
+async fn pull(State(service): State<HubService>, req: Request) -> Result<Response, HttpError> {
     let token = bearer(req.headers())?;
     let body: PullRequest = json(req).await?;
     let resp = blocking(move || service.pull(&token, &body)).await?;
@@ -308,7 +242,7 @@ async fn pull(State(service): State<HubService>, req: Request) -> Result<Respons
 async fn blobs_missing(
     State(service): State<HubService>,
     req: Request,
-) -> Result<Response, PeerError> {
+) -> Result<Response, HttpError> {
     let token = authed(&service, req.headers()).await?;
     let body: BlobQuery = json(req).await?;
     let resp = blocking(move || service.blobs_missing(&token, &body)).await?;
@@ -319,7 +253,7 @@ async fn put_blob(
     State(service): State<HubService>,
     Path(hash): Path<String>,
     req: Request,
-) -> Result<Response, PeerError> {
+) -> Result<Response, HttpError> {
     let token = authed(&service, req.headers()).await?;
     let q: BlobPut = query(req.uri())?;
     let chunk = bytes(req).await?;
@@ -332,7 +266,7 @@ async fn get_blob(
     State(service): State<HubService>,
     Path(hash): Path<String>,
     req: Request,
-) -> Result<Response, PeerError> {
+) -> Result<Response, HttpError> {
     let token = bearer(req.headers())?;
     let q: BlobGet = query(req.uri())?;
     let chunk = blocking(move || service.get_blob(&token, &hash, q.offset, q.max)).await?;

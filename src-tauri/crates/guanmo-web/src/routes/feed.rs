@@ -1,12 +1,10 @@
-//! The public routes, all `GET`: the page, the feed JSON, photos and static files (the SSE
-//! stream is in `live`). Feed responses are labelled with the feed's version (the newest
-//! public change-log seq) so phones and proxies revalidate with a cheap `304`; photos are
-//! content-addressed and cached forever. No route here changes anything.
+//! The feed routes, all `GET`: the page (`/`), the feed JSON (`/api/feed`) and the static
+//! files. Feed responses are labelled with the feed's version (the newest public change-log
+//! seq) so phones and proxies revalidate with a cheap `304`; versioned assets are cached
+//! forever. No route here changes anything.
 
-use crate::cache::{Coding, Page, PageKey};
-use crate::comments;
-use crate::error::HttpError;
-use crate::guard;
+use crate::cache::{etag_matches, Coding, Page, PageKey, FOREVER};
+use crate::error::{blocking, HttpError, Plain};
 use crate::page::{self, PageOptions};
 use crate::state::WebState;
 use axum::body::{Body, Bytes};
@@ -15,80 +13,18 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use guanmo_api::feed::{self, DEFAULT_PAGE};
-use guanmo_api::ApiResult;
 use serde::Deserialize;
-use tower::ServiceBuilder;
-use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 
 /// Cache policy of the page and the feed JSON: phones may reuse it for two seconds, then
 /// revalidate with the ETag.
 const FEED_CACHE: &str = "public, max-age=2";
-/// Cache policy of photos and versioned assets: they never change under their URL.
-const FOREVER: &str = "public, max-age=31536000, immutable";
-/// Largest request body accepted (the comment routes' JSON).
-const BODY_LIMIT: usize = 16 * 1024;
-
 /// Headers a feed response ends up with (its own three, the guard's five, `vary`); reserved
 /// up front so the map does not grow on the way out.
 const RESPONSE_HEADERS: usize = 10;
 const JSON: HeaderValue = HeaderValue::from_static("application/json; charset=utf-8");
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const ACCEPT_ENCODING: HeaderValue = HeaderValue::from_static("accept-encoding");
-
-pub(crate) fn router(state: WebState) -> Router {
-    let config = state.config.clone();
-    // Each router gets its layers in a single `layer` call: axum boxes (and clones per
-    // request) every layer added with its own call. The guard is outermost, so that every response, the
-    // body limit's 413 included, carries the security headers.
-    // `/` and `/api/feed` serve compressed copies kept with the cached body and take no
-    // body, so they stay out of the compression layer (which would wrap every response and
-    // compress again) and out of the body limit (which wraps every response body too): on
-    // the hottest route the guard is the only layer.
-    let compressed = Router::new()
-        .route("/live", get(crate::live::live))
-        .route("/media/{hash}/{size}", get(media))
-        .route("/static/{file}", get(static_file))
-        .route(
-            "/api/comments",
-            get(comments::get_comments).post(comments::post_comment),
-        )
-        .route("/api/comments/{id}/report", post(comments::post_report))
-        .route("/api/comments/{id}/appeal", post(comments::post_appeal))
-        .route("/api/likes", post(comments::post_like))
-        .route("/api/verify", post(comments::post_verify))
-        .route("/api/me", get(comments::get_me))
-        .route("/api/townships", get(comments::get_townships))
-        .layer(
-            ServiceBuilder::new()
-                .layer(CompressionLayer::new())
-                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
-        );
-    Router::new()
-        .route("/", get(index))
-        .route("/api/feed", get(api_feed))
-        .merge(compressed)
-        .fallback(not_found)
-        .with_state(state)
-        .layer(guard::GuardLayer::new(config))
-}
-
-async fn not_found() -> HttpError {
-    HttpError::not_found()
-}
-
-/// Runs store work off the async workers (the reader pool may block when busy).
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> ApiResult<T> + Send + 'static,
-) -> Result<T, HttpError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|_| HttpError::internal())?
-        .map_err(HttpError::from)
-}
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct PageQuery {
@@ -126,20 +62,6 @@ impl PageQuery {
             Some(_) => Err(HttpError::bad_request()),
         }
     }
-}
-
-/// True when `If-None-Match` names `etag` (weak comparison, as for GET).
-pub(crate) fn etag_matches(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let mut values = headers.get_all(header::IF_NONE_MATCH).iter().peekable();
-    if values.peek().is_none() {
-        return false;
-    }
-    let strip = |t: &str| t.trim().trim_start_matches("W/").to_string();
-    let want = strip(etag.to_str().unwrap_or_default());
-    values
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .any(|t| t.trim() == "*" || strip(t) == want)
 }
 
 fn not_modified(etag: HeaderValue) -> Response {
@@ -200,7 +122,7 @@ async fn current(state: &WebState, key: &PageKey) -> Result<(i64, Option<Page>),
         return Ok(found);
     }
     let ctx = state.ctx.clone();
-    let seq = blocking(move || feed::feed_seq(&ctx)).await?;
+    let seq = blocking(move || feed::feed_seq(&ctx).map_err(Plain)).await?;
     state.cache.set_seq(generation, seq);
     Ok((seq, state.cache.page(seq, key)))
 }
@@ -215,7 +137,7 @@ async fn render(
 ) -> Result<Bytes, HttpError> {
     let ctx = state.ctx.clone();
     let c = cursor.map(str::to_string);
-    let f = blocking(move || feed::public_feed(&ctx, c.as_deref(), limit)).await?;
+    let f = blocking(move || feed::public_feed(&ctx, c.as_deref(), limit).map_err(Plain)).await?;
     Ok(match kind {
         Kind::Feed => Bytes::from(serde_json::to_vec(&f).map_err(|_| HttpError::internal())?),
         Kind::Page => Bytes::from(
@@ -284,58 +206,19 @@ async fn feed_response(state: &WebState, req: &Parts, kind: Kind) -> Result<Resp
     Ok(r)
 }
 
-async fn index(State(state): State<WebState>, req: Request) -> Response {
+pub(super) async fn index(State(state): State<WebState>, req: Request) -> Response {
     feed_response(&state, &req.into_parts().0, Kind::Page)
         .await
         .unwrap_or_else(|e| e)
 }
 
-async fn api_feed(State(state): State<WebState>, req: Request) -> Response {
+pub(super) async fn api_feed(State(state): State<WebState>, req: Request) -> Response {
     feed_response(&state, &req.into_parts().0, Kind::Feed)
         .await
         .unwrap_or_else(|e| e)
 }
 
-/// The long side for a derived-size file name; originals have no URL at all.
-fn long_side(size: &str) -> Option<u32> {
-    match size {
-        "320.jpg" => Some(320),
-        "1600.jpg" => Some(1600),
-        _ => None,
-    }
-}
-
-async fn media(
-    State(state): State<WebState>,
-    Path((hash, size)): Path<(String, String)>,
-) -> Result<Response, HttpError> {
-    let side = long_side(&size).ok_or_else(HttpError::not_found)?;
-    if !guanmo_domain::feed::is_photo_hash(&hash) {
-        return Err(HttpError::not_found());
-    }
-    let ctx = state.ctx.clone();
-    let h = hash.clone();
-    if !blocking(move || feed::photo_is_public(&ctx, &h)).await? {
-        return Err(HttpError::not_found());
-    }
-    let path = state
-        .media
-        .derived_path(&hash, side)
-        .ok_or_else(HttpError::not_found)?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|_| HttpError::not_found())?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "image/jpeg"),
-            (header::CACHE_CONTROL, FOREVER),
-        ],
-        Body::from(bytes),
-    )
-        .into_response())
-}
-
-async fn static_file(Path(file): Path<String>) -> Result<Response, HttpError> {
+pub(super) async fn static_file(Path(file): Path<String>) -> Result<Response, HttpError> {
     let (ty, body) = match file.as_str() {
         "feed.css" => ("text/css; charset=utf-8", page::CSS),
         "live.js" => ("text/javascript; charset=utf-8", page::JS),
