@@ -401,26 +401,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_site_accepts_its_own_address_localhost_and_the_named_hosts() {
-        let hosts = site_allowlist(
-            "192.168.1.20:8080".parse().unwrap(),
-            vec!["live.example.cn".into(), " ".into()],
-        );
-        assert_eq!(
-            hosts,
-            [
-                "localhost",
-                "127.0.0.1",
-                "192.168.1.20:8080",
-                "192.168.1.20",
-                "live.example.cn"
-            ]
-        );
-        let any = site_allowlist("0.0.0.0:8080".parse().unwrap(), vec![]);
-        assert_eq!(any, ["localhost", "127.0.0.1"]);
-    }
-
-    #[test]
     fn a_settings_file_that_is_not_json_is_refused() {
         let current = guanmo_api::site::SiteSettings::default();
         assert!(merge_settings(&current, "pollSeconds = 30").is_err());
