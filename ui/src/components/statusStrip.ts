@@ -2,6 +2,7 @@
 //! when the hub was last reached; on the hub, how many computers are paired; on a laptop not
 //! paired, that it is not. Pure, so the wording is tested without a window.
 import type { Delivery, SyncStatus } from "../ipc";
+import { agoText, beijingParts } from "../lib/beijing";
 
 export type StripView = {
   /** ok: all delivered; pending: work waits for the hub; plain: nothing to act on; warn: not paired. */
@@ -11,27 +12,14 @@ export type StripView = {
   link: boolean;
 };
 
-const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
-
 /** "09:41" in Beijing time (the tour's time, whatever the laptop's time zone); "" when unreadable. */
 export function clockHm(at: string): string {
-  const t = Date.parse(at);
-  if (Number.isNaN(t)) return "";
-  const d = new Date(t + BEIJING_OFFSET_MS);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  const p = beijingParts(at);
+  return p ? `${p.hour}:${p.minute}` : "";
 }
 
 /** "刚刚", "5分钟前", "2小时前", "3天前". */
-export function agoShort(at: string, nowMs: number): string {
-  const t = Date.parse(at);
-  if (Number.isNaN(t)) return "";
-  const s = Math.max(0, Math.round((nowMs - t) / 1000));
-  if (s < 60) return "刚刚";
-  if (s < 3600) return `${Math.floor(s / 60)}分钟前`;
-  if (s < 86400) return `${Math.floor(s / 3600)}小时前`;
-  return `${Math.floor(s / 86400)}天前`;
-}
+export const agoShort = agoText;
 
 /** "最近与主机联系 09:41(5分钟前)". */
 function contact(prefix: string, at: string | null, nowMs: number): string {

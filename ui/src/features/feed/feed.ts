@@ -2,6 +2,7 @@
 //! guanmo-web so the preview matches it), the composer's photo order, labels.
 import type { Post, PostInput, PostStatus } from "../../ipc";
 import { moveTo } from "../roster/roster";
+import { beijingParts } from "../../lib/beijing";
 
 /** Limits the backend enforces (guanmo-domain::feed); shown here for guidance only. */
 export const MAX_BODY_CHARS = 5000;
@@ -36,22 +37,16 @@ export function gridColumns(count: number): number {
   return 3;
 }
 
-const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
-
 /** An instant as HH:MM in Beijing time (what residents read), whatever the laptop's zone; "" when it does not parse. */
 export function beijingHHMM(at: string | Date): string {
-  const t = typeof at === "string" ? Date.parse(at) : at.getTime();
-  if (Number.isNaN(t)) return "";
-  const d = new Date(t + BEIJING_OFFSET_MS);
-  return `${String(d.getUTCHours()).padStart(2, "0")}:${String(d.getUTCMinutes()).padStart(2, "0")}`;
+  const p = beijingParts(at);
+  return p ? `${p.hour}:${p.minute}` : "";
 }
 
 /** An instant as residents read a post's time, e.g. "12月4日 09:05" (Beijing time): the tour runs over two days. */
 export function residentStamp(at: string | Date): string {
-  const t = typeof at === "string" ? Date.parse(at) : at.getTime();
-  if (Number.isNaN(t)) return "";
-  const d = new Date(t + BEIJING_OFFSET_MS);
-  return `${d.getUTCMonth() + 1}月${d.getUTCDate()}日 ${beijingHHMM(new Date(t))}`;
+  const p = beijingParts(at);
+  return p ? `${p.monthN}月${p.dayN}日 ${p.hour}:${p.minute}` : "";
 }
 
 /** What follows 已更新: HH:MM on the day the post was published, with the day when edited on a later day. */
@@ -63,11 +58,8 @@ export function residentUpdateStamp(published: string, updated: string | Date): 
 /** "12-04 09:30" in Beijing time, for the list of posts. */
 export function beijingDayTime(at: string | null): string {
   if (!at) return "";
-  const t = Date.parse(at);
-  if (Number.isNaN(t)) return at;
-  const d = new Date(t + BEIJING_OFFSET_MS);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  const p = beijingParts(at);
+  return p ? `${p.month}-${p.day} ${p.hour}:${p.minute}` : at;
 }
 
 /** The post's photos with the one at `from` moved to grid place `to` (dragged there); a copy. */

@@ -85,6 +85,7 @@ export function actionLabel(action: string): string {
 }
 
 export { actorLabel } from "../../lib/actor";
+import { beijingParts } from "../../lib/beijing";
 
 /** What the log's `detail` means, in words: a mute's end, a township handed to, words added or removed. */
 export function logDetail(entry: ModLogEntry, townshipName: (id: string) => string): string {
@@ -124,16 +125,11 @@ export function wordsReportText(report: WordsReport, change: "add" | "remove"): 
 
 // ---- times ----
 
-const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
-
 /** "2024-12-04 09:30" in Beijing time, whatever the laptop's zone; the input itself when it does not parse. */
 export function beijingDateTime(at: string | null): string {
   if (!at) return "";
-  const t = Date.parse(at);
-  if (Number.isNaN(t)) return at;
-  const d = new Date(t + BEIJING_OFFSET_MS);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}`;
+  const p = beijingParts(at);
+  return p ? `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}` : at;
 }
 
 // ---- words ----

@@ -101,7 +101,7 @@ describe("the organiser's hub", () => {
     render(SyncView);
     const row = await screen.findByTestId("device-row-d2");
     const cells = [...row.querySelectorAll("td")].map((td) => td.textContent?.trim());
-    expect(cells.slice(0, 6)).toEqual(["直播电脑", "直播电脑", "—", "3 分钟前", "42", "3"]);
+    expect(cells.slice(0, 6)).toEqual(["直播电脑", "直播电脑", "—", "3分钟前", "42", "3"]);
     expect(screen.getByTestId("device-scorers-d1").textContent?.trim()).toBe("未分配");
   });
 

@@ -75,9 +75,9 @@ describe("times", () => {
   it("says how long ago, and 从未 for never", () => {
     expect(ago(null, NOW)).toBe("从未");
     expect(ago(new Date(NOW - 20_000).toISOString(), NOW)).toBe("刚刚");
-    expect(ago(new Date(NOW - 3 * 60_000).toISOString(), NOW)).toBe("3 分钟前");
-    expect(ago(new Date(NOW - 2 * 3600_000).toISOString(), NOW)).toBe("2 小时前");
-    expect(ago(new Date(NOW - 26 * 3600_000).toISOString(), NOW)).toBe("1 天前");
+    expect(ago(new Date(NOW - 3 * 60_000).toISOString(), NOW)).toBe("3分钟前");
+    expect(ago(new Date(NOW - 2 * 3600_000).toISOString(), NOW)).toBe("2小时前");
+    expect(ago(new Date(NOW - 26 * 3600_000).toISOString(), NOW)).toBe("1天前");
   });
 
   it("counts seconds to the next attempt, never below zero", () => {

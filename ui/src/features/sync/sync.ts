@@ -2,6 +2,7 @@
 //! the progress bar's text, the laptop's status line and the pairing form's checks. The
 //! backend enforces every rule (who may pair, what is refused); nothing here decides one.
 import type { BundleReport, DeviceStatus, IssueView, Role, SyncOverview, SyncProgress, SyncStatus } from "../../ipc";
+import { agoText, beijingParts } from "../../lib/beijing";
 
 // ---- roles ----
 
@@ -59,28 +60,17 @@ export function countdown(expiresAt: string, nowMs: number): string | null {
 
 // ---- times ----
 
-const BEIJING_OFFSET_MS = 8 * 3600 * 1000;
-
 /** "12-04 09:30:05" in Beijing time; "" for none; the input itself when it does not parse. */
 export function beijingTime(at: string | null | undefined): string {
   if (!at) return "";
-  const t = Date.parse(at);
-  if (Number.isNaN(t)) return at;
-  const d = new Date(t + BEIJING_OFFSET_MS);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  const p = beijingParts(at);
+  return p ? `${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}` : at;
 }
 
-/** "刚刚", "3 分钟前", "2 小时前", "1 天前"; "从未" for none. */
+/** "刚刚", "3分钟前", "2小时前", "1天前"; "从未" for none; the input itself when it does not parse. */
 export function ago(at: string | null | undefined, nowMs: number): string {
   if (!at) return "从未";
-  const t = Date.parse(at);
-  if (Number.isNaN(t)) return at;
-  const s = Math.max(0, Math.round((nowMs - t) / 1000));
-  if (s < 60) return "刚刚";
-  if (s < 3600) return `${Math.floor(s / 60)} 分钟前`;
-  if (s < 86400) return `${Math.floor(s / 3600)} 小时前`;
-  return `${Math.floor(s / 86400)} 天前`;
+  return agoText(at, nowMs) || at;
 }
 
 /** Seconds until `at`, at least 0; null for none. */
@@ -216,9 +206,8 @@ export const BUNDLE_FILTER = { name: "观摩同步包", extensions: ["gmsync"] }
 
 /** "同步包-评分电脑3号-20241204-0930.gmsync": who and when, safe as a file name. */
 export function bundleFileName(deviceName: string, nowMs: number): string {
-  const d = new Date(nowMs + BEIJING_OFFSET_MS);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  const stamp = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}`;
+  const p = beijingParts(new Date(nowMs));
+  const stamp = p ? `${p.year}${p.month}${p.day}-${p.hour}${p.minute}` : "";
   const safe = deviceName.replace(/[\\/:*?"<>|\s]+/g, "_").slice(0, 40) || "本机";
   return `同步包-${safe}-${stamp}.${BUNDLE_FILTER.extensions[0]}`;
 }
