@@ -14,6 +14,20 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const target = process.env.CARGO_TARGET_DIR ?? join(root, "target");
 const fixture = join(target, "debug", "examples", "resident_fixture");
 
+/** The repository's root and the cargo target folder the binaries are built into. */
+export const repoRoot = root;
+export const targetDir = target;
+/** How the tests start Debian's Chromium (headless, nothing phoning home). */
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
+
 /** Where screenshots go. */
 export const shots = join(root, "test-output", "resident");
 /** The phone viewport every test uses. */
