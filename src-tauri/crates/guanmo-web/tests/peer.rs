@@ -344,6 +344,58 @@ async fn a_malformed_pairing_request_is_a_bad_request() {
     assert_eq!(body["code"], "bad_request");
 }
 
+/// A pairing request that arrives from `peer`, forwarded for `forwarded` when given.
+fn pair_request_from(peer: &str, forwarded: Option<&str>) -> Request<Body> {
+    let mut body = pair_body("000000");
+    body["public_key"] = json!("short");
+    let mut r = json_request(Method::POST, "/peer/v1/pair", None, &body);
+    if let Some(f) = forwarded {
+        r.headers_mut()
+            .insert("x-forwarded-for", f.parse().unwrap());
+    }
+    let addr: std::net::SocketAddr = peer.parse().unwrap();
+    r.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+    r
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_pairing_tries_count_per_laptop_not_per_proxy() {
+    let h = hub();
+    let mut settings = guanmo_api::site::get_site_settings(&h.node.ctx).unwrap();
+    settings.trusted_proxies = vec!["127.0.0.2".into()];
+    guanmo_api::site::set_site_settings(&h.node.ctx, settings).unwrap();
+    let router = peer_router(h.service.clone());
+    let call = |req: Request<Body>| {
+        let router = router.clone();
+        async move { router.oneshot(req).await.unwrap().status() }
+    };
+    // Laptop A, through nginx on 127.0.0.2, uses up its ten tries a minute.
+    for _ in 0..10 {
+        let s = call(pair_request_from("127.0.0.2:40000", Some("203.0.113.5"))).await;
+        assert_eq!(
+            s,
+            StatusCode::BAD_REQUEST,
+            "a malformed request gets past the limit"
+        );
+    }
+    let s = call(pair_request_from("127.0.0.2:40001", Some("203.0.113.5"))).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "A's eleventh try");
+    // Laptop B behind the same proxy still pairs.
+    let s = call(pair_request_from("127.0.0.2:40002", Some("198.51.100.9"))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "B is not counted against A");
+    // A client that is not a trusted proxy cannot claim to be B: its own address counts.
+    for _ in 0..10 {
+        let s = call(pair_request_from("192.0.2.44:5000", Some("198.51.100.77"))).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST);
+    }
+    let s = call(pair_request_from("192.0.2.44:5000", Some("198.51.100.78"))).await;
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a forged header changes nothing"
+    );
+}
+
 /// A scorer's laptop paired with `h` (through the in-memory transport, to the same service),
 /// synced once, with `marks` marks recorded on its sheets since.
 fn laptop_with_marks(h: &Hub, marks: usize) -> (Node, String) {

@@ -9,7 +9,7 @@
 
 use crate::error::{blocking, HttpError};
 use crate::guard::host_allowed;
-use crate::limits::address_key;
+use crate::limits::{address_key, client_ip};
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
@@ -45,17 +45,24 @@ const PAIR_PER_MINUTE: u32 = 10;
 /// The peer router over the hub's service: `POST /peer/v1/pair`, `/push`, `/pull`,
 /// `/blobs/missing`, `PUT` and `GET /peer/v1/blobs/{hash}`. Requests must name the hub by an
 /// address, `localhost` or one of the host names of its 直播网站设置 in `Host`, so a web page
-/// on another name cannot reach the listener through DNS rebinding.
+/// on another name cannot reach the listener through DNS rebinding. Behind a reverse proxy
+/// listed in the settings' trusted proxies (nginx on the same server), pairing tries count
+/// per laptop address from `X-Forwarded-For`, not per proxy.
 pub fn peer_router(service: HubService) -> Router {
-    let names = guanmo_api::site::get_site_settings(service.ctx())
-        .map(|s| s.extra_hosts)
-        .unwrap_or_default();
-    peer_router_with_hosts(service, names)
+    let settings = guanmo_api::site::get_site_settings(service.ctx()).unwrap_or_default();
+    let trusted = crate::limits::RateLimits::from_settings(&settings).trusted_proxies;
+    peer_router_behind(service, settings.extra_hosts, trusted)
 }
 
 /// [`peer_router`] accepting the host names `names` besides addresses and `localhost`.
 pub fn peer_router_with_hosts(service: HubService, names: Vec<String>) -> Router {
+    peer_router_behind(service, names, Vec::new())
+}
+
+/// [`peer_router_with_hosts`] behind the reverse proxies `trusted`.
+pub fn peer_router_behind(service: HubService, names: Vec<String>, trusted: Vec<IpAddr>) -> Router {
     let names = std::sync::Arc::new(names);
+    let trusted = Trusted(std::sync::Arc::new(trusted));
     let limiter = std::sync::Arc::new(PairLimiter(governor::RateLimiter::keyed(
         governor::Quota::per_minute(
             std::num::NonZeroU32::new(PAIR_PER_MINUTE).unwrap_or(std::num::NonZeroU32::MIN),
@@ -77,6 +84,7 @@ pub fn peer_router_with_hosts(service: HubService, names: Vec<String>) -> Router
         )
         .fallback(not_found)
         .layer(axum::Extension(limiter))
+        .layer(axum::Extension(trusted))
         .layer(axum::middleware::from_fn(
             move |req: Request, next: axum::middleware::Next| {
                 let names = names.clone();
@@ -106,6 +114,10 @@ pub fn peer_router_with_hosts(service: HubService, names: Vec<String>) -> Router
 
 /// Pairing requests per address.
 struct PairLimiter(governor::DefaultKeyedRateLimiter<IpAddr>);
+
+/// The reverse proxies whose `X-Forwarded-For` names the laptop.
+#[derive(Clone)]
+struct Trusted(std::sync::Arc<Vec<IpAddr>>);
 
 /// True when `host` (a `Host` value) names the hub as a laptop would: an IP address (the hub
 /// on the LAN), `localhost`, or one of `names`. A DNS-rebinding page names its own domain.
@@ -201,11 +213,15 @@ fn query<T: DeserializeOwned>(uri: &Uri) -> Result<T, HttpError> {
 async fn pair(
     State(service): State<HubService>,
     axum::Extension(limiter): axum::Extension<std::sync::Arc<PairLimiter>>,
+    axum::Extension(trusted): axum::Extension<Trusted>,
     peer: Option<axum::Extension<ConnectInfo<SocketAddr>>>,
     req: Request,
 ) -> Result<Response, HttpError> {
-    // Pairing tries count per address, IPv6 by its /64, as the resident site's limits do.
-    let source = peer.map(|axum::Extension(ConnectInfo(a))| address_key(a.ip()));
+    // Pairing tries count per address, IPv6 by its /64, as the resident site's limits do;
+    // behind a trusted proxy, the laptop's address it forwards.
+    let source = peer.map(|axum::Extension(ConnectInfo(a))| {
+        address_key(client_ip(Some(a), req.headers(), &trusted.0))
+    });
     if let Some(ip) = source {
         // Forget addresses whose quota has refilled, so strangers cannot grow the map forever.
         if limiter.0.len() > 10_000 {
