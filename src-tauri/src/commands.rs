@@ -887,11 +887,18 @@ pub async fn new_pairing_code(app: tauri::AppHandle) -> Res<PairingInfo> {
     blocking_app(app, crate::sync::pairing_code).await
 }
 
-/// Pairs this laptop with the hub at `url` using the code shown there.
+/// Pairs this laptop with the hub at `url` using the code shown there, and the certificate
+/// fingerprint shown beside it for a hub serving its own `https://` certificate (证书指纹,
+/// optional: the laptop pins that certificate).
 #[tauri::command]
 #[specta::specta]
-pub async fn pair_with_hub(app: tauri::AppHandle, url: String, code: String) -> Res<SyncStatus> {
-    crate::sync::pair(app, url, code).await
+pub async fn pair_with_hub(
+    app: tauri::AppHandle,
+    url: String,
+    code: String,
+    fingerprint: Option<String>,
+) -> Res<SyncStatus> {
+    crate::sync::pair(app, url, code, fingerprint).await
 }
 
 /// The hub revokes a paired device: its token and bundles stop working.

@@ -256,7 +256,7 @@ pub fn pairing_code(app: &tauri::AppHandle) -> Result<PairingInfo, ApiError> {
     let urls = state.sync.peer.status().urls;
     let qr_svg = urls
         .first()
-        .and_then(|url| qr_svg(&pairing_link(url, &code.code), 160));
+        .and_then(|url| qr_svg(&pairing_link(url, &code.code, None), 160));
     Ok(PairingInfo {
         code: code.code,
         expires_at: code.expires_at,
@@ -265,16 +265,18 @@ pub fn pairing_code(app: &tauri::AppHandle) -> Result<PairingInfo, ApiError> {
     })
 }
 
-/// Pairs this laptop with the hub at `url` (off the async runtime: it waits on the network).
+/// Pairs this laptop with the hub at `url`, pinning the hub's certificate when `fingerprint`
+/// is given (off the async runtime: it waits on the network).
 pub async fn pair(
     app: tauri::AppHandle,
     url: String,
     code: String,
+    fingerprint: Option<String>,
 ) -> Result<SyncStatus, ApiError> {
     let handle = app.clone();
     tauri::async_runtime::spawn_blocking(move || {
         let state = handle.state::<AppState>();
-        guanmo_sync::pair_over_http(&state.ctx, &url, &code)
+        guanmo_sync::pair_over_http(&state.ctx, &url, &code, fingerprint.as_deref())
     })
     .await
     .map_err(|e| ApiError::new(ErrorCode::Internal, e.to_string()))??;

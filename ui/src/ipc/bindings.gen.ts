@@ -176,8 +176,12 @@ export const commands = {
 	setDeviceRole: (role: Role, name: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("set_device_role", { role, name })),
 	/**  A one-time pairing code (hub only), with the hub's addresses and a QR code. */
 	newPairingCode: () => typedError<PairingInfo, ApiError>(__TAURI_INVOKE("new_pairing_code")),
-	/**  Pairs this laptop with the hub at `url` using the code shown there. */
-	pairWithHub: (url: string, code: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("pair_with_hub", { url, code })),
+	/**
+	 *  Pairs this laptop with the hub at `url` using the code shown there, and the certificate
+	 *  fingerprint shown beside it for a hub serving its own `https://` certificate (证书指纹,
+	 *  optional: the laptop pins that certificate).
+	 */
+	pairWithHub: (url: string, code: string, fingerprint: string | null) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("pair_with_hub", { url, code, fingerprint })),
 	/**  The hub revokes a paired device: its token and bundles stop working. */
 	revokeDevice: (deviceId: string) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("revoke_device", { deviceId })),
 	/**  Moves the hub's peer listener to another port and remembers it (更改端口; hub only). */
@@ -609,6 +613,21 @@ export type ErrorCode =
 "bundle_invalid" | 
 /**  The hub could not be reached; work stays on this laptop and syncs later. */
 "unreachable" | 
+/**
+ *  The hub's certificate is not the one pinned when this laptop paired (someone may be
+ *  posing as the hub, or the hub got a new certificate: pair again with a new code).
+ */
+"cert_changed" | 
+/**
+ *  The hub's `https://` certificate is not trusted by this computer (expired, unknown
+ *  issuer, another name).
+ */
+"cert_untrusted" | 
+/**
+ *  A hub address that would send the device token in the clear: plain `http://` to an
+ *  address that is not loopback or private.
+ */
+"insecure_hub_address" | 
 /**
  *  A file or folder the person did not choose in a file dialog of the app (the app reads
  *  and writes only what was picked).

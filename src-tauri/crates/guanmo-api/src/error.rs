@@ -48,6 +48,15 @@ pub enum ErrorCode {
     BundleInvalid,
     /// The hub could not be reached; work stays on this laptop and syncs later.
     Unreachable,
+    /// The hub's certificate is not the one pinned when this laptop paired (someone may be
+    /// posing as the hub, or the hub got a new certificate: pair again with a new code).
+    CertChanged,
+    /// The hub's `https://` certificate is not trusted by this computer (expired, unknown
+    /// issuer, another name).
+    CertUntrusted,
+    /// A hub address that would send the device token in the clear: plain `http://` to an
+    /// address that is not loopback or private.
+    InsecureHubAddress,
     /// A file or folder the person did not choose in a file dialog of the app (the app reads
     /// and writes only what was picked).
     NotPicked,

@@ -53,6 +53,14 @@ pub enum Command {
         /// The hub's name shown on the laptops, when the folder becomes a hub here.
         #[arg(long, default_value = DEFAULT_NAME)]
         name: String,
+        /// Serve HTTPS (the peer listener, and the site with --site) with this PEM certificate
+        /// chain, the hub's own certificate first; needs --tls-key. Its SHA-256 fingerprint is
+        /// printed at start and beside pairing codes, for laptops to pin.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Print the resident site's settings (直播网站设置) as JSON; with --set, change them first.
     SiteSettings {
@@ -65,11 +73,17 @@ pub enum Command {
         #[arg(long)]
         set: Option<PathBuf>,
     },
-    /// Print a fresh one-time pairing code (valid 10 minutes, 5 tries).
+    /// Print a fresh one-time pairing code (valid 10 minutes, 5 tries) and, when `serve`
+    /// last started with --tls-cert, the certificate's fingerprint that laptops enter as
+    /// 证书指纹.
     PairingCode {
         /// The hub's data folder.
         #[arg(long)]
         data_dir: PathBuf,
+        /// The address laptops use (e.g. https://live.example.cn:8787): also print the pairing
+        /// link `guanmo://pair?url=…&code=…&fp=…` for a QR code.
+        #[arg(long)]
+        url: Option<String>,
     },
     /// List the devices paired with this hub.
     Devices {
@@ -148,9 +162,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             site,
             site_hosts,
             name,
+            tls_cert,
+            tls_key,
         } => {
             let (ctx, media) = open_hub(&data_dir, &name)?;
-            serve(ctx, media, peer, site, site_hosts)
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(
+                    guanmo_web::TlsIdentity::from_pem_files(&cert, &key)
+                        .map_err(|e| CliError::Refused(format!("TLS: {e}")))?,
+                ),
+                _ => None,
+            };
+            serve(ctx, media, peer, site, site_hosts, tls)
         }
         Command::SiteSettings { data_dir, set } => {
             let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
@@ -175,11 +198,21 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("{json}");
             Ok(())
         }
-        Command::PairingCode { data_dir } => {
+        Command::PairingCode { data_dir, url } => {
             let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
             let code = guanmo_sync::new_pairing_code(&ctx)?;
+            let fingerprint = guanmo_sync::served_fingerprint(&ctx)?;
             println!("{}", code.code);
             println!("valid until {}", code.expires_at);
+            if let Some(fp) = &fingerprint {
+                println!("certificate SHA-256 (证书指纹) {fp}");
+            }
+            if let Some(url) = url {
+                let url = guanmo_sync::normalize_hub_url(&url).map_err(refused)?;
+                let link =
+                    guanmo_web::addresses::pairing_link(&url, &code.code, fingerprint.as_ref());
+                println!("{link}");
+            }
             Ok(())
         }
         Command::Devices { data_dir } => {
@@ -322,23 +355,40 @@ fn serve(
     peer: SocketAddr,
     site: Option<SocketAddr>,
     site_hosts: Vec<String>,
+    tls: Option<guanmo_web::TlsIdentity>,
 ) -> Result<(), CliError> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("guanmo-serve")
         .build()?;
 
-    let peer_listener = Listener::new(rt.handle().clone(), "peer listener");
-    let peer_router = guanmo_web::peer_router(HubService::new(ctx.clone(), media.clone()));
+    // Remembered for `guanmo pairing-code`, which shows it beside the code.
+    let fingerprint = tls.as_ref().map(guanmo_web::TlsIdentity::fingerprint);
+    guanmo_sync::set_served_fingerprint(&ctx, fingerprint.as_ref())?;
+    if let Some(fp) = &fingerprint {
+        tracing::info!(fingerprint = %fp, "serving HTTPS; laptops pin this certificate");
+        println!("certificate SHA-256 (证书指纹) {fp}");
+    }
+
+    let peer_listener = Listener::with_tls(rt.handle().clone(), "peer listener", tls.clone());
+    // Laptops reach the hub by the names residents use too (`--site-host`, behind nginx) as
+    // well as the stored ones; pairing tries count per laptop behind a trusted proxy.
+    let settings = guanmo_api::site::get_site_settings(&ctx)?;
+    let mut peer_names = settings.extra_hosts.clone();
+    peer_names.extend(site_hosts.iter().map(|h| h.trim().to_string()));
+    let peer_router = guanmo_web::peer::peer_router_behind(
+        HubService::new(ctx.clone(), media.clone()),
+        peer_names,
+        guanmo_web::RateLimits::from_settings(&settings).trusted_proxies,
+    );
     let bound = peer_listener.start(peer, peer_router).map_err(|e| {
         CliError::Refused(format!("cannot listen for laptops on {peer}: {}", e.io()))
     })?;
     tracing::info!(addr = %bound, "peer listener up");
 
-    let site_listener = Listener::new(rt.handle().clone(), "resident site");
+    let site_listener = Listener::with_tls(rt.handle().clone(), "resident site", tls);
     if let Some(addr) = site {
         // 直播网站设置 as stored in the hub's folder; `--site-host` names add to its hosts.
-        let settings = guanmo_api::site::get_site_settings(&ctx)?;
         let config =
             guanmo_web::WebConfig::from_settings(&settings, site_allowlist(addr, site_hosts));
         if addr.ip().is_unspecified() && config.allowed_hosts.len() <= 2 {
@@ -412,12 +462,23 @@ mod tests {
     fn the_command_line_parses_with_the_documented_defaults() {
         let cli = Cli::try_parse_from(["guanmo", "serve", "--data-dir", "/srv/guanmo"]).unwrap();
         match cli.command {
-            Command::Serve { peer, site, .. } => {
+            Command::Serve {
+                peer,
+                site,
+                tls_cert,
+                ..
+            } => {
                 assert_eq!(peer, "0.0.0.0:8787".parse().unwrap());
                 assert!(site.is_none());
+                assert!(tls_cert.is_none(), "plain HTTP unless asked");
             }
             other => panic!("{other:?}"),
         }
+        assert!(
+            Cli::try_parse_from(["guanmo", "serve", "--data-dir", "/x", "--tls-cert", "c.pem"])
+                .is_err(),
+            "a certificate needs its key"
+        );
         assert!(Cli::try_parse_from(["guanmo", "revoke", "--data-dir", "/x"]).is_err());
     }
 }

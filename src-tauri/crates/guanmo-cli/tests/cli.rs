@@ -1,7 +1,10 @@
 //! The `guanmo` binary from the outside, on temp data folders: a pairing code, `serve` on a
 //! free port with the resident site beside it (on the stored site settings), a laptop pairing and syncing over HTTP, the
 //! device listed and revoked while the server runs, SIGTERM ending it with exit code 0, a
-//! laptop's data folder refused, and the site settings printed and changed.
+//! laptop's data folder refused, and the site settings printed and changed. Over HTTPS
+//! (`--tls-cert`, certificates made here): pairing with the pinned fingerprint and syncing,
+//! and the refusals — a wrong or changed certificate, an expired one, plain `http://` to a
+//! public address, a token replayed from another device.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use guanmo_api::Ctx;
@@ -57,10 +60,16 @@ struct Server(Option<Child>);
 
 impl Server {
     fn start(data: &Path, peer: SocketAddr, site: SocketAddr) -> Server {
+        Server::start_with(data, peer, site, &[])
+    }
+
+    /// `start` with more arguments (e.g. `--tls-cert`, `--tls-key`).
+    fn start_with(data: &Path, peer: SocketAddr, site: SocketAddr, more: &[&Path]) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_guanmo"))
             .args(["serve", "--data-dir"])
             .arg(data)
             .args(["--peer", &peer.to_string(), "--site", &site.to_string()])
+            .args(more)
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -159,7 +168,12 @@ fn serve_pairs_and_syncs_a_laptop_lists_and_revokes_it_and_stops_on_sigterm() {
 
     let peer: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let site: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-    let server = Server::start(data, peer, site);
+    let server = Server::start_with(
+        data,
+        peer,
+        site,
+        &[Path::new("--site-host"), Path::new("hub.example.cn")],
+    );
 
     // A laptop pairs with the code over HTTP and gets the hub's roster and rubric.
     let laptop_dir = tempfile::tempdir().unwrap();
@@ -192,6 +206,13 @@ fn serve_pairs_and_syncs_a_laptop_lists_and_revokes_it_and_stops_on_sigterm() {
         "the stored extra host is allowed"
     );
     assert!(http_get(site, "other.example.cn", "/").contains(" 421 "));
+    // Laptops behind nginx reach the peer listener by the site's names too: `--site-host`
+    // and the stored ones (a 404 from the peer router, not a 421 refusal of the name).
+    for name in ["hub.example.cn", "live.example.cn"] {
+        let line = http_get(peer, name, "/peer/v1/none");
+        assert!(line.contains(" 404 "), "{name}: {line}");
+    }
+    assert!(http_get(peer, "other.example.cn", "/peer/v1/none").contains(" 421 "));
 
     // The device is listed while the server runs, then revoked: its next sync is refused.
     let id = ctx.store().device_id().to_string();
@@ -272,4 +293,272 @@ fn site_settings_are_printed_and_refused_changes_say_what_to_fix() {
         stdout(&out).contains(r#""pollSeconds": 15"#),
         "nothing was stored"
     );
+}
+
+/// A certificate for 127.0.0.1 and localhost: its PEM, its key's PEM and its DER.
+struct Cert {
+    pem: String,
+    key: String,
+    der: rustls_pki_types::CertificateDer<'static>,
+}
+
+fn params() -> rcgen::CertificateParams {
+    rcgen::CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).unwrap()
+}
+
+fn self_signed() -> Cert {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = params().self_signed(&key).unwrap();
+    Cert {
+        pem: cert.pem(),
+        key: key.serialize_pem(),
+        der: cert.der().clone(),
+    }
+}
+
+/// Writes `cert` into `dir` as cert.pem and key.pem; returns `--tls-cert c --tls-key k`.
+fn tls_args(dir: &Path, cert: &Cert) -> Vec<std::path::PathBuf> {
+    std::fs::write(dir.join("cert.pem"), &cert.pem).unwrap();
+    std::fs::write(dir.join("key.pem"), &cert.key).unwrap();
+    vec![
+        "--tls-cert".into(),
+        dir.join("cert.pem"),
+        "--tls-key".into(),
+        dir.join("key.pem"),
+    ]
+}
+
+/// `guanmo pairing-code --url url`: the code, the fingerprint line's value, the link.
+fn pairing_code(hub: &str, url: &str) -> (String, Option<String>, String) {
+    let out = guanmo(&["pairing-code", "--data-dir", hub, "--url", url]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let said = stdout(&out);
+    let code = said.lines().next().unwrap().to_string();
+    let fp = said
+        .lines()
+        .find_map(|l| l.strip_prefix("certificate SHA-256 (证书指纹) "))
+        .map(str::to_string);
+    let link = said
+        .lines()
+        .find(|l| l.starts_with("guanmo://pair?"))
+        .unwrap()
+        .to_string();
+    (code, fp, link)
+}
+
+fn media_laptop(dir: &Path) -> (Ctx, MediaStore) {
+    let ctx = Ctx::open(dir, Arc::new(SystemClock)).unwrap();
+    let media = MediaStore::new(dir).unwrap();
+    guanmo_sync::set_role(&ctx, Role::Media, "直播电脑一").unwrap();
+    (ctx, media)
+}
+
+/// A post published on `ctx`; its id.
+fn publish(ctx: &Ctx, body: &str) -> String {
+    let draft = guanmo_api::feed::create_draft(
+        ctx,
+        guanmo_domain::feed::PostInput {
+            stop_label: None,
+            township_id: None,
+            body: body.into(),
+            photos: vec![],
+            credit: "记者 李明".into(),
+        },
+    )
+    .unwrap();
+    guanmo_api::feed::publish_post(ctx, &draft.id, draft.version)
+        .unwrap()
+        .id
+}
+
+fn hub_has_post(data: &Path, id: &str) -> bool {
+    let hub = Ctx::open(data, Arc::new(SystemClock)).unwrap();
+    guanmo_api::feed::get_post(&hub, id).is_ok()
+}
+
+#[test]
+fn over_https_a_laptop_pins_the_hubs_certificate_and_a_changed_one_is_refused_until_it_pairs_again()
+{
+    let hub_dir = tempfile::tempdir().unwrap();
+    let data = hub_dir.path();
+    let hub = data.to_str().unwrap();
+    let certs = tempfile::tempdir().unwrap();
+    let first = self_signed();
+    let peer: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let site: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let args = tls_args(certs.path(), &first);
+    let args: Vec<&Path> = args.iter().map(|p| p.as_path()).collect();
+    let server = Server::start_with(data, peer, site, &args);
+    let url = format!("https://{peer}");
+
+    // The pairing code comes with the certificate's fingerprint and a link carrying it.
+    let (code, fp, link) = pairing_code(hub, &url);
+    let fp = fp.expect("the fingerprint is printed beside the code");
+    let pin = guanmo_sync::Fingerprint::parse(&fp).unwrap();
+    assert_eq!(pin, guanmo_sync::Fingerprint::of_der(&first.der));
+    assert_eq!(fp, pin.to_string(), "printed as colon-separated hex");
+    assert!(link.ends_with(&format!("&fp={}", pin.hex())), "{link}");
+
+    let laptop_dir = tempfile::tempdir().unwrap();
+    let (ctx, media) = media_laptop(laptop_dir.path());
+
+    // Plain http:// to a public address is refused before any connection.
+    let e = guanmo_sync::pair_over_http(&ctx, "http://203.0.113.7:8787", &code, None).unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::InsecureHubAddress, "{e:?}");
+    assert_eq!(e.problems[0].location, "主机地址");
+
+    // Without the fingerprint the system's roots decide: a self-signed hub is not trusted.
+    let e = guanmo_sync::pair_over_http(&ctx, &url, &code, None).unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::CertUntrusted, "{e:?}");
+
+    // A wrong fingerprint: refused by the handshake, the code never sent, nothing stored.
+    let wrong = guanmo_sync::Fingerprint::of_der(b"another certificate");
+    let e = guanmo_sync::pair_over_http(&ctx, &url, &code, Some(&wrong.hex())).unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::CertChanged, "{e:?}");
+    assert_eq!(e.problems[0].location, "证书指纹");
+    assert!(
+        guanmo_sync::hub_link(&ctx).unwrap().is_none(),
+        "no token stored"
+    );
+
+    // The right one, typed in lower case with colons: paired, and the pin kept.
+    guanmo_sync::pair_over_http(&ctx, &url, &code, Some(&fp.to_lowercase())).unwrap();
+    let link = guanmo_sync::hub_link(&ctx).unwrap().unwrap();
+    assert_eq!(
+        (link.url.as_str(), link.fingerprint),
+        (url.as_str(), Some(pin))
+    );
+
+    // A post made on the laptop reaches the hub over HTTPS.
+    let post = publish(&ctx, "观摩团来到第一站。");
+    let report = guanmo_sync::sync_once(&ctx, &media, &link.transport().unwrap(), &|_| {}).unwrap();
+    assert!(report.pushed > 0, "{report:?}");
+    assert!(hub_has_post(data, &post), "the post is at the hub");
+
+    // The resident site is served over HTTPS too.
+    let roots = ureq::tls::RootCerts::new_with_certs(&[ureq::tls::Certificate::from_der(
+        first.der.as_ref(),
+    )
+    .to_owned()]);
+    let browser: ureq::Agent = ureq::Agent::config_builder()
+        .tls_config(ureq::tls::TlsConfig::builder().root_certs(roots).build())
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let page = browser.get(format!("https://{site}/")).call().unwrap();
+    assert_eq!(page.status(), 200);
+
+    // A token replayed from another device: its own operations are refused, nothing applied.
+    let thief_dir = tempfile::tempdir().unwrap();
+    let (thief, _) = media_laptop(thief_dir.path());
+    let forged = publish(&thief, "冒充的帖子");
+    let stolen =
+        guanmo_sync::http::HttpTransport::with_trust(&url, Some(link.token.clone()), link.trust())
+            .unwrap();
+    let ops = thief
+        .store()
+        .read(|c| guanmo_store::oplog::own_ops_after(c, thief.store().device_id(), 0, 100))
+        .unwrap();
+    assert!(!ops.is_empty());
+    let e = guanmo_sync::Transport::push(&stolen, &guanmo_sync::protocol::PushRequest { ops })
+        .unwrap_err();
+    assert_eq!(e.code, SyncErrorCode::BadRequest, "{e}");
+    assert!(
+        !hub_has_post(data, &forged),
+        "nothing of the thief's was applied"
+    );
+
+    // The hub comes back with another certificate (or someone poses as it): refused, nothing
+    // sent, the post made meanwhile stays on the laptop.
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    assert!(log.contains(&fp), "serve logs the fingerprint: {log}");
+    let second = self_signed();
+    let args = tls_args(certs.path(), &second);
+    let args: Vec<&Path> = args.iter().map(|p| p.as_path()).collect();
+    let server = Server::start_with(data, peer, site, &args);
+    let waiting = publish(&ctx, "观摩团来到第二站。");
+    let e = guanmo_sync::sync_once(&ctx, &media, &link.transport().unwrap(), &|_| {}).unwrap_err();
+    assert_eq!(e.code, SyncErrorCode::CertChanged, "{e}");
+    assert_eq!(
+        guanmo_api::ApiError::from(e).code,
+        guanmo_api::ErrorCode::CertChanged
+    );
+    assert!(!hub_has_post(data, &waiting), "nothing was sent");
+    // The scheduler's path says the same.
+    let e = guanmo_sync::auto::http_exchange(&ctx, &media, &|_| {}).unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::CertChanged);
+
+    // A new code with the new fingerprint re-pins (the laptop re-pairs with its own key).
+    let (code, fp2, _) = pairing_code(hub, &url);
+    let fp2 = fp2.unwrap();
+    assert_ne!(fp2, fp);
+    guanmo_sync::pair_over_http(&ctx, &url, &code, Some(&fp2.replace(':', ""))).unwrap();
+    let link = guanmo_sync::hub_link(&ctx).unwrap().unwrap();
+    assert_eq!(link.fingerprint, guanmo_sync::Fingerprint::parse(&fp2));
+    guanmo_sync::auto::http_exchange(&ctx, &media, &|_| {}).unwrap();
+    assert!(hub_has_post(data, &waiting), "the waiting post went out");
+
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+}
+
+#[test]
+fn an_expired_certificate_is_refused_where_the_same_ca_s_valid_one_is_trusted() {
+    // A hub served the way `guanmo serve --tls-cert` serves it, in this process.
+    let hub_dir = tempfile::tempdir().unwrap();
+    let hub = Ctx::open(hub_dir.path(), Arc::new(SystemClock)).unwrap();
+    guanmo_sync::set_role(&hub, Role::Hub, "主机").unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+
+    let mut ca_params = params();
+    ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    let ca = rcgen::CertifiedIssuer::self_signed(ca_params, rcgen::KeyPair::generate().unwrap())
+        .unwrap();
+    let roots = guanmo_sync::HubTrust::Roots(Arc::new(vec![ca.der().clone()]));
+
+    let issue = |expired: bool| {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut p = params();
+        if expired {
+            p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let cert = p.signed_by(&key, &ca).unwrap();
+        let chain = vec![cert.der().clone(), ca.der().clone()];
+        let key = rustls_pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+        guanmo_web::TlsIdentity::new(chain, key).unwrap()
+    };
+
+    for (expired, want) in [(true, Some(SyncErrorCode::CertUntrusted)), (false, None)] {
+        let listener = guanmo_web::Listener::with_tls(
+            rt.handle().clone(),
+            "peer listener",
+            Some(issue(expired)),
+        );
+        let router = guanmo_web::peer_router(guanmo_sync::HubService::new(
+            hub.clone(),
+            hub.media().clone(),
+        ));
+        let addr = listener
+            .start("127.0.0.1:0".parse().unwrap(), router)
+            .unwrap();
+        let url = format!("https://{addr}");
+        let laptop_dir = tempfile::tempdir().unwrap();
+        let (ctx, _) = laptop(laptop_dir.path());
+        let code = guanmo_sync::new_pairing_code(&hub).unwrap();
+        let t = guanmo_sync::http::HttpTransport::with_trust(&url, None, roots.clone()).unwrap();
+        let got = guanmo_sync::pair_with_hub(&ctx, &t, &url, &code.code);
+        assert_eq!(got.as_ref().err().map(|e| e.code), want, "{got:?}");
+        assert_eq!(
+            guanmo_sync::hub_link(&ctx).unwrap().is_some(),
+            !expired,
+            "a token is stored only past a trusted certificate"
+        );
+        rt.block_on(listener.shutdown());
+    }
 }

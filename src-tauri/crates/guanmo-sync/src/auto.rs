@@ -9,7 +9,6 @@
 //! ([`AutoDriver::tick`]) and tells the window when laptops report in
 //! ([`AutoDriver::announce`]). Nothing here knows Tauri.
 
-use crate::http::HttpTransport;
 use crate::identity::{self, Role};
 use crate::{Progress, SyncReport};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -582,7 +581,7 @@ pub fn http_exchange(
 ) -> Result<SyncReport, ApiError> {
     let link = identity::hub_link(ctx)?
         .ok_or_else(|| ApiError::new(ErrorCode::NotPaired, "not paired with a hub"))?;
-    let transport = HttpTransport::new(&link.url, Some(link.token))?;
+    let transport = link.transport()?;
     Ok(crate::sync_once(ctx, media, &transport, progress)?)
 }
 

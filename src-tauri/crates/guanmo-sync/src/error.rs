@@ -19,6 +19,12 @@ pub enum SyncErrorCode {
     BundleInvalid,
     /// The other side could not be reached or answered garbage.
     Unreachable,
+    /// The hub's certificate is not the one pinned at pairing; nothing was sent.
+    CertChanged,
+    /// The hub's certificate is not trusted by the system's roots; nothing was sent.
+    CertUntrusted,
+    /// Plain `http://` to an address that is not loopback or private; nothing was sent.
+    InsecureAddress,
     /// Local storage failed.
     Storage,
 }
@@ -69,6 +75,9 @@ impl From<SyncError> for ApiError {
             SyncErrorCode::BundleInvalid => ErrorCode::BundleInvalid,
             SyncErrorCode::Unreachable => ErrorCode::Unreachable,
             SyncErrorCode::BadRequest => ErrorCode::Validation,
+            SyncErrorCode::CertChanged => ErrorCode::CertChanged,
+            SyncErrorCode::CertUntrusted => ErrorCode::CertUntrusted,
+            SyncErrorCode::InsecureAddress => ErrorCode::InsecureHubAddress,
             SyncErrorCode::Storage => ErrorCode::Storage,
         };
         ApiError::new(code, e.message)

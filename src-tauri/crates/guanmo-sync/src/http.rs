@@ -3,12 +3,18 @@
 //! (`guanmo_web::peer`). It behaves like the in-memory transport: a refusal comes back as the
 //! hub's own [`SyncError`] (same code, same message), and anything that stops an answer from
 //! arriving (no route, refused connection, timeout, a garbled answer) is
-//! [`SyncErrorCode::Unreachable`], which the app retries with backoff.
+//! [`SyncErrorCode::Unreachable`], which the app retries with backoff. Over `https://` the
+//! hub's certificate is checked as [`HubTrust`] says before anything is sent; a refused
+//! certificate is [`SyncErrorCode::CertChanged`] (pinned) or [`SyncErrorCode::CertUntrusted`].
+//! Plain `http://` goes only to loopback and private addresses
+//! ([`crate::hub_url::plain_http_allowed`]), so a device token never crosses the internet in
+//! the clear.
 
 use crate::protocol::{
     BlobQuery, BlobStatus, PairRequest, PairResponse, PullRequest, PullResponse, PushRequest,
     PushResponse, CHUNK,
 };
+use crate::tls::{self, HubTrust};
 use crate::{SyncError, SyncErrorCode, SyncResult, Transport};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -70,12 +76,14 @@ const ANSWER_LIMIT: u64 = 64 * 1024 * 1024;
 /// Largest chunk answer read.
 const CHUNK_ANSWER_LIMIT: u64 = CHUNK as u64 + 64 * 1024;
 
-/// A transport to `http://host:port` of a hub. Like the in-memory transport, it keeps the
-/// token a successful pairing returns and sends it from then on.
+/// A transport to `http://host:port` or `https://host[:port]` of a hub. Like the in-memory
+/// transport, it keeps the token a successful pairing returns and sends it from then on.
 pub struct HttpTransport {
     base: String,
     token: Mutex<Option<String>>,
     agent: ureq::Agent,
+    /// A refused certificate means "not the pinned one" rather than "not trusted".
+    pinned: bool,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -93,9 +101,16 @@ fn unreachable(message: impl Into<String>) -> SyncError {
 }
 
 impl HttpTransport {
-    /// A transport to the hub at `base_url` (`http://host:port`), with this device's token
-    /// once paired.
+    /// A transport to the hub at `base_url` (`http://host:port`, or `https://…` checked
+    /// against the system's roots), with this device's token once paired.
     pub fn new(base_url: &str, token: Option<String>) -> SyncResult<Self> {
+        Self::with_trust(base_url, token, HubTrust::System)
+    }
+
+    /// [`HttpTransport::new`] whose `https://` certificate must satisfy `trust` (a pin from
+    /// pairing). Refuses, before any connection, an address that is not `http(s)://host[:port]`
+    /// and plain `http://` to an address that is not loopback or private.
+    pub fn with_trust(base_url: &str, token: Option<String>, trust: HubTrust) -> SyncResult<Self> {
         let base = base_url.trim().trim_end_matches('/').to_string();
         let uri: ureq::http::Uri = base
             .parse()
@@ -109,7 +124,14 @@ impl HttpTransport {
                 "the hub address must look like http://host:port",
             ));
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
+        let https = uri.scheme_str() == Some("https");
+        if !https && !uri.host().is_some_and(crate::hub_url::plain_http_allowed) {
+            return Err(SyncError::new(
+                SyncErrorCode::InsecureAddress,
+                format!("{base}: plain http:// is only for private and loopback addresses"),
+            ));
+        }
+        let config = ureq::Agent::config_builder()
             .timeout_connect(Some(CONNECT_TIMEOUT))
             .timeout_global(Some(REQUEST_TIMEOUT))
             // Refusals carry `{code, message}`; read them instead of a bare status error.
@@ -119,12 +141,26 @@ impl HttpTransport {
             .proxy(None)
             // A redirect would carry the body (and maybe the token) elsewhere.
             .max_redirects(0)
-            .build()
-            .into();
+            .build();
+        let agent = if https {
+            // TCP, then TLS as `trust` says (ureq's own TLS step has no pinning).
+            use ureq::unversioned::transport::{Connector, TcpConnector};
+            let connector =
+                ().chain(TcpConnector::default())
+                    .chain(tls::HubTls::new(tls::client_config(&trust)?));
+            ureq::Agent::with_parts(
+                config,
+                connector,
+                ureq::unversioned::resolver::DefaultResolver::default(),
+            )
+        } else {
+            config.into()
+        };
         Ok(Self {
             base,
             token: Mutex::new(token),
             agent,
+            pinned: https && matches!(trust, HubTrust::Pinned(_)),
         })
     }
 
@@ -135,6 +171,17 @@ impl HttpTransport {
 
     fn token(&self) -> Option<String> {
         self.token.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A request that got no answer: a refused certificate says so, anything else is
+    /// [`SyncErrorCode::Unreachable`].
+    fn failed(&self, e: ureq::Error) -> SyncError {
+        match &e {
+            ureq::Error::Rustls(tls) => {
+                tls::certificate_refused(self.pinned, tls).unwrap_or_else(|| network(e))
+            }
+            _ => network(e),
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -167,7 +214,7 @@ impl HttpTransport {
         if token {
             req = req.header("Authorization", &self.authorization()?);
         }
-        let resp = req.send(&json[..]).map_err(network)?;
+        let resp = req.send(&json[..]).map_err(|e| self.failed(e))?;
         decode(answer(resp, ANSWER_LIMIT)?)
     }
 }
@@ -240,7 +287,7 @@ impl Transport for HttpTransport {
             .header("Authorization", &self.authorization()?)
             .header("Content-Type", "application/octet-stream")
             .send(chunk)
-            .map_err(network)?;
+            .map_err(|e| self.failed(e))?;
         let r: BlobReceived = decode(answer(resp, ANSWER_LIMIT)?)?;
         Ok(r.received)
     }
@@ -252,7 +299,7 @@ impl Transport for HttpTransport {
             .get(url)
             .header("Authorization", &self.authorization()?)
             .call()
-            .map_err(network)?;
+            .map_err(|e| self.failed(e))?;
         answer(resp, CHUNK_ANSWER_LIMIT)
     }
 }
@@ -274,6 +321,17 @@ mod tests {
         ] {
             assert!(HttpTransport::new(bad, None).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn plain_http_to_a_public_address_is_refused_before_any_connection() {
+        for public in ["http://203.0.113.7:8787", "http://live.example.cn:8787"] {
+            let e = HttpTransport::new(public, Some("0".repeat(64))).unwrap_err();
+            assert_eq!(e.code, SyncErrorCode::InsecureAddress, "{public}");
+        }
+        assert!(HttpTransport::new("http://[::1]:8787", None).is_ok());
+        assert!(HttpTransport::new("http://localhost:8787", None).is_ok());
+        assert!(HttpTransport::new("https://203.0.113.7:8787", None).is_ok());
     }
 
     #[test]

@@ -45,6 +45,58 @@ pub fn normalize_hub_url(raw: &str) -> Result<String, ApiError> {
     })
 }
 
+/// What the person reads when a hub address would send the device token in the clear.
+pub const PLAIN_HTTP_REFUSED: &str = "公网地址必须使用 https://,以免设备密钥被截获";
+
+/// Whether `host` (as in a URL: a name, an IPv4 address or a bracketed IPv6 one) may be
+/// reached over plain `http://`: only loopback and private-range addresses (10/8, 172.16/12,
+/// 192.168/16, 169.254/16, 127/8, ::1, fc00::/7, fe80::/10) and the name `localhost`. Any
+/// other name is refused too, since a name may resolve to a public address.
+pub fn plain_http_allowed(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.eq_ignore_ascii_case("localhost") {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(ip)) => ip.is_loopback() || ip.is_private() || ip.is_link_local(),
+        Ok(std::net::IpAddr::V6(ip)) => {
+            if let Some(v4) = ip.to_ipv4_mapped() {
+                return plain_http_allowed(&v4.to_string());
+            }
+            let first = ip.segments()[0];
+            ip.is_loopback() || first & 0xfe00 == 0xfc00 || first & 0xffc0 == 0xfe80
+        }
+        Err(_) => false,
+    }
+}
+
+/// Refuses an `http://` hub address whose host is not loopback or private (see
+/// [`plain_http_allowed`]): over the internet the device token would travel in the clear.
+/// `url` is a normalised address (see [`normalize_hub_url`]).
+pub fn require_safe_scheme(url: &str) -> Result<(), ApiError> {
+    match url.strip_prefix("http://") {
+        Some(rest) if !plain_http_allowed(host_of(rest)) => Err(ApiError::with_problems(
+            ErrorCode::InsecureHubAddress,
+            format!("{url}: plain http:// is only for private and loopback addresses"),
+            vec![Problem::error(
+                ProblemCode::Invalid,
+                "主机地址",
+                PLAIN_HTTP_REFUSED,
+            )],
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The host of `host[:port][/…]` (an IPv6 address keeps its brackets).
+fn host_of(authority: &str) -> &str {
+    let authority = authority.split('/').next().unwrap_or_default();
+    if authority.starts_with('[') {
+        return authority.split_inclusive(']').next().unwrap_or(authority);
+    }
+    authority.rsplit_once(':').map_or(authority, |(h, _)| h)
+}
+
 /// A port the organiser may choose for the peer listener (更改端口): [`MIN_PEER_PORT`] up to
 /// 65535; below that a port needs administrator rights.
 pub fn checked_peer_port(port: i32) -> Result<u16, ApiError> {
@@ -134,6 +186,69 @@ mod tests {
             assert_eq!(err.problems.len(), 1);
             assert_eq!(err.problems[0].location, "主机地址");
             assert_eq!(err.problems[0].code, ProblemCode::Invalid);
+        }
+    }
+
+    #[test]
+    fn plain_http_is_only_for_loopback_and_private_addresses() {
+        for ok in [
+            "127.0.0.1",
+            "127.8.9.10",
+            "10.0.0.2",
+            "172.16.0.1",
+            "172.31.255.254",
+            "192.168.1.20",
+            "169.254.3.4",
+            "[::1]",
+            "::1",
+            "[fd12:3456::1]",
+            "[fc00::1]",
+            "[fe80::1]",
+            "[::ffff:192.168.1.20]",
+            "localhost",
+            "LOCALHOST",
+        ] {
+            assert!(plain_http_allowed(ok), "{ok} is private");
+        }
+        for public in [
+            "203.0.113.7",
+            "8.8.8.8",
+            "172.32.0.1",
+            "172.15.0.1",
+            "192.169.0.1",
+            "100.64.0.1",
+            "0.0.0.0",
+            "[2001:db8::1]",
+            "[::ffff:8.8.8.8]",
+            "hub.local",
+            "live.example.cn",
+            "localhost.example.cn",
+        ] {
+            assert!(!plain_http_allowed(public), "{public} is not private");
+        }
+    }
+
+    #[test]
+    fn a_public_http_address_is_refused_in_words_and_https_or_a_lan_one_passes() {
+        for ok in [
+            "http://192.168.1.20:8787",
+            "http://[::1]:8787",
+            "http://localhost:8787",
+            "https://203.0.113.7:8787",
+            "https://live.example.cn",
+        ] {
+            assert!(require_safe_scheme(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://203.0.113.7:8787",
+            "http://live.example.cn:8787",
+            "http://[2001:db8::1]:8787",
+        ] {
+            let e = require_safe_scheme(bad).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InsecureHubAddress, "{bad}");
+            assert_eq!(e.problems.len(), 1);
+            assert_eq!(e.problems[0].location, "主机地址");
+            assert_eq!(e.problems[0].message, PLAIN_HTTP_REFUSED);
         }
     }
 

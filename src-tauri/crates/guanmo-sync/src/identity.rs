@@ -1,6 +1,7 @@
 //! This device's identity: its id (made by the store), its role, its display name, and the
 //! ed25519 key that signs the bundle files it writes.
 
+use crate::tls::{Fingerprint, HubTrust};
 use crate::{SyncError, SyncErrorCode, SyncResult};
 use ed25519_dalek::SigningKey;
 use guanmo_api::{ApiError, Ctx};
@@ -13,6 +14,12 @@ const SECRET: &str = "device_signing_key";
 pub(crate) const HUB_ID: &str = "hub_id";
 pub(crate) const HUB_TOKEN: &str = "hub_token";
 pub(crate) const HUB_URL: &str = "hub_url";
+/// The SHA-256 fingerprint of the hub's certificate pinned at pairing (empty: none, the
+/// system's roots decide).
+pub(crate) const HUB_CERT_PIN: &str = "hub_cert_sha256";
+/// On the hub: the fingerprint of the certificate `guanmo serve` serves the peer listener with
+/// (empty when it serves plain HTTP), shown beside pairing codes.
+const SERVED_CERT: &str = "peer_tls_cert_sha256";
 /// The port the organiser chose for the hub's peer listener (local to the hub).
 const PEER_PORT: &str = "sync_peer_port";
 /// Lowest peer port: below it a port needs administrator rights.
@@ -210,34 +217,76 @@ fn set_role_checked(
     Ok(Ok(device_identity(ctx)?))
 }
 
-/// How a laptop reaches its hub once paired: the address it paired at and its device token.
+/// How a laptop reaches its hub once paired: the address it paired at, its device token, and
+/// the hub's certificate fingerprint when the pairing carried one.
 #[derive(Clone, PartialEq, Eq)]
 pub struct HubLink {
-    /// The hub's base URL, e.g. `http://192.168.1.20:8787`.
+    /// The hub's base URL, e.g. `http://192.168.1.20:8787` or `https://live.example.cn`.
     pub url: String,
     /// This device's token (secret; never logged or shown).
     pub token: String,
+    /// The pinned certificate of an `https://` hub; `None`: the system's roots decide.
+    pub fingerprint: Option<Fingerprint>,
+}
+
+impl HubLink {
+    /// What the hub's certificate must satisfy.
+    pub fn trust(&self) -> HubTrust {
+        self.fingerprint.map_or(HubTrust::System, HubTrust::Pinned)
+    }
+
+    /// A transport to the hub with this device's token, checking the certificate as
+    /// [`HubLink::trust`] says.
+    pub fn transport(&self) -> SyncResult<crate::http::HttpTransport> {
+        crate::http::HttpTransport::with_trust(&self.url, Some(self.token.clone()), self.trust())
+    }
 }
 
 impl std::fmt::Debug for HubLink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HubLink")
             .field("url", &self.url)
+            .field("fingerprint", &self.fingerprint)
             .finish_non_exhaustive()
     }
 }
 
 /// The hub this laptop syncs with, once paired; `None` before pairing and on the hub.
 pub fn hub_link(ctx: &Ctx) -> SyncResult<Option<HubLink>> {
-    let (url, token) = ctx
-        .store()
-        .read(|c| Ok((meta::get(c, HUB_URL)?, meta::get(c, HUB_TOKEN)?)))?;
+    let (url, token, pin) = ctx.store().read(|c| {
+        Ok((
+            meta::get(c, HUB_URL)?,
+            meta::get(c, HUB_TOKEN)?,
+            meta::get(c, HUB_CERT_PIN)?,
+        ))
+    })?;
     Ok(match (url, token) {
-        (Some(url), Some(token)) if !url.is_empty() && !token.is_empty() => {
-            Some(HubLink { url, token })
-        }
+        (Some(url), Some(token)) if !url.is_empty() && !token.is_empty() => Some(HubLink {
+            url,
+            token,
+            fingerprint: pin.as_deref().and_then(Fingerprint::parse),
+        }),
         _ => None,
     })
+}
+
+/// On the hub: remembers the fingerprint of the certificate its peer listener now serves
+/// (`None`: plain HTTP), so `guanmo pairing-code` can show it beside the code.
+pub fn set_served_fingerprint(ctx: &Ctx, fingerprint: Option<&Fingerprint>) -> SyncResult<()> {
+    hub_identity(ctx, "only the organiser's hub serves laptops")?;
+    let value = fingerprint.map(Fingerprint::hex).unwrap_or_default();
+    ctx.store()
+        .write_without_ops(ctx.now(), "organiser", |tx| {
+            meta::set(tx, SERVED_CERT, &value)
+        })?;
+    Ok(())
+}
+
+/// On the hub: the fingerprint of the certificate its peer listener was last started with,
+/// if it serves TLS.
+pub fn served_fingerprint(ctx: &Ctx) -> SyncResult<Option<Fingerprint>> {
+    let stored = ctx.store().read(|c| meta::get(c, SERVED_CERT))?;
+    Ok(stored.as_deref().and_then(Fingerprint::parse))
 }
 
 /// The rules the op log applies remote operations by, for this device.
@@ -414,7 +463,15 @@ mod tests {
         assert_eq!(e.code, guanmo_api::ErrorCode::PairingRefused);
         assert!(e.problems.is_empty());
 
-        let e = crate::pair_over_http(&fresh, "http://a b", "123456").unwrap_err();
+        let e = crate::pair_over_http(&fresh, "http://a b", "123456", None).unwrap_err();
         assert_eq!(problem(&e).1, "主机地址");
+        let e =
+            crate::pair_over_http(&fresh, "http://203.0.113.7:8787", "123456", None).unwrap_err();
+        assert_eq!(e.code, guanmo_api::ErrorCode::InsecureHubAddress);
+        assert_eq!(problem(&e).1, "主机地址");
+        let e = crate::pair_over_http(&fresh, "https://127.0.0.1:1", "123456", Some("AB:CD"))
+            .unwrap_err();
+        assert_eq!(problem(&e).1, "证书指纹");
+        assert!(crate::hub_link(&fresh).unwrap().is_none(), "nothing stored");
     }
 }

@@ -5,7 +5,8 @@
 //! other device's from it; photos travel by hash, only those the other side lacks, in
 //! resumable chunks. Without a network the same operations and photos travel in a signed
 //! bundle file on a USB stick ([`bundle`]). Nothing here depends on Tauri or on HTTP: the
-//! exchange runs over a [`Transport`], which is HTTP on the LAN ([`http`]) or, in tests, an
+//! exchange runs over a [`Transport`], which is HTTP on the LAN or HTTPS over the internet
+//! ([`http`], certificates checked as [`tls`] says) or, in tests, an
 //! in-memory transport that drops, duplicates, reorders and cuts messages ([`memory`]). When
 //! a laptop exchanges by itself is decided by [`auto`], against an injected clock.
 
@@ -22,17 +23,18 @@ pub mod memory;
 mod pairing;
 pub mod protocol;
 mod status;
+pub mod tls;
 
 pub use client::{sync_once, Progress, SyncReport, Transport};
 pub use error::{SyncError, SyncErrorCode};
 pub use hub::HubService;
 pub use hub_url::{
-    checked_peer_port, effective_peer_port, normalize_hub_url, peer_port_change, DEFAULT_PEER_PORT,
-    PEER_PORT_ENV,
+    checked_peer_port, effective_peer_port, normalize_hub_url, peer_port_change,
+    plain_http_allowed, require_safe_scheme, DEFAULT_PEER_PORT, PEER_PORT_ENV,
 };
 pub use identity::{
-    device_identity, hub_link, peer_port, set_peer_port, set_role, set_role_explained,
-    DeviceIdentity, HubLink, Role, MIN_PEER_PORT,
+    device_identity, hub_link, peer_port, served_fingerprint, set_peer_port, set_role,
+    set_role_explained, set_served_fingerprint, DeviceIdentity, HubLink, Role, MIN_PEER_PORT,
 };
 pub use pairing::{
     allow_repair, assign_scorer, new_pairing_code, pair_over_http, pair_with_hub,
@@ -43,6 +45,7 @@ pub use status::{
     adopt_other_version, delivery, overview, resolve_issue, Delivery, DeviceStatus, IssueView,
     SyncOverview, SKEW_WARN_MS,
 };
+pub use tls::{parse_fingerprint, Fingerprint, HubTrust};
 
 /// Result of sync operations.
 pub type SyncResult<T> = Result<T, SyncError>;

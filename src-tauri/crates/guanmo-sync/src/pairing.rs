@@ -6,9 +6,10 @@
 //! spoil the code for the laptops waiting to pair.
 
 use crate::http::HttpTransport;
-use crate::hub_url::normalize_hub_url;
+use crate::hub_url::{normalize_hub_url, require_safe_scheme};
 use crate::identity::{self, hex32, random32, DeviceIdentity, Role};
 use crate::protocol::{pair_message, PairRequest, PairResponse};
+use crate::tls::{parse_fingerprint, Fingerprint, HubTrust, FINGERPRINT_FIELD};
 use crate::{SyncError, SyncErrorCode, SyncResult, Transport};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use ed25519_dalek::Signer;
@@ -244,14 +245,16 @@ impl PairRefusal {
     }
 }
 
-/// The laptop's side: sends the code to the hub over `transport` and remembers the hub.
+/// The laptop's side: sends the code to the hub over `transport` and remembers the hub (with
+/// no pinned certificate: an `https://` hub is then checked against the system's roots; see
+/// [`pair_over_http`] for a pin).
 pub fn pair_with_hub(
     ctx: &Ctx,
     transport: &dyn Transport,
     hub_url: &str,
     code: &str,
 ) -> SyncResult<PairResponse> {
-    pair_checked(ctx, transport, hub_url, code)?.map_err(PairRefusal::error)
+    pair_checked(ctx, transport, hub_url, code, None)?.map_err(PairRefusal::error)
 }
 
 /// [`pair_with_hub`] for the app: a refusal here comes as a `Validation` error whose problem
@@ -263,16 +266,49 @@ pub fn pair_with_hub_explained(
     hub_url: &str,
     code: &str,
 ) -> Result<PairResponse, ApiError> {
-    pair_checked(ctx, transport, hub_url, code)?.map_err(PairRefusal::explained)
+    pair_checked(ctx, transport, hub_url, code, None)?.map_err(PairRefusal::explained)
 }
 
-/// Pairs with the hub at the address a person typed (see [`normalize_hub_url`]) over HTTP,
-/// with the code shown there; refusals explained as by [`pair_with_hub_explained`]. Blocks
-/// on the network.
-pub fn pair_over_http(ctx: &Ctx, typed_url: &str, code: &str) -> Result<PairResponse, ApiError> {
-    let url = normalize_hub_url(typed_url)?;
-    let transport = HttpTransport::new(&url, None)?;
-    pair_with_hub_explained(ctx, &transport, &url, code.trim())
+/// Pairs with the hub at the address a person typed (see [`normalize_hub_url`]) over HTTP or
+/// HTTPS, with the code shown there and, for a hub with its own certificate, the certificate's
+/// fingerprint shown beside it (证书指纹, optional): the laptop then pins that certificate
+/// for every later exchange, and a new pairing replaces the pin. Refused before any
+/// connection: plain `http://` to a public address ([`crate::hub_url::require_safe_scheme`])
+/// and a malformed fingerprint; refused by the handshake, with nothing stored: a certificate
+/// that is not the fingerprint's (`CertChanged`) or, without one, not trusted by the system
+/// (`CertUntrusted`). Other refusals explained as by [`pair_with_hub_explained`]. Blocks on
+/// the network.
+pub fn pair_over_http(
+    ctx: &Ctx,
+    typed_url: &str,
+    code: &str,
+    fingerprint: Option<&str>,
+) -> Result<PairResponse, ApiError> {
+    let pin = parse_fingerprint(fingerprint)?;
+    let mut url = normalize_hub_url(typed_url)?;
+    if pin.is_some() && url.starts_with("http://") {
+        if typed_url.trim().starts_with("http://") {
+            return Err(identity::explained(
+                SyncError::new(SyncErrorCode::BadRequest, "a fingerprint needs https://"),
+                FINGERPRINT_FIELD,
+                "证书指纹只用于 https:// 地址。请把主机地址改为 https:// 开头,或清空证书指纹",
+            ));
+        }
+        // A fingerprint means the hub serves TLS: a typed address without a scheme is https.
+        url = url.replacen("http://", "https://", 1);
+    }
+    require_safe_scheme(&url)?;
+    let trust = pin.map_or(HubTrust::System, HubTrust::Pinned);
+    let transport = HttpTransport::with_trust(&url, None, trust)?;
+    match pair_checked(ctx, &transport, &url, code.trim(), pin) {
+        Ok(outcome) => outcome.map_err(PairRefusal::explained),
+        Err(e) if e.code == SyncErrorCode::CertChanged => Err(identity::explained(
+            e,
+            FINGERPRINT_FIELD,
+            "主机的证书与填写的证书指纹不符。请核对主机上显示的指纹;若一致,可能有人冒充主机",
+        )),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// [`pair_with_hub`]: the outer error is a failure (network, the hub's refusal, storage), the
@@ -282,6 +318,7 @@ fn pair_checked(
     transport: &dyn Transport,
     hub_url: &str,
     code: &str,
+    pin: Option<Fingerprint>,
 ) -> SyncResult<Result<PairResponse, PairRefusal>> {
     let me: DeviceIdentity = identity::device_identity(ctx)?;
     let role = match me.role {
@@ -316,6 +353,9 @@ fn pair_checked(
             meta::set(tx, identity::HUB_ID, &resp.hub_id)?;
             meta::set(tx, identity::HUB_TOKEN, &resp.token)?;
             meta::set(tx, identity::HUB_URL, hub_url)?;
+            // A new pairing replaces the pin (or drops it: the system's roots decide).
+            let pin = pin.map(|p| p.hex()).unwrap_or_default();
+            meta::set(tx, identity::HUB_CERT_PIN, &pin)?;
             devices::set_hub(
                 tx,
                 &resp.hub_id,

@@ -81,13 +81,24 @@ pub fn qr_svg(text: &str, side: u32) -> Option<String> {
     })
 }
 
-/// The pairing link `guanmo://pair?url=…&code=…` a laptop scans on the hub's screen.
-pub fn pairing_link(url: &str, code: &str) -> String {
-    format!(
+/// The pairing link `guanmo://pair?url=…&code=…` a laptop scans on the hub's screen, with
+/// `&fp=…` (the certificate's SHA-256, 64 hex digits) when the hub serves its own TLS
+/// certificate, so the laptop pins it.
+pub fn pairing_link(
+    url: &str,
+    code: &str,
+    fingerprint: Option<&guanmo_sync::Fingerprint>,
+) -> String {
+    let mut link = format!(
         "guanmo://pair?url={}&code={}",
         query_value(url),
         query_value(code)
-    )
+    );
+    if let Some(fp) = fingerprint {
+        link.push_str("&fp=");
+        link.push_str(&fp.hex());
+    }
+    link
 }
 
 /// Percent-encodes a query value (ASCII letters, digits and `-._~` stay).
@@ -109,11 +120,21 @@ mod tests {
     #[test]
     fn the_pairing_link_escapes_the_address() {
         assert_eq!(
-            pairing_link("http://10.0.0.2:8787", "123456"),
+            pairing_link("http://10.0.0.2:8787", "123456", None),
             "guanmo://pair?url=http%3A%2F%2F10.0.0.2%3A8787&code=123456"
         );
-        assert!(qr_svg(&pairing_link("http://10.0.0.2:8787", "123456"), 160)
-            .is_some_and(|svg| svg.starts_with("<?xml") || svg.contains("<svg")));
+        let fp = guanmo_sync::Fingerprint::of_der(b"cert");
+        assert_eq!(
+            pairing_link("https://live.example.cn", "123456", Some(&fp)),
+            format!(
+                "guanmo://pair?url=https%3A%2F%2Flive.example.cn&code=123456&fp={}",
+                fp.hex()
+            )
+        );
+        assert!(
+            qr_svg(&pairing_link("http://10.0.0.2:8787", "123456", None), 160)
+                .is_some_and(|svg| svg.starts_with("<?xml") || svg.contains("<svg"))
+        );
     }
 
     fn nic(name: &str, ip: &str) -> NetInterface {

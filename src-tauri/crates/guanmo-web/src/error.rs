@@ -281,6 +281,10 @@ fn status_of(code: SyncErrorCode) -> StatusCode {
         SyncErrorCode::NotPaired | SyncErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         SyncErrorCode::PairingRefused => StatusCode::FORBIDDEN,
         SyncErrorCode::BadRequest | SyncErrorCode::BundleInvalid => StatusCode::BAD_REQUEST,
+        // A laptop's own refusals of the hub; the hub never answers with them.
+        SyncErrorCode::CertChanged
+        | SyncErrorCode::CertUntrusted
+        | SyncErrorCode::InsecureAddress => StatusCode::BAD_REQUEST,
         SyncErrorCode::Unreachable => StatusCode::SERVICE_UNAVAILABLE,
         SyncErrorCode::Storage => StatusCode::INTERNAL_SERVER_ERROR,
     }

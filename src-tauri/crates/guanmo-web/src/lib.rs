@@ -15,6 +15,7 @@ mod page;
 mod phone;
 mod routes;
 mod state;
+pub mod tls;
 mod verify;
 
 // The listeners' lifecycles, shared by the desktop app and `guanmo serve`.
@@ -34,6 +35,7 @@ pub use peer::peer_router;
 /// The hub's peer router (sync with paired laptops), at its old path.
 pub use routes::peer;
 pub use state::{MediaSource, WebConfig, WebState};
+pub use tls::{TlsError, TlsIdentity};
 
 use axum::Router;
 use std::future::Future;
@@ -53,6 +55,33 @@ pub async fn serve(
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_on(listener, router, shutdown).await
+}
+
+/// [`serve`] over TLS with `identity`'s certificate: the same router, graceful shutdown and
+/// peer addresses, on connections whose handshake finished.
+pub async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    identity: &TlsIdentity,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let listener = tls::TlsListener::new(listener, identity.acceptor())?;
+    serve_on(listener, router, shutdown).await
+}
+
+/// Connections as they are (the peer address comes through `TapIo`'s `ConnectInfo`).
+fn untouched<T>(_: &mut T) {}
+
+async fn serve_on<L>(
+    listener: L,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener<Addr = std::net::SocketAddr>,
+{
+    let listener = axum::serve::ListenerExt::tap_io(listener, untouched::<L::Io>);
     let (tx, rx) = tokio::sync::watch::channel(false);
     // Around the router rather than `Router::layer`, which would box it into every route.
     let service = tower::Layer::layer(&axum::Extension(routes::live::Shutdown(rx)), router);

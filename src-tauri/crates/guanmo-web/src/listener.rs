@@ -1,5 +1,5 @@
 //! One served router's listening socket and its lifecycle, on a tokio runtime handed in (the
-//! desktop app's or `guanmo serve`'s). Invariant: a change never leaves a moment where the
+//! desktop app's or `guanmo serve`'s), over plain HTTP or, with a certificate, HTTPS. Invariant: a change never leaves a moment where the
 //! address refuses connections that it accepted before — a restart on the same address serves
 //! on the very same socket (a kept `try_clone` of it), and a move opens the new address before
 //! the old one is let go, so a failed move leaves the old one serving.
@@ -9,6 +9,7 @@
 //! connection is closed unanswered (the browser shows a reset, a reload works). Closing that
 //! gap needs `serve` to take a listener whose accepting can be paused before the shutdown.
 
+use crate::tls::TlsIdentity;
 use axum::Router;
 use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard};
@@ -139,6 +140,8 @@ pub struct Listener {
     rt: Handle,
     /// For the log: "resident site", "peer listener".
     name: &'static str,
+    /// Serve HTTPS with this certificate (`guanmo serve --tls-cert`); plain HTTP without.
+    tls: Option<TlsIdentity>,
     serving: Mutex<Option<Serving>>,
 }
 
@@ -146,6 +149,7 @@ impl std::fmt::Debug for Listener {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Listener")
             .field("name", &self.name)
+            .field("tls", &self.tls)
             .field("addr", &self.local_addr())
             .finish()
     }
@@ -154,9 +158,16 @@ impl std::fmt::Debug for Listener {
 impl Listener {
     /// A stopped listener whose servers will run on `rt`; `name` is what the log calls it.
     pub fn new(rt: Handle, name: &'static str) -> Listener {
+        Listener::with_tls(rt, name, None)
+    }
+
+    /// [`Listener::new`] whose servers speak HTTPS with `tls`'s certificate when given (every
+    /// start, restart and move keeps it).
+    pub fn with_tls(rt: Handle, name: &'static str, tls: Option<TlsIdentity>) -> Listener {
         Listener {
             rt,
             name,
+            tls,
             serving: Mutex::new(None),
         }
     }
@@ -281,12 +292,17 @@ impl Listener {
         let (stop, stopped) = oneshot::channel::<()>();
         let (done, ended) = watch::channel(false);
         let name = self.name;
+        let tls = self.tls.clone();
         self.rt.spawn(async move {
             let shutdown = async move {
                 // Sent or dropped: either way, stop.
                 let _ = stopped.await;
             };
-            if let Err(e) = crate::serve(listener, router, shutdown).await {
+            let served = match &tls {
+                Some(tls) => crate::serve_tls(listener, tls, router, shutdown).await,
+                None => crate::serve(listener, router, shutdown).await,
+            };
+            if let Err(e) = served {
                 tracing::error!(listener = name, %addr, error = %e, "stopped with an error");
             }
             done.send_replace(true);

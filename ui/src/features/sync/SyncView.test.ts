@@ -243,8 +243,21 @@ describe("a laptop", () => {
     await fireEvent.input(screen.getByTestId("pair-url"), { target: { value: "192.168.1.20:8787" } });
     await fireEvent.input(screen.getByTestId("pair-code"), { target: { value: "482 913" } });
     await fireEvent.click(screen.getByTestId("pair-submit"));
-    await waitFor(() => expect(called(calls, "pair_with_hub")).toEqual([{ url: "192.168.1.20:8787", code: "482913" }]));
+    await waitFor(() => expect(called(calls, "pair_with_hub")).toEqual([{ url: "192.168.1.20:8787", code: "482913", fingerprint: null }]));
     expect((await screen.findByTestId("laptop-status")).textContent).toContain("组织方主机");
+  });
+
+  it("fills address, code and certificate fingerprint from a pasted pairing link", async () => {
+    const { calls, state } = backend(status(), { pair_with_hub: () => (state.status = paired()) });
+    render(SyncView);
+    const fp = "ab".repeat(32);
+    const link = `guanmo://pair?url=https%3A%2F%2Flive.example.cn%3A8787&code=482913&fp=${fp}`;
+    await fireEvent.input(await screen.findByTestId("pair-url"), { target: { value: link } });
+    expect((screen.getByTestId("pair-fingerprint") as HTMLInputElement).value).toBe(fp);
+    await fireEvent.click(screen.getByTestId("pair-submit"));
+    await waitFor(() =>
+      expect(called(calls, "pair_with_hub")).toEqual([{ url: "https://live.example.cn:8787", code: "482913", fingerprint: fp }]),
+    );
   });
 
   it("does not send a code that is not six digits", async () => {
@@ -305,7 +318,7 @@ describe("a laptop", () => {
     expect(screen.getByTestId("error-code").textContent).toContain("not_paired");
     await fireEvent.input(screen.getByTestId("pair-code"), { target: { value: "135790" } });
     await fireEvent.click(screen.getByTestId("pair-submit"));
-    await waitFor(() => expect(called(calls, "pair_with_hub")).toEqual([{ url: "http://192.168.1.20:8787", code: "135790" }]));
+    await waitFor(() => expect(called(calls, "pair_with_hub")).toEqual([{ url: "http://192.168.1.20:8787", code: "135790", fingerprint: null }]));
   });
 
   it("offers 重新配对 on request, for a hub that moved to another address", async () => {

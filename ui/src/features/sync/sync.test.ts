@@ -11,10 +11,12 @@ import {
   countdown,
   deviceName,
   entityLabel,
+  fingerprintProblem,
   hubUrlProblem,
   laptopState,
   nameProblem,
   openIssues,
+  pairingLink,
   progressFraction,
   progressText,
   reasonText,
@@ -54,6 +56,22 @@ describe("pairing", () => {
     expect(hubUrlProblem("")).not.toBeNull();
     expect(hubUrlProblem("http://192.168.1 .20")).not.toBeNull();
     expect(hubUrlProblem("192.168.1.20:8787")).toBeNull();
+  });
+
+  it("reads a pairing link into address, code and certificate fingerprint", () => {
+    expect(pairingLink("guanmo://pair?url=http%3A%2F%2F10.0.0.2%3A8787&code=123456")).toEqual({ url: "http://10.0.0.2:8787", code: "123456", fingerprint: "" });
+    expect(pairingLink(" guanmo://pair?url=https%3A%2F%2Flive.example.cn&code=123456&fp=AB ")?.fingerprint).toBe("AB");
+    expect(pairingLink("http://10.0.0.2:8787")).toBeNull();
+    expect(pairingLink("guanmo://pair?code=123456")).toBeNull();
+  });
+
+  it("takes a certificate fingerprint with or without colons, in any case, or none", () => {
+    const hex = "5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8";
+    expect(fingerprintProblem("")).toBeNull();
+    expect(fingerprintProblem(hex)).toBeNull();
+    expect(fingerprintProblem(hex.toUpperCase().match(/../g)!.join(":"))).toBeNull();
+    expect(fingerprintProblem("AB:CD")).not.toBeNull();
+    expect(fingerprintProblem(hex.replace("5", "g"))).not.toBeNull();
   });
 
   it("counts down the code's ten minutes and stops at expiry", () => {

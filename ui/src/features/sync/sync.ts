@@ -47,6 +47,26 @@ export function hubUrlProblem(raw: string): string | null {
   return null;
 }
 
+/**
+ * A scanned or pasted pairing link `guanmo://pair?url=…&code=…&fp=…` as the form's fields
+ * (fp only when the hub serves its own certificate); null for anything else.
+ */
+export function pairingLink(raw: string): { url: string; code: string; fingerprint: string } | null {
+  const t = raw.trim();
+  if (!t.startsWith("guanmo://pair?")) return null;
+  const q = new URLSearchParams(t.slice("guanmo://pair?".length));
+  const url = q.get("url");
+  if (!url) return null;
+  return { url, code: q.get("code") ?? "", fingerprint: q.get("fp") ?? "" };
+}
+
+/** 证书指纹 (optional): 64 hex digits, colons or spaces between pairs allowed, any case. */
+export function fingerprintProblem(raw: string): string | null {
+  const digits = raw.trim().replace(/[:\s]/g, "");
+  if (digits === "" || /^[0-9a-fA-F]{64}$/.test(digits)) return null;
+  return "证书指纹应为64位十六进制数字(可带冒号),请照组织方主机上显示的填写";
+}
+
 /** "09:41" left until `expiresAt`; null once expired. */
 export function countdown(expiresAt: string, nowMs: number): string | null {
   const end = Date.parse(expiresAt);
