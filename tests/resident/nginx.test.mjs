@@ -3,7 +3,9 @@
 // shipped site file (src-tauri/crates/guanmo-cli/deploy/nginx/), over HTTPS with a
 // self-signed certificate made here, and a phone (Chromium via playwright-core, 360×640)
 // reaching it by its host name. Posts come from a paired 直播电脑 the way they do in production
-// (src-tauri/crates/guanmo-web/examples/media_laptop.rs, over the peer protocol).
+// (src-tauri/crates/guanmo-web/examples/media_laptop.rs, over the peer protocol): through
+// nginx over HTTPS, paired by address and code with the self-signed certificate's SHA-256
+// fingerprint, which the laptop pins.
 //
 // nginx runs as the current user on free ports of 127.0.0.1 with its own prefix in a temp
 // folder. The snippets are included unchanged; the site file is the shipped one with only the
@@ -40,6 +42,8 @@ const s = {
   nginx: null,
   laptop: null,
   laptopLines: null,
+  /** The certificate's SHA-256 fingerprint, as `openssl x509 -fingerprint -sha256` prints it. */
+  fingerprint: "",
   browser: null,
 };
 
@@ -100,21 +104,36 @@ function fetchVia(path, { method = "GET", headers = {}, body, local = "127.0.0.1
   });
 }
 
-/** Sends a command to the media laptop and resolves to the rest of its answer line. */
-function laptop(command, word) {
+/** A media laptop process (a fresh data folder each), steered by `laptop`/`laptopFails`. */
+function startLaptop() {
+  const child = spawn(laptopBin, [], { stdio: ["pipe", "pipe", "inherit"] });
+  return { child, lines: createInterface({ input: child.stdout }) };
+}
+
+/** Sends a command to a media laptop and resolves to its answer (one line per command). */
+function ask(command, l) {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no ${word} after ${command}`)), 20_000);
-    const onLine = (line) => {
-      if (line.startsWith(word + " ") || line.startsWith("ERROR ")) {
-        clearTimeout(timer);
-        s.laptopLines.off("line", onLine);
-        if (line.startsWith("ERROR ")) reject(new Error(`${command}: ${line}`));
-        else resolve(line.slice(word.length + 1).trim());
-      }
-    };
-    s.laptopLines.on("line", onLine);
-    s.laptop.stdin.write(command + "\n");
+    const timer = setTimeout(() => reject(new Error(`no answer to ${command}`)), 20_000);
+    l.lines.once("line", (line) => {
+      clearTimeout(timer);
+      resolve(line);
+    });
+    l.child.stdin.write(command + "\n");
   });
+}
+
+/** Sends a command to the media laptop and resolves to the rest of its answer line. */
+async function laptop(command, word, l = { child: s.laptop, lines: s.laptopLines }) {
+  const line = await ask(command, l);
+  if (!line.startsWith(word + " ")) throw new Error(`${command}: ${line}`);
+  return line.slice(word.length + 1).trim();
+}
+
+/** Sends a command that must fail; resolves to the error's code (`ERROR <code> <message>`). */
+async function laptopFails(command, l) {
+  const line = await ask(command, l);
+  assert.match(line, /^ERROR [a-z_]+ /, line);
+  return { code: line.split(" ")[1], line };
 }
 
 /** The shipped site file with this run's values in place of the production ones. */
@@ -187,6 +206,10 @@ before(async () => {
     "-keyout", join(s.dir, "key.pem"), "-out", join(s.dir, "cert.pem"), "-days", "2",
     "-subj", `/CN=${HOST}`, "-addext", `subjectAltName=DNS:${HOST}`,
   ], { stdio: "pipe" });
+  // What the organiser reads off the certificate and types into the laptop beside the address.
+  const printed = execFileSync("openssl", ["x509", "-noout", "-fingerprint", "-sha256", "-in", join(s.dir, "cert.pem")], { encoding: "utf8" });
+  s.fingerprint = printed.trim().split("=")[1];
+  assert.match(s.fingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, printed);
 
   // The hub's folder, with 直播网站设置: nginx is the trusted proxy, the host name allowed.
   const hub = join(s.dir, "hub");
@@ -217,9 +240,10 @@ before(async () => {
   s.nginx = spawn("nginx", [...args, "-g", "daemon off;"], { stdio: ["ignore", "inherit", "inherit"] });
   await listening(s.ports.https);
 
-  s.laptop = spawn(laptopBin, [], { stdio: ["pipe", "pipe", "inherit"] });
-  s.laptopLines = createInterface({ input: s.laptop.stdout });
-  await laptop(`pair http://127.0.0.1:${s.ports.peer} ${code}`, "PAIRED");
+  // The 直播电脑 pairs through nginx over HTTPS, by IP address, pinning the certificate (whose
+  // name is the host's, not the address: the pin alone is checked).
+  ({ child: s.laptop, lines: s.laptopLines } = startLaptop());
+  await laptop(`pair https://127.0.0.1:${s.ports.https} ${code} ${s.fingerprint}`, "PAIRED");
 
   s.browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -259,6 +283,8 @@ test("the phone page loads through nginx over HTTPS/2 and a new post appears liv
   const latency = Date.now() - started;
   console.log(`published on the laptop → shown on the phone through nginx in ${latency} ms`);
   assert.ok(latency <= 2_000, `${latency} ms`);
+  const log = readFileSync(join(s.dir, "nginx", "access.log"), "utf8");
+  assert.match(log, /"POST \/peer\/v1\/push HTTP\/1\.1" 200 /, "the laptop pushed through nginx");
   assert.equal(await page.evaluate(() => window.__stillTheSamePage), true, "the page must not reload");
   await page.screenshot({ path: join(shots, "nginx-phone-360x640.png") });
   await page.close();
@@ -304,10 +330,12 @@ test("the feed is micro-cached by nginx (HIT, 304 on its ETag) and a publish sho
   const me = await fetchVia("/api/me");
   assert.equal(me.headers["x-cache-status"], undefined);
 
-  const started = Date.now();
+  // Timed from when the post has reached the hub (the laptop answers once its sync is done):
+  // what is left is the cache's window, not the laptop's upload.
   await laptop("publish 第3站:烟洲镇村集体经济项目现场。", "PUBLISHED");
+  const started = Date.now();
   let seenAfter = -1;
-  while (Date.now() - started < 5_000) {
+  while (Date.now() - started < 6_000) {
     const r = await fetchVia(path);
     if (r.body.includes("烟洲镇村集体经济项目现场")) {
       seenAfter = Date.now() - started;
@@ -316,8 +344,8 @@ test("the feed is micro-cached by nginx (HIT, 304 on its ETag) and a publish sho
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   console.log(`published → in /api/feed through the micro-cache after ${seenAfter} ms`);
-  // The app's max-age (2 s), which nginx counts in whole seconds (so up to 3 s), plus the
-  // laptop's sync and a poll step.
+  // The app's max-age (2 s), which nginx counts in whole seconds (so up to 3 s), plus a poll
+  // step.
   assert.ok(seenAfter >= 0 && seenAfter <= 3_500, `${seenAfter} ms`);
 });
 
@@ -362,6 +390,31 @@ test("the app counts the phone's own address: a forged X-Forwarded-For changes n
   assert.equal(b.status, 201, b.body);
   const b2 = await comment(101, "127.0.0.3", "127.0.0.1");
   assert.equal(b2.status, 201, b2.body);
+});
+
+test("a laptop refuses a hub whose certificate is not the fingerprint's, and plain http:// to a public address", async () => {
+  const other = startLaptop();
+  try {
+    // The real fingerprint with its first byte changed: nginx's certificate no longer matches.
+    const first = s.fingerprint.slice(0, 2) === "00" ? "01" : "00";
+    const wrong = first + s.fingerprint.slice(2);
+    const pairs = () => readFileSync(join(s.dir, "nginx", "access.log"), "utf8").split("/peer/v1/pair").length;
+    const before = pairs();
+    assert.ok(before > 1, "the 直播电脑 paired through nginx");
+    const changed = await laptopFails(`pair https://127.0.0.1:${s.ports.https} 000000 ${wrong}`, other);
+    assert.equal(changed.code, "cert_changed", changed.line);
+    assert.equal(pairs(), before, "no request goes over a connection to the wrong certificate");
+
+    // Plain HTTP to an address on the internet is refused before connecting (TEST-NET-3, port 1:
+    // a connection attempt would be `unreachable`).
+    const insecure = await laptopFails("pair http://203.0.113.7:1 000000", other);
+    assert.equal(insecure.code, "insecure_hub_address", insecure.line);
+    // Neither attempt left the laptop paired.
+    assert.equal((await laptopFails("publish 不应发出", other)).code, "not_paired");
+  } finally {
+    other.child.stdin.end();
+    await stop(other.child);
+  }
 });
 
 test("nginx sends phones to HTTPS, laptops to the peer listener, and passes nothing else", async () => {
