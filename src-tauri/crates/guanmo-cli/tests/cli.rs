@@ -59,11 +59,8 @@ fn free_port() -> u16 {
 struct Server(Option<Child>);
 
 impl Server {
-    fn start(data: &Path, peer: SocketAddr, site: SocketAddr) -> Server {
-        Server::start_with(data, peer, site, &[])
-    }
-
-    /// `start` with more arguments (e.g. `--tls-cert`, `--tls-key`).
+    /// Started with `--peer` and `--site`, and more arguments (e.g. `--site-host`,
+    /// `--tls-cert`, `--tls-key`).
     fn start_with(data: &Path, peer: SocketAddr, site: SocketAddr, more: &[&Path]) -> Server {
         let child = Command::new(env!("CARGO_BIN_EXE_guanmo"))
             .args(["serve", "--data-dir"])
