@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod comments_crash;
+mod comments_sync;
 mod crash;
 mod export;
 mod photos;

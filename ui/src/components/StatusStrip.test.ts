@@ -20,6 +20,7 @@ function device(over: Partial<DeviceStatus>): DeviceStatus {
     backlog: 0,
     address: null,
     scorer_ids: [],
+    moderator: false,
     ...over,
   };
 }
@@ -55,7 +56,7 @@ function status(o: Partial<SyncOverview>, over: Partial<SyncStatus> = {}): SyncS
 
 const hub = device({ id: "hub", name: "组织方主机", role: "hub", last_contact: "2024-12-04T02:08:00Z" });
 const paired = (o: Partial<SyncOverview> = {}) => status({ hub_id: "hub", devices: [hub], ...o });
-const delivery = (n: number): Delivery => ({ to_hub: true, pending_sheet_ids: n > 0 ? ["sheet-1"] : [], pending_records: n });
+const delivery = (n: number): Delivery => ({ to_hub: true, pending_sheet_ids: n > 0 ? ["sheet-1"] : [], pending_comment_ids: [], pending_records: n });
 
 describe("status strip wording", () => {
   it("a paired laptop: what waits for the hub and when it was last reached", () => {

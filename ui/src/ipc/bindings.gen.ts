@@ -544,8 +544,16 @@ export type Delivery = {
 	to_hub: boolean,
 	/**  This device's sheets whose latest change the hub has not confirmed yet. */
 	pending_sheet_ids: string[],
-	/**  Records (sheets, photos, posts) with a change the hub has not confirmed yet. */
+	/**
+	 *  Records (sheets, photos, posts, decisions on comments) with a change the hub has not
+	 *  confirmed yet.
+	 */
 	pending_records: number,
+	/**
+	 *  Comments with a moderator's decision made here that the hub has not confirmed yet
+	 *  (待上传: queued while offline).
+	 */
+	pending_comment_ids: string[],
 };
 
 /**  A paired device as the hub sees it (or the hub as a laptop sees it). */
@@ -573,6 +581,8 @@ export type DeviceStatus = {
 	 *  them are accepted).
 	 */
 	scorer_ids: string[],
+	/**  It holds the hub's 审核 (moderator) grant: its decisions on comments are accepted. */
+	moderator: boolean,
 };
 
 /**  Stable error codes. Adding one is a UI change too (`ui/src/ipc/errors.ts`). */

@@ -393,6 +393,26 @@ pub fn mask_mobile(s: &str) -> String {
     }
 }
 
+/// True for a number in the masked form [`mask_mobile`] gives (three digits, `****`, four
+/// digits): what a comment's replica on another device holds instead of the number.
+pub fn is_masked_mobile(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 11
+        && b[..3].iter().all(u8::is_ascii_digit)
+        && &b[3..7] == b"****"
+        && b[7..].iter().all(u8::is_ascii_digit)
+}
+
+/// The masked form of a stored number, full (the site host's row) or already masked (a
+/// replica's): never the full number.
+pub fn masked_form(s: &str) -> String {
+    if is_masked_mobile(s) {
+        s.to_string()
+    } else {
+        mask_mobile(s)
+    }
+}
+
 impl CommentInput {
     /// Cleans the text fields (see [`clean_text`]) and the number.
     pub fn normalized(mut self) -> Self {
@@ -505,6 +525,33 @@ pub enum ModAction {
     Appeal,
 }
 
+impl ModAction {
+    /// The moderator's decisions that replicate between devices, by the name the change log
+    /// and the op log use for them.
+    pub const DECISIONS: [ModAction; 4] = [
+        ModAction::Approve,
+        ModAction::Reject,
+        ModAction::Pin,
+        ModAction::Unpin,
+    ];
+
+    /// Name in the change log and the moderation record.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModAction::Approve => "approve",
+            ModAction::Reject => "reject",
+            ModAction::Pin => "pin",
+            ModAction::Unpin => "unpin",
+            ModAction::Appeal => "appeal",
+        }
+    }
+
+    /// A moderator's decision by its name (`appeal` is a resident's, not a decision).
+    pub fn parse_decision(s: &str) -> Option<ModAction> {
+        ModAction::DECISIONS.into_iter().find(|a| a.as_str() == s)
+    }
+}
+
 /// Why a moderation action is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ModError {
@@ -587,6 +634,27 @@ mod tests {
             township_id: None,
             phone: "13812341234".into(),
         }
+    }
+
+    #[test]
+    fn a_masked_number_is_recognised_and_a_full_one_is_never_passed_on() {
+        assert!(is_masked_mobile("138****5678"));
+        assert!(!is_masked_mobile("13812345678"));
+        assert!(!is_masked_mobile("138***45678"));
+        assert!(!is_masked_mobile("138****567"));
+        assert!(!is_masked_mobile("abc****5678"));
+        assert_eq!(masked_form("13812345678"), "138****5678");
+        assert_eq!(masked_form("138****5678"), "138****5678");
+        assert_eq!(masked_form("garbage"), "***");
+    }
+
+    #[test]
+    fn decisions_read_back_their_names_and_an_appeal_is_not_one() {
+        for a in ModAction::DECISIONS {
+            assert_eq!(ModAction::parse_decision(a.as_str()), Some(a));
+        }
+        assert_eq!(ModAction::parse_decision("appeal"), None);
+        assert_eq!(ModAction::parse_decision("mute"), None);
     }
 
     #[test]

@@ -39,6 +39,12 @@ impl Role {
     pub fn is_laptop(self) -> bool {
         self != Role::Hub
     }
+
+    /// May run the resident site, and so take residents' comments: the hub (`guanmo serve
+    /// --site`) and the media laptop (its LAN site); never a scorer's laptop.
+    pub fn runs_site(self) -> bool {
+        matches!(self, Role::Hub | Role::Media)
+    }
 }
 
 #[cfg(test)]
@@ -53,5 +59,6 @@ mod tests {
         assert_eq!(Role::parse("organiser"), None);
         assert_eq!(Role::parse("Hub"), None);
         assert!(Role::Scorer.is_laptop() && Role::Media.is_laptop() && !Role::Hub.is_laptop());
+        assert!(Role::Hub.runs_site() && Role::Media.runs_site() && !Role::Scorer.runs_site());
     }
 }

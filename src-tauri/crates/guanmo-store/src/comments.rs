@@ -4,13 +4,20 @@
 //! checked by the caller (`guanmo_domain::comments::transition`) inside the same
 //! transaction; the schema backs the invariants up (pinned ⇒ approved, rejected ⇒ a reason,
 //! answered ⇒ a reply).
+//!
+//! Comments and moderators' decisions replicate through the op log (see the section
+//! "Replication" below): the device that runs the site keeps the author's full number and
+//! phone key; every other device keeps a replica with the number masked and no phone key.
 
 use crate::{meta, ChangeInput, Result, StoreError, WriteTx};
 use guanmo_domain::comments::{
-    mask_mobile, Comment, CommentInput, CommentKind, CommentStatus, Handling, ModLogEntry,
-    ModState, Mute, OwnComment, PublicComment, PublicReply,
+    is_masked_mobile, is_mobile, mask_mobile, masked_form, Comment, CommentInput, CommentKind,
+    CommentStatus, Handling, ModAction, ModLogEntry, ModState, Mute, OwnComment, PublicComment,
+    PublicReply, MAX_NICKNAME_CHARS, MAX_REASON_CHARS, MAX_TEXT_CHARS, MIN_TEXT_CHARS,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// Entity name of comments in the change log.
 pub const ENTITY: &str = "comment";
@@ -23,7 +30,9 @@ pub const PUBLIC_OPS: [&str; 6] = ["approve", "reject", "pin", "unpin", "reply",
 
 const AREA_CLOSED_KEY: &str = "comment_area_closed";
 
-const COLUMNS: &str = "id, target, nickname, kind, text, township_id, phone, phone_verified,
+// Column 6 is the site host's full number or a replica's masked one; `from_row` masks it.
+const COLUMNS: &str = "id, target, nickname, kind, text, township_id,
+    COALESCE(phone, phone_masked), phone_verified,
     flagged_words, status, pinned, appealed, appeal_reason, reject_reason, decided_at,
     decided_by, handling, assigned_to, assigned_at, reply, replied_at, created_at, version,
     (SELECT count(*) FROM comment_reports r WHERE r.comment_id = comments.id
@@ -43,7 +52,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Comment> {
         kind: CommentKind::parse(&kind).unwrap_or(CommentKind::Other),
         text: r.get(4)?,
         township_id: r.get(5)?,
-        phone_masked: mask_mobile(&phone),
+        phone_masked: masked_form(&phone),
         phone_verified: r.get(7)?,
         flagged_words: serde_json::from_str(&flagged).unwrap_or_default(),
         status: CommentStatus::parse(&status).unwrap_or(CommentStatus::Pending),
@@ -82,13 +91,18 @@ pub fn get(conn: &Connection, id: &str) -> Result<Comment> {
     .ok_or_else(|| not_found(id))
 }
 
-/// The full number of a comment's author, for muting and the full export only.
+/// The full number of a comment's author, for muting and the full export only. Only the
+/// device that runs the site has it: on a replica it is not found.
 pub fn phone_of(conn: &Connection, id: &str) -> Result<String> {
     conn.query_row("SELECT phone FROM comments WHERE id = ?1", [id], |r| {
-        r.get(0)
+        r.get::<_, Option<String>>(0)
     })
     .optional()?
-    .ok_or_else(|| not_found(id))
+    .flatten()
+    .ok_or_else(|| StoreError::NotFound {
+        entity: "comment_phone",
+        id: id.to_string(),
+    })
 }
 
 /// Which comments a moderator lists.
@@ -124,8 +138,9 @@ pub fn list(conn: &Connection, queue: Queue, limit: u32) -> Result<Vec<Comment>>
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Every comment, oldest first (the full export).
-pub fn all(conn: &Connection) -> Result<Vec<(Comment, String)>> {
+/// Every comment, oldest first, with the full number where this device has it (the full
+/// export; a replica has only the masked number).
+pub fn all(conn: &Connection) -> Result<Vec<(Comment, Option<String>)>> {
     let mut st = conn.prepare(&format!(
         "SELECT {COLUMNS}, phone FROM comments ORDER BY created_at, id"
     ))?;
@@ -781,12 +796,422 @@ pub fn own(conn: &Connection, client_key: &str, limit: u32) -> Result<Vec<OwnCom
 }
 
 /// The client key a comment was submitted with (to check an appeal comes from its phone).
+/// A replica has none: not found, like a missing comment.
 pub fn client_key_of(conn: &Connection, id: &str) -> Result<String> {
     conn.query_row("SELECT client_key FROM comments WHERE id = ?1", [id], |r| {
-        r.get(0)
+        r.get::<_, Option<String>>(0)
     })
     .optional()?
+    .flatten()
     .ok_or_else(|| not_found(id))
+}
+
+// ---------------------------------------------------------------------------------------
+// Replication: the op log's `comment` and `comment_decision` records (see `crate::oplog`).
+//
+// A `comment` record is a new comment as moderators need it, written once where the resident
+// site took it: the number masked, never the phone key or the peer address. A
+// `comment_decision` record is a moderator's 通过/不通过/置顶/取消置顶: the comment's
+// moderation state after it plus the line it adds to the moderation record, applied alike on
+// every replica. Likes, reports, appeals, mutes, the word list, the area switch and the
+// suggestion follow-up stay on the device that made them (for now).
+
+/// The payload table of a `comment` record: `{"comments": [CommentRecord]}`.
+pub const RECORD_TABLE: &str = "comments";
+/// The payload table of a `comment_decision` record: `{"comment_decisions": [DecisionRecord]}`.
+pub const DECISION_TABLE: &str = "comment_decisions";
+
+/// A comment as it replicates: what moderators need, the number masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CommentRecord {
+    /// Comment id.
+    pub id: String,
+    /// A post id or `event`.
+    pub target: String,
+    /// The resident's nickname.
+    pub nickname: String,
+    /// `praise`, `suggestion` or `other`.
+    pub kind: String,
+    /// The text.
+    pub text: String,
+    /// The township it is about, if any.
+    pub township_id: Option<String>,
+    /// The number, masked: `138****5678`.
+    pub phone_masked: String,
+    /// The number was verified by SMS.
+    pub phone_verified: bool,
+    /// Sensitive words hit at submission.
+    pub flagged_words: Vec<String>,
+    /// Always `pending`: a new comment waits for a moderator (先审后发).
+    pub status: String,
+    /// When the site took it.
+    pub created_at: String,
+}
+
+/// A moderator's decision as it replicates: the comment's moderation state after it and the
+/// moderation record's line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRecord {
+    /// The comment.
+    pub comment_id: String,
+    /// `approve`, `reject`, `pin` or `unpin`.
+    pub action: String,
+    /// Status after the decision.
+    pub status: String,
+    /// Pinned after the decision.
+    pub pinned: bool,
+    /// The reason of the latest rejection, if any (kept after a later approval, as here).
+    pub reject_reason: Option<String>,
+    /// When the status was last decided.
+    pub decided_at: Option<String>,
+    /// Who last decided the status.
+    pub decided_by: Option<String>,
+    /// The moderation record line's id (the same on every replica).
+    pub log_id: String,
+    /// When the moderator decided.
+    pub log_at: String,
+    /// Who decided.
+    pub actor: String,
+    /// The reason given with this decision.
+    pub reason: Option<String>,
+}
+
+fn one_row<T: for<'de> Deserialize<'de>>(
+    payload: &Value,
+    table: &str,
+) -> std::result::Result<T, String> {
+    let obj = payload.as_object().ok_or("payload is not an object")?;
+    if let Some(other) = obj.keys().find(|k| *k != table) {
+        return Err(format!("table {other:?} is not part of this record"));
+    }
+    let rows = obj
+        .get(table)
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("{table} missing"))?;
+    let [row] = rows.as_slice() else {
+        return Err(format!("{table} must hold one row"));
+    };
+    serde_json::from_value(row.clone()).map_err(|e| format!("{table}: {e}"))
+}
+
+fn chars_within(what: &str, s: &str, lo: usize, hi: usize) -> std::result::Result<(), String> {
+    let n = s.chars().count();
+    if (lo..=hi).contains(&n) {
+        Ok(())
+    } else {
+        Err(format!("{what} has {n} characters, not {lo}..={hi}"))
+    }
+}
+
+fn time_text(what: &str, s: &str) -> std::result::Result<(), String> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|_| ())
+        .map_err(|_| format!("{what} is not a time"))
+}
+
+/// Reads and checks a `comment` record's payload for comment `entity_id`: one row, only the
+/// record's fields, the lengths a local comment keeps, a masked number (a full number is
+/// refused: it never leaves the site host), a new comment's status.
+pub fn parse_record(
+    entity_id: &str,
+    payload: &Value,
+) -> std::result::Result<CommentRecord, String> {
+    let r: CommentRecord = one_row(payload, RECORD_TABLE)?;
+    if r.id != entity_id {
+        return Err(format!("comment {} outside {entity_id}", r.id));
+    }
+    chars_within("id", &r.id, 1, 64)?;
+    chars_within("target", &r.target, 1, 36)?;
+    chars_within("nickname", &r.nickname, 1, MAX_NICKNAME_CHARS)?;
+    chars_within("text", &r.text, MIN_TEXT_CHARS, MAX_TEXT_CHARS)?;
+    if CommentKind::parse(&r.kind).is_none() {
+        return Err(format!("kind {:?}", r.kind));
+    }
+    if let Some(t) = &r.township_id {
+        chars_within("township_id", t, 1, 64)?;
+    }
+    if is_mobile(&r.phone_masked) || !is_masked_mobile(&r.phone_masked) {
+        return Err("phone_masked is not a masked number".into());
+    }
+    if r.flagged_words.len() > 100 {
+        return Err("too many flagged words".into());
+    }
+    for w in &r.flagged_words {
+        chars_within("flagged word", w, 1, 50)?;
+    }
+    if r.status != CommentStatus::Pending.as_str() {
+        return Err(format!("a new comment is pending, not {:?}", r.status));
+    }
+    time_text("created_at", &r.created_at)?;
+    Ok(r)
+}
+
+/// Reads and checks a `comment_decision` record's payload for comment `entity_id`: one row,
+/// a decision, a state that decision leaves (approved after 通过 or 置顶, rejected and
+/// unpinned with a reason after 不通过), reasons within their length.
+pub fn parse_decision(
+    entity_id: &str,
+    payload: &Value,
+) -> std::result::Result<DecisionRecord, String> {
+    let d: DecisionRecord = one_row(payload, DECISION_TABLE)?;
+    if d.comment_id != entity_id {
+        return Err(format!("decision on {} outside {entity_id}", d.comment_id));
+    }
+    let action =
+        ModAction::parse_decision(&d.action).ok_or_else(|| format!("action {:?}", d.action))?;
+    let status = CommentStatus::parse(&d.status).ok_or_else(|| format!("status {:?}", d.status))?;
+    let consistent = match action {
+        ModAction::Approve | ModAction::Unpin => status == CommentStatus::Approved && !d.pinned,
+        ModAction::Pin => status == CommentStatus::Approved && d.pinned,
+        ModAction::Reject => status == CommentStatus::Rejected && !d.pinned,
+        ModAction::Appeal => false,
+    };
+    if !consistent {
+        return Err(format!(
+            "{} does not leave {} (pinned {})",
+            d.action, d.status, d.pinned
+        ));
+    }
+    match (&d.reject_reason, status) {
+        (None, CommentStatus::Rejected) => return Err("rejected without a reason".into()),
+        (Some(r), _) => chars_within("reject_reason", r, 1, MAX_REASON_CHARS)?,
+        (None, _) => {}
+    }
+    if action == ModAction::Reject && d.reason.is_none() {
+        return Err("不通过 without a reason".into());
+    }
+    if let Some(r) = &d.reason {
+        chars_within("reason", r, 1, MAX_REASON_CHARS)?;
+    }
+    chars_within("log_id", &d.log_id, 1, 64)?;
+    chars_within("actor", &d.actor, 1, 100)?;
+    time_text("log_at", &d.log_at)?;
+    if let Some(t) = &d.decided_at {
+        time_text("decided_at", t)?;
+    }
+    if let Some(by) = &d.decided_by {
+        chars_within("decided_by", by, 1, 100)?;
+    }
+    Ok(d)
+}
+
+/// A comment's `comment` record, as the op log carries it.
+pub fn record_payload(conn: &Connection, id: &str) -> Result<Value> {
+    let r = conn
+        .prepare_cached(
+            "SELECT id, target, nickname, kind, text, township_id, COALESCE(phone, phone_masked),
+                phone_verified, flagged_words, status, created_at
+             FROM comments WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            let phone: String = r.get(6)?;
+            let flagged: String = r.get(8)?;
+            Ok(CommentRecord {
+                id: r.get(0)?,
+                target: r.get(1)?,
+                nickname: r.get(2)?,
+                kind: r.get(3)?,
+                text: r.get(4)?,
+                township_id: r.get(5)?,
+                phone_masked: masked_form(&phone),
+                phone_verified: r.get(7)?,
+                flagged_words: serde_json::from_str(&flagged).unwrap_or_default(),
+                status: r.get(9)?,
+                created_at: r.get(10)?,
+            })
+        })
+        .optional()?
+        .ok_or_else(|| not_found(id))?;
+    Ok(serde_json::json!({ (RECORD_TABLE): [r] }))
+}
+
+/// A comment's moderation state with the newest decision's line in the moderation record:
+/// the `comment_decision` record the op log carries after a decision.
+pub fn decision_payload(conn: &Connection, id: &str) -> Result<Value> {
+    let state = conn
+        .prepare_cached(
+            "SELECT status, pinned, reject_reason, decided_at, decided_by FROM comments
+             WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, bool>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .optional()?
+        .ok_or_else(|| not_found(id))?;
+    let line = conn
+        .prepare_cached(
+            "SELECT id, at, actor, action, reason FROM moderation_log
+             WHERE comment_id = ?1 AND (action = 'approve' OR action = 'reject'
+                OR action = 'pin' OR action = 'unpin')
+             ORDER BY rowid DESC LIMIT 1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
+        })
+        .optional()?
+        .ok_or_else(|| StoreError::Corrupt(format!("comment {id}: a decision without a record")))?;
+    let d = DecisionRecord {
+        comment_id: id.to_string(),
+        action: line.3,
+        status: state.0,
+        pinned: state.1,
+        reject_reason: state.2,
+        decided_at: state.3,
+        decided_by: state.4,
+        log_id: line.0,
+        log_at: line.1,
+        actor: line.2,
+        reason: line.4,
+    };
+    Ok(serde_json::json!({ (DECISION_TABLE): [d] }))
+}
+
+/// The moderation state of a comment, if this device has it.
+pub fn mod_state(conn: &Connection, id: &str) -> Result<Option<ModState>> {
+    Ok(conn
+        .prepare_cached("SELECT status, pinned, appealed FROM comments WHERE id = ?1")?
+        .query_row([id], |r| {
+            let status: String = r.get(0)?;
+            Ok(ModState {
+                status: CommentStatus::parse(&status).unwrap_or(CommentStatus::Pending),
+                pinned: r.get(1)?,
+                appealed: r.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// True when this device has the comment.
+pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM comments WHERE id = ?1")?
+        .exists([id])?)
+}
+
+/// Stores a replica of a comment made on another device (checked by [`parse_record`]): the
+/// masked number, no phone key or peer address, pending. A comment already here stays as it
+/// is (a comment never changes once made; decisions change its state).
+pub fn apply_record(conn: &Connection, r: &CommentRecord) -> Result<()> {
+    let handling = (r.kind == CommentKind::Suggestion.as_str()).then_some(Handling::Open.as_str());
+    conn.prepare_cached(
+        "INSERT INTO comments (id, target, nickname, kind, text, township_id, phone_masked,
+            phone_verified, flagged_words, status, handling, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'pending', ?10, ?11)
+         ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![
+        r.id,
+        r.target,
+        r.nickname,
+        r.kind,
+        r.text,
+        r.township_id,
+        r.phone_masked,
+        r.phone_verified,
+        serde_json::to_string(&r.flagged_words)?,
+        handling,
+        r.created_at,
+    ])?;
+    Ok(())
+}
+
+/// Applies a moderator's decision made on another device (checked by [`parse_decision`]):
+/// the comment's moderation state, its open reports resolved by 通过/不通过 (as a local
+/// decision resolves them), and the moderation record's line. Returns false when this device
+/// does not have the comment.
+pub fn apply_decision(conn: &Connection, d: &DecisionRecord) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE comments SET status = ?2, pinned = ?3, reject_reason = ?4, decided_at = ?5,
+                decided_by = ?6, version = version + 1
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            d.comment_id,
+            d.status,
+            d.pinned,
+            d.reject_reason,
+            d.decided_at,
+            d.decided_by
+        ])?;
+    if n == 0 {
+        return Ok(false);
+    }
+    if d.action == "approve" || d.action == "reject" {
+        conn.prepare_cached(
+            "UPDATE comment_reports SET resolved_at = ?2, resolved_by = ?3
+             WHERE comment_id = ?1 AND resolved_at IS NULL",
+        )?
+        .execute(params![d.comment_id, d.log_at, d.actor])?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO moderation_log (id, at, actor, action, comment_id, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![
+        d.log_id,
+        d.log_at,
+        d.actor,
+        d.action,
+        d.comment_id,
+        d.reason
+    ])?;
+    Ok(true)
+}
+
+/// What replicates of the comments, as text identical on every replica that has the same
+/// comments and decisions: each comment's record fields and moderation state, sorted. For
+/// convergence checks. (The moderation record is left out: a moderator's laptop keeps the
+/// line of its own decision that another moderator's, reaching the hub first, overruled.)
+pub fn replicated_dump(conn: &Connection) -> Result<String> {
+    let mut out = String::from("comments\n");
+    let mut st = conn.prepare(
+        "SELECT id, target, nickname, kind, text, township_id, COALESCE(phone, phone_masked),
+            phone_verified, flagged_words, status, pinned, reject_reason, decided_at,
+            decided_by, handling, created_at
+         FROM comments ORDER BY id",
+    )?;
+    let rows = st.query_map([], |r| {
+        let phone: String = r.get(6)?;
+        Ok(serde_json::json!([
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, String>(3)?,
+            r.get::<_, String>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            masked_form(&phone),
+            r.get::<_, bool>(7)?,
+            r.get::<_, String>(8)?,
+            r.get::<_, String>(9)?,
+            r.get::<_, bool>(10)?,
+            r.get::<_, Option<String>>(11)?,
+            r.get::<_, Option<String>>(12)?,
+            r.get::<_, Option<String>>(13)?,
+            r.get::<_, Option<String>>(14)?,
+            r.get::<_, String>(15)?,
+        ])
+        .to_string())
+    })?;
+    for row in rows {
+        out.push_str(&row?);
+        out.push('\n');
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

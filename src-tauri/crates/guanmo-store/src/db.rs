@@ -345,7 +345,7 @@ impl WriteTx<'_> {
     pub fn record(&self, change: ChangeInput) -> Result<()> {
         self.touched.borrow_mut().insert(change.entity);
         if self.capture {
-            if let Some(agg) = oplog::Kind::of_change(change.entity, &change.entity_id) {
+            if let Some(agg) = oplog::Kind::of_change(change.entity, change.op, &change.entity_id) {
                 self.replicated.borrow_mut().insert(agg);
             }
         }

@@ -16,6 +16,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0010-sync-trust/up.sql"),
     include_str!("../migrations/0011-mute-keys/up.sql"),
     include_str!("../migrations/0012-scorer-work-unit/up.sql"),
+    include_str!("../migrations/0013-comment-replicas/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with
@@ -141,6 +142,43 @@ mod tests {
                 "comments_suggestions"
             ]
         );
+    }
+
+    /// A replica of a comment (0013) holds the masked number and no phone key or peer; the
+    /// site host's row holds the number, key and peer; never both, never neither.
+    #[test]
+    fn a_comment_row_is_the_site_hosts_or_a_masked_replica_never_both() {
+        let (_dir, mut c) = at_version(12);
+        super::migrations().to_latest(&mut c).unwrap();
+        let insert = |phone: Option<&str>, masked: Option<&str>, key: Option<&str>| {
+            c.execute(
+                "INSERT INTO comments (id, target, nickname, kind, text, phone, phone_masked,
+                     client_key, peer, created_at)
+                 VALUES (hex(randomblob(8)), 'event', '居民', 'praise', '很好很好', ?1, ?2, ?3,
+                     ?3, '2026-12-04T09:00:00Z')",
+                rusqlite::params![phone, masked, key],
+            )
+        };
+        assert!(
+            insert(Some("13812341234"), None, Some("k")).is_ok(),
+            "site host"
+        );
+        assert!(insert(None, Some("138****1234"), None).is_ok(), "replica");
+        assert!(insert(Some("13812341234"), Some("138****1234"), Some("k")).is_err());
+        assert!(insert(None, None, None).is_err(), "neither");
+        assert!(
+            insert(None, Some("13812341234"), None).is_err(),
+            "a full number as masked"
+        );
+        assert!(
+            insert(None, Some("138****1234"), Some("k")).is_err(),
+            "a replica's key"
+        );
+        assert!(
+            insert(Some("13812341234"), None, None).is_err(),
+            "a host row's key"
+        );
+        assert!(insert(Some("1381234123x"), None, Some("k")).is_err());
     }
 
     /// The VDBE opcodes of `sql`.

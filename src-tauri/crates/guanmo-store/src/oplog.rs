@@ -9,6 +9,13 @@
 //! scorer's device, where the hub may only unlock; a post only from its author's device or
 //! the hub) → concurrent edits of the same record, which are flagged for a person.
 //!
+//! Residents' comments and moderators' decisions are records of their own shape (see
+//! `crate::comments`, "Replication"): a comment is made once, by the device that runs the
+//! site, with the number masked; a decision comes from the hub or a laptop the hub grants 审核,
+//! and of two decisions on one comment made without seeing each other the first to reach the
+//! hub stands: the other is kept unapplied, listed as a conflict and reported to its sender
+//! as refused, so a published comment never flips silently.
+//!
 //! A concurrent edit never picks a winner by time or by value: the organiser's hub is the
 //! authority, so where the hub and a laptop edited the same record without seeing each
 //! other's edit the hub's version stands on every replica and the laptop's is kept in the
@@ -54,11 +61,19 @@ pub enum Kind {
     Photo,
     /// A feed post with its photos.
     Post,
+    /// A resident's comment as moderators need it, the number masked (made once, where the
+    /// resident site took it).
+    Comment,
+    /// A moderator's decision on one comment (entity id: the comment's): 通过, 不通过, 置顶,
+    /// 取消置顶.
+    CommentDecision,
+    /// The hub's 审核 (moderator) grant of one device (entity id: the device's).
+    Moderator,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Roster,
         Kind::Rubric,
         Kind::AggregationRule,
@@ -67,6 +82,9 @@ impl Kind {
         Kind::Sheet,
         Kind::Photo,
         Kind::Post,
+        Kind::Comment,
+        Kind::CommentDecision,
+        Kind::Moderator,
     ];
 
     /// Name in the log.
@@ -80,6 +98,9 @@ impl Kind {
             Kind::Sheet => "sheet",
             Kind::Photo => "photo",
             Kind::Post => "post",
+            Kind::Comment => "comment",
+            Kind::CommentDecision => "comment_decision",
+            Kind::Moderator => "moderator",
         }
     }
 
@@ -88,16 +109,20 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// The change-log entity a write of this kind announces.
+    /// The change-log entity a write of this kind announces (comments and decisions both
+    /// announce `comment`, which the resident page and the moderation queue follow).
     pub fn entity(self) -> &'static str {
         match self {
             Kind::Roster => "township",
+            Kind::Comment | Kind::CommentDecision => crate::comments::ENTITY,
             other => other.as_str(),
         }
     }
 
-    /// Which aggregate a change-log row belongs to, if it is replicated.
-    pub(crate) fn of_change(entity: &str, entity_id: &str) -> Option<(Kind, String)> {
+    /// Which aggregate a change-log row belongs to, if it is replicated. Of the comments'
+    /// changes only a new comment (`submit`) and a moderator's decision replicate; likes,
+    /// reports, appeals, the settings and the suggestion follow-up stay where they were made.
+    pub(crate) fn of_change(entity: &str, op: &str, entity_id: &str) -> Option<(Kind, String)> {
         Some(match entity {
             "township" => (Kind::Roster, "*".to_string()),
             "rubric" => (Kind::Rubric, "1".to_string()),
@@ -107,6 +132,13 @@ impl Kind {
             "sheet" => (Kind::Sheet, entity_id.to_string()),
             "photo" => (Kind::Photo, entity_id.to_string()),
             "post" => (Kind::Post, entity_id.to_string()),
+            "moderator" => (Kind::Moderator, entity_id.to_string()),
+            crate::comments::ENTITY if op == "submit" => (Kind::Comment, entity_id.to_string()),
+            crate::comments::ENTITY
+                if guanmo_domain::comments::ModAction::parse_decision(op).is_some() =>
+            {
+                (Kind::CommentDecision, entity_id.to_string())
+            }
             _ => return None,
         })
     }
@@ -115,8 +147,26 @@ impl Kind {
     pub fn hub_only(self) -> bool {
         matches!(
             self,
-            Kind::Roster | Kind::Rubric | Kind::AggregationRule | Kind::Scorer | Kind::ScoringState
+            Kind::Roster
+                | Kind::Rubric
+                | Kind::AggregationRule
+                | Kind::Scorer
+                | Kind::ScoringState
+                | Kind::Moderator
         )
+    }
+
+    /// Carried in a record shape of its own (`crate::comments`), not as table rows: the
+    /// number is masked and the phone key left out on the way.
+    fn custom_shape(self) -> bool {
+        matches!(self, Kind::Comment | Kind::CommentDecision)
+    }
+
+    /// Whether replicas track which operation a record currently shows. A comment is made
+    /// once and never edited, so its operations need no head (nor the write one costs on
+    /// every resident comment).
+    fn tracks_head(self) -> bool {
+        self != Kind::Comment
     }
 
     fn tables(self) -> &'static [TableSpec] {
@@ -163,6 +213,8 @@ impl Kind {
                 t!("posts", &["id"], Some("id")),
                 t!("post_photos", &["post_id", "position"], Some("post_id")),
             ],
+            Kind::Moderator => &[t!("moderators", &["device_id"], Some("device_id"))],
+            Kind::Comment | Kind::CommentDecision => &[],
         }
     }
 }
@@ -328,6 +380,11 @@ fn rows_of(conn: &Connection, spec: &TableSpec, entity_id: &str) -> Result<Vec<V
 
 /// The whole state of an aggregate, as an operation carries it.
 pub fn snapshot(conn: &Connection, kind: Kind, entity_id: &str) -> Result<Value> {
+    match kind {
+        Kind::Comment => return crate::comments::record_payload(conn, entity_id),
+        Kind::CommentDecision => return crate::comments::decision_payload(conn, entity_id),
+        _ => {}
+    }
     let mut obj = Map::new();
     for spec in kind.tables() {
         obj.insert(
@@ -477,7 +534,11 @@ pub(crate) fn append_local(tx: &WriteTx<'_>, changed: &BTreeSet<(Kind, String)>)
             hlc: hlc.to_string(),
             kind: kind.as_str().to_string(),
             entity_id: entity_id.clone(),
-            base: head(conn, *kind, entity_id)?,
+            base: if kind.tracks_head() {
+                head(conn, *kind, entity_id)?
+            } else {
+                None
+            },
             at: tx.at().to_string(),
             actor: tx.actor().to_string(),
             payload,
@@ -487,7 +548,9 @@ pub(crate) fn append_local(tx: &WriteTx<'_>, changed: &BTreeSet<(Kind, String)>)
             bind_owner(conn, &key, me)?;
         }
         insert_op(conn, &op, "applied", tx.at())?;
-        set_head(conn, *kind, entity_id, &op.id())?;
+        if kind.tracks_head() {
+            set_head(conn, *kind, entity_id, &op.id())?;
+        }
     }
     set_watermark(conn, me, seq)?;
     meta::set(tx, HLC_LAST, &hlc.to_string())
@@ -689,7 +752,10 @@ pub fn adopt_version(tx: &WriteTx<'_>, version: &OpRef) -> Result<bool> {
     let Some(op) = op_by_ref(conn, version)? else {
         return Ok(false);
     };
-    let Some(kind) = Kind::parse(&op.kind).filter(|k| *k != Kind::Photo) else {
+    // Photos merge by themselves; comments are made once, and of two decisions the first to
+    // reach the hub stands (the organiser decides again in the moderation view instead).
+    let Some(kind) = Kind::parse(&op.kind).filter(|k| *k != Kind::Photo && !k.custom_shape())
+    else {
         return Ok(false);
     };
     if check_payload(conn, kind, &op.entity_id, &op.payload).is_err() {
@@ -728,8 +794,10 @@ pub fn issue(conn: &Connection, id: &str) -> Result<Option<SyncIssue>> {
     Ok(issues(conn)?.into_iter().find(|i| i.id == id))
 }
 
-/// Tables that make up the replicated state, in the order of the canonical dump.
-pub const REPLICATED_TABLES: [&str; 14] = [
+/// Tables that make up the replicated state, in the order of the canonical dump. (Comments
+/// differ between the site host, which has the numbers, and replicas: compare them with
+/// `crate::comments::replicated_dump`.)
+pub const REPLICATED_TABLES: [&str; 15] = [
     "townships",
     "rubric",
     "rubric_categories",
@@ -744,6 +812,7 @@ pub const REPLICATED_TABLES: [&str; 14] = [
     "photos",
     "posts",
     "post_photos",
+    "moderators",
 ];
 
 /// The replicated state as text, identical on every replica that has the same data: each
@@ -1048,8 +1117,12 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         report.refused_at_hub += 1;
         return Ok(Step::Done(Outcome::Refused));
     }
-    if judged_by_hub && op.verdict.as_deref() == Some("superseded") && op.kind == "photo" {
-        // The hub kept another device's metadata for this photo: follow it.
+    if judged_by_hub
+        && op.verdict.as_deref() == Some("superseded")
+        && (op.kind == Kind::Photo.as_str() || op.kind == Kind::CommentDecision.as_str())
+    {
+        // The hub kept another device's metadata for this photo, or another moderator's
+        // decision on this comment: follow it.
         insert_op(conn, op, "superseded", tx.at())?;
         set_watermark(conn, &op.origin, op.seq)?;
         return Ok(Step::Done(Outcome::Superseded));
@@ -1077,6 +1150,17 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
                 );
             }
             Some(_) => {}
+        }
+        // A decision on a comment needs the hub's 审核 grant, now (a revoked moderator's
+        // later decisions are refused).
+        if kind == Kind::CommentDecision && !from_hub && !trust::is_moderator(conn, &op.origin)? {
+            return refuse(
+                tx,
+                op,
+                "not_moderator",
+                format!("{} does not hold 审核", op.origin),
+                report,
+            );
         }
     }
     if let Err(detail) = check_payload(conn, kind, &op.entity_id, &op.payload) {
@@ -1144,9 +1228,21 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         }
     }
 
+    if kind == Kind::CommentDecision {
+        if judged_by_hub {
+            if !crate::comments::exists(conn, &op.entity_id)? {
+                // A comment from before comments replicated: nothing here to decide on.
+                insert_op(conn, op, "superseded", tx.at())?;
+                set_watermark(conn, &op.origin, op.seq)?;
+                return Ok(Step::Done(Outcome::Superseded));
+            }
+        } else if let Some(step) = judge_decision(tx, op, report)? {
+            return Ok(step);
+        }
+    }
     // Concurrent edits: the writer had not seen the record's current state.
-    // A photo's metadata is set once (above): never a conflict.
-    let current = if kind == Kind::Photo {
+    // A photo's metadata is set once (above): never a conflict. Decisions were judged above.
+    let current = if kind == Kind::Photo || !kind.tracks_head() || kind == Kind::CommentDecision {
         None
     } else {
         head(conn, kind, &op.entity_id)?
@@ -1172,7 +1268,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
             } else {
                 (op.id(), cur.clone())
             };
-            record_conflict(tx, kind, &op.entity_id, &winner, &loser)?;
+            record_conflict(tx, "concurrent_edit", kind, &op.entity_id, &winner, &loser)?;
             report.conflicts.push(IssueNote {
                 op: loser,
                 kind: kind.as_str().to_string(),
@@ -1214,7 +1310,9 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     }
     insert_op(conn, op, "applied", tx.at())?;
     set_watermark(conn, &op.origin, op.seq)?;
-    set_head(conn, kind, &op.entity_id, &op.id())?;
+    if kind.tracks_head() {
+        set_head(conn, kind, &op.entity_id, &op.id())?;
+    }
     tx.record(crate::ChangeInput {
         entity: kind.entity(),
         entity_id: op.entity_id.clone(),
@@ -1227,15 +1325,24 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
 /// The change-log op an applied operation is announced as. A post that becomes, stays or
 /// stops being public is announced with the feed's public ops (see
 /// [`crate::feed::PUBLIC_OPS`]), so the resident page, its live stream and its ETag follow
-/// posts that arrive by sync exactly like posts written here.
+/// posts that arrive by sync exactly like posts written here; likewise a comment arrives as
+/// `submit` and a decision as its own name (see [`crate::comments::PUBLIC_OPS`]).
 fn change_op(
     conn: &Connection,
     kind: Kind,
     entity_id: &str,
     payload: &Value,
 ) -> Result<&'static str> {
-    if kind != Kind::Post {
-        return Ok("sync");
+    match kind {
+        Kind::Comment => return Ok("submit"),
+        Kind::CommentDecision => {
+            return Ok(crate::comments::parse_decision(entity_id, payload)
+                .ok()
+                .and_then(|d| guanmo_domain::comments::ModAction::parse_decision(&d.action))
+                .map_or("sync", guanmo_domain::comments::ModAction::as_str))
+        }
+        Kind::Post => {}
+        _ => return Ok("sync"),
     }
     let before: Option<String> = conn
         .prepare_cached("SELECT status FROM posts WHERE id = ?1")?
@@ -1270,6 +1377,7 @@ fn owner_device(
 
 fn record_conflict(
     tx: &WriteTx<'_>,
+    code: &str,
     kind: Kind,
     entity_id: &str,
     winner: &OpRef,
@@ -1279,7 +1387,7 @@ fn record_conflict(
         .prepare_cached(
             "INSERT INTO sync_issues (id, kind, code, op_origin, op_seq, entity_kind, entity_id,
                                       other_origin, other_seq, detail, at)
-             VALUES (?1, 'conflict', 'concurrent_edit', ?2, ?3, ?4, ?5, ?6, ?7, '', ?8)
+             VALUES (?1, 'conflict', ?9, ?2, ?3, ?4, ?5, ?6, ?7, '', ?8)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -1290,9 +1398,60 @@ fn record_conflict(
             entity_id,
             winner.origin,
             winner.seq,
-            tx.at()
+            tx.at(),
+            code
         ])?;
     Ok(())
+}
+
+/// Judges a moderator's decision where decisions are judged (the hub): one that saw the
+/// comment's current decision (or the first one) goes on to the usual checks (`None`). One
+/// made without seeing the decision that stands here is kept unapplied: silently when it
+/// would leave the comment as it is, else listed as a `decision_conflict` (the standing one
+/// named) and reported to its sender as refused. The first decision to reach the hub stands.
+fn judge_decision(tx: &WriteTx<'_>, op: &Op, report: &mut ApplyReport) -> Result<Option<Step>> {
+    let conn = tx.conn();
+    let Some(cur) = head(conn, Kind::CommentDecision, &op.entity_id)? else {
+        return Ok(None);
+    };
+    if saw(conn, op, &cur)? {
+        return Ok(None);
+    }
+    let late = match op_by_ref(conn, &cur)? {
+        Some(cur_op) => saw(conn, &cur_op, &op.id())?,
+        None => false,
+    };
+    let Some(stored) = crate::comments::mod_state(conn, &op.entity_id)? else {
+        return Ok(None); // no comment: the transition check refuses it
+    };
+    let same = crate::comments::parse_decision(&op.entity_id, &op.payload)
+        .ok()
+        .is_some_and(|d| d.status == stored.status.as_str() && d.pinned == stored.pinned);
+    insert_op(conn, op, "superseded", tx.at())?;
+    set_watermark(conn, &op.origin, op.seq)?;
+    if !late && !same {
+        record_conflict(
+            tx,
+            "decision_conflict",
+            Kind::CommentDecision,
+            &op.entity_id,
+            &cur,
+            &op.id(),
+        )?;
+        let note = IssueNote {
+            op: op.id(),
+            kind: op.kind.clone(),
+            entity_id: op.entity_id.clone(),
+            code: "decision_conflict".into(),
+            detail: format!(
+                "another moderator's decision stands: {}#{}",
+                cur.origin, cur.seq
+            ),
+        };
+        report.conflicts.push(note.clone());
+        report.refused.push(note);
+    }
+    Ok(Some(Step::Done(Outcome::Superseded)))
 }
 
 /// Column names of a table, from SQLite itself: the whitelist a payload is checked against.
@@ -1310,6 +1469,13 @@ fn check_payload(
     entity_id: &str,
     payload: &Value,
 ) -> std::result::Result<(), String> {
+    match kind {
+        Kind::Comment => return crate::comments::parse_record(entity_id, payload).map(|_| ()),
+        Kind::CommentDecision => {
+            return crate::comments::parse_decision(entity_id, payload).map(|_| ())
+        }
+        _ => {}
+    }
     let obj = payload.as_object().ok_or("payload is not an object")?;
     let specs = kind.tables();
     for name in obj.keys() {
@@ -1389,6 +1555,24 @@ fn sql_value(v: &Value) -> rusqlite::types::Value {
 
 /// Replaces the stored state of an aggregate with the payload's (already checked).
 fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) -> Result<()> {
+    let unreadable = |e: String| StoreError::Corrupt(format!("{} {entity_id}: {e}", kind.as_str()));
+    match kind {
+        Kind::Comment => {
+            let r = crate::comments::parse_record(entity_id, payload).map_err(unreadable)?;
+            return crate::comments::apply_record(conn, &r);
+        }
+        Kind::CommentDecision => {
+            let d = crate::comments::parse_decision(entity_id, payload).map_err(unreadable)?;
+            if !crate::comments::apply_decision(conn, &d)? {
+                return Err(StoreError::NotFound {
+                    entity: crate::comments::ENTITY,
+                    id: entity_id.to_string(),
+                });
+            }
+            return Ok(());
+        }
+        _ => {}
+    }
     let specs = kind.tables();
     let empty = Vec::new();
     let rows_for = |spec: &TableSpec| {

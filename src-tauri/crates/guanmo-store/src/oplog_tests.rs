@@ -631,7 +631,7 @@ fn each_role_sends_only_its_kinds() {
 
     // An unknown kind from a paired device.
     let mut odd = op("scorer-a", 4, Kind::Sheet, "sh1", sheet1(40));
-    odd.kind = "comment".into();
+    odd.kind = "bogus_kind".into();
     let r = fx.apply(&[odd]);
     assert_refused(&fx, &r, "scorer-a", 4, "unknown_kind", true);
 
@@ -1629,5 +1629,589 @@ fn a_device_whose_clock_runs_backwards_cannot_stall_everyone_elses_pull() {
         lap.marks("sh2"),
         vec![("k2".to_string(), Some(3))],
         "the honest device's sheet reaches the laptop"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Comments and moderators' decisions
+
+/// Comment `id` as the device that runs the site sends it: the number masked.
+fn comment_record(id: &str) -> Value {
+    json!({ "comments": [{
+        "id": id, "target": "event", "nickname": "宜阳居民", "kind": "suggestion",
+        "text": "建议增加停车位", "township_id": "t1", "phone_masked": "138****5678",
+        "phone_verified": false, "flagged_words": ["停车"], "status": "pending",
+        "created_at": NOW,
+    }]})
+}
+
+/// A moderator's decision on `id`, with the state it leaves.
+fn decision(id: &str, action: &str, log_id: &str) -> Value {
+    let reason = "与观摩会内容无关";
+    let (status, pinned, reject_reason, why) = match action {
+        "reject" => ("rejected", false, json!(reason), json!(reason)),
+        "pin" => ("approved", true, Value::Null, Value::Null),
+        _ => ("approved", false, Value::Null, Value::Null),
+    };
+    json!({ "comment_decisions": [{
+        "comment_id": id, "action": action, "status": status, "pinned": pinned,
+        "reject_reason": reject_reason, "decided_at": NOW, "decided_by": "审核员",
+        "log_id": log_id, "log_at": NOW, "actor": "审核员", "reason": why,
+    }]})
+}
+
+impl Fx {
+    fn grant(&self, device: &str, on: bool) {
+        self.store
+            .write_without_ops(now(), "organiser", |tx| {
+                trust::set_moderator(tx, device, on)
+            })
+            .unwrap();
+    }
+
+    /// `(status, pinned)` of a comment.
+    fn comment_state(&self, id: &str) -> Option<(String, i64)> {
+        self.store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT status, pinned FROM comments WHERE id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?)
+            })
+            .unwrap()
+    }
+
+    /// The hub with comment `c1` from the media laptop's site, and scorer-a and media-b
+    /// granted 审核.
+    fn hub_with_comment() -> Fx {
+        let fx = Fx::hub();
+        let r = fx.apply(&[op("media-a", 1, Kind::Comment, "c1", comment_record("c1"))]);
+        assert_eq!(r.applied, 1, "{r:?}");
+        fx.grant("scorer-a", true);
+        fx.grant("media-b", true);
+        fx
+    }
+}
+
+#[test]
+fn check_payload_refuses_malformed_comment_records_and_a_full_number_writing_nothing() {
+    let fx = Fx::hub();
+    let good = comment_record("c1");
+    let mut cases: Vec<(&str, Value)> = Vec::new();
+    let mut bend = |what: &'static str, f: &dyn Fn(&mut Value)| {
+        let mut p = good.clone();
+        f(&mut p);
+        cases.push((what, p));
+    };
+    bend("full number", &|p| {
+        p["comments"][0]["phone_masked"] = json!("13812345678")
+    });
+    bend("half masked", &|p| {
+        p["comments"][0]["phone_masked"] = json!("1381234****")
+    });
+    bend("the number beside", &|p| {
+        p["comments"][0]["phone"] = json!("13812345678")
+    });
+    bend("the phone key", &|p| {
+        p["comments"][0]["client_key"] = json!("k1")
+    });
+    bend("the peer", &|p| {
+        p["comments"][0]["peer"] = json!("10.0.0.9")
+    });
+    bend("no nickname", &|p| {
+        p["comments"][0].as_object_mut().unwrap().remove("nickname");
+    });
+    bend("two rows", &|p| {
+        let row = p["comments"][0].clone();
+        p["comments"].as_array_mut().unwrap().push(row);
+    });
+    bend("no rows", &|p| p["comments"] = json!([]));
+    bend("another table", &|p| p["mutes"] = json!([]));
+    bend("approved at birth", &|p| {
+        p["comments"][0]["status"] = json!("approved")
+    });
+    bend("another id", &|p| p["comments"][0]["id"] = json!("c2"));
+    bend("long text", &|p| {
+        p["comments"][0]["text"] = json!("字".repeat(501))
+    });
+    bend("long nickname", &|p| {
+        p["comments"][0]["nickname"] = json!("名".repeat(21))
+    });
+    bend("bad kind", &|p| p["comments"][0]["kind"] = json!("spam"));
+    bend("bad time", &|p| {
+        p["comments"][0]["created_at"] = json!("yesterday")
+    });
+    bend("words as text", &|p| {
+        p["comments"][0]["flagged_words"] = json!("停车")
+    });
+    for (seq, (what, payload)) in (1..).zip(cases) {
+        let r = fx.apply(&[op("media-a", seq, Kind::Comment, "c1", payload)]);
+        assert_eq!(r.refused.len(), 1, "{what}: {r:?}");
+        assert_eq!(r.refused[0].code, "bad_payload", "{what}");
+        assert_eq!(fx.int("SELECT count(*) FROM comments"), 0, "{what}");
+    }
+    assert!(
+        fx.int("SELECT count(*) FROM ops WHERE payload LIKE '%13812345678%'") > 0,
+        "the refused operations are kept in the log for a person to see"
+    );
+}
+
+#[test]
+fn a_comment_comes_only_from_a_device_that_runs_the_site_and_is_kept_masked() {
+    let fx = Fx::hub();
+    let r = fx.apply(&[op("scorer-a", 1, Kind::Comment, "c1", comment_record("c1"))]);
+    assert_refused(&fx, &r, "scorer-a", 1, "wrong_role", true);
+    assert_eq!(detail(&r), "scorer may not send comment");
+    assert_eq!(fx.int("SELECT count(*) FROM comments"), 0);
+
+    let r = fx.apply(&[op("media-a", 1, Kind::Comment, "c1", comment_record("c1"))]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    let row: (
+        Option<String>,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+    ) = fx
+        .store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT phone, phone_masked, client_key, peer, status, handling FROM comments
+                 WHERE id = 'c1'",
+                [],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                    ))
+                },
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        row,
+        (
+            None,
+            "138****5678".into(),
+            None,
+            None,
+            "pending".into(),
+            "open".into()
+        )
+    );
+    let c = fx.store.read(|c| crate::comments::get(c, "c1")).unwrap();
+    assert_eq!(c.phone_masked, "138****5678");
+    assert!(
+        fx.store
+            .read(|c| crate::comments::phone_of(c, "c1"))
+            .is_err(),
+        "a replica has no number to mute or export"
+    );
+    // The moderation queue hears of it like a local comment.
+    assert_eq!(
+        fx.text("SELECT op FROM changes WHERE entity = 'comment' ORDER BY seq DESC LIMIT 1"),
+        Some("submit".into())
+    );
+    // A comment never changes once made, whoever sends it again.
+    let mut other = comment_record("c1");
+    other["comments"][0]["text"] = json!("改过的内容");
+    let r = fx.apply(&[op("media-b", 1, Kind::Comment, "c1", other)]);
+    assert_refused(&fx, &r, "media-b", 1, "comment_exists", true);
+    assert_eq!(
+        fx.text("SELECT text FROM comments WHERE id = 'c1'"),
+        Some("建议增加停车位".into())
+    );
+}
+
+#[test]
+fn a_decision_needs_the_hubs_grant_and_a_revoked_moderators_later_one_is_refused() {
+    let fx = Fx::hub_with_comment();
+    let r = fx.apply(&[op(
+        "scorer-b",
+        1,
+        Kind::CommentDecision,
+        "c1",
+        decision("c1", "approve", "l1"),
+    )]);
+    assert_refused(&fx, &r, "scorer-b", 1, "not_moderator", true);
+    let r = fx.apply(&[op(
+        "media-a",
+        2,
+        Kind::CommentDecision,
+        "c1",
+        decision("c1", "approve", "l1"),
+    )]);
+    assert_refused(&fx, &r, "media-a", 2, "not_moderator", true);
+    assert_eq!(fx.comment_state("c1"), Some(("pending".into(), 0)));
+    assert_eq!(fx.int("SELECT count(*) FROM moderation_log"), 0);
+
+    // Granted: applied, with the moderation record's line and the public change.
+    let r = fx.apply(&[op(
+        "scorer-a",
+        1,
+        Kind::CommentDecision,
+        "c1",
+        decision("c1", "approve", "l1"),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(fx.comment_state("c1"), Some(("approved".into(), 0)));
+    assert_eq!(
+        fx.text("SELECT action || ' ' || actor FROM moderation_log WHERE id = 'l1'"),
+        Some("approve 审核员".into())
+    );
+    assert_eq!(
+        fx.text("SELECT op FROM changes WHERE entity = 'comment' ORDER BY seq DESC LIMIT 1"),
+        Some("approve".into()),
+        "the resident page's version moves"
+    );
+
+    // Revoked: its next decision (which saw the first) is refused, nothing changes.
+    fx.grant("scorer-a", false);
+    let pin = based_on(
+        op(
+            "scorer-a",
+            2,
+            Kind::CommentDecision,
+            "c1",
+            decision("c1", "pin", "l2"),
+        ),
+        OpRef {
+            origin: "scorer-a".into(),
+            seq: 1,
+        },
+    );
+    let r = fx.apply(&[pin]);
+    assert_refused(&fx, &r, "scorer-a", 2, "not_moderator", true);
+    assert_eq!(fx.comment_state("c1"), Some(("approved".into(), 0)));
+    // A revoked device loses the role with its pairing too.
+    fx.grant("revoked", true);
+    assert!(!fx
+        .store
+        .read(|c| trust::is_moderator(c, "revoked"))
+        .unwrap());
+    assert_eq!(
+        fx.store.read(trust::moderators).unwrap(),
+        vec!["media-b".to_string(), "revoked".to_string()]
+    );
+}
+
+#[test]
+fn check_payload_refuses_malformed_decisions_and_the_state_machine_holds() {
+    let fx = Fx::hub_with_comment();
+    let good = decision("c1", "reject", "l1");
+    let mut cases: Vec<(&str, Value)> = Vec::new();
+    let mut bend = |what: &'static str, f: &dyn Fn(&mut Value)| {
+        let mut p = good.clone();
+        f(&mut p);
+        cases.push((what, p));
+    };
+    bend("no reason", &|p| {
+        p["comment_decisions"][0]["reason"] = Value::Null
+    });
+    bend("no reject reason", &|p| {
+        p["comment_decisions"][0]["reject_reason"] = Value::Null
+    });
+    bend("rejected yet approved", &|p| {
+        p["comment_decisions"][0]["status"] = json!("approved")
+    });
+    bend("rejected and pinned", &|p| {
+        p["comment_decisions"][0]["pinned"] = json!(true)
+    });
+    bend("an appeal", &|p| {
+        p["comment_decisions"][0]["action"] = json!("appeal")
+    });
+    bend("a mute", &|p| {
+        p["comment_decisions"][0]["action"] = json!("mute")
+    });
+    bend("another comment", &|p| {
+        p["comment_decisions"][0]["comment_id"] = json!("c2")
+    });
+    bend("the number", &|p| {
+        p["comment_decisions"][0]["phone"] = json!("13812345678")
+    });
+    bend("long reason", &|p| {
+        p["comment_decisions"][0]["reason"] = json!("理".repeat(201))
+    });
+    bend("no log id", &|p| {
+        p["comment_decisions"][0]["log_id"] = json!("")
+    });
+    bend("pinned as text", &|p| {
+        p["comment_decisions"][0]["pinned"] = json!(0)
+    });
+    bend("another table", &|p| {
+        p["comments"] = comment_record("c1")["comments"].clone()
+    });
+    for (seq, (what, payload)) in (1..).zip(cases) {
+        let r = fx.apply(&[op("scorer-a", seq, Kind::CommentDecision, "c1", payload)]);
+        assert_eq!(r.refused.len(), 1, "{what}: {r:?}");
+        assert_eq!(r.refused[0].code, "bad_payload", "{what}");
+        assert_eq!(
+            fx.comment_state("c1"),
+            Some(("pending".into(), 0)),
+            "{what}"
+        );
+    }
+    assert_eq!(fx.int("SELECT count(*) FROM moderation_log"), 0);
+
+    // Well formed, but not what the state machine allows from here.
+    let r = fx.apply(&[op(
+        "scorer-a",
+        13,
+        Kind::CommentDecision,
+        "c1",
+        decision("c1", "pin", "l1"),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 13, "bad_transition", true);
+    let r = fx.apply(&[op(
+        "scorer-a",
+        14,
+        Kind::CommentDecision,
+        "c9",
+        decision("c9", "approve", "l1"),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 14, "unknown_comment", true);
+    assert_eq!(fx.comment_state("c1"), Some(("pending".into(), 0)));
+}
+
+#[test]
+fn of_two_decisions_made_apart_the_first_to_reach_the_hub_stands() {
+    let fx = Fx::hub_with_comment();
+    let r = fx.apply(&[op(
+        "scorer-a",
+        1,
+        Kind::CommentDecision,
+        "c1",
+        decision("c1", "approve", "la"),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    // media-b rejected without having seen the approval: kept, not applied, listed, and
+    // reported back to its sender as refused.
+    let r = fx.apply(&[op(
+        "media-b",
+        1,
+        Kind::CommentDecision,
+        "c1",
+        decision("c1", "reject", "lb"),
+    )]);
+    assert_eq!((r.applied, r.superseded), (0, 1), "{r:?}");
+    assert_eq!(r.refused.len(), 1);
+    assert_eq!(r.refused[0].code, "decision_conflict");
+    assert_eq!(r.conflicts.len(), 1);
+    assert_eq!(
+        fx.comment_state("c1"),
+        Some(("approved".into(), 0)),
+        "never flips"
+    );
+    assert_eq!(fx.outcome("media-b", 1).as_deref(), Some("superseded"));
+    assert_eq!(
+        fx.issue_of("media-b", 1),
+        Some(("conflict".into(), "decision_conflict".into()))
+    );
+    let other: (String, i64) = fx
+        .store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT other_origin, other_seq FROM sync_issues WHERE op_origin = 'media-b'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        other,
+        ("scorer-a".into(), 1),
+        "names the decision that stands"
+    );
+    assert_eq!(
+        fx.int("SELECT count(*) FROM moderation_log WHERE id = 'lb'"),
+        0
+    );
+    assert_eq!(
+        fx.head(Kind::CommentDecision, "c1"),
+        Some(OpRef {
+            origin: "scorer-a".into(),
+            seq: 1
+        })
+    );
+    // The same decision made apart changes nothing and is no conflict.
+    let r = fx.apply(&[op(
+        "media-b",
+        2,
+        Kind::CommentDecision,
+        "c1",
+        decision("c1", "approve", "lc"),
+    )]);
+    assert_eq!(
+        (r.applied, r.superseded, r.refused.len()),
+        (0, 1, 0),
+        "{r:?}"
+    );
+    assert_eq!(fx.issue_of("media-b", 2), None);
+    // A decision made after seeing the one that stands goes through.
+    let pin = based_on(
+        op(
+            "media-b",
+            3,
+            Kind::CommentDecision,
+            "c1",
+            decision("c1", "pin", "ld"),
+        ),
+        OpRef {
+            origin: "scorer-a".into(),
+            seq: 1,
+        },
+    );
+    let r = fx.apply(&[pin]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(fx.comment_state("c1"), Some(("approved".into(), 1)));
+}
+
+#[test]
+fn a_laptop_stores_comments_masked_and_follows_the_hubs_verdicts_on_decisions() {
+    let fx = Fx::laptop();
+    let hub = fx.hub_id();
+    let r = fx.apply(&[relayed(
+        op(&hub, 1, Kind::Comment, "c1", comment_record("c1")),
+        "applied",
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        fx.text("SELECT phone_masked FROM comments"),
+        Some("138****5678".into())
+    );
+    // Even from the hub, a full number is never taken in.
+    let mut full = comment_record("c2");
+    full["comments"][0]["phone_masked"] = json!("13812345678");
+    let r = fx.apply(&[relayed(op(&hub, 2, Kind::Comment, "c2", full), "applied")]);
+    assert_eq!(r.refused.len(), 1, "{r:?}");
+    assert_eq!(fx.int("SELECT count(*) FROM comments"), 1);
+
+    // The hub kept another decision: this one is not applied here either.
+    let lost = relayed(
+        op(
+            "media-b",
+            1,
+            Kind::CommentDecision,
+            "c1",
+            decision("c1", "reject", "lb"),
+        ),
+        "superseded",
+    );
+    let won = relayed(
+        op(
+            "scorer-a",
+            1,
+            Kind::CommentDecision,
+            "c1",
+            decision("c1", "approve", "la"),
+        ),
+        "applied",
+    );
+    let r = fx.apply(&[lost, won]);
+    assert_eq!((r.applied, r.superseded), (1, 1), "{r:?}");
+    assert_eq!(fx.comment_state("c1"), Some(("approved".into(), 0)));
+    assert_eq!(fx.int("SELECT count(*) FROM moderation_log"), 1);
+    // A decision on a comment this laptop never received (one from before comments
+    // replicated) does not hold up what comes after it.
+    let r = fx.apply(&[relayed(
+        op(
+            &hub,
+            3,
+            Kind::CommentDecision,
+            "c0",
+            decision("c0", "approve", "l0"),
+        ),
+        "applied",
+    )]);
+    assert_eq!((r.held, r.superseded), (0, 1), "{r:?}");
+    assert_eq!(fx.watermark(&hub), 3);
+}
+
+#[test]
+fn a_comment_and_a_decision_written_here_append_their_records_masked() {
+    use guanmo_domain::comments::{transition, CommentInput, CommentKind, ModAction};
+    let fx = Fx::hub();
+    let input = CommentInput {
+        target: "event".into(),
+        nickname: "宜阳居民".into(),
+        kind: CommentKind::Praise,
+        text: "为美丽宜阳点赞!".into(),
+        township_id: None,
+        phone: "13812345678".into(),
+    };
+    let id = fx
+        .store
+        .write(now(), "resident", |tx| {
+            crate::comments::insert(
+                tx,
+                &crate::comments::NewComment {
+                    input: &input,
+                    client_key: "key-of-the-phone",
+                    peer: "10.1.2.3",
+                    flagged: &[],
+                    verified: true,
+                },
+            )
+        })
+        .unwrap();
+    let me = fx.store.device_id().to_string();
+    let ops = fx.store.read(|c| own_ops_after(c, &me, 0, 10)).unwrap();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(
+        (ops[0].kind.as_str(), ops[0].entity_id.as_str()),
+        ("comment", id.as_str())
+    );
+    let text = ops[0].payload.to_string();
+    assert!(text.contains("138****5678"), "{text}");
+    for secret in ["13812345678", "key-of-the-phone", "10.1.2.3"] {
+        assert!(
+            !text.contains(secret),
+            "{secret} left the site host: {text}"
+        );
+    }
+    assert!(crate::comments::parse_record(&id, &ops[0].payload).is_ok());
+    assert_eq!(fx.head(Kind::Comment, &id), None, "a comment needs no head");
+
+    let current = fx.store.read(|c| crate::comments::get(c, &id)).unwrap();
+    let next = transition(current.mod_state(), ModAction::Reject).unwrap();
+    fx.store
+        .write(now(), "审核员", |tx| {
+            crate::comments::set_state(tx, &current, next, "reject", Some("信息不实"))
+        })
+        .unwrap();
+    let ops = fx.store.read(|c| own_ops_after(c, &me, 1, 10)).unwrap();
+    assert_eq!(ops.len(), 1);
+    assert_eq!(ops[0].kind, "comment_decision");
+    let d = crate::comments::parse_decision(&id, &ops[0].payload).unwrap();
+    assert_eq!(
+        (
+            d.action.as_str(),
+            d.status.as_str(),
+            d.reason.as_deref(),
+            d.actor.as_str()
+        ),
+        ("reject", "rejected", Some("信息不实"), "审核员")
+    );
+    // An appeal is the resident's, at the site host: it does not replicate (yet).
+    let current = fx.store.read(|c| crate::comments::get(c, &id)).unwrap();
+    let next = transition(current.mod_state(), ModAction::Appeal).unwrap();
+    fx.store
+        .write(now(), "resident", |tx| {
+            crate::comments::set_state(tx, &current, next, "appeal", Some("请再看看"))
+        })
+        .unwrap();
+    assert_eq!(
+        fx.store
+            .read(|c| own_ops_after(c, &me, 2, 10))
+            .unwrap()
+            .len(),
+        0
     );
 }

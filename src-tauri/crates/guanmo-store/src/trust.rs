@@ -23,7 +23,9 @@ pub(crate) type Refusal = (&'static str, String);
 
 /// Whether a device of `role` may send operations of `kind`: hub-owned kinds only from the
 /// hub, sheets (and their evidence) from scorers' laptops, posts from media laptops, photos
-/// from both (evidence and feed photos are one table).
+/// from both (evidence and feed photos are one table), residents' comments only from a device
+/// that runs the resident site (the media laptop's LAN site), moderators' decisions from any
+/// laptop, but only while the hub grants it 审核 (see [`is_moderator`], checked apart).
 pub fn kind_allowed(kind: Kind, role: Role) -> bool {
     if role == Role::Hub {
         return true;
@@ -32,10 +34,66 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
         Kind::Sheet => role == Role::Scorer,
         Kind::Post => role == Role::Media,
         Kind::Photo => matches!(role, Role::Scorer | Role::Media),
-        Kind::Roster | Kind::Rubric | Kind::AggregationRule | Kind::Scorer | Kind::ScoringState => {
-            false
-        }
+        Kind::Comment => role.runs_site(),
+        Kind::CommentDecision => true,
+        Kind::Roster
+        | Kind::Rubric
+        | Kind::AggregationRule
+        | Kind::Scorer
+        | Kind::ScoringState
+        | Kind::Moderator => false,
     }
+}
+
+/// True while the hub grants `device_id` 审核 (moderator) and the device is paired and not
+/// revoked: only then are its decisions on comments accepted.
+pub fn is_moderator(conn: &Connection, device_id: &str) -> Result<bool> {
+    let granted: Option<bool> = conn
+        .prepare_cached("SELECT granted FROM moderators WHERE device_id = ?1")?
+        .query_row([device_id], |r| r.get(0))
+        .optional()?;
+    Ok(granted == Some(true) && device_role(conn, device_id)?.is_some())
+}
+
+/// Whether `device_id` holds a 审核 grant as this replica knows it (on a laptop: its own,
+/// replicated from the hub), whatever its pairing.
+pub fn granted_moderator(conn: &Connection, device_id: &str) -> Result<bool> {
+    let granted: Option<bool> = conn
+        .prepare_cached("SELECT granted FROM moderators WHERE device_id = ?1")?
+        .query_row([device_id], |r| r.get(0))
+        .optional()?;
+    Ok(granted == Some(true))
+}
+
+/// The devices granted 审核 now, by id.
+pub fn moderators(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn
+        .prepare_cached("SELECT device_id FROM moderators WHERE granted = 1 ORDER BY device_id")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Grants (`on`) or revokes 审核 for `device_id`: a replicated record of the hub's, so the
+/// laptop learns it. The hub's organiser only; the caller checks the device is a paired,
+/// unrevoked laptop. Returns whether anything changed.
+pub fn set_moderator(tx: &WriteTx<'_>, device_id: &str, on: bool) -> Result<bool> {
+    if granted_moderator(tx.conn(), device_id)? == on {
+        return Ok(false);
+    }
+    tx.conn()
+        .prepare_cached(
+            "INSERT INTO moderators (device_id, granted, at, by) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (device_id) DO UPDATE SET granted = excluded.granted, at = excluded.at,
+                 by = excluded.by",
+        )?
+        .execute(params![device_id, on, tx.at(), tx.actor()])?;
+    tx.record(crate::ChangeInput {
+        entity: Kind::Moderator.entity(),
+        entity_id: device_id.to_string(),
+        op: if on { "grant" } else { "revoke" },
+        payload: serde_json::json!({ "granted": on }),
+    })?;
+    Ok(true)
 }
 
 /// The role of a paired, unrevoked device as the hub recorded it at pairing.
@@ -247,6 +305,8 @@ pub(crate) fn check_content(
         Kind::Sheet => check_sheet(conn, entity_id, payload),
         Kind::Post => check_post(conn, entity_id, payload),
         Kind::Photo => Ok(check_photo(payload)),
+        // Comments and decisions: their shape and lengths are checked with the payload
+        // (`crate::comments::parse_record`, `parse_decision`), on every replica.
         _ => Ok(Ok(())),
     }
 }
@@ -391,7 +451,9 @@ fn check_photo(payload: &Value) -> std::result::Result<(), Refusal> {
 
 /// The state machines, checked right before a laptop's operation is applied (after a
 /// concurrent edit was resolved): a submitted sheet changes only after the hub unlocks it; a
-/// post goes draft → published → retracted and a retracted post never changes.
+/// post goes draft → published → retracted and a retracted post never changes; a comment is
+/// made once, and a decision is one the moderation state machine allows from the comment's
+/// state here (`guanmo_domain::comments::transition`), leaving the state it says.
 pub(crate) fn check_transition(
     conn: &Connection,
     kind: Kind,
@@ -431,9 +493,56 @@ pub(crate) fn check_transition(
                 )));
             }
         }
+        Kind::Comment if crate::comments::exists(conn, entity_id)? => {
+            return Ok(Err((
+                "comment_exists",
+                format!("comment {entity_id} is here already; it never changes"),
+            )));
+        }
+        Kind::CommentDecision => return check_decision(conn, entity_id, payload),
         _ => {}
     }
     Ok(Ok(()))
+}
+
+fn check_decision(
+    conn: &Connection,
+    entity_id: &str,
+    payload: &Value,
+) -> Result<std::result::Result<(), Refusal>> {
+    use guanmo_domain::comments::{transition, CommentStatus, ModAction};
+    let Some(stored) = crate::comments::mod_state(conn, entity_id)? else {
+        return Ok(Err(("unknown_comment", entity_id.to_string())));
+    };
+    let d = match crate::comments::parse_decision(entity_id, payload) {
+        Ok(d) => d,
+        Err(e) => return Ok(Err(("bad_payload", e))),
+    };
+    let Some(action) = ModAction::parse_decision(&d.action) else {
+        return Ok(Err(("bad_payload", d.action)));
+    };
+    match transition(stored, action) {
+        Ok(next)
+            if Some(next.status) == CommentStatus::parse(&d.status) && next.pinned == d.pinned =>
+        {
+            Ok(Ok(()))
+        }
+        Ok(next) => Ok(Err((
+            "bad_transition",
+            format!(
+                "{} leaves {} (pinned {}), not {} (pinned {})",
+                d.action,
+                next.status.as_str(),
+                next.pinned,
+                d.status,
+                d.pinned
+            ),
+        ))),
+        Err(e) => Ok(Err((
+            "bad_transition",
+            format!("{} from {}: {e}", d.action, stored.status.as_str()),
+        ))),
+    }
 }
 
 #[cfg(test)]
@@ -446,13 +555,65 @@ mod tests {
             assert!(kind_allowed(kind, Role::Hub), "{kind:?} from the hub");
             assert_eq!(
                 kind_allowed(kind, Role::Scorer),
-                matches!(kind, Kind::Sheet | Kind::Photo)
+                matches!(kind, Kind::Sheet | Kind::Photo | Kind::CommentDecision)
             );
             assert_eq!(
                 kind_allowed(kind, Role::Media),
-                matches!(kind, Kind::Post | Kind::Photo)
+                matches!(
+                    kind,
+                    Kind::Post | Kind::Photo | Kind::Comment | Kind::CommentDecision
+                )
             );
         }
+    }
+
+    #[test]
+    fn only_a_site_host_sends_comments_and_a_decision_needs_a_live_grant() {
+        assert!(
+            !kind_allowed(Kind::Comment, Role::Scorer),
+            "no site on a scorer's laptop"
+        );
+        assert!(
+            !kind_allowed(Kind::Moderator, Role::Media),
+            "grants are the hub's"
+        );
+        let (_dir, store) = store();
+        let is = |id: &str| store.read(|c| is_moderator(c, id)).unwrap();
+        let set = |id: &str, on: bool| {
+            store
+                .write_without_ops(chrono::Utc::now(), "organiser", |tx| {
+                    set_moderator(tx, id, on)
+                })
+                .unwrap()
+        };
+        assert!(!is("lap"), "nobody holds 审核 until the hub grants it");
+        assert!(set("lap", true));
+        assert!(!set("lap", true), "unchanged");
+        assert!(set("lap2", true), "more than one at a time");
+        assert!(is("lap") && is("lap2"));
+        assert!(set("lap", false));
+        assert!(!is("lap") && is("lap2"));
+        assert!(
+            store.read(|c| granted_moderator(c, "lap2")).unwrap(),
+            "a laptop reads its own grant"
+        );
+        assert!(set("gone", true));
+        assert!(!is("gone"), "a revoked device holds nothing");
+        let ops: Vec<String> = store
+            .changes_since(0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|c| format!("{} {} {}", c.entity, c.entity_id, c.op))
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "moderator lap grant",
+                "moderator lap2 grant",
+                "moderator lap revoke",
+                "moderator gone grant"
+            ]
+        );
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod blobs;
 pub mod bundle;
 mod client;
 mod error;
+pub mod grants;
 pub mod http;
 mod hub;
 pub mod hub_url;

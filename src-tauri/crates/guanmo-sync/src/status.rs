@@ -36,6 +36,8 @@ pub struct DeviceStatus {
     /// On the hub: the scorers the organiser assigned to this laptop (only its sheets for
     /// them are accepted).
     pub scorer_ids: Vec<String>,
+    /// It holds the hub's 审核 (moderator) grant: its decisions on comments are accepted.
+    pub moderator: bool,
 }
 
 /// A refusal or conflict, for a person.
@@ -118,9 +120,11 @@ pub fn overview(ctx: &Ctx, media: &MediaStore) -> SyncResult<SyncOverview> {
         for a in guanmo_store::trust::scorer_assignments(c)? {
             assigned.entry(a.device_id).or_default().push(a.scorer_id);
         }
+        let moderators = guanmo_store::trust::moderators(c)?;
         let devices = guanmo_store::devices::list(c)?
             .into_iter()
             .map(|d| DeviceStatus {
+                moderator: moderators.contains(&d.id),
                 ops_received: clamp(marks.get(&d.id).copied().unwrap_or(0)),
                 backlog: clamp(backlog.get(&d.id).copied().unwrap_or(0)),
                 scorer_ids: assigned.remove(&d.id).unwrap_or_default(),
@@ -206,8 +210,12 @@ pub struct Delivery {
     pub to_hub: bool,
     /// This device's sheets whose latest change the hub has not confirmed yet.
     pub pending_sheet_ids: Vec<String>,
-    /// Records (sheets, photos, posts) with a change the hub has not confirmed yet.
+    /// Records (sheets, photos, posts, decisions on comments) with a change the hub has not
+    /// confirmed yet.
     pub pending_records: u32,
+    /// Comments with a moderator's decision made here that the hub has not confirmed yet
+    /// (待上传: queued while offline).
+    pub pending_comment_ids: Vec<String>,
 }
 
 /// What the hub has not confirmed of this device's work. The hub confirms a laptop's
@@ -221,9 +229,10 @@ pub fn delivery(ctx: &Ctx) -> SyncResult<Delivery> {
             to_hub,
             pending_sheet_ids: Vec::new(),
             pending_records: 0,
+            pending_comment_ids: Vec::new(),
         });
     }
-    let (sheets, records) = ctx.store().read(|c| {
+    let (sheets, comments, records) = ctx.store().read(|c| {
         let acked: i64 = meta::get(c, "hub_acked_seq")?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
@@ -233,11 +242,17 @@ pub fn delivery(ctx: &Ctx) -> SyncResult<Delivery> {
             .filter(|(kind, _)| kind == oplog::Kind::Sheet.as_str())
             .map(|(_, id)| id.clone())
             .collect();
-        Ok((sheets, rows.len()))
+        let comments: Vec<String> = rows
+            .iter()
+            .filter(|(kind, _)| kind == oplog::Kind::CommentDecision.as_str())
+            .map(|(_, id)| id.clone())
+            .collect();
+        Ok((sheets, comments, rows.len()))
     })?;
     Ok(Delivery {
         to_hub,
         pending_sheet_ids: sheets,
+        pending_comment_ids: comments,
         pending_records: clamp(i64::try_from(records).unwrap_or(i64::MAX)),
     })
 }

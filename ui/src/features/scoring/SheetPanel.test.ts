@@ -90,7 +90,7 @@ function backend(scorer: Scorer | null, { evidence = [], rubric = small }: { evi
       case "list_photos":
         return [];
       case "get_delivery":
-        return { to_hub: false, pending_sheet_ids: [], pending_records: 0 } satisfies Delivery;
+        return { to_hub: false, pending_sheet_ids: [], pending_comment_ids: [], pending_records: 0 } satisfies Delivery;
       case "open_sheet":
         if (scorer && a.townshipId === scorer.township_id) {
           throw { code: "recused", message: "本人所在乡镇", problems: [] };
@@ -491,7 +491,7 @@ describe("the township list: this scorer's own sheet in each township", () => {
   const stateOf = (code: string) => screen.getByTestId(`sheet-state-${code}`).textContent;
 
   it("on a paired laptop: 未评, 草稿, 已提交·待上传 until the hub confirmed it, then 已提交·已送达", async () => {
-    listBackend({ to_hub: true, pending_sheet_ids: ["sheet-yy"], pending_records: 1 });
+    listBackend({ to_hub: true, pending_sheet_ids: ["sheet-yy"], pending_comment_ids: [], pending_records: 1 });
     render(SheetPanel);
     await waitFor(() => expect(stateOf("430482001000")).toBe("已提交·待上传"));
     expect(stateOf("430482002000")).toBe("草稿");
@@ -511,7 +511,7 @@ describe("the township list: this scorer's own sheet in each township", () => {
   });
 
   it("on the hub or a laptop not paired: plain 已提交", async () => {
-    listBackend({ to_hub: false, pending_sheet_ids: [], pending_records: 0 });
+    listBackend({ to_hub: false, pending_sheet_ids: [], pending_comment_ids: [], pending_records: 0 });
     render(SheetPanel);
     await waitFor(() => expect(stateOf("430482001000")).toBe("已提交"));
     expect(stateOf("430482005000")).toBe("已提交");
@@ -522,7 +522,7 @@ describe("the township list: this scorer's own sheet in each township", () => {
   });
 
   it("打印评分表 on a submitted sheet prints it as submitted: when (Beijing time), every mark, the total", async () => {
-    listBackend({ to_hub: false, pending_sheet_ids: [], pending_records: 0 });
+    listBackend({ to_hub: false, pending_sheet_ids: [], pending_comment_ids: [], pending_records: 0 });
     const print = vi.spyOn(window, "print").mockImplementation(() => {});
     render(SheetPanel);
     await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("草稿"));

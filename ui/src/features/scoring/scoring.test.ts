@@ -110,9 +110,9 @@ describe("a scorer's own sheet, as their list shows it", () => {
     expect(mySheetBadge({ township_id: "a", state: "recused", sheet_id: null }, null).label).toBe("回避");
   });
   it("says whether a submitted sheet reached the hub only on a laptop paired with it", () => {
-    expect(mySheetBadge(submitted, { to_hub: true, pending_sheet_ids: ["s-a"], pending_records: 1 })).toEqual({ label: "已提交·待上传", tone: "pending" });
-    expect(mySheetBadge(submitted, { to_hub: true, pending_sheet_ids: [], pending_records: 0 })).toEqual({ label: "已提交·已送达", tone: "done" });
-    expect(mySheetBadge(submitted, { to_hub: false, pending_sheet_ids: [], pending_records: 0 }).label).toBe("已提交");
+    expect(mySheetBadge(submitted, { to_hub: true, pending_sheet_ids: ["s-a"], pending_comment_ids: [], pending_records: 1 })).toEqual({ label: "已提交·待上传", tone: "pending" });
+    expect(mySheetBadge(submitted, { to_hub: true, pending_sheet_ids: [], pending_comment_ids: [], pending_records: 0 })).toEqual({ label: "已提交·已送达", tone: "done" });
+    expect(mySheetBadge(submitted, { to_hub: false, pending_sheet_ids: [], pending_comment_ids: [], pending_records: 0 }).label).toBe("已提交");
     expect(mySheetBadge(submitted, null).label).toBe("已提交");
   });
 });

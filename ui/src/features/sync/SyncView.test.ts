@@ -37,7 +37,7 @@ function backend(initial: SyncStatus, replies: Record<string, (args: Record<stri
 const called = (calls: Calls, cmd: string) => calls.filter((c) => c.cmd === cmd).map((c) => c.args);
 
 function device(id: string, name: string, over: Partial<DeviceStatus> = {}): DeviceStatus {
-  return { id, name, role: "scorer", paired_at: "2024-12-04T00:00:00Z", revoked_at: null, last_contact: new Date(Date.now() - 3 * 60_000).toISOString(), ops_received: 42, backlog: 0, address: null, scorer_ids: [], ...over };
+  return { id, name, role: "scorer", paired_at: "2024-12-04T00:00:00Z", revoked_at: null, last_contact: new Date(Date.now() - 3 * 60_000).toISOString(), ops_received: 42, backlog: 0, address: null, scorer_ids: [], moderator: false, ...over };
 }
 
 const hubDevice = device("hub-1", "组织方主机", { role: "hub", address: "http://192.168.1.20:8787", last_contact: new Date().toISOString() });

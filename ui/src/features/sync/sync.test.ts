@@ -161,7 +161,7 @@ describe("issues", () => {
   });
 
   it("names devices from the overview, this one as 本机, others by the end of their id", () => {
-    const o = overview({ devices: [{ id: "hub-1", name: "组织方主机", role: "hub", paired_at: "", revoked_at: null, last_contact: null, ops_received: 0, backlog: 0, address: null, scorer_ids: [] }] });
+    const o = overview({ devices: [{ id: "hub-1", name: "组织方主机", role: "hub", paired_at: "", revoked_at: null, last_contact: null, ops_received: 0, backlog: 0, address: null, scorer_ids: [], moderator: false }] });
     expect(deviceName("hub-1", o)).toBe("组织方主机");
     expect(deviceName(o.device_id, o)).toBe("评分电脑3号(本机)");
     expect(deviceName("0193abcd-0000-7000-8000-00000000beef", o)).toBe("设备…00beef");

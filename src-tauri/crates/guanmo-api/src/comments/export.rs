@@ -158,7 +158,8 @@ pub fn export_records_xlsx(ctx: &Ctx, path: &Path) -> ApiResult<()> {
                     &c.target,
                     c.kind.label(),
                     &c.nickname,
-                    phone,
+                    // A replica (a comment taken on another device) has only the masked number.
+                    phone.as_deref().unwrap_or(&c.phone_masked),
                     if c.phone_verified { "是" } else { "未验证" },
                     name_of(&names, c.township_id.as_ref()),
                     &c.text,

@@ -1,0 +1,463 @@
+//! Residents' comments and their moderation across devices (issue 17): a comment taken by the
+//! hub's resident site reaches a laptop the hub granted 审核 with the number masked; the
+//! moderator decides offline, the decision waits as pending and reaches the public page once
+//! the laptop syncs; of two moderators deciding one comment apart, the first decision to reach
+//! the hub stands on every replica, in either order, and the conflict is listed; laptops
+//! without the grant, or whose grant was revoked, are refused.
+
+use crate::sync::Device;
+use guanmo_api::comments::{self, Decision, QueueKind, Submission};
+use guanmo_domain::comments::{CommentInput, CommentKind, CommentStatus};
+use guanmo_sync::memory::{Faults, MemoryTransport};
+use guanmo_sync::{HubService, Role};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+
+const PHONE: &str = "13812345678";
+
+/// A hub, two media laptops (moderators) and a scorer's laptop, paired and synced once.
+struct Site {
+    hub: Device,
+    /// `(device, its link to the hub)`: 直播电脑一, 直播电脑二, 评分电脑.
+    laptops: Vec<(Device, MemoryTransport)>,
+}
+
+impl Site {
+    fn new() -> Site {
+        let hub = Device::new(Role::Hub, "组织方主机");
+        let service = HubService::new(hub.ctx.clone(), hub.media.clone());
+        let mut laptops = Vec::new();
+        for (i, (role, name)) in [
+            (Role::Media, "直播电脑一"),
+            (Role::Media, "直播电脑二"),
+            (Role::Scorer, "评分电脑"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let dev = Device::new(role, name);
+            let link = MemoryTransport::new(service.clone(), Faults::default(), 11 + i as u64);
+            let code = guanmo_sync::new_pairing_code(&hub.ctx).unwrap();
+            guanmo_sync::pair_with_hub(&dev.ctx, &link, "memory://hub", &code.code).unwrap();
+            dev.sync(&link).unwrap();
+            laptops.push((dev, link));
+        }
+        Site { hub, laptops }
+    }
+
+    fn id(&self, i: usize) -> String {
+        self.laptops[i].0.ctx.store().device_id().to_string()
+    }
+
+    fn laptop(&self, i: usize) -> &Device {
+        &self.laptops[i].0
+    }
+
+    fn sync(&self, i: usize) -> guanmo_sync::SyncReport {
+        let (d, t) = &self.laptops[i];
+        d.sync(t).unwrap()
+    }
+
+    fn cut(&self, i: usize, cut: bool) {
+        self.laptops[i].1.set_cut(cut);
+    }
+
+    /// Every laptop syncs twice, in turn: each then has what every other sent.
+    fn settle(&self) {
+        for _ in 0..2 {
+            for i in 0..self.laptops.len() {
+                self.sync(i);
+            }
+        }
+    }
+
+    /// A resident's comment through the hub's site (the use case the web route calls).
+    fn comment(&self, text: &str) -> String {
+        let r = comments::submit(
+            &self.hub.ctx,
+            Submission {
+                input: CommentInput {
+                    target: "event".into(),
+                    nickname: "宜阳居民".into(),
+                    kind: CommentKind::Suggestion,
+                    text: text.into(),
+                    township_id: None,
+                    phone: PHONE.into(),
+                },
+                client_key: "phone-key-1".into(),
+                peer: "203.0.113.9".into(),
+                phone_verified: true,
+            },
+        )
+        .unwrap();
+        assert!(!r.duplicate);
+        r.id
+    }
+
+    fn grant(&self, i: usize, on: bool) {
+        assert!(guanmo_sync::grants::grant_moderator(&self.hub.ctx, &self.id(i), on).unwrap());
+    }
+
+    /// Each replica's comments as they replicate: equal on every device once synced.
+    fn dumps(&self) -> Vec<String> {
+        std::iter::once(&self.hub)
+            .chain(self.laptops.iter().map(|(d, _)| d))
+            .map(|d| {
+                d.ctx
+                    .store()
+                    .read(guanmo_store::comments::replicated_dump)
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    fn assert_converged(&self) {
+        let dumps = self.dumps();
+        for (i, d) in dumps.iter().enumerate().skip(1) {
+            assert_eq!(d, &dumps[0], "replica {i} differs from the hub");
+        }
+    }
+}
+
+fn status(d: &Device, id: &str) -> (CommentStatus, bool) {
+    let c = d
+        .ctx
+        .store()
+        .read(|c| guanmo_store::comments::get(c, id))
+        .unwrap();
+    (c.status, c.pinned)
+}
+
+fn public_ids(d: &Device) -> Vec<String> {
+    comments::public_comments(&d.ctx, None)
+        .unwrap()
+        .comments
+        .into_iter()
+        .map(|c| c.id)
+        .collect()
+}
+
+fn count(d: &Device, sql: &str) -> i64 {
+    d.ctx
+        .store()
+        .read(|c| Ok(c.query_row(sql, [], |r| r.get(0))?))
+        .unwrap()
+}
+
+fn reject(reason: &str) -> Decision {
+    Decision::Reject {
+        reason: reason.into(),
+    }
+}
+
+#[test]
+fn a_comment_reaches_a_granted_moderator_masked_and_an_offline_approval_goes_public() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = site.comment("建议在观摩点增加停车位");
+
+    // The moderator's laptop receives it, the number masked, and learns it holds 审核.
+    site.sync(0);
+    let m = site.laptop(0);
+    assert!(guanmo_sync::grants::may_moderate(&m.ctx).unwrap());
+    assert!(!guanmo_sync::grants::may_moderate(&site.laptop(2).ctx).unwrap());
+    let queue = comments::queue(&m.ctx, QueueKind::Pending).unwrap();
+    assert_eq!(queue.len(), 1);
+    assert_eq!(queue[0].comment.id, id);
+    assert_eq!(queue[0].comment.phone_masked, "138****5678");
+    for (sql, what) in [
+        (
+            "SELECT count(*) FROM comments WHERE phone IS NOT NULL",
+            "a full number",
+        ),
+        (
+            "SELECT count(*) FROM comments WHERE client_key IS NOT NULL",
+            "a phone key",
+        ),
+        (
+            "SELECT count(*) FROM ops WHERE payload LIKE '%13812345678%'",
+            "the number in the log",
+        ),
+        (
+            "SELECT count(*) FROM ops WHERE payload LIKE '%phone-key-1%'",
+            "the key in the log",
+        ),
+        (
+            "SELECT count(*) FROM ops WHERE payload LIKE '%203.0.113.9%'",
+            "the peer in the log",
+        ),
+    ] {
+        assert_eq!(count(m, sql), 0, "{what} left the hub");
+    }
+    let overview = guanmo_sync::overview(&site.hub.ctx, &site.hub.media).unwrap();
+    let granted: Vec<bool> = (0..3)
+        .map(|i| {
+            overview
+                .devices
+                .iter()
+                .find(|d| d.id == site.id(i))
+                .unwrap()
+                .moderator
+        })
+        .collect();
+    assert_eq!(
+        granted,
+        [true, false, false],
+        "the 同步 view shows who holds 审核"
+    );
+
+    // Offline on the bus: the approval is queued and said to be pending.
+    site.cut(0, true);
+    let done = comments::decide(&m.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    assert_eq!(done.done.len(), 1);
+    assert!(m.sync(&site.laptops[0].1).is_err(), "offline");
+    let pending = guanmo_sync::delivery(&m.ctx).unwrap();
+    assert_eq!(pending.pending_comment_ids, vec![id.clone()]);
+    assert_eq!(pending.pending_records, 1);
+    assert!(
+        public_ids(&site.hub).is_empty(),
+        "先审后发: not public before it reaches the hub"
+    );
+
+    // Online again: it reaches the hub, and the hub's public page shows it.
+    site.cut(0, false);
+    let before = comments::public_seq(&site.hub.ctx).unwrap();
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert!(guanmo_sync::delivery(&m.ctx)
+        .unwrap()
+        .pending_comment_ids
+        .is_empty());
+    assert_eq!(public_ids(&site.hub), vec![id.clone()]);
+    assert!(
+        comments::public_seq(&site.hub.ctx).unwrap() > before,
+        "the page's version moves, so phones refresh"
+    );
+    let log = comments::moderation_log(&site.hub.ctx, Some(&id)).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, "approve");
+
+    // Every replica ends the same; the hub keeps the number, the others the masked form.
+    site.settle();
+    site.assert_converged();
+    assert_eq!(
+        status(site.laptop(2), &id),
+        (CommentStatus::Approved, false)
+    );
+    let numbers = |d: &Device| -> Vec<Option<String>> {
+        d.ctx
+            .store()
+            .read(guanmo_store::comments::all)
+            .unwrap()
+            .into_iter()
+            .map(|(_, phone)| phone)
+            .collect()
+    };
+    assert_eq!(numbers(&site.hub), vec![Some(PHONE.to_string())]);
+    assert_eq!(numbers(site.laptop(2)), vec![None]);
+}
+
+#[test]
+fn only_granted_moderators_decide_and_a_revoked_ones_later_decision_is_refused() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = site.comment("为美丽宜阳点赞");
+    site.settle();
+
+    // The scorer's laptop has no grant: its decision is refused at the hub, nothing changes.
+    let s = site.laptop(2);
+    comments::decide(&s.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    let r = site.sync(2);
+    assert_eq!(r.refused_by_hub, 1, "{r:?}");
+    assert_eq!(status(&site.hub, &id), (CommentStatus::Pending, false));
+    let mine = guanmo_sync::overview(&s.ctx, &s.media).unwrap().issues;
+    assert!(mine.iter().any(|i| i.code == "not_moderator"), "{mine:?}");
+
+    // The moderator approves; then the hub revokes 审核 and its next decision is refused.
+    comments::decide(
+        &site.laptop(0).ctx,
+        std::slice::from_ref(&id),
+        Decision::Approve,
+    )
+    .unwrap();
+    site.sync(0);
+    assert_eq!(status(&site.hub, &id), (CommentStatus::Approved, false));
+    site.grant(0, false);
+    site.sync(0);
+    assert!(!guanmo_sync::grants::may_moderate(&site.laptop(0).ctx).unwrap());
+    comments::pin(&site.laptop(0).ctx, &id, true).unwrap();
+    let r = site.sync(0);
+    assert_eq!(r.refused_by_hub, 1, "{r:?}");
+    assert_eq!(
+        status(&site.hub, &id),
+        (CommentStatus::Approved, false),
+        "not pinned"
+    );
+    let issues = guanmo_sync::overview(&site.hub.ctx, &site.hub.media)
+        .unwrap()
+        .issues;
+    assert_eq!(
+        issues.iter().filter(|i| i.code == "not_moderator").count(),
+        2,
+        "{issues:?}"
+    );
+    // Granting needs a paired laptop; only the hub grants.
+    assert!(guanmo_sync::grants::grant_moderator(&site.hub.ctx, "nobody", true).is_err());
+    assert!(guanmo_sync::grants::grant_moderator(&site.laptop(1).ctx, &site.id(1), true).is_err());
+}
+
+/// Moderator `first` approves and moderator `second` rejects the same comment, both offline;
+/// `first` reaches the hub first.
+fn decide_apart(first: usize, second: usize) {
+    let site = Site::new();
+    site.grant(0, true);
+    site.grant(1, true);
+    let id = site.comment("建议增加公交班次");
+    site.settle();
+    site.cut(0, true);
+    site.cut(1, true);
+    let decisions = [Decision::Approve, reject("与观摩会内容无关")];
+    for (i, d) in decisions.into_iter().enumerate() {
+        comments::decide(&site.laptop(i).ctx, std::slice::from_ref(&id), d).unwrap();
+    }
+    site.cut(0, false);
+    site.cut(1, false);
+    let r = site.sync(first);
+    assert_eq!(r.refused_by_hub, 0, "{r:?}");
+    let r = site.sync(second);
+    assert_eq!(r.refused_by_hub, 1, "the second moderator is told: {r:?}");
+    site.settle();
+
+    let stands = if first == 0 {
+        (CommentStatus::Approved, false)
+    } else {
+        (CommentStatus::Rejected, false)
+    };
+    assert_eq!(
+        status(&site.hub, &id),
+        stands,
+        "the first to reach the hub stands"
+    );
+    for i in 0..3 {
+        assert_eq!(status(site.laptop(i), &id), stands, "laptop {i}");
+    }
+    site.assert_converged();
+    assert_eq!(
+        public_ids(&site.hub),
+        if first == 0 {
+            vec![id.clone()]
+        } else {
+            Vec::new()
+        }
+    );
+    // Listed for the organiser, naming the decision that stands…
+    let hub_issues = guanmo_sync::overview(&site.hub.ctx, &site.hub.media)
+        .unwrap()
+        .issues;
+    let conflict: Vec<_> = hub_issues
+        .iter()
+        .filter(|i| i.kind == "conflict" && i.code == "decision_conflict")
+        .collect();
+    assert_eq!(conflict.len(), 1, "{hub_issues:?}");
+    assert_eq!(conflict[0].origin, site.id(second));
+    assert_eq!(
+        conflict[0].other_origin.as_deref(),
+        Some(site.id(first).as_str())
+    );
+    assert_eq!(conflict[0].entity_id, id);
+    // …and shown to the second moderator as refused by the hub.
+    let second_issues = guanmo_sync::overview(&site.laptop(second).ctx, &site.laptop(second).media)
+        .unwrap()
+        .issues;
+    assert!(
+        second_issues
+            .iter()
+            .any(|i| i.kind == "refused" && i.code == "decision_conflict" && i.entity_id == id),
+        "{second_issues:?}"
+    );
+    // The hub's record holds the decision that stands only.
+    let log = comments::moderation_log(&site.hub.ctx, Some(&id)).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, if first == 0 { "approve" } else { "reject" });
+}
+
+#[test]
+fn two_moderators_deciding_apart_end_the_same_everywhere_when_the_approval_arrives_first() {
+    decide_apart(0, 1);
+}
+
+#[test]
+fn two_moderators_deciding_apart_end_the_same_everywhere_when_the_rejection_arrives_first() {
+    decide_apart(1, 0);
+}
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// Moderator `0`/`1` approves, rejects, pins or unpins comment `2` (refused locally when the
+    /// state does not allow it, as in the app).
+    Decide(usize, u8, usize),
+    /// Moderator `0`/`1` syncs.
+    Sync(usize),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        3 => (0..2usize, 0..4u8, 0..2usize).prop_map(|(m, a, c)| Step::Decide(m, a, c)),
+        2 => (0..2usize).prop_map(Step::Sync),
+    ]
+}
+
+/// Random interleavings of two moderators' decisions on two comments and their syncs: once
+/// everyone has synced, every replica shows the same state, the hub's; no decision's state is
+/// lost at the hub except by a listed conflict.
+#[test]
+fn any_interleaving_of_decisions_and_syncs_converges() {
+    let mut runner = TestRunner::new(Config {
+        cases: 12,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(&prop::collection::vec(step(), 1..14), |steps| {
+            let site = Site::new();
+            site.grant(0, true);
+            site.grant(1, true);
+            let ids = [
+                site.comment("第一条建议内容"),
+                site.comment("第二条建议内容"),
+            ];
+            site.settle();
+            for s in &steps {
+                match s {
+                    Step::Decide(m, a, c) => {
+                        let ctx = &site.laptop(*m).ctx;
+                        let id = &ids[*c];
+                        let _ = match a {
+                            0 => comments::decide(ctx, std::slice::from_ref(id), Decision::Approve)
+                                .map(|_| ()),
+                            1 => {
+                                comments::decide(ctx, std::slice::from_ref(id), reject("重复内容"))
+                                    .map(|_| ())
+                            }
+                            2 => comments::pin(ctx, id, true).map(|_| ()),
+                            _ => comments::pin(ctx, id, false).map(|_| ()),
+                        };
+                    }
+                    Step::Sync(m) => {
+                        site.sync(*m);
+                    }
+                }
+            }
+            site.settle();
+            let dumps = site.dumps();
+            for d in &dumps[1..] {
+                prop_assert_eq!(d, &dumps[0]);
+            }
+            for m in 0..2 {
+                let d = guanmo_sync::delivery(&site.laptop(m).ctx).unwrap();
+                prop_assert!(d.pending_comment_ids.is_empty(), "all delivered: {:?}", d);
+            }
+            Ok(())
+        })
+        .unwrap();
+}
