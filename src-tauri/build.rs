@@ -94,6 +94,7 @@ const COMMANDS: &[&str] = &[
     "adopt_sync_version",
     "transfer_device",
     "assign_scorer_device",
+    "set_moderator",
     "pick_file_to_open",
     "pick_files_to_open",
     "pick_file_to_save",

@@ -259,8 +259,7 @@ pub async fn set_scoring_open(
     .await
 }
 
-/// Closes scoring of a township (结束评分); while expected sheets are missing, `reason` must
-/// say why (at least two characters), else it is refused.
+/// Closes scoring of a township (结束评分); with sheets missing, `reason` (≥ 2 chars) says why.
 #[tauri::command]
 #[specta::specta]
 pub async fn close_scoring(
@@ -887,9 +886,8 @@ pub async fn new_pairing_code(app: tauri::AppHandle) -> Res<PairingInfo> {
     blocking_app(app, crate::sync::pairing_code).await
 }
 
-/// Pairs this laptop with the hub at `url` using the code shown there, and the certificate
-/// fingerprint shown beside it for a hub serving its own `https://` certificate (证书指纹,
-/// optional: the laptop pins that certificate).
+/// Pairs this laptop with the hub at `url` using the code shown there; `fingerprint` (证书指纹,
+/// optional) pins the certificate of a hub serving its own `https://`.
 #[tauri::command]
 #[specta::specta]
 pub async fn pair_with_hub(
@@ -980,8 +978,14 @@ pub async fn assign_scorer_device(
     .await
 }
 
-/// The native "open file" dialog, shown by the shell; the path chosen (none when cancelled)
-/// may then be imported once.
+/// Grants (授予审核) or revokes (撤销审核) a paired laptop's 审核 of residents' comments (hub only).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_moderator(app: tauri::AppHandle, device_id: String, on: bool) -> Res<SyncStatus> {
+    blocking_app(app, move |app| crate::sync::moderator(app, &device_id, on)).await
+}
+
+/// The native "open file" dialog; the path chosen (none if cancelled) may be imported once.
 #[tauri::command]
 #[specta::specta]
 pub async fn pick_file_to_open(
@@ -1006,8 +1010,7 @@ pub async fn pick_files_to_open(
     pick(&app, Dialog::OpenMany, &title, None, &filters).await
 }
 
-/// The native "save as" dialog with a suggested file name; the path chosen may then be
-/// written once.
+/// The native "save as" dialog with a suggested file name; the path chosen may be written once.
 #[tauri::command]
 #[specta::specta]
 pub async fn pick_file_to_save(
@@ -1129,6 +1132,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             adopt_sync_version,
             transfer_device,
             assign_scorer_device,
+            set_moderator,
             pick_file_to_open,
             pick_files_to_open,
             pick_file_to_save,

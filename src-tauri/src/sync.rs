@@ -39,6 +39,8 @@ pub struct SyncStatus {
     pub next_attempt_at: Option<String>,
     /// The peer listener, on the hub.
     pub peer: PeerStatus,
+    /// This device decides on residents' comments: the hub, a laptop it granted 审核.
+    pub may_moderate: bool,
 }
 
 /// Sent whenever the 同步 view's content changes.
@@ -138,6 +140,7 @@ pub fn status(app: &tauri::AppHandle) -> Result<SyncStatus, ApiError> {
         failures: auto.failures,
         next_attempt_at: auto.next_attempt_at,
         peer: state.sync.peer.status(),
+        may_moderate: guanmo_sync::grants::may_moderate(&state.ctx)?,
     })
 }
 
@@ -313,6 +316,12 @@ pub fn assign(
 ) -> Result<SyncStatus, ApiError> {
     let state = app.state::<AppState>();
     guanmo_sync::assign_scorer(&state.ctx, scorer_id, device_id)?;
+    status_announced(app)
+}
+
+/// Grants or revokes a paired laptop's 审核 (hub only); the laptop learns it at its next exchange.
+pub fn moderator(app: &tauri::AppHandle, id: &str, on: bool) -> Result<SyncStatus, ApiError> {
+    guanmo_sync::grants::grant_moderator(&app.state::<AppState>().ctx, id, on)?;
     status_announced(app)
 }
 

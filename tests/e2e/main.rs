@@ -6,6 +6,7 @@
 mod feed;
 mod harness;
 mod moderation;
+mod moderators;
 mod scoring;
 mod sync;
 

@@ -8,7 +8,7 @@ use fantoccini::Locator;
 use std::io::{Read, Write};
 
 /// A plain HTTP/1.1 request as a phone sends it; returns status code and body.
-fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+pub(crate) fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
     let body = body.unwrap_or("");
     write!(
@@ -27,7 +27,7 @@ fn http(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, String
     (status, body)
 }
 
-fn comment(text: &str) -> String {
+pub(crate) fn comment(text: &str) -> String {
     serde_json::json!({
         "target": "event",
         "nickname": "宜阳居民",
@@ -38,7 +38,7 @@ fn comment(text: &str) -> String {
     .to_string()
 }
 
-fn id_of(body: &str) -> String {
+pub(crate) fn id_of(body: &str) -> String {
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     v["id"].as_str().unwrap().to_string()
 }

@@ -6,12 +6,12 @@ import App from "./App.svelte";
 import { deviceRole } from "./lib/deviceRole.svelte";
 import { status } from "./features/sync/fixtures";
 
-function backend(role: Role | null) {
+function backend(role: Role | null, mayModerate = role === null || role === "hub") {
   mockIPC(
     (cmd) => {
       switch (cmd) {
         case "get_sync_overview":
-          return status({}, { role, name: role ? "评分电脑3号" : "" });
+          return status({ may_moderate: mayModerate }, { role, name: role ? "评分电脑3号" : "" });
         case "get_delivery":
           return { to_hub: false, pending_sheet_ids: [], pending_records: 0 };
         case "get_media_credit":
@@ -28,7 +28,7 @@ function backend(role: Role | null) {
     { shouldMockEvents: true },
   );
   // The role is read once per window; each test starts from what its backend says.
-  deviceRole.set(role);
+  deviceRole.set(role, mayModerate);
 }
 
 const nav = () => [...document.querySelectorAll("nav button")].map((b) => b.textContent?.trim());
@@ -52,6 +52,13 @@ describe("the window follows the laptop's role", () => {
     render(App);
     await waitFor(() => expect(screen.getByTestId("nav-feed").getAttribute("aria-current")).toBe("page"));
     expect(nav()).toEqual(["观摩路线", "图文直播", "评论审核", "同步", "设置"]);
+  });
+
+  it("shows 评论审核 on a scorer's laptop the hub granted 审核, still without the ranking (背靠背)", async () => {
+    backend("scorer", true);
+    render(App);
+    await waitFor(() => expect(screen.getByTestId("nav-scoring").getAttribute("aria-current")).toBe("page"));
+    expect(nav()).toEqual(["观摩路线", "评分", "评论审核", "同步", "设置"]);
   });
 
   it("asks a laptop without a role what it is for, until it is put off or chosen", async () => {

@@ -50,6 +50,7 @@ function status(o: Partial<SyncOverview>, over: Partial<SyncStatus> = {}): SyncS
     failures: 0,
     next_attempt_at: null,
     peer: { running: false, port: 8787, urls: [], error: null },
+    may_moderate: false,
     ...over,
   };
 }

@@ -48,10 +48,7 @@ export const commands = {
 	getScoringBoard: () => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("get_scoring_board")),
 	/**  Opens or closes scoring of a township. */
 	setScoringOpen: (townshipId: string, open: boolean) => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("set_scoring_open", { townshipId, open })),
-	/**
-	 *  Closes scoring of a township (结束评分); while expected sheets are missing, `reason` must
-	 *  say why (at least two characters), else it is refused.
-	 */
+	/**  Closes scoring of a township (结束评分); with sheets missing, `reason` (≥ 2 chars) says why. */
 	closeScoring: (townshipId: string, reason: string | null) => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("close_scoring", { townshipId, reason })),
 	/**  What of this device's work the hub has not confirmed yet (已提交·待上传, N项待上传). */
 	getDelivery: () => typedError<Delivery, ApiError>(__TAURI_INVOKE("get_delivery")),
@@ -177,9 +174,8 @@ export const commands = {
 	/**  A one-time pairing code (hub only), with the hub's addresses and a QR code. */
 	newPairingCode: () => typedError<PairingInfo, ApiError>(__TAURI_INVOKE("new_pairing_code")),
 	/**
-	 *  Pairs this laptop with the hub at `url` using the code shown there, and the certificate
-	 *  fingerprint shown beside it for a hub serving its own `https://` certificate (证书指纹,
-	 *  optional: the laptop pins that certificate).
+	 *  Pairs this laptop with the hub at `url` using the code shown there; `fingerprint` (证书指纹,
+	 *  optional) pins the certificate of a hub serving its own `https://`.
 	 */
 	pairWithHub: (url: string, code: string, fingerprint: string | null) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("pair_with_hub", { url, code, fingerprint })),
 	/**  The hub revokes a paired device: its token and bundles stop working. */
@@ -203,17 +199,13 @@ export const commands = {
 	 *  clears the assignment. Only that laptop's sheets for the scorer are accepted.
 	 */
 	assignScorerDevice: (scorerId: string, deviceId: string | null) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("assign_scorer_device", { scorerId, deviceId })),
-	/**
-	 *  The native "open file" dialog, shown by the shell; the path chosen (none when cancelled)
-	 *  may then be imported once.
-	 */
+	/**  Grants (授予审核) or revokes (撤销审核) a paired laptop's 审核 of residents' comments (hub only). */
+	setModerator: (deviceId: string, on: boolean) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("set_moderator", { deviceId, on })),
+	/**  The native "open file" dialog; the path chosen (none if cancelled) may be imported once. */
 	pickFileToOpen: (title: string, filters: FileFilter[]) => typedError<string | null, ApiError>(__TAURI_INVOKE("pick_file_to_open", { title, filters })),
 	/**  The native "open files" dialog (several files, e.g. photos). */
 	pickFilesToOpen: (title: string, filters: FileFilter[]) => typedError<string[], ApiError>(__TAURI_INVOKE("pick_files_to_open", { title, filters })),
-	/**
-	 *  The native "save as" dialog with a suggested file name; the path chosen may then be
-	 *  written once.
-	 */
+	/**  The native "save as" dialog with a suggested file name; the path chosen may be written once. */
 	pickFileToSave: (title: string, fileName: string, filters: FileFilter[]) => typedError<string | null, ApiError>(__TAURI_INVOKE("pick_file_to_save", { title, fileName, filters })),
 	/**  The native "choose folder" dialog (an SD card, or where to write the static site). */
 	pickFolder: (title: string) => typedError<string | null, ApiError>(__TAURI_INVOKE("pick_folder", { title })),
@@ -1505,6 +1497,8 @@ export type SyncStatus = {
 	next_attempt_at: string | null,
 	/**  The peer listener, on the hub. */
 	peer: PeerStatus,
+	/**  This device decides on residents' comments: the hub, a laptop it granted 审核. */
+	may_moderate: boolean,
 };
 
 /**  Which part of a run is under way. */

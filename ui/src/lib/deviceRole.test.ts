@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { editsHubRecords, sectionShown, startSection, type Section } from "./deviceRole";
+import { editsHubRecords, moderationAccess, sectionShown, startSection, type Section } from "./deviceRole";
 
 const ALL: Section[] = ["roster", "scoring", "feed", "moderation", "ranking", "sync", "settings"];
 
@@ -16,6 +16,21 @@ describe("what a laptop's role sees", () => {
     expect(ALL.filter((s) => sectionShown("media", s))).toEqual(["roster", "feed", "moderation", "sync", "settings"]);
     expect(ALL.filter((s) => sectionShown("hub", s))).toEqual(ALL);
     expect(ALL.filter((s) => sectionShown(null, s))).toEqual(ALL);
+  });
+
+  it("shows 评论审核 on a scorer's laptop only while the hub grants it 审核, and never the ranking", () => {
+    expect(ALL.filter((s) => sectionShown("scorer", s, true))).toEqual(["roster", "scoring", "moderation", "sync", "settings"]);
+    expect(ALL.filter((s) => sectionShown("media", s, true))).toEqual(["roster", "feed", "moderation", "sync", "settings"]);
+    expect(ALL.filter((s) => sectionShown("media", s, false))).toEqual(["roster", "feed", "moderation", "sync", "settings"]);
+  });
+
+  it("lets the hub do everything in 评论审核, a granted laptop decide, any other laptop only look", () => {
+    expect(moderationAccess("hub", true)).toBe("full");
+    expect(moderationAccess(null, true)).toBe("full");
+    expect(moderationAccess("media", true)).toBe("decide");
+    expect(moderationAccess("scorer", true)).toBe("decide");
+    expect(moderationAccess("media", false)).toBe("read");
+    expect(moderationAccess("scorer", false)).toBe("read");
   });
 
   it("lets only the hub (or a laptop not set up yet) edit the hub's records", () => {

@@ -13,15 +13,38 @@ export function startSection(role: Role | null): Section {
 }
 
 /**
- * Sections a role has no use for are not shown: a scorer's laptop neither moderates nor sees the
- * ranking (背靠背), a media laptop does not score. The hub, and a laptop whose role is not
- * chosen yet, show everything.
+ * Sections a role has no use for are not shown: a scorer's laptop never sees the ranking
+ * (背靠背) nor the live feed, and moderates only while the hub grants it 审核 (`mayModerate`);
+ * a media laptop does not score, and shows 评论审核 always (read-only until granted: it may run
+ * the venue's LAN site, so its staff see that comments wait). The hub, and a laptop whose role
+ * is not chosen yet, show everything.
  */
-export function sectionShown(role: Role | null, section: Section): boolean {
-  if (role === "scorer") return section !== "moderation" && section !== "ranking" && section !== "feed";
+export function sectionShown(role: Role | null, section: Section, mayModerate = false): boolean {
+  if (role === "scorer") return section !== "ranking" && section !== "feed" && (section !== "moderation" || mayModerate);
   if (role === "media") return section !== "scoring" && section !== "ranking";
   return true;
 }
+
+/**
+ * What 评论审核 lets this device do. `full`: everything (the hub, whose site residents use, or a
+ * laptop on its own). `decide`: a laptop the hub granted 审核 — 通过, 不通过 (with a reason) and
+ * 置顶 replicate to the hub; 禁言, the word list, the comment-area switch, 保留 and the
+ * suggestions' 交办/回复 take effect only on the device that runs the site, so they stay on the
+ * hub. `read`: a laptop without the grant sees the replicated queue only. The hub enforces the
+ * same (a decision from a laptop it did not grant is refused).
+ */
+export type ModerationAccess = "full" | "decide" | "read";
+
+export function moderationAccess(role: Role | null, mayModerate: boolean): ModerationAccess {
+  if (role === null || role === "hub") return "full";
+  return mayModerate ? "decide" : "read";
+}
+
+/** Beside a control that only the device running the site may use. */
+export const SITE_ONLY_NOTE = "该操作需在组织方主机上进行";
+
+/** On a laptop that may not decide. */
+export const NEEDS_GRANT_NOTE = "需组织方主机授予审核权限";
 
 /** Whether this laptop edits what only the organiser's hub may change (观摩路线, 评分细则, 评分人, 评分进度). */
 export function editsHubRecords(role: Role | null): boolean {

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
-import type { ModLogEntry, ModerationOverview, Post } from "../../ipc";
+import type { Delivery, IssueView, ModLogEntry, ModerationOverview, Post } from "../../ipc";
 import {
+  isPendingUpload,
+  overruledComments,
   TABS,
   actionLabel,
   actorLabel,
@@ -277,5 +279,41 @@ describe("coalesce", () => {
     await expect(first).rejects.toThrow("busy");
     await expect(second).resolves.toBeUndefined();
     expect(runs).toBe(2);
+  });
+});
+
+describe("a moderator laptop's decisions on their way to the hub", () => {
+  const delivery = (ids: string[], toHub = true): Delivery => ({ to_hub: toHub, pending_sheet_ids: [], pending_comment_ids: ids, pending_records: ids.length });
+
+  it("marks 待上传 only the comments whose decision the hub has not confirmed, and only on a paired laptop", () => {
+    expect(isPendingUpload("c1", delivery(["c1"]))).toBe(true);
+    expect(isPendingUpload("c2", delivery(["c1"]))).toBe(false);
+    expect(isPendingUpload("c1", delivery(["c1"], false))).toBe(false);
+    expect(isPendingUpload("c1", null)).toBe(false);
+  });
+
+  it("names the comments whose decision here the hub refused for an earlier one, while the issue is open", () => {
+    const issue = (id: string, over: Partial<IssueView>): IssueView => ({
+      id,
+      kind: "refused",
+      code: "decision_conflict",
+      origin: "me",
+      seq: 3,
+      entity_kind: "comment_decision",
+      entity_id: `c-${id}`,
+      other_origin: null,
+      detail: "",
+      at: "2024-12-04T01:30:00Z",
+      resolved_at: null,
+      ...over,
+    });
+    const issues = [
+      issue("1", {}),
+      issue("2", { resolved_at: "2024-12-04T02:00:00Z" }),
+      issue("3", { code: "not_moderator" }),
+      // The hub's own listing of another laptop's overruled decision is not this device's.
+      issue("4", { kind: "conflict" }),
+    ];
+    expect([...overruledComments(issues)]).toEqual(["c-1"]);
   });
 });

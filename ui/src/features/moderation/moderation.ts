@@ -2,7 +2,7 @@
 //! keyboard (a reducer over key presses, so it can be tested without a DOM), and keeping the
 //! selection on the same comment while the queue changes live. The backend enforces every rule;
 //! nothing here decides what a moderator may do.
-import type { CommentKind, CommentStatus, Handling, ModLogEntry, ModerationOverview, Post, QueueKind, WordsReport } from "../../ipc";
+import type { CommentKind, CommentStatus, Delivery, Handling, IssueView, ModLogEntry, ModerationOverview, Post, QueueKind, WordsReport } from "../../ipc";
 import { excerpt } from "../feed/feed";
 
 // ---- tabs ----
@@ -272,6 +272,27 @@ export function keepSelection(before: readonly string[], after: readonly string[
 export function pruneChecked(checked: readonly string[], ids: readonly string[]): string[] {
   const present = new Set(ids);
   return checked.filter((id) => present.has(id));
+}
+
+// ---- a moderator laptop's decisions on their way to the hub ----
+
+/**
+ * 待上传: a decision made on this laptop that the hub has not confirmed yet (queued while
+ * offline). Never on the hub, nor on a laptop that does not hand its work to one.
+ */
+export function isPendingUpload(commentId: string, delivery: Delivery | null): boolean {
+  return !!delivery?.to_hub && delivery.pending_comment_ids.includes(commentId);
+}
+
+/**
+ * Comments whose decision made here the hub refused because another moderator's decision had
+ * reached it first (open `decision_conflict` issues). The comment shows the hub's outcome once
+ * synced; its card says the decision here was not taken.
+ */
+export function overruledComments(issues: readonly IssueView[]): Set<string> {
+  // `refused`: the hub's answer to this laptop; the hub's own listing of it is a `conflict`.
+  const mine = issues.filter((i) => i.kind === "refused" && i.code === "decision_conflict" && i.resolved_at === null);
+  return new Set(mine.map((i) => i.entity_id));
 }
 
 // ---- live reloads ----

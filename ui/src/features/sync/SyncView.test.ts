@@ -101,7 +101,7 @@ describe("the organiser's hub", () => {
     render(SyncView);
     const row = await screen.findByTestId("device-row-d2");
     const cells = [...row.querySelectorAll("td")].map((td) => td.textContent?.trim());
-    expect(cells.slice(0, 6)).toEqual(["直播电脑", "直播电脑", "—", "3分钟前", "42", "3"]);
+    expect(cells.slice(0, 7)).toEqual(["直播电脑", "直播电脑", "—", "授予审核", "3分钟前", "42", "3"]);
     expect(screen.getByTestId("device-scorers-d1").textContent?.trim()).toBe("未分配");
   });
 
@@ -143,6 +143,42 @@ describe("the organiser's hub", () => {
     await fireEvent.click(screen.getByTestId("confirm-revoke"));
     await waitFor(() => expect(called(calls, "revoke_device")).toEqual([{ deviceId: "d1" }]));
     await waitFor(() => expect(screen.queryByTestId("revoke-dialog")).toBeNull());
+  });
+
+  it("grants 审核 to a paired laptop at once and shows it as 审核员, more than one at a time", async () => {
+    const devices = [device("d1", "评分电脑3号"), device("d2", "直播电脑", { role: "media" }), device("d3", "直播电脑二", { role: "media", moderator: true })];
+    const { calls, state } = backend(status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", devices }), {
+      set_moderator: (a) => {
+        const next = devices.map((d) => (d.id === a.deviceId ? { ...d, moderator: a.on as boolean } : d));
+        state.status = status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", devices: next });
+        return state.status;
+      },
+    });
+    render(SyncView);
+    expect((await screen.findByTestId("moderator-badge-d3")).textContent).toBe("审核员");
+    expect(screen.getByTestId("moderator-revoke-d3").textContent).toBe("撤销审核");
+    expect(screen.queryByTestId("moderator-badge-d2")).toBeNull();
+    await fireEvent.click(screen.getByTestId("moderator-grant-d2"));
+    await waitFor(() => expect(called(calls, "set_moderator")).toEqual([{ deviceId: "d2", on: true }]));
+    expect((await screen.findByTestId("moderator-badge-d2")).textContent).toBe("审核员");
+    expect(screen.getByTestId("moderator-badge-d3")).toBeTruthy();
+    expect(screen.getByText(/已授予“直播电脑”审核权限/)).toBeTruthy();
+  });
+
+  it("revokes 审核 only after a confirmation", async () => {
+    const devices = [device("d2", "直播电脑", { role: "media", moderator: true })];
+    const { calls } = backend(status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", devices }), {
+      set_moderator: () => status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", devices: [{ ...devices[0], moderator: false }] }),
+    });
+    render(SyncView);
+    await fireEvent.click(await screen.findByTestId("moderator-revoke-d2"));
+    expect(called(calls, "set_moderator")).toEqual([]);
+    expect((await screen.findByTestId("moderator-revoke-dialog")).textContent).toContain("一律不采用");
+    await fireEvent.click(screen.getByTestId("confirm-moderator-revoke"));
+    await waitFor(() => expect(called(calls, "set_moderator")).toEqual([{ deviceId: "d2", on: false }]));
+    await waitFor(() => expect(screen.queryByTestId("moderator-revoke-dialog")).toBeNull());
+    expect(await screen.findByTestId("moderator-grant-d2")).toBeTruthy();
+    expect(screen.queryByTestId("moderator-badge-d2")).toBeNull();
   });
 
   it("hands a revoked laptop's records to another paired scorer laptop", async () => {
@@ -379,6 +415,19 @@ describe("问题", () => {
     render(SyncView);
     await screen.findByTestId("issue-c2");
     expect(screen.queryByTestId("adopt-c2")).toBeNull();
+  });
+
+  it("words a moderator's decision the hub refused for an earlier one, and offers no other version of it", async () => {
+    const issues = [
+      issue("d1", "decision_conflict", { kind: "conflict", entity_kind: "comment_decision", entity_id: "c-1", origin: "lap-2", other_origin: "lap-1" }),
+    ];
+    backend(status({}, { role: "hub", name: "组织方主机", device_id: "hub-1", hub_id: "hub-1", issues }));
+    render(SyncView);
+    const row = await screen.findByTestId("issue-d1");
+    expect(row.textContent).toContain("另一位审核员已先作出决定");
+    expect(row.textContent).toContain("评论审核决定");
+    expect(screen.queryByTestId("adopt-d1")).toBeNull();
+    expect(screen.getByTestId("resolve-d1")).toBeTruthy();
   });
 
   it("says plainly when there is nothing to check", async () => {

@@ -30,6 +30,7 @@ export function status(over: Partial<SyncStatus> = {}, o: Partial<SyncOverview> 
     failures: 0,
     next_attempt_at: null,
     peer: { running: false, port: 8787, urls: [], error: null },
+    may_moderate: false,
     ...over,
   };
 }

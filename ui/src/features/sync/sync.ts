@@ -185,6 +185,10 @@ const REASONS: Record<string, string> = {
   bad_payload: "数据格式不正确,无法应用",
   not_applicable: "无法应用到本机数据(可能缺少相关记录)",
   concurrent_edit: "两台设备同时修改了同一记录,已保留主机版本,请核对",
+  decision_conflict: "另一位审核员已先作出决定,以先送达主机的决定为准",
+  not_moderator: "该设备没有审核权限(组织方主机未授予或已撤销),其审核决定未被采用",
+  wrong_role: "该设备的角色不能作出这项修改",
+  bad_transition: "评论已是另一状态,该审核决定不再适用",
 };
 
 /** Why an operation was refused or flagged, in Chinese; an unknown code is shown as sent. */
@@ -202,6 +206,9 @@ const ENTITY_LABELS: Record<string, string> = {
   sheet: "评分表",
   photo: "照片",
   post: "直播动态",
+  comment: "评论",
+  comment_decision: "评论审核决定",
+  moderator: "审核权限",
 };
 
 export function entityLabel(kind: string): string {

@@ -1,0 +1,185 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
+import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
+import { emit } from "@tauri-apps/api/event";
+import type { Comment, Delivery, IssueView, ModerationOverview, QueueItem, QueueKind, Role } from "../../ipc";
+import { deviceRole } from "../../lib/deviceRole.svelte";
+import { status } from "../sync/fixtures";
+import ModerationView from "./ModerationView.svelte";
+
+// 评论审核 on a laptop: what the hub's 审核 grant opens, what stays on the hub, and the 待上传
+// and 以主机为准 marks of decisions made here.
+
+function comment(id: string, over: Partial<Comment> = {}): Comment {
+  return {
+    id,
+    target: "event",
+    nickname: `市民${id}`,
+    kind: "praise",
+    text: "家乡变化真大",
+    township_id: null,
+    // A replica holds only the masked number: this is all a laptop ever has.
+    phone_masked: "138****1234",
+    phone_verified: true,
+    flagged_words: [],
+    status: "pending",
+    pinned: false,
+    appealed: false,
+    appeal_reason: null,
+    reject_reason: null,
+    decided_at: null,
+    decided_by: null,
+    open_reports: 0,
+    handling: null,
+    assigned_to: null,
+    assigned_at: null,
+    reply: null,
+    replied_at: null,
+    created_at: "2024-12-04T01:30:00Z",
+    version: 1,
+    ...over,
+  };
+}
+
+const item = (c: Comment): QueueItem => ({ comment: c, text_parts: [{ text: c.text, word: null }], nickname_parts: [{ text: c.nickname, word: null }] });
+
+type Lists = Partial<Record<QueueKind, Comment[]>>;
+
+function backend(role: Role, mayModerate: boolean, lists: Lists, opts: { pending?: string[]; issues?: IssueView[] } = {}) {
+  const calls: string[] = [];
+  const state = { pending: opts.pending ?? [] };
+  const sync = status({ may_moderate: mayModerate }, { role, name: "直播电脑一", hub_id: "hub-1", issues: opts.issues ?? [] });
+  mockIPC(
+    (cmd, raw) => {
+      calls.push(cmd);
+      const args = (raw ?? {}) as Record<string, unknown>;
+      switch (cmd) {
+        case "get_sync_overview":
+          return sync;
+        case "get_delivery":
+          return { to_hub: true, pending_sheet_ids: [], pending_comment_ids: state.pending, pending_records: state.pending.length } satisfies Delivery;
+        case "get_moderation_overview":
+          return {
+            pending: lists.pending?.length ?? 0,
+            reported: 0,
+            approved: lists.approved?.length ?? 0,
+            rejected: lists.rejected?.length ?? 0,
+            suggestions_open: 0,
+            area_open: true,
+            words: 1,
+            reject_reasons: ["与观摩会内容无关"],
+          } satisfies ModerationOverview;
+        case "list_comment_queue":
+          return (lists[args.kind as QueueKind] ?? []).map(item);
+        case "list_sensitive_words":
+          return ["广告"];
+        case "list_mutes":
+        case "list_townships":
+        case "list_posts":
+          return [];
+        default:
+          return null;
+      }
+    },
+    { shouldMockEvents: true },
+  );
+  deviceRole.set(role, mayModerate);
+  return { calls, state, sync };
+}
+
+afterEach(() => {
+  cleanup();
+  clearMocks();
+  deviceRole.set(null);
+});
+
+describe("评论审核 on a laptop the hub granted 审核", () => {
+  it("offers 通过 and 驳回, and keeps 禁言 and the comment-area switch on the hub with a note", async () => {
+    backend("media", true, { pending: [comment("c1")] });
+    render(ModerationView);
+    expect((await screen.findByTestId("approve-c1")).hasAttribute("disabled")).toBe(false);
+    expect(screen.getByTestId("reject-c1").hasAttribute("disabled")).toBe(false);
+    expect(screen.getByTestId("moderator-laptop").textContent).toContain("已获组织方主机授予审核权限");
+    const mute = screen.getByTestId("mute-c1");
+    expect(mute.hasAttribute("disabled")).toBe(true);
+    expect(mute.getAttribute("title")).toBe("该操作需在组织方主机上进行");
+    expect(screen.getByTestId("site-only-note").textContent).toContain("该操作需在组织方主机上进行");
+    expect(screen.getByTestId("area-toggle").hasAttribute("disabled")).toBe(true);
+    expect(screen.getByTestId("area-site-only").textContent).toBe("该操作需在组织方主机上进行");
+    // The masked number is all a replica has, and all that is shown.
+    expect(screen.getByTestId("comment-c1").textContent).toContain("138****1234");
+    expect(screen.queryByTestId("needs-grant")).toBeNull();
+  });
+
+  it("offers 置顶 on an approved comment, and no edits of the word list", async () => {
+    backend("media", true, { approved: [comment("c3", { status: "approved" })] });
+    render(ModerationView);
+    await fireEvent.click(await screen.findByTestId("mod-tab-approved"));
+    expect((await screen.findByTestId("pin-c3")).hasAttribute("disabled")).toBe(false);
+    await fireEvent.click(screen.getByTestId("mod-tab-words"));
+    expect((await screen.findByTestId("words-site-only")).textContent).toContain("该操作需在组织方主机上进行");
+    expect(screen.getByTestId("words-import").hasAttribute("disabled")).toBe(true);
+    expect(screen.getByTestId("words-add-text").hasAttribute("disabled")).toBe(true);
+  });
+
+  it("marks a decision 待上传 until the hub confirmed it, re-reading after each change and each sync", async () => {
+    const { state, sync } = backend("media", true, { approved: [comment("c3", { status: "approved" })] });
+    render(ModerationView);
+    await fireEvent.click(await screen.findByTestId("mod-tab-approved"));
+    await screen.findByTestId("comment-c3");
+    expect(screen.queryByTestId("upload-pending-c3")).toBeNull();
+    // Decided here while offline: the change is announced, the decision waits to go out.
+    state.pending = ["c3"];
+    await emit("data-changed", { entities: ["comment"] });
+    expect((await screen.findByTestId("upload-pending-c3")).textContent).toBe("待上传");
+    // A sync run ended and the hub confirmed it.
+    state.pending = [];
+    await emit("sync-changed", sync);
+    await waitFor(() => expect(screen.queryByTestId("upload-pending-c3")).toBeNull());
+  });
+
+  it("says 以主机为准 on a comment whose decision here the hub refused for another moderator's earlier one", async () => {
+    const refused: IssueView = {
+      id: "i1",
+      kind: "refused",
+      code: "decision_conflict",
+      origin: "me",
+      seq: 4,
+      entity_kind: "comment_decision",
+      entity_id: "c4",
+      other_origin: null,
+      detail: "",
+      at: "2024-12-04T01:40:00Z",
+      resolved_at: null,
+    };
+    // Approved here, rejected first by the other moderator: the hub's outcome is what shows.
+    backend("media", true, { rejected: [comment("c4", { status: "rejected", reject_reason: "与观摩会内容无关" })] }, { issues: [refused] });
+    render(ModerationView);
+    await fireEvent.click(await screen.findByTestId("mod-tab-rejected"));
+    expect((await screen.findByTestId("overruled-c4")).textContent).toBe("以主机为准");
+    expect(screen.getByTestId("comment-c4").textContent).toContain("驳回理由:与观摩会内容无关");
+  });
+});
+
+describe("评论审核 on a laptop without the grant", () => {
+  it("shows the replicated queue read-only and says the hub must grant 审核", async () => {
+    backend("media", false, { pending: [comment("c1")] });
+    render(ModerationView);
+    await screen.findByTestId("comment-c1");
+    expect(screen.getByTestId("needs-grant").textContent).toContain("需组织方主机授予审核权限");
+    for (const id of ["approve-c1", "reject-c1", "mute-c1", "select-all", "shortcut-legend"]) expect(screen.queryByTestId(id)).toBeNull();
+    expect(screen.getByTestId("log-c1")).toBeTruthy();
+    expect(screen.getByTestId("comment-c1").textContent).toContain("138****1234");
+  });
+
+  it("ignores the moderator's shortcuts", async () => {
+    const { calls } = backend("media", false, { pending: [comment("c1")] });
+    render(ModerationView);
+    await screen.findByTestId("comment-c1");
+    await fireEvent.keyDown(window, { key: "a" });
+    await fireEvent.keyDown(window, { key: "r" });
+    expect(screen.queryByTestId("approve-pending")).toBeNull();
+    expect(screen.queryByTestId("reject-dialog")).toBeNull();
+    expect(calls).not.toContain("decide_comments");
+  });
+});
