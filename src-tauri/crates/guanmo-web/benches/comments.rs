@@ -404,7 +404,9 @@ impl ChildServer {
 }
 
 /// One comment over a fresh connection (`Connection: close`): status and body.
-async fn post_once(port: u16, cookie: &str, text: &str) -> (u16, String) {
+/// Posts one comment as the phone with `cookie`; returns the status, the body and the cookie
+/// the site set, if any (it replaces one it did not sign).
+async fn post_once(port: u16, cookie: &str, text: &str) -> (u16, String, Option<String>) {
     let body = serde_json::json!({
         "target": "event",
         "nickname": "宜阳居民",
@@ -432,11 +434,15 @@ async fn post_once(port: u16, cookie: &str, text: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let set = head
+        .lines()
+        .filter_map(|l| l.split_once(':'))
+        .find(|(name, _)| name.eq_ignore_ascii_case("set-cookie"))
+        .and_then(|(_, v)| v.trim().strip_prefix("gm_id="))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_string);
+    (status, body.to_string(), set)
 }
 
 /// The wrk script: each request is a new phone (`gm_id`) with its own text. `args[1]` makes
@@ -548,11 +554,13 @@ async fn run() -> ExitCode {
     let real = Server::spawn("real", &data).await;
     let reference = Server::spawn("reference", &ref_db).await;
     // Both answer 201 with an id to a well-formed comment, and the real one collapses a repeat.
-    let (status, body) = post_once(real.port, &"ab".repeat(16), "测速前的检查评论").await;
+    // The first post's made-up cookie is replaced by one the site signs; the repeat carries it.
+    let (status, body, signed) = post_once(real.port, &"ab".repeat(16), "测速前的检查评论").await;
     assert_eq!(status, 201, "real server: {body}");
-    let (status, body) = post_once(real.port, &"ab".repeat(16), "测速前的检查评论").await;
+    let signed = signed.expect("the site signs a cookie for a new phone");
+    let (status, body, _) = post_once(real.port, &signed, "测速前的检查评论").await;
     assert_eq!(status, 200, "real server, repeat: {body}");
-    let (status, body) = post_once(reference.port, &"ab".repeat(16), "测速前的检查评论").await;
+    let (status, body, _) = post_once(reference.port, &"ab".repeat(16), "测速前的检查评论").await;
     assert_eq!(status, 201, "reference: {body}");
     assert!(body.contains("\"id\""), "reference: {body}");
     let mut acked_real: u64 = 1;
