@@ -7,7 +7,7 @@
 
 use crate::sync::Device;
 use guanmo_api::comments::{self, Decision, QueueKind, Submission};
-use guanmo_domain::comments::{CommentInput, CommentKind, CommentStatus};
+use guanmo_domain::comments::{transition, CommentInput, CommentKind, CommentStatus, ModAction};
 use guanmo_sync::memory::{Faults, MemoryTransport};
 use guanmo_sync::{HubService, Role};
 use proptest::prelude::*;
@@ -257,6 +257,18 @@ fn a_comment_reaches_a_granted_moderator_masked_and_an_offline_approval_goes_pub
     assert_eq!(numbers(site.laptop(2)), vec![None]);
 }
 
+/// A decision written straight into `d`'s store, as an app without the grant check would.
+fn hostile_decision(d: &Device, id: &str, action: ModAction, op: &'static str) {
+    d.ctx
+        .store()
+        .write(d.clock_now(), "modified-app", |tx| {
+            let current = guanmo_store::comments::get(tx.conn(), id)?;
+            let next = transition(current.mod_state(), action).unwrap();
+            guanmo_store::comments::set_state(tx, &current, next, op, None)
+        })
+        .unwrap();
+}
+
 #[test]
 fn only_granted_moderators_decide_and_a_revoked_ones_later_decision_is_refused() {
     let site = Site::new();
@@ -264,9 +276,12 @@ fn only_granted_moderators_decide_and_a_revoked_ones_later_decision_is_refused()
     let id = site.comment("为美丽宜阳点赞");
     site.settle();
 
-    // The scorer's laptop has no grant: its decision is refused at the hub, nothing changes.
+    // The scorer's laptop has no grant: the app refuses its decision at once; one that skips
+    // that check (a modified app) is refused at the hub, and nothing changes.
     let s = site.laptop(2);
-    comments::decide(&s.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    let e = comments::decide(&s.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::HubOnly, "{e:?}");
+    hostile_decision(s, &id, ModAction::Approve, "approve");
     let r = site.sync(2);
     assert_eq!(r.refused_by_hub, 1, "{r:?}");
     assert_eq!(status(&site.hub, &id), (CommentStatus::Pending, false));
@@ -285,7 +300,9 @@ fn only_granted_moderators_decide_and_a_revoked_ones_later_decision_is_refused()
     site.grant(0, false);
     site.sync(0);
     assert!(!guanmo_sync::grants::may_moderate(&site.laptop(0).ctx).unwrap());
-    comments::pin(&site.laptop(0).ctx, &id, true).unwrap();
+    let e = comments::pin(&site.laptop(0).ctx, &id, true).unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::HubOnly, "{e:?}");
+    hostile_decision(site.laptop(0), &id, ModAction::Pin, "pin");
     let r = site.sync(0);
     assert_eq!(r.refused_by_hub, 1, "{r:?}");
     assert_eq!(

@@ -128,6 +128,51 @@ impl Ctx {
         }
     }
 
+    /// Refuses a moderation decision (通过/驳回/置顶) on a laptop the organiser's hub has not
+    /// granted 审核: the hub would refuse it at the next sync, after the laptop showed it as
+    /// done. The hub, a granted laptop and a laptop with no role yet may decide.
+    pub(crate) fn ensure_moderator(&self) -> ApiResult<()> {
+        match self.device_role()? {
+            Some(role) if role.is_laptop() => {
+                let me = self.store.device_id().to_string();
+                if self
+                    .store
+                    .read(|c| guanmo_store::trust::granted_moderator(c, &me))?
+                {
+                    Ok(())
+                } else {
+                    Err(ApiError::with_problems(
+                        ErrorCode::HubOnly,
+                        "this laptop holds no moderator grant",
+                        vec![guanmo_domain::Problem::error(
+                            guanmo_domain::problem::ProblemCode::Invalid,
+                            "评论审核",
+                            "需组织方主机授予审核权限后,本机才能审核评论",
+                        )],
+                    ))
+                }
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Refuses, on a laptop, what only takes effect where the resident site's records are
+    /// kept and does not travel to the hub yet (禁言, 敏感词库, 评论区开关, 保留, 交办, 回复).
+    pub(crate) fn ensure_site_records(&self) -> ApiResult<()> {
+        match self.device_role()? {
+            Some(role) if role.is_laptop() => Err(ApiError::with_problems(
+                ErrorCode::HubOnly,
+                "only the organiser's hub changes this",
+                vec![guanmo_domain::Problem::error(
+                    guanmo_domain::problem::ProblemCode::Invalid,
+                    "评论审核",
+                    "该操作需在组织方主机上进行",
+                )],
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// Refuses changes to the resident site on a scorer's laptop, which does not run it; the
     /// hub, the media laptop (直播电脑) and a laptop with no role yet may.
     pub(crate) fn ensure_site_operator(&self) -> ApiResult<()> {
@@ -234,5 +279,51 @@ mod tests {
         let (d, ctx) = open();
         assert_eq!(ctx.media().root(), d.path().join("objects"));
         assert!(ctx.media().root().is_dir());
+    }
+
+    #[test]
+    fn a_laptop_decides_on_comments_only_with_the_hubs_grant_and_keeps_site_records_to_the_hub() {
+        let (_dir, ctx) = open();
+        // A laptop used on its own, and the hub, moderate.
+        assert!(ctx.ensure_moderator().is_ok());
+        assert!(ctx.ensure_site_records().is_ok());
+        set_role(&ctx, Role::Hub);
+        assert!(ctx.ensure_moderator().is_ok());
+        assert!(ctx.ensure_site_records().is_ok());
+        for role in [Role::Media, Role::Scorer] {
+            set_role(&ctx, role);
+            let e = ctx.ensure_moderator().unwrap_err();
+            assert_eq!(e.code, ErrorCode::HubOnly);
+            assert_eq!(
+                e.problems[0].message,
+                "需组织方主机授予审核权限后,本机才能审核评论"
+            );
+            // The real use case refuses before writing anything.
+            let e = crate::comments::decide(
+                &ctx,
+                &["no-such-comment".to_string()],
+                crate::comments::Decision::Approve,
+            )
+            .unwrap_err();
+            assert_eq!(e.code, ErrorCode::HubOnly);
+            let e = crate::comments::add_words(&ctx, "测试词").unwrap_err();
+            assert_eq!(e.problems[0].message, "该操作需在组织方主机上进行");
+            assert!(crate::comments::list_words(&ctx).unwrap().is_empty());
+            // The hub's grant, as the laptop receives it, lets it decide; site records stay
+            // with the hub.
+            let me = ctx.store.device_id().to_string();
+            ctx.store
+                .write_without_ops(ctx.now(), "hub", |tx| {
+                    guanmo_store::trust::set_moderator(tx, &me, true)
+                })
+                .unwrap();
+            assert!(ctx.ensure_moderator().is_ok(), "{role:?} granted");
+            assert!(ctx.ensure_site_records().is_err());
+            ctx.store
+                .write_without_ops(ctx.now(), "hub", |tx| {
+                    guanmo_store::trust::set_moderator(tx, &me, false)
+                })
+                .unwrap();
+        }
     }
 }

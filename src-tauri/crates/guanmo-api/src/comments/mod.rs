@@ -433,6 +433,7 @@ pub struct DecideReport {
 /// Approves or rejects each of `ids` in one transaction; a comment whose state does not
 /// allow it (already decided, gone) is reported and left alone, the rest go through.
 pub fn decide(ctx: &Ctx, ids: &[String], decision: Decision) -> ApiResult<DecideReport> {
+    ctx.ensure_moderator()?;
     let (action, op, reason) = match &decision {
         Decision::Approve => (ModAction::Approve, "approve", None),
         Decision::Reject { reason } => {
@@ -481,6 +482,7 @@ pub fn decide(ctx: &Ctx, ids: &[String], decision: Decision) -> ApiResult<Decide
 }
 
 fn act(ctx: &Ctx, id: &str, action: ModAction, op: &'static str) -> ApiResult<Comment> {
+    ctx.ensure_moderator()?;
     let out = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         let current = store::get(tx.conn(), id)?;
         match transition(current.mod_state(), action) {
@@ -502,6 +504,7 @@ pub fn pin(ctx: &Ctx, id: &str, pinned: bool) -> ApiResult<Comment> {
 
 /// Keeps a reported comment shown and closes its reports (举报不成立).
 pub fn dismiss_reports(ctx: &Ctx, id: &str) -> ApiResult<Comment> {
+    ctx.ensure_site_records()?;
     Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         let current = store::get(tx.conn(), id)?;
         store::dismiss_reports(tx, &current)?;
@@ -536,6 +539,7 @@ pub fn mute_author_with(
     reason: &str,
     options: MuteOptions,
 ) -> ApiResult<Mute> {
+    ctx.ensure_site_records()?;
     if days == 0 || days > MAX_MUTE_DAYS {
         return Err(refuse(
             ErrorCode::Validation,
@@ -569,6 +573,7 @@ pub fn mute_author_with(
 
 /// Lifts a mute.
 pub fn unmute(ctx: &Ctx, key: &str) -> ApiResult<()> {
+    ctx.ensure_site_records()?;
     let found = ctx
         .store
         .write(ctx.clock.now(), &ctx.author()?, |tx| store::unmute(tx, key))?;
@@ -588,6 +593,7 @@ pub fn list_mutes(ctx: &Ctx) -> ApiResult<Vec<Mute>> {
 /// Opens or closes the whole comment area at once (一键关闭评论区). While closed no comment
 /// is shown and none is accepted; reopening shows the approved ones again.
 pub fn set_area_open(ctx: &Ctx, open: bool, reason: Option<String>) -> ApiResult<()> {
+    ctx.ensure_site_records()?;
     let reason = reason
         .map(|r| clean_text(&r, false))
         .filter(|r| !r.is_empty());
@@ -639,6 +645,7 @@ fn fold_lines(text: &str) -> (Vec<String>, u32) {
 
 /// Adds words, one per line (blank lines and `#` comments ignored).
 pub fn add_words(ctx: &Ctx, text: &str) -> ApiResult<WordsReport> {
+    ctx.ensure_site_records()?;
     let (words, skipped) = fold_lines(text);
     let existing = ctx.store.read(store::words)?.len();
     if existing + words.len() > MAX_WORDS {
@@ -661,6 +668,7 @@ pub fn add_words(ctx: &Ctx, text: &str) -> ApiResult<WordsReport> {
 
 /// Imports words from a text file, one a line, UTF-8 or GBK.
 pub fn import_words(ctx: &Ctx, path: &Path) -> ApiResult<WordsReport> {
+    ctx.ensure_site_records()?;
     let bytes = crate::exchange::read_file_limited(path)?;
     let text = crate::exchange::decode_text(&bytes)?;
     add_words(ctx, &text)
@@ -668,6 +676,7 @@ pub fn import_words(ctx: &Ctx, path: &Path) -> ApiResult<WordsReport> {
 
 /// Removes words (as listed by [`list_words`]).
 pub fn remove_words(ctx: &Ctx, words: &[String]) -> ApiResult<WordsReport> {
+    ctx.ensure_site_records()?;
     let folded: Vec<String> = words.iter().filter_map(|w| fold_word(w)).collect();
     let changed = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::remove_words(tx, &folded)
@@ -696,6 +705,7 @@ fn suggestion(tx: &WriteTx<'_>, id: &str) -> guanmo_store::Result<Result<Comment
 
 /// Hands a suggestion to a township (交办); it is then 办理中.
 pub fn assign(ctx: &Ctx, id: &str, township_id: &str) -> ApiResult<Comment> {
+    ctx.ensure_site_records()?;
     ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         if guanmo_store::roster::get(tx.conn(), township_id).is_err() {
             return Ok(Err(refuse(ErrorCode::Validation, "乡镇", "所选乡镇不存在")));
@@ -709,6 +719,7 @@ pub fn assign(ctx: &Ctx, id: &str, township_id: &str) -> ApiResult<Comment> {
 
 /// Records the township's reply (已回复); it shows under the comment once approved.
 pub fn answer(ctx: &Ctx, id: &str, reply: &str) -> ApiResult<Comment> {
+    ctx.ensure_site_records()?;
     let reply = clean_text(reply, true);
     let n = reply.chars().count();
     if n == 0 || n > MAX_REPLY_CHARS {
