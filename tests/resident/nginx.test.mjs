@@ -5,7 +5,9 @@
 // reaching it by its host name. Posts come from a paired 直播电脑 the way they do in production
 // (src-tauri/crates/guanmo-web/examples/media_laptop.rs, over the peer protocol): through
 // nginx over HTTPS, paired by address and code with the self-signed certificate's SHA-256
-// fingerprint, which the laptop pins.
+// fingerprint, which the laptop pins. The same laptop moderates: the organiser grants it 审核
+// with `guanmo moderator` on the running hub's folder, it receives the phone's comment (number
+// masked) and approves it, and the phone page shows it through nginx's /live.
 //
 // nginx runs as the current user on free ports of 127.0.0.1 with its own prefix in a temp
 // folder. The snippets are included unchanged; the site file is the shipped one with only the
@@ -40,8 +42,12 @@ const s = {
   serve: null,
   serveLog: "",
   nginx: null,
+  /** The hub's data folder (`guanmo serve` runs on it). */
+  hub: "",
   laptop: null,
   laptopLines: null,
+  /** The 直播电脑's device id, as it answered `PAIRED`. */
+  laptopId: "",
   /** The certificate's SHA-256 fingerprint, as `openssl x509 -fingerprint -sha256` prints it. */
   fingerprint: "",
   browser: null,
@@ -130,7 +136,7 @@ async function laptop(command, word, l = { child: s.laptop, lines: s.laptopLines
 }
 
 /** Sends a command that must fail; resolves to the error's code (`ERROR <code> <message>`). */
-async function laptopFails(command, l) {
+async function laptopFails(command, l = { child: s.laptop, lines: s.laptopLines }) {
   const line = await ask(command, l);
   assert.match(line, /^ERROR [a-z_]+ /, line);
   return { code: line.split(" ")[1], line };
@@ -212,7 +218,7 @@ before(async () => {
   assert.match(s.fingerprint, /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/, printed);
 
   // The hub's folder, with 直播网站设置: nginx is the trusted proxy, the host name allowed.
-  const hub = join(s.dir, "hub");
+  const hub = (s.hub = join(s.dir, "hub"));
   mkdirSync(hub);
   writeFileSync(join(s.dir, "site.json"), JSON.stringify({ trustedProxies: [PROXY_ADDR], extraHosts: [HOST] }));
   execFileSync(guanmo, ["site-settings", "--data-dir", hub, "--set", join(s.dir, "site.json")], { stdio: "pipe" });
@@ -243,7 +249,7 @@ before(async () => {
   // The 直播电脑 pairs through nginx over HTTPS, by IP address, pinning the certificate (whose
   // name is the host's, not the address: the pin alone is checked).
   ({ child: s.laptop, lines: s.laptopLines } = startLaptop());
-  await laptop(`pair https://127.0.0.1:${s.ports.https} ${code} ${s.fingerprint}`, "PAIRED");
+  s.laptopId = await laptop(`pair https://127.0.0.1:${s.ports.https} ${code} ${s.fingerprint}`, "PAIRED");
 
   s.browser = await chromium.launch({
     executablePath: "/usr/bin/chromium",
@@ -290,7 +296,9 @@ test("the phone page loads through nginx over HTTPS/2 and a new post appears liv
   await page.close();
 });
 
-test("a comment from the phone through nginx is accepted and waits for review", async () => {
+test("a comment from the phone through nginx waits for review; the granted laptop approves it and the phone shows it live within 2 s", async () => {
+  const TEXT = "建议在遗址公园增设公交站点";
+  const PHONE_NUMBER = "13812341234";
   const page = await s.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
   await page.goto(s.base);
   const post = page.locator("article.post", { hasText: "水口山镇铅锌矿工业遗址" });
@@ -300,8 +308,8 @@ test("a comment from the phone through nginx is accepted and waits for review", 
   await form.waitFor({ state: "visible" });
   await form.locator("input[name=nickname]").fill("水口山人");
   await form.getByLabel("意见建议").check();
-  await form.locator("textarea[name=text]").fill("建议在遗址公园增设公交站点");
-  await form.locator("input[name=phone]").fill("13812341234");
+  await form.locator("textarea[name=text]").fill(TEXT);
+  await form.locator("input[name=phone]").fill(PHONE_NUMBER);
   const answered = page.waitForResponse((r) => r.url().endsWith("/api/comments") && r.request().method() === "POST");
   await form.getByRole("button", { name: "提交" }).click();
   const r = await answered;
@@ -310,6 +318,45 @@ test("a comment from the phone through nginx is accepted and waits for review", 
   await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 5_000 });
   await page.locator("#my-comments").getByText("待审核").waitFor({ timeout: 5_000 });
   await page.screenshot({ path: join(shots, "nginx-phone-comment-pending.png"), fullPage: true });
+  await page.evaluate(() => (window.__stillTheSamePage = true));
+  const shownComment = post.locator(".cm-list li.cm", { hasText: TEXT });
+  assert.equal(await shownComment.count(), 0, "not shown before a moderator approves it");
+
+  // The laptop receives the comment, but holds no 审核 grant yet: it may not decide.
+  assert.match(await laptop("sync", "SYNCED"), /^\d+$/);
+  const refused = await laptopFails(`approve ${TEXT}`);
+  assert.equal(refused.code, "hub_only", refused.line);
+
+  // The organiser grants it 审核 on the server, on the running hub's folder.
+  const granted = execFileSync(guanmo, ["moderator", "--data-dir", s.hub, s.laptopId], { encoding: "utf8" });
+  assert.match(granted, /now holds 审核/, granted);
+  assert.match(execFileSync(guanmo, ["devices", "--data-dir", s.hub], { encoding: "utf8" }), new RegExp(`^${s.laptopId}\t.*paired, 审核`, "m"));
+  const applied = Number(await laptop("sync", "SYNCED"));
+  assert.ok(applied >= 1, `the grant arrives through nginx (applied ${applied})`);
+
+  // The moderator approves; timed from its answer (the hub has accepted the decision) to the
+  // comment under the post on the open phone page, which hears of it on nginx's /live.
+  const sent = Date.now();
+  const shownAt = shownComment.waitFor({ timeout: 10_000 }).then(() => Date.now());
+  const [id, masked] = (await laptop(`approve ${TEXT}`, "APPROVED")).split(" ");
+  const approvedAt = Date.now();
+  const shown = await shownAt;
+  const latency = Math.max(0, shown - approvedAt);
+  console.log(`approved on the laptop (answered after ${approvedAt - sent} ms) → shown on the phone through nginx in ${latency} ms`);
+  assert.ok(latency <= 2_000, `${latency} ms`);
+  assert.ok(id, "a comment id");
+  assert.equal(await page.locator(`#c-${id}`).count(), 1, "the approved comment is the one shown");
+  // The laptop only ever held the masked number.
+  assert.match(masked ?? "", /^\d{3}\*{4}\d{4}$/, `phone on the laptop: ${masked}`);
+  assert.notEqual(masked, PHONE_NUMBER);
+  assert.equal(masked, `${PHONE_NUMBER.slice(0, 3)}****${PHONE_NUMBER.slice(-4)}`);
+  await page.locator("#my-comments li.st-approved", { hasText: TEXT }).getByText("已通过").waitFor({ timeout: 5_000 });
+  assert.equal(await page.evaluate(() => window.__stillTheSamePage), true, "the page must not reload");
+  await shownComment.scrollIntoViewIfNeeded();
+  // The submission's toast ("已提交,审核通过后显示") has gone by then, for a screenshot that says one thing.
+  await page.locator("#toast.show").waitFor({ state: "detached", timeout: 6_000 });
+  await page.waitForTimeout(400);
+  await page.screenshot({ path: join(shots, "nginx-phone-comment-approved.png") });
   await page.close();
 });
 

@@ -120,6 +120,18 @@ pub enum Command {
         #[arg(long, conflicts_with = "device")]
         clear: bool,
     },
+    /// Grant a paired laptop 审核 (it may decide on residents' comments; it learns so at its
+    /// next sync), or take it back with --revoke.
+    Moderator {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The laptop's id (see `guanmo devices`).
+        id: String,
+        /// Take the grant back instead.
+        #[arg(long)]
+        revoke: bool,
+    },
     /// Let a paired device pair once more with a new key or role (a revoked one never does).
     AllowRepair {
         /// The hub's data folder.
@@ -223,10 +235,13 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 .iter()
                 .filter(|d| d.id != overview.device_id)
             {
-                let state = match &d.revoked_at {
+                let mut state = match &d.revoked_at {
                     Some(at) => format!("revoked {at}"),
                     None => "paired".to_string(),
                 };
+                if d.moderator {
+                    state.push_str(", 审核");
+                }
                 println!(
                     "{}\t{}\t{}\t{state}\tpaired {}\tlast contact {}\t{} ops",
                     d.id,
@@ -280,6 +295,29 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             match device {
                 Some(d) => println!("{scorer} is scored on {d}"),
                 None => println!("{scorer} is assigned to no laptop"),
+            }
+            Ok(())
+        }
+        Command::Moderator {
+            data_dir,
+            id,
+            revoke,
+        } => {
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            let changed = match guanmo_sync::grants::grant_moderator(&ctx, &id, !revoke) {
+                Err(e) if e.code == guanmo_sync::SyncErrorCode::BadRequest => {
+                    return Err(CliError::Refused(format!(
+                        "no paired, unrevoked laptop {id} (see `guanmo devices`): only those \
+                         can be granted 审核"
+                    )))
+                }
+                other => other?,
+            };
+            match (revoke, changed) {
+                (false, true) => println!("{id} now holds 审核 (it learns so at its next sync)"),
+                (false, false) => println!("{id} already holds 审核; nothing changed"),
+                (true, true) => println!("{id} no longer holds 审核"),
+                (true, false) => println!("{id} holds no 审核 grant; nothing changed"),
             }
             Ok(())
         }

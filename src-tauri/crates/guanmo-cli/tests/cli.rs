@@ -1,7 +1,8 @@
 //! The `guanmo` binary from the outside, on temp data folders: a pairing code, `serve` on a
-//! free port with the resident site beside it (on the stored site settings), a laptop pairing and syncing over HTTP, the
-//! device listed and revoked while the server runs, SIGTERM ending it with exit code 0, a
-//! laptop's data folder refused, and the site settings printed and changed. Over HTTPS
+//! free port with the resident site beside it (on the stored site settings), a laptop pairing
+//! and syncing over HTTP, the device listed, granted 审核 and revoked while the server runs,
+//! SIGTERM ending it with exit code 0, a laptop's data folder refused, and the site settings
+//! printed and changed. Over HTTPS
 //! (`--tls-cert`, certificates made here): pairing with the pinned fingerprint and syncing,
 //! and the refusals — a wrong or changed certificate, an expired one, plain `http://` to a
 //! public address, a token replayed from another device.
@@ -220,6 +221,59 @@ fn serve_pairs_and_syncs_a_laptop_lists_and_revokes_it_and_stops_on_sigterm() {
         listed.contains(&id) && listed.contains("scorer") && listed.contains("评分电脑一"),
         "{listed}"
     );
+
+    // 审核 from the command line while the server runs: an unknown device is refused, the
+    // paired laptop granted (listed so), and the running server hands the grant over at the
+    // laptop's next sync; --revoke takes it back the same way.
+    let out = guanmo(&["moderator", "--data-dir", hub, "no-such-device"]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("no paired, unrevoked laptop no-such-device"),
+        "{}",
+        stderr(&out)
+    );
+    let listed_line = |id: &str| {
+        stdout(&guanmo(&["devices", "--data-dir", hub]))
+            .lines()
+            .find(|l| l.starts_with(id))
+            .unwrap()
+            .to_string()
+    };
+    assert!(!listed_line(&id).contains("审核"));
+    let out = guanmo(&["moderator", "--data-dir", hub, &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("now holds 审核"), "{}", stdout(&out));
+    assert!(
+        listed_line(&id).contains("paired, 审核"),
+        "{}",
+        listed_line(&id)
+    );
+    let out = guanmo(&["moderator", "--data-dir", hub, &id]);
+    assert!(
+        stdout(&out).contains("already holds 审核"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!guanmo_sync::grants::may_moderate(&ctx).unwrap());
+    guanmo_sync::sync_once(&ctx, &media, &t, &|_| {}).unwrap();
+    assert!(
+        guanmo_sync::grants::may_moderate(&ctx).unwrap(),
+        "the grant arrived"
+    );
+    let out = guanmo(&["moderator", "--data-dir", hub, &id, "--revoke"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("no longer holds 审核"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!listed_line(&id).contains("审核"));
+    guanmo_sync::sync_once(&ctx, &media, &t, &|_| {}).unwrap();
+    assert!(
+        !guanmo_sync::grants::may_moderate(&ctx).unwrap(),
+        "and went"
+    );
+
     let out = guanmo(&["revoke", "--data-dir", hub, &id]);
     assert!(out.status.success(), "{}", stderr(&out));
     let e = guanmo_sync::sync_once(&ctx, &media, &t, &|_| {}).unwrap_err();

@@ -6,10 +6,15 @@
 //! ([`guanmo_sync::pair_over_http`], pinning the hub certificate's SHA-256 when given) and
 //! pulls once (`PAIRED <device id>`); `publish <text>` publishes a text-only post here, then
 //! syncs over the stored link, and answers `PUBLISHED <post id>` once the hub has confirmed
-//! it; a failure answers `ERROR <code> <message>` (`code` as the UI sees it, e.g.
-//! `cert_changed`). It exits when stdin closes. Never touches the real app-data dir.
+//! it; `sync` runs one exchange (`SYNCED <ops applied here>`); `approve <text>` approves the
+//! comment in this laptop's 待审核 queue whose text contains `<text>` (as a moderator the hub
+//! granted 审核; refused with `hub_only` without the grant), syncs, and answers
+//! `APPROVED <comment id> <phone as this laptop holds it>` once the hub has accepted it; a
+//! failure answers `ERROR <code> <message>` (`code` as the UI sees it, e.g. `cert_changed`).
+//! It exits when stdin closes. Never touches the real app-data dir.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use guanmo_api::comments::{self, Decision, QueueKind};
 use guanmo_api::feed;
 use guanmo_api::{ApiError, Ctx};
 use guanmo_domain::feed::PostInput;
@@ -35,6 +40,25 @@ fn publish(ctx: &Ctx, text: &str) -> Result<String, String> {
         .map_err(failed)
 }
 
+/// Approves the pending comment whose text contains `text`: its id and masked phone.
+fn approve(ctx: &Ctx, text: &str) -> Result<(String, String), String> {
+    let queue = comments::queue(ctx, QueueKind::Pending).map_err(failed)?;
+    let item = queue
+        .into_iter()
+        .find(|i| i.comment.text.contains(text))
+        .ok_or_else(|| format!("not_found no pending comment contains {text}"))?;
+    let report = comments::decide(
+        ctx,
+        std::slice::from_ref(&item.comment.id),
+        Decision::Approve,
+    )
+    .map_err(failed)?;
+    match report.refused.first() {
+        Some(p) => Err(format!("validation {}", p.message)),
+        None => Ok((item.comment.id, item.comment.phone_masked)),
+    }
+}
+
 /// The error's stable code as the UI sees it (`cert_changed`), then its message.
 fn failed(e: ApiError) -> String {
     let code = serde_json::to_value(e.code).unwrap();
@@ -46,11 +70,8 @@ fn main() {
     let ctx = Ctx::open(dir.path(), Arc::new(SystemClock)).unwrap();
     let media = ctx.media().clone();
     guanmo_sync::set_role(&ctx, Role::Media, "直播电脑").unwrap();
-    let sync = || {
-        guanmo_sync::auto::http_exchange(&ctx, &media, &|_| {})
-            .map(|r| r.pushed)
-            .map_err(failed)
-    };
+    let exchange = || guanmo_sync::auto::http_exchange(&ctx, &media, &|_| {}).map_err(failed);
+    let sync = || exchange().map(|r| r.pushed);
 
     for line in std::io::stdin().lock().lines().map_while(Result::ok) {
         let answer = match line.split_once(' ') {
@@ -67,6 +88,15 @@ fn main() {
                 0 => Err("the hub confirmed nothing".to_string()),
                 _ => Ok(format!("PUBLISHED {id}")),
             }),
+            Some(("approve", text)) => approve(&ctx, text).and_then(|(id, phone)| {
+                let r = exchange()?;
+                match (r.pushed, r.refused_by_hub) {
+                    (0, _) => Err("the hub confirmed nothing".to_string()),
+                    (_, 0) => Ok(format!("APPROVED {id} {phone}")),
+                    (_, n) => Err(format!("refused the hub refused {n} decision(s)")),
+                }
+            }),
+            None if line == "sync" => exchange().map(|r| format!("SYNCED {}", r.applied)),
             _ => Err(format!("unknown command: {line}")),
         };
         let mut out = std::io::stdout().lock();
