@@ -876,3 +876,25 @@ fn a_replaced_laptop_hands_its_scorer_to_a_new_one_and_nothing_is_lost() {
         "the old mark, and both of the spare's"
     );
 }
+
+#[test]
+fn laptops_learn_the_hubs_public_site_address_and_forget_it_when_the_hub_does() {
+    let c = Cluster::new(Faults::default(), 41);
+    let (media, t) = &c.laptops[2];
+    assert_eq!(guanmo_api::site::public_site_url(&media.ctx).unwrap(), None);
+    let mut s = guanmo_api::site::get_site_settings(&c.hub.ctx).unwrap();
+    s.public_url = "live.example.cn".into();
+    guanmo_api::site::set_site_settings(&c.hub.ctx, s.clone()).unwrap();
+    media.sync(t).unwrap();
+    assert_eq!(
+        guanmo_api::site::public_site_url(&media.ctx)
+            .unwrap()
+            .as_deref(),
+        Some("https://live.example.cn/"),
+        "the 直播电脑 shows where residents on 4G open the site"
+    );
+    s.public_url = String::new();
+    guanmo_api::site::set_site_settings(&c.hub.ctx, s).unwrap();
+    media.sync(t).unwrap();
+    assert_eq!(guanmo_api::site::public_site_url(&media.ctx).unwrap(), None);
+}

@@ -754,6 +754,13 @@ export type LiveSiteStatus = {
 	qr_svg: string | null,
 	/**  Something the staff should know (address changed, site stopped). */
 	message: string | null,
+	/**
+	 *  The site's address on the internet (公网地址), when the hub has one: residents anywhere
+	 *  on 4G open it, whether or not this laptop's own site runs.
+	 */
+	public_url: string | null,
+	/**  QR code of `public_url`, as SVG markup made here. */
+	public_qr_svg: string | null,
 };
 
 /**  One criterion's mark on a sheet. */
@@ -1263,6 +1270,13 @@ export type SiteSettings = {
 	trustedProxies: string[],
 	/**  Host names (or `host:port`) residents may reach the site by besides its own address. */
 	extraHosts: string[],
+	/**
+	 *  The site's address on the internet (公网地址), e.g. `https://live.example.cn/`, when the
+	 *  hub runs on a server; empty when there is none. Laptops learn it when they sync and show
+	 *  it, with its QR code, in 直播网站. (Settings stored before it existed read as empty:
+	 *  they are laid over the defaults, see [`overlay`].)
+	 */
+	publicUrl: string,
 };
 
 /**  What saving 直播网站设置 came to. */

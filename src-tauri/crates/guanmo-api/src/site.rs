@@ -59,6 +59,11 @@ pub struct SiteSettings {
     pub trusted_proxies: Vec<String>,
     /// Host names (or `host:port`) residents may reach the site by besides its own address.
     pub extra_hosts: Vec<String>,
+    /// The site's address on the internet (公网地址), e.g. `https://live.example.cn/`, when the
+    /// hub runs on a server; empty when there is none. Laptops learn it when they sync and show
+    /// it, with its QR code, in 直播网站. (Settings stored before it existed read as empty:
+    /// they are laid over the defaults, see [`overlay`].)
+    pub public_url: String,
 }
 
 impl Default for SiteSettings {
@@ -82,6 +87,7 @@ impl Default for SiteSettings {
             },
             trusted_proxies: Vec::new(),
             extra_hosts: Vec::new(),
+            public_url: String::new(),
         }
     }
 }
@@ -173,7 +179,87 @@ fn normalize(mut s: SiteSettings) -> SiteSettings {
             .map_or(p.to_string(), |ip| ip.to_string())
     });
     s.extra_hosts = list(s.extra_hosts, ascii_host);
+    s.public_url = normalize_public_url(&s.public_url);
     s
+}
+
+/// A typed 公网地址 as stored: trimmed, with `https://` when no scheme was typed, host
+/// lower-cased, ending in `/`; empty stays empty.
+fn normalize_public_url(raw: &str) -> String {
+    let t = raw.trim();
+    if t.is_empty() {
+        return String::new();
+    }
+    let (scheme, rest) = match (t.strip_prefix("https://"), t.strip_prefix("http://")) {
+        (Some(rest), _) => ("https", rest),
+        (_, Some(rest)) => ("http", rest),
+        _ => ("https", t),
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let path = path.trim_end_matches('/');
+    let host = ascii_host(host);
+    if path.is_empty() {
+        format!("{scheme}://{host}/")
+    } else {
+        format!("{scheme}://{host}/{path}/")
+    }
+}
+
+/// Why `url` (as [`normalize_public_url`] leaves it) cannot be the 公网地址, if it cannot.
+fn public_url_problem(url: &str) -> Option<&'static str> {
+    if url.is_empty() {
+        return None;
+    }
+    if url.chars().count() > 200 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Some("公网地址过长或含有空格");
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let host = rest.split('/').next().unwrap_or_default();
+    if host_ok(host).is_err() {
+        return Some("公网地址的域名无效,应如 https://live.example.cn/");
+    }
+    None
+}
+
+/// Meta key of the hub's 公网地址 as a laptop last received it.
+const HUB_PUBLIC_URL: &str = "hub_public_site_url";
+
+/// Where residents reach the live site on the internet, if anywhere: on the hub (or a device
+/// on its own) its own 直播网站设置; on a laptop, what the hub last sent.
+pub fn public_site_url(ctx: &Ctx) -> ApiResult<Option<String>> {
+    let url = match ctx.device_role()? {
+        Some(role) if role.is_laptop() => ctx
+            .store
+            .read(|c| meta::get(c, HUB_PUBLIC_URL))?
+            .unwrap_or_default(),
+        _ => get_site_settings(ctx)?.public_url,
+    };
+    Ok(Some(url).filter(|u| !u.is_empty()))
+}
+
+/// Remembers the hub's 公网地址 on a laptop (what sync received). The hub's word is checked
+/// like a typed one: anything that would not pass as 公网地址 is dropped.
+pub fn remember_hub_public_url(ctx: &Ctx, url: Option<&str>) -> ApiResult<()> {
+    let url = url
+        .map(normalize_public_url)
+        .filter(|u| public_url_problem(u).is_none())
+        .unwrap_or_default();
+    let known = ctx.store.read(|c| meta::get(c, HUB_PUBLIC_URL))?;
+    if known.as_deref().unwrap_or_default() == url {
+        return Ok(());
+    }
+    ctx.store.write_without_ops(ctx.clock.now(), "sync", |tx| {
+        meta::set(tx, HUB_PUBLIC_URL, &url)?;
+        tx.record(guanmo_store::ChangeInput {
+            entity: ENTITY,
+            entity_id: "public_url".into(),
+            op: "set",
+            payload: serde_json::json!({}),
+        })
+    })?;
+    Ok(())
 }
 
 /// `h` as phones send it in `Host`: a Chinese (or any non-ASCII) domain name in its `xn--`
@@ -264,6 +350,9 @@ pub fn validate(s: &SiteSettings) -> Vec<Problem> {
             "额外允许的访问域名",
             format!("最多填写{MAX_LIST}个域名"),
         ));
+    }
+    if let Some(why) = public_url_problem(&s.public_url) {
+        problems.push(Problem::error(ProblemCode::Invalid, "公网地址", why));
     }
     for h in &s.extra_hosts {
         if let Err(why) = host_ok(h.trim()) {
@@ -605,5 +694,73 @@ mod tests {
         let s = get_site_settings(&ctx).unwrap();
         assert_eq!((s.title.as_str(), s.poll_seconds), ("观摩会直播", 30));
         assert_eq!(s.comments, SiteSettings::default().comments);
+    }
+
+    #[test]
+    fn the_public_address_is_stored_in_one_form_and_a_bad_one_is_refused_in_words() {
+        let (_dir, ctx) = setup();
+        assert_eq!(public_site_url(&ctx).unwrap(), None, "none by default");
+        let saved = set_site_settings(
+            &ctx,
+            SiteSettings {
+                public_url: "  Live.Example.cn ".into(),
+                ..SiteSettings::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(saved.public_url, "https://live.example.cn/");
+        assert_eq!(
+            public_site_url(&ctx).unwrap().as_deref(),
+            Some("https://live.example.cn/")
+        );
+        let idn = normalize_public_url("http://直播.常宁.cn/live");
+        assert!(
+            idn.starts_with("http://xn--") && idn.ends_with(".cn/live/"),
+            "{idn}"
+        );
+        for bad in ["https://exa mple.cn/", "https://-bad-/", "https:///"] {
+            let e = set_site_settings(
+                &ctx,
+                SiteSettings {
+                    public_url: bad.into(),
+                    ..SiteSettings::default()
+                },
+            )
+            .unwrap_err();
+            assert_eq!(locations(&e.problems), ["公网地址"], "{bad}");
+        }
+        assert_eq!(
+            get_site_settings(&ctx).unwrap().public_url,
+            "https://live.example.cn/",
+            "a refused change keeps what was saved"
+        );
+    }
+
+    #[test]
+    fn a_laptop_shows_the_hubs_public_address_as_last_received_and_drops_a_bad_one() {
+        let (_dir, ctx) = setup();
+        ctx.store
+            .write(ctx.now(), "test", |tx| {
+                meta::set(tx, crate::DEVICE_ROLE, "media")
+            })
+            .unwrap();
+        remember_hub_public_url(&ctx, Some("https://live.example.cn/")).unwrap();
+        assert_eq!(
+            public_site_url(&ctx).unwrap().as_deref(),
+            Some("https://live.example.cn/")
+        );
+        remember_hub_public_url(&ctx, Some("javascript:alert(1) x")).unwrap();
+        assert_eq!(
+            public_site_url(&ctx).unwrap(),
+            None,
+            "not an address: dropped"
+        );
+        remember_hub_public_url(&ctx, Some("https://live.example.cn/")).unwrap();
+        remember_hub_public_url(&ctx, None).unwrap();
+        assert_eq!(
+            public_site_url(&ctx).unwrap(),
+            None,
+            "the hub has none any more"
+        );
     }
 }

@@ -160,6 +160,7 @@ pub fn sync_once(
     // 2. Pull everything this device lacks.
     let rules = identity::rules(&me);
     let mut pulled = 0u32;
+    let mut site_url = None;
     loop {
         let have = store.read(oplog::watermarks)?;
         let resp = transport.pull(&PullRequest { have, limit: BATCH })?;
@@ -167,6 +168,7 @@ pub fn sync_once(
             report.clock_offset_ms = Some(hub.timestamp_millis() - ctx.now().timestamp_millis());
         }
         let n = resp.ops.len();
+        site_url.clone_from(&resp.site_url);
         let r = store.write_without_ops(ctx.now(), "sync", |tx| {
             oplog::apply_remote(tx, &rules, &resp.ops)
         })?;
@@ -186,6 +188,8 @@ pub fn sync_once(
             break;
         }
     }
+    // The hub's 公网地址, shown in 直播网站 (none: the hub has none, or no longer).
+    guanmo_api::site::remember_hub_public_url(ctx, site_url.as_deref())?;
     if let Some(offset) = report.clock_offset_ms {
         store.write_without_ops(ctx.now(), "sync", |tx| {
             meta::set(tx, "hub_clock_offset_ms", &offset.to_string())?;

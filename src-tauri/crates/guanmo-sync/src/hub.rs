@@ -114,10 +114,15 @@ impl HubService {
             .read(|c| oplog::ops_after(c, &req.have, limit + 1))?;
         let more = ops.len() > limit as usize;
         ops.truncate(limit as usize);
+        let site_url = guanmo_api::site::get_site_settings(&self.ctx)
+            .ok()
+            .map(|s| s.public_url)
+            .filter(|u| !u.is_empty());
         Ok(PullResponse {
             ops,
             more,
             hub_time: self.now_text(),
+            site_url,
         })
     }
 

@@ -95,6 +95,10 @@ pub struct PullResponse {
     pub more: bool,
     /// The hub's clock.
     pub hub_time: String,
+    /// The live site's address on the internet (公网地址), when the hub has one: laptops show
+    /// it in 直播网站. Absent from hubs that predate it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site_url: Option<String>,
 }
 
 /// Which of these photos does the other side lack?

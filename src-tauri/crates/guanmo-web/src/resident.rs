@@ -34,6 +34,11 @@ pub struct LiveSiteStatus {
     pub qr_svg: Option<String>,
     /// Something the staff should know (address changed, site stopped).
     pub message: Option<String>,
+    /// The site's address on the internet (公网地址), when the hub has one: residents anywhere
+    /// on 4G open it, whether or not this laptop's own site runs.
+    pub public_url: Option<String>,
+    /// QR code of `public_url`, as SVG markup made here.
+    pub public_qr_svg: Option<String>,
 }
 
 /// What saving 直播网站设置 came to.
@@ -120,7 +125,7 @@ impl ResidentSite {
             ip,
             port,
         });
-        Ok(status_of(place.as_ref(), None))
+        Ok(self.described(place.as_ref(), None))
     }
 
     /// Stores the settings and, when the site runs, restarts it on the same address and socket
@@ -138,7 +143,7 @@ impl ResidentSite {
                 settings,
                 restarted: false,
             };
-            return Ok((saved, status_of(None, None)));
+            return Ok((saved, self.described(None, None)));
         };
         let restarted = self.router(at.ip, at.port).and_then(|router| {
             self.listener
@@ -151,7 +156,7 @@ impl ResidentSite {
                     settings,
                     restarted: true,
                 };
-                Ok((saved, status_of(place.as_ref(), None)))
+                Ok((saved, self.described(place.as_ref(), None)))
             }
             // Not serving after all (cannot happen while `place` is set): say so.
             Ok(None) => {
@@ -160,7 +165,7 @@ impl ResidentSite {
                     settings,
                     restarted: false,
                 };
-                Ok((saved, status_of(None, None)))
+                Ok((saved, self.described(None, None)))
             }
             Err(mut e) => {
                 self.listener.stop();
@@ -176,12 +181,24 @@ impl ResidentSite {
         let mut place = self.lock();
         self.listener.stop();
         *place = None;
-        status_of(None, None)
+        self.described(None, None)
+    }
+
+    /// [`status_of`] with the 公网地址 this device knows (its own settings on the hub, the
+    /// hub's on a laptop).
+    fn described(&self, place: Option<&Place>, message: Option<String>) -> LiveSiteStatus {
+        let mut status = status_of(place, message);
+        status.public_url = guanmo_api::site::public_site_url(&self.ctx).ok().flatten();
+        status.public_qr_svg = status
+            .public_url
+            .as_deref()
+            .and_then(|u| crate::addresses::qr_svg(u, 220));
+        status
     }
 
     /// Whether the site runs, and where.
     pub fn status(&self) -> LiveSiteStatus {
-        status_of(self.lock().as_ref(), None)
+        self.described(self.lock().as_ref(), None)
     }
 
     /// One look at the picked interface: when its address changed, the site moves there (or,
@@ -221,7 +238,7 @@ impl ResidentSite {
                 format!("网络地址已变化,直播网站已停止:{}", e.message)
             }
         };
-        Some(status_of(place.as_ref(), Some(message)))
+        Some(self.described(place.as_ref(), Some(message)))
     }
 
     /// Writes the current public feed as a static site into `dir`, for any web server, CDN or
@@ -335,6 +352,7 @@ fn status_of(place: Option<&Place>, message: Option<String>) -> LiveSiteStatus {
         url: Some(url),
         qr_svg,
         message,
+        ..LiveSiteStatus::default()
     }
 }
 

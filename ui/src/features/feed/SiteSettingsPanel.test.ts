@@ -11,6 +11,7 @@ const defaults: SiteSettings = {
   actions: { phonePerMinute: 30, phoneBurst: 20, ipPerMinute: 1500, ipBurst: 1000 },
   trustedProxies: [],
   extraHosts: [],
+  publicUrl: "",
 };
 
 type Calls = { cmd: string; args: Record<string, unknown> }[];
@@ -49,6 +50,7 @@ describe("site settings panel", () => {
     await fireEvent.input(screen.getByTestId("site-comments-ipBurst"), { target: { value: "300" } });
     await fireEvent.input(screen.getByTestId("site-proxies"), { target: { value: "10.0.0.5\n\n 10.0.0.6 \n" } });
     await fireEvent.input(screen.getByTestId("site-hosts"), { target: { value: "live.example.cn" } });
+    await fireEvent.input(screen.getByTestId("site-public-url"), { target: { value: " https://live.example.cn/ " } });
     await fireEvent.click(screen.getByTestId("site-settings-save"));
 
     await waitFor(() => expect(screen.getByRole("status").textContent).toContain("已保存,直播网站已按新设置重新启动"));
@@ -59,6 +61,7 @@ describe("site settings panel", () => {
       comments: { ...defaults.comments, ipBurst: 300 },
       trustedProxies: ["10.0.0.5", "10.0.0.6"],
       extraHosts: ["live.example.cn"],
+      publicUrl: "https://live.example.cn/",
     });
   });
 
