@@ -478,3 +478,245 @@ fn any_interleaving_of_decisions_and_syncs_converges() {
         })
         .unwrap();
 }
+
+/// A resident's comment of `kind` through the hub's site from `phone` (a suggestion by default
+/// in [`Site::comment`]); the receipt's id, or the site's refusal.
+fn submit_from(
+    site: &Site,
+    phone: &str,
+    key: &str,
+    text: &str,
+) -> Result<String, guanmo_api::ApiError> {
+    comments::submit(
+        &site.hub.ctx,
+        Submission {
+            input: CommentInput {
+                target: "event".into(),
+                nickname: "宜阳居民".into(),
+                kind: CommentKind::Praise,
+                text: text.into(),
+                township_id: None,
+                phone: phone.into(),
+            },
+            client_key: key.into(),
+            peer: "203.0.113.10".into(),
+            phone_verified: false,
+        },
+    )
+    .map(|r| r.id)
+}
+
+fn handling(d: &Device, id: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let c = d
+        .ctx
+        .store()
+        .read(|c| guanmo_store::comments::get(c, id))
+        .unwrap();
+    (
+        c.handling.map(|h| h.as_str().to_string()),
+        c.assigned_to,
+        c.reply,
+    )
+}
+
+#[test]
+fn a_laptops_hand_over_and_the_hubs_reply_reach_every_replica() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = site.comment("建议在观摩点增加停车位");
+    site.settle();
+    let town = guanmo_api::roster::list_townships(&site.hub.ctx).unwrap()[0]
+        .id
+        .clone();
+
+    // 交办 on the moderator's laptop, offline; it waits, then reaches the hub.
+    site.cut(0, true);
+    let m = site.laptop(0);
+    let c = comments::assign(&m.ctx, &id, &town).unwrap();
+    assert_eq!(c.assigned_to.as_deref(), Some(town.as_str()));
+    site.cut(0, false);
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert_eq!(
+        handling(&site.hub, &id),
+        (Some("in_progress".into()), Some(town.clone()), None)
+    );
+
+    // The hub records the township's reply; approved, it shows under the comment.
+    comments::answer(&site.hub.ctx, &id, "已协调增设临时停车场").unwrap();
+    comments::decide(&site.hub.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    site.settle();
+    let done = (
+        Some("answered".to_string()),
+        Some(town.clone()),
+        Some("已协调增设临时停车场".to_string()),
+    );
+    assert_eq!(handling(&site.hub, &id), done);
+    for i in 0..3 {
+        assert_eq!(handling(site.laptop(i), &id), done, "laptop {i}");
+    }
+    site.assert_converged();
+    let public = comments::public_comments(&site.hub.ctx, None).unwrap();
+    assert_eq!(
+        public.comments[0].reply.as_ref().map(|r| r.text.as_str()),
+        Some("已协调增设临时停车场")
+    );
+    let actions: Vec<String> = comments::moderation_log(&site.hub.ctx, Some(&id))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.action)
+        .collect();
+    assert_eq!(actions, ["approve", "reply", "assign"]);
+
+    // A laptop without 审核 is refused at once; the scorer's laptop too.
+    let e = comments::assign(&site.laptop(1).ctx, &id, &town).unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::HubOnly);
+}
+
+#[test]
+fn a_hand_over_of_what_is_not_a_suggestion_is_refused_at_the_hub() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = submit_from(&site, "13900001111", "phone-key-2", "为美丽宜阳点赞").unwrap();
+    site.settle();
+    let town = guanmo_api::roster::list_townships(&site.hub.ctx).unwrap()[0]
+        .id
+        .clone();
+    // A modified app writes a follow-up on a praise: the hub refuses it (bad_transition).
+    let m = site.laptop(0);
+    m.ctx
+        .store()
+        .write(m.clock_now(), "modified-app", |tx| {
+            tx.conn().execute(
+                "UPDATE comments SET handling = 'in_progress', kind = 'suggestion',
+                    assigned_to = ?2 WHERE id = ?1",
+                [&id, &town],
+            )?;
+            let current = guanmo_store::comments::get(tx.conn(), &id)?;
+            guanmo_store::comments::assign(tx, &current, &town)
+        })
+        .unwrap();
+    let r = site.sync(0);
+    assert_eq!(r.refused_by_hub, 1, "{r:?}");
+    assert_eq!(handling(&site.hub, &id), (None, None, None));
+    let issues = guanmo_sync::overview(&site.hub.ctx, &site.hub.media)
+        .unwrap()
+        .issues;
+    assert!(
+        issues.iter().any(|i| i.code == "bad_transition"),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn keeping_a_reported_comment_on_a_laptop_closes_its_reports_at_the_hub() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = site.comment("建议在观摩点增加停车位");
+    comments::decide(&site.hub.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    assert!(comments::report(&site.hub.ctx, &id, "phone-key-9", "不实信息").unwrap());
+    assert_eq!(
+        comments::queue(&site.hub.ctx, QueueKind::Reported)
+            .unwrap()
+            .len(),
+        1
+    );
+    site.settle();
+    comments::dismiss_reports(&site.laptop(0).ctx, &id).unwrap();
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert!(comments::queue(&site.hub.ctx, QueueKind::Reported)
+        .unwrap()
+        .is_empty());
+    assert_eq!(public_ids(&site.hub), vec![id.clone()], "it stays shown");
+    let log = comments::moderation_log(&site.hub.ctx, Some(&id)).unwrap();
+    assert_eq!(log[0].action, "dismiss_reports");
+    site.settle();
+    site.assert_converged();
+}
+
+#[test]
+fn a_word_added_on_a_laptop_flags_the_next_comment_at_the_hub() {
+    let site = Site::new();
+    site.grant(0, true);
+    site.settle();
+    // The hub's compiled list is built (and cached) before the word arrives.
+    assert_eq!(
+        comments::overview(&site.hub.ctx).unwrap().words,
+        0,
+        "no words yet"
+    );
+    let m = site.laptop(0);
+    site.cut(0, true);
+    let r = comments::add_words(&m.ctx, "停车难\n# 注释\n收费").unwrap();
+    assert_eq!((r.changed, r.total), (2, 2));
+    site.cut(0, false);
+    let r = site.sync(0);
+    assert_eq!(
+        (r.pushed, r.refused_by_hub),
+        (2, 0),
+        "one record per word: {r:?}"
+    );
+    assert_eq!(
+        comments::list_words(&site.hub.ctx).unwrap(),
+        ["停车难", "收费"]
+    );
+    let id = submit_from(&site, "13900002222", "phone-key-3", "观摩点停车难怎么办").unwrap();
+    let c = site
+        .hub
+        .ctx
+        .store()
+        .read(|c| guanmo_store::comments::get(c, &id))
+        .unwrap();
+    assert_eq!(c.flagged_words, ["停车难"]);
+
+    // Adding it again changes nothing; removing it on the hub reaches the laptop.
+    assert_eq!(comments::add_words(&m.ctx, "停车难").unwrap().changed, 0);
+    comments::remove_words(&site.hub.ctx, &["收费".to_string()]).unwrap();
+    site.settle();
+    assert_eq!(comments::list_words(&m.ctx).unwrap(), ["停车难"]);
+    site.assert_converged();
+    // Without 审核 the word list is refused on a laptop.
+    let e = comments::add_words(&site.laptop(1).ctx, "测试").unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::HubOnly);
+}
+
+#[test]
+fn the_area_closed_on_a_laptop_closes_the_hubs_comment_area() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = site.comment("建议在观摩点增加停车位");
+    comments::decide(&site.hub.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    site.settle();
+    let m = site.laptop(0);
+    comments::set_area_open(&m.ctx, false, Some("活动结束".into())).unwrap();
+    let before = comments::public_seq(&site.hub.ctx).unwrap();
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    let public = comments::public_comments(&site.hub.ctx, None).unwrap();
+    assert!(!public.open);
+    assert!(public.comments.is_empty());
+    assert!(comments::public_seq(&site.hub.ctx).unwrap() > before);
+    let e = submit_from(&site, "13900003333", "phone-key-4", "还能评论吗").unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::CommentsClosed);
+    // Reopened on the hub: every replica follows.
+    comments::set_area_open(&site.hub.ctx, true, None).unwrap();
+    site.settle();
+    assert!(comments::overview(&m.ctx).unwrap().area_open);
+    site.assert_converged();
+    assert_eq!(public_ids(&site.hub), vec![id]);
+
+    // Two moderators closing and opening it apart: the first to reach the hub stands, the
+    // other is listed.
+    site.grant(1, true);
+    site.settle();
+    comments::set_area_open(&site.laptop(0).ctx, false, None).unwrap();
+    comments::set_area_open(&site.laptop(1).ctx, false, None).unwrap();
+    comments::set_area_open(&site.laptop(1).ctx, true, None).unwrap();
+    site.sync(0);
+    let r = site.sync(1);
+    assert_eq!(r.refused_by_hub, 1, "{r:?}");
+    site.settle();
+    assert!(!comments::overview(&site.hub.ctx).unwrap().area_open);
+    site.assert_converged();
+}

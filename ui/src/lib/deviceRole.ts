@@ -27,11 +27,11 @@ export function sectionShown(role: Role | null, section: Section, mayModerate = 
 
 /**
  * What 评论审核 lets this device do. `full`: everything (the hub, whose site residents use, or a
- * laptop on its own). `decide`: a laptop the hub granted 审核 — 通过, 不通过 (with a reason) and
- * 置顶 replicate to the hub; 禁言, the word list, the comment-area switch, 保留 and the
- * suggestions' 交办/回复 take effect only on the device that runs the site, so they stay on the
- * hub. `read`: a laptop without the grant sees the replicated queue only. The hub enforces the
- * same (a decision from a laptop it did not grant is refused).
+ * laptop on its own). `decide`: a laptop the hub granted 审核 — 通过, 不通过 (with a reason),
+ * 置顶, 保留, the suggestions' 交办/回复, the word list and the comment-area switch replicate to
+ * the hub; only 禁言 takes effect on the device that runs the site alone, so it stays on the hub.
+ * `read`: a laptop without the grant sees the replicated queue only. The hub enforces the same (a
+ * decision from a laptop it did not grant is refused).
  */
 export type ModerationAccess = "full" | "decide" | "read";
 

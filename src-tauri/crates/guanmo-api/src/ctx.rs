@@ -43,6 +43,9 @@ impl Actor {
     }
 }
 
+/// The compiled word list and the settings version it was built at.
+pub(crate) type CachedWords = (i64, Arc<WordList>);
+
 /// Shared, cheap to clone.
 #[derive(Clone)]
 pub struct Ctx {
@@ -50,8 +53,9 @@ pub struct Ctx {
     pub(crate) clock: Arc<dyn Clock>,
     media: MediaStore,
     data_dir: PathBuf,
-    /// The compiled sensitive-word list, dropped when the list changes.
-    pub(crate) words: Arc<RwLock<Option<Arc<WordList>>>>,
+    /// The compiled sensitive-word list with the settings version it was built at, rebuilt
+    /// when the list changes here or by sync.
+    pub(crate) words: Arc<RwLock<Option<CachedWords>>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -128,7 +132,8 @@ impl Ctx {
         }
     }
 
-    /// Refuses a moderation decision (通过/驳回/置顶) on a laptop the organiser's hub has not
+    /// Refuses a moderator's record (通过/驳回/置顶, 保留, 交办/回复, the area switch, the
+    /// word list) on a laptop the organiser's hub has not
     /// granted 审核: the hub would refuse it at the next sync, after the laptop showed it as
     /// done. The hub, a granted laptop and a laptop with no role yet may decide.
     pub(crate) fn ensure_moderator(&self) -> ApiResult<()> {
@@ -157,7 +162,7 @@ impl Ctx {
     }
 
     /// Refuses, on a laptop, what only takes effect where the resident site's records are
-    /// kept and does not travel to the hub yet (禁言, 敏感词库, 评论区开关, 保留, 交办, 回复).
+    /// kept and does not travel to the hub yet (禁言 and 解除禁言).
     pub(crate) fn ensure_site_records(&self) -> ApiResult<()> {
         match self.device_role()? {
             Some(role) if role.is_laptop() => Err(ApiError::with_problems(
@@ -307,8 +312,15 @@ mod tests {
             .unwrap_err();
             assert_eq!(e.code, ErrorCode::HubOnly);
             let e = crate::comments::add_words(&ctx, "测试词").unwrap_err();
-            assert_eq!(e.problems[0].message, "该操作需在组织方主机上进行");
+            assert_eq!(
+                e.problems[0].message,
+                "需组织方主机授予审核权限后,本机才能审核评论"
+            );
             assert!(crate::comments::list_words(&ctx).unwrap().is_empty());
+            let e = crate::comments::set_area_open(&ctx, false, None).unwrap_err();
+            assert_eq!(e.code, ErrorCode::HubOnly);
+            let e = crate::comments::unmute(&ctx, "1").unwrap_err();
+            assert_eq!(e.problems[0].message, "该操作需在组织方主机上进行");
             // The hub's grant, as the laptop receives it, lets it decide; site records stay
             // with the hub.
             let me = ctx.store.device_id().to_string();
@@ -318,7 +330,14 @@ mod tests {
                 })
                 .unwrap();
             assert!(ctx.ensure_moderator().is_ok(), "{role:?} granted");
-            assert!(ctx.ensure_site_records().is_err());
+            assert!(
+                ctx.ensure_site_records().is_err(),
+                "mutes stay with the hub"
+            );
+            // A granted laptop edits the word list (it replicates).
+            let r = crate::comments::add_words(&ctx, "测试词").unwrap();
+            assert_eq!((r.changed, r.total), (1, 1));
+            crate::comments::remove_words(&ctx, &["测试词".to_string()]).unwrap();
             ctx.store
                 .write_without_ops(ctx.now(), "hub", |tx| {
                     guanmo_store::trust::set_moderator(tx, &me, false)

@@ -377,7 +377,7 @@ pub fn dismiss_reports(tx: &WriteTx<'_>, current: &Comment) -> Result<u32> {
     tx.record(ChangeInput {
         entity: ENTITY,
         entity_id: current.id.clone(),
-        op: "dismiss_reports",
+        op: DISMISS_REPORTS,
         payload: serde_json::json!({}),
     })?;
     Ok(n as u32)
@@ -669,7 +669,11 @@ pub fn add_words(tx: &WriteTx<'_>, words: &[String]) -> Result<u32> {
     )?;
     let mut added = 0;
     for w in words {
-        added += st.execute(params![w, tx.at(), tx.actor()])? as u32;
+        let n = st.execute(params![w, tx.at(), tx.actor()])?;
+        if n > 0 {
+            record_word(tx, w)?;
+        }
+        added += n as u32;
     }
     log_words(tx, &format!("+{added}"))?;
     Ok(added)
@@ -682,10 +686,24 @@ pub fn remove_words(tx: &WriteTx<'_>, words: &[String]) -> Result<u32> {
         .prepare("DELETE FROM sensitive_words WHERE word = ?1")?;
     let mut removed = 0;
     for w in words {
-        removed += st.execute([w])? as u32;
+        let n = st.execute([w])?;
+        if n > 0 {
+            record_word(tx, w)?;
+        }
+        removed += n as u32;
     }
     log_words(tx, &format!("-{removed}"))?;
     Ok(removed)
+}
+
+/// One word's change row (op `word`, entity id the word): what replicates the word.
+fn record_word(tx: &WriteTx<'_>, word: &str) -> Result<()> {
+    tx.record(ChangeInput {
+        entity: SETTINGS_ENTITY,
+        entity_id: word.to_string(),
+        op: "word",
+        payload: serde_json::json!({}),
+    })
 }
 
 fn log_words(tx: &WriteTx<'_>, detail: &str) -> Result<()> {
@@ -813,8 +831,8 @@ pub fn client_key_of(conn: &Connection, id: &str) -> Result<String> {
 // site took it: the number masked, never the phone key or the peer address. A
 // `comment_decision` record is a moderator's 通过/不通过/置顶/取消置顶: the comment's
 // moderation state after it plus the line it adds to the moderation record, applied alike on
-// every replica. Likes, reports, appeals, mutes, the word list, the area switch and the
-// suggestion follow-up stay on the device that made them (for now).
+// every replica. 交办/回复, the area switch and the word list replicate too (below); likes,
+// reports, appeals and mutes stay on the device that made them (for now).
 
 /// The payload table of a `comment` record: `{"comments": [CommentRecord]}`.
 pub const RECORD_TABLE: &str = "comments";
@@ -959,14 +977,20 @@ pub fn parse_decision(
     if d.comment_id != entity_id {
         return Err(format!("decision on {} outside {entity_id}", d.comment_id));
     }
-    let action =
-        ModAction::parse_decision(&d.action).ok_or_else(|| format!("action {:?}", d.action))?;
+    let action = ModAction::parse_decision(&d.action);
+    if action.is_none() && d.action != DISMISS_REPORTS {
+        return Err(format!("action {:?}", d.action));
+    }
     let status = CommentStatus::parse(&d.status).ok_or_else(|| format!("status {:?}", d.status))?;
     let consistent = match action {
-        ModAction::Approve | ModAction::Unpin => status == CommentStatus::Approved && !d.pinned,
-        ModAction::Pin => status == CommentStatus::Approved && d.pinned,
-        ModAction::Reject => status == CommentStatus::Rejected && !d.pinned,
-        ModAction::Appeal => false,
+        Some(ModAction::Approve | ModAction::Unpin) => {
+            status == CommentStatus::Approved && !d.pinned
+        }
+        Some(ModAction::Pin) => status == CommentStatus::Approved && d.pinned,
+        Some(ModAction::Reject) => status == CommentStatus::Rejected && !d.pinned,
+        Some(ModAction::Appeal) => false,
+        // 保留: the reports of a shown comment are closed; it stays as it is.
+        None => status == CommentStatus::Approved,
     };
     if !consistent {
         return Err(format!(
@@ -979,7 +1003,7 @@ pub fn parse_decision(
         (Some(r), _) => chars_within("reject_reason", r, 1, MAX_REASON_CHARS)?,
         (None, _) => {}
     }
-    if action == ModAction::Reject && d.reason.is_none() {
+    if action == Some(ModAction::Reject) && d.reason.is_none() {
         return Err("不通过 without a reason".into());
     }
     if let Some(r) = &d.reason {
@@ -1050,7 +1074,7 @@ pub fn decision_payload(conn: &Connection, id: &str) -> Result<Value> {
         .prepare_cached(
             "SELECT id, at, actor, action, reason FROM moderation_log
              WHERE comment_id = ?1 AND (action = 'approve' OR action = 'reject'
-                OR action = 'pin' OR action = 'unpin')
+                OR action = 'pin' OR action = 'unpin' OR action = 'dismiss_reports')
              ORDER BY rowid DESC LIMIT 1",
         )?
         .query_row([id], |r| {
@@ -1151,7 +1175,7 @@ pub fn apply_decision(conn: &Connection, d: &DecisionRecord) -> Result<bool> {
     if n == 0 {
         return Ok(false);
     }
-    if d.action == "approve" || d.action == "reject" {
+    if d.action == "approve" || d.action == "reject" || d.action == DISMISS_REPORTS {
         conn.prepare_cached(
             "UPDATE comment_reports SET resolved_at = ?2, resolved_by = ?3
              WHERE comment_id = ?1 AND resolved_at IS NULL",
@@ -1173,8 +1197,400 @@ pub fn apply_decision(conn: &Connection, d: &DecisionRecord) -> Result<bool> {
     Ok(true)
 }
 
+// ---- 交办/回复, the area switch and the word list (issue 17) ----
+//
+// A `comment_handling` record is a suggestion's follow-up after 交办 or 回复: its handling
+// state, township and reply, with the moderation record's line. A `comment_area` record is the
+// comment area's switch (entity id `area`) with its line. A `comment_word` record is one word of
+// the sensitive-word list (entity id: the folded word), present or not: adding and removing are
+// set operations, so the same edit twice changes nothing. 保留 (dismissing reports) travels as
+// a `comment_decision` whose action is [`DISMISS_REPORTS`].
+
+/// The decision action of 保留: the reports are closed and the comment stays shown.
+pub const DISMISS_REPORTS: &str = "dismiss_reports";
+/// The payload table of a `comment_handling` record.
+pub const HANDLING_TABLE: &str = "comment_handling";
+/// The payload table of a `comment_area` record.
+pub const AREA_TABLE: &str = "comment_area";
+/// The entity id of the `comment_area` record.
+pub const AREA_ID: &str = "area";
+/// The payload table of a `comment_word` record.
+pub const WORD_TABLE: &str = "sensitive_words";
+
+/// A suggestion's follow-up as it replicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandlingRecord {
+    /// The comment (a suggestion).
+    pub comment_id: String,
+    /// `assign` (交办) or `reply` (回复).
+    pub action: String,
+    /// `in_progress` or `answered` after it.
+    pub handling: String,
+    /// The township it is handed to.
+    pub assigned_to: String,
+    /// When it was handed over.
+    pub assigned_at: Option<String>,
+    /// Who handed it over.
+    pub assigned_by: Option<String>,
+    /// The township's reply, once 已回复.
+    pub reply: Option<String>,
+    /// When the reply was recorded.
+    pub replied_at: Option<String>,
+    /// Who recorded it.
+    pub replied_by: Option<String>,
+    /// The moderation record line's id.
+    pub log_id: String,
+    /// When.
+    pub log_at: String,
+    /// Who.
+    pub actor: String,
+}
+
+/// The comment area's switch as it replicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AreaRecord {
+    /// Open (true) or closed.
+    pub open: bool,
+    /// Why, if given.
+    pub reason: Option<String>,
+    /// The moderation record line's id.
+    pub log_id: String,
+    /// When.
+    pub log_at: String,
+    /// Who.
+    pub actor: String,
+}
+
+/// One word of the sensitive-word list as it replicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WordRecord {
+    /// The folded word.
+    pub word: String,
+    /// In the list (true) or removed.
+    pub present: bool,
+    /// When it was added (present only).
+    pub added_at: Option<String>,
+    /// Who added it (present only).
+    pub added_by: Option<String>,
+}
+
+fn line_fields(log_id: &str, log_at: &str, actor: &str) -> std::result::Result<(), String> {
+    chars_within("log_id", log_id, 1, 64)?;
+    chars_within("actor", actor, 1, 100)?;
+    time_text("log_at", log_at)
+}
+
+/// Refuses text that holds a full mobile number: replicas never carry one.
+fn no_full_number(what: &str, s: &str) -> std::result::Result<(), String> {
+    let digits: Vec<char> = s.chars().collect();
+    let mut run = 0;
+    for c in digits {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= 11 {
+            return Err(format!("{what} holds a phone number"));
+        }
+    }
+    Ok(())
+}
+
+/// Reads and checks a `comment_handling` payload for comment `entity_id`.
+pub fn parse_handling(
+    entity_id: &str,
+    payload: &Value,
+) -> std::result::Result<HandlingRecord, String> {
+    let h: HandlingRecord = one_row(payload, HANDLING_TABLE)?;
+    if h.comment_id != entity_id {
+        return Err(format!("follow-up of {} outside {entity_id}", h.comment_id));
+    }
+    let handling =
+        Handling::parse(&h.handling).ok_or_else(|| format!("handling {:?}", h.handling))?;
+    let ok = match h.action.as_str() {
+        "assign" => matches!(handling, Handling::InProgress | Handling::Answered),
+        "reply" => handling == Handling::Answered,
+        other => return Err(format!("action {other:?}")),
+    };
+    if !ok {
+        return Err(format!("{} does not leave {}", h.action, h.handling));
+    }
+    if (handling == Handling::Answered) != h.reply.is_some() {
+        return Err("a reply exactly when answered".into());
+    }
+    chars_within("assigned_to", &h.assigned_to, 1, 64)?;
+    if let Some(r) = &h.reply {
+        chars_within("reply", r, 1, guanmo_domain::comments::MAX_REPLY_CHARS)?;
+    }
+    for (what, t) in [
+        ("assigned_at", &h.assigned_at),
+        ("replied_at", &h.replied_at),
+    ] {
+        if let Some(t) = t {
+            time_text(what, t)?;
+        }
+    }
+    for (what, by) in [
+        ("assigned_by", &h.assigned_by),
+        ("replied_by", &h.replied_by),
+    ] {
+        if let Some(by) = by {
+            chars_within(what, by, 1, 100)?;
+        }
+    }
+    line_fields(&h.log_id, &h.log_at, &h.actor)?;
+    Ok(h)
+}
+
+/// Reads and checks a `comment_area` payload.
+pub fn parse_area(entity_id: &str, payload: &Value) -> std::result::Result<AreaRecord, String> {
+    if entity_id != AREA_ID {
+        return Err(format!("the area record is {AREA_ID:?}, not {entity_id:?}"));
+    }
+    let a: AreaRecord = one_row(payload, AREA_TABLE)?;
+    if let Some(r) = &a.reason {
+        chars_within("reason", r, 1, MAX_REASON_CHARS)?;
+        no_full_number("reason", r)?;
+    }
+    line_fields(&a.log_id, &a.log_at, &a.actor)?;
+    Ok(a)
+}
+
+/// Reads and checks a `comment_word` payload for the word `entity_id` (folded as the list
+/// keeps it).
+pub fn parse_word(entity_id: &str, payload: &Value) -> std::result::Result<WordRecord, String> {
+    let w: WordRecord = one_row(payload, WORD_TABLE)?;
+    if w.word != entity_id {
+        return Err(format!("word {:?} outside {entity_id:?}", w.word));
+    }
+    if guanmo_domain::words::fold_word(&w.word).as_deref() != Some(w.word.as_str()) {
+        return Err(format!("{:?} is not a folded word", w.word));
+    }
+    no_full_number("word", &w.word)?;
+    match (&w.added_at, &w.added_by, w.present) {
+        (Some(at), Some(by), true) => {
+            time_text("added_at", at)?;
+            chars_within("added_by", by, 1, 100)?;
+        }
+        (None, None, false) => {}
+        _ => return Err("added_at and added_by exactly when present".into()),
+    }
+    Ok(w)
+}
+
+/// A moderation record line: id, at, actor, action, reason.
+type LogLine = (String, String, String, String, Option<String>);
+
+fn latest_line(
+    conn: &Connection,
+    comment_id: Option<&str>,
+    actions: [&str; 2],
+) -> Result<Option<LogLine>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, at, actor, action, reason FROM moderation_log
+             WHERE comment_id IS ?1 AND (action = ?2 OR action = ?3)
+             ORDER BY rowid DESC LIMIT 1",
+        )?
+        .query_row(params![comment_id, actions[0], actions[1]], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .optional()?)
+}
+
+/// A suggestion's `comment_handling` record after its newest 交办 or 回复.
+pub fn handling_payload(conn: &Connection, id: &str) -> Result<Value> {
+    let row = conn
+        .prepare_cached(
+            "SELECT handling, assigned_to, assigned_at, assigned_by, reply, replied_at, replied_by
+             FROM comments WHERE id = ?1",
+        )?
+        .query_row([id], |r| {
+            Ok((
+                r.get::<_, Option<String>>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<String>>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })
+        .optional()?
+        .ok_or_else(|| not_found(id))?;
+    let line = latest_line(conn, Some(id), ["assign", "reply"])?.ok_or_else(|| {
+        StoreError::Corrupt(format!("comment {id}: a follow-up without a record"))
+    })?;
+    let h = HandlingRecord {
+        comment_id: id.to_string(),
+        action: line.3,
+        handling: row.0.unwrap_or_default(),
+        assigned_to: row.1.unwrap_or_default(),
+        assigned_at: row.2,
+        assigned_by: row.3,
+        reply: row.4,
+        replied_at: row.5,
+        replied_by: row.6,
+        log_id: line.0,
+        log_at: line.1,
+        actor: line.2,
+    };
+    Ok(serde_json::json!({ (HANDLING_TABLE): [h] }))
+}
+
+/// The `comment_area` record: the switch and its newest line.
+pub fn area_payload(conn: &Connection) -> Result<Value> {
+    let open = area_open(conn)?;
+    let line = latest_line(conn, None, ["close", "reopen"])?
+        .ok_or_else(|| StoreError::Corrupt("the comment area: a switch without a record".into()))?;
+    let a = AreaRecord {
+        open,
+        reason: line.4,
+        log_id: line.0,
+        log_at: line.1,
+        actor: line.2,
+    };
+    Ok(serde_json::json!({ (AREA_TABLE): [a] }))
+}
+
+/// One word's `comment_word` record.
+pub fn word_payload(conn: &Connection, word: &str) -> Result<Value> {
+    let row: Option<(String, String)> = conn
+        .prepare_cached("SELECT added_at, added_by FROM sensitive_words WHERE word = ?1")?
+        .query_row([word], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let w = WordRecord {
+        word: word.to_string(),
+        present: row.is_some(),
+        added_at: row.as_ref().map(|r| r.0.clone()),
+        added_by: row.map(|r| r.1),
+    };
+    Ok(serde_json::json!({ (WORD_TABLE): [w] }))
+}
+
+/// Whether this device's follow-up of `id` already is what `h` says.
+pub fn handling_is(conn: &Connection, h: &HandlingRecord) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM comments WHERE id = ?1 AND handling IS ?2 AND assigned_to IS ?3
+                AND reply IS ?4",
+        )?
+        .exists(params![h.comment_id, h.handling, h.assigned_to, h.reply])?)
+}
+
+/// Whether `word` is in the list here.
+pub fn has_word(conn: &Connection, word: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM sensitive_words WHERE word = ?1")?
+        .exists([word])?)
+}
+
+/// Whether this device's comment `id` is a suggestion (may be handed over and answered).
+pub fn is_suggestion(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM comments WHERE id = ?1 AND handling IS NOT NULL")?
+        .exists([id])?)
+}
+
+/// Applies a follow-up made elsewhere (checked by [`parse_handling`]); false when this device
+/// does not have the suggestion.
+pub fn apply_handling(conn: &Connection, h: &HandlingRecord) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE comments SET handling = ?2, assigned_to = ?3, assigned_at = ?4,
+                assigned_by = ?5, reply = ?6, replied_at = ?7, replied_by = ?8,
+                version = version + 1
+             WHERE id = ?1 AND handling IS NOT NULL",
+        )?
+        .execute(params![
+            h.comment_id,
+            h.handling,
+            h.assigned_to,
+            h.assigned_at,
+            h.assigned_by,
+            h.reply,
+            h.replied_at,
+            h.replied_by
+        ])?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let (reason, detail) = if h.action == "reply" {
+        (h.reply.as_deref(), None)
+    } else {
+        (None, Some(h.assigned_to.as_str()))
+    };
+    insert_line(
+        conn,
+        [&h.log_id, &h.log_at, &h.actor, &h.action],
+        Some(&h.comment_id),
+        reason,
+        detail,
+    )?;
+    Ok(true)
+}
+
+fn insert_line(
+    conn: &Connection,
+    [id, at, actor, action]: [&str; 4],
+    comment_id: Option<&str>,
+    reason: Option<&str>,
+    detail: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO moderation_log (id, at, actor, action, comment_id, reason, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![id, at, actor, action, comment_id, reason, detail])?;
+    Ok(())
+}
+
+/// Applies the area switch set elsewhere (checked by [`parse_area`]).
+pub fn apply_area(conn: &Connection, a: &AreaRecord) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    )?
+    .execute(params![AREA_CLOSED_KEY, if a.open { "0" } else { "1" }])?;
+    let action = if a.open { "reopen" } else { "close" };
+    insert_line(
+        conn,
+        [&a.log_id, &a.log_at, &a.actor, action],
+        None,
+        a.reason.as_deref(),
+        None,
+    )
+}
+
+/// Applies one word's presence set elsewhere (checked by [`parse_word`]).
+pub fn apply_word(conn: &Connection, w: &WordRecord) -> Result<()> {
+    match (&w.added_at, &w.added_by) {
+        (Some(at), Some(by)) if w.present => {
+            conn.prepare_cached(
+                "INSERT INTO sensitive_words (word, added_at, added_by) VALUES (?1, ?2, ?3)
+                 ON CONFLICT DO NOTHING",
+            )?
+            .execute(params![w.word, at, by])?;
+        }
+        _ => {
+            conn.prepare_cached("DELETE FROM sensitive_words WHERE word = ?1")?
+                .execute([&w.word])?;
+        }
+    }
+    Ok(())
+}
+
+/// The newest change of the word list or the mutes (for a cached compiled list to notice
+/// words that arrived by sync).
+pub fn settings_version(conn: &Connection) -> Result<i64> {
+    Ok(conn
+        .prepare_cached("SELECT COALESCE(max(seq), 0) FROM changes WHERE entity = ?1")?
+        .query_row([SETTINGS_ENTITY], |r| r.get(0))?)
+}
+
 /// What replicates of the comments, as text identical on every replica that has the same
-/// comments and decisions: each comment's record fields and moderation state, sorted. For
+/// comments and decisions: each comment's record fields, moderation state and follow-up
+/// (交办 to, reply), sorted, then the area switch and the word list. For
 /// convergence checks. (The moderation record is left out: a moderator's laptop keeps the
 /// line of its own decision that another moderator's, reaching the hub first, overruled.)
 pub fn replicated_dump(conn: &Connection) -> Result<String> {
@@ -1182,7 +1598,7 @@ pub fn replicated_dump(conn: &Connection) -> Result<String> {
     let mut st = conn.prepare(
         "SELECT id, target, nickname, kind, text, township_id, COALESCE(phone, phone_masked),
             phone_verified, flagged_words, status, pinned, reject_reason, decided_at,
-            decided_by, handling, created_at
+            decided_by, handling, created_at, assigned_to, reply
          FROM comments ORDER BY id",
     )?;
     let rows = st.query_map([], |r| {
@@ -1204,11 +1620,18 @@ pub fn replicated_dump(conn: &Connection) -> Result<String> {
             r.get::<_, Option<String>>(13)?,
             r.get::<_, Option<String>>(14)?,
             r.get::<_, String>(15)?,
+            r.get::<_, Option<String>>(16)?,
+            r.get::<_, Option<String>>(17)?,
         ])
         .to_string())
     })?;
     for row in rows {
         out.push_str(&row?);
+        out.push('\n');
+    }
+    out.push_str(&format!("area open {}\nwords\n", area_open(conn)?));
+    for w in words(conn)? {
+        out.push_str(&w);
         out.push('\n');
     }
     Ok(out)

@@ -69,11 +69,17 @@ pub enum Kind {
     CommentDecision,
     /// The hub's 审核 (moderator) grant of one device (entity id: the device's).
     Moderator,
+    /// A suggestion's follow-up after 交办 or 回复 (entity id: the comment's).
+    CommentHandling,
+    /// The comment area's switch (entity id `area`).
+    CommentArea,
+    /// One word of the sensitive-word list, in it or not (entity id: the folded word).
+    CommentWord,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Roster,
         Kind::Rubric,
         Kind::AggregationRule,
@@ -85,6 +91,9 @@ impl Kind {
         Kind::Comment,
         Kind::CommentDecision,
         Kind::Moderator,
+        Kind::CommentHandling,
+        Kind::CommentArea,
+        Kind::CommentWord,
     ];
 
     /// Name in the log.
@@ -101,6 +110,9 @@ impl Kind {
             Kind::Comment => "comment",
             Kind::CommentDecision => "comment_decision",
             Kind::Moderator => "moderator",
+            Kind::CommentHandling => "comment_handling",
+            Kind::CommentArea => "comment_area",
+            Kind::CommentWord => "comment_word",
         }
     }
 
@@ -114,14 +126,18 @@ impl Kind {
     pub fn entity(self) -> &'static str {
         match self {
             Kind::Roster => "township",
-            Kind::Comment | Kind::CommentDecision => crate::comments::ENTITY,
+            Kind::Comment | Kind::CommentDecision | Kind::CommentHandling | Kind::CommentArea => {
+                crate::comments::ENTITY
+            }
+            Kind::CommentWord => crate::comments::SETTINGS_ENTITY,
             other => other.as_str(),
         }
     }
 
     /// Which aggregate a change-log row belongs to, if it is replicated. Of the comments'
-    /// changes only a new comment (`submit`) and a moderator's decision replicate; likes,
-    /// reports, appeals, the settings and the suggestion follow-up stay where they were made.
+    /// changes a new comment (`submit`), a moderator's decision (保留 included), a
+    /// suggestion's 交办/回复, the area switch and each word of the list replicate; likes,
+    /// reports, appeals and mutes stay where they were made.
     pub(crate) fn of_change(entity: &str, op: &str, entity_id: &str) -> Option<(Kind, String)> {
         Some(match entity {
             "township" => (Kind::Roster, "*".to_string()),
@@ -138,6 +154,18 @@ impl Kind {
                 if guanmo_domain::comments::ModAction::parse_decision(op).is_some() =>
             {
                 (Kind::CommentDecision, entity_id.to_string())
+            }
+            crate::comments::ENTITY if op == crate::comments::DISMISS_REPORTS => {
+                (Kind::CommentDecision, entity_id.to_string())
+            }
+            crate::comments::ENTITY if op == "assign" || op == "reply" => {
+                (Kind::CommentHandling, entity_id.to_string())
+            }
+            crate::comments::ENTITY if op == "area" => {
+                (Kind::CommentArea, crate::comments::AREA_ID.to_string())
+            }
+            crate::comments::SETTINGS_ENTITY if op == "word" => {
+                (Kind::CommentWord, entity_id.to_string())
             }
             _ => return None,
         })
@@ -159,7 +187,17 @@ impl Kind {
     /// Carried in a record shape of its own (`crate::comments`), not as table rows: the
     /// number is masked and the phone key left out on the way.
     fn custom_shape(self) -> bool {
-        matches!(self, Kind::Comment | Kind::CommentDecision)
+        self == Kind::Comment || self.moderation()
+    }
+
+    /// A moderator's record: sent by the hub or a laptop it grants 审核, judged where
+    /// decisions are judged (the hub): the first to reach the hub stands, one made without
+    /// seeing it is listed and refused to its sender (see `judge_moderation`).
+    pub fn moderation(self) -> bool {
+        matches!(
+            self,
+            Kind::CommentDecision | Kind::CommentHandling | Kind::CommentArea | Kind::CommentWord
+        )
     }
 
     /// Whether replicas track which operation a record currently shows. A comment is made
@@ -214,7 +252,11 @@ impl Kind {
                 t!("post_photos", &["post_id", "position"], Some("post_id")),
             ],
             Kind::Moderator => &[t!("moderators", &["device_id"], Some("device_id"))],
-            Kind::Comment | Kind::CommentDecision => &[],
+            Kind::Comment
+            | Kind::CommentDecision
+            | Kind::CommentHandling
+            | Kind::CommentArea
+            | Kind::CommentWord => &[],
         }
     }
 }
@@ -383,6 +425,9 @@ pub fn snapshot(conn: &Connection, kind: Kind, entity_id: &str) -> Result<Value>
     match kind {
         Kind::Comment => return crate::comments::record_payload(conn, entity_id),
         Kind::CommentDecision => return crate::comments::decision_payload(conn, entity_id),
+        Kind::CommentHandling => return crate::comments::handling_payload(conn, entity_id),
+        Kind::CommentArea => return crate::comments::area_payload(conn),
+        Kind::CommentWord => return crate::comments::word_payload(conn, entity_id),
         _ => {}
     }
     let mut obj = Map::new();
@@ -1119,7 +1164,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     }
     if judged_by_hub
         && op.verdict.as_deref() == Some("superseded")
-        && (op.kind == Kind::Photo.as_str() || op.kind == Kind::CommentDecision.as_str())
+        && (op.kind == Kind::Photo.as_str() || Kind::parse(&op.kind).is_some_and(Kind::moderation))
     {
         // The hub kept another device's metadata for this photo, or another moderator's
         // decision on this comment: follow it.
@@ -1153,7 +1198,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         }
         // A decision on a comment needs the hub's 审核 grant, now (a revoked moderator's
         // later decisions are refused).
-        if kind == Kind::CommentDecision && !from_hub && !trust::is_moderator(conn, &op.origin)? {
+        if kind.moderation() && !from_hub && !trust::is_moderator(conn, &op.origin)? {
             return refuse(
                 tx,
                 op,
@@ -1228,21 +1273,22 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         }
     }
 
-    if kind == Kind::CommentDecision {
+    if kind.moderation() {
+        let on_comment = matches!(kind, Kind::CommentDecision | Kind::CommentHandling);
         if judged_by_hub {
-            if !crate::comments::exists(conn, &op.entity_id)? {
+            if on_comment && !crate::comments::exists(conn, &op.entity_id)? {
                 // A comment from before comments replicated: nothing here to decide on.
                 insert_op(conn, op, "superseded", tx.at())?;
                 set_watermark(conn, &op.origin, op.seq)?;
                 return Ok(Step::Done(Outcome::Superseded));
             }
-        } else if let Some(step) = judge_decision(tx, op, report)? {
+        } else if let Some(step) = judge_moderation(tx, kind, op, report)? {
             return Ok(step);
         }
     }
     // Concurrent edits: the writer had not seen the record's current state.
     // A photo's metadata is set once (above): never a conflict. Decisions were judged above.
-    let current = if kind == Kind::Photo || !kind.tracks_head() || kind == Kind::CommentDecision {
+    let current = if kind == Kind::Photo || !kind.tracks_head() || kind.moderation() {
         None
     } else {
         head(conn, kind, &op.entity_id)?
@@ -1339,8 +1385,18 @@ fn change_op(
             return Ok(crate::comments::parse_decision(entity_id, payload)
                 .ok()
                 .and_then(|d| guanmo_domain::comments::ModAction::parse_decision(&d.action))
-                .map_or("sync", guanmo_domain::comments::ModAction::as_str))
+                .map_or(
+                    crate::comments::DISMISS_REPORTS,
+                    guanmo_domain::comments::ModAction::as_str,
+                ))
         }
+        Kind::CommentHandling => {
+            let reply = crate::comments::parse_handling(entity_id, payload)
+                .is_ok_and(|h| h.action == "reply");
+            return Ok(if reply { "reply" } else { "assign" });
+        }
+        Kind::CommentArea => return Ok("area"),
+        Kind::CommentWord => return Ok("word"),
         Kind::Post => {}
         _ => return Ok("sync"),
     }
@@ -1409,9 +1465,14 @@ fn record_conflict(
 /// made without seeing the decision that stands here is kept unapplied: silently when it
 /// would leave the comment as it is, else listed as a `decision_conflict` (the standing one
 /// named) and reported to its sender as refused. The first decision to reach the hub stands.
-fn judge_decision(tx: &WriteTx<'_>, op: &Op, report: &mut ApplyReport) -> Result<Option<Step>> {
+fn judge_moderation(
+    tx: &WriteTx<'_>,
+    kind: Kind,
+    op: &Op,
+    report: &mut ApplyReport,
+) -> Result<Option<Step>> {
     let conn = tx.conn();
-    let Some(cur) = head(conn, Kind::CommentDecision, &op.entity_id)? else {
+    let Some(cur) = head(conn, kind, &op.entity_id)? else {
         return Ok(None);
     };
     if saw(conn, op, &cur)? {
@@ -1421,23 +1482,35 @@ fn judge_decision(tx: &WriteTx<'_>, op: &Op, report: &mut ApplyReport) -> Result
         Some(cur_op) => saw(conn, &cur_op, &op.id())?,
         None => false,
     };
-    let Some(stored) = crate::comments::mod_state(conn, &op.entity_id)? else {
-        return Ok(None); // no comment: the transition check refuses it
+    let same = match kind {
+        Kind::CommentDecision => {
+            let Some(stored) = crate::comments::mod_state(conn, &op.entity_id)? else {
+                return Ok(None); // no comment: the transition check refuses it
+            };
+            crate::comments::parse_decision(&op.entity_id, &op.payload)
+                .ok()
+                .is_some_and(|d| d.status == stored.status.as_str() && d.pinned == stored.pinned)
+        }
+        Kind::CommentHandling => {
+            match crate::comments::parse_handling(&op.entity_id, &op.payload) {
+                Ok(h) => crate::comments::handling_is(conn, &h)?,
+                Err(_) => false,
+            }
+        }
+        Kind::CommentArea => match crate::comments::parse_area(&op.entity_id, &op.payload) {
+            Ok(a) => crate::comments::area_open(conn)? == a.open,
+            Err(_) => false,
+        },
+        Kind::CommentWord => match crate::comments::parse_word(&op.entity_id, &op.payload) {
+            Ok(w) => crate::comments::has_word(conn, &w.word)? == w.present,
+            Err(_) => false,
+        },
+        _ => false,
     };
-    let same = crate::comments::parse_decision(&op.entity_id, &op.payload)
-        .ok()
-        .is_some_and(|d| d.status == stored.status.as_str() && d.pinned == stored.pinned);
     insert_op(conn, op, "superseded", tx.at())?;
     set_watermark(conn, &op.origin, op.seq)?;
     if !late && !same {
-        record_conflict(
-            tx,
-            "decision_conflict",
-            Kind::CommentDecision,
-            &op.entity_id,
-            &cur,
-            &op.id(),
-        )?;
+        record_conflict(tx, "decision_conflict", kind, &op.entity_id, &cur, &op.id())?;
         let note = IssueNote {
             op: op.id(),
             kind: op.kind.clone(),
@@ -1474,6 +1547,11 @@ fn check_payload(
         Kind::CommentDecision => {
             return crate::comments::parse_decision(entity_id, payload).map(|_| ())
         }
+        Kind::CommentHandling => {
+            return crate::comments::parse_handling(entity_id, payload).map(|_| ())
+        }
+        Kind::CommentArea => return crate::comments::parse_area(entity_id, payload).map(|_| ()),
+        Kind::CommentWord => return crate::comments::parse_word(entity_id, payload).map(|_| ()),
         _ => {}
     }
     let obj = payload.as_object().ok_or("payload is not an object")?;
@@ -1570,6 +1648,24 @@ fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) 
                 });
             }
             return Ok(());
+        }
+        Kind::CommentHandling => {
+            let h = crate::comments::parse_handling(entity_id, payload).map_err(unreadable)?;
+            if !crate::comments::apply_handling(conn, &h)? {
+                return Err(StoreError::NotFound {
+                    entity: crate::comments::ENTITY,
+                    id: entity_id.to_string(),
+                });
+            }
+            return Ok(());
+        }
+        Kind::CommentArea => {
+            let a = crate::comments::parse_area(entity_id, payload).map_err(unreadable)?;
+            return crate::comments::apply_area(conn, &a);
+        }
+        Kind::CommentWord => {
+            let w = crate::comments::parse_word(entity_id, payload).map_err(unreadable)?;
+            return crate::comments::apply_word(conn, &w);
         }
         _ => {}
     }

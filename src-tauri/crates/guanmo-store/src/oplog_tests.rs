@@ -2215,3 +2215,333 @@ fn a_comment_and_a_decision_written_here_append_their_records_masked() {
         0
     );
 }
+
+fn handling_record(id: &str, action: &str, log_id: &str) -> Value {
+    let (handling, reply) = match action {
+        "reply" => ("answered", json!("已协调解决")),
+        _ => ("in_progress", Value::Null),
+    };
+    json!({ "comment_handling": [{
+        "comment_id": id, "action": action, "handling": handling, "assigned_to": "t1",
+        "assigned_at": NOW, "assigned_by": "审核员", "reply": reply,
+        "replied_at": if action == "reply" { json!(NOW) } else { Value::Null },
+        "replied_by": if action == "reply" { json!("审核员") } else { Value::Null },
+        "log_id": log_id, "log_at": NOW, "actor": "审核员",
+    }]})
+}
+
+fn area_record(open: bool, log_id: &str) -> Value {
+    json!({ "comment_area": [{
+        "open": open, "reason": "活动结束", "log_id": log_id, "log_at": NOW, "actor": "审核员",
+    }]})
+}
+
+fn word_record(word: &str, present: bool) -> Value {
+    json!({ "sensitive_words": [{
+        "word": word, "present": present,
+        "added_at": if present { json!(NOW) } else { Value::Null },
+        "added_by": if present { json!("审核员") } else { Value::Null },
+    }]})
+}
+
+#[test]
+fn malformed_follow_ups_area_switches_and_words_are_refused_writing_nothing() {
+    let fx = Fx::hub_with_comment();
+    let mut cases: Vec<(&str, Kind, &str, Value)> = Vec::new();
+    let mut bend =
+        |what: &'static str, kind: Kind, id: &'static str, good: Value, f: &dyn Fn(&mut Value)| {
+            let mut p = good;
+            f(&mut p);
+            cases.push((what, kind, id, p));
+        };
+    let h = || handling_record("c1", "assign", "l1");
+    let a = || area_record(false, "l1");
+    let w = || word_record("停车", true);
+    bend(
+        "answered without a reply",
+        Kind::CommentHandling,
+        "c1",
+        h(),
+        &|p| p["comment_handling"][0]["handling"] = json!("answered"),
+    );
+    bend(
+        "a reply that is not answered",
+        Kind::CommentHandling,
+        "c1",
+        h(),
+        &|p| p["comment_handling"][0]["reply"] = json!("好"),
+    );
+    bend("handed to nobody", Kind::CommentHandling, "c1", h(), &|p| {
+        p["comment_handling"][0]["assigned_to"] = json!("")
+    });
+    bend(
+        "a follow-up of another comment",
+        Kind::CommentHandling,
+        "c1",
+        h(),
+        &|p| p["comment_handling"][0]["comment_id"] = json!("c2"),
+    );
+    bend(
+        "an unknown action",
+        Kind::CommentHandling,
+        "c1",
+        h(),
+        &|p| p["comment_handling"][0]["action"] = json!("mute"),
+    );
+    bend(
+        "the number beside",
+        Kind::CommentHandling,
+        "c1",
+        h(),
+        &|p| p["comment_handling"][0]["phone"] = json!("13812345678"),
+    );
+    bend(
+        "a long reply",
+        Kind::CommentHandling,
+        "c1",
+        handling_record("c1", "reply", "l1"),
+        &|p| p["comment_handling"][0]["reply"] = json!("复".repeat(2001)),
+    );
+    bend("the area as text", Kind::CommentArea, "area", a(), &|p| {
+        p["comment_area"][0]["open"] = json!("no")
+    });
+    bend("another area", Kind::CommentArea, "area2", a(), &|_| {});
+    bend(
+        "a number in the reason",
+        Kind::CommentArea,
+        "area",
+        a(),
+        &|p| p["comment_area"][0]["reason"] = json!("禁言13812345678"),
+    );
+    bend("a phone key beside", Kind::CommentArea, "area", a(), &|p| {
+        p["comment_area"][0]["client_key"] = json!("phone-key-1")
+    });
+    bend("two rows", Kind::CommentArea, "area", a(), &|p| {
+        let row = p["comment_area"][0].clone();
+        p["comment_area"].as_array_mut().unwrap().push(row);
+    });
+    bend("another word", Kind::CommentWord, "停车", w(), &|p| {
+        p["sensitive_words"][0]["word"] = json!("收费")
+    });
+    bend(
+        "not folded",
+        Kind::CommentWord,
+        "ＡＢ",
+        word_record("ＡＢ", true),
+        &|_| {},
+    );
+    bend(
+        "a full number as a word",
+        Kind::CommentWord,
+        "13812345678",
+        word_record("13812345678", true),
+        &|_| {},
+    );
+    bend(
+        "present without when",
+        Kind::CommentWord,
+        "停车",
+        w(),
+        &|p| p["sensitive_words"][0]["added_at"] = Value::Null,
+    );
+    bend("too long", Kind::CommentWord, "长", w(), &|p| {
+        p["sensitive_words"][0]["word"] = json!("长".repeat(51))
+    });
+    for (seq, (what, kind, id, payload)) in (1..).zip(cases) {
+        let r = fx.apply(&[op("scorer-a", seq, kind, id, payload)]);
+        assert_eq!(r.refused.len(), 1, "{what}: {r:?}");
+        assert_eq!(r.refused[0].code, "bad_payload", "{what}");
+    }
+    assert_eq!(fx.int("SELECT count(*) FROM moderation_log"), 0);
+    assert_eq!(fx.int("SELECT count(*) FROM sensitive_words"), 0);
+    assert_eq!(
+        fx.int("SELECT count(*) FROM comments WHERE assigned_to IS NOT NULL"),
+        0
+    );
+    assert!(fx.store.read(crate::comments::area_open).unwrap());
+}
+
+#[test]
+fn follow_ups_the_area_and_words_need_the_grant_and_keep_their_rules() {
+    let fx = Fx::hub_with_comment();
+    // Without 审核 (media-a runs the site but holds no grant): refused.
+    for (seq, (kind, id, payload)) in (1..).zip([
+        (
+            Kind::CommentHandling,
+            "c1",
+            handling_record("c1", "assign", "l1"),
+        ),
+        (Kind::CommentArea, "area", area_record(false, "l2")),
+        (Kind::CommentWord, "停车", word_record("停车", true)),
+    ]) {
+        let r = fx.apply(&[op("media-a", seq + 1, kind, id, payload)]);
+        assert_refused(&fx, &r, "media-a", seq + 1, "not_moderator", true);
+    }
+    // Granted: 交办 to a township that is not on the roster is refused; to one that is,
+    // applied; the reply builds on it.
+    let mut bad = handling_record("c1", "assign", "l0");
+    bad["comment_handling"][0]["assigned_to"] = json!("t-nowhere");
+    let r = fx.apply(&[op("scorer-a", 1, Kind::CommentHandling, "c1", bad)]);
+    assert_refused(&fx, &r, "scorer-a", 1, "unknown_township", true);
+    let r = fx.apply(&[op(
+        "scorer-a",
+        2,
+        Kind::CommentHandling,
+        "c1",
+        handling_record("c1", "assign", "l1"),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    let reply = based_on(
+        op(
+            "media-b",
+            1,
+            Kind::CommentHandling,
+            "c1",
+            handling_record("c1", "reply", "l2"),
+        ),
+        OpRef {
+            origin: "scorer-a".into(),
+            seq: 2,
+        },
+    );
+    let r = fx.apply(&[reply]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        fx.text(
+            "SELECT handling || ' ' || assigned_to || ' ' || reply FROM comments WHERE id = 'c1'"
+        ),
+        Some("answered t1 已协调解决".into())
+    );
+    assert_eq!(
+        fx.text("SELECT op FROM changes WHERE entity = 'comment' ORDER BY seq DESC LIMIT 1"),
+        Some("reply".into()),
+        "the resident page's version moves"
+    );
+    // 保留 of a comment that is not shown: bad_transition.
+    let mut keep = decision("c1", "approve", "l3");
+    keep["comment_decisions"][0]["action"] = json!("dismiss_reports");
+    let r = fx.apply(&[op("scorer-a", 3, Kind::CommentDecision, "c1", keep)]);
+    assert_refused(&fx, &r, "scorer-a", 3, "bad_transition", true);
+
+    // The area: closed by one moderator; the other's close made apart changes nothing and is
+    // not listed; an open made apart is listed and refused.
+    let r = fx.apply(&[op(
+        "scorer-a",
+        4,
+        Kind::CommentArea,
+        "area",
+        area_record(false, "l4"),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert!(!fx.store.read(crate::comments::area_open).unwrap());
+    let r = fx.apply(&[op(
+        "media-b",
+        2,
+        Kind::CommentArea,
+        "area",
+        area_record(false, "l5"),
+    )]);
+    assert_eq!((r.applied, r.refused.len()), (0, 0), "{r:?}");
+    let r = fx.apply(&[op(
+        "media-b",
+        3,
+        Kind::CommentArea,
+        "area",
+        area_record(true, "l6"),
+    )]);
+    assert_eq!(r.refused[0].code, "decision_conflict", "{r:?}");
+    assert!(!fx.store.read(crate::comments::area_open).unwrap());
+
+    // Words: set operations; the same word twice is one word.
+    let r = fx.apply(&[op(
+        "scorer-a",
+        5,
+        Kind::CommentWord,
+        "停车",
+        word_record("停车", true),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    let again = based_on(
+        op(
+            "media-b",
+            4,
+            Kind::CommentWord,
+            "停车",
+            word_record("停车", true),
+        ),
+        OpRef {
+            origin: "scorer-a".into(),
+            seq: 5,
+        },
+    );
+    assert_eq!(fx.apply(&[again]).applied, 1);
+    assert_eq!(
+        fx.int("SELECT count(*) FROM sensitive_words WHERE word = '停车'"),
+        1
+    );
+    let gone = based_on(
+        op(
+            "scorer-a",
+            6,
+            Kind::CommentWord,
+            "停车",
+            word_record("停车", false),
+        ),
+        OpRef {
+            origin: "media-b".into(),
+            seq: 4,
+        },
+    );
+    assert_eq!(fx.apply(&[gone]).applied, 1);
+    assert_eq!(fx.int("SELECT count(*) FROM sensitive_words"), 0);
+}
+
+#[test]
+fn follow_ups_the_area_and_words_written_here_append_their_records() {
+    let fx = Fx::hub_with_comment();
+    fx.store
+        .write(now(), "审核员", |tx| {
+            let c = crate::comments::get(tx.conn(), "c1")?;
+            crate::comments::assign(tx, &c, "t1")?;
+            crate::comments::set_area_open(tx, false, Some("活动结束"))?;
+            crate::comments::add_words(tx, &["停车".to_string(), "收费".to_string()])?;
+            crate::comments::add_words(tx, &["停车".to_string()])
+        })
+        .unwrap();
+    let me = fx.store.device_id().to_string();
+    let ops = fx.store.read(|c| own_ops_after(c, &me, 0, 10)).unwrap();
+    let mut kinds: Vec<String> = ops
+        .iter()
+        .map(|o| format!("{}:{}", o.kind, o.entity_id))
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "comment_area:area",
+            "comment_handling:c1",
+            "comment_word:停车",
+            "comment_word:收费"
+        ],
+        "the second add of a word changes nothing and sends nothing"
+    );
+    let payload = fx
+        .store
+        .read(|c| snapshot(c, Kind::CommentHandling, "c1"))
+        .unwrap();
+    let h = crate::comments::parse_handling("c1", &payload).unwrap();
+    assert_eq!(
+        (
+            h.action.as_str(),
+            h.handling.as_str(),
+            h.assigned_to.as_str()
+        ),
+        ("assign", "in_progress", "t1")
+    );
+    let payload = fx
+        .store
+        .read(|c| snapshot(c, Kind::CommentArea, "area"))
+        .unwrap();
+    let a = crate::comments::parse_area("area", &payload).unwrap();
+    assert_eq!((a.open, a.reason.as_deref()), (false, Some("活动结束")));
+}

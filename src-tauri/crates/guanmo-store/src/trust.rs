@@ -35,7 +35,11 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
         Kind::Post => role == Role::Media,
         Kind::Photo => matches!(role, Role::Scorer | Role::Media),
         Kind::Comment => role.runs_site(),
-        Kind::CommentDecision => true,
+        // Moderators' records (decisions, 交办/回复, the area switch, the word list): any
+        // laptop, but only while the hub grants it 审核 (checked apart).
+        Kind::CommentDecision | Kind::CommentHandling | Kind::CommentArea | Kind::CommentWord => {
+            true
+        }
         Kind::Roster
         | Kind::Rubric
         | Kind::AggregationRule
@@ -500,6 +504,7 @@ pub(crate) fn check_transition(
             )));
         }
         Kind::CommentDecision => return check_decision(conn, entity_id, payload),
+        Kind::CommentHandling => return check_handling(conn, entity_id, payload),
         _ => {}
     }
     Ok(Ok(()))
@@ -519,7 +524,18 @@ fn check_decision(
         Err(e) => return Ok(Err(("bad_payload", e))),
     };
     let Some(action) = ModAction::parse_decision(&d.action) else {
-        return Ok(Err(("bad_payload", d.action)));
+        // 保留: only a shown comment's reports are closed, and it stays exactly as it is.
+        if d.action == crate::comments::DISMISS_REPORTS
+            && stored.status == CommentStatus::Approved
+            && CommentStatus::parse(&d.status) == Some(stored.status)
+            && d.pinned == stored.pinned
+        {
+            return Ok(Ok(()));
+        }
+        return Ok(Err((
+            "bad_transition",
+            format!("{} from {}", d.action, stored.status.as_str()),
+        )));
     };
     match transition(stored, action) {
         Ok(next)
@@ -545,6 +561,34 @@ fn check_decision(
     }
 }
 
+/// 交办/回复 only of a suggestion this replica has, to a township of the roster.
+fn check_handling(
+    conn: &Connection,
+    entity_id: &str,
+    payload: &Value,
+) -> Result<std::result::Result<(), Refusal>> {
+    let h = match crate::comments::parse_handling(entity_id, payload) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(("bad_payload", e))),
+    };
+    if !crate::comments::exists(conn, entity_id)? {
+        return Ok(Err(("unknown_comment", entity_id.to_string())));
+    }
+    if !crate::comments::is_suggestion(conn, entity_id)? {
+        return Ok(Err((
+            "bad_transition",
+            format!("{} of a comment that is not a suggestion", h.action),
+        )));
+    }
+    if !conn
+        .prepare_cached("SELECT 1 FROM townships WHERE id = ?1")?
+        .exists([&h.assigned_to])?
+    {
+        return Ok(Err(("unknown_township", h.assigned_to)));
+    }
+    Ok(Ok(()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -555,14 +599,11 @@ mod tests {
             assert!(kind_allowed(kind, Role::Hub), "{kind:?} from the hub");
             assert_eq!(
                 kind_allowed(kind, Role::Scorer),
-                matches!(kind, Kind::Sheet | Kind::Photo | Kind::CommentDecision)
+                matches!(kind, Kind::Sheet | Kind::Photo) || kind.moderation()
             );
             assert_eq!(
                 kind_allowed(kind, Role::Media),
-                matches!(
-                    kind,
-                    Kind::Post | Kind::Photo | Kind::Comment | Kind::CommentDecision
-                )
+                matches!(kind, Kind::Post | Kind::Photo | Kind::Comment) || kind.moderation()
             );
         }
     }

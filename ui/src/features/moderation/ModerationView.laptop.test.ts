@@ -61,7 +61,7 @@ function backend(role: Role, mayModerate: boolean, lists: Lists, opts: { pending
         case "get_moderation_overview":
           return {
             pending: lists.pending?.length ?? 0,
-            reported: 0,
+            reported: lists.reported?.length ?? 0,
             approved: lists.approved?.length ?? 0,
             rejected: lists.rejected?.length ?? 0,
             suggestions_open: 0,
@@ -94,8 +94,8 @@ afterEach(() => {
 });
 
 describe("评论审核 on a laptop the hub granted 审核", () => {
-  it("offers 通过 and 驳回, and keeps 禁言 and the comment-area switch on the hub with a note", async () => {
-    backend("media", true, { pending: [comment("c1")] });
+  it("offers 通过, 驳回 and the comment-area switch, and keeps 禁言 on the hub with a note", async () => {
+    const { calls } = backend("media", true, { pending: [comment("c1")] });
     render(ModerationView);
     expect((await screen.findByTestId("approve-c1")).hasAttribute("disabled")).toBe(false);
     expect(screen.getByTestId("reject-c1").hasAttribute("disabled")).toBe(false);
@@ -103,23 +103,44 @@ describe("评论审核 on a laptop the hub granted 审核", () => {
     const mute = screen.getByTestId("mute-c1");
     expect(mute.hasAttribute("disabled")).toBe(true);
     expect(mute.getAttribute("title")).toBe("该操作需在组织方主机上进行");
-    expect(screen.getByTestId("site-only-note").textContent).toContain("该操作需在组织方主机上进行");
-    expect(screen.getByTestId("area-toggle").hasAttribute("disabled")).toBe(true);
-    expect(screen.getByTestId("area-site-only").textContent).toBe("该操作需在组织方主机上进行");
+    expect(screen.getByTestId("site-only-note").textContent).toBe("禁言:该操作需在组织方主机上进行。");
+    // The area switch replicates: a granted laptop closes the hub's comment area.
+    const area = screen.getByTestId("area-toggle");
+    expect(area.hasAttribute("disabled")).toBe(false);
+    expect(area.getAttribute("title")).toBeNull();
+    expect(screen.queryByTestId("area-needs-grant")).toBeNull();
+    await fireEvent.click(area);
+    await fireEvent.click(await screen.findByTestId("confirm-area"));
+    await waitFor(() => expect(calls).toContain("set_comment_area_open"));
     // The masked number is all a replica has, and all that is shown.
     expect(screen.getByTestId("comment-c1").textContent).toContain("138****1234");
     expect(screen.queryByTestId("needs-grant")).toBeNull();
   });
 
-  it("offers 置顶 on an approved comment, and no edits of the word list", async () => {
-    backend("media", true, { approved: [comment("c3", { status: "approved" })] });
+  it("offers 置顶 on an approved comment, 保留 on a reported one, edits of the word list and 交办", async () => {
+    backend("media", true, {
+      approved: [comment("c3", { status: "approved" })],
+      reported: [comment("c5", { status: "approved", open_reports: 1 })],
+      suggestions: [comment("c6", { kind: "suggestion", handling: "open" })],
+    });
     render(ModerationView);
     await fireEvent.click(await screen.findByTestId("mod-tab-approved"));
     expect((await screen.findByTestId("pin-c3")).hasAttribute("disabled")).toBe(false);
+    await fireEvent.click(screen.getByTestId("mod-tab-reported"));
+    const keep = await screen.findByTestId("keep-c5");
+    expect(keep.hasAttribute("disabled")).toBe(false);
+    expect(keep.getAttribute("title")).toBeNull();
+    expect(screen.getByTestId("site-only-note").textContent).toBe("禁言:该操作需在组织方主机上进行。");
     await fireEvent.click(screen.getByTestId("mod-tab-words"));
-    expect((await screen.findByTestId("words-site-only")).textContent).toContain("该操作需在组织方主机上进行");
-    expect(screen.getByTestId("words-import").hasAttribute("disabled")).toBe(true);
-    expect(screen.getByTestId("words-add-text").hasAttribute("disabled")).toBe(true);
+    await screen.findByTestId("words-list");
+    expect(screen.queryByTestId("words-needs-grant")).toBeNull();
+    expect(screen.getByTestId("words-import").hasAttribute("disabled")).toBe(false);
+    expect(screen.getByTestId("words-add-text").hasAttribute("disabled")).toBe(false);
+    expect(screen.getByTestId("words-import").getAttribute("title")).toBeNull();
+    await fireEvent.click(screen.getByTestId("mod-tab-suggestions"));
+    expect((await screen.findByTestId("suggestion-township-c6")).hasAttribute("disabled")).toBe(false);
+    expect(screen.queryByTestId("suggestions-needs-grant")).toBeNull();
+    expect(document.body.textContent).not.toContain("交办、登记回复:该操作需在组织方主机上进行");
   });
 
   it("marks a decision 待上传 until the hub confirmed it, re-reading after each change and each sync", async () => {
@@ -170,6 +191,12 @@ describe("评论审核 on a laptop without the grant", () => {
     for (const id of ["approve-c1", "reject-c1", "mute-c1", "select-all", "shortcut-legend"]) expect(screen.queryByTestId(id)).toBeNull();
     expect(screen.getByTestId("log-c1")).toBeTruthy();
     expect(screen.getByTestId("comment-c1").textContent).toContain("138****1234");
+    // The switch and the word list need the grant too.
+    expect(screen.getByTestId("area-toggle").hasAttribute("disabled")).toBe(true);
+    expect(screen.getByTestId("area-needs-grant").textContent).toBe("需组织方主机授予审核权限");
+    await fireEvent.click(screen.getByTestId("mod-tab-words"));
+    expect((await screen.findByTestId("words-needs-grant")).textContent).toContain("需组织方主机授予审核权限");
+    expect(screen.getByTestId("words-add-text").hasAttribute("disabled")).toBe(true);
   });
 
   it("ignores the moderator's shortcuts", async () => {

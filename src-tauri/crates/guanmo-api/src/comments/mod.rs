@@ -76,13 +76,20 @@ fn refuse(code: ErrorCode, location: &str, message: impl Into<String>) -> ApiErr
 }
 
 /// The compiled word list, rebuilt only when the list changed.
+/// Words that arrive by sync change the settings version, so the hub flags the next comment
+/// with a word a moderator's laptop added.
 pub(crate) fn word_list(ctx: &Ctx) -> ApiResult<Arc<WordList>> {
-    if let Some(w) = ctx.words.read().unwrap_or_else(|e| e.into_inner()).clone() {
-        return Ok(w);
+    let version = ctx.store.read(store::settings_version)?;
+    if let Some((v, w)) = ctx.words.read().unwrap_or_else(|e| e.into_inner()).clone() {
+        if v == version {
+            return Ok(w);
+        }
     }
-    let words = ctx.store.read(store::words)?;
+    let (version, words) = ctx
+        .store
+        .read(|c| Ok((store::settings_version(c)?, store::words(c)?)))?;
     let list = Arc::new(WordList::new(words));
-    *ctx.words.write().unwrap_or_else(|e| e.into_inner()) = Some(list.clone());
+    *ctx.words.write().unwrap_or_else(|e| e.into_inner()) = Some((version, list.clone()));
     Ok(list)
 }
 
@@ -504,7 +511,7 @@ pub fn pin(ctx: &Ctx, id: &str, pinned: bool) -> ApiResult<Comment> {
 
 /// Keeps a reported comment shown and closes its reports (举报不成立).
 pub fn dismiss_reports(ctx: &Ctx, id: &str) -> ApiResult<Comment> {
-    ctx.ensure_site_records()?;
+    ctx.ensure_moderator()?;
     Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         let current = store::get(tx.conn(), id)?;
         store::dismiss_reports(tx, &current)?;
@@ -593,7 +600,7 @@ pub fn list_mutes(ctx: &Ctx) -> ApiResult<Vec<Mute>> {
 /// Opens or closes the whole comment area at once (一键关闭评论区). While closed no comment
 /// is shown and none is accepted; reopening shows the approved ones again.
 pub fn set_area_open(ctx: &Ctx, open: bool, reason: Option<String>) -> ApiResult<()> {
-    ctx.ensure_site_records()?;
+    ctx.ensure_moderator()?;
     let reason = reason
         .map(|r| clean_text(&r, false))
         .filter(|r| !r.is_empty());
@@ -645,7 +652,7 @@ fn fold_lines(text: &str) -> (Vec<String>, u32) {
 
 /// Adds words, one per line (blank lines and `#` comments ignored).
 pub fn add_words(ctx: &Ctx, text: &str) -> ApiResult<WordsReport> {
-    ctx.ensure_site_records()?;
+    ctx.ensure_moderator()?;
     let (words, skipped) = fold_lines(text);
     let existing = ctx.store.read(store::words)?.len();
     if existing + words.len() > MAX_WORDS {
@@ -668,7 +675,7 @@ pub fn add_words(ctx: &Ctx, text: &str) -> ApiResult<WordsReport> {
 
 /// Imports words from a text file, one a line, UTF-8 or GBK.
 pub fn import_words(ctx: &Ctx, path: &Path) -> ApiResult<WordsReport> {
-    ctx.ensure_site_records()?;
+    ctx.ensure_moderator()?;
     let bytes = crate::exchange::read_file_limited(path)?;
     let text = crate::exchange::decode_text(&bytes)?;
     add_words(ctx, &text)
@@ -676,7 +683,7 @@ pub fn import_words(ctx: &Ctx, path: &Path) -> ApiResult<WordsReport> {
 
 /// Removes words (as listed by [`list_words`]).
 pub fn remove_words(ctx: &Ctx, words: &[String]) -> ApiResult<WordsReport> {
-    ctx.ensure_site_records()?;
+    ctx.ensure_moderator()?;
     let folded: Vec<String> = words.iter().filter_map(|w| fold_word(w)).collect();
     let changed = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::remove_words(tx, &folded)
@@ -705,7 +712,7 @@ fn suggestion(tx: &WriteTx<'_>, id: &str) -> guanmo_store::Result<Result<Comment
 
 /// Hands a suggestion to a township (交办); it is then 办理中.
 pub fn assign(ctx: &Ctx, id: &str, township_id: &str) -> ApiResult<Comment> {
-    ctx.ensure_site_records()?;
+    ctx.ensure_moderator()?;
     ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         if guanmo_store::roster::get(tx.conn(), township_id).is_err() {
             return Ok(Err(refuse(ErrorCode::Validation, "乡镇", "所选乡镇不存在")));
@@ -719,7 +726,7 @@ pub fn assign(ctx: &Ctx, id: &str, township_id: &str) -> ApiResult<Comment> {
 
 /// Records the township's reply (已回复); it shows under the comment once approved.
 pub fn answer(ctx: &Ctx, id: &str, reply: &str) -> ApiResult<Comment> {
-    ctx.ensure_site_records()?;
+    ctx.ensure_moderator()?;
     let reply = clean_text(reply, true);
     let n = reply.chars().count();
     if n == 0 || n > MAX_REPLY_CHARS {
