@@ -720,3 +720,108 @@ fn the_area_closed_on_a_laptop_closes_the_hubs_comment_area() {
     assert!(!comments::overview(&site.hub.ctx).unwrap().area_open);
     site.assert_converged();
 }
+
+#[test]
+fn a_mute_from_a_laptop_refuses_the_authors_next_comment_and_hides_theirs_until_lifted() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = site.comment("建议在观摩点增加停车位");
+    let other = submit_from(&site, "13900004444", "phone-key-5", "为美丽宜阳点赞").unwrap();
+    comments::decide(
+        &site.hub.ctx,
+        &[id.clone(), other.clone()],
+        Decision::Approve,
+    )
+    .unwrap();
+    site.settle();
+    assert_eq!(public_ids(&site.hub).len(), 2);
+
+    // 禁言 with the author's comments hidden, on the moderator's laptop, offline.
+    let m = site.laptop(0);
+    site.cut(0, true);
+    let mute = comments::mute_author_with(
+        &m.ctx,
+        &id,
+        7,
+        "刷屏",
+        comments::MuteOptions {
+            hide_comments: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(mute.phone_masked, "138****5678");
+    assert_eq!(comments::list_mutes(&m.ctx).unwrap(), vec![mute.clone()]);
+    assert!(sync_fails(&site, 0));
+    site.cut(0, false);
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+
+    // The hub refuses the author's next comment (same phone, another number too) and hides
+    // their approved one; the other resident is untouched.
+    let e = submit_from(&site, PHONE, "phone-key-1", "我还要再说一次").unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::Muted);
+    let e = submit_from(&site, "13700007777", "phone-key-1", "换个号码再说").unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::Muted);
+    assert_eq!(public_ids(&site.hub), vec![other.clone()]);
+    let hub_mutes = comments::list_mutes(&site.hub.ctx).unwrap();
+    assert_eq!(hub_mutes.len(), 1);
+    assert_eq!(
+        (
+            hub_mutes[0].key.as_str(),
+            hub_mutes[0].phone_masked.as_str()
+        ),
+        (id.as_str(), "138****5678")
+    );
+    assert!(hub_mutes[0].hide_comments);
+
+    // Another laptop learns of it, masked; a laptop without 审核 may not lift it.
+    site.settle();
+    assert_eq!(comments::list_mutes(&site.laptop(1).ctx).unwrap().len(), 1);
+    let e = comments::unmute(&site.laptop(1).ctx, &mute.key).unwrap_err();
+    assert_eq!(e.code, guanmo_api::ErrorCode::HubOnly);
+
+    // 解除禁言 on the laptop lifts both at the hub.
+    comments::unmute(&m.ctx, &mute.key).unwrap();
+    assert!(comments::list_mutes(&m.ctx).unwrap().is_empty());
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert!(comments::list_mutes(&site.hub.ctx).unwrap().is_empty());
+    assert_eq!(public_ids(&site.hub).len(), 2);
+    submit_from(&site, PHONE, "phone-key-1", "谢谢解除禁言").unwrap();
+    site.settle();
+    site.assert_converged();
+    for i in 0..3 {
+        assert!(comments::list_mutes(&site.laptop(i).ctx)
+            .unwrap()
+            .is_empty());
+    }
+
+    // No laptop ever held the full number or a phone key.
+    for i in 0..3 {
+        let d = site.laptop(i);
+        for (sql, what) in [
+            ("SELECT count(*) FROM mutes", "a mute by number"),
+            ("SELECT count(*) FROM mute_keys", "a mute by phone key"),
+            (
+                "SELECT count(*) FROM moderation_log WHERE phone IS NOT NULL",
+                "a number in the record",
+            ),
+            (
+                "SELECT count(*) FROM ops WHERE payload LIKE '%13812345678%'",
+                "the number in the log",
+            ),
+            (
+                "SELECT count(*) FROM ops WHERE payload LIKE '%phone-key-1%'",
+                "the key in the log",
+            ),
+        ] {
+            assert_eq!(count(d, sql), 0, "laptop {i}: {what}");
+        }
+    }
+}
+
+/// True when the laptop's link is down (its sync fails).
+fn sync_fails(site: &Site, i: usize) -> bool {
+    let (d, t) = &site.laptops[i];
+    d.sync(t).is_err()
+}

@@ -28,9 +28,9 @@ export function sectionShown(role: Role | null, section: Section, mayModerate = 
 /**
  * What 评论审核 lets this device do. `full`: everything (the hub, whose site residents use, or a
  * laptop on its own). `decide`: a laptop the hub granted 审核 — 通过, 不通过 (with a reason),
- * 置顶, 保留, the suggestions' 交办/回复, the word list and the comment-area switch replicate to
- * the hub; only 禁言 takes effect on the device that runs the site alone, so it stays on the hub.
- * `read`: a laptop without the grant sees the replicated queue only. The hub enforces the same (a
+ * 置顶, 保留, the suggestions' 交办/回复, 禁言 and 解除禁言 (the laptop knows the masked number
+ * only; the hub, where the mute reaches, holds the author's number and phones), the word list and
+ * the comment-area switch replicate to the hub. `read`: a laptop without the grant sees the replicated queue only. The hub enforces the same (a
  * decision from a laptop it did not grant is refused).
  */
 export type ModerationAccess = "full" | "decide" | "read";
@@ -39,9 +39,6 @@ export function moderationAccess(role: Role | null, mayModerate: boolean): Moder
   if (role === null || role === "hub") return "full";
   return mayModerate ? "decide" : "read";
 }
-
-/** Beside a control that only the device running the site may use. */
-export const SITE_ONLY_NOTE = "该操作需在组织方主机上进行";
 
 /** On a laptop that may not decide. */
 export const NEEDS_GRANT_NOTE = "需组织方主机授予审核权限";

@@ -133,7 +133,7 @@ impl Ctx {
     }
 
     /// Refuses a moderator's record (通过/驳回/置顶, 保留, 交办/回复, the area switch, the
-    /// word list) on a laptop the organiser's hub has not
+    /// word list, 禁言 and 解除禁言) on a laptop the organiser's hub has not
     /// granted 审核: the hub would refuse it at the next sync, after the laptop showed it as
     /// done. The hub, a granted laptop and a laptop with no role yet may decide.
     pub(crate) fn ensure_moderator(&self) -> ApiResult<()> {
@@ -157,23 +157,6 @@ impl Ctx {
                     ))
                 }
             }
-            _ => Ok(()),
-        }
-    }
-
-    /// Refuses, on a laptop, what only takes effect where the resident site's records are
-    /// kept and does not travel to the hub yet (禁言 and 解除禁言).
-    pub(crate) fn ensure_site_records(&self) -> ApiResult<()> {
-        match self.device_role()? {
-            Some(role) if role.is_laptop() => Err(ApiError::with_problems(
-                ErrorCode::HubOnly,
-                "only the organiser's hub changes this",
-                vec![guanmo_domain::Problem::error(
-                    guanmo_domain::problem::ProblemCode::Invalid,
-                    "评论审核",
-                    "该操作需在组织方主机上进行",
-                )],
-            )),
             _ => Ok(()),
         }
     }
@@ -287,14 +270,12 @@ mod tests {
     }
 
     #[test]
-    fn a_laptop_decides_on_comments_only_with_the_hubs_grant_and_keeps_site_records_to_the_hub() {
+    fn a_laptop_moderates_comments_only_with_the_hubs_grant() {
         let (_dir, ctx) = open();
         // A laptop used on its own, and the hub, moderate.
         assert!(ctx.ensure_moderator().is_ok());
-        assert!(ctx.ensure_site_records().is_ok());
         set_role(&ctx, Role::Hub);
         assert!(ctx.ensure_moderator().is_ok());
-        assert!(ctx.ensure_site_records().is_ok());
         for role in [Role::Media, Role::Scorer] {
             set_role(&ctx, role);
             let e = ctx.ensure_moderator().unwrap_err();
@@ -320,9 +301,10 @@ mod tests {
             let e = crate::comments::set_area_open(&ctx, false, None).unwrap_err();
             assert_eq!(e.code, ErrorCode::HubOnly);
             let e = crate::comments::unmute(&ctx, "1").unwrap_err();
-            assert_eq!(e.problems[0].message, "该操作需在组织方主机上进行");
-            // The hub's grant, as the laptop receives it, lets it decide; site records stay
-            // with the hub.
+            assert_eq!(e.code, ErrorCode::HubOnly);
+            let e = crate::comments::mute_author(&ctx, "no-such-comment", 1, "刷屏").unwrap_err();
+            assert_eq!(e.code, ErrorCode::HubOnly);
+            // The hub's grant, as the laptop receives it, lets it decide.
             let me = ctx.store.device_id().to_string();
             ctx.store
                 .write_without_ops(ctx.now(), "hub", |tx| {
@@ -330,10 +312,10 @@ mod tests {
                 })
                 .unwrap();
             assert!(ctx.ensure_moderator().is_ok(), "{role:?} granted");
-            assert!(
-                ctx.ensure_site_records().is_err(),
-                "mutes stay with the hub"
-            );
+            // A granted laptop mutes (it replicates): an unknown comment is not found.
+            let e = crate::comments::mute_author(&ctx, "no-such-comment", 1, "刷屏").unwrap_err();
+            assert_eq!(e.code, ErrorCode::NotFound);
+            assert!(crate::comments::list_mutes(&ctx).unwrap().is_empty());
             // A granted laptop edits the word list (it replicates).
             let r = crate::comments::add_words(&ctx, "测试词").unwrap();
             assert_eq!((r.changed, r.total), (1, 1));

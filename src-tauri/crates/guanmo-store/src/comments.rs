@@ -510,64 +510,191 @@ pub fn client_keys_of_phone(conn: &Connection, phone: &str) -> Result<Vec<String
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Mutes a number, and the phone keys in `scope`, until `until` (RFC 3339); returns the mute
-/// as stored. Muting a number again replaces its end, reason and hiding, and adds keys.
-pub fn mute(
+/// Mutes (禁言) the author of comment `comment_id` until `until` (RFC 3339) and returns the
+/// mute as listed. Where the comment's full number is kept (the site host), the mute holds the
+/// number and every phone key that wrote a comment naming it (see [`MuteScope`]); muting the
+/// author again replaces its end, reason and hiding, and adds keys. On a device that has only
+/// a replica of the comment, the mute is kept with the masked number (`mute_replicas`) and
+/// reaches the hub as a `comment_mute` record, where it takes hold the same way.
+pub fn mute_author(
     tx: &WriteTx<'_>,
-    phone: &str,
+    comment_id: &str,
     until: &str,
     reason: &str,
-    scope: MuteScope<'_>,
+    hide_comments: bool,
 ) -> Result<Mute> {
-    tx.conn().execute(
-        "INSERT INTO mutes (phone, until, reason, at, by, hide_comments)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-         ON CONFLICT (phone) DO UPDATE SET until = excluded.until, reason = excluded.reason,
-            at = excluded.at, by = excluded.by, hide_comments = excluded.hide_comments",
-        params![
-            phone,
-            until,
-            reason,
-            tx.at(),
-            tx.actor(),
-            scope.hide_comments
-        ],
-    )?;
-    {
-        let mut st = tx.conn().prepare_cached(
-            "INSERT INTO mute_keys (client_key, phone) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        )?;
-        for k in scope.client_keys {
-            st.execute(params![k, phone])?;
+    let conn = tx.conn();
+    let author = author_of(conn, comment_id)?.ok_or_else(|| not_found(comment_id))?;
+    let detail = mute_detail(until, hide_comments);
+    let key = match &author {
+        Author::Site { phone } => {
+            let keys = client_keys_of_phone(conn, phone)?;
+            let stored = mute_number(
+                conn,
+                phone,
+                comment_id,
+                [until, reason, tx.at(), tx.actor()],
+                MuteScope {
+                    client_keys: &keys,
+                    hide_comments,
+                },
+            )?;
+            // The line is the record's: under the comment the author's mute is keyed by.
+            log(
+                tx,
+                "mute",
+                Some(&stored),
+                Some(phone),
+                Some(reason),
+                Some(&detail),
+            )?;
+            stored
         }
-    }
-    let detail = if scope.hide_comments {
-        format!("{until} hide")
-    } else {
-        until.to_string()
+        Author::Replica { phone_masked } => {
+            mute_replica(
+                conn,
+                comment_id,
+                phone_masked,
+                [until, reason, tx.at(), tx.actor()],
+                hide_comments,
+            )?;
+            log(
+                tx,
+                "mute",
+                Some(comment_id),
+                None,
+                Some(reason),
+                Some(&detail),
+            )?;
+            comment_id.to_string()
+        }
     };
-    log(tx, "mute", None, Some(phone), Some(reason), Some(&detail))?;
+    // One record per author on the hub: a second mute of the same number made from another
+    // of its comments is announced under the comment the mute was first made from.
     tx.record(ChangeInput {
         entity: SETTINGS_ENTITY,
-        entity_id: "mutes".into(),
+        entity_id: key.clone(),
         op: "mute",
         payload: serde_json::json!({ "until": until }),
     })?;
-    Ok(tx.conn().query_row(
-        &format!("SELECT {MUTE_COLUMNS} FROM mutes WHERE phone = ?1"),
-        [phone],
-        mute_from_row,
-    )?)
+    mute_by_key(conn, &key)?.ok_or_else(|| not_found(&key))
 }
 
-const MUTE_COLUMNS: &str = "rowid, phone, until, reason, at, by, hide_comments";
+fn mute_detail(until: &str, hide_comments: bool) -> String {
+    if hide_comments {
+        format!("{until} hide")
+    } else {
+        until.to_string()
+    }
+}
+
+/// Whose a comment is, as this device knows it.
+enum Author {
+    /// The site host's row: the full number and the phone key.
+    Site { phone: String },
+    /// A replica: the masked number only.
+    Replica { phone_masked: String },
+}
+
+fn author_of(conn: &Connection, comment_id: &str) -> Result<Option<Author>> {
+    let row: Option<(Option<String>, Option<String>)> = conn
+        .prepare_cached("SELECT phone, phone_masked FROM comments WHERE id = ?1")?
+        .query_row([comment_id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.and_then(|(phone, masked)| match (phone, masked) {
+        (Some(phone), _) => Some(Author::Site { phone }),
+        (None, Some(phone_masked)) => Some(Author::Replica { phone_masked }),
+        (None, None) => None,
+    }))
+}
+
+/// Writes the site host's mute of `phone` (until, reason, at, by) with the phone keys of
+/// `scope`; returns the mute's key: the comment it was first made from.
+fn mute_number(
+    conn: &Connection,
+    phone: &str,
+    comment_id: &str,
+    [until, reason, at, by]: [&str; 4],
+    scope: MuteScope<'_>,
+) -> Result<String> {
+    let key: String = conn
+        .prepare_cached(
+            "INSERT INTO mutes (phone, until, reason, at, by, hide_comments, comment_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (phone) DO UPDATE SET until = excluded.until, reason = excluded.reason,
+                at = excluded.at, by = excluded.by, hide_comments = excluded.hide_comments,
+                comment_id = COALESCE(mutes.comment_id, excluded.comment_id)
+             RETURNING comment_id",
+        )?
+        .query_row(
+            params![
+                phone,
+                until,
+                reason,
+                at,
+                by,
+                scope.hide_comments,
+                comment_id
+            ],
+            |r| r.get(0),
+        )?;
+    let mut st = conn.prepare_cached(
+        "INSERT INTO mute_keys (client_key, phone) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+    )?;
+    for k in scope.client_keys {
+        st.execute(params![k, phone])?;
+    }
+    Ok(key)
+}
+
+/// Writes a replica's mute of the author of `comment_id`, known by the masked number only.
+fn mute_replica(
+    conn: &Connection,
+    comment_id: &str,
+    phone_masked: &str,
+    [until, reason, at, by]: [&str; 4],
+    hide_comments: bool,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO mute_replicas (comment_id, phone_masked, until, reason, hide_comments, at, by)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT (comment_id) DO UPDATE SET until = excluded.until,
+            reason = excluded.reason, hide_comments = excluded.hide_comments,
+            at = excluded.at, by = excluded.by",
+    )?
+    .execute(params![
+        comment_id,
+        phone_masked,
+        until,
+        reason,
+        hide_comments,
+        at,
+        by
+    ])?;
+    Ok(())
+}
+
+/// Both kinds of mute as listed: the site host's (key: the comment it was made from, or the
+/// row for a mute from before mutes replicated) and a replica's (key: the comment).
+const MUTES_SQL: &str = "SELECT key, phone, until, reason, at, by, hide_comments FROM (
+        SELECT COALESCE(comment_id, CAST(rowid AS TEXT)) AS key, phone, until, reason, at, by,
+            hide_comments FROM mutes
+        UNION ALL
+        SELECT comment_id, phone_masked, until, reason, at, by, hide_comments
+        FROM mute_replicas)";
+
+fn mute_by_key(conn: &Connection, key: &str) -> Result<Option<Mute>> {
+    Ok(conn
+        .prepare_cached(&format!("{MUTES_SQL} WHERE key = ?1 LIMIT 1"))?
+        .query_row([key], mute_from_row)
+        .optional()?)
+}
 
 fn mute_from_row(r: &Row<'_>) -> rusqlite::Result<Mute> {
-    let key: i64 = r.get(0)?;
     let phone: String = r.get(1)?;
     Ok(Mute {
-        key: key.to_string(),
-        phone_masked: mask_mobile(&phone),
+        key: r.get(0)?,
+        phone_masked: masked_form(&phone),
         until: r.get(2)?,
         reason: r.get(3)?,
         at: r.get(4)?,
@@ -576,29 +703,52 @@ fn mute_from_row(r: &Row<'_>) -> rusqlite::Result<Mute> {
     })
 }
 
-/// Lifts a mute by its key; false when there was none.
+/// Lifts a mute by its key (as listed); false when there was none. A mute made from a comment
+/// is lifted everywhere: the change travels as that comment's `comment_mute` record.
 pub fn unmute(tx: &WriteTx<'_>, key: &str) -> Result<bool> {
-    let phone: Option<String> = tx
-        .conn()
-        .query_row("SELECT phone FROM mutes WHERE rowid = ?1", [key], |r| {
-            r.get(0)
-        })
+    let conn = tx.conn();
+    let site: Option<(String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT phone, comment_id FROM mutes WHERE comment_id = ?1 OR rowid = ?1 LIMIT 1",
+        )?
+        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
-    let Some(phone) = phone else {
+    let entity_id = if let Some((phone, comment_id)) = site {
+        unmute_number(conn, &phone)?;
+        log(
+            tx,
+            "unmute",
+            comment_id.as_deref(),
+            Some(&phone),
+            None,
+            None,
+        )?;
+        comment_id.unwrap_or_else(|| "mutes".to_string())
+    } else if conn
+        .prepare_cached("DELETE FROM mute_replicas WHERE comment_id = ?1")?
+        .execute([key])?
+        > 0
+    {
+        log(tx, "unmute", Some(key), None, None, None)?;
+        key.to_string()
+    } else {
         return Ok(false);
     };
-    tx.conn()
-        .execute("DELETE FROM mute_keys WHERE phone = ?1", [&phone])?;
-    tx.conn()
-        .execute("DELETE FROM mutes WHERE phone = ?1", [&phone])?;
-    log(tx, "unmute", None, Some(&phone), None, None)?;
     tx.record(ChangeInput {
         entity: SETTINGS_ENTITY,
-        entity_id: "mutes".into(),
+        entity_id,
         op: "unmute",
         payload: serde_json::json!({}),
     })?;
     Ok(true)
+}
+
+fn unmute_number(conn: &Connection, phone: &str) -> Result<()> {
+    conn.prepare_cached("DELETE FROM mute_keys WHERE phone = ?1")?
+        .execute([phone])?;
+    conn.prepare_cached("DELETE FROM mutes WHERE phone = ?1")?
+        .execute([phone])?;
+    Ok(())
 }
 
 /// Until when a comment naming `phone` from the phone key `client_key` is refused, if a mute
@@ -617,11 +767,10 @@ pub fn muted_until(
         .query_row(params![phone, client_key, now], |r| r.get(0))?)
 }
 
-/// Mutes still in force at `now`.
+/// Mutes still in force at `now`, newest first: the site host's and, on a device that has
+/// only replicas of the comments, those it knows by the masked number.
 pub fn mutes(conn: &Connection, now: &str) -> Result<Vec<Mute>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {MUTE_COLUMNS} FROM mutes WHERE until > ?1 ORDER BY at DESC"
-    ))?;
+    let mut st = conn.prepare(&format!("{MUTES_SQL} WHERE until > ?1 ORDER BY at DESC"))?;
     let rows = st.query_map([now], mute_from_row)?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -831,8 +980,8 @@ pub fn client_key_of(conn: &Connection, id: &str) -> Result<String> {
 // site took it: the number masked, never the phone key or the peer address. A
 // `comment_decision` record is a moderator's 通过/不通过/置顶/取消置顶: the comment's
 // moderation state after it plus the line it adds to the moderation record, applied alike on
-// every replica. 交办/回复, the area switch and the word list replicate too (below); likes,
-// reports, appeals and mutes stay on the device that made them (for now).
+// every replica. 交办/回复, the area switch, the word list and mutes replicate too (below);
+// likes, reports and appeals stay on the device that made them (for now).
 
 /// The payload table of a `comment` record: `{"comments": [CommentRecord]}`.
 pub const RECORD_TABLE: &str = "comments";
@@ -1578,6 +1727,187 @@ pub fn apply_word(conn: &Connection, w: &WordRecord) -> Result<()> {
         }
     }
     Ok(())
+}
+
+// ---- 禁言 (issue 17) ----
+//
+// A `comment_mute` record is a mute of the author of one comment (entity id: the comment's),
+// or its lifting: a moderator's laptop knows only the masked number and no phone key, so the
+// record names the comment and carries the masked number alone. The hub, applying it, finds
+// the author's full number and phone keys in its own comment row and mutes them as a mute
+// made there would (the next comment of that author is refused at once; with
+// `hide_comments` their approved comments leave the public list). A device with only a
+// replica of the comment keeps the mute with the masked number (`mute_replicas`).
+
+/// The payload table of a `comment_mute` record.
+pub const MUTE_TABLE: &str = "comment_mutes";
+
+/// A mute, or its lifting, as it replicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MuteRecord {
+    /// The comment whose author is muted.
+    pub comment_id: String,
+    /// Muted (true) or lifted.
+    pub muted: bool,
+    /// Muted until (RFC 3339), when muted.
+    pub until: Option<String>,
+    /// Why, when muted.
+    pub reason: Option<String>,
+    /// The author's approved comments are hidden while the mute lasts.
+    pub hide_comments: bool,
+    /// The author's number, masked: `138****5678` (never the full number).
+    pub phone_masked: String,
+    /// The moderation record line's id.
+    pub log_id: String,
+    /// When.
+    pub log_at: String,
+    /// Who.
+    pub actor: String,
+}
+
+/// Reads and checks a `comment_mute` payload for comment `entity_id`: one row, only the
+/// record's fields, a masked number (a full number is refused here as in the reason and the
+/// actor: it never leaves the hub), an end and a reason exactly when muted.
+pub fn parse_mute(entity_id: &str, payload: &Value) -> std::result::Result<MuteRecord, String> {
+    let m: MuteRecord = one_row(payload, MUTE_TABLE)?;
+    if m.comment_id != entity_id {
+        return Err(format!("mute from {} outside {entity_id}", m.comment_id));
+    }
+    chars_within("comment_id", &m.comment_id, 1, 64)?;
+    if is_mobile(&m.phone_masked) || !is_masked_mobile(&m.phone_masked) {
+        return Err("phone_masked is not a masked number".into());
+    }
+    match (&m.until, &m.reason, m.muted) {
+        (Some(until), Some(reason), true) => {
+            time_text("until", until)?;
+            chars_within("reason", reason, 1, MAX_REASON_CHARS)?;
+            no_full_number("reason", reason)?;
+        }
+        (None, None, false) if !m.hide_comments => {}
+        _ => return Err("an end and a reason exactly when muted, hiding only then".into()),
+    }
+    no_full_number("actor", &m.actor)?;
+    line_fields(&m.log_id, &m.log_at, &m.actor)?;
+    Ok(m)
+}
+
+/// The `comment_mute` record of the author of comment `id`: muted or not as this device
+/// holds it, with the newest 禁言/解除禁言 line made from that comment.
+pub fn mute_payload(conn: &Connection, id: &str) -> Result<Value> {
+    let author = author_of(conn, id)?.ok_or_else(|| not_found(id))?;
+    let (phone_masked, state): (String, Option<(String, String, bool)>) = match &author {
+        Author::Site { phone } => (
+            mask_mobile(phone),
+            conn.prepare_cached("SELECT until, reason, hide_comments FROM mutes WHERE phone = ?1")?
+                .query_row([phone], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?,
+        ),
+        Author::Replica { phone_masked } => (
+            phone_masked.clone(),
+            conn.prepare_cached(
+                "SELECT until, reason, hide_comments FROM mute_replicas WHERE comment_id = ?1",
+            )?
+            .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?,
+        ),
+    };
+    let line = latest_line(conn, Some(id), ["mute", "unmute"])?
+        .ok_or_else(|| StoreError::Corrupt(format!("comment {id}: a mute without a record")))?;
+    let m = MuteRecord {
+        comment_id: id.to_string(),
+        muted: state.is_some(),
+        until: state.as_ref().map(|s| s.0.clone()),
+        reason: state.as_ref().map(|s| s.1.clone()),
+        hide_comments: state.is_some_and(|s| s.2),
+        phone_masked,
+        log_id: line.0,
+        log_at: line.1,
+        actor: line.2,
+    };
+    Ok(serde_json::json!({ (MUTE_TABLE): [m] }))
+}
+
+/// Whether the author of `m`'s comment already is muted (or not) as `m` says, here.
+pub fn mute_is(conn: &Connection, m: &MuteRecord) -> Result<bool> {
+    let muted = match author_of(conn, &m.comment_id)? {
+        Some(Author::Site { phone }) => conn
+            .prepare_cached("SELECT 1 FROM mutes WHERE phone = ?1")?
+            .exists([&phone])?,
+        Some(Author::Replica { .. }) => conn
+            .prepare_cached("SELECT 1 FROM mute_replicas WHERE comment_id = ?1")?
+            .exists([&m.comment_id])?,
+        None => return Ok(false),
+    };
+    Ok(muted == m.muted)
+}
+
+/// Applies a mute, or its lifting, made elsewhere (checked by [`parse_mute`]); false when
+/// this device does not have the comment. The site host resolves the author's full number
+/// and phone keys from its comment row; a replica keeps the masked number only.
+pub fn apply_mute(conn: &Connection, m: &MuteRecord) -> Result<bool> {
+    let Some(author) = author_of(conn, &m.comment_id)? else {
+        return Ok(false);
+    };
+    let (action, detail) = match (&m.until, &m.reason) {
+        (Some(until), Some(reason)) if m.muted => (
+            "mute",
+            Some((reason.as_str(), mute_detail(until, m.hide_comments))),
+        ),
+        _ => ("unmute", None),
+    };
+    let phone = match author {
+        Author::Site { phone } => {
+            match (&m.until, &detail) {
+                (Some(until), Some((reason, _))) => {
+                    let keys = client_keys_of_phone(conn, &phone)?;
+                    mute_number(
+                        conn,
+                        &phone,
+                        &m.comment_id,
+                        [until, reason, &m.log_at, &m.actor],
+                        MuteScope {
+                            client_keys: &keys,
+                            hide_comments: m.hide_comments,
+                        },
+                    )?;
+                }
+                _ => unmute_number(conn, &phone)?,
+            }
+            Some(phone)
+        }
+        Author::Replica { phone_masked } => {
+            match (&m.until, &detail) {
+                (Some(until), Some((reason, _))) => mute_replica(
+                    conn,
+                    &m.comment_id,
+                    &phone_masked,
+                    [until, reason, &m.log_at, &m.actor],
+                    m.hide_comments,
+                )?,
+                _ => {
+                    conn.prepare_cached("DELETE FROM mute_replicas WHERE comment_id = ?1")?
+                        .execute([&m.comment_id])?;
+                }
+            }
+            None
+        }
+    };
+    conn.prepare_cached(
+        "INSERT INTO moderation_log (id, at, actor, action, comment_id, phone, reason, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+    )?
+    .execute(params![
+        m.log_id,
+        m.log_at,
+        m.actor,
+        action,
+        m.comment_id,
+        phone,
+        detail.as_ref().map(|d| d.0),
+        detail.as_ref().map(|d| d.1.as_str()),
+    ])?;
+    Ok(true)
 }
 
 /// The newest change of the word list or the mutes (for a cached compiled list to notice

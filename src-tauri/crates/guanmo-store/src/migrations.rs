@@ -17,6 +17,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0011-mute-keys/up.sql"),
     include_str!("../migrations/0012-scorer-work-unit/up.sql"),
     include_str!("../migrations/0013-comment-replicas/up.sql"),
+    include_str!("../migrations/0014-comment-mutes/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with

@@ -75,11 +75,13 @@ pub enum Kind {
     CommentArea,
     /// One word of the sensitive-word list, in it or not (entity id: the folded word).
     CommentWord,
+    /// A mute (禁言) of the author of one comment, or its lifting (entity id: the comment's).
+    CommentMute,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 14] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Roster,
         Kind::Rubric,
         Kind::AggregationRule,
@@ -94,6 +96,7 @@ impl Kind {
         Kind::CommentHandling,
         Kind::CommentArea,
         Kind::CommentWord,
+        Kind::CommentMute,
     ];
 
     /// Name in the log.
@@ -113,6 +116,7 @@ impl Kind {
             Kind::CommentHandling => "comment_handling",
             Kind::CommentArea => "comment_area",
             Kind::CommentWord => "comment_word",
+            Kind::CommentMute => "comment_mute",
         }
     }
 
@@ -129,15 +133,15 @@ impl Kind {
             Kind::Comment | Kind::CommentDecision | Kind::CommentHandling | Kind::CommentArea => {
                 crate::comments::ENTITY
             }
-            Kind::CommentWord => crate::comments::SETTINGS_ENTITY,
+            Kind::CommentWord | Kind::CommentMute => crate::comments::SETTINGS_ENTITY,
             other => other.as_str(),
         }
     }
 
     /// Which aggregate a change-log row belongs to, if it is replicated. Of the comments'
     /// changes a new comment (`submit`), a moderator's decision (保留 included), a
-    /// suggestion's 交办/回复, the area switch and each word of the list replicate; likes,
-    /// reports, appeals and mutes stay where they were made.
+    /// suggestion's 交办/回复, the area switch, each word of the list and each mute made from
+    /// a comment replicate; likes, reports and appeals stay where they were made.
     pub(crate) fn of_change(entity: &str, op: &str, entity_id: &str) -> Option<(Kind, String)> {
         Some(match entity {
             "township" => (Kind::Roster, "*".to_string()),
@@ -166,6 +170,12 @@ impl Kind {
             }
             crate::comments::SETTINGS_ENTITY if op == "word" => {
                 (Kind::CommentWord, entity_id.to_string())
+            }
+            // A mute from before mutes replicated names no comment (entity id `mutes`).
+            crate::comments::SETTINGS_ENTITY
+                if (op == "mute" || op == "unmute") && entity_id != "mutes" =>
+            {
+                (Kind::CommentMute, entity_id.to_string())
             }
             _ => return None,
         })
@@ -196,7 +206,11 @@ impl Kind {
     pub fn moderation(self) -> bool {
         matches!(
             self,
-            Kind::CommentDecision | Kind::CommentHandling | Kind::CommentArea | Kind::CommentWord
+            Kind::CommentDecision
+                | Kind::CommentHandling
+                | Kind::CommentArea
+                | Kind::CommentWord
+                | Kind::CommentMute
         )
     }
 
@@ -256,7 +270,8 @@ impl Kind {
             | Kind::CommentDecision
             | Kind::CommentHandling
             | Kind::CommentArea
-            | Kind::CommentWord => &[],
+            | Kind::CommentWord
+            | Kind::CommentMute => &[],
         }
     }
 }
@@ -428,6 +443,7 @@ pub fn snapshot(conn: &Connection, kind: Kind, entity_id: &str) -> Result<Value>
         Kind::CommentHandling => return crate::comments::handling_payload(conn, entity_id),
         Kind::CommentArea => return crate::comments::area_payload(conn),
         Kind::CommentWord => return crate::comments::word_payload(conn, entity_id),
+        Kind::CommentMute => return crate::comments::mute_payload(conn, entity_id),
         _ => {}
     }
     let mut obj = Map::new();
@@ -1274,7 +1290,10 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     }
 
     if kind.moderation() {
-        let on_comment = matches!(kind, Kind::CommentDecision | Kind::CommentHandling);
+        let on_comment = matches!(
+            kind,
+            Kind::CommentDecision | Kind::CommentHandling | Kind::CommentMute
+        );
         if judged_by_hub {
             if on_comment && !crate::comments::exists(conn, &op.entity_id)? {
                 // A comment from before comments replicated: nothing here to decide on.
@@ -1397,6 +1416,10 @@ fn change_op(
         }
         Kind::CommentArea => return Ok("area"),
         Kind::CommentWord => return Ok("word"),
+        Kind::CommentMute => {
+            let muted = crate::comments::parse_mute(entity_id, payload).is_ok_and(|m| m.muted);
+            return Ok(if muted { "mute" } else { "unmute" });
+        }
         Kind::Post => {}
         _ => return Ok("sync"),
     }
@@ -1505,6 +1528,10 @@ fn judge_moderation(
             Ok(w) => crate::comments::has_word(conn, &w.word)? == w.present,
             Err(_) => false,
         },
+        Kind::CommentMute => match crate::comments::parse_mute(&op.entity_id, &op.payload) {
+            Ok(m) => crate::comments::mute_is(conn, &m)?,
+            Err(_) => false,
+        },
         _ => false,
     };
     insert_op(conn, op, "superseded", tx.at())?;
@@ -1552,6 +1579,7 @@ fn check_payload(
         }
         Kind::CommentArea => return crate::comments::parse_area(entity_id, payload).map(|_| ()),
         Kind::CommentWord => return crate::comments::parse_word(entity_id, payload).map(|_| ()),
+        Kind::CommentMute => return crate::comments::parse_mute(entity_id, payload).map(|_| ()),
         _ => {}
     }
     let obj = payload.as_object().ok_or("payload is not an object")?;
@@ -1666,6 +1694,16 @@ fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) 
         Kind::CommentWord => {
             let w = crate::comments::parse_word(entity_id, payload).map_err(unreadable)?;
             return crate::comments::apply_word(conn, &w);
+        }
+        Kind::CommentMute => {
+            let m = crate::comments::parse_mute(entity_id, payload).map_err(unreadable)?;
+            if !crate::comments::apply_mute(conn, &m)? {
+                return Err(StoreError::NotFound {
+                    entity: crate::comments::ENTITY,
+                    id: entity_id.to_string(),
+                });
+            }
+            return Ok(());
         }
         _ => {}
     }

@@ -2545,3 +2545,292 @@ fn follow_ups_the_area_and_words_written_here_append_their_records() {
     let a = crate::comments::parse_area("area", &payload).unwrap();
     assert_eq!((a.open, a.reason.as_deref()), (false, Some("活动结束")));
 }
+
+/// A mute (or its lifting) of the author of `id`, made on a moderator's laptop.
+fn mute_record(id: &str, muted: bool, hide: bool, log_id: &str) -> Value {
+    json!({ "comment_mutes": [{
+        "comment_id": id, "muted": muted,
+        "until": if muted { json!("2026-12-11T08:00:00.000Z") } else { Value::Null },
+        "reason": if muted { json!("刷屏") } else { Value::Null },
+        "hide_comments": hide, "phone_masked": "138****5678",
+        "log_id": log_id, "log_at": NOW, "actor": "审核员",
+    }]})
+}
+
+impl Fx {
+    /// A comment taken by this device's own site from `phone` on the phone key `key`,
+    /// approved.
+    fn site_comment(&self, phone: &str, key: &str) -> String {
+        let input = guanmo_domain::comments::CommentInput {
+            target: "event".into(),
+            nickname: "宜阳居民".into(),
+            kind: guanmo_domain::comments::CommentKind::Praise,
+            text: "家乡变化真大".into(),
+            township_id: None,
+            phone: phone.into(),
+        };
+        self.store
+            .write(now(), "居民", |tx| {
+                let id = crate::comments::insert(
+                    tx,
+                    &crate::comments::NewComment {
+                        input: &input,
+                        client_key: key,
+                        peer: "10.0.0.9",
+                        flagged: &[],
+                        verified: false,
+                    },
+                )?;
+                tx.conn().execute(
+                    "UPDATE comments SET status = 'approved' WHERE id = ?1",
+                    [&id],
+                )?;
+                Ok(id)
+            })
+            .unwrap()
+    }
+
+    fn public_count(&self) -> usize {
+        self.store
+            .read(|c| crate::comments::public(c, None, 50, NOW))
+            .unwrap()
+            .len()
+    }
+}
+
+#[test]
+fn malformed_mutes_and_a_full_number_are_refused_writing_nothing() {
+    let fx = Fx::hub_with_comment();
+    let good = || mute_record("c1", true, true, "l1");
+    let mut cases: Vec<(&str, &str, Value)> = Vec::new();
+    let mut bend = |what: &'static str, id: &'static str, good: Value, f: &dyn Fn(&mut Value)| {
+        let mut p = good;
+        f(&mut p);
+        cases.push((what, id, p));
+    };
+    bend("the full number", "c1", good(), &|p| {
+        p["comment_mutes"][0]["phone_masked"] = json!("13812345678")
+    });
+    bend("the number beside", "c1", good(), &|p| {
+        p["comment_mutes"][0]["phone"] = json!("13812345678")
+    });
+    bend("a phone key beside", "c1", good(), &|p| {
+        p["comment_mutes"][0]["client_keys"] = json!(["k1"])
+    });
+    bend("a number in the reason", "c1", good(), &|p| {
+        p["comment_mutes"][0]["reason"] = json!("13812345678刷屏")
+    });
+    bend("a number as the actor", "c1", good(), &|p| {
+        p["comment_mutes"][0]["actor"] = json!("13812345678")
+    });
+    bend("half masked", "c1", good(), &|p| {
+        p["comment_mutes"][0]["phone_masked"] = json!("1381234****")
+    });
+    bend("muted without an end", "c1", good(), &|p| {
+        p["comment_mutes"][0]["until"] = Value::Null
+    });
+    bend("an end that is not a time", "c1", good(), &|p| {
+        p["comment_mutes"][0]["until"] = json!("next week")
+    });
+    bend(
+        "lifted with a reason",
+        "c1",
+        mute_record("c1", false, false, "l1"),
+        &|p| p["comment_mutes"][0]["reason"] = json!("刷屏"),
+    );
+    bend(
+        "lifted yet hiding",
+        "c1",
+        mute_record("c1", false, false, "l1"),
+        &|p| p["comment_mutes"][0]["hide_comments"] = json!(true),
+    );
+    bend("of another comment", "c1", good(), &|p| {
+        p["comment_mutes"][0]["comment_id"] = json!("c2")
+    });
+    bend("muted as text", "c1", good(), &|p| {
+        p["comment_mutes"][0]["muted"] = json!("yes")
+    });
+    bend("two rows", "c1", good(), &|p| {
+        let row = p["comment_mutes"][0].clone();
+        p["comment_mutes"].as_array_mut().unwrap().push(row);
+    });
+    bend("another table", "c1", good(), &|p| {
+        p["mutes"] = json!([]);
+    });
+    bend("a long reason", "c1", good(), &|p| {
+        p["comment_mutes"][0]["reason"] = json!("长".repeat(201))
+    });
+    for (seq, (what, id, payload)) in (1..).zip(cases) {
+        let r = fx.apply(&[op("scorer-a", seq, Kind::CommentMute, id, payload)]);
+        assert_eq!(r.refused.len(), 1, "{what}: {r:?}");
+        assert_eq!(r.refused[0].code, "bad_payload", "{what}");
+    }
+    assert_eq!(fx.int("SELECT count(*) FROM moderation_log"), 0);
+    assert_eq!(fx.int("SELECT count(*) FROM mutes"), 0);
+    assert_eq!(fx.int("SELECT count(*) FROM mute_replicas"), 0);
+}
+
+#[test]
+fn a_mute_from_a_granted_laptop_takes_hold_on_the_hub_with_the_authors_number_and_keys() {
+    let fx = Fx::hub_with_comment();
+    // The author wrote twice from two phones; another resident once.
+    let a = fx.site_comment("13812345678", "key-a1");
+    let a2 = fx.site_comment("13812345678", "key-a2");
+    let _other = fx.site_comment("13900001111", "key-b");
+    assert_eq!(fx.public_count(), 3);
+    let mut payload = mute_record(&a, true, true, "l1");
+    payload["comment_mutes"][0]["comment_id"] = json!(a);
+
+    // Without 审核 (media-a runs a site but holds no grant): refused, nothing muted.
+    let r = fx.apply(&[op("media-a", 2, Kind::CommentMute, &a, payload.clone())]);
+    assert_refused(&fx, &r, "media-a", 2, "not_moderator", true);
+    assert_eq!(fx.int("SELECT count(*) FROM mutes"), 0);
+    // Of a comment the hub does not have: refused.
+    let mut unknown = mute_record("c-none", true, false, "l0");
+    unknown["comment_mutes"][0]["comment_id"] = json!("c-none");
+    let r = fx.apply(&[op("scorer-a", 1, Kind::CommentMute, "c-none", unknown)]);
+    assert_refused(&fx, &r, "scorer-a", 1, "unknown_comment", true);
+
+    // Granted: the hub finds the number and every phone key that wrote with it.
+    let r = fx.apply(&[op("scorer-a", 2, Kind::CommentMute, &a, payload)]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        fx.text("SELECT phone || ' ' || comment_id || ' ' || by FROM mutes"),
+        Some(format!("13812345678 {a} 审核员"))
+    );
+    assert_eq!(
+        fx.text("SELECT group_concat(client_key, ',') FROM (SELECT client_key FROM mute_keys ORDER BY 1)"),
+        Some("key-a1,key-a2".into())
+    );
+    let refused_until = |phone: &str, key: &str| {
+        fx.store
+            .read(|c| crate::comments::muted_until(c, phone, key, NOW))
+            .unwrap()
+    };
+    assert!(refused_until("13812345678", "key-new").is_some());
+    assert!(
+        refused_until("13700000000", "key-a2").is_some(),
+        "another number, same phone"
+    );
+    assert!(refused_until("13900001111", "key-b").is_none());
+    assert_eq!(
+        fx.public_count(),
+        1,
+        "the author's approved comments are hidden"
+    );
+    assert_eq!(
+        fx.text("SELECT phone FROM moderation_log WHERE id = 'l1'"),
+        Some("13812345678".into()),
+        "the hub's record names the number"
+    );
+    // Listed masked, keyed by the comment.
+    let listed = fx.store.read(|c| crate::comments::mutes(c, NOW)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(
+        (listed[0].key.as_str(), listed[0].phone_masked.as_str()),
+        (a.as_str(), "138****5678")
+    );
+    // The record the hub sends on carries the masked number only.
+    let snap = fx
+        .store
+        .read(|c| snapshot(c, Kind::CommentMute, &a))
+        .unwrap();
+    assert!(!snap.to_string().contains("13812345678"), "{snap}");
+    assert!(crate::comments::parse_mute(&a, &snap).unwrap().muted);
+
+    // Another moderator's lifting made without seeing the mute is listed and refused.
+    let mut lift = mute_record(&a, false, false, "l2");
+    lift["comment_mutes"][0]["comment_id"] = json!(a);
+    let r = fx.apply(&[op("media-b", 1, Kind::CommentMute, &a, lift.clone())]);
+    assert_eq!(r.refused[0].code, "decision_conflict", "{r:?}");
+    assert_eq!(fx.int("SELECT count(*) FROM mutes"), 1);
+    // Made after seeing it, the lifting stands: the author writes and shows again.
+    let lift = based_on(
+        op("media-b", 2, Kind::CommentMute, &a, lift),
+        OpRef {
+            origin: "scorer-a".into(),
+            seq: 2,
+        },
+    );
+    assert_eq!(fx.apply(&[lift]).applied, 1);
+    assert_eq!(fx.int("SELECT count(*) FROM mutes"), 0);
+    assert_eq!(fx.int("SELECT count(*) FROM mute_keys"), 0);
+    assert!(refused_until("13812345678", "key-a1").is_none());
+    assert_eq!(fx.public_count(), 3);
+    let _ = a2;
+}
+
+#[test]
+fn a_laptop_keeps_mutes_masked_and_sends_them_keyed_by_the_comment() {
+    let fx = Fx::laptop();
+    let hub = fx.hub_id();
+    let r = fx.apply(&[relayed(
+        op(&hub, 1, Kind::Comment, "c1", comment_record("c1")),
+        "applied",
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    // A mute written here: kept with the masked number, sent as a comment_mute record.
+    let m = fx
+        .store
+        .write(now(), "审核员", |tx| {
+            crate::comments::mute_author(tx, "c1", "2026-12-11T08:00:00.000Z", "刷屏", true)
+        })
+        .unwrap();
+    assert_eq!(
+        (m.key.as_str(), m.phone_masked.as_str(), m.hide_comments),
+        ("c1", "138****5678", true)
+    );
+    assert_eq!(fx.int("SELECT count(*) FROM mutes"), 0, "no number here");
+    let me = fx.store.device_id().to_string();
+    let ops = fx.store.read(|c| own_ops_after(c, &me, 0, 10)).unwrap();
+    let mutes: Vec<&Op> = ops.iter().filter(|o| o.kind == "comment_mute").collect();
+    assert_eq!(mutes.len(), 1, "{ops:?}");
+    let rec = crate::comments::parse_mute("c1", &mutes[0].payload).unwrap();
+    assert!(rec.muted && rec.hide_comments);
+    assert_eq!(rec.phone_masked, "138****5678");
+    // Lifted here: the lifting is sent too.
+    assert!(fx
+        .store
+        .write(now(), "审核员", |tx| crate::comments::unmute(tx, "c1"))
+        .unwrap());
+    assert!(fx
+        .store
+        .read(|c| crate::comments::mutes(c, NOW))
+        .unwrap()
+        .is_empty());
+    let ops = fx.store.read(|c| own_ops_after(c, &me, 0, 10)).unwrap();
+    let last = ops.iter().rfind(|o| o.kind == "comment_mute").unwrap();
+    assert!(
+        !crate::comments::parse_mute("c1", &last.payload)
+            .unwrap()
+            .muted
+    );
+
+    // The hub's mute arrives masked and is listed; a full number is never taken in.
+    let r = fx.apply(&[relayed(
+        op(
+            &hub,
+            2,
+            Kind::CommentMute,
+            "c1",
+            mute_record("c1", true, false, "h1"),
+        ),
+        "applied",
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    let listed = fx.store.read(|c| crate::comments::mutes(c, NOW)).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].phone_masked, "138****5678");
+    let mut full = mute_record("c1", true, false, "h2");
+    full["comment_mutes"][0]["phone_masked"] = json!("13812345678");
+    let r = fx.apply(&[relayed(
+        op(&hub, 3, Kind::CommentMute, "c1", full),
+        "applied",
+    )]);
+    assert_eq!(r.refused.len(), 1, "{r:?}");
+    assert_eq!(
+        fx.int("SELECT count(*) FROM moderation_log WHERE phone IS NOT NULL"),
+        0
+    );
+    assert_eq!(fx.int("SELECT count(*) FROM mute_replicas"), 1);
+}

@@ -35,11 +35,13 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
         Kind::Post => role == Role::Media,
         Kind::Photo => matches!(role, Role::Scorer | Role::Media),
         Kind::Comment => role.runs_site(),
-        // Moderators' records (decisions, 交办/回复, the area switch, the word list): any
-        // laptop, but only while the hub grants it 审核 (checked apart).
-        Kind::CommentDecision | Kind::CommentHandling | Kind::CommentArea | Kind::CommentWord => {
-            true
-        }
+        // Moderators' records (decisions, 交办/回复, the area switch, the word list, 禁言):
+        // any laptop, but only while the hub grants it 审核 (checked apart).
+        Kind::CommentDecision
+        | Kind::CommentHandling
+        | Kind::CommentArea
+        | Kind::CommentWord
+        | Kind::CommentMute => true,
         Kind::Roster
         | Kind::Rubric
         | Kind::AggregationRule
@@ -505,6 +507,15 @@ pub(crate) fn check_transition(
         }
         Kind::CommentDecision => return check_decision(conn, entity_id, payload),
         Kind::CommentHandling => return check_handling(conn, entity_id, payload),
+        Kind::CommentMute => {
+            // 禁言 of the author of a comment this replica has (the hub finds the number).
+            if let Err(e) = crate::comments::parse_mute(entity_id, payload) {
+                return Ok(Err(("bad_payload", e)));
+            }
+            if !crate::comments::exists(conn, entity_id)? {
+                return Ok(Err(("unknown_comment", entity_id.to_string())));
+            }
+        }
         _ => {}
     }
     Ok(Ok(()))

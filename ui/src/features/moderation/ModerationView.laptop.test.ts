@@ -2,13 +2,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
-import type { Comment, Delivery, IssueView, ModerationOverview, QueueItem, QueueKind, Role } from "../../ipc";
+import type { Comment, Delivery, IssueView, ModerationOverview, Mute, QueueItem, QueueKind, Role } from "../../ipc";
 import { deviceRole } from "../../lib/deviceRole.svelte";
 import { status } from "../sync/fixtures";
 import ModerationView from "./ModerationView.svelte";
 
-// 评论审核 on a laptop: what the hub's 审核 grant opens, what stays on the hub, and the 待上传
-// and 以主机为准 marks of decisions made here.
+// 评论审核 on a laptop: what the hub's 审核 grant opens (禁言 included), and the 待上传 and
+// 以主机为准 marks of decisions made here.
 
 function comment(id: string, over: Partial<Comment> = {}): Comment {
   return {
@@ -47,12 +47,14 @@ type Lists = Partial<Record<QueueKind, Comment[]>>;
 
 function backend(role: Role, mayModerate: boolean, lists: Lists, opts: { pending?: string[]; issues?: IssueView[] } = {}) {
   const calls: string[] = [];
-  const state = { pending: opts.pending ?? [] };
+  const argsOf: Record<string, Record<string, unknown>> = {};
+  const state = { pending: opts.pending ?? [], mutes: [] as Mute[] };
   const sync = status({ may_moderate: mayModerate }, { role, name: "直播电脑一", hub_id: "hub-1", issues: opts.issues ?? [] });
   mockIPC(
     (cmd, raw) => {
       calls.push(cmd);
       const args = (raw ?? {}) as Record<string, unknown>;
+      argsOf[cmd] = args;
       switch (cmd) {
         case "get_sync_overview":
           return sync;
@@ -74,6 +76,24 @@ function backend(role: Role, mayModerate: boolean, lists: Lists, opts: { pending
         case "list_sensitive_words":
           return ["广告"];
         case "list_mutes":
+          return state.mutes;
+        case "mute_comment_author": {
+          // A replica knows the masked number only; the mute is keyed by the comment.
+          const m: Mute = {
+            key: args.commentId as string,
+            phone_masked: "138****1234",
+            until: "2024-12-11T01:30:00Z",
+            reason: args.reason as string,
+            at: "2024-12-04T01:30:00Z",
+            by: "审核员",
+            hide_comments: args.hideComments as boolean,
+          };
+          state.mutes = [m];
+          return m;
+        }
+        case "unmute_number":
+          state.mutes = state.mutes.filter((m) => m.key !== args.key);
+          return null;
         case "list_townships":
         case "list_posts":
           return [];
@@ -84,7 +104,7 @@ function backend(role: Role, mayModerate: boolean, lists: Lists, opts: { pending
     { shouldMockEvents: true },
   );
   deviceRole.set(role, mayModerate);
-  return { calls, state, sync };
+  return { calls, argsOf, state, sync };
 }
 
 afterEach(() => {
@@ -94,16 +114,18 @@ afterEach(() => {
 });
 
 describe("评论审核 on a laptop the hub granted 审核", () => {
-  it("offers 通过, 驳回 and the comment-area switch, and keeps 禁言 on the hub with a note", async () => {
+  it("offers 通过, 驳回, 禁言 and the comment-area switch", async () => {
     const { calls } = backend("media", true, { pending: [comment("c1")] });
     render(ModerationView);
     expect((await screen.findByTestId("approve-c1")).hasAttribute("disabled")).toBe(false);
     expect(screen.getByTestId("reject-c1").hasAttribute("disabled")).toBe(false);
     expect(screen.getByTestId("moderator-laptop").textContent).toContain("已获组织方主机授予审核权限");
     const mute = screen.getByTestId("mute-c1");
-    expect(mute.hasAttribute("disabled")).toBe(true);
-    expect(mute.getAttribute("title")).toBe("该操作需在组织方主机上进行");
-    expect(screen.getByTestId("site-only-note").textContent).toBe("禁言:该操作需在组织方主机上进行。");
+    expect(mute.hasAttribute("disabled")).toBe(false);
+    expect(mute.getAttribute("title")).toBeNull();
+    expect(screen.queryByTestId("site-only-note")).toBeNull();
+    expect(document.body.textContent).not.toContain("该操作需在组织方主机上进行");
+    expect(screen.getByTestId("moderator-laptop").textContent).toContain("禁言和解除禁言");
     // The area switch replicates: a granted laptop closes the hub's comment area.
     const area = screen.getByTestId("area-toggle");
     expect(area.hasAttribute("disabled")).toBe(false);
@@ -130,7 +152,7 @@ describe("评论审核 on a laptop the hub granted 审核", () => {
     const keep = await screen.findByTestId("keep-c5");
     expect(keep.hasAttribute("disabled")).toBe(false);
     expect(keep.getAttribute("title")).toBeNull();
-    expect(screen.getByTestId("site-only-note").textContent).toBe("禁言:该操作需在组织方主机上进行。");
+    expect(screen.getByTestId("mute-c5").hasAttribute("disabled")).toBe(false);
     await fireEvent.click(screen.getByTestId("mod-tab-words"));
     await screen.findByTestId("words-list");
     expect(screen.queryByTestId("words-needs-grant")).toBeNull();
@@ -141,6 +163,32 @@ describe("评论审核 on a laptop the hub granted 审核", () => {
     expect((await screen.findByTestId("suggestion-township-c6")).hasAttribute("disabled")).toBe(false);
     expect(screen.queryByTestId("suggestions-needs-grant")).toBeNull();
     expect(document.body.textContent).not.toContain("交办、登记回复:该操作需在组织方主机上进行");
+  });
+
+  it("mutes a comment's author (masked) with its comments hidden, lists the mute and lifts it", async () => {
+    const { calls, argsOf } = backend("media", true, { pending: [comment("c1")] });
+    render(ModerationView);
+    await fireEvent.click(await screen.findByTestId("mute-c1"));
+    await screen.findByTestId("mute-dialog");
+    await fireEvent.click(screen.getByTestId("mute-days-7"));
+    await fireEvent.input(screen.getByTestId("mute-reason"), { target: { value: "刷屏" } });
+    await fireEvent.click(screen.getByTestId("mute-hide"));
+    await fireEvent.click(screen.getByTestId("confirm-mute"));
+    await waitFor(() => expect(calls).toContain("mute_comment_author"));
+    expect(argsOf["mute_comment_author"]).toEqual({ commentId: "c1", days: 7, reason: "刷屏", hideComments: true });
+    expect(await screen.findByText(/已禁言 138\*\*\*\*1234/)).toBeTruthy();
+    // 禁言名单: the mute, masked, with 解除禁言 open to this laptop.
+    await fireEvent.click(screen.getByTestId("mod-tab-mutes"));
+    const row = await screen.findByTestId("mute-row-c1");
+    expect(row.textContent).toContain("138****1234");
+    expect(screen.getByTestId("mute-hidden-c1").textContent).toBe("暂不显示");
+    expect(screen.queryByTestId("mutes-needs-grant")).toBeNull();
+    const lift = screen.getByTestId("unmute-c1");
+    expect(lift.hasAttribute("disabled")).toBe(false);
+    await fireEvent.click(lift);
+    await waitFor(() => expect(calls).toContain("unmute_number"));
+    expect(argsOf["unmute_number"]).toEqual({ key: "c1" });
+    expect(await screen.findByTestId("mutes-empty")).toBeTruthy();
   });
 
   it("marks a decision 待上传 until the hub confirmed it, re-reading after each change and each sync", async () => {
@@ -197,6 +245,9 @@ describe("评论审核 on a laptop without the grant", () => {
     await fireEvent.click(screen.getByTestId("mod-tab-words"));
     expect((await screen.findByTestId("words-needs-grant")).textContent).toContain("需组织方主机授予审核权限");
     expect(screen.getByTestId("words-add-text").hasAttribute("disabled")).toBe(true);
+    // 禁言名单 lists only, and says why.
+    await fireEvent.click(screen.getByTestId("mod-tab-mutes"));
+    expect((await screen.findByTestId("mutes-needs-grant")).textContent).toBe("禁言、解除禁言:需组织方主机授予审核权限。");
   });
 
   it("ignores the moderator's shortcuts", async () => {
