@@ -25,8 +25,6 @@ static NET: std::sync::OnceLock<std::io::Result<tokio::runtime::Runtime>> =
 pub struct AppState {
     /// The api context.
     pub ctx: Ctx,
-    /// The photo store under the same data folder (the context's own, shared).
-    pub media: guanmo_media::MediaStore,
     /// Running photo imports.
     pub batches: photos::Batches,
     /// Files and folders the person picked in a dialog (the only paths commands accept).
@@ -90,7 +88,7 @@ pub fn run() {
                 tracing::error!(error = %e, "cannot open the data folder");
                 Box::new(e) as Box<dyn std::error::Error>
             })?;
-            let media = ctx.media().clone();
+            let media = ctx.media();
             forward_changes(app.handle().clone(), &ctx);
             let net = NET
                 .get_or_init(guanmo_web::listener::server_runtime)
@@ -112,7 +110,6 @@ pub fn run() {
                     guanmo_web::PeerListener::new(net, ctx.clone(), media.clone()),
                 ),
                 ctx,
-                media,
                 batches: photos::Batches::default(),
                 picks: picks::Picks::default(),
             });

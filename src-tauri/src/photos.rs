@@ -71,7 +71,7 @@ pub fn serve_uri<R: Runtime>(
     request: tauri::http::Request<Vec<u8>>,
     responder: tauri::UriSchemeResponder,
 ) {
-    let media: MediaStore = ctx.app_handle().state::<AppState>().media.clone();
+    let media: MediaStore = ctx.app_handle().state::<AppState>().ctx.media().clone();
     let path = request.uri().path().trim_matches('/').to_string();
     // Reading a file blocks: run it on Tauri's bounded blocking pool, not a thread per image.
     drop(tauri::async_runtime::spawn_blocking(move || {

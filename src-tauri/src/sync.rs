@@ -128,7 +128,7 @@ impl SyncRuntime {
 /// The current status.
 pub fn status(app: &tauri::AppHandle) -> Result<SyncStatus, ApiError> {
     let state = app.state::<AppState>();
-    let overview = guanmo_sync::overview(&state.ctx, &state.media)?;
+    let overview = guanmo_sync::overview(&state.ctx, state.ctx.media())?;
     let auto = state.sync.auto.status();
     Ok(SyncStatus {
         overview,
@@ -189,7 +189,7 @@ impl AutoDriver for Driver {
 
     fn exchange(&self, progress: &dyn Fn(Progress)) -> Result<SyncReport, ApiError> {
         let state = self.0.state::<AppState>();
-        guanmo_sync::auto::http_exchange(&state.ctx, &state.media, progress)
+        guanmo_sync::auto::http_exchange(&state.ctx, state.ctx.media(), progress)
     }
 
     fn progress(&self, progress: &SyncProgress) {
@@ -376,7 +376,8 @@ fn bundle_progress(
 pub fn export_bundle(app: &tauri::AppHandle, path: &Path) -> Result<BundleExport, ApiError> {
     let state = app.state::<AppState>();
     let progress = bundle_progress(app, BundleDirection::Export);
-    let summary = guanmo_sync::bundle::export_bundle(&state.ctx, &state.media, path, &progress)?;
+    let summary =
+        guanmo_sync::bundle::export_bundle(&state.ctx, state.ctx.media(), path, &progress)?;
     let _ = status_announced(app);
     Ok(BundleExport {
         path: path.display().to_string(),
@@ -391,7 +392,8 @@ pub fn export_bundle(app: &tauri::AppHandle, path: &Path) -> Result<BundleExport
 pub fn import_bundle(app: &tauri::AppHandle, path: &Path) -> Result<BundleReport, ApiError> {
     let state = app.state::<AppState>();
     let progress = bundle_progress(app, BundleDirection::Import);
-    let report = guanmo_sync::bundle::import_bundle(&state.ctx, &state.media, path, &progress)?;
+    let report =
+        guanmo_sync::bundle::import_bundle(&state.ctx, state.ctx.media(), path, &progress)?;
     let _ = status_announced(app);
     Ok(report)
 }

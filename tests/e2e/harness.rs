@@ -367,4 +367,41 @@ impl Session {
             .await
             .unwrap()
     }
+
+    // ---- 同步 steps the sync scenarios share ----
+
+    /// 同步 › 本机角色: chooses what this install is for, and its name.
+    pub async fn choose_role(&self, role: &str, name: &str) {
+        self.click("[data-testid='nav-sync']").await;
+        self.click(&format!("[data-testid='role-{role}']")).await;
+        self.set_value("[data-testid='device-name']", name).await;
+        self.click("[data-testid='role-save']").await;
+    }
+
+    /// On the hub's 同步 view: 生成配对码, and the six digits it shows.
+    pub async fn new_pairing_code(&self) -> String {
+        self.click("[data-testid='pairing-new']").await;
+        let code: String = self
+            .text_content("[data-testid='pairing-code']")
+            .await
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        assert_eq!(code.len(), 6, "the hub shows a six-digit code");
+        code
+    }
+
+    /// On a laptop's 同步 view: pairs with the hub on 127.0.0.1:`peer_port` using `code`, and
+    /// waits for the first exchange.
+    pub async fn pair_with_hub(&self, peer_port: &str, code: &str) {
+        self.set_value(
+            "[data-testid='pair-url']",
+            &format!("http://127.0.0.1:{peer_port}"),
+        )
+        .await;
+        self.set_value("[data-testid='pair-code']", code).await;
+        self.click("[data-testid='pair-submit']").await;
+        self.wait_for_text("[data-testid='sync-state']", "已同步")
+            .await;
+    }
 }

@@ -10,13 +10,6 @@ use crate::moderation::{comment, http, id_of};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-async fn choose_role(s: &Session, role: &str, name: &str) {
-    s.click("[data-testid='nav-sync']").await;
-    s.click(&format!("[data-testid='role-{role}']")).await;
-    s.set_value("[data-testid='device-name']", name).await;
-    s.click("[data-testid='role-save']").await;
-}
-
 /// Asks the laptop to exchange with the hub now (as 立即同步 does) until `css` appears.
 async fn sync_until(s: &Session, css: &str) {
     let deadline = Instant::now() + Duration::from_secs(90);
@@ -48,34 +41,17 @@ async fn a_laptop_granted_moderation_approves_a_comment_the_hubs_site_took() {
     let hub = hub_desk.session().await;
     hub.wait_for("[data-testid='township-row-430482001000']")
         .await;
-    choose_role(&hub, "hub", "组织方主机").await;
+    hub.choose_role("hub", "组织方主机").await;
     hub.wait_for_text("[data-testid='hub-url']", &format!(":{peer_port}"))
         .await;
-    hub.click("[data-testid='pairing-new']").await;
-    let code: String = hub
-        .text_content("[data-testid='pairing-code']")
-        .await
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    assert_eq!(code.len(), 6, "the hub shows a six-digit code");
+    let code = hub.new_pairing_code().await;
 
     let laptop = laptop_desk.session().await;
     laptop
         .wait_for("[data-testid='township-row-430482001000']")
         .await;
-    choose_role(&laptop, "media", "直播电脑一").await;
-    laptop
-        .set_value(
-            "[data-testid='pair-url']",
-            &format!("http://127.0.0.1:{peer_port}"),
-        )
-        .await;
-    laptop.set_value("[data-testid='pair-code']", &code).await;
-    laptop.click("[data-testid='pair-submit']").await;
-    laptop
-        .wait_for_text("[data-testid='sync-state']", "已同步")
-        .await;
+    laptop.choose_role("media", "直播电脑一").await;
+    laptop.pair_with_hub(&peer_port, &code).await;
     laptop
         .wait_for_text("[data-testid='stat-moderator']", "未授予")
         .await;

@@ -10,13 +10,6 @@ use std::time::{Duration, Instant};
 
 const YIYANG: &str = "430482001000";
 
-async fn choose_role(s: &Session, role: &str, name: &str) {
-    s.click("[data-testid='nav-sync']").await;
-    s.click(&format!("[data-testid='role-{role}']")).await;
-    s.set_value("[data-testid='device-name']", name).await;
-    s.click("[data-testid='role-save']").await;
-}
-
 async fn text(s: &Session, css: &str) -> String {
     s.wait_for(css).await.text().await.unwrap()
 }
@@ -61,7 +54,7 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
     hub.wait_for_text("[data-testid='first-start']", "这台电脑做什么用")
         .await;
     hub.screenshot("39-first-start").await;
-    choose_role(&hub, "hub", "组织方主机").await;
+    hub.choose_role("hub", "组织方主机").await;
     hub.wait_for_text("[data-testid='hub-url']", &format!(":{peer_port}"))
         .await;
     hub.click("[data-testid='nav-scoring']").await;
@@ -81,13 +74,7 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
     )
     .await;
     hub.click("[data-testid='nav-sync']").await;
-    hub.click("[data-testid='pairing-new']").await;
-    let code: String = text(&hub, "[data-testid='pairing-code']")
-        .await
-        .chars()
-        .filter(char::is_ascii_digit)
-        .collect();
-    assert_eq!(code.len(), 6, "the hub shows a six-digit code");
+    let code = hub.new_pairing_code().await;
     hub.wait_for_text("[data-testid='pairing-countdown']", "剩余")
         .await;
     hub.screenshot("40-sync-hub-pairing-code").await;
@@ -97,7 +84,7 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
     laptop
         .wait_for(&format!("[data-testid='township-row-{YIYANG}']"))
         .await;
-    choose_role(&laptop, "scorer", "评分电脑一").await;
+    laptop.choose_role("scorer", "评分电脑一").await;
     // A scorer's laptop shows neither the ranking nor moderation (背靠背), and its route and
     // scorers are the hub's, shown read-only.
     laptop.wait_for_gone("[data-testid='nav-ranking']").await;
@@ -106,17 +93,7 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
         .find(fantoccini::Locator::Css("[data-testid='nav-moderation']"))
         .await
         .is_err());
-    laptop
-        .set_value(
-            "[data-testid='pair-url']",
-            &format!("http://127.0.0.1:{peer_port}"),
-        )
-        .await;
-    laptop.set_value("[data-testid='pair-code']", &code).await;
-    laptop.click("[data-testid='pair-submit']").await;
-    laptop
-        .wait_for_text("[data-testid='sync-state']", "已同步")
-        .await;
+    laptop.pair_with_hub(&peer_port, &code).await;
     laptop.screenshot("41-sync-laptop-paired").await;
     hub.wait_for_text("[data-testid='device-table']", "评分电脑一")
         .await;

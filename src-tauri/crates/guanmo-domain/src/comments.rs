@@ -17,6 +17,8 @@ pub const MAX_TEXT_CHARS: usize = 500;
 pub const MAX_REASON_CHARS: usize = 200;
 /// Longest reply of a township to a suggestion, in characters.
 pub const MAX_REPLY_CHARS: usize = 2000;
+/// Longest mute (禁言), in days: what a moderator may choose, and all a synced mute may hold.
+pub const MAX_MUTE_DAYS: u32 = 365;
 /// Days comments, numbers and decisions are kept (network-log rules: at least six months).
 pub const RETENTION_DAYS: u32 = 180;
 /// The target of a comment or like about the event as a whole rather than one post.

@@ -13,7 +13,8 @@ use crate::{meta, ChangeInput, Result, StoreError, WriteTx};
 use guanmo_domain::comments::{
     is_masked_mobile, is_mobile, mask_mobile, masked_form, Comment, CommentInput, CommentKind,
     CommentStatus, Handling, ModAction, ModLogEntry, ModState, Mute, OwnComment, PublicComment,
-    PublicReply, MAX_NICKNAME_CHARS, MAX_REASON_CHARS, MAX_TEXT_CHARS, MIN_TEXT_CHARS,
+    PublicReply, MAX_MUTE_DAYS, MAX_NICKNAME_CHARS, MAX_REASON_CHARS, MAX_TEXT_CHARS,
+    MIN_TEXT_CHARS,
 };
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::{Deserialize, Serialize};
@@ -1072,6 +1073,22 @@ fn chars_within(what: &str, s: &str, lo: usize, hi: usize) -> std::result::Resul
     }
 }
 
+/// A mute's end after the moment it was decided and at most [`MAX_MUTE_DAYS`] (and a day's
+/// slack for clocks) later: a laptop cannot sync a mute the app would not let anyone choose.
+fn mute_span_within(log_at: &str, until: &str) -> std::result::Result<(), String> {
+    let parse = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok();
+    let (Some(from), Some(to)) = (parse(log_at), parse(until)) else {
+        return Err("a mute's times are not times".into());
+    };
+    let longest = chrono::Duration::days(i64::from(MAX_MUTE_DAYS) + 1);
+    if to <= from || to - from > longest {
+        return Err(format!(
+            "a mute must end within {MAX_MUTE_DAYS} days of being decided"
+        ));
+    }
+    Ok(())
+}
+
 fn time_text(what: &str, s: &str) -> std::result::Result<(), String> {
     chrono::DateTime::parse_from_rfc3339(s)
         .map(|_| ())
@@ -1434,9 +1451,8 @@ fn line_fields(log_id: &str, log_at: &str, actor: &str) -> std::result::Result<(
 
 /// Refuses text that holds a full mobile number: replicas never carry one.
 fn no_full_number(what: &str, s: &str) -> std::result::Result<(), String> {
-    let digits: Vec<char> = s.chars().collect();
     let mut run = 0;
-    for c in digits {
+    for c in s.chars() {
         run = if c.is_ascii_digit() { run + 1 } else { 0 };
         if run >= 11 {
             return Err(format!("{what} holds a phone number"));
@@ -1781,6 +1797,7 @@ pub fn parse_mute(entity_id: &str, payload: &Value) -> std::result::Result<MuteR
     match (&m.until, &m.reason, m.muted) {
         (Some(until), Some(reason), true) => {
             time_text("until", until)?;
+            mute_span_within(&m.log_at, until)?;
             chars_within("reason", reason, 1, MAX_REASON_CHARS)?;
             no_full_number("reason", reason)?;
         }

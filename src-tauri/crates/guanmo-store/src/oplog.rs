@@ -1662,6 +1662,17 @@ fn sql_value(v: &Value) -> rusqlite::types::Value {
 /// Replaces the stored state of an aggregate with the payload's (already checked).
 fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) -> Result<()> {
     let unreadable = |e: String| StoreError::Corrupt(format!("{} {entity_id}: {e}", kind.as_str()));
+    // A decision, follow-up or mute on a comment this device does not have.
+    let found = |applied: bool| {
+        if applied {
+            Ok(())
+        } else {
+            Err(StoreError::NotFound {
+                entity: crate::comments::ENTITY,
+                id: entity_id.to_string(),
+            })
+        }
+    };
     match kind {
         Kind::Comment => {
             let r = crate::comments::parse_record(entity_id, payload).map_err(unreadable)?;
@@ -1669,23 +1680,11 @@ fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) 
         }
         Kind::CommentDecision => {
             let d = crate::comments::parse_decision(entity_id, payload).map_err(unreadable)?;
-            if !crate::comments::apply_decision(conn, &d)? {
-                return Err(StoreError::NotFound {
-                    entity: crate::comments::ENTITY,
-                    id: entity_id.to_string(),
-                });
-            }
-            return Ok(());
+            return found(crate::comments::apply_decision(conn, &d)?);
         }
         Kind::CommentHandling => {
             let h = crate::comments::parse_handling(entity_id, payload).map_err(unreadable)?;
-            if !crate::comments::apply_handling(conn, &h)? {
-                return Err(StoreError::NotFound {
-                    entity: crate::comments::ENTITY,
-                    id: entity_id.to_string(),
-                });
-            }
-            return Ok(());
+            return found(crate::comments::apply_handling(conn, &h)?);
         }
         Kind::CommentArea => {
             let a = crate::comments::parse_area(entity_id, payload).map_err(unreadable)?;
@@ -1697,13 +1696,7 @@ fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) 
         }
         Kind::CommentMute => {
             let m = crate::comments::parse_mute(entity_id, payload).map_err(unreadable)?;
-            if !crate::comments::apply_mute(conn, &m)? {
-                return Err(StoreError::NotFound {
-                    entity: crate::comments::ENTITY,
-                    id: entity_id.to_string(),
-                });
-            }
-            return Ok(());
+            return found(crate::comments::apply_mute(conn, &m)?);
         }
         _ => {}
     }

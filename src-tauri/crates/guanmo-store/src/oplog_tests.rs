@@ -2632,6 +2632,12 @@ fn malformed_mutes_and_a_full_number_are_refused_writing_nothing() {
     bend("an end that is not a time", "c1", good(), &|p| {
         p["comment_mutes"][0]["until"] = json!("next week")
     });
+    bend("an end years away", "c1", good(), &|p| {
+        p["comment_mutes"][0]["until"] = json!("9999-12-31T00:00:00.000Z")
+    });
+    bend("an end before it was decided", "c1", good(), &|p| {
+        p["comment_mutes"][0]["until"] = json!("2026-12-01T08:00:00.000Z")
+    });
     bend(
         "lifted with a reason",
         "c1",

@@ -54,11 +54,7 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
 /// True while the hub grants `device_id` 审核 (moderator) and the device is paired and not
 /// revoked: only then are its decisions on comments accepted.
 pub fn is_moderator(conn: &Connection, device_id: &str) -> Result<bool> {
-    let granted: Option<bool> = conn
-        .prepare_cached("SELECT granted FROM moderators WHERE device_id = ?1")?
-        .query_row([device_id], |r| r.get(0))
-        .optional()?;
-    Ok(granted == Some(true) && device_role(conn, device_id)?.is_some())
+    Ok(granted_moderator(conn, device_id)? && device_role(conn, device_id)?.is_some())
 }
 
 /// Whether `device_id` holds a 审核 grant as this replica knows it (on a laptop: its own,

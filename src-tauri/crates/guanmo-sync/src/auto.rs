@@ -606,6 +606,19 @@ mod tests {
         Err(ApiError::new(ErrorCode::Unreachable, msg))
     }
 
+    /// A schedule started at [`start`]'s time, with that clock.
+    fn schedule() -> (Arc<FixedClock>, Schedule) {
+        let clock = start();
+        let s = Schedule::new(clock.now());
+        (clock, s)
+    }
+
+    /// One whole exchange: begun, then ended at `now` with `result`.
+    fn ran(s: &mut Schedule, now: DateTime<Utc>, result: Result<SyncReport, ApiError>, unit: f64) {
+        s.begin();
+        s.finish(now, result, unit);
+    }
+
     // ---- the schedule alone, over simulated time ----
 
     #[test]
@@ -650,10 +663,8 @@ mod tests {
 
     #[test]
     fn a_run_waits_for_local_writes_to_settle_and_another_write_restarts_the_wait() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
-        s.begin();
-        s.finish(clock.now(), Ok(SyncReport::default()), 0.5);
+        let (clock, mut s) = schedule();
+        ran(&mut s, clock.now(), Ok(SyncReport::default()), 0.5);
         let due = clock.now() + secs(15.0);
 
         clock.advance(secs(1.0));
@@ -681,8 +692,7 @@ mod tests {
 
     #[test]
     fn a_ring_goes_at_once_and_takes_pending_writes_along() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
+        let (clock, mut s) = schedule();
         s.wrote(clock.now());
         s.ring();
         assert_eq!(s.decide(clock.now()), Decision::Go(Wakeup::Now));
@@ -696,8 +706,7 @@ mod tests {
 
     #[test]
     fn after_a_success_the_next_run_is_fifteen_seconds_later() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
+        let (clock, mut s) = schedule();
         clock.advance(secs(1.0));
         assert_eq!(s.decide(clock.now()), Decision::Go(Wakeup::Timer));
         s.begin();
@@ -721,15 +730,13 @@ mod tests {
 
     #[test]
     fn failures_back_off_two_to_sixty_seconds_with_jitter_in_the_upper_half() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
+        let (clock, mut s) = schedule();
         let tops = [2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0];
         for (i, top) in tops.iter().enumerate() {
             for unit in [1.0, 0.0, 0.37] {
                 let mut t = s.clone();
                 let now = clock.now();
-                t.begin();
-                t.finish(now, fail("link cut"), unit);
+                ran(&mut t, now, fail("link cut"), unit);
                 let wait = (t.due - now).num_milliseconds() as f64 / 1000.0;
                 let expected = top * (0.5 + 0.5 * unit);
                 assert!((wait - expected).abs() < 0.002, "{wait} != {expected}");
@@ -737,8 +744,7 @@ mod tests {
                 assert_eq!(t.failures, i as u32 + 1);
             }
             let now = clock.now();
-            s.begin();
-            s.finish(now, fail("link cut"), 1.0);
+            ran(&mut s, now, fail("link cut"), 1.0);
             let st = s.status();
             assert_eq!(st.next_attempt_at, Some(rfc(now + secs(*top))));
             let err = st.last_error.unwrap();
@@ -751,12 +757,9 @@ mod tests {
 
     #[test]
     fn during_backoff_local_writes_do_not_cut_the_wait_short() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
-        s.begin();
-        s.finish(clock.now(), fail("link cut"), 1.0);
-        s.begin();
-        s.finish(clock.now(), fail("link cut"), 1.0);
+        let (clock, mut s) = schedule();
+        ran(&mut s, clock.now(), fail("link cut"), 1.0);
+        ran(&mut s, clock.now(), fail("link cut"), 1.0);
         let due = clock.now() + secs(4.0);
         s.wrote(clock.now());
         clock.advance(secs(3.0));
@@ -778,16 +781,12 @@ mod tests {
 
     #[test]
     fn a_success_after_failures_resets_them() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
-        s.begin();
-        s.finish(clock.now(), fail("link cut"), 1.0);
-        s.begin();
-        s.finish(clock.now(), fail("link cut"), 1.0);
+        let (clock, mut s) = schedule();
+        ran(&mut s, clock.now(), fail("link cut"), 1.0);
+        ran(&mut s, clock.now(), fail("link cut"), 1.0);
         assert_eq!(s.status().failures, 2);
         clock.advance(secs(4.0));
-        s.begin();
-        s.finish(clock.now(), Ok(SyncReport::default()), 1.0);
+        ran(&mut s, clock.now(), Ok(SyncReport::default()), 1.0);
         let st = s.status();
         assert_eq!((st.failures, st.last_error), (0, None));
         assert!(st.last_run.is_some());
@@ -802,8 +801,7 @@ mod tests {
 
     #[test]
     fn writes_during_a_run_are_its_own_and_wait_for_nothing() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
+        let (clock, mut s) = schedule();
         s.begin();
         s.wrote(clock.now());
         s.finish(clock.now(), Ok(SyncReport::default()), 0.0);
@@ -816,8 +814,7 @@ mod tests {
 
     #[test]
     fn stopping_wins_over_everything() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
+        let (clock, mut s) = schedule();
         s.wrote(clock.now());
         s.ring();
         s.stop();
@@ -828,10 +825,8 @@ mod tests {
 
     #[test]
     fn nothing_to_exchange_looks_again_in_fifteen_seconds_and_forgets_failures() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
-        s.begin();
-        s.finish(clock.now(), fail("link cut"), 1.0);
+        let (clock, mut s) = schedule();
+        ran(&mut s, clock.now(), fail("link cut"), 1.0);
         assert!(s.idle(clock.now()), "the failure count and the due time go");
         let st = s.status();
         assert_eq!((st.failures, st.next_attempt_at), (0, None));
@@ -845,10 +840,8 @@ mod tests {
 
     #[test]
     fn a_clock_stepped_back_never_delays_a_run_past_a_minute() {
-        let clock = start();
-        let mut s = Schedule::new(clock.now());
-        s.begin();
-        s.finish(clock.now(), Ok(SyncReport::default()), 0.0);
+        let (clock, mut s) = schedule();
+        ran(&mut s, clock.now(), Ok(SyncReport::default()), 0.0);
         s.wrote(clock.now());
         clock.advance(secs(-3600.0));
         let now = clock.now();

@@ -1,8 +1,8 @@
 //! HTTPS for `guanmo serve` without a proxy in front: the certificate and key the organiser
 //! names (`--tls-cert`, `--tls-key`, PEM) and an accepting socket that hands axum only
 //! connections whose TLS handshake finished. Invariant: a slow or silent client never holds up
-//! the others (each handshake runs in its own task, with a time limit), and dropping the
-//! listener closes the socket.
+//! the others (each handshake runs in its own task, with a time limit; a flood of them is
+//! capped at [`HANDSHAKING`] sockets), and dropping the listener closes the socket.
 
 use guanmo_sync::Fingerprint;
 use rustls::ServerConfig;
@@ -13,7 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Semaphore};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -21,6 +21,10 @@ use tokio_rustls::TlsAcceptor;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Handshaken connections waiting for axum to take them.
 const QUEUE: usize = 64;
+/// Handshakes in flight at once. Past it, new connections wait in the socket's backlog until
+/// one finishes or times out, so a flood of silent clients holds at most this many sockets
+/// (and tasks) for [`HANDSHAKE_TIMEOUT`] instead of every file descriptor the process has.
+const HANDSHAKING: usize = 256;
 
 /// Why the certificate or key could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -119,8 +123,17 @@ impl TlsListener {
     pub(crate) fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<TlsListener> {
         let local = tcp.local_addr()?;
         let (tx, ready) = mpsc::channel(QUEUE);
+        let handshaking = Arc::new(Semaphore::new(HANDSHAKING));
         let accepting = tokio::spawn(async move {
             loop {
+                let permit = tokio::select! {
+                    () = tx.closed() => break,
+                    permit = handshaking.clone().acquire_owned() => match permit {
+                        Ok(permit) => permit,
+                        // Never closed; stop rather than spin if it were.
+                        Err(_) => break,
+                    },
+                };
                 let (stream, peer) = tokio::select! {
                     // axum let go of the listener: stop accepting.
                     () = tx.closed() => break,
@@ -136,7 +149,10 @@ impl TlsListener {
                 };
                 let (tx, acceptor) = (tx.clone(), acceptor.clone());
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    let handshake =
+                        tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+                    drop(permit);
+                    match handshake {
                         Ok(Ok(tls)) => {
                             let _ = tx.send((tls, peer)).await;
                         }
@@ -175,5 +191,55 @@ impl axum::serve::Listener for TlsListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         Ok(self.local)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::serve::Listener as _;
+    use rustls_pki_types::{PrivatePkcs8KeyDer, ServerName};
+
+    #[tokio::test]
+    async fn a_silent_client_does_not_hold_up_the_next_handshake() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let der = cert.der().clone();
+        let identity = TlsIdentity::new(
+            vec![der.clone()],
+            PrivatePkcs8KeyDer::from(key.serialize_der()).into(),
+        )
+        .unwrap();
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut listener = TlsListener::new(tcp, identity.acceptor()).unwrap();
+        let addr = listener.local_addr().unwrap();
+        // Connects and never says a word.
+        let _silent = TcpStream::connect(addr).await.unwrap();
+
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(der).unwrap();
+        let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let client = async {
+            let tcp = TcpStream::connect(addr).await.unwrap();
+            let name = ServerName::try_from("localhost").unwrap();
+            connector.connect(name, tcp).await.unwrap()
+        };
+        // Well inside the silent client's HANDSHAKE_TIMEOUT.
+        let (_client, (_tls, peer)) = tokio::time::timeout(Duration::from_secs(5), async {
+            tokio::join!(client, listener.accept())
+        })
+        .await
+        .expect("the second client waited for the silent one");
+        assert!(peer.ip().is_loopback());
     }
 }

@@ -396,6 +396,40 @@ async fn behind_a_trusted_proxy_pairing_tries_count_per_laptop_not_per_proxy() {
     );
 }
 
+#[tokio::test]
+async fn a_laptop_behind_the_proxy_cannot_dodge_its_limit_by_forging_forwarded_addresses() {
+    let h = hub();
+    let mut settings = guanmo_api::site::get_site_settings(&h.node.ctx).unwrap();
+    settings.trusted_proxies = vec!["127.0.0.2".into()];
+    guanmo_api::site::set_site_settings(&h.node.ctx, settings).unwrap();
+    let router = peer_router(h.service.clone());
+    // nginx appends the address it saw to whatever the laptop sent: only that last entry is
+    // nginx's word, every one before it is the laptop's own invention.
+    for i in 0..10 {
+        let forged = format!("198.51.100.{i}, 127.0.0.2, 203.0.113.5");
+        let s = router
+            .clone()
+            .oneshot(pair_request_from("127.0.0.2:40000", Some(&forged)))
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(s, StatusCode::BAD_REQUEST, "try {i} gets past the limit");
+    }
+    let s = router
+        .oneshot(pair_request_from(
+            "127.0.0.2:40000",
+            Some("198.51.100.99, 203.0.113.5"),
+        ))
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(
+        s,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a new forged prefix still counts against 203.0.113.5"
+    );
+}
+
 /// A scorer's laptop paired with `h` (through the in-memory transport, to the same service),
 /// synced once, with `marks` marks recorded on its sheets since.
 fn laptop_with_marks(h: &Hub, marks: usize) -> (Node, String) {

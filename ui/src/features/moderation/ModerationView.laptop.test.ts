@@ -2,46 +2,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
-import type { Comment, Delivery, IssueView, ModerationOverview, Mute, QueueItem, QueueKind, Role } from "../../ipc";
+import type { Comment, Delivery, IssueView, ModerationOverview, Mute, QueueKind, Role } from "../../ipc";
 import { deviceRole } from "../../lib/deviceRole.svelte";
 import { status } from "../sync/fixtures";
 import ModerationView from "./ModerationView.svelte";
+import { comment, plain as item } from "./fixtures";
 
 // 评论审核 on a laptop: what the hub's 审核 grant opens (禁言 included), and the 待上传 and
 // 以主机为准 marks of decisions made here.
-
-function comment(id: string, over: Partial<Comment> = {}): Comment {
-  return {
-    id,
-    target: "event",
-    nickname: `市民${id}`,
-    kind: "praise",
-    text: "家乡变化真大",
-    township_id: null,
-    // A replica holds only the masked number: this is all a laptop ever has.
-    phone_masked: "138****1234",
-    phone_verified: true,
-    flagged_words: [],
-    status: "pending",
-    pinned: false,
-    appealed: false,
-    appeal_reason: null,
-    reject_reason: null,
-    decided_at: null,
-    decided_by: null,
-    open_reports: 0,
-    handling: null,
-    assigned_to: null,
-    assigned_at: null,
-    reply: null,
-    replied_at: null,
-    created_at: "2024-12-04T01:30:00Z",
-    version: 1,
-    ...over,
-  };
-}
-
-const item = (c: Comment): QueueItem => ({ comment: c, text_parts: [{ text: c.text, word: null }], nickname_parts: [{ text: c.nickname, word: null }] });
 
 type Lists = Partial<Record<QueueKind, Comment[]>>;
 

@@ -2,45 +2,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { cleanup, fireEvent, render, screen, waitFor } from "@testing-library/svelte";
 import { clearMocks, mockIPC } from "@tauri-apps/api/mocks";
 import { emit } from "@tauri-apps/api/event";
-import type { Comment, DecideReport, ModerationOverview, Post, QueueItem, Township } from "../../ipc";
+import type { DecideReport, ModerationOverview, Post, QueueItem, Township } from "../../ipc";
 import ModerationView from "./ModerationView.svelte";
+import { comment, plain } from "./fixtures";
 
 const REASONS = ["含敏感词或不文明用语", "与观摩会内容无关", "含广告或联系方式", "涉及他人隐私", "重复内容", "信息不实"];
 
 const town = { id: "t-sks", code: "430482102000", name: "水口山镇", kind: "town", enabled: true, position: 7, day: 1, arrival: null, slot_minutes: null, note: "", version: 1 } as Township;
 const post = { id: "p-7", stop_label: "【第7站·水口山镇】", body: "正文", status: "published" } as Post;
-
-function comment(id: string, over: Partial<Comment> = {}): Comment {
-  return {
-    id,
-    target: "event",
-    nickname: `市民${id}`,
-    kind: "praise",
-    text: "家乡变化真大",
-    township_id: null,
-    phone_masked: "138****1234",
-    phone_verified: true,
-    flagged_words: [],
-    status: "pending",
-    pinned: false,
-    appealed: false,
-    appeal_reason: null,
-    reject_reason: null,
-    decided_at: null,
-    decided_by: null,
-    open_reports: 0,
-    handling: null,
-    assigned_to: null,
-    assigned_at: null,
-    reply: null,
-    replied_at: null,
-    created_at: "2024-12-04T01:30:00Z",
-    version: 1,
-    ...over,
-  };
-}
-
-const plain = (c: Comment): QueueItem => ({ comment: c, text_parts: [{ text: c.text, word: null }], nickname_parts: [{ text: c.nickname, word: null }] });
 
 type Calls = { cmd: string; args: Record<string, unknown> }[];
 

@@ -38,7 +38,7 @@ pub const QUEUE_LIMIT: u32 = 500;
 /// Most comments in one public list.
 pub const PUBLIC_LIMIT: u32 = 200;
 /// Longest mute, in days.
-pub const MAX_MUTE_DAYS: u32 = 365;
+pub use guanmo_domain::comments::MAX_MUTE_DAYS;
 
 /// A submission as the resident site hands it over: the input and where it came from.
 #[derive(Debug, Clone)]
