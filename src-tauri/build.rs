@@ -88,6 +88,7 @@ const COMMANDS: &[&str] = &[
     "revoke_device",
     "set_peer_port",
     "sync_now",
+    "set_originals_policy",
     "export_sync_bundle",
     "import_sync_bundle",
     "resolve_sync_issue",

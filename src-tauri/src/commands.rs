@@ -985,6 +985,16 @@ pub async fn set_moderator(app: tauri::AppHandle, device_id: String, on: bool) -
     blocking_app(app, move |app| crate::sync::moderator(app, &device_id, on)).await
 }
 
+/// 原图上传: when laptops send photo originals (hub only; laptops hear it on their next pull).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_originals_policy(
+    app: tauri::AppHandle,
+    policy: guanmo_sync::protocol::OriginalsPolicy,
+) -> Res<SyncStatus> {
+    blocking_app(app, move |app| crate::sync::originals(app, policy)).await
+}
+
 /// The native "open file" dialog; the path chosen (none if cancelled) may be imported once.
 #[tauri::command]
 #[specta::specta]
@@ -1126,6 +1136,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             revoke_device,
             set_peer_port,
             sync_now,
+            set_originals_policy,
             export_sync_bundle,
             import_sync_bundle,
             resolve_sync_issue,

@@ -325,6 +325,15 @@ pub fn moderator(app: &tauri::AppHandle, id: &str, on: bool) -> Result<SyncStatu
     status_announced(app)
 }
 
+/// 原图上传 on the hub.
+pub fn originals(
+    app: &tauri::AppHandle,
+    policy: guanmo_sync::protocol::OriginalsPolicy,
+) -> Result<SyncStatus, ApiError> {
+    guanmo_sync::originals::set_policy(&app.state::<AppState>().ctx, policy)?;
+    status_announced(app)
+}
+
 /// 立即同步: wakes the scheduler; progress and the outcome come as events.
 pub fn sync_now(app: &tauri::AppHandle) -> Result<SyncStatus, ApiError> {
     let state = app.state::<AppState>();

@@ -7,6 +7,7 @@ mod comments_sync;
 mod crash;
 mod export;
 mod photos;
+mod publish_4g;
 mod roster;
 mod rubric;
 mod scoring;

@@ -685,9 +685,10 @@ fn photos_travel_by_hash_once_each_way_and_an_interrupted_transfer_resumes() {
     let (crit, _) = &criteria(&l.ctx)[0];
     guanmo_api::photos::attach_evidence(&l.ctx, &sheet.id, crit, &imported.hash).unwrap();
 
-    // Photos go first (a post never reaches residents before its pictures); the cable is
-    // pulled after the first chunks went out.
-    t.cut_after(3);
+    // The run pushes and pulls (2 calls), sends the evidence photo's 1600 px copy (2 calls:
+    // which are missing, the copy), asks which originals the hub lacks (1), then sends the
+    // original in chunks: the cable is pulled after the first three chunks went out.
+    t.cut_after(8);
     assert!(l.sync(t).is_err());
     t.set_cut(false);
     let q = guanmo_sync::protocol::BlobQuery {

@@ -38,6 +38,8 @@ function status(o: Partial<SyncOverview>, over: Partial<SyncStatus> = {}): SyncS
       photos_missing: 0,
       clock_offset_ms: null,
       clock_warning: false,
+      originals: "background",
+      posts_waiting: [],
       devices: [],
       issues: [],
       ...o,

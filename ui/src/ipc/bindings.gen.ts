@@ -184,6 +184,8 @@ export const commands = {
 	setPeerPort: (port: number) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("set_peer_port", { port })),
 	/**  Syncs with the hub now (立即同步); progress and the outcome come as events. */
 	syncNow: () => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("sync_now")),
+	/**  原图上传: when laptops send photo originals (hub only; laptops hear it on their next pull). */
+	setOriginalsPolicy: (policy: OriginalsPolicy) => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("set_originals_policy", { policy })),
 	/**  Writes everything the hub has not confirmed to a bundle file (导出同步包). */
 	exportSyncBundle: (path: string) => typedError<BundleExport, ApiError>(__TAURI_INVOKE("export_sync_bundle", { path })),
 	/**  Checks and applies a bundle file at the hub, all or nothing (导入同步包). */
@@ -864,6 +866,22 @@ export type NetInterface = {
 	ip: string,
 };
 
+/**
+ *  When a laptop sends its photos' originals. A post always goes out with its 1600 px copies
+ *  first (what residents see); the originals (evidence, and the archive the organiser
+ *  exports) follow as the organiser sets on the hub.
+ */
+export type OriginalsPolicy = 
+/**  后台上传: after everything else, whenever the laptop is online, giving way to new work. */
+"background" | 
+/**
+ *  仅局域网: only while the hub is reached at a private or loopback address (the venue's
+ *  or the organiser's own network), never over the internet (a 4G hotspot).
+ */
+"lan_only" | 
+/**  仅U盘: never over the network; originals travel in bundle files. */
+"usb_only";
+
 /**  A pairing code to show on the hub, with where laptops reach it. */
 export type PairingInfo = {
 	/**  Six digits. */
@@ -1447,6 +1465,13 @@ export type SyncOverview = {
 	devices: DeviceStatus[],
 	/**  Refusals and conflicts, newest first. */
 	issues: IssueView[],
+	/**  When originals travel (原图上传): the hub's setting, on a laptop as last heard. */
+	originals: OriginalsPolicy,
+	/**
+	 *  This laptop's posts whose latest change the hub has not confirmed yet (待上传); a
+	 *  published post not listed here is on the resident page. Empty on the hub.
+	 */
+	posts_waiting: string[],
 };
 
 /**  Progress of the running exchange, for the 同步 view's bar. */
@@ -1459,6 +1484,8 @@ export type SyncProgress = {
 	total: number | null,
 	/**  Photo bytes moved so far. */
 	bytes: number | null,
+	/**  The post whose photos are going out ([`SyncStep::Post`]). */
+	post_id: string | null,
 };
 
 /**
@@ -1487,6 +1514,13 @@ export type SyncRun = {
 	photos_sent: number,
 	/**  Photos received from the hub. */
 	photos_received: number,
+	/**  1600 px copies sent ahead of their originals. */
+	copies_sent: number,
+	/**
+	 *  Own originals the hub still lacks (waiting as the organiser set: background, the
+	 *  venue's network, or a USB bundle).
+	 */
+	originals_waiting: number,
 	/**  Photo bytes moved. */
 	bytes: number | null,
 };
@@ -1521,6 +1555,8 @@ export type SyncStep =
 "pushing" | 
 /**  Receiving other devices' operations. */
 "pulling" | 
+/**  Sending the 1600 px copies of a post's photos (the post follows them). */
+"post" | 
 /**  Moving photos both ways. */
 "photos";
 

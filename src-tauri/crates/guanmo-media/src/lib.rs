@@ -23,7 +23,7 @@ pub use error::MediaError;
 pub use evidence::EvidenceMeta;
 pub use render::{derive, Derived, THUMB_SIDE, WEB_SIDE};
 pub use sniff::ImageFormat;
-pub use store::{Imported, MediaStore, Size};
+pub use store::{Imported, MediaStore, Size, MAX_WEB_COPY_BYTES};
 
 use std::time::Duration;
 

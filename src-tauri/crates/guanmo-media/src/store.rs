@@ -5,7 +5,7 @@
 //! write leaves no temp file behind; an import that fails (a full disk included) leaves none of
 //! its files; the same bytes are stored once.
 
-use crate::render::{render, render_contained, start_render, Derived, Renderer};
+use crate::render::{render, render_contained, start_render, Derived, Renderer, WEB_SIDE};
 use crate::sniff::{read_header, ImageFormat};
 use crate::{EvidenceMeta, Limits, MediaError};
 use serde::{Deserialize, Serialize};
@@ -53,6 +53,9 @@ pub struct MediaStore {
 }
 
 static TEMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Largest 1600 px copy accepted from another device (ours are 150–600 KB at quality 82).
+pub const MAX_WEB_COPY_BYTES: u64 = 8 * 1024 * 1024;
 
 impl MediaStore {
     /// Opens (creating if needed) the store at `<data_dir>/objects/`.
@@ -172,6 +175,46 @@ impl MediaStore {
             meta,
             original_bytes,
         })
+    }
+
+    /// True when the file of `hash` in `size` is stored (nothing is rebuilt).
+    pub fn has(&self, hash: &str, size: Size) -> bool {
+        self.object_path(hash, size).is_ok_and(|p| p.is_file())
+    }
+
+    /// Stores another device's 1600 px copy of `hash` before (or instead of) its original:
+    /// the bytes are untrusted, so they must be a JPEG no longer than [`WEB_SIDE`] on either
+    /// side and within `limits`, and both copies are re-encoded from their pixels (no
+    /// metadata survives). The bytes cannot be checked against `hash` (that is the
+    /// original's); the caller decides whose copy may stand for it. When the original is
+    /// here already nothing is written. Returns the copy's width and height.
+    pub fn import_web_copy(
+        &self,
+        hash: &str,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<(u32, u32), MediaError> {
+        let web = self.object_path(hash, Size::Web)?;
+        let thumb = self.object_path(hash, Size::Thumb)?;
+        let limits = Limits {
+            max_side: limits.max_side.min(WEB_SIDE),
+            max_bytes: limits.max_bytes.min(MAX_WEB_COPY_BYTES),
+            ..limits.clone()
+        };
+        let header = read_header(bytes, &limits)?;
+        if header.format != ImageFormat::Jpeg {
+            return Err(MediaError::UnsupportedFormat {
+                what: header.format.as_str().to_uppercase(),
+            });
+        }
+        let rendered = render_contained(Arc::from(bytes), header, &limits, self.renderer)?;
+        if self.has(hash, Size::Original) {
+            return Ok((rendered.width, rendered.height));
+        }
+        // The thumbnail first: a 1600 px copy on disk is what says the photo can be shown.
+        write_atomic(&thumb, &rendered.thumb)?;
+        write_atomic(&web, &rendered.web)?;
+        Ok((rendered.width, rendered.height))
     }
 
     /// Path of a stored file. A missing derived copy is rebuilt from the original (with default

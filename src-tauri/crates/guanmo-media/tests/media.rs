@@ -1260,3 +1260,87 @@ fn a_full_disk_leaves_no_partial_file_reports_disk_full_and_the_batch_goes_on() 
     drop(store);
     drop(disk);
 }
+
+// ---------- another device's 1600 px copy (publishing over 4G) ----------
+
+#[test]
+fn a_web_copy_from_another_device_is_re_encoded_without_metadata_and_the_original_wins_later() {
+    let (dir, store) = store();
+    let original = jpeg(2400, 1800);
+    let hash = blake3::hash(&original).to_hex().to_string();
+    // What the other laptop sends: its 1600 px copy, here with EXIF GPS smuggled in.
+    let (_other_dir, other) = self::store();
+    let made = other
+        .import_bytes("IMG.JPG", &original, &Limits::default())
+        .unwrap();
+    let copy = with_segment(
+        &read(&other, &made.hash, Size::Web),
+        0xE1,
+        &exif_payload(1, true, None),
+    );
+    assert!(contains(&copy, b"GPS") || contains(&copy, b"Exif"));
+
+    let (w, h) = store
+        .import_web_copy(&hash, &copy, &Limits::default())
+        .unwrap();
+    assert_eq!((w, h), (1600, 1200));
+    assert!(store.has(&hash, Size::Web) && store.has(&hash, Size::Thumb));
+    assert!(!store.has(&hash, Size::Original), "no original yet");
+    assert!(matches!(
+        store.path(&hash, Size::Original),
+        Err(MediaError::NotFound(_))
+    ));
+    let web = read(&store, &hash, Size::Web);
+    assert!(!contains(&web, b"Exif"), "metadata is not carried over");
+    assert_eq!(
+        (decode_rgb(&web).width, decode_rgb(&web).height),
+        (1600, 1200)
+    );
+    let thumb = decode_rgb(&read(&store, &hash, Size::Thumb));
+    assert_eq!((thumb.width, thumb.height), (320, 240));
+
+    // The original arrives (by sync or USB): its own copies replace the device's.
+    store
+        .import_bytes("IMG.JPG", &original, &Limits::default())
+        .unwrap();
+    assert_eq!(
+        read(&store, &hash, Size::Web),
+        read(&other, &hash, Size::Web)
+    );
+    // A copy sent after the original changes nothing.
+    let other_copy = jpeg(1600, 1200);
+    store
+        .import_web_copy(&hash, &other_copy, &Limits::default())
+        .unwrap();
+    assert_eq!(
+        read(&store, &hash, Size::Web),
+        read(&other, &hash, Size::Web)
+    );
+    drop(dir);
+}
+
+#[test]
+fn a_web_copy_that_is_too_big_not_a_jpeg_or_broken_is_refused_and_leaves_nothing() {
+    let (dir, store) = store();
+    let hash = "ab".repeat(32);
+    let too_big = jpeg(2000, 1000);
+    assert!(matches!(
+        store.import_web_copy(&hash, &too_big, &Limits::default()),
+        Err(MediaError::TooManyPixels { .. })
+    ));
+    assert!(matches!(
+        store.import_web_copy(&hash, &png(800, 600), &Limits::default()),
+        Err(MediaError::UnsupportedFormat { .. })
+    ));
+    let mut broken = jpeg(800, 600);
+    broken.truncate(broken.len() / 3);
+    assert!(store
+        .import_web_copy(&hash, &broken, &Limits::default())
+        .is_err());
+    assert!(matches!(
+        store.import_web_copy("../x", &jpeg(80, 60), &Limits::default()),
+        Err(MediaError::InvalidHash(_))
+    ));
+    assert!(!store.has(&hash, Size::Web) && !store.has(&hash, Size::Thumb));
+    assert!(files_under(dir.path()).is_empty(), "nothing written");
+}

@@ -18,3 +18,14 @@ pub fn unconfirmed_records(
     let rows = st.query_map(params![origin, acked], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// The newest own sequence number of each post `origin` wrote: a post is on the hub once the
+/// hub has acknowledged that number.
+pub fn post_heads(conn: &Connection, origin: &str) -> Result<Vec<(String, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT entity_id, max(seq) FROM ops WHERE origin = ?1 AND kind = 'post'
+         GROUP BY entity_id",
+    )?;
+    let rows = st.query_map(params![origin], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

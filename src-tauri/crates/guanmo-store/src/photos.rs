@@ -99,6 +99,57 @@ pub fn hashes_and_sizes(conn: &Connection) -> Result<Vec<(String, u64)>> {
     Ok(out)
 }
 
+/// The device whose record of the photo stands here (the first to reach this store), if it
+/// came by sync; `None` for a photo imported here or not known at all.
+pub fn owner(conn: &Connection, hash: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached("SELECT device_id FROM sync_owners WHERE owner_key = 'photo:' || ?1")?
+        .query_row([hash], |r| r.get(0))
+        .optional()?)
+}
+
+/// The photos of one post, in grid order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostPhotos {
+    /// The post.
+    pub post_id: String,
+    /// Published (public once it reaches the hub) rather than a draft.
+    pub published: bool,
+    /// Photo hashes in grid order.
+    pub hashes: Vec<String>,
+}
+
+/// Every post with photos: published ones first, each group oldest first, so a laptop sends
+/// what residents are waiting for before anything else.
+pub fn post_photo_groups(conn: &Connection) -> Result<Vec<PostPhotos>> {
+    let mut st = conn.prepare_cached(
+        "SELECT p.id, p.status = 'published', pp.hash FROM posts p
+         JOIN post_photos pp ON pp.post_id = p.id
+         ORDER BY p.status <> 'published', COALESCE(p.published_at, p.created_at), p.id,
+                  pp.position",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, bool>(1)?,
+            r.get::<_, String>(2)?,
+        ))
+    })?;
+    let mut out: Vec<PostPhotos> = Vec::new();
+    for row in rows {
+        let (post_id, published, hash) = row?;
+        match out.last_mut() {
+            Some(last) if last.post_id == post_id => last.hashes.push(hash),
+            _ => out.push(PostPhotos {
+                post_id,
+                published,
+                hashes: vec![hash],
+            }),
+        }
+    }
+    Ok(out)
+}
+
 /// Attaches a photo to a criterion of a sheet (idempotent).
 pub fn attach(tx: &WriteTx<'_>, sheet_id: &str, criterion_id: &str, hash: &str) -> Result<()> {
     tx.conn().execute(

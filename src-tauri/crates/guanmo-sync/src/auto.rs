@@ -46,6 +46,8 @@ pub enum SyncStep {
     Pushing,
     /// Receiving other devices' operations.
     Pulling,
+    /// Sending the 1600 px copies of a post's photos (the post follows them).
+    Post,
     /// Moving photos both ways.
     Photos,
 }
@@ -61,6 +63,8 @@ pub struct SyncProgress {
     pub total: Option<u32>,
     /// Photo bytes moved so far.
     pub bytes: f64,
+    /// The post whose photos are going out ([`SyncStep::Post`]).
+    pub post_id: Option<String>,
 }
 
 impl From<Progress> for SyncProgress {
@@ -71,18 +75,32 @@ impl From<Progress> for SyncProgress {
                 done,
                 total: Some(total),
                 bytes: 0.0,
+                post_id: None,
             },
             Progress::Pulling { done } => SyncProgress {
                 step: SyncStep::Pulling,
                 done,
                 total: None,
                 bytes: 0.0,
+                post_id: None,
+            },
+            Progress::Post {
+                post_id,
+                done,
+                total,
+            } => SyncProgress {
+                step: SyncStep::Post,
+                done,
+                total: Some(total),
+                bytes: 0.0,
+                post_id: Some(post_id),
             },
             Progress::Photos { done, total, bytes } => SyncProgress {
                 step: SyncStep::Photos,
                 done,
                 total: Some(total),
                 bytes: bytes as f64,
+                post_id: None,
             },
         }
     }
@@ -109,6 +127,11 @@ pub struct SyncRun {
     pub photos_sent: u32,
     /// Photos received from the hub.
     pub photos_received: u32,
+    /// 1600 px copies sent ahead of their originals.
+    pub copies_sent: u32,
+    /// Own originals the hub still lacks (waiting as the organiser set: background, the
+    /// venue's network, or a USB bundle).
+    pub originals_waiting: u32,
     /// Photo bytes moved.
     pub bytes: f64,
 }
@@ -125,6 +148,8 @@ impl SyncRun {
             refused_by_hub: r.refused_by_hub,
             photos_sent: r.photos_sent,
             photos_received: r.photos_received,
+            copies_sent: r.copies_sent,
+            originals_waiting: r.originals_waiting,
             bytes: r.bytes as f64,
         }
     }
@@ -582,7 +607,7 @@ pub fn http_exchange(
     let link = identity::hub_link(ctx)?
         .ok_or_else(|| ApiError::new(ErrorCode::NotPaired, "not paired with a hub"))?;
     let transport = link.transport()?;
-    Ok(crate::sync_once(ctx, media, &transport, progress)?)
+    Ok(crate::sync_in_background(ctx, media, &transport, progress)?)
 }
 
 #[cfg(test)]
@@ -928,7 +953,8 @@ mod tests {
                 step: SyncStep::Pushing,
                 done: 1,
                 total: Some(2),
-                bytes: 0.0
+                bytes: 0.0,
+                post_id: None
             })
         );
         assert_eq!(lock(&script.progressed).len(), 1);

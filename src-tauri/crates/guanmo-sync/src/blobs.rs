@@ -34,6 +34,11 @@ pub(crate) fn has_original(media: &MediaStore, hash: &str) -> bool {
     valid_hash(hash) && media.path(hash, Size::Original).is_ok()
 }
 
+/// True when `hash` can be shown here: its original or its 1600 px copy is stored.
+pub(crate) fn has_showable(media: &MediaStore, hash: &str) -> bool {
+    valid_hash(hash) && (media.has(hash, Size::Original) || media.has(hash, Size::Web))
+}
+
 /// Bytes of `hash` received so far.
 pub(crate) fn received(data_dir: &Path, hash: &str) -> SyncResult<u64> {
     let p = part_path(data_dir, hash)?;

@@ -4,19 +4,17 @@
 
 use crate::identity::{self, Role};
 use crate::protocol::{
-    BlobQuery, BlobState, BlobStatus, PairRequest, PairResponse, PullRequest, PullResponse,
-    PushRequest, PushResponse, BATCH, CHUNK,
+    BlobQuery, BlobStatus, CopyQuery, CopyStatus, PairRequest, PairResponse, PullRequest,
+    PullResponse, PushRequest, PushResponse, BATCH,
 };
-use crate::{blobs, SyncError, SyncErrorCode, SyncResult};
+use crate::transfer::{self, Yield};
+use crate::{SyncError, SyncErrorCode, SyncResult};
 use chrono::DateTime;
 use guanmo_api::Ctx;
 use guanmo_media::MediaStore;
 use guanmo_store::{meta, oplog};
 use serde::Serialize;
 use specta::Type;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
 
 /// How a laptop reaches its hub. Implementations: HTTP on the LAN, in-memory for tests.
 pub trait Transport: Send + Sync {
@@ -32,6 +30,15 @@ pub trait Transport: Send + Sync {
     fn put_blob(&self, hash: &str, total: u64, offset: u64, chunk: &[u8]) -> SyncResult<u64>;
     /// Fetches a chunk of a photo.
     fn get_blob(&self, hash: &str, offset: u64, max: u32) -> SyncResult<Vec<u8>>;
+    /// Which photos the hub can show none of (no original, no 1600 px copy).
+    fn copies_missing(&self, q: &CopyQuery) -> SyncResult<CopyStatus>;
+    /// Sends a photo's 1600 px copy (the hub re-encodes it).
+    fn put_copy(&self, hash: &str, jpeg: &[u8]) -> SyncResult<()>;
+    /// Fetches the hub's 1600 px copy of a photo.
+    fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>>;
+    /// The hub is reached at a loopback or private address (the venue's or organiser's own
+    /// network), not over the internet: see [`crate::protocol::OriginalsPolicy::LanOnly`].
+    fn on_local_network(&self) -> bool;
 }
 
 /// Progress of a run, for the 同步 view's bar.
@@ -50,7 +57,16 @@ pub enum Progress {
         /// Received.
         done: u32,
     },
-    /// Photo bytes moved so far.
+    /// The 1600 px copies of a post's photos going to the hub; the post follows them.
+    Post {
+        /// The post.
+        post_id: String,
+        /// Photos the hub can show so far.
+        done: u32,
+        /// Photos of the post it could not show when the run began.
+        total: u32,
+    },
+    /// Originals (and other devices' photos) moving in the background.
     Photos {
         /// Photos finished.
         done: u32,
@@ -78,8 +94,16 @@ pub struct SyncReport {
     pub conflicts: u32,
     /// Own operations the hub refused.
     pub refused_by_hub: u32,
-    /// Photos sent.
+    /// Photos sent (originals).
     pub photos_sent: u32,
+    /// 1600 px copies sent ahead of their originals.
+    pub copies_sent: u32,
+    /// Own originals the hub still lacks after this run (waiting for the background, the
+    /// venue's network or a USB bundle, as the organiser set).
+    pub originals_waiting: u32,
+    /// The run gave way to new work made here while it moved originals; the next one
+    /// follows at once.
+    pub yielded: bool,
     /// Photos received.
     pub photos_received: u32,
     /// Photo bytes moved.
@@ -90,12 +114,35 @@ pub struct SyncReport {
 
 const ACKED: &str = "hub_acked_seq";
 
-/// One full exchange with the hub.
+/// One full exchange with the hub, to the end: posts' photo copies, operations both ways,
+/// photos this laptop lacks, then every original the organiser's setting lets travel.
 pub fn sync_once(
     ctx: &Ctx,
     media: &MediaStore,
     transport: &dyn Transport,
     progress: &dyn Fn(Progress),
+) -> SyncResult<SyncReport> {
+    exchange(ctx, media, transport, progress, false)
+}
+
+/// [`sync_once`] as automatic sync runs it: once the quick part is done, moving originals
+/// gives way (between chunks) to anything new written here, so a post published while a
+/// day's evidence uploads goes out within a chunk's time, not after the evidence.
+pub fn sync_in_background(
+    ctx: &Ctx,
+    media: &MediaStore,
+    transport: &dyn Transport,
+    progress: &dyn Fn(Progress),
+) -> SyncResult<SyncReport> {
+    exchange(ctx, media, transport, progress, true)
+}
+
+fn exchange(
+    ctx: &Ctx,
+    media: &MediaStore,
+    transport: &dyn Transport,
+    progress: &dyn Fn(Progress),
+    gives_way: bool,
 ) -> SyncResult<SyncReport> {
     let me = identity::device_identity(ctx)?;
     if me.role == Some(Role::Hub) {
@@ -113,8 +160,19 @@ pub fn sync_once(
     let store = ctx.store();
     let mut report = SyncReport::default();
 
-    // 0. Photos first, so a post never reaches the resident page before its pictures.
-    send_photos(ctx, media, transport, progress, &mut report)?;
+    let own_at_start = store.read(|c| oplog::watermark(c, &me.id))?;
+    let own_id = me.id.clone();
+    let give_way = Yield::new(move || {
+        gives_way
+            && ctx
+                .store()
+                .read(|c| oplog::watermark(c, &own_id))
+                .is_ok_and(|n| n > own_at_start)
+    });
+
+    // 0. The 1600 px copies of published posts' photos first, so a post never reaches the
+    //    resident page before its pictures, and never waits for originals.
+    transfer::send_post_copies(ctx, media, transport, progress, &mut report)?;
 
     // 1. Push this device's operations the hub has not confirmed.
     let mut acked: i64 = store
@@ -161,6 +219,7 @@ pub fn sync_once(
     let rules = identity::rules(&me);
     let mut pulled = 0u32;
     let mut site_url = None;
+    let mut originals = None;
     loop {
         let have = store.read(oplog::watermarks)?;
         let resp = transport.pull(&PullRequest { have, limit: BATCH })?;
@@ -169,6 +228,7 @@ pub fn sync_once(
         }
         let n = resp.ops.len();
         site_url.clone_from(&resp.site_url);
+        originals = resp.originals.or(originals);
         let r = store.write_without_ops(ctx.now(), "sync", |tx| {
             oplog::apply_remote(tx, &rules, &resp.ops)
         })?;
@@ -190,6 +250,7 @@ pub fn sync_once(
     }
     // The hub's 公网地址, shown in 直播网站 (none: the hub has none, or no longer).
     guanmo_api::site::remember_hub_public_url(ctx, site_url.as_deref())?;
+    crate::originals::remember(ctx, originals)?;
     if let Some(offset) = report.clock_offset_ms {
         store.write_without_ops(ctx.now(), "sync", |tx| {
             meta::set(tx, "hub_clock_offset_ms", &offset.to_string())?;
@@ -197,171 +258,30 @@ pub fn sync_once(
         })?;
     }
 
-    // 3. Photos this laptop lacks (those of other devices' evidence and posts).
-    fetch_photos(ctx, media, transport, progress, &mut report)?;
+    // 3. Copies of photos this laptop can show none of (other devices' posts and evidence),
+    //    then, giving way to new work: copies of its other photos (drafts, evidence) and the
+    //    originals both ways as the organiser's setting allows.
+    transfer::fetch_copies(ctx, media, transport, &give_way, &mut report)?;
+    transfer::send_other_copies(ctx, media, transport, &give_way, &mut report)?;
+    let policy = crate::originals::effective(ctx)?;
+    transfer::send_originals(
+        ctx,
+        media,
+        transport,
+        progress,
+        &give_way,
+        policy,
+        &mut report,
+    )?;
+    transfer::fetch_originals(
+        ctx,
+        media,
+        transport,
+        progress,
+        &give_way,
+        policy,
+        &mut report,
+    )?;
+    report.yielded = give_way.happened();
     Ok(report)
-}
-
-fn all_hashes(ctx: &Ctx) -> SyncResult<Vec<(String, u64)>> {
-    Ok(ctx.store().read(guanmo_store::photos::hashes_and_sizes)?)
-}
-
-/// Photos moved at once. The side that receives a photo makes its 1600 px and 320 px copies,
-/// so two in flight keep both of its cores busy.
-const PHOTO_WORKERS: usize = 2;
-
-/// What moving one photo did.
-struct Moved {
-    /// Bytes sent or received.
-    bytes: u64,
-    /// The photo is now complete on the receiving side.
-    complete: bool,
-}
-
-/// Runs `work` on every item, [`PHOTO_WORKERS`] at a time, and hands each outcome to
-/// `settle` on this thread (where progress is reported) as it comes. After the first failure
-/// no new item is started; the failure is returned once the ones under way are done.
-fn move_photos<T: Sync>(
-    items: &[T],
-    work: &(dyn Fn(&T) -> SyncResult<Moved> + Sync),
-    mut settle: impl FnMut(Moved),
-) -> SyncResult<()> {
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let (tx, rx) = mpsc::channel::<SyncResult<Moved>>();
-    std::thread::scope(|s| {
-        for _ in 0..PHOTO_WORKERS.min(items.len()) {
-            let (tx, next, stop) = (tx.clone(), &next, &stop);
-            s.spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let Some(item) = items.get(next.fetch_add(1, Ordering::Relaxed)) else {
-                        break;
-                    };
-                    let moved = work(item);
-                    if moved.is_err() {
-                        stop.store(true, Ordering::Relaxed);
-                    }
-                    if tx.send(moved).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(tx);
-        let mut failed = None;
-        for moved in rx {
-            match moved {
-                Ok(m) => settle(m),
-                Err(e) => {
-                    failed.get_or_insert(e);
-                }
-            }
-        }
-        failed.map_or(Ok(()), Err)
-    })
-}
-
-fn send_photos(
-    ctx: &Ctx,
-    media: &MediaStore,
-    transport: &dyn Transport,
-    progress: &dyn Fn(Progress),
-    report: &mut SyncReport,
-) -> SyncResult<()> {
-    let here: HashMap<String, u64> = all_hashes(ctx)?
-        .into_iter()
-        .filter(|(h, _)| blobs::has_original(media, h))
-        .collect();
-    let mut hashes: Vec<&String> = here.keys().collect();
-    hashes.sort();
-    let mut to_send = Vec::new();
-    for chunk in hashes.chunks(1_000) {
-        let q = BlobQuery {
-            hashes: chunk.iter().map(|h| (*h).clone()).collect(),
-        };
-        to_send.extend(
-            transport
-                .blobs_missing(&q)?
-                .missing
-                .into_iter()
-                .filter_map(|state| here.get(&state.hash).map(|size| (state, *size))),
-        );
-    }
-    let total = u32::try_from(to_send.len()).unwrap_or(u32::MAX);
-    let mut done = 0u32;
-    let send = |(state, size): &(BlobState, u64)| {
-        let mut offset = state.received;
-        let mut bytes = 0;
-        while offset < *size {
-            let chunk = blobs::read_chunk(media, &state.hash, offset, CHUNK)?;
-            if chunk.is_empty() {
-                break;
-            }
-            let next = transport.put_blob(&state.hash, *size, offset, &chunk)?;
-            bytes += next.saturating_sub(offset);
-            if next <= offset {
-                break;
-            }
-            offset = next;
-        }
-        Ok(Moved {
-            bytes,
-            complete: offset >= *size,
-        })
-    };
-    move_photos(&to_send, &send, |moved| {
-        done += 1;
-        report.bytes += moved.bytes;
-        report.photos_sent += u32::from(moved.complete);
-        progress(Progress::Photos {
-            done,
-            total,
-            bytes: report.bytes,
-        });
-    })
-}
-
-fn fetch_photos(
-    ctx: &Ctx,
-    media: &MediaStore,
-    transport: &dyn Transport,
-    progress: &dyn Fn(Progress),
-    report: &mut SyncReport,
-) -> SyncResult<()> {
-    let absent: Vec<(String, u64)> = all_hashes(ctx)?
-        .into_iter()
-        .filter(|(h, _)| !blobs::has_original(media, h))
-        .collect();
-    let total = u32::try_from(absent.len()).unwrap_or(u32::MAX);
-    let mut done = 0u32;
-    let fetch = |(hash, size): &(String, u64)| {
-        let mut offset = blobs::received(ctx.data_dir(), hash)?;
-        let mut bytes = 0;
-        while offset < *size {
-            let chunk = transport.get_blob(hash, offset, CHUNK)?;
-            if chunk.is_empty() {
-                break;
-            }
-            let next = blobs::append(media, ctx.data_dir(), hash, *size, offset, &chunk)?;
-            bytes += next.saturating_sub(offset);
-            if next <= offset {
-                break;
-            }
-            offset = next;
-        }
-        Ok(Moved {
-            bytes,
-            complete: blobs::has_original(media, hash),
-        })
-    };
-    move_photos(&absent, &fetch, |moved| {
-        done += 1;
-        report.bytes += moved.bytes;
-        report.photos_received += u32::from(moved.complete);
-        progress(Progress::Photos {
-            done,
-            total,
-            bytes: report.bytes,
-        });
-    })
 }

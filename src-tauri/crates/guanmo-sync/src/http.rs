@@ -11,8 +11,8 @@
 //! the clear.
 
 use crate::protocol::{
-    BlobQuery, BlobStatus, PairRequest, PairResponse, PullRequest, PullResponse, PushRequest,
-    PushResponse, CHUNK,
+    BlobQuery, BlobStatus, CopyQuery, CopyStatus, PairRequest, PairResponse, PullRequest,
+    PullResponse, PushRequest, PushResponse, CHUNK, COPY_MAX,
 };
 use crate::tls::{self, HubTrust};
 use crate::{SyncError, SyncErrorCode, SyncResult, Transport};
@@ -31,6 +31,11 @@ pub const PULL: &str = "/peer/v1/pull";
 pub const BLOBS_MISSING: &str = "/peer/v1/blobs/missing";
 /// `PUT` and `GET` `{BLOBS}/{hash}`: a chunk of a photo's original.
 pub const BLOBS: &str = "/peer/v1/blobs";
+
+/// `POST`: which photos the hub can show none of (no original, no 1600 px copy).
+pub const COPIES_MISSING: &str = "/peer/v1/copies/missing";
+/// `PUT` and `GET` `{COPIES}/{hash}`: a photo's 1600 px copy, whole (the hub re-encodes it).
+pub const COPIES: &str = "/peer/v1/copies";
 
 /// Query of `PUT {BLOBS}/{hash}`; the body is the chunk's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +89,8 @@ pub struct HttpTransport {
     agent: ureq::Agent,
     /// A refused certificate means "not the pinned one" rather than "not trusted".
     pinned: bool,
+    /// The hub's address is loopback or private (named hubs count as the internet).
+    local: bool,
 }
 
 impl std::fmt::Debug for HttpTransport {
@@ -161,6 +168,7 @@ impl HttpTransport {
             token: Mutex::new(token),
             agent,
             pinned: https && matches!(trust, HubTrust::Pinned(_)),
+            local: uri.host().is_some_and(crate::hub_url::plain_http_allowed),
         })
     }
 
@@ -257,6 +265,11 @@ fn blob_path(hash: &str) -> SyncResult<String> {
     Ok(format!("{BLOBS}/{hash}"))
 }
 
+/// As [`blob_path`], for a photo's 1600 px copy.
+fn copy_path(hash: &str) -> SyncResult<String> {
+    blob_path(hash).map(|p| p.replacen(BLOBS, COPIES, 1))
+}
+
 impl Transport for HttpTransport {
     fn pair(&self, req: &PairRequest) -> SyncResult<PairResponse> {
         let resp: PairResponse = self.post(PAIR, req, false)?;
@@ -301,6 +314,35 @@ impl Transport for HttpTransport {
             .call()
             .map_err(|e| self.failed(e))?;
         answer(resp, CHUNK_ANSWER_LIMIT)
+    }
+
+    fn copies_missing(&self, q: &CopyQuery) -> SyncResult<CopyStatus> {
+        self.post(COPIES_MISSING, q, true)
+    }
+
+    fn put_copy(&self, hash: &str, jpeg: &[u8]) -> SyncResult<()> {
+        let resp = self
+            .agent
+            .put(self.url(&copy_path(hash)?))
+            .header("Authorization", &self.authorization()?)
+            .header("Content-Type", "image/jpeg")
+            .send(jpeg)
+            .map_err(|e| self.failed(e))?;
+        answer(resp, ANSWER_LIMIT).map(drop)
+    }
+
+    fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>> {
+        let resp = self
+            .agent
+            .get(self.url(&copy_path(hash)?))
+            .header("Authorization", &self.authorization()?)
+            .call()
+            .map_err(|e| self.failed(e))?;
+        answer(resp, COPY_MAX + 1024)
+    }
+
+    fn on_local_network(&self) -> bool {
+        self.local
     }
 }
 

@@ -4,8 +4,8 @@
 
 use crate::identity::{self, Role};
 use crate::protocol::{
-    BlobQuery, BlobState, BlobStatus, PairRequest, PairResponse, PullRequest, PullResponse,
-    PushRequest, PushResponse, BATCH, CHUNK,
+    BlobQuery, BlobState, BlobStatus, CopyQuery, CopyStatus, PairRequest, PairResponse,
+    PullRequest, PullResponse, PushRequest, PushResponse, BATCH, CHUNK, COPY_MAX,
 };
 use crate::{blobs, pairing, SyncError, SyncErrorCode, SyncResult};
 use chrono::SecondsFormat;
@@ -123,6 +123,7 @@ impl HubService {
             more,
             hub_time: self.now_text(),
             site_url,
+            originals: Some(crate::originals::policy(&self.ctx)?),
         })
     }
 
@@ -180,5 +181,91 @@ impl HubService {
             ));
         }
         blobs::read_chunk(&self.media, hash, offset, max.min(CHUNK))
+    }
+
+    /// Which of these photos the hub can show none of (neither the original nor a 1600 px
+    /// copy): a laptop sends those copies before the posts that show them.
+    pub fn copies_missing(&self, token: &str, q: &CopyQuery) -> SyncResult<CopyStatus> {
+        self.device(token)?;
+        if q.hashes.len() > 5_000 {
+            return Err(SyncError::new(SyncErrorCode::BadRequest, "too many hashes"));
+        }
+        if !q.hashes.iter().all(|h| blobs::valid_hash(h)) {
+            return Err(SyncError::new(
+                SyncErrorCode::BadRequest,
+                "not a photo hash",
+            ));
+        }
+        let missing = q
+            .hashes
+            .iter()
+            .filter(|h| !blobs::has_showable(&self.media, h))
+            .cloned()
+            .collect();
+        Ok(CopyStatus { missing })
+    }
+
+    /// A laptop's 1600 px copy of one of its photos, ahead of the original (publishing over
+    /// 4G). The bytes are untrusted and cannot be checked against the hash, so: only the
+    /// device whose record of the photo stands (or, before any record arrived, the sender)
+    /// may send it; it is decoded within limits and re-encoded without metadata
+    /// ([`MediaStore::import_web_copy`]); a photo the hub can already show keeps what it has
+    /// (the original, once it arrives, replaces the copy with its own).
+    pub fn put_copy(&self, token: &str, hash: &str, jpeg: &[u8]) -> SyncResult<()> {
+        let device = self.device(token)?;
+        if !blobs::valid_hash(hash) {
+            return Err(SyncError::new(
+                SyncErrorCode::BadRequest,
+                "not a photo hash",
+            ));
+        }
+        if jpeg.len() as u64 > COPY_MAX {
+            return Err(SyncError::new(
+                SyncErrorCode::BadRequest,
+                "photo copy too large",
+            ));
+        }
+        let owner = self
+            .ctx
+            .store()
+            .read(|c| guanmo_store::photos::owner(c, hash))?;
+        let imported_here = owner.is_none()
+            && self
+                .ctx
+                .store()
+                .read(|c| guanmo_store::photos::exists(c, hash))?;
+        if imported_here || owner.as_ref().is_some_and(|o| *o != device) {
+            return Err(SyncError::new(
+                SyncErrorCode::BadRequest,
+                format!("photo {hash} is not the sender's"),
+            ));
+        }
+        if blobs::has_showable(&self.media, hash) {
+            return Ok(());
+        }
+        self.media
+            .import_web_copy(hash, jpeg, &guanmo_media::Limits::default())
+            .map_err(|e| {
+                SyncError::new(
+                    SyncErrorCode::BadRequest,
+                    format!("photo copy {hash} refused: {e}"),
+                )
+            })?;
+        Ok(())
+    }
+
+    /// The hub's 1600 px copy of a photo it knows, for a laptop that lacks it.
+    pub fn get_copy(&self, token: &str, hash: &str) -> SyncResult<Vec<u8>> {
+        self.device(token)?;
+        let known = blobs::valid_hash(hash)
+            && self
+                .ctx
+                .store()
+                .read(|c| guanmo_store::photos::exists(c, hash))?;
+        let path = known
+            .then(|| self.media.path(hash, guanmo_media::Size::Web).ok())
+            .flatten()
+            .ok_or_else(|| SyncError::new(SyncErrorCode::BadRequest, format!("no photo {hash}")))?;
+        Ok(std::fs::read(path)?)
     }
 }

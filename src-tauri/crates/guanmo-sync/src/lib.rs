@@ -21,12 +21,14 @@ mod hub;
 pub mod hub_url;
 mod identity;
 pub mod memory;
+pub mod originals;
 mod pairing;
 pub mod protocol;
 mod status;
 pub mod tls;
+mod transfer;
 
-pub use client::{sync_once, Progress, SyncReport, Transport};
+pub use client::{sync_in_background, sync_once, Progress, SyncReport, Transport};
 pub use error::{SyncError, SyncErrorCode};
 pub use hub::HubService;
 pub use hub_url::{

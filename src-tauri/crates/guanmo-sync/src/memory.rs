@@ -3,8 +3,8 @@
 //! exchange through it.
 
 use crate::protocol::{
-    BlobQuery, BlobStatus, PairRequest, PairResponse, PullRequest, PullResponse, PushRequest,
-    PushResponse,
+    BlobQuery, BlobStatus, CopyQuery, CopyStatus, PairRequest, PairResponse, PullRequest,
+    PullResponse, PushRequest, PushResponse,
 };
 use crate::{HubService, SyncError, SyncErrorCode, SyncResult, Transport};
 use std::sync::Mutex;
@@ -31,6 +31,8 @@ struct State {
     cut_after: Option<u64>,
     stale: Vec<PushRequest>,
     calls: u64,
+    /// The hub counts as reached over the internet (see [`MemoryTransport::over_internet`]).
+    internet: bool,
 }
 
 /// A transport that calls the hub directly, with faults.
@@ -64,8 +66,15 @@ impl MemoryTransport {
                 cut_after: None,
                 stale: Vec::new(),
                 calls: 0,
+                internet: false,
             }),
         }
+    }
+
+    /// The hub counts as reached over the internet (`true`) or on the laptop's own network
+    /// (the default), for [`crate::protocol::OriginalsPolicy::LanOnly`].
+    pub fn over_internet(&self, internet: bool) {
+        self.lock().internet = internet;
     }
 
     /// Cuts (`true`) or restores the link: a cut link fails every call.
@@ -209,5 +218,21 @@ impl Transport for MemoryTransport {
         self.call("get_blob", || {
             self.hub.get_blob(&self.token(), hash, offset, max)
         })
+    }
+
+    fn copies_missing(&self, q: &CopyQuery) -> SyncResult<CopyStatus> {
+        self.call("copies", || self.hub.copies_missing(&self.token(), q))
+    }
+
+    fn put_copy(&self, hash: &str, jpeg: &[u8]) -> SyncResult<()> {
+        self.call("put_copy", || self.hub.put_copy(&self.token(), hash, jpeg))
+    }
+
+    fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>> {
+        self.call("get_copy", || self.hub.get_copy(&self.token(), hash))
+    }
+
+    fn on_local_network(&self) -> bool {
+        !self.lock().internet
     }
 }

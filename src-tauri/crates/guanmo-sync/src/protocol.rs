@@ -99,7 +99,78 @@ pub struct PullResponse {
     /// it in 直播网站. Absent from hubs that predate it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub site_url: Option<String>,
+    /// When laptops send photo originals (the organiser's choice on the hub). Absent from
+    /// hubs that predate it: [`OriginalsPolicy::Background`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub originals: Option<OriginalsPolicy>,
 }
+
+/// When a laptop sends its photos' originals. A post always goes out with its 1600 px copies
+/// first (what residents see); the originals (evidence, and the archive the organiser
+/// exports) follow as the organiser sets on the hub.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, specta::Type)]
+#[serde(rename_all = "snake_case")]
+pub enum OriginalsPolicy {
+    /// 后台上传: after everything else, whenever the laptop is online, giving way to new work.
+    #[default]
+    Background,
+    /// 仅局域网: only while the hub is reached at a private or loopback address (the venue's
+    /// or the organiser's own network), never over the internet (a 4G hotspot).
+    LanOnly,
+    /// 仅U盘: never over the network; originals travel in bundle files.
+    UsbOnly,
+}
+
+impl OriginalsPolicy {
+    /// Name in settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OriginalsPolicy::Background => "background",
+            OriginalsPolicy::LanOnly => "lan_only",
+            OriginalsPolicy::UsbOnly => "usb_only",
+        }
+    }
+
+    /// From its name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "background" => Some(OriginalsPolicy::Background),
+            "lan_only" => Some(OriginalsPolicy::LanOnly),
+            "usb_only" => Some(OriginalsPolicy::UsbOnly),
+            _ => None,
+        }
+    }
+
+    /// Whether originals go over a link to a hub that is (`local`) or is not on this
+    /// laptop's own network.
+    pub fn sends_over(self, local: bool) -> bool {
+        match self {
+            OriginalsPolicy::Background => true,
+            OriginalsPolicy::LanOnly => local,
+            OriginalsPolicy::UsbOnly => false,
+        }
+    }
+}
+
+/// Which of these photos can the other side show none of (it has neither the original nor a
+/// 1600 px copy)?
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyQuery {
+    /// Content hashes of the originals.
+    pub hashes: Vec<String>,
+}
+
+/// The answer to a [`CopyQuery`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyStatus {
+    /// The photos it can show none of.
+    pub missing: Vec<String>,
+}
+
+/// Largest 1600 px copy in one request.
+pub const COPY_MAX: u64 = guanmo_media::MAX_WEB_COPY_BYTES;
 
 /// Which of these photos does the other side lack?
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

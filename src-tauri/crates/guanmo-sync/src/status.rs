@@ -2,6 +2,7 @@
 //! out or come in, photos still to transfer, held-back operations, refusals and conflicts.
 
 use crate::identity::{self, Role};
+use crate::protocol::OriginalsPolicy;
 use crate::{blobs, SyncResult};
 use guanmo_api::Ctx;
 use guanmo_media::MediaStore;
@@ -95,6 +96,11 @@ pub struct SyncOverview {
     pub devices: Vec<DeviceStatus>,
     /// Refusals and conflicts, newest first.
     pub issues: Vec<IssueView>,
+    /// When originals travel (原图上传): the hub's setting, on a laptop as last heard.
+    pub originals: OriginalsPolicy,
+    /// This laptop's posts whose latest change the hub has not confirmed yet (待上传); a
+    /// published post not listed here is on the resident page. Empty on the hub.
+    pub posts_waiting: Vec<String>,
 }
 
 fn clamp(n: i64) -> u32 {
@@ -105,53 +111,57 @@ fn clamp(n: i64) -> u32 {
 pub fn overview(ctx: &Ctx, media: &MediaStore) -> SyncResult<SyncOverview> {
     let me = identity::device_identity(ctx)?;
     let store = ctx.store();
-    let (own, acked, offset, last_contact, backlog, issues, devices, hashes) = store.read(|c| {
-        let own = oplog::watermark(c, &me.id)?;
-        let acked: i64 = meta::get(c, "hub_acked_seq")?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        let offset: Option<i64> = meta::get(c, "hub_clock_offset_ms")?.and_then(|s| s.parse().ok());
-        let last_contact = meta::get(c, "hub_last_contact")?;
-        let backlog = oplog::backlog_counts(c)?;
-        let issues = oplog::issues(c)?;
-        let marks = oplog::watermarks(c)?;
-        let mut assigned: std::collections::HashMap<String, Vec<String>> =
-            std::collections::HashMap::new();
-        for a in guanmo_store::trust::scorer_assignments(c)? {
-            assigned.entry(a.device_id).or_default().push(a.scorer_id);
-        }
-        let moderators = guanmo_store::trust::moderators(c)?;
-        let devices = guanmo_store::devices::list(c)?
-            .into_iter()
-            .map(|d| DeviceStatus {
-                moderator: moderators.contains(&d.id),
-                ops_received: clamp(marks.get(&d.id).copied().unwrap_or(0)),
-                backlog: clamp(backlog.get(&d.id).copied().unwrap_or(0)),
-                scorer_ids: assigned.remove(&d.id).unwrap_or_default(),
-                last_contact: d.last_contact,
-                role: Role::parse(&d.role).unwrap_or(Role::Scorer),
-                id: d.id,
-                name: d.name,
-                paired_at: d.paired_at,
-                revoked_at: d.revoked_at,
-                address: d.address,
-            })
-            .collect::<Vec<_>>();
-        let hashes: Vec<String> = guanmo_store::photos::hashes_and_sizes(c)?
-            .into_iter()
-            .map(|(h, _)| h)
-            .collect();
-        Ok((
-            own,
-            acked,
-            offset,
-            last_contact,
-            backlog,
-            issues,
-            devices,
-            hashes,
-        ))
-    })?;
+    let (own, acked, offset, last_contact, backlog, issues, devices, hashes, heads) =
+        store.read(|c| {
+            let own = oplog::watermark(c, &me.id)?;
+            let acked: i64 = meta::get(c, "hub_acked_seq")?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let offset: Option<i64> =
+                meta::get(c, "hub_clock_offset_ms")?.and_then(|s| s.parse().ok());
+            let last_contact = meta::get(c, "hub_last_contact")?;
+            let backlog = oplog::backlog_counts(c)?;
+            let issues = oplog::issues(c)?;
+            let marks = oplog::watermarks(c)?;
+            let mut assigned: std::collections::HashMap<String, Vec<String>> =
+                std::collections::HashMap::new();
+            for a in guanmo_store::trust::scorer_assignments(c)? {
+                assigned.entry(a.device_id).or_default().push(a.scorer_id);
+            }
+            let moderators = guanmo_store::trust::moderators(c)?;
+            let devices = guanmo_store::devices::list(c)?
+                .into_iter()
+                .map(|d| DeviceStatus {
+                    moderator: moderators.contains(&d.id),
+                    ops_received: clamp(marks.get(&d.id).copied().unwrap_or(0)),
+                    backlog: clamp(backlog.get(&d.id).copied().unwrap_or(0)),
+                    scorer_ids: assigned.remove(&d.id).unwrap_or_default(),
+                    last_contact: d.last_contact,
+                    role: Role::parse(&d.role).unwrap_or(Role::Scorer),
+                    id: d.id,
+                    name: d.name,
+                    paired_at: d.paired_at,
+                    revoked_at: d.revoked_at,
+                    address: d.address,
+                })
+                .collect::<Vec<_>>();
+            let hashes: Vec<String> = guanmo_store::photos::hashes_and_sizes(c)?
+                .into_iter()
+                .map(|(h, _)| h)
+                .collect();
+            let heads = guanmo_store::outbox::post_heads(c, &me.id)?;
+            Ok((
+                own,
+                acked,
+                offset,
+                last_contact,
+                backlog,
+                issues,
+                devices,
+                hashes,
+                heads,
+            ))
+        })?;
     let is_hub = me.role == Some(Role::Hub);
     let mut devices = devices;
     if !is_hub {
@@ -198,6 +208,16 @@ pub fn overview(ctx: &Ctx, media: &MediaStore) -> SyncResult<SyncOverview> {
                 resolved_at: i.resolved_at,
             })
             .collect(),
+        originals: crate::originals::effective(ctx)?,
+        posts_waiting: if is_hub {
+            Vec::new()
+        } else {
+            heads
+                .into_iter()
+                .filter(|(_, seq)| *seq > acked)
+                .map(|(id, _)| id)
+                .collect()
+        },
     })
 }
 
@@ -393,5 +413,58 @@ mod tests {
         let done = delivery(&laptop).unwrap();
         assert!(done.pending_sheet_ids.is_empty(), "{done:?}");
         assert_eq!(done.pending_records, 0);
+    }
+
+    #[test]
+    fn a_published_post_waits_until_the_hub_confirmed_it_and_the_laptop_learns_the_originals_setting(
+    ) {
+        let (hub, hub_media, _h) = device(Role::Hub);
+        crate::originals::set_policy(&hub, OriginalsPolicy::UsbOnly).unwrap();
+        let (laptop, media, _l) = device(Role::Media);
+        assert_eq!(
+            overview(&laptop, &media).unwrap().originals,
+            OriginalsPolicy::Background,
+            "the default until the hub says"
+        );
+        let service = HubService::new(hub.clone(), hub_media.clone());
+        let link = MemoryTransport::new(service, Faults::default(), 3);
+        let code = crate::new_pairing_code(&hub).unwrap();
+        crate::pair_with_hub(&laptop, &link, "memory://hub", &code.code).unwrap();
+        let post = guanmo_api::feed::create_draft(
+            &laptop,
+            guanmo_domain::feed::PostInput {
+                stop_label: None,
+                township_id: None,
+                body: "观摩开始".into(),
+                photos: Vec::new(),
+                credit: String::new(),
+            },
+        )
+        .unwrap();
+        let post = guanmo_api::feed::publish_post(&laptop, &post.id, post.version).unwrap();
+        assert_eq!(
+            overview(&laptop, &media).unwrap().posts_waiting,
+            vec![post.id.clone()]
+        );
+        link.set_cut(true);
+        assert!(crate::sync_once(&laptop, &media, &link, &|_| {}).is_err());
+        assert_eq!(
+            overview(&laptop, &media).unwrap().posts_waiting,
+            vec![post.id.clone()],
+            "offline: still waiting"
+        );
+        link.set_cut(false);
+        crate::sync_once(&laptop, &media, &link, &|_| {}).unwrap();
+        let o = overview(&laptop, &media).unwrap();
+        assert!(o.posts_waiting.is_empty(), "{:?}", o.posts_waiting);
+        assert_eq!(o.originals, OriginalsPolicy::UsbOnly);
+        assert!(overview(&hub, &hub_media).unwrap().posts_waiting.is_empty());
+        assert_eq!(
+            crate::originals::set_policy(&laptop, OriginalsPolicy::Background)
+                .unwrap_err()
+                .code,
+            guanmo_api::ErrorCode::HubOnly,
+            "only the hub sets it"
+        );
     }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Post, PostInput } from "../../ipc";
-import { beijingHHMM, charCount, gridColumns, movePhoto, paragraphs, previewModel, residentStamp, residentUpdateStamp } from "./feed";
+import { beijingHHMM, charCount, gridColumns, movePhoto, paragraphs, previewModel, residentStamp, residentUpdateStamp, uploadOf } from "./feed";
+import { status } from "../sync/fixtures";
 
 const input: PostInput = {
   stop_label: "【第7站·水口山镇】",
@@ -74,5 +75,44 @@ describe("preview formatting", () => {
 
   it("counts characters as the backend does", () => {
     expect(charCount("观摩𠀀")).toBe(3);
+  });
+});
+
+describe("a post on its way to the resident page", () => {
+  const published: Post = {
+    id: "p1",
+    ...input,
+    status: "published",
+    pinned: false,
+    created_at: "2024-12-04T01:00:00Z",
+    published_at: "2024-12-04T01:10:00Z",
+    updated_at: null,
+    retracted_at: null,
+    retracted_by: null,
+    version: 2,
+  };
+  const media = { role: "media" as const, hub_id: "hub" };
+
+  it("says nothing on the hub, on a device without a role, for drafts, or before the status is known", () => {
+    expect(uploadOf(published, null)).toBeNull();
+    expect(uploadOf(published, status({}, { role: "hub", hub_id: "me" }))).toBeNull();
+    expect(uploadOf(published, status({}, { role: null }))).toBeNull();
+    expect(uploadOf({ ...published, status: "draft" }, status({}, { ...media, posts_waiting: ["p1"] }))).toBeNull();
+  });
+
+  it("is 仅本机 before pairing, 待上传 until the hub confirmed it, 已上线 after", () => {
+    expect(uploadOf(published, status({}, { role: "media", hub_id: null }))?.label).toBe("仅本机");
+    const waiting = uploadOf(published, status({}, { ...media, posts_waiting: ["p1"] }));
+    expect(waiting).toMatchObject({ label: "待上传", tone: "wait" });
+    const offline = status({ last_error: { at: "2024-12-04T01:30:00Z", error: { code: "unreachable", message: "", problems: [] } } }, { ...media, posts_waiting: ["p1"] });
+    expect(uploadOf(published, offline)?.hint).toContain("联网后自动上传");
+    expect(uploadOf(published, status({}, { ...media, posts_waiting: ["other"] }))).toMatchObject({ label: "已上线", tone: "ok" });
+  });
+
+  it("counts its photos while they go out", () => {
+    const progress = { step: "post" as const, done: 4, total: 9, bytes: 0, post_id: "p1" };
+    expect(uploadOf(published, status({ running: true, progress }, { ...media, posts_waiting: ["p1"] }))).toMatchObject({ label: "上传中 4/9", tone: "busy" });
+    const other = { ...progress, post_id: "p2" };
+    expect(uploadOf(published, status({ running: true, progress: other }, { ...media, posts_waiting: ["p1"] }))?.label).toBe("上传中");
   });
 });

@@ -1,6 +1,6 @@
 //! Pure helpers for the live feed (图文直播): how residents' page lays a post out (mirrored from
 //! guanmo-web so the preview matches it), the composer's photo order, labels.
-import type { Post, PostInput, PostStatus } from "../../ipc";
+import type { Post, PostInput, PostStatus, SyncStatus } from "../../ipc";
 import { moveTo } from "../roster/roster";
 import { beijingParts } from "../../lib/beijing";
 
@@ -15,6 +15,29 @@ export const STATUS_LABELS: Record<PostStatus, string> = {
   published: "已发布",
   retracted: "已撤回",
 };
+
+/** Where a published post stands on its way to the resident page, on a laptop. */
+export type Upload = { label: string; tone: "ok" | "busy" | "wait"; hint: string };
+
+/**
+ * A published post's way to the hub (whose site residents read): 已上线 once the hub confirmed
+ * it, 上传中 n/m while its photos go out, 待上传 otherwise. None on the hub (its posts are
+ * live at once), on a device with no role, or before the sync status is known.
+ */
+export function uploadOf(p: Post, sync: SyncStatus | null): Upload | null {
+  if (!sync || p.status !== "published") return null;
+  const o = sync.overview;
+  if (o.role === null || o.role === "hub") return null;
+  if (!o.hub_id) return { label: "仅本机", tone: "wait", hint: "本机还没有与组织方主机配对:这条动态只在本机的直播网站显示" };
+  if (!o.posts_waiting.includes(p.id)) return { label: "已上线", tone: "ok", hint: "组织方主机已收到,直播页面可见" };
+  const pr = sync.running ? sync.progress : null;
+  if (pr?.step === "post" && pr.post_id === p.id) {
+    return { label: `上传中 ${pr.done}/${pr.total ?? "?"}`, tone: "busy", hint: "正在上传这条动态的照片,传完后动态随即上线" };
+  }
+  if (sync.running) return { label: "上传中", tone: "busy", hint: "正在与组织方主机同步" };
+  if (sync.last_error) return { label: "待上传", tone: "wait", hint: "暂时连不上组织方主机,联网后自动上传" };
+  return { label: "待上传", tone: "wait", hint: "几秒内自动上传到组织方主机" };
+}
 
 /** Characters as the backend counts them (Unicode scalar values, not UTF-16 units). */
 export function charCount(s: string): number {

@@ -334,10 +334,10 @@ describe("a laptop", () => {
     render(SyncView);
     await fireEvent.click(await screen.findByTestId("sync-now"));
     await waitFor(() => expect(called(calls, "sync_now")).toHaveLength(1));
-    await emit("sync-progress", { step: "pushing", done: 9, total: 18, bytes: 0 });
+    await emit("sync-progress", { step: "pushing", done: 9, total: 18, bytes: 0, post_id: null });
     expect((await screen.findByTestId("sync-progress")).textContent).toBe("正在发送本机数据 9/18");
     expect(screen.getByTestId("sync-now").textContent).toContain("同步中");
-    const run = { at: new Date().toISOString(), pushed: 18, applied: 3, held: 0, refused: 0, conflicts: 0, refused_by_hub: 0, photos_sent: 0, photos_received: 0, bytes: 0 };
+    const run = { at: new Date().toISOString(), pushed: 18, applied: 3, held: 0, refused: 0, conflicts: 0, refused_by_hub: 0, photos_sent: 0, photos_received: 0, copies_sent: 0, originals_waiting: 0, bytes: 0 };
     await emit("sync-changed", paired({ last_run: run }, { unconfirmed: 0 }));
     await waitFor(() => expect(screen.getByTestId("sync-state").textContent).toContain("已同步"));
     expect(screen.getByTestId("sync-state").textContent).toContain("发送 18 条,接收 3 条");

@@ -13,6 +13,8 @@ export function overview(over: Partial<SyncOverview> = {}): SyncOverview {
     photos_missing: 0,
     clock_offset_ms: null,
     clock_warning: false,
+    originals: "background",
+    posts_waiting: [],
     devices: [],
     issues: [],
     ...over,

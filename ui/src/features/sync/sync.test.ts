@@ -15,6 +15,7 @@ import {
   hubUrlProblem,
   laptopState,
   nameProblem,
+  originalsText,
   openIssues,
   pairingLink,
   progressFraction,
@@ -129,20 +130,26 @@ describe("the laptop's state", () => {
     expect(laptopState(status({ running: true }, paired))).toBe("running");
     const error = { at: "2024-12-04T01:30:00Z", error: { code: "unreachable" as const, message: "", problems: [] } };
     expect(laptopState(status({ last_error: error }, paired))).toBe("failing");
-    const run = { at: "2024-12-04T01:30:00Z", pushed: 0, applied: 0, held: 0, refused: 0, conflicts: 0, refused_by_hub: 0, photos_sent: 0, photos_received: 0, bytes: 0 };
+    const run = { at: "2024-12-04T01:30:00Z", pushed: 0, applied: 0, held: 0, refused: 0, conflicts: 0, refused_by_hub: 0, photos_sent: 0, photos_received: 0, copies_sent: 0, originals_waiting: 0, bytes: 0 };
     expect(laptopState(status({ last_run: run }, paired))).toBe("synced");
     expect(runSummary(status({ last_run: run }, paired))).toBe("数据已是最新");
     expect(runSummary(status({ last_run: { ...run, pushed: 18, photos_received: 2, conflicts: 1 } }, paired))).toBe("发送 18 条,下载照片 2 张,冲突 1 处");
+    const photos = { ...run, copies_sent: 9, photos_sent: 2, originals_waiting: 7 };
+    expect(runSummary(status({ last_run: photos }, paired))).toBe("上传照片 9 张,上传原图 2 张");
+    expect(originalsText(status({ last_run: photos }, { ...paired, originals: "lan_only" }))).toBe("主机设置为“仅局域网”;还有 7 张原图待上传(动态照片已先行上传,不影响直播)");
+    expect(originalsText(status({ last_run: run }, paired))).toBe("主机设置为“后台上传”;原图已全部上传");
   });
 
   it("describes each step of a run, with a bar only where the amount is known", () => {
     expect(progressText(null)).toBe("正在连接主机…");
-    expect(progressText({ step: "pushing", done: 3, total: 18, bytes: 0 })).toBe("正在发送本机数据 3/18");
-    expect(progressText({ step: "pulling", done: 40, total: null, bytes: 0 })).toContain("已收到 40 条");
-    expect(progressText({ step: "photos", done: 1, total: 4, bytes: 3.5 * 1024 * 1024 })).toBe("正在传输照片 1/4(3.5 MB)");
-    expect(progressFraction({ step: "pushing", done: 9, total: 18, bytes: 0 })).toBe(0.5);
-    expect(progressFraction({ step: "pulling", done: 9, total: null, bytes: 0 })).toBeNull();
-    expect(progressFraction({ step: "photos", done: 0, total: 0, bytes: 0 })).toBe(1);
+    expect(progressText({ step: "pushing", done: 3, total: 18, bytes: 0, post_id: null })).toBe("正在发送本机数据 3/18");
+    expect(progressText({ step: "pulling", done: 40, total: null, bytes: 0, post_id: null })).toContain("已收到 40 条");
+    expect(progressText({ step: "photos", done: 1, total: 4, bytes: 3.5 * 1024 * 1024, post_id: null })).toBe("正在传输照片 1/4(3.5 MB)");
+    expect(progressText({ step: "post", done: 2, total: 9, bytes: 0, post_id: "p1" })).toBe("正在上传动态的照片 2/9(上传后动态即在直播页面上线)");
+    expect(progressFraction({ step: "post", done: 3, total: 9, bytes: 0, post_id: "p1" })).toBeCloseTo(1 / 3);
+    expect(progressFraction({ step: "pushing", done: 9, total: 18, bytes: 0, post_id: null })).toBe(0.5);
+    expect(progressFraction({ step: "pulling", done: 9, total: null, bytes: 0, post_id: null })).toBeNull();
+    expect(progressFraction({ step: "photos", done: 0, total: 0, bytes: 0, post_id: null })).toBe(1);
     expect(sizeText(820 * 1024)).toBe("820 KB");
     expect(sizeText(null)).toBe("");
   });

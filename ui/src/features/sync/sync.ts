@@ -1,7 +1,7 @@
 //! Pure helpers for 同步: Chinese labels for roles, reasons and records, times and countdowns,
 //! the progress bar's text, the laptop's status line and the pairing form's checks. The
 //! backend enforces every rule (who may pair, what is refused); nothing here decides one.
-import type { BundleReport, DeviceStatus, IssueView, Role, SyncOverview, SyncProgress, SyncStatus } from "../../ipc";
+import type { BundleReport, DeviceStatus, IssueView, OriginalsPolicy, Role, SyncOverview, SyncProgress, SyncStatus } from "../../ipc";
 import { agoText, beijingParts } from "../../lib/beijing";
 
 // ---- roles ----
@@ -150,6 +150,8 @@ export function progressText(p: SyncProgress | null): string {
       return `正在发送本机数据 ${p.done}/${p.total ?? "?"}`;
     case "pulling":
       return `正在接收其他设备的数据(已收到 ${p.done} 条)`;
+    case "post":
+      return `正在上传动态的照片 ${p.done}/${p.total ?? "?"}(上传后动态即在直播页面上线)`;
     case "photos":
       return `正在传输照片 ${p.done}/${p.total ?? "?"}(${sizeText(p.bytes)})`;
   }
@@ -169,11 +171,32 @@ export function runSummary(s: SyncStatus): string | null {
   const parts: string[] = [];
   if (r.pushed > 0) parts.push(`发送 ${r.pushed} 条`);
   if (r.applied > 0) parts.push(`接收 ${r.applied} 条`);
-  if (r.photos_sent > 0) parts.push(`上传照片 ${r.photos_sent} 张`);
+  if (r.copies_sent > 0) parts.push(`上传照片 ${r.copies_sent} 张`);
+  if (r.photos_sent > 0) parts.push(`上传原图 ${r.photos_sent} 张`);
   if (r.photos_received > 0) parts.push(`下载照片 ${r.photos_received} 张`);
   if (r.refused_by_hub > 0) parts.push(`主机拒绝 ${r.refused_by_hub} 条`);
   if (r.conflicts > 0) parts.push(`冲突 ${r.conflicts} 处`);
   return parts.length === 0 ? "数据已是最新" : parts.join(",");
+}
+
+// ---- 原图上传 ----
+
+export const ORIGINALS: { id: OriginalsPolicy; label: string; hint: string }[] = [
+  { id: "background", label: "后台上传", hint: "联网时在后台上传原图;有新动态或评分要上传时,原图让路。" },
+  { id: "lan_only", label: "仅局域网", hint: "只在通过局域网地址连接主机时(会场或组织方的网络)上传原图;用手机热点、经互联网连接时不传原图,节省流量。" },
+  { id: "usb_only", label: "仅U盘", hint: "原图不经网络传输,用“导出同步包”带到主机导入。" },
+];
+
+export function originalsLabel(p: OriginalsPolicy): string {
+  return ORIGINALS.find((o) => o.id === p)?.label ?? p;
+}
+
+/** The laptop's line about originals: the hub's setting and what waits. */
+export function originalsText(s: SyncStatus): string {
+  const waiting = s.last_run?.originals_waiting ?? 0;
+  const how = `主机设置为“${originalsLabel(s.overview.originals)}”`;
+  if (waiting === 0) return `${how};原图已全部上传`;
+  return `${how};还有 ${waiting} 张原图待上传(动态照片已先行上传,不影响直播)`;
 }
 
 // ---- issues ----

@@ -16,8 +16,12 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Json, Router};
-use guanmo_sync::http::{BlobGet, BlobPut, BlobReceived, BLOBS, BLOBS_MISSING, PAIR, PULL, PUSH};
-use guanmo_sync::protocol::{BlobQuery, PairRequest, PullRequest, PushRequest, CHUNK};
+use guanmo_sync::http::{
+    BlobGet, BlobPut, BlobReceived, BLOBS, BLOBS_MISSING, COPIES, COPIES_MISSING, PAIR, PULL, PUSH,
+};
+use guanmo_sync::protocol::{
+    BlobQuery, CopyQuery, PairRequest, PullRequest, PushRequest, CHUNK, COPY_MAX,
+};
 use guanmo_sync::{HubService, SyncErrorCode};
 use serde::de::DeserializeOwned;
 use std::net::{IpAddr, SocketAddr};
@@ -35,6 +39,8 @@ const PULL_LIMIT: usize = 64 * 1024;
 const MISSING_LIMIT: usize = 512 * 1024;
 /// One photo chunk plus slack.
 const CHUNK_LIMIT: usize = CHUNK as usize + 64 * 1024;
+/// One 1600 px copy, whole.
+const COPY_LIMIT: usize = COPY_MAX as usize;
 
 const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 
@@ -43,7 +49,8 @@ const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
 const PAIR_PER_MINUTE: u32 = 10;
 
 /// The peer router over the hub's service: `POST /peer/v1/pair`, `/push`, `/pull`,
-/// `/blobs/missing`, `PUT` and `GET /peer/v1/blobs/{hash}`. Requests must name the hub by an
+/// `/blobs/missing`, `PUT` and `GET /peer/v1/blobs/{hash}`, `/copies/missing`, `PUT` and
+/// `GET /peer/v1/copies/{hash}`. Requests must name the hub by an
 /// address, `localhost` or one of the host names of its 直播网站设置 in `Host`, so a web page
 /// on another name cannot reach the listener through DNS rebinding. Behind a reverse proxy
 /// listed in the settings' trusted proxies (nginx on the same server), pairing tries count
@@ -81,6 +88,16 @@ pub fn peer_router_behind(service: HubService, names: Vec<String>, trusted: Vec<
             put(put_blob)
                 .get(get_blob)
                 .layer(DefaultBodyLimit::max(CHUNK_LIMIT)),
+        )
+        .route(
+            COPIES_MISSING,
+            post(copies_missing).layer(DefaultBodyLimit::max(MISSING_LIMIT)),
+        )
+        .route(
+            &format!("{COPIES}/{{hash}}"),
+            put(put_copy)
+                .get(get_copy)
+                .layer(DefaultBodyLimit::max(COPY_LIMIT)),
         )
         .fallback(not_found)
         .layer(axum::Extension(limiter))
@@ -276,6 +293,41 @@ async fn put_blob(
     let received =
         blocking(move || service.put_blob(&token, &hash, q.total, q.offset, &chunk)).await?;
     Ok(Json(BlobReceived { received }).into_response())
+}
+
+async fn copies_missing(
+    State(service): State<HubService>,
+    req: Request,
+) -> Result<Response, HttpError> {
+    let token = authed(&service, req.headers()).await?;
+    let body: CopyQuery = json(req).await?;
+    let resp = blocking(move || service.copies_missing(&token, &body)).await?;
+    Ok(Json(resp).into_response())
+}
+
+async fn put_copy(
+    State(service): State<HubService>,
+    Path(hash): Path<String>,
+    req: Request,
+) -> Result<Response, HttpError> {
+    let token = authed(&service, req.headers()).await?;
+    let jpeg = bytes(req).await?;
+    blocking(move || service.put_copy(&token, &hash, &jpeg)).await?;
+    Ok(Json(serde_json::json!({})).into_response())
+}
+
+async fn get_copy(
+    State(service): State<HubService>,
+    Path(hash): Path<String>,
+    req: Request,
+) -> Result<Response, HttpError> {
+    let token = bearer(req.headers())?;
+    let jpeg = blocking(move || service.get_copy(&token, &hash)).await?;
+    let mut r = Response::new(Body::from(jpeg));
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    h.insert(header::CACHE_CONTROL, NO_STORE);
+    Ok(r)
 }
 
 async fn get_blob(
