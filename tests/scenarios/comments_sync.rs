@@ -825,3 +825,363 @@ fn sync_fails(site: &Site, i: usize) -> bool {
     let (d, t) = &site.laptops[i];
     d.sync(t).is_err()
 }
+
+// ---- 举报, 申诉 and likes across devices ----
+
+/// `(id, open reports)` of the 被举报 queue on `d`.
+fn reported(d: &Device) -> Vec<(String, u32)> {
+    comments::queue(&d.ctx, QueueKind::Reported)
+        .unwrap()
+        .into_iter()
+        .map(|q| (q.comment.id, q.comment.open_reports))
+        .collect()
+}
+
+fn likes(d: &Device) -> Vec<(String, u32)> {
+    comments::public_comments(&d.ctx, None).unwrap().likes
+}
+
+/// Codes of the refusals `d` lists.
+fn refusals(d: &Device) -> Vec<String> {
+    guanmo_sync::overview(&d.ctx, &d.media)
+        .unwrap()
+        .issues
+        .into_iter()
+        .filter(|i| i.kind == "refused")
+        .map(|i| i.code)
+        .collect()
+}
+
+#[test]
+fn a_report_on_the_hub_reaches_a_moderators_reported_queue_and_its_decision_resolves_it() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = site.comment("建议在观摩点增加停车位");
+    comments::decide(&site.hub.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    assert!(comments::report(&site.hub.ctx, &id, "reporter-key-1", "不实信息").unwrap());
+    assert!(
+        !comments::report(&site.hub.ctx, &id, "reporter-key-1", "不实信息").unwrap(),
+        "one report per phone"
+    );
+    site.sync(0);
+
+    // The moderator's laptop shows the hub's 被举报 queue, without the reporter's phone key.
+    let m = site.laptop(0);
+    assert_eq!(reported(m), vec![(id.clone(), 1)]);
+    assert_eq!(comments::overview(&m.ctx).unwrap().reported, 1);
+    for (sql, what) in [
+        (
+            "SELECT count(*) FROM comment_reports WHERE client_key IS NOT NULL",
+            "a phone key",
+        ),
+        (
+            "SELECT count(*) FROM ops WHERE payload LIKE '%reporter-key-1%'",
+            "the key in the log",
+        ),
+    ] {
+        assert_eq!(count(m, sql), 0, "{what} left the hub");
+    }
+
+    // 不通过 on the laptop, offline, then synced: the hub's report is resolved and the comment
+    // leaves the public page.
+    site.cut(0, true);
+    comments::decide(&m.ctx, std::slice::from_ref(&id), reject("不实信息")).unwrap();
+    assert!(reported(m).is_empty());
+    site.cut(0, false);
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert!(reported(&site.hub).is_empty(), "resolved at the hub");
+    assert_eq!(
+        count(
+            &site.hub,
+            "SELECT count(*) FROM comment_reports WHERE resolved_at IS NULL"
+        ),
+        0
+    );
+    assert!(public_ids(&site.hub).is_empty());
+    site.settle();
+    site.assert_converged();
+}
+
+#[test]
+fn a_report_on_a_media_laptops_site_reaches_the_hub_and_a_keep_elsewhere_closes_it() {
+    let site = Site::new();
+    site.grant(1, true);
+    let id = site.comment("建议在观摩点增加停车位");
+    comments::decide(&site.hub.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    site.settle();
+
+    // A resident reports it on 直播电脑一's LAN site.
+    let lan = site.laptop(0);
+    assert!(comments::report(&lan.ctx, &id, "lan-reporter-key", "广告").unwrap());
+    assert_eq!(reported(lan), vec![(id.clone(), 1)]);
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert_eq!(reported(&site.hub), vec![(id.clone(), 1)]);
+    assert_eq!(
+        count(
+            &site.hub,
+            "SELECT count(*) FROM ops WHERE payload LIKE '%lan-reporter-key%'"
+        ),
+        0,
+        "the phone key stays on the site that took the report"
+    );
+
+    // Another moderator's laptop keeps the comment (保留): closed on every replica.
+    let m = site.laptop(1);
+    site.sync(1);
+    assert_eq!(reported(m), vec![(id.clone(), 1)]);
+    comments::dismiss_reports(&m.ctx, &id).unwrap();
+    let r = site.sync(1);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert!(reported(&site.hub).is_empty());
+    assert_eq!(public_ids(&site.hub), vec![id.clone()], "it stays shown");
+    site.settle();
+    assert!(
+        reported(lan).is_empty(),
+        "closed on the site that took it too"
+    );
+    site.assert_converged();
+
+    // A new report after the 保留 is open again everywhere.
+    assert!(comments::report(&site.hub.ctx, &id, "reporter-key-2", "低俗").unwrap());
+    site.settle();
+    for i in 0..3 {
+        assert_eq!(
+            reported(site.laptop(i)),
+            vec![(id.clone(), 1)],
+            "laptop {i}"
+        );
+    }
+    site.assert_converged();
+}
+
+#[test]
+fn an_appeal_on_the_hub_reaches_a_moderator_as_pending_with_its_reason() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = site.comment("建议在观摩点增加停车位");
+    site.sync(0);
+    let m = site.laptop(0);
+    comments::decide(
+        &m.ctx,
+        std::slice::from_ref(&id),
+        reject("与观摩会内容无关"),
+    )
+    .unwrap();
+    site.sync(0);
+    assert_eq!(status(&site.hub, &id), (CommentStatus::Rejected, false));
+
+    // The resident appeals from the phone that wrote it, on the hub's site.
+    comments::appeal(&site.hub.ctx, &id, "phone-key-1", "停车确实困难,请再审").unwrap();
+    let r = site.sync(0);
+    assert_eq!(r.refused_by_hub, 0, "{r:?}");
+    let pending = comments::queue(&m.ctx, QueueKind::Pending).unwrap();
+    assert_eq!(pending.len(), 1);
+    let c = &pending[0].comment;
+    assert_eq!(
+        (c.id.as_str(), c.appealed, c.appeal_reason.as_deref()),
+        (id.as_str(), true, Some("停车确实困难,请再审"))
+    );
+
+    // The moderator decides it again: it reaches the hub and goes public.
+    comments::decide(&m.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert_eq!(status(&site.hub, &id), (CommentStatus::Approved, false));
+    assert_eq!(public_ids(&site.hub), vec![id.clone()]);
+    let actions: Vec<String> = comments::moderation_log(&site.hub.ctx, Some(&id))
+        .unwrap()
+        .into_iter()
+        .map(|l| l.action)
+        .collect();
+    assert_eq!(actions, ["approve", "appeal", "reject"]);
+    site.settle();
+    site.assert_converged();
+}
+
+#[test]
+fn an_appeal_on_a_media_laptops_site_reaches_the_hub_and_a_decision_that_missed_it_is_listed() {
+    let site = Site::new();
+    site.grant(1, true);
+    // A resident comments on 直播电脑一's LAN site; the hub rejects it.
+    let lan = site.laptop(0);
+    let id = comments::submit(
+        &lan.ctx,
+        Submission {
+            input: CommentInput {
+                target: "event".into(),
+                nickname: "柏坊居民".into(),
+                kind: CommentKind::Praise,
+                text: "为美丽柏坊点赞".into(),
+                township_id: None,
+                phone: "13900005555".into(),
+            },
+            client_key: "lan-phone-key".into(),
+            peer: "192.168.1.20".into(),
+            phone_verified: false,
+        },
+    )
+    .unwrap()
+    .id;
+    site.sync(0);
+    comments::decide(&site.hub.ctx, std::slice::from_ref(&id), reject("重复内容")).unwrap();
+    site.settle();
+
+    // The moderator on 直播电脑二 approves it before hearing of the appeal made meanwhile.
+    site.cut(1, true);
+    comments::appeal(&lan.ctx, &id, "lan-phone-key", "并非重复").unwrap();
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    assert_eq!(status(&site.hub, &id), (CommentStatus::Pending, false));
+    comments::decide(
+        &site.laptop(1).ctx,
+        std::slice::from_ref(&id),
+        Decision::Approve,
+    )
+    .unwrap();
+    site.cut(1, false);
+    let r = site.sync(1);
+    assert_eq!(
+        r.refused_by_hub, 1,
+        "the appeal reached the hub first: {r:?}"
+    );
+    assert_eq!(status(&site.hub, &id), (CommentStatus::Pending, false));
+    assert!(refusals(site.laptop(1)).contains(&"decision_conflict".to_string()));
+    site.settle();
+    site.assert_converged();
+    let c = comments::queue(&site.laptop(1).ctx, QueueKind::Pending).unwrap();
+    assert_eq!(c[0].comment.appeal_reason.as_deref(), Some("并非重复"));
+    assert_eq!(
+        count(
+            &site.hub,
+            "SELECT count(*) FROM ops WHERE payload LIKE '%13900005555%'
+                OR payload LIKE '%lan-phone-key%'"
+        ),
+        0
+    );
+}
+
+#[test]
+fn likes_on_the_hub_and_on_a_media_laptops_site_sum_on_the_hubs_public_list() {
+    let site = Site::new();
+    site.settle();
+    let like = |d: &Device, key: &str| comments::like(&d.ctx, "event", key).unwrap();
+    let hub = &site.hub;
+    assert!(like(hub, "hub-phone-a").new);
+    assert!(!like(hub, "hub-phone-a").new, "the same phone counts once");
+    assert_eq!(like(hub, "hub-phone-b").count, 2);
+    let lan = site.laptop(0);
+    for key in ["lan-phone-c", "lan-phone-c", "lan-phone-d", "lan-phone-e"] {
+        like(lan, key);
+    }
+    assert_eq!(
+        likes(lan),
+        vec![("event".to_string(), 3)],
+        "its phones, once each"
+    );
+
+    let before = comments::public_seq(&hub.ctx).unwrap();
+    let r = site.sync(0);
+    assert_eq!(r.refused_by_hub, 0, "{r:?}");
+    assert_eq!(likes(hub), vec![("event".to_string(), 5)]);
+    assert_eq!(
+        likes(lan),
+        vec![("event".to_string(), 5)],
+        "its own plus the hub's"
+    );
+    assert!(
+        comments::public_seq(&hub.ctx).unwrap() > before,
+        "the page's version moves, so phones refresh"
+    );
+    // Syncing again changes nothing; a phone that liked on the LAN site liking again there
+    // changes nothing either.
+    site.sync(0);
+    assert!(!like(lan, "lan-phone-d").new);
+    site.sync(0);
+    assert_eq!(likes(hub), vec![("event".to_string(), 5)]);
+    assert_eq!(like(hub, "hub-phone-f").count, 6);
+
+    site.settle();
+    site.assert_converged();
+    for i in 0..3 {
+        assert_eq!(
+            likes(site.laptop(i)),
+            vec![("event".to_string(), 6)],
+            "laptop {i}"
+        );
+    }
+    for d in std::iter::once(hub).chain((0..3).map(|i| site.laptop(i))) {
+        assert_eq!(
+            count(d, "SELECT count(*) FROM ops WHERE payload LIKE '%-phone-%'"),
+            0,
+            "no phone key in any log"
+        );
+    }
+}
+
+#[test]
+fn a_hostile_laptop_making_a_report_appeal_or_like_record_is_refused_and_nothing_changes() {
+    let site = Site::new();
+    // The scorer's laptop holds 审核, but no laptop but the site that took it speaks for a
+    // resident.
+    site.grant(0, true);
+    site.grant(2, true);
+    let shown = site.comment("建议在观摩点增加停车位");
+    let rejected = site.comment("建议增加公交班次");
+    comments::decide(
+        &site.hub.ctx,
+        std::slice::from_ref(&shown),
+        Decision::Approve,
+    )
+    .unwrap();
+    comments::decide(
+        &site.hub.ctx,
+        std::slice::from_ref(&rejected),
+        reject("重复内容"),
+    )
+    .unwrap();
+    site.settle();
+    let before = site.dumps()[0].clone();
+
+    // A modified app on the scorer's laptop writes a report and a like straight into its store.
+    let s = site.laptop(2);
+    s.ctx
+        .store()
+        .write(s.clock_now(), "modified-app", |tx| {
+            guanmo_store::comments::report(tx, &shown, "forged-key", "刷举报")?;
+            guanmo_store::comments::like(tx, "event", "forged-key")
+        })
+        .unwrap();
+    let r = site.sync(2);
+    assert_eq!(r.refused_by_hub, 2, "{r:?}");
+    // The moderator's media laptop appeals the hub's comment it did not take.
+    let m = site.laptop(0);
+    m.ctx
+        .store()
+        .write(m.clock_now(), "modified-app", |tx| {
+            let current = guanmo_store::comments::get(tx.conn(), &rejected)?;
+            let next = transition(current.mod_state(), ModAction::Appeal).unwrap();
+            guanmo_store::comments::set_state(tx, &current, next, "appeal", Some("冒充申诉"))
+        })
+        .unwrap();
+    let r = site.sync(0);
+    assert_eq!(r.refused_by_hub, 1, "{r:?}");
+
+    let hub = &site.hub;
+    assert_eq!(site.dumps()[0], before, "nothing applied at the hub");
+    assert!(reported(hub).is_empty());
+    assert!(likes(hub).is_empty());
+    assert_eq!(status(hub, &rejected), (CommentStatus::Rejected, false));
+    let mut codes = refusals(hub);
+    codes.sort();
+    assert_eq!(codes, ["not_site_host", "wrong_role", "wrong_role"]);
+    assert!(refusals(s).contains(&"wrong_role".to_string()));
+    assert!(refusals(m).contains(&"not_site_host".to_string()));
+    // The honest laptop never sees them.
+    site.settle();
+    let honest = site.laptop(1);
+    assert!(reported(honest).is_empty());
+    assert!(likes(honest).is_empty());
+    assert_eq!(status(honest, &rejected), (CommentStatus::Rejected, false));
+}

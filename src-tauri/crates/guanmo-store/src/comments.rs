@@ -5,9 +5,10 @@
 //! transaction; the schema backs the invariants up (pinned ⇒ approved, rejected ⇒ a reason,
 //! answered ⇒ a reply).
 //!
-//! Comments and moderators' decisions replicate through the op log (see the section
-//! "Replication" below): the device that runs the site keeps the author's full number and
-//! phone key; every other device keeps a replica with the number masked and no phone key.
+//! Comments, moderators' decisions, reports, appeals and like counts replicate through the op
+//! log (see the section "Replication" below): the device that runs the site keeps the
+//! author's full number and the phone keys; every other device keeps a replica with the
+//! number masked, no phone key, and of likes only each site's count.
 
 use crate::{meta, ChangeInput, Result, StoreError, WriteTx};
 use guanmo_domain::comments::{
@@ -24,6 +25,9 @@ use serde_json::Value;
 pub const ENTITY: &str = "comment";
 /// Entity name of likes in the change log.
 pub const LIKE_ENTITY: &str = "like";
+/// Entity name of one report in the change log (what replicates it; the moderation queue
+/// follows the comment's own `report` change).
+pub const REPORT_ENTITY: &str = "comment_report";
 /// Entity name of comment settings (area open or closed, words, mutes).
 pub const SETTINGS_ENTITY: &str = "comment_settings";
 /// Comment ops that change what residents see.
@@ -448,16 +452,26 @@ pub fn like(tx: &WriteTx<'_>, target: &str, client_key: &str) -> Result<bool> {
     Ok(n > 0)
 }
 
-/// Likes of one target.
+/// Likes of one target: the phones this site counted plus every other site's count as it
+/// last arrived (see "Likes" under "Replication").
 pub fn like_count(conn: &Connection, target: &str) -> Result<u32> {
     Ok(conn
-        .prepare_cached("SELECT count(*) FROM comment_likes WHERE target = ?1")?
+        .prepare_cached(
+            "SELECT (SELECT count(*) FROM comment_likes WHERE target = ?1)
+                + (SELECT COALESCE(sum(count), 0) FROM like_site_counts WHERE target = ?1)",
+        )?
         .query_row([target], |r| r.get(0))?)
 }
 
-/// Likes per target.
+/// Likes per target, summed over this site and the others (as [`like_count`]), by target.
 pub fn like_counts(conn: &Connection) -> Result<Vec<(String, u32)>> {
-    let mut st = conn.prepare("SELECT target, count(*) FROM comment_likes GROUP BY target")?;
+    let mut st = conn.prepare(
+        "SELECT target, sum(n) FROM (
+            SELECT target, count(*) AS n FROM comment_likes GROUP BY target
+            UNION ALL
+            SELECT target, count AS n FROM like_site_counts)
+         GROUP BY target ORDER BY target",
+    )?;
     let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -469,18 +483,15 @@ pub fn liked_by(conn: &Connection, client_key: &str) -> Result<Vec<String>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Records a report (举报); false when this phone already reported the comment.
+/// Records a report (举报); false when this phone already reported the comment. A new report
+/// is also announced under [`REPORT_ENTITY`] by its own id: what replicates it (see
+/// "Replication" below).
 pub fn report(tx: &WriteTx<'_>, comment_id: &str, client_key: &str, reason: &str) -> Result<bool> {
+    let id = guanmo_domain::ids::new_id();
     let n = tx.conn().execute(
         "INSERT INTO comment_reports (id, comment_id, client_key, reason, at)
          VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-        params![
-            guanmo_domain::ids::new_id(),
-            comment_id,
-            client_key,
-            reason,
-            tx.at()
-        ],
+        params![id, comment_id, client_key, reason, tx.at()],
     )?;
     if n > 0 {
         log(tx, "report", Some(comment_id), None, Some(reason), None)?;
@@ -489,6 +500,12 @@ pub fn report(tx: &WriteTx<'_>, comment_id: &str, client_key: &str, reason: &str
             entity_id: comment_id.to_string(),
             op: "report",
             payload: serde_json::json!({}),
+        })?;
+        tx.record(ChangeInput {
+            entity: REPORT_ENTITY,
+            entity_id: id,
+            op: "report",
+            payload: serde_json::json!({ "comment_id": comment_id }),
         })?;
     }
     Ok(n > 0)
@@ -981,8 +998,8 @@ pub fn client_key_of(conn: &Connection, id: &str) -> Result<String> {
 // site took it: the number masked, never the phone key or the peer address. A
 // `comment_decision` record is a moderator's 通过/不通过/置顶/取消置顶: the comment's
 // moderation state after it plus the line it adds to the moderation record, applied alike on
-// every replica. 交办/回复, the area switch, the word list and mutes replicate too (below);
-// likes, reports and appeals stay on the device that made them (for now).
+// every replica. 交办/回复, the area switch, the word list, mutes, reports, appeals and like
+// counts replicate too (below).
 
 /// The payload table of a `comment` record: `{"comments": [CommentRecord]}`.
 pub const RECORD_TABLE: &str = "comments";
@@ -1320,8 +1337,8 @@ pub fn apply_record(conn: &Connection, r: &CommentRecord) -> Result<()> {
 }
 
 /// Applies a moderator's decision made on another device (checked by [`parse_decision`]):
-/// the comment's moderation state, its open reports resolved by 通过/不通过 (as a local
-/// decision resolves them), and the moderation record's line. Returns false when this device
+/// the comment's moderation state and the moderation record's line (the op log then closes
+/// the reports made before it: [`close_reports`]). Returns false when this device
 /// does not have the comment.
 pub fn apply_decision(conn: &Connection, d: &DecisionRecord) -> Result<bool> {
     let n = conn
@@ -1341,13 +1358,7 @@ pub fn apply_decision(conn: &Connection, d: &DecisionRecord) -> Result<bool> {
     if n == 0 {
         return Ok(false);
     }
-    if d.action == "approve" || d.action == "reject" || d.action == DISMISS_REPORTS {
-        conn.prepare_cached(
-            "UPDATE comment_reports SET resolved_at = ?2, resolved_by = ?3
-             WHERE comment_id = ?1 AND resolved_at IS NULL",
-        )?
-        .execute(params![d.comment_id, d.log_at, d.actor])?;
-    }
+    // Its reports are closed by the op log, by hybrid clock (see [`close_reports`]).
     conn.prepare_cached(
         "INSERT INTO moderation_log (id, at, actor, action, comment_id, reason)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
@@ -1927,6 +1938,387 @@ pub fn apply_mute(conn: &Connection, m: &MuteRecord) -> Result<bool> {
     Ok(true)
 }
 
+// ---- 举报, 申诉 and like counts (issue 17) ----
+//
+// Only the device whose resident site took them makes these records (the hub, or a media
+// laptop's LAN site), and none carries a phone key or a full number.
+//
+// A `comment_report` record is one report (entity id: the report's): the comment, the reason
+// (digit runs that could be a number masked) and when. Which decisions close it is decided by
+// hybrid clock, so every replica agrees whatever order the records reach it in: the earliest
+// applied decision on its comment that closes reports (通过, 不通过, 保留) and is stamped after
+// the report closes it ([`close_reports`], [`apply_report`]); a report made after the last such
+// decision stays open, in the 被举报 queue.
+//
+// A `comment_appeal` record is a resident's 申诉 of a rejection (entity id: the comment's),
+// made only where the comment was taken (only that site knows the phone that wrote it). It
+// is a step of the comment's decision chain: a moderator's decision made without seeing it is
+// listed as a conflict at the hub, like two moderators' decisions.
+//
+// A `like_count` record is one site's count of its own likes of one target (entity id: the
+// target), the count after each new like. Likes stay per phone on the site that took them
+// (`comment_likes`, one per phone key per target); other sites keep the count only
+// (`like_site_counts`), so the total is this site's phones plus each other site's count.
+
+/// The payload table of a `comment_report` record.
+pub const REPORT_TABLE: &str = "comment_reports";
+/// The payload table of a `comment_appeal` record.
+pub const APPEAL_TABLE: &str = "comment_appeals";
+/// The payload table of a `like_count` record.
+pub const LIKE_COUNT_TABLE: &str = "like_counts";
+/// Most likes one site may count for one target (a sanity bound on a peer's record).
+pub const MAX_SITE_LIKES: u32 = 100_000_000;
+
+/// A report (举报) as it replicates: no phone key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRecord {
+    /// The report's id.
+    pub id: String,
+    /// The reported comment.
+    pub comment_id: String,
+    /// Why, digit runs that could be a number masked.
+    pub reason: String,
+    /// When the site took it.
+    pub at: String,
+}
+
+/// An appeal (申诉) of a rejection as it replicates: the comment goes back to 待审核.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealRecord {
+    /// The appealed comment.
+    pub comment_id: String,
+    /// The resident's reason, digit runs that could be a number masked.
+    pub reason: String,
+    /// The rejection's reason, kept (as a local appeal keeps it).
+    pub reject_reason: String,
+    /// When the rejection was decided.
+    pub decided_at: Option<String>,
+    /// Who decided it.
+    pub decided_by: Option<String>,
+    /// The moderation record line's id.
+    pub log_id: String,
+    /// When.
+    pub log_at: String,
+    /// Who wrote it down (the site: `resident`).
+    pub actor: String,
+}
+
+/// One site's count of its own likes of one target, as it replicates.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LikeCountRecord {
+    /// A post id or `event`.
+    pub target: String,
+    /// The phones that liked it on the sending site.
+    pub count: u32,
+}
+
+/// `s` with every run of 11 or more ASCII digits masked (an 11-digit run as a number is
+/// masked, `138****5678`; a longer one all stars): free text a resident typed may hold their
+/// number, which never leaves the site that took it. Lengths are kept.
+pub fn mask_numbers(s: &str) -> String {
+    fn flush(out: &mut String, run: &mut String) {
+        let n = run.chars().count();
+        if n == 11 {
+            out.push_str(&mask_mobile(run));
+        } else if n > 11 {
+            out.push_str(&"*".repeat(n));
+        } else {
+            out.push_str(run);
+        }
+        run.clear();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut run = String::new();
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            run.push(c);
+        } else {
+            flush(&mut out, &mut run);
+            out.push(c);
+        }
+    }
+    flush(&mut out, &mut run);
+    out
+}
+
+/// Reads and checks a `comment_report` payload for the report `entity_id`.
+pub fn parse_report(entity_id: &str, payload: &Value) -> std::result::Result<ReportRecord, String> {
+    let r: ReportRecord = one_row(payload, REPORT_TABLE)?;
+    if r.id != entity_id {
+        return Err(format!("report {} outside {entity_id}", r.id));
+    }
+    chars_within("id", &r.id, 1, 64)?;
+    chars_within("comment_id", &r.comment_id, 1, 64)?;
+    chars_within("reason", &r.reason, 1, MAX_REASON_CHARS)?;
+    no_full_number("reason", &r.reason)?;
+    time_text("at", &r.at)?;
+    Ok(r)
+}
+
+/// Reads and checks a `comment_appeal` payload for comment `entity_id`.
+pub fn parse_appeal(entity_id: &str, payload: &Value) -> std::result::Result<AppealRecord, String> {
+    let a: AppealRecord = one_row(payload, APPEAL_TABLE)?;
+    if a.comment_id != entity_id {
+        return Err(format!("appeal of {} outside {entity_id}", a.comment_id));
+    }
+    chars_within("comment_id", &a.comment_id, 1, 64)?;
+    chars_within("reason", &a.reason, 1, MAX_REASON_CHARS)?;
+    no_full_number("reason", &a.reason)?;
+    chars_within("reject_reason", &a.reject_reason, 1, MAX_REASON_CHARS)?;
+    if let Some(t) = &a.decided_at {
+        time_text("decided_at", t)?;
+    }
+    if let Some(by) = &a.decided_by {
+        chars_within("decided_by", by, 1, 100)?;
+    }
+    no_full_number("actor", &a.actor)?;
+    line_fields(&a.log_id, &a.log_at, &a.actor)?;
+    Ok(a)
+}
+
+/// Reads and checks a `like_count` payload for the target `entity_id`.
+pub fn parse_like_count(
+    entity_id: &str,
+    payload: &Value,
+) -> std::result::Result<LikeCountRecord, String> {
+    let l: LikeCountRecord = one_row(payload, LIKE_COUNT_TABLE)?;
+    if l.target != entity_id {
+        return Err(format!("likes of {} outside {entity_id}", l.target));
+    }
+    chars_within("target", &l.target, 1, 36)?;
+    if l.count > MAX_SITE_LIKES {
+        return Err(format!("{} likes is more than one site counts", l.count));
+    }
+    Ok(l)
+}
+
+/// Report `id`'s `comment_report` record, the reason's digit runs masked.
+pub fn report_payload(conn: &Connection, id: &str) -> Result<Value> {
+    let r = conn
+        .prepare_cached("SELECT id, comment_id, reason, at FROM comment_reports WHERE id = ?1")?
+        .query_row([id], |r| {
+            let reason: String = r.get(2)?;
+            Ok(ReportRecord {
+                id: r.get(0)?,
+                comment_id: r.get(1)?,
+                reason: mask_numbers(&reason),
+                at: r.get(3)?,
+            })
+        })
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound {
+            entity: REPORT_ENTITY,
+            id: id.to_string(),
+        })?;
+    Ok(serde_json::json!({ (REPORT_TABLE): [r] }))
+}
+
+/// Comment `id`'s `comment_appeal` record: its appeal reason with the 申诉 line.
+pub fn appeal_payload(conn: &Connection, id: &str) -> Result<Value> {
+    type Row = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let row: Option<Row> = conn
+        .prepare_cached(
+            "SELECT appeal_reason, reject_reason, decided_at, decided_by FROM comments
+             WHERE id = ?1 AND appealed = 1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let line = latest_line(conn, Some(id), ["appeal", "appeal"])?;
+    let (Some((Some(reason), Some(reject_reason), decided_at, decided_by)), Some(line)) =
+        (row, line)
+    else {
+        return Err(StoreError::Corrupt(format!(
+            "comment {id}: an appeal without its reason, rejection or record"
+        )));
+    };
+    let a = AppealRecord {
+        comment_id: id.to_string(),
+        reason: mask_numbers(&reason),
+        reject_reason,
+        decided_at,
+        decided_by,
+        log_id: line.0,
+        log_at: line.1,
+        actor: line.2,
+    };
+    Ok(serde_json::json!({ (APPEAL_TABLE): [a] }))
+}
+
+/// This site's `like_count` record of `target`: the phones that liked it here.
+pub fn like_count_payload(conn: &Connection, target: &str) -> Result<Value> {
+    let count: u32 = conn
+        .prepare_cached("SELECT count(*) FROM comment_likes WHERE target = ?1")?
+        .query_row([target], |r| r.get(0))?;
+    let l = LikeCountRecord {
+        target: target.to_string(),
+        count,
+    };
+    Ok(serde_json::json!({ (LIKE_COUNT_TABLE): [l] }))
+}
+
+/// True when report `id` is here.
+pub fn report_exists(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM comment_reports WHERE id = ?1")?
+        .exists([id])?)
+}
+
+/// The count `site` last sent for `target`, if any.
+pub fn site_like_count(conn: &Connection, site: &str, target: &str) -> Result<Option<u32>> {
+    Ok(conn
+        .prepare_cached("SELECT count FROM like_site_counts WHERE site = ?1 AND target = ?2")?
+        .query_row([site, target], |r| r.get(0))
+        .optional()?)
+}
+
+/// Stores a report made on another site (checked by [`parse_report`]) with its operation's
+/// hybrid clock `hlc`, closed at once when a decision stamped after it is here already.
+pub fn apply_report(conn: &Connection, r: &ReportRecord, hlc: &str) -> Result<()> {
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO comment_reports (id, comment_id, reason, at, hlc)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![r.id, r.comment_id, r.reason, r.at, hlc])?;
+    if n == 0 {
+        return Ok(());
+    }
+    conn.prepare_cached(
+        "UPDATE comment_reports SET (resolved_at, resolved_by, resolved_hlc) = (
+            SELECT at, by, hlc FROM report_closings
+            WHERE comment_id = ?2 AND hlc > ?3 ORDER BY hlc LIMIT 1)
+         WHERE id = ?1 AND EXISTS (SELECT 1 FROM report_closings
+            WHERE comment_id = ?2 AND hlc > ?3)",
+    )?
+    .execute(params![r.id, r.comment_id, hlc])?;
+    insert_line(
+        conn,
+        [&r.id, &r.at, "resident", "report"],
+        Some(&r.comment_id),
+        Some(&r.reason),
+        None,
+    )
+}
+
+/// Closes the reports of comment `comment_id` made before the decision stamped `hlc` (decided
+/// `at` by `by`), unless a decision stamped earlier (still after them) closed them already, and
+/// keeps the decision for reports that arrive later. Called for every applied decision that
+/// closes reports, local or remote: the outcome depends only on the clocks, never on the order.
+pub fn close_reports(conn: &Connection, comment_id: &str, [hlc, at, by]: [&str; 3]) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO report_closings (comment_id, hlc, at, by) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT DO NOTHING",
+    )?
+    .execute(params![comment_id, hlc, at, by])?;
+    conn.prepare_cached(
+        "UPDATE comment_reports SET resolved_at = ?3, resolved_by = ?4, resolved_hlc = ?2
+         WHERE comment_id = ?1 AND (hlc IS NULL OR hlc < ?2)
+            AND (resolved_at IS NULL OR resolved_hlc > ?2
+                OR (resolved_hlc IS NULL AND resolved_at = ?3 AND resolved_by = ?4))",
+    )?
+    .execute(params![comment_id, hlc, at, by])?;
+    Ok(())
+}
+
+/// After this device's own decision stamped `hlc` (made `at` by `by`), which closed every open
+/// report here: a report stamped after the decision (its site's clock ran ahead) is open
+/// again, as every other replica will hold it; the rest are closed by the decision's clock.
+pub fn close_reports_here(
+    conn: &Connection,
+    comment_id: &str,
+    [hlc, at, by]: [&str; 3],
+) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE comment_reports SET resolved_at = NULL, resolved_by = NULL
+         WHERE comment_id = ?1 AND hlc >= ?2 AND resolved_hlc IS NULL AND resolved_at = ?3
+            AND resolved_by = ?4",
+    )?
+    .execute(params![comment_id, hlc, at, by])?;
+    close_reports(conn, comment_id, [hlc, at, by])
+}
+
+/// Records the hybrid clock of this device's own report `id` (known once its operation is).
+pub fn stamp_report(conn: &Connection, id: &str, hlc: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE comment_reports SET hlc = ?2 WHERE id = ?1 AND hlc IS NULL")?
+        .execute(params![id, hlc])?;
+    Ok(())
+}
+
+/// Whether the comment's state allows `a`'s appeal here: rejected, not yet appealed.
+pub fn may_appeal(conn: &Connection, comment_id: &str) -> Result<bool> {
+    Ok(mod_state(conn, comment_id)?
+        .is_some_and(|s| guanmo_domain::comments::transition(s, ModAction::Appeal).is_ok()))
+}
+
+/// Applies an appeal made on the comment's site (checked by [`parse_appeal`]): back to
+/// 待审核, unpinned, its one appeal used, with the reason, the rejection it answers (a laptop
+/// whose own decision the hub refused takes the state back) and the record's line. False when
+/// this device does not have the comment.
+pub fn apply_appeal(conn: &Connection, a: &AppealRecord) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "UPDATE comments SET status = 'pending', pinned = 0, appealed = 1,
+                appeal_reason = ?2, reject_reason = ?3, decided_at = ?4, decided_by = ?5,
+                version = version + 1
+             WHERE id = ?1",
+        )?
+        .execute(params![
+            a.comment_id,
+            a.reason,
+            a.reject_reason,
+            a.decided_at,
+            a.decided_by
+        ])?;
+    if n == 0 {
+        return Ok(false);
+    }
+    insert_line(
+        conn,
+        [&a.log_id, &a.log_at, &a.actor, "appeal"],
+        Some(&a.comment_id),
+        Some(&a.reason),
+        None,
+    )?;
+    Ok(true)
+}
+
+/// Keeps `site`'s count of its likes of a target (checked by [`parse_like_count`]); a count
+/// never goes back, so an old record arriving late changes nothing.
+pub fn apply_like_count(
+    conn: &Connection,
+    site: &str,
+    l: &LikeCountRecord,
+    at: &str,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO like_site_counts (site, target, count, at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (site, target) DO UPDATE SET count = excluded.count, at = excluded.at
+            WHERE excluded.count > like_site_counts.count",
+    )?
+    .execute(params![site, l.target, l.count, at])?;
+    Ok(())
+}
+
+/// The device whose site took comment `id`: the origin of its applied `comment` record, or
+/// `None` when it never replicated (a comment from before, or not from a site).
+pub fn site_of(conn: &Connection, id: &str) -> Result<Option<String>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT origin FROM ops WHERE kind = 'comment' AND entity_id = ?1
+                AND outcome = 'applied' LIMIT 1",
+        )?
+        .query_row([id], |r| r.get(0))
+        .optional()?)
+}
+
 /// The newest change of the word list or the mutes (for a cached compiled list to notice
 /// words that arrived by sync).
 pub fn settings_version(conn: &Connection) -> Result<i64> {
@@ -1936,8 +2328,9 @@ pub fn settings_version(conn: &Connection) -> Result<i64> {
 }
 
 /// What replicates of the comments, as text identical on every replica that has the same
-/// comments and decisions: each comment's record fields, moderation state and follow-up
-/// (交办 to, reply), sorted, then the area switch and the word list. For
+/// comments and decisions: each comment's record fields, moderation state, appeal (the
+/// reason as it replicates), open reports and follow-up (交办 to, reply), sorted, then the area
+/// switch, the word list and the like counts summed over every site. For
 /// convergence checks. (The moderation record is left out: a moderator's laptop keeps the
 /// line of its own decision that another moderator's, reaching the hub first, overruled.)
 pub fn replicated_dump(conn: &Connection) -> Result<String> {
@@ -1945,7 +2338,9 @@ pub fn replicated_dump(conn: &Connection) -> Result<String> {
     let mut st = conn.prepare(
         "SELECT id, target, nickname, kind, text, township_id, COALESCE(phone, phone_masked),
             phone_verified, flagged_words, status, pinned, reject_reason, decided_at,
-            decided_by, handling, created_at, assigned_to, reply
+            decided_by, handling, created_at, assigned_to, reply, appealed, appeal_reason,
+            (SELECT count(*) FROM comment_reports r WHERE r.comment_id = comments.id
+                AND r.resolved_at IS NULL)
          FROM comments ORDER BY id",
     )?;
     let rows = st.query_map([], |r| {
@@ -1969,6 +2364,9 @@ pub fn replicated_dump(conn: &Connection) -> Result<String> {
             r.get::<_, String>(15)?,
             r.get::<_, Option<String>>(16)?,
             r.get::<_, Option<String>>(17)?,
+            r.get::<_, bool>(18)?,
+            r.get::<_, Option<String>>(19)?.as_deref().map(mask_numbers),
+            r.get::<_, i64>(20)?,
         ])
         .to_string())
     })?;
@@ -1980,6 +2378,10 @@ pub fn replicated_dump(conn: &Connection) -> Result<String> {
     for w in words(conn)? {
         out.push_str(&w);
         out.push('\n');
+    }
+    out.push_str("likes\n");
+    for (target, n) in like_counts(conn)? {
+        out.push_str(&format!("{target} {n}\n"));
     }
     Ok(out)
 }

@@ -18,6 +18,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0012-scorer-work-unit/up.sql"),
     include_str!("../migrations/0013-comment-replicas/up.sql"),
     include_str!("../migrations/0014-comment-mutes/up.sql"),
+    include_str!("../migrations/0015-resident-records/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with
@@ -213,5 +214,42 @@ mod tests {
         super::migrations().to_latest(&mut c).unwrap();
         assert_eq!(ephemeral(opcodes(&c, comment)), 0);
         assert_eq!(ephemeral(opcodes(&c, change)), 0);
+    }
+
+    #[test]
+    fn reports_keep_their_phone_key_through_0015_and_a_replicas_report_has_none() {
+        let (_dir, mut c) = before_rebuild();
+        super::migrations().to_latest(&mut c).unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let row: (String, Option<String>, Option<String>) = c
+            .query_row(
+                "SELECT client_key, hlc, resolved_at FROM comment_reports WHERE id = 'r1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(row, ("k2".into(), None, None));
+        // Replicas' reports carry no key, several of them on one comment.
+        for id in ["r2", "r3"] {
+            c.execute(
+                "INSERT INTO comment_reports (id, comment_id, reason, at, hlc)
+                 VALUES (?1, 'c1', '广告', '2026-12-04T08:03:00Z', '1')",
+                [id],
+            )
+            .unwrap();
+        }
+        // One report per phone still holds on the site that took them.
+        let twice = c.execute(
+            "INSERT INTO comment_reports (id, comment_id, client_key, reason, at)
+             VALUES ('r4', 'c1', 'k2', '广告', '2026-12-04T08:03:00Z')",
+            [],
+        );
+        assert!(twice.is_err());
+        let negative = c.execute(
+            "INSERT INTO like_site_counts (site, target, count, at)
+             VALUES ('d1', 'event', -1, '2026-12-04T08:03:00Z')",
+            [],
+        );
+        assert!(negative.is_err(), "a count is never negative");
     }
 }

@@ -14,7 +14,12 @@
 //! site, with the number masked; a decision comes from the hub or a laptop the hub grants 审核,
 //! and of two decisions on one comment made without seeing each other the first to reach the
 //! hub stands: the other is kept unapplied, listed as a conflict and reported to its sender
-//! as refused, so a published comment never flips silently.
+//! as refused, so a published comment never flips silently. A resident's report, appeal
+//! and a site's like count come only from a device that runs the resident site (an appeal
+//! only from the one that took the comment), never with a phone key or a full number; an
+//! appeal is a step of its comment's decision chain, and which decisions close a report is
+//! decided by hybrid clock, so every replica agrees whatever the order (see
+//! `crate::comments`, "举报, 申诉 and like counts").
 //!
 //! A concurrent edit never picks a winner by time or by value: the organiser's hub is the
 //! authority, so where the hub and a laptop edited the same record without seeing each
@@ -77,11 +82,20 @@ pub enum Kind {
     CommentWord,
     /// A mute (禁言) of the author of one comment, or its lifting (entity id: the comment's).
     CommentMute,
+    /// A resident's report (举报) of a shown comment (entity id: the report's), made once by
+    /// the device whose site took it, without the phone key.
+    CommentReport,
+    /// A resident's appeal (申诉) of a rejection (entity id: the comment's), made only by the
+    /// device whose site took the comment; a step of the comment's decision chain.
+    CommentAppeal,
+    /// One site's count of its own likes of one target (entity id: the target), never who
+    /// liked.
+    LikeCount,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Roster,
         Kind::Rubric,
         Kind::AggregationRule,
@@ -97,6 +111,9 @@ impl Kind {
         Kind::CommentArea,
         Kind::CommentWord,
         Kind::CommentMute,
+        Kind::CommentReport,
+        Kind::CommentAppeal,
+        Kind::LikeCount,
     ];
 
     /// Name in the log.
@@ -117,6 +134,9 @@ impl Kind {
             Kind::CommentArea => "comment_area",
             Kind::CommentWord => "comment_word",
             Kind::CommentMute => "comment_mute",
+            Kind::CommentReport => "comment_report",
+            Kind::CommentAppeal => "comment_appeal",
+            Kind::LikeCount => "like_count",
         }
     }
 
@@ -125,14 +145,19 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// The change-log entity a write of this kind announces (comments and decisions both
-    /// announce `comment`, which the resident page and the moderation queue follow).
+    /// The change-log entity a write of this kind announces (comments, decisions, reports
+    /// and appeals announce `comment`, which the resident page and the moderation queue
+    /// follow; like counts `like`, which the page's version follows).
     pub fn entity(self) -> &'static str {
         match self {
             Kind::Roster => "township",
-            Kind::Comment | Kind::CommentDecision | Kind::CommentHandling | Kind::CommentArea => {
-                crate::comments::ENTITY
-            }
+            Kind::Comment
+            | Kind::CommentDecision
+            | Kind::CommentHandling
+            | Kind::CommentArea
+            | Kind::CommentReport
+            | Kind::CommentAppeal => crate::comments::ENTITY,
+            Kind::LikeCount => crate::comments::LIKE_ENTITY,
             Kind::CommentWord | Kind::CommentMute => crate::comments::SETTINGS_ENTITY,
             other => other.as_str(),
         }
@@ -140,8 +165,9 @@ impl Kind {
 
     /// Which aggregate a change-log row belongs to, if it is replicated. Of the comments'
     /// changes a new comment (`submit`), a moderator's decision (保留 included), a
-    /// suggestion's 交办/回复, the area switch, each word of the list and each mute made from
-    /// a comment replicate; likes, reports and appeals stay where they were made.
+    /// suggestion's 交办/回复, the area switch, each word of the list, each mute made from a
+    /// comment, each report (by its own change, keyed by the report), an appeal and a site's
+    /// like count of a target replicate; who liked stays where the like was taken.
     pub(crate) fn of_change(entity: &str, op: &str, entity_id: &str) -> Option<(Kind, String)> {
         Some(match entity {
             "township" => (Kind::Roster, "*".to_string()),
@@ -161,6 +187,15 @@ impl Kind {
             }
             crate::comments::ENTITY if op == crate::comments::DISMISS_REPORTS => {
                 (Kind::CommentDecision, entity_id.to_string())
+            }
+            crate::comments::ENTITY if op == "appeal" => {
+                (Kind::CommentAppeal, entity_id.to_string())
+            }
+            crate::comments::REPORT_ENTITY if op == "report" => {
+                (Kind::CommentReport, entity_id.to_string())
+            }
+            crate::comments::LIKE_ENTITY if op == "like" => {
+                (Kind::LikeCount, entity_id.to_string())
             }
             crate::comments::ENTITY if op == "assign" || op == "reply" => {
                 (Kind::CommentHandling, entity_id.to_string())
@@ -197,7 +232,32 @@ impl Kind {
     /// Carried in a record shape of its own (`crate::comments`), not as table rows: the
     /// number is masked and the phone key left out on the way.
     fn custom_shape(self) -> bool {
-        self == Kind::Comment || self.moderation()
+        self == Kind::Comment || self.moderation() || self.resident()
+    }
+
+    /// A resident's record besides the comment itself (a report, an appeal, a like count):
+    /// made only by a device that runs the resident site, no 审核 grant needed.
+    pub fn resident(self) -> bool {
+        matches!(
+            self,
+            Kind::CommentReport | Kind::CommentAppeal | Kind::LikeCount
+        )
+    }
+
+    /// A step of a comment's decision chain, judged where decisions are judged: a moderator's
+    /// record or a resident's appeal.
+    fn decides(self) -> bool {
+        self.moderation() || self == Kind::CommentAppeal
+    }
+
+    /// The record whose head an operation of this kind follows: an appeal is a step of its
+    /// comment's decisions, so a decision made without seeing it is a conflict.
+    fn head_kind(self) -> Kind {
+        if self == Kind::CommentAppeal {
+            Kind::CommentDecision
+        } else {
+            self
+        }
     }
 
     /// A moderator's record: sent by the hub or a laptop it grants 审核, judged where
@@ -218,7 +278,9 @@ impl Kind {
     /// once and never edited, so its operations need no head (nor the write one costs on
     /// every resident comment).
     fn tracks_head(self) -> bool {
-        self != Kind::Comment
+        // A report is made once too; each site's like count has one writer, applied in its
+        // sequence, and two sites' counts of one target are different records.
+        !matches!(self, Kind::Comment | Kind::CommentReport | Kind::LikeCount)
     }
 
     fn tables(self) -> &'static [TableSpec] {
@@ -271,7 +333,10 @@ impl Kind {
             | Kind::CommentHandling
             | Kind::CommentArea
             | Kind::CommentWord
-            | Kind::CommentMute => &[],
+            | Kind::CommentMute
+            | Kind::CommentReport
+            | Kind::CommentAppeal
+            | Kind::LikeCount => &[],
         }
     }
 }
@@ -444,6 +509,9 @@ pub fn snapshot(conn: &Connection, kind: Kind, entity_id: &str) -> Result<Value>
         Kind::CommentArea => return crate::comments::area_payload(conn),
         Kind::CommentWord => return crate::comments::word_payload(conn, entity_id),
         Kind::CommentMute => return crate::comments::mute_payload(conn, entity_id),
+        Kind::CommentReport => return crate::comments::report_payload(conn, entity_id),
+        Kind::CommentAppeal => return crate::comments::appeal_payload(conn, entity_id),
+        Kind::LikeCount => return crate::comments::like_count_payload(conn, entity_id),
         _ => {}
     }
     let mut obj = Map::new();
@@ -596,7 +664,7 @@ pub(crate) fn append_local(tx: &WriteTx<'_>, changed: &BTreeSet<(Kind, String)>)
             kind: kind.as_str().to_string(),
             entity_id: entity_id.clone(),
             base: if kind.tracks_head() {
-                head(conn, *kind, entity_id)?
+                head(conn, kind.head_kind(), entity_id)?
             } else {
                 None
             },
@@ -610,11 +678,35 @@ pub(crate) fn append_local(tx: &WriteTx<'_>, changed: &BTreeSet<(Kind, String)>)
         }
         insert_op(conn, &op, "applied", tx.at())?;
         if kind.tracks_head() {
-            set_head(conn, *kind, entity_id, &op.id())?;
+            set_head(conn, kind.head_kind(), entity_id, &op.id())?;
         }
+        stamp_local(tx, *kind, entity_id, &op)?;
     }
     set_watermark(conn, me, seq)?;
     meta::set(tx, HLC_LAST, &hlc.to_string())
+}
+
+/// What this device's own operation's hybrid clock settles: a report's stamp, and which
+/// reports a decision closed (by clock, as every replica applying it will: see
+/// `crate::comments::close_reports`).
+fn stamp_local(tx: &WriteTx<'_>, kind: Kind, entity_id: &str, op: &Op) -> Result<()> {
+    match kind {
+        Kind::CommentReport => crate::comments::stamp_report(tx.conn(), entity_id, &op.hlc),
+        Kind::CommentDecision => match crate::comments::parse_decision(entity_id, &op.payload) {
+            Ok(d) if closes_reports(&d.action) => crate::comments::close_reports_here(
+                tx.conn(),
+                entity_id,
+                [&op.hlc, &d.log_at, &d.actor],
+            ),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// Whether a decision with this action closes the comment's reports (通过, 不通过, 保留).
+fn closes_reports(action: &str) -> bool {
+    matches!(action, "approve" | "reject") || action == crate::comments::DISMISS_REPORTS
 }
 
 /// Appends operations carrying the current state of every hub-owned aggregate (roster,
@@ -823,7 +915,7 @@ pub fn adopt_version(tx: &WriteTx<'_>, version: &OpRef) -> Result<bool> {
         return Ok(false);
     }
     let change_op = change_op(conn, kind, &op.entity_id, &op.payload)?;
-    write_state(conn, kind, &op.entity_id, &op.payload)?;
+    write_state(conn, kind, &op)?;
     tx.record(crate::ChangeInput {
         entity: kind.entity(),
         entity_id: op.entity_id.clone(),
@@ -1180,10 +1272,10 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     }
     if judged_by_hub
         && op.verdict.as_deref() == Some("superseded")
-        && (op.kind == Kind::Photo.as_str() || Kind::parse(&op.kind).is_some_and(Kind::moderation))
+        && (op.kind == Kind::Photo.as_str() || Kind::parse(&op.kind).is_some_and(Kind::decides))
     {
         // The hub kept another device's metadata for this photo, or another moderator's
-        // decision on this comment: follow it.
+        // decision (or an appeal) on this comment: follow it.
         insert_op(conn, op, "superseded", tx.at())?;
         set_watermark(conn, &op.origin, op.seq)?;
         return Ok(Step::Done(Outcome::Superseded));
@@ -1231,6 +1323,11 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         if let Err((code, detail)) =
             trust::check_content(conn, kind, &op.entity_id, &op.payload, from_hub)?
         {
+            return refuse(tx, op, code, detail, report);
+        }
+    }
+    if !judged_by_hub && !from_hub && kind.resident() {
+        if let Err((code, detail)) = check_resident(conn, kind, op)? {
             return refuse(tx, op, code, detail, report);
         }
     }
@@ -1289,10 +1386,22 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         }
     }
 
-    if kind.moderation() {
+    if judged_by_hub && kind == Kind::CommentReport {
+        let comment = crate::comments::parse_report(&op.entity_id, &op.payload)
+            .map(|r| r.comment_id)
+            .unwrap_or_default();
+        if !crate::comments::exists(conn, &comment)? {
+            // A report of a comment from before comments replicated, which only the hub has:
+            // kept unapplied, never held (it would stall everything after it).
+            insert_op(conn, op, "superseded", tx.at())?;
+            set_watermark(conn, &op.origin, op.seq)?;
+            return Ok(Step::Done(Outcome::Superseded));
+        }
+    }
+    if kind.decides() {
         let on_comment = matches!(
             kind,
-            Kind::CommentDecision | Kind::CommentHandling | Kind::CommentMute
+            Kind::CommentDecision | Kind::CommentHandling | Kind::CommentMute | Kind::CommentAppeal
         );
         if judged_by_hub {
             if on_comment && !crate::comments::exists(conn, &op.entity_id)? {
@@ -1307,7 +1416,7 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     }
     // Concurrent edits: the writer had not seen the record's current state.
     // A photo's metadata is set once (above): never a conflict. Decisions were judged above.
-    let current = if kind == Kind::Photo || !kind.tracks_head() || kind.moderation() {
+    let current = if kind == Kind::Photo || !kind.tracks_head() || kind.decides() {
         None
     } else {
         head(conn, kind, &op.entity_id)?
@@ -1354,11 +1463,21 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
         {
             return refuse(tx, op, code, detail, report);
         }
+        // An appeal only of a rejected comment, once (as on the site that took it).
+        if kind == Kind::CommentAppeal && !crate::comments::may_appeal(conn, &op.entity_id)? {
+            return refuse(
+                tx,
+                op,
+                "bad_transition",
+                format!("comment {} is not rejected, or was appealed", op.entity_id),
+                report,
+            );
+        }
     }
 
     let change_op = change_op(conn, kind, &op.entity_id, &op.payload)?;
     conn.execute_batch("SAVEPOINT apply_op")?;
-    match write_state(conn, kind, &op.entity_id, &op.payload) {
+    match write_state(conn, kind, op) {
         Ok(()) => conn.execute_batch("RELEASE apply_op")?,
         Err(e) => {
             conn.execute_batch("ROLLBACK TO apply_op; RELEASE apply_op")?;
@@ -1376,15 +1495,89 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     insert_op(conn, op, "applied", tx.at())?;
     set_watermark(conn, &op.origin, op.seq)?;
     if kind.tracks_head() {
-        set_head(conn, kind, &op.entity_id, &op.id())?;
+        set_head(conn, kind.head_kind(), &op.entity_id, &op.id())?;
     }
+    // A report is announced under its comment, as a local report is (the 被举报 queue).
+    let announced = match kind {
+        Kind::CommentReport => crate::comments::parse_report(&op.entity_id, &op.payload)
+            .map_or_else(|_| op.entity_id.clone(), |r| r.comment_id),
+        _ => op.entity_id.clone(),
+    };
     tx.record(crate::ChangeInput {
         entity: kind.entity(),
-        entity_id: op.entity_id.clone(),
+        entity_id: announced,
         op: change_op,
         payload: serde_json::json!({ "origin": op.origin, "seq": op.seq }),
     })?;
     Ok(Step::Done(Outcome::Applied))
+}
+
+/// Who may make a resident's record besides the comment, where operations are judged (the
+/// hub; the sender's role was checked already: only a device that runs a site). A report is
+/// made once, of a comment this replica has; an appeal only by the site that took the
+/// comment (`not_site_host`: only that site knows the phone that wrote it); a like count of
+/// the event or a post this replica has, and never lower than the site's last.
+fn check_resident(
+    conn: &Connection,
+    kind: Kind,
+    op: &Op,
+) -> Result<std::result::Result<(), trust::Refusal>> {
+    let unknown = |id: &str| Ok(Err(("unknown_comment", id.to_string())));
+    match kind {
+        Kind::CommentReport => {
+            let Ok(r) = crate::comments::parse_report(&op.entity_id, &op.payload) else {
+                return Ok(Ok(())); // checked with the payload
+            };
+            if crate::comments::report_exists(conn, &r.id)? {
+                return Ok(Err((
+                    "report_exists",
+                    format!("report {} is here already; it never changes", r.id),
+                )));
+            }
+            if !crate::comments::exists(conn, &r.comment_id)? {
+                return unknown(&r.comment_id);
+            }
+        }
+        Kind::CommentAppeal => {
+            if !crate::comments::exists(conn, &op.entity_id)? {
+                return unknown(&op.entity_id);
+            }
+            let site = crate::comments::site_of(conn, &op.entity_id)?;
+            if site.as_deref() != Some(op.origin.as_str()) {
+                return Ok(Err((
+                    "not_site_host",
+                    format!(
+                        "comment {} was taken by {}, not {}",
+                        op.entity_id,
+                        site.as_deref().unwrap_or("no replicated site"),
+                        op.origin
+                    ),
+                )));
+            }
+        }
+        Kind::LikeCount => {
+            let Ok(l) = crate::comments::parse_like_count(&op.entity_id, &op.payload) else {
+                return Ok(Ok(()));
+            };
+            if l.target != guanmo_domain::comments::EVENT_TARGET
+                && !conn
+                    .prepare_cached("SELECT 1 FROM posts WHERE id = ?1")?
+                    .exists([&l.target])?
+            {
+                return Ok(Err(("unknown_target", l.target)));
+            }
+            if let Some(had) = crate::comments::site_like_count(conn, &op.origin, &l.target)? {
+                if l.count < had {
+                    return Ok(Err((
+                        "count_went_back",
+                        format!("{} likes after {had}", l.count),
+                    )));
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(Ok(()))
 }
 
 /// The change-log op an applied operation is announced as. A post that becomes, stays or
@@ -1416,6 +1609,9 @@ fn change_op(
         }
         Kind::CommentArea => return Ok("area"),
         Kind::CommentWord => return Ok("word"),
+        Kind::CommentReport => return Ok("report"),
+        Kind::CommentAppeal => return Ok("appeal"),
+        Kind::LikeCount => return Ok("like"),
         Kind::CommentMute => {
             let muted = crate::comments::parse_mute(entity_id, payload).is_ok_and(|m| m.muted);
             return Ok(if muted { "mute" } else { "unmute" });
@@ -1495,7 +1691,7 @@ fn judge_moderation(
     report: &mut ApplyReport,
 ) -> Result<Option<Step>> {
     let conn = tx.conn();
-    let Some(cur) = head(conn, kind, &op.entity_id)? else {
+    let Some(cur) = head(conn, kind.head_kind(), &op.entity_id)? else {
         return Ok(None);
     };
     if saw(conn, op, &cur)? {
@@ -1580,6 +1776,15 @@ fn check_payload(
         Kind::CommentArea => return crate::comments::parse_area(entity_id, payload).map(|_| ()),
         Kind::CommentWord => return crate::comments::parse_word(entity_id, payload).map(|_| ()),
         Kind::CommentMute => return crate::comments::parse_mute(entity_id, payload).map(|_| ()),
+        Kind::CommentReport => {
+            return crate::comments::parse_report(entity_id, payload).map(|_| ())
+        }
+        Kind::CommentAppeal => {
+            return crate::comments::parse_appeal(entity_id, payload).map(|_| ())
+        }
+        Kind::LikeCount => {
+            return crate::comments::parse_like_count(entity_id, payload).map(|_| ())
+        }
         _ => {}
     }
     let obj = payload.as_object().ok_or("payload is not an object")?;
@@ -1659,8 +1864,9 @@ fn sql_value(v: &Value) -> rusqlite::types::Value {
     }
 }
 
-/// Replaces the stored state of an aggregate with the payload's (already checked).
-fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) -> Result<()> {
+/// Replaces the stored state of an aggregate with the payload of `op` (already checked).
+fn write_state(conn: &Connection, kind: Kind, op: &Op) -> Result<()> {
+    let (entity_id, payload) = (op.entity_id.as_str(), &op.payload);
     let unreadable = |e: String| StoreError::Corrupt(format!("{} {entity_id}: {e}", kind.as_str()));
     // A decision, follow-up or mute on a comment this device does not have.
     let found = |applied: bool| {
@@ -1680,7 +1886,13 @@ fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) 
         }
         Kind::CommentDecision => {
             let d = crate::comments::parse_decision(entity_id, payload).map_err(unreadable)?;
-            return found(crate::comments::apply_decision(conn, &d)?);
+            if !crate::comments::apply_decision(conn, &d)? {
+                return found(false);
+            }
+            if closes_reports(&d.action) {
+                crate::comments::close_reports(conn, entity_id, [&op.hlc, &d.log_at, &d.actor])?;
+            }
+            return Ok(());
         }
         Kind::CommentHandling => {
             let h = crate::comments::parse_handling(entity_id, payload).map_err(unreadable)?;
@@ -1697,6 +1909,18 @@ fn write_state(conn: &Connection, kind: Kind, entity_id: &str, payload: &Value) 
         Kind::CommentMute => {
             let m = crate::comments::parse_mute(entity_id, payload).map_err(unreadable)?;
             return found(crate::comments::apply_mute(conn, &m)?);
+        }
+        Kind::CommentReport => {
+            let r = crate::comments::parse_report(entity_id, payload).map_err(unreadable)?;
+            return crate::comments::apply_report(conn, &r, &op.hlc);
+        }
+        Kind::CommentAppeal => {
+            let a = crate::comments::parse_appeal(entity_id, payload).map_err(unreadable)?;
+            return found(crate::comments::apply_appeal(conn, &a)?);
+        }
+        Kind::LikeCount => {
+            let l = crate::comments::parse_like_count(entity_id, payload).map_err(unreadable)?;
+            return crate::comments::apply_like_count(conn, &op.origin, &l, &op.at);
         }
         _ => {}
     }

@@ -2199,20 +2199,30 @@ fn a_comment_and_a_decision_written_here_append_their_records_masked() {
         ),
         ("reject", "rejected", Some("信息不实"), "审核员")
     );
-    // An appeal is the resident's, at the site host: it does not replicate (yet).
+    // An appeal is the resident's, at the site host: it replicates as a step of the
+    // comment's decision chain, built on the rejection, the reason's number masked.
     let current = fx.store.read(|c| crate::comments::get(c, &id)).unwrap();
     let next = transition(current.mod_state(), ModAction::Appeal).unwrap();
     fx.store
         .write(now(), "resident", |tx| {
-            crate::comments::set_state(tx, &current, next, "appeal", Some("请再看看"))
+            crate::comments::set_state(tx, &current, next, "appeal", Some("请再看看13812345678"))
         })
         .unwrap();
+    let ops = fx.store.read(|c| own_ops_after(c, &me, 2, 10)).unwrap();
+    assert_eq!(ops.len(), 1);
     assert_eq!(
-        fx.store
-            .read(|c| own_ops_after(c, &me, 2, 10))
-            .unwrap()
-            .len(),
-        0
+        (ops[0].kind.as_str(), ops[0].base.as_ref().map(|b| b.seq)),
+        ("comment_appeal", Some(2))
+    );
+    let a = crate::comments::parse_appeal(&id, &ops[0].payload).unwrap();
+    assert_eq!(
+        (a.reason.as_str(), a.actor.as_str()),
+        ("请再看看138****5678", "resident")
+    );
+    assert_eq!(
+        fx.head(Kind::CommentDecision, &id),
+        Some(ops[0].id()),
+        "the next decision builds on the appeal"
     );
 }
 
@@ -2839,4 +2849,518 @@ fn a_laptop_keeps_mutes_masked_and_sends_them_keyed_by_the_comment() {
         0
     );
     assert_eq!(fx.int("SELECT count(*) FROM mute_replicas"), 1);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reports, appeals and like counts
+
+/// Report `id` of comment `comment`, as the site that took it sends it.
+fn report_record(id: &str, comment: &str) -> Value {
+    json!({ "comment_reports": [{
+        "id": id, "comment_id": comment, "reason": "广告信息", "at": NOW,
+    }]})
+}
+
+/// The appeal of comment `id`, as the site that took the comment sends it.
+fn appeal_record(id: &str, log_id: &str) -> Value {
+    json!({ "comment_appeals": [{
+        "comment_id": id, "reason": "我说的是实情", "reject_reason": "与观摩会内容无关",
+        "decided_at": NOW, "decided_by": "审核员", "log_id": log_id, "log_at": NOW,
+        "actor": "resident",
+    }]})
+}
+
+/// One site's count of its likes of `target`.
+fn like_record(target: &str, count: u32) -> Value {
+    json!({ "like_counts": [{ "target": target, "count": count }] })
+}
+
+fn stamped(mut op: Op, ms_after_now: i64) -> Op {
+    op.hlc = hlc_at(now_ms() + ms_after_now, 0);
+    op
+}
+
+impl Fx {
+    /// `(open, closed)` reports of a comment.
+    fn reports(&self, comment: &str) -> (i64, i64) {
+        (
+            self.int(&format!(
+                "SELECT count(*) FROM comment_reports WHERE comment_id = '{comment}'
+                    AND resolved_at IS NULL"
+            )),
+            self.int(&format!(
+                "SELECT count(*) FROM comment_reports WHERE comment_id = '{comment}'
+                    AND resolved_at IS NOT NULL"
+            )),
+        )
+    }
+
+    fn likes(&self, target: &str) -> u32 {
+        self.store
+            .read(|c| crate::comments::like_count(c, target))
+            .unwrap()
+    }
+}
+
+#[test]
+fn a_report_comes_only_from_a_site_once_of_a_comment_here_and_never_with_a_phone_key() {
+    let fx = Fx::hub_with_comment();
+    // A scorer's laptop runs no site, whatever grant it holds.
+    let r = fx.apply(&[op(
+        "scorer-a",
+        1,
+        Kind::CommentReport,
+        "r1",
+        report_record("r1", "c1"),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 1, "wrong_role", true);
+    assert_eq!(detail(&r), "scorer may not send comment_report");
+    let mut seq = 0;
+    let mut next = || {
+        seq += 1;
+        seq
+    };
+    for (what, id, payload, code) in [
+        (
+            "the phone key",
+            "r1",
+            {
+                let mut p = report_record("r1", "c1");
+                p["comment_reports"][0]["client_key"] = json!("k1");
+                p
+            },
+            "bad_payload",
+        ),
+        (
+            "a number in the reason",
+            "r1",
+            {
+                let mut p = report_record("r1", "c1");
+                p["comment_reports"][0]["reason"] = json!("联系13812345678");
+                p
+            },
+            "bad_payload",
+        ),
+        ("another id", "r2", report_record("r1", "c1"), "bad_payload"),
+        (
+            "no comment",
+            "r1",
+            report_record("r1", "c9"),
+            "unknown_comment",
+        ),
+    ] {
+        let s = next();
+        let r = fx.apply(&[op("media-b", s, Kind::CommentReport, id, payload)]);
+        assert_refused(&fx, &r, "media-b", s, code, true);
+        assert_eq!(fx.int("SELECT count(*) FROM comment_reports"), 0, "{what}");
+    }
+
+    let s = next();
+    let good = op(
+        "media-b",
+        s,
+        Kind::CommentReport,
+        "r1",
+        report_record("r1", "c1"),
+    );
+    let r = fx.apply(std::slice::from_ref(&good));
+    assert_eq!(r.applied, 1, "{r:?}");
+    let row: (Option<String>, Option<String>) = fx
+        .store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT client_key, hlc FROM comment_reports WHERE id = 'r1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        row,
+        (None, Some(good.hlc.clone())),
+        "no key, the report's clock"
+    );
+    assert_eq!(fx.reports("c1"), (1, 0));
+    assert_eq!(
+        fx.text("SELECT op FROM changes WHERE entity = 'comment' ORDER BY seq DESC LIMIT 1"),
+        Some("report".into()),
+        "the 被举报 queue hears of it under the comment"
+    );
+    // The same operation twice changes nothing; another one naming the report is refused.
+    let r = fx.apply(&[good]);
+    assert_eq!(r.already, 1, "{r:?}");
+    let mut other = report_record("r1", "c1");
+    other["comment_reports"][0]["reason"] = json!("改过的理由");
+    let r = fx.apply(&[op("media-a", 2, Kind::CommentReport, "r1", other)]);
+    assert_refused(&fx, &r, "media-a", 2, "report_exists", true);
+    assert_eq!(
+        fx.text("SELECT reason FROM comment_reports WHERE id = 'r1'"),
+        Some("广告信息".into())
+    );
+}
+
+#[test]
+fn a_report_is_closed_by_the_first_decision_stamped_after_it_whatever_the_order() {
+    let hub = LAPTOP_HUB;
+    let comment = relayed(
+        op("media-a", 1, Kind::Comment, "c1", comment_record("c1")),
+        "applied",
+    );
+    let early = relayed(
+        stamped(
+            op(
+                "media-a",
+                2,
+                Kind::CommentReport,
+                "r1",
+                report_record("r1", "c1"),
+            ),
+            1_000,
+        ),
+        "applied",
+    );
+    let approve = relayed(
+        stamped(
+            op(
+                hub,
+                1,
+                Kind::CommentDecision,
+                "c1",
+                decision("c1", "approve", "l1"),
+            ),
+            2_000,
+        ),
+        "applied",
+    );
+    let late = relayed(
+        stamped(
+            op(
+                "media-b",
+                1,
+                Kind::CommentReport,
+                "r2",
+                report_record("r2", "c1"),
+            ),
+            3_000,
+        ),
+        "applied",
+    );
+    let mut dismiss = decision("c1", "dismiss_reports", "l2");
+    dismiss["comment_decisions"][0]["actor"] = json!("另一位审核员");
+    let dismiss = relayed(
+        stamped(
+            based_on(
+                op(hub, 2, Kind::CommentDecision, "c1", dismiss),
+                approve.id(),
+            ),
+            4_000,
+        ),
+        "applied",
+    );
+    let orders: [&[&Op]; 4] = [
+        &[&early, &approve, &late, &dismiss],
+        &[&late, &dismiss, &early, &approve],
+        &[&approve, &dismiss, &late, &early],
+        &[&dismiss, &late, &approve, &early],
+    ];
+    let mut seen = Vec::new();
+    for order in orders {
+        let fx = Fx::laptop();
+        fx.apply(std::slice::from_ref(&comment));
+        for o in order {
+            // One at a time, as separate pulls would bring them (a gap waits, then moves).
+            fx.apply(&[(*o).clone()]);
+        }
+        assert_eq!(fx.int("SELECT count(*) FROM sync_backlog"), 0);
+        let closers: Vec<(String, String)> = fx
+            .store
+            .read(|c| {
+                let mut st =
+                    c.prepare("SELECT id, resolved_by FROM comment_reports ORDER BY id")?;
+                let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap();
+        seen.push(closers);
+    }
+    assert_eq!(
+        seen[0],
+        vec![
+            ("r1".to_string(), "审核员".to_string()),
+            ("r2".to_string(), "另一位审核员".to_string())
+        ],
+        "the approval closes the report before it, 保留 the one after"
+    );
+    for s in &seen[1..] {
+        assert_eq!(s, &seen[0], "every order ends the same");
+    }
+
+    // A report of a comment this laptop never had (from before comments replicated) is kept
+    // unapplied, and what follows it is not held up.
+    let fx = Fx::laptop();
+    let r = fx.apply(&[
+        relayed(
+            op(
+                hub,
+                1,
+                Kind::CommentReport,
+                "r9",
+                report_record("r9", "old"),
+            ),
+            "applied",
+        ),
+        relayed(
+            op(hub, 2, Kind::LikeCount, "event", like_record("event", 1)),
+            "applied",
+        ),
+    ]);
+    assert_eq!((r.superseded, r.applied, r.held), (1, 1, 0), "{r:?}");
+    assert_eq!(fx.int("SELECT count(*) FROM comment_reports"), 0);
+
+    // A report stamped after every decision stays open, in the 被举报 queue.
+    let fx = Fx::laptop();
+    fx.apply(&[comment, approve]);
+    fx.apply(&[late]);
+    assert_eq!(fx.reports("c1"), (1, 0));
+    assert_eq!(
+        fx.store
+            .read(|c| crate::comments::list(c, crate::comments::Queue::Reported, 10))
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn an_appeal_comes_only_from_the_site_that_took_the_comment_and_joins_its_decisions() {
+    let fx = Fx::hub_with_comment();
+    let reject = op(
+        "media-b",
+        1,
+        Kind::CommentDecision,
+        "c1",
+        decision("c1", "reject", "l1"),
+    );
+    let r = fx.apply(std::slice::from_ref(&reject));
+    assert_eq!(r.applied, 1, "{r:?}");
+    // Another site, even a granted moderator's, and a scorer's laptop may not appeal.
+    let r = fx.apply(&[based_on(
+        op(
+            "media-b",
+            2,
+            Kind::CommentAppeal,
+            "c1",
+            appeal_record("c1", "a0"),
+        ),
+        reject.id(),
+    )]);
+    assert_refused(&fx, &r, "media-b", 2, "not_site_host", true);
+    let r = fx.apply(&[op(
+        "scorer-a",
+        1,
+        Kind::CommentAppeal,
+        "c1",
+        appeal_record("c1", "a0"),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 1, "wrong_role", true);
+    let mut numbered = appeal_record("c1", "a0");
+    numbered["comment_appeals"][0]["reason"] = json!("打13812345678问问");
+    let r = fx.apply(&[op("media-a", 2, Kind::CommentAppeal, "c1", numbered)]);
+    assert_refused(&fx, &r, "media-a", 2, "bad_payload", true);
+    assert_eq!(fx.comment_state("c1"), Some(("rejected".into(), 0)));
+
+    // The site that took it, having seen the rejection: back to 待审核 with the reason.
+    let appeal = based_on(
+        op(
+            "media-a",
+            3,
+            Kind::CommentAppeal,
+            "c1",
+            appeal_record("c1", "a1"),
+        ),
+        reject.id(),
+    );
+    let r = fx.apply(std::slice::from_ref(&appeal));
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(fx.comment_state("c1"), Some(("pending".into(), 0)));
+    assert_eq!(
+        fx.text("SELECT appeal_reason FROM comments WHERE id = 'c1' AND appealed = 1"),
+        Some("我说的是实情".into())
+    );
+    assert_eq!(fx.head(Kind::CommentDecision, "c1"), Some(appeal.id()));
+    assert_eq!(
+        fx.apply(std::slice::from_ref(&appeal)).already,
+        1,
+        "idempotent"
+    );
+    // Only once.
+    let r = fx.apply(&[based_on(
+        op(
+            "media-a",
+            4,
+            Kind::CommentAppeal,
+            "c1",
+            appeal_record("c1", "a2"),
+        ),
+        appeal.id(),
+    )]);
+    assert_refused(&fx, &r, "media-a", 4, "bad_transition", true);
+
+    // A moderator's decision made without seeing the appeal is a conflict: the appeal stands.
+    let r = fx.apply(&[based_on(
+        op(
+            "media-b",
+            3,
+            Kind::CommentDecision,
+            "c1",
+            decision("c1", "approve", "l2"),
+        ),
+        reject.id(),
+    )]);
+    assert_eq!(r.refused.len(), 1, "{r:?}");
+    assert_eq!(r.refused[0].code, "decision_conflict");
+    assert_eq!(fx.comment_state("c1"), Some(("pending".into(), 0)));
+    // One made after it goes through.
+    let r = fx.apply(&[based_on(
+        op(
+            "media-b",
+            4,
+            Kind::CommentDecision,
+            "c1",
+            decision("c1", "approve", "l3"),
+        ),
+        appeal.id(),
+    )]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(fx.comment_state("c1"), Some(("approved".into(), 0)));
+}
+
+#[test]
+fn like_counts_come_only_from_a_site_sum_per_site_and_never_go_back() {
+    let fx = Fx::hub();
+    // Two phones like the event here, one of them twice.
+    for key in ["k1", "k1", "k2"] {
+        fx.store
+            .write(now(), "resident", |tx| {
+                crate::comments::like(tx, "event", key)
+            })
+            .unwrap();
+    }
+    assert_eq!(fx.likes("event"), 2);
+    let me = fx.store.device_id().to_string();
+    let own = fx.store.read(|c| own_ops_after(c, &me, 0, 10)).unwrap();
+    assert_eq!(own.len(), 2, "one record per new like");
+    assert_eq!(own[1].kind, "like_count");
+    assert_eq!(own[1].payload, like_record("event", 2));
+    assert!(
+        !own[1].payload.to_string().contains("k1"),
+        "never who liked"
+    );
+
+    let r = fx.apply(&[op(
+        "scorer-a",
+        1,
+        Kind::LikeCount,
+        "event",
+        like_record("event", 5),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 1, "wrong_role", true);
+    let r = fx.apply(&[op(
+        "media-a",
+        1,
+        Kind::LikeCount,
+        "p9",
+        like_record("p9", 5),
+    )]);
+    assert_refused(&fx, &r, "media-a", 1, "unknown_target", true);
+    let mut keyed = like_record("event", 5);
+    keyed["like_counts"][0]["client_key"] = json!("k3");
+    let r = fx.apply(&[op("media-a", 2, Kind::LikeCount, "event", keyed)]);
+    assert_refused(&fx, &r, "media-a", 2, "bad_payload", true);
+    assert_eq!(fx.likes("event"), 2);
+
+    let three = op(
+        "media-a",
+        3,
+        Kind::LikeCount,
+        "event",
+        like_record("event", 3),
+    );
+    let r = fx.apply(std::slice::from_ref(&three));
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        fx.likes("event"),
+        5,
+        "this site's phones plus the other site's count"
+    );
+    assert_eq!(fx.apply(&[three]).already, 1);
+    assert_eq!(fx.likes("event"), 5, "the same record twice counts once");
+    let r = fx.apply(&[op(
+        "media-a",
+        4,
+        Kind::LikeCount,
+        "event",
+        like_record("event", 2),
+    )]);
+    assert_refused(&fx, &r, "media-a", 4, "count_went_back", true);
+    let r = fx.apply(&[
+        op(
+            "media-a",
+            5,
+            Kind::LikeCount,
+            "event",
+            like_record("event", 4),
+        ),
+        op(
+            "media-b",
+            1,
+            Kind::LikeCount,
+            "event",
+            like_record("event", 1),
+        ),
+    ]);
+    assert_eq!(r.applied, 2, "{r:?}");
+    assert_eq!(fx.likes("event"), 7);
+    assert_eq!(
+        fx.store.read(crate::comments::like_counts).unwrap(),
+        vec![("event".to_string(), 7)]
+    );
+    assert_eq!(
+        fx.text("SELECT op FROM changes WHERE entity = 'like' ORDER BY seq DESC LIMIT 1"),
+        Some("like".into()),
+        "the public page's version moves"
+    );
+
+    // A laptop following the hub keeps the higher count whatever order they come in.
+    let lap = Fx::laptop();
+    lap.apply(&[relayed(
+        op(
+            "media-a",
+            2,
+            Kind::LikeCount,
+            "event",
+            like_record("event", 4),
+        ),
+        "applied",
+    )]);
+    lap.apply(&[relayed(
+        op(
+            "media-a",
+            1,
+            Kind::LikeCount,
+            "event",
+            like_record("event", 3),
+        ),
+        "applied",
+    )]);
+    assert_eq!(lap.likes("event"), 4);
+}
+
+#[test]
+fn mask_numbers_masks_what_could_be_a_phone_number_only() {
+    use crate::comments::mask_numbers;
+    assert_eq!(mask_numbers("打13812345678"), "打138****5678");
+    assert_eq!(mask_numbers("138123456789"), "************");
+    assert_eq!(mask_numbers("第7站 2026年"), "第7站 2026年");
+    assert_eq!(mask_numbers(""), "");
 }

@@ -34,7 +34,11 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
         Kind::Sheet => role == Role::Scorer,
         Kind::Post => role == Role::Media,
         Kind::Photo => matches!(role, Role::Scorer | Role::Media),
-        Kind::Comment => role.runs_site(),
+        // A resident's records (a comment, a report, an appeal, a site's like count): only a
+        // device that runs the resident site; whose comment an appeal may be is checked apart.
+        Kind::Comment | Kind::CommentReport | Kind::CommentAppeal | Kind::LikeCount => {
+            role.runs_site()
+        }
         // Moderators' records (decisions, 交办/回复, the area switch, the word list, 禁言):
         // any laptop, but only while the hub grants it 审核 (checked apart).
         Kind::CommentDecision
@@ -610,7 +614,9 @@ mod tests {
             );
             assert_eq!(
                 kind_allowed(kind, Role::Media),
-                matches!(kind, Kind::Post | Kind::Photo | Kind::Comment) || kind.moderation()
+                matches!(kind, Kind::Post | Kind::Photo | Kind::Comment)
+                    || kind.moderation()
+                    || kind.resident()
             );
         }
     }
