@@ -2,9 +2,11 @@
 //!
 //! - Setup: the release `guanmo serve --site --peer` (`CARGO_BIN_EXE_guanmo`) over a fresh hub
 //!   folder whose 直播网站设置 trust nginx (`127.0.0.2`, nginx's `proxy_bind`), allow the host
-//!   name and raise the per-address comment quota (all load comes from one address); nginx as
-//!   this user with its own prefix in a temp folder, a generated top-level config that includes
-//!   the shipped `guanmo.conf` with only the per-server values replaced (as
+//!   name and raise the per-address comment quota (all load comes from one address), with the
+//!   `--live-max-streams` of the shipped systemd unit (`deploy/systemd/guanmo.service`); nginx
+//!   as this user with its own prefix in a temp folder, a generated top-level config (with the
+//!   `worker_connections` that `guanmo.conf`'s header asks of nginx.conf) that includes the
+//!   shipped `guanmo.conf` with only the per-server values replaced (as
 //!   `tests/resident/nginx.test.mjs` does), a self-signed certificate made with `openssl`. A
 //!   直播电脑 (in this process, `guanmo_sync`) pairs through nginx over HTTPS pinning the
 //!   certificate and publishes posts, as in production.
@@ -27,7 +29,9 @@
 //!   folder's comments are counted afterwards.
 //!
 //! nginx and the app are pinned to core 0 with `taskset`, this process and wrk to core 1.
-//! Needs `nginx`, `wrk`, `openssl`, `taskset`, `prlimit` and 2 cores; 127.0.0.1 only.
+//! Needs `nginx`, `wrk`, `openssl`, `taskset`, `prlimit` and 2 cores; 127.0.0.1 only. The
+//! open-files limit is raised (`prlimit`) to 65,536, or else to the hard limit: 5,000 readers
+//! need about 5,100 here, 5,100 in the app and 10,100 in nginx's worker.
 //!
 //! Run: `cargo bench -p guanmo-cli --bench nginx`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -61,8 +65,16 @@ const CLIENT_CORE: &str = "1";
 /// Live readers asked for by the issue.
 const READERS: usize = 5_000;
 const READERS_ENV: &str = "GUANMO_NGINX_READERS";
-/// Readers per source address (`127.0.1.x`); the app admits 200 streams per address.
+/// Readers per source address (`127.0.1.x`, 40 addresses for 5,000 readers): the app admits
+/// 200 streams per address (`LiveCaps::per_address`, not a setting), and nginx passes each
+/// reader's own address (`X-Forwarded-For` from the trusted proxy), so no address reaches it.
 const PER_ADDRESS: usize = 125;
+/// nginx's connections per worker: what `deploy/nginx/guanmo.conf`'s header asks of
+/// nginx.conf for 5,000 readers (two connections each).
+const WORKER_CONNECTIONS: u32 = 16_384;
+/// nginx's `worker_rlimit_nofile`: what `guanmo.conf`'s header asks, or less when the bench's
+/// own (hard) open-files limit is lower.
+const WORKER_RLIMIT_NOFILE: u64 = 32_768;
 /// TLS handshakes in flight while the readers connect.
 const CONNECTING: usize = 200;
 /// A post must reach this share of the open streams …
@@ -139,8 +151,16 @@ fn main() -> ExitCode {
     // More descriptors for this process and what it starts (nginx, the app), if allowed.
     let raised = Command::new("prlimit")
         .args(["--pid", &pid, "--nofile=65536:65536"])
+        .stderr(Stdio::null())
         .status()
-        .is_ok_and(|s| s.success());
+        .is_ok_and(|s| s.success())
+        // Not permitted above the hard limit: the soft one up to it, then.
+        || open_files(4).is_some_and(|hard| {
+            Command::new("prlimit")
+                .args(["--pid", &pid, &format!("--nofile={hard}:")])
+                .status()
+                .is_ok_and(|s| s.success())
+        });
     let pinned = Command::new("taskset")
         .args(["-a", "-p", "-c", CLIENT_CORE, &pid])
         .stdout(Stdio::null())
@@ -150,21 +170,42 @@ fn main() -> ExitCode {
         eprintln!("nginx bench: could not pin this process to core {CLIENT_CORE}");
         return ExitCode::FAILURE;
     }
-    let nofile = std::fs::read_to_string("/proc/self/limits")
-        .ok()
-        .and_then(|l| {
-            l.lines()
-                .find(|l| l.starts_with("Max open files"))
-                .map(|l| l.split_whitespace().nth(3).unwrap_or("?").to_string())
-        })
-        .unwrap_or_else(|| "?".into());
-    eprintln!("open files limit: {nofile} (raised: {raised})");
+    let nofile = open_files(3);
+    let nofile_hard = open_files(4);
+    eprintln!("open files limit: {nofile:?} (hard {nofile_hard:?}; raised: {raised})");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .unwrap();
     rt.block_on(run(nofile))
+}
+
+/// Word `i` of the "Max open files" line of `/proc/self/limits`: 3 the soft limit, 4 the hard.
+fn open_files(i: usize) -> Option<u64> {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()?
+        .lines()
+        .find(|l| l.starts_with("Max open files"))?
+        .split_whitespace()
+        .nth(i)?
+        .parse()
+        .ok()
+}
+
+/// The `--live-max-streams` of the shipped systemd unit's `ExecStart`.
+fn shipped_live_max_streams(unit: &Path) -> String {
+    let text = std::fs::read_to_string(unit).unwrap();
+    let exec = text
+        .lines()
+        .find(|l| l.starts_with("ExecStart="))
+        .expect("the unit has an ExecStart");
+    let mut words = exec.split_whitespace();
+    words
+        .find(|w| *w == "--live-max-streams")
+        .and_then(|_| words.next())
+        .expect("the unit's ExecStart sets --live-max-streams")
+        .to_string()
 }
 
 fn in_path(name: &str) -> bool {
@@ -344,15 +385,15 @@ fn http_snippet(deploy: &Path) -> String {
     text.replace(from, "limit_req_zone $guanmo_bench_no_limit ")
 }
 
-fn nginx_conf(prefix: &Path) -> String {
+fn nginx_conf(prefix: &Path, rlimit_nofile: u64) -> String {
     let p = prefix.display();
     format!(
         "# Made by guanmo-cli/benches/nginx.rs around the shipped site file.
 worker_processes 1;
-worker_rlimit_nofile 19000;
+worker_rlimit_nofile {rlimit_nofile};
 pid {p}/nginx.pid;
 error_log {p}/error.log warn;
-events {{ worker_connections 18000; }}
+events {{ worker_connections {WORKER_CONNECTIONS}; }}
 http {{
   access_log {p}/access.log combined buffer=64k flush=1s;
   client_body_temp_path {p}/body;
@@ -370,9 +411,15 @@ http {{
     )
 }
 
-/// `guanmo serve` on `hub`, pinned to the server core, its log appended to `log`; returns
-/// once both listeners answer.
-async fn spawn_serve(guanmo: &Path, hub: &Path, ports: &Ports, log: &Path) -> Child {
+/// `guanmo serve` on `hub` with `--live-max-streams live_max`, pinned to the server core, its
+/// log appended to `log`; returns once both listeners answer.
+async fn spawn_serve(
+    guanmo: &Path,
+    hub: &Path,
+    ports: &Ports,
+    live_max: &str,
+    log: &Path,
+) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -386,6 +433,7 @@ async fn spawn_serve(guanmo: &Path, hub: &Path, ports: &Ports, log: &Path) -> Ch
         .args(["--peer", &format!("127.0.0.1:{}", ports.peer)])
         .args(["--site", &format!("127.0.0.1:{}", ports.site)])
         .args(["--site-host", HOST])
+        .args(["--live-max-streams", live_max])
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -1004,13 +1052,21 @@ impl CpuMark {
 // The run.
 // ---------------------------------------------------------------------------------------
 
-async fn run(nofile: String) -> ExitCode {
+async fn run(nofile: Option<u64>) -> ExitCode {
     let load_start = load_average();
     let uptime_start = run_ok(&mut Command::new("uptime")).trim().to_string();
     let guanmo = PathBuf::from(env!("CARGO_BIN_EXE_guanmo"));
     let deploy = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("deploy")
         .join("nginx");
+    let live_max = shipped_live_max_streams(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy")
+            .join("systemd")
+            .join("guanmo.service"),
+    );
+    // Below the bench's own limit, which nginx inherits (it may raise only up to the hard one).
+    let rlimit_nofile = nofile.map_or(WORKER_RLIMIT_NOFILE, |n| n.min(WORKER_RLIMIT_NOFILE));
     let duration = std::env::var(DURATION_ENV).unwrap_or_else(|_| WRK_DURATION.to_string());
     let readers: usize = std::env::var(READERS_ENV)
         .ok()
@@ -1094,7 +1150,7 @@ async fn run(nofile: String) -> ExitCode {
         serve: None,
     };
     let serve_log = dir.join("serve.log");
-    procs.serve = Some(spawn_serve(&guanmo, &hub, &ports, &serve_log).await);
+    procs.serve = Some(spawn_serve(&guanmo, &hub, &ports, &live_max, &serve_log).await);
     let mut app_pid = procs.serve.as_ref().unwrap().id();
 
     let prefix = dir.join("nginx");
@@ -1116,7 +1172,11 @@ async fn run(nofile: String) -> ExitCode {
         site_file(&deploy, &ports, &dir),
     )
     .unwrap();
-    std::fs::write(prefix.join("nginx.conf"), nginx_conf(&prefix)).unwrap();
+    std::fs::write(
+        prefix.join("nginx.conf"),
+        nginx_conf(&prefix, rlimit_nofile),
+    )
+    .unwrap();
     let conf = prefix.join("nginx.conf");
     run_ok(
         Command::new("nginx")
@@ -1255,7 +1315,7 @@ async fn run(nofile: String) -> ExitCode {
             if let Some(mut old) = procs.serve.take() {
                 signal_and_wait(&mut old, "-TERM");
             }
-            procs.serve = Some(spawn_serve(&guanmo, &hub, &ports, &serve_log).await);
+            procs.serve = Some(spawn_serve(&guanmo, &hub, &ports, &live_max, &serve_log).await);
             app_pid = procs.serve.as_ref().unwrap().id();
             eprintln!("comments round {round}: {what}");
             run_no += 1;
@@ -1306,7 +1366,10 @@ async fn run(nofile: String) -> ExitCode {
     );
     let _ = writeln!(
         out,
-        "- open-files limit of the bench (and of nginx and the app it starts): {nofile}"
+        "- open-files limit of the bench (and of nginx and the app it starts): {}; nginx \
+         `worker_connections {WORKER_CONNECTIONS}`, `worker_rlimit_nofile {rlimit_nofile}`, \
+         1 worker; the app `--live-max-streams {live_max}` (from the shipped systemd unit)",
+        nofile.map_or("?".to_string(), |n| n.to_string())
     );
     let _ = writeln!(
         out,
@@ -1351,6 +1414,14 @@ async fn run(nofile: String) -> ExitCode {
         within,
         share * 100.0,
         live.load,
+    );
+    let per_stream = |idle: f64, open: f64| (open - idle) * 1024.0 / live.open.max(1) as f64;
+    let _ = writeln!(
+        out,
+        "\nMemory a stream costs (RSS open − idle, over the open streams): app {:.1} KiB, nginx \
+         {:.1} KiB (master + worker summed).",
+        per_stream(live.rss_idle.app, live.rss_open.app),
+        per_stream(live.rss_idle.nginx, live.rss_open.nginx),
     );
 
     let table = |out: &mut String, rows: &[WrkRow], ok_col: &str| {

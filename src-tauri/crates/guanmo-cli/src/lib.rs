@@ -61,6 +61,18 @@ pub enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Live streams (`/live`, one per phone with the live page open) the resident site
+        /// holds at once; beyond it a phone gets `503` and its page refreshes on a timer
+        /// instead. Each open stream costs about 25 KiB of memory here and one open file (so
+        /// the open-files limit, e.g. systemd's LimitNOFILE, must be above it), and two
+        /// connections in nginx in front. 1 to 50000.
+        #[arg(
+            long,
+            value_name = "N",
+            default_value_t = guanmo_web::LiveCaps::DEFAULT_TOTAL,
+            value_parser = live_max_streams,
+        )]
+        live_max_streams: usize,
     },
     /// Print the resident site's settings (直播网站设置) as JSON; with --set, change them first.
     SiteSettings {
@@ -176,6 +188,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             name,
             tls_cert,
             tls_key,
+            live_max_streams,
         } => {
             let (ctx, media) = open_hub(&data_dir, &name)?;
             let tls = match (tls_cert, tls_key) {
@@ -185,7 +198,17 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
                 ),
                 _ => None,
             };
-            serve(ctx, media, peer, site, site_hosts, tls)
+            serve(
+                ctx,
+                media,
+                peer,
+                site.map(|addr| SiteArgs {
+                    addr,
+                    live_max_streams,
+                }),
+                site_hosts,
+                tls,
+            )
         }
         Command::SiteSettings { data_dir, set } => {
             let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
@@ -335,6 +358,39 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
+/// `--live-max-streams`: a number from 1 to [`guanmo_web::LiveCaps::MAX_TOTAL`].
+fn live_max_streams(arg: &str) -> Result<usize, String> {
+    let max = guanmo_web::LiveCaps::MAX_TOTAL;
+    let n: usize = arg
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{arg}` is not a whole number of streams (1 to {max})"))?;
+    if n == 0 {
+        return Err(format!(
+            "0 would refuse every phone's live page; give 1 to {max} (default {})",
+            guanmo_web::LiveCaps::DEFAULT_TOTAL
+        ));
+    }
+    if n > max {
+        return Err(format!(
+            "{n} streams is more than one hub is meant to hold (at most {max}: each costs \
+             about 25 KiB and an open file here, two connections in nginx)"
+        ));
+    }
+    Ok(n)
+}
+
+/// The open-files limit of this process (the soft one), where the system says it.
+fn open_files_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Open files the site needs besides its live streams: the database, photos, the peer
+/// listener's laptops and the phones' other requests in flight.
+const OTHER_FILES: u64 = 1024;
+
 /// `current` with the fields of the JSON object `changes` put over it.
 fn merge_settings(
     current: &guanmo_api::site::SiteSettings,
@@ -385,13 +441,21 @@ fn open_hub(dir: &Path, name: &str) -> Result<(Ctx, MediaStore), CliError> {
     Ok((ctx, media))
 }
 
+/// The resident site as `serve` was asked for it.
+struct SiteArgs {
+    /// `--site`.
+    addr: SocketAddr,
+    /// `--live-max-streams`.
+    live_max_streams: usize,
+}
+
 /// Serves until SIGINT or SIGTERM, then stops accepting, lets requests in flight finish, and
 /// returns.
 fn serve(
     ctx: Ctx,
     media: MediaStore,
     peer: SocketAddr,
-    site: Option<SocketAddr>,
+    site: Option<SiteArgs>,
     site_hosts: Vec<String>,
     tls: Option<guanmo_web::TlsIdentity>,
 ) -> Result<(), CliError> {
@@ -425,10 +489,27 @@ fn serve(
     tracing::info!(addr = %bound, "peer listener up");
 
     let site_listener = Listener::with_tls(rt.handle().clone(), "resident site", tls);
-    if let Some(addr) = site {
+    let serving_site = site.is_some();
+    if let Some(SiteArgs {
+        addr,
+        live_max_streams,
+    }) = site
+    {
         // 直播网站设置 as stored in the hub's folder; `--site-host` names add to its hosts.
-        let config =
+        let mut config =
             guanmo_web::WebConfig::from_settings(&settings, site_allowlist(addr, site_hosts));
+        config.limits.live.total = live_max_streams;
+        let files_needed = live_max_streams as u64 + OTHER_FILES;
+        if let Some(limit) = open_files_limit().filter(|&l| l < files_needed) {
+            tracing::warn!(
+                limit,
+                live_max_streams,
+                "the open-files limit is too low for --live-max-streams: phones beyond it \
+                 fail to connect instead of getting 503; raise it (systemd LimitNOFILE, \
+                 ulimit -n) to at least {files_needed}"
+            );
+        }
+        tracing::info!(live_max_streams, "live streams capped");
         if addr.ip().is_unspecified() && config.allowed_hosts.len() <= 2 {
             tracing::warn!(
                 "the site listens on every address but only localhost is allowed; \
@@ -448,7 +529,6 @@ fn serve(
     }
 
     rt.block_on(async {
-        let serving_site = site.is_some();
         let result = tokio::select! {
             signal = termination() => signal
                 .map(|s| tracing::info!(signal = s, "stopping"))
@@ -504,11 +584,13 @@ mod tests {
                 peer,
                 site,
                 tls_cert,
+                live_max_streams,
                 ..
             } => {
                 assert_eq!(peer, "0.0.0.0:8787".parse().unwrap());
                 assert!(site.is_none());
                 assert!(tls_cert.is_none(), "plain HTTP unless asked");
+                assert_eq!(live_max_streams, 2000);
             }
             other => panic!("{other:?}"),
         }
@@ -518,5 +600,38 @@ mod tests {
             "a certificate needs its key"
         );
         assert!(Cli::try_parse_from(["guanmo", "revoke", "--data-dir", "/x"]).is_err());
+    }
+
+    #[test]
+    fn the_live_stream_cap_is_a_flag_from_1_to_50000() {
+        let cap = |n: &str| {
+            Cli::try_parse_from([
+                "guanmo",
+                "serve",
+                "--data-dir",
+                "/x",
+                "--live-max-streams",
+                n,
+            ])
+            .map(|cli| match cli.command {
+                Command::Serve {
+                    live_max_streams, ..
+                } => live_max_streams,
+                other => panic!("{other:?}"),
+            })
+            .map_err(|e| e.to_string())
+        };
+        assert_eq!(cap("5000"), Ok(5000));
+        assert_eq!(cap("1"), Ok(1));
+        assert_eq!(cap("50000"), Ok(50_000));
+        let zero = cap("0").unwrap_err();
+        assert!(
+            zero.contains("0 would refuse every phone's live page"),
+            "{zero}"
+        );
+        let absurd = cap("1000000").unwrap_err();
+        assert!(absurd.contains("at most 50000"), "{absurd}");
+        assert!(cap("-3").is_err());
+        assert!(cap("many").unwrap_err().contains("not a whole number"));
     }
 }

@@ -2,7 +2,7 @@
 //! free port with the resident site beside it (on the stored site settings), a laptop pairing
 //! and syncing over HTTP, the device listed, granted 审核 and revoked while the server runs,
 //! SIGTERM ending it with exit code 0, a laptop's data folder refused, and the site settings
-//! printed and changed. Over HTTPS
+//! printed and changed; `--live-max-streams` capping the site's open live streams. Over HTTPS
 //! (`--tls-cert`, certificates made here): pairing with the pinned fingerprint and syncing,
 //! and the refusals — a wrong or changed certificate, an expired one, plain `http://` to a
 //! public address, a token replayed from another device.
@@ -344,6 +344,70 @@ fn site_settings_are_printed_and_refused_changes_say_what_to_fix() {
         stdout(&out).contains(r#""pollSeconds": 15"#),
         "nothing was stored"
     );
+}
+
+/// `GET /live` held open: the stream and its status line.
+fn open_live(site: SocketAddr) -> (TcpStream, String) {
+    let mut s = TcpStream::connect(site).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /live HTTP/1.1\r\nHost: {site}\r\nAccept: text/event-stream\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            other => panic!("no answer head: {other:?} after {head:?}"),
+        }
+    }
+    let status = String::from_utf8_lossy(&head)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    (s, status)
+}
+
+#[test]
+fn live_max_streams_caps_the_sites_open_streams_and_refuses_nonsense() {
+    let dir = tempfile::tempdir().unwrap();
+    let peer: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let site: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = Server::start_with(
+        dir.path(),
+        peer,
+        site,
+        &[Path::new("--live-max-streams"), Path::new("3")],
+    );
+    // Three phones hold the live page open (one address: under its own cap of 200) …
+    let held: Vec<_> = (0..3).map(|_| open_live(site)).collect();
+    for (_, status) in &held {
+        assert!(status.contains(" 200 "), "{status}");
+    }
+    // … and the fourth is told the site is full, not left hanging.
+    let (_, status) = open_live(site);
+    assert!(status.contains(" 503 "), "{status}");
+    // The rest of the site still answers.
+    assert!(http_get(site, &site.to_string(), "/api/feed").contains(" 200 "));
+    drop(held);
+    let (status, log) = server.terminate();
+    assert!(status.success(), "{log}");
+    assert!(log.contains("live streams capped"), "{log}");
+
+    // Nonsense is refused before anything starts, saying what is allowed.
+    let folder = dir.path().to_str().unwrap();
+    for (n, says) in [
+        ("0", "0 would refuse every phone's live page"),
+        ("1000000", "at most 50000"),
+        ("lots", "not a whole number"),
+    ] {
+        let out = guanmo(&["serve", "--data-dir", folder, "--live-max-streams", n]);
+        assert!(!out.status.success(), "{n}");
+        assert!(stderr(&out).contains(says), "{n}: {}", stderr(&out));
+    }
 }
 
 /// A certificate for 127.0.0.1 and localhost: its PEM, its key's PEM and its DER.

@@ -55,7 +55,16 @@ impl Default for SmsQuotas {
 /// Caps of the open live streams (`/live`, one per open page).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LiveCaps {
-    /// Streams open at once over the whole site; beyond it `503`.
+    /// Streams open at once over the whole site; beyond it `503` (the page then falls back to
+    /// refreshing the feed every 直播网站设置 interval). [`LiveCaps::DEFAULT_TOTAL`] unless
+    /// `guanmo serve --live-max-streams` says otherwise.
+    ///
+    /// What an open stream costs (measured at 2,000 and 5,000 streams through nginx over TLS,
+    /// `guanmo-cli/benches/nginx.rs`, BENCHMARKS.md): in this process about 25 KiB of resident
+    /// memory (the connection's buffers, its task, its broadcast receiver) and one open file
+    /// (its socket); in nginx in front, two connections (the phone's and the one to this site)
+    /// and about 42 KiB; in the kernel, the socket buffers of both connections besides. So
+    /// 5,000 streams took 120 MiB here (13 → 133 MiB) and need an open-files limit above 5,000.
     pub total: usize,
     /// Streams open at once from one address; beyond it `429`.
     pub per_address: u32,
@@ -64,12 +73,23 @@ pub struct LiveCaps {
     pub replay: u32,
 }
 
+impl LiveCaps {
+    /// Streams open at once over the site by default (the desktop app's LAN site too): about
+    /// 50 MiB of streams. More is a deployment's choice (`guanmo serve --live-max-streams`),
+    /// as it needs the open-files limit and the proxy in front sized for it (`deploy/`).
+    pub const DEFAULT_TOTAL: usize = 2000;
+    /// The most [`LiveCaps::total`] may be set to: 50,000 streams are about 1.2 GiB here and
+    /// 100,000 connections in the proxy in front, beyond what one hub is meant to hold (and
+    /// beyond the 65,536 open files the shipped systemd unit allows).
+    pub const MAX_TOTAL: usize = 50_000;
+}
+
 impl Default for LiveCaps {
     fn default() -> Self {
         // Phones on 4G share public addresses (carrier NAT), and fifty phones behind one venue
         // Wi-Fi are one address: a per-address cap only stops one client opening hundreds.
         LiveCaps {
-            total: 2000,
+            total: LiveCaps::DEFAULT_TOTAL,
             per_address: 200,
             replay: 256,
         }
