@@ -1414,6 +1414,8 @@ export type StaticExport = {
 	posts: number,
 	/**  Photo files copied. */
 	media_files: number,
+	/**  Approved comments in it (a read-only snapshot). */
+	comments: number,
 	/**  Photos that could not be copied (`<hash>/<size>.jpg`). */
 	missing_media: string[],
 };

@@ -2,7 +2,10 @@
 //! page's static CSS and JS. The page reads fully without JavaScript; the script only adds
 //! live updates. Asset URLs carry a content hash, so they may be cached forever.
 
+use guanmo_api::comments::PublicComments;
 use guanmo_api::feed::PublicPost;
+use guanmo_domain::comments::{PublicComment, EVENT_TARGET};
+use guanmo_domain::feed::beijing_stamp;
 use maud::{html, Markup, DOCTYPE};
 
 /// The page's stylesheet.
@@ -49,7 +52,105 @@ fn media_url(base: &str, hash: &str, size: u32) -> String {
     format!("{base}media/{hash}/{size}.jpg")
 }
 
-fn post_markup(p: &PublicPost, base: &str) -> Markup {
+/// The comment area of the static export: what residents saw of the comments when it was
+/// written, read-only (no form, no buttons, no script).
+pub(crate) struct Snapshot<'a> {
+    /// The public view of the comments, as `GET /api/comments` gives it.
+    pub comments: &'a PublicComments,
+    /// When the export was written, RFC 3339.
+    pub taken_at: &'a str,
+    /// The live site's address on the internet (公网地址), where residents can comment.
+    pub live_url: Option<&'a str>,
+}
+
+impl Snapshot<'_> {
+    fn likes(&self, target: &str) -> u32 {
+        self.comments
+            .likes
+            .iter()
+            .find(|(t, _)| t == target)
+            .map_or(0, |(_, n)| *n)
+    }
+}
+
+/// One approved comment, in the markup `comments.js` builds on the live page (less its
+/// 举报 button).
+fn comment_markup(c: &PublicComment) -> Markup {
+    html! {
+        li.cm.pinned[c.pinned] id={ "c-" (c.id) } {
+            div.cm-head {
+                @if c.pinned { span.pin { "置顶" } }
+                b.nick { (c.nickname) }
+                span.kind { (c.kind.label()) }
+                @if let Some(t) = &c.township { span.tw { (t) } }
+                time datetime=(c.created_at) { (beijing_stamp(&c.created_at).unwrap_or_default()) }
+            }
+            p.cm-text { (c.text) }
+            @if let Some(r) = &c.reply {
+                div.reply {
+                    b { (r.township.as_deref().unwrap_or("相关部门")) "回复:" }
+                    span { (r.text) }
+                    time datetime=(r.at) { (beijing_stamp(&r.at).unwrap_or_default()) }
+                }
+            }
+        }
+    }
+}
+
+/// The read-only comments of `target` (a post id or `event`): its like count and approved
+/// comments; nothing when there are neither (`always` renders the section anyway).
+fn snapshot_section(target: &str, s: &Snapshot, always: bool) -> Markup {
+    let likes = s.likes(target);
+    let mut list = s
+        .comments
+        .comments
+        .iter()
+        .filter(|c| c.target == target)
+        .peekable();
+    let any = list.peek().is_some();
+    html! {
+        @if always || any || likes > 0 {
+            section.cms.snapshot data-target=(target) {
+                @if likes > 0 {
+                    div.cm-bar { span.like-n { "点赞 " (likes) } }
+                }
+                @if any {
+                    ul.cm-list { @for c in list { (comment_markup(c)) } }
+                }
+            }
+        }
+    }
+}
+
+/// The event's comment area in the static export: the note that it is a snapshot (and where
+/// to comment live), or that the area is closed, then the event's comments.
+fn snapshot_event(s: &Snapshot) -> Markup {
+    let when = beijing_stamp(s.taken_at).unwrap_or_default();
+    let open = s.comments.open;
+    html! {
+        section #event-comments.snapshot {
+            h2 { "为家乡点赞 · 留言" }
+            @if open {
+                p.snapshot-note {
+                    "评论区为导出时(" (when) ")的快照,仅供阅读;发表评论请访问直播页面"
+                    @if let Some(url) = s.live_url { ":" a href=(url) { (url) } } @else { "。" }
+                }
+            } @else {
+                p.closed-note { "评论区已关闭" }
+                p.snapshot-note {
+                    "本页为导出时(" (when) ")的快照。"
+                    @if let Some(url) = s.live_url { "直播页面:" a href=(url) { (url) } }
+                }
+            }
+            (snapshot_section(EVENT_TARGET, s, false))
+            @if open && s.comments.comments.is_empty() {
+                p.hint { "暂无评论。" }
+            }
+        }
+    }
+}
+
+fn post_markup(p: &PublicPost, base: &str, snap: Option<&Snapshot>) -> Markup {
     let n = p.photos.len();
     html! {
         article.post.pinned[p.pinned] id={ "p-" (p.id) } data-published=(p.published_at) {
@@ -71,6 +172,7 @@ fn post_markup(p: &PublicPost, base: &str) -> Markup {
             }
             @if !p.credit.is_empty() { p.credit { (p.credit) } }
             @if let Some(t) = &p.updated_time { p.updated { "已更新 " (t) } }
+            @if let Some(s) = snap { (snapshot_section(&p.id, s, false)) }
         }
     }
 }
@@ -116,8 +218,28 @@ fn comment_dialog() -> Markup {
 
 /// The whole page: pinned post first, then `posts` newest first.
 pub(crate) fn render(pinned: Option<&PublicPost>, posts: &[PublicPost], o: &PageOptions) -> String {
+    render_page(pinned, posts, o, None)
+}
+
+/// The static export's page: [`render`] with the comments as `snap` holds them, read-only.
+pub(crate) fn render_snapshot(
+    pinned: Option<&PublicPost>,
+    posts: &[PublicPost],
+    o: &PageOptions,
+    snap: &Snapshot,
+) -> String {
+    render_page(pinned, posts, o, Some(snap))
+}
+
+fn render_page(
+    pinned: Option<&PublicPost>,
+    posts: &[PublicPost],
+    o: &PageOptions,
+    snap: Option<&Snapshot>,
+) -> String {
     let home = if o.base.is_empty() { "./" } else { o.base };
-    // Comments and likes need the server: the static export shows posts only.
+    // Comments and likes need the server: the static export shows a read-only snapshot
+    // instead (see `render_snapshot`).
     let comments = !o.base.is_empty();
     let markup = html! {
         (DOCTYPE)
@@ -139,8 +261,8 @@ pub(crate) fn render(pinned: Option<&PublicPost>, posts: &[PublicPost], o: &Page
                     }
                 }
                 main #feed {
-                    @if let Some(p) = pinned { (post_markup(p, o.base)) }
-                    @for p in posts { (post_markup(p, o.base)) }
+                    @if let Some(p) = pinned { (post_markup(p, o.base, snap)) }
+                    @for p in posts { (post_markup(p, o.base, snap)) }
                 }
                 @if pinned.is_none() && posts.is_empty() {
                     p.empty { "直播尚未开始,请稍后刷新。" }
@@ -156,6 +278,7 @@ pub(crate) fn render(pinned: Option<&PublicPost>, posts: &[PublicPost], o: &Page
                     div #my-comments {}
                     (comment_dialog())
                 }
+                @if let Some(s) = snap { (snapshot_event(s)) }
                 @if o.live || comments {
                     script src={ (o.base) "static/live.js?v=" (format!("{JS_VERSION:x}")) } defer {}
                 }

@@ -59,6 +59,8 @@ pub struct StaticExport {
     pub posts: i32,
     /// Photo files copied.
     pub media_files: i32,
+    /// Approved comments in it (a read-only snapshot).
+    pub comments: i32,
     /// Photos that could not be copied (`<hash>/<size>.jpg`).
     pub missing_media: Vec<String>,
 }
@@ -258,6 +260,7 @@ impl ResidentSite {
             dir: dir.display().to_string(),
             posts: i32::try_from(report.posts).unwrap_or(i32::MAX),
             media_files: i32::try_from(report.media_files).unwrap_or(i32::MAX),
+            comments: i32::try_from(report.comments).unwrap_or(i32::MAX),
             missing_media: report.missing_media,
         })
     }
