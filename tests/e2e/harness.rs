@@ -75,6 +75,11 @@ impl Desktop {
         Desktop::start_with_env(&[])
     }
 
+    /// The app's data folder (its database and `objects/`).
+    pub fn data_dir(&self) -> PathBuf {
+        self.tmp.path().join("data")
+    }
+
     /// Like `start`, with extra environment for the app (e.g. `GUANMO_PEER_PORT`).
     pub fn start_with_env(env: &[(&str, String)]) -> Desktop {
         let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());

@@ -162,7 +162,23 @@ fn with_usb_only_originals_never_travel_over_the_network_but_the_post_does() {
         (r.copies_sent, r.photos_sent, r.originals_waiting),
         (2, 0, 2)
     );
-    assert_eq!(public_photos(&c.hub), vec![hashes]);
+    assert_eq!(public_photos(&c.hub), vec![hashes.clone()]);
+
+    // The hub confirmed the post, yet the USB bundle carries the originals it lacks.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("直播电脑.guanmo");
+    let summary =
+        guanmo_sync::bundle::export_bundle(&media.ctx, &media.media, &file, &|_| {}).unwrap();
+    assert_eq!((summary.ops, summary.photos), (0, 2), "{summary:?}");
+    guanmo_sync::bundle::import_bundle(&c.hub.ctx, &c.hub.media, &file, &|_| {}).unwrap();
+    for h in &hashes {
+        assert!(c.hub.media.has(h, Size::Original));
+    }
+    let r = media.sync(mt).unwrap();
+    assert_eq!((r.photos_sent, r.originals_waiting), (0, 0), "{r:?}");
+    let again =
+        guanmo_sync::bundle::export_bundle(&media.ctx, &media.media, &file, &|_| {}).unwrap();
+    assert_eq!(again.photos, 0, "nothing left to carry");
 }
 
 /// The hub's service as a hostile laptop would call it, with that laptop's token.
@@ -233,11 +249,18 @@ impl Transport for WhileUploading<'_> {
     fn blobs_missing(&self, q: &BlobQuery) -> SyncResult<BlobStatus> {
         self.inner.blobs_missing(q)
     }
-    fn put_blob(&self, hash: &str, total: u64, offset: u64, chunk: &[u8]) -> SyncResult<u64> {
+    fn put_blob(
+        &self,
+        hash: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        cancel: &dyn Fn() -> bool,
+    ) -> SyncResult<u64> {
         if self.chunks.fetch_add(1, Ordering::SeqCst) + 1 == self.at_chunk {
             (self.act)();
         }
-        self.inner.put_blob(hash, total, offset, chunk)
+        self.inner.put_blob(hash, total, offset, chunk, cancel)
     }
     fn get_blob(&self, hash: &str, offset: u64, max: u32) -> SyncResult<Vec<u8>> {
         self.inner.get_blob(hash, offset, max)
@@ -245,8 +268,8 @@ impl Transport for WhileUploading<'_> {
     fn copies_missing(&self, q: &CopyQuery) -> SyncResult<CopyStatus> {
         self.inner.copies_missing(q)
     }
-    fn put_copy(&self, hash: &str, jpeg: &[u8]) -> SyncResult<()> {
-        self.inner.put_copy(hash, jpeg)
+    fn put_copy(&self, hash: &str, jpeg: &[u8], cancel: &dyn Fn() -> bool) -> SyncResult<()> {
+        self.inner.put_copy(hash, jpeg, cancel)
     }
     fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>> {
         self.inner.get_copy(hash)

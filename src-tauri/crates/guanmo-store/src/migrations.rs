@@ -19,6 +19,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0013-comment-replicas/up.sql"),
     include_str!("../migrations/0014-comment-mutes/up.sql"),
     include_str!("../migrations/0015-resident-records/up.sql"),
+    include_str!("../migrations/0016-hub-missing-originals/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with

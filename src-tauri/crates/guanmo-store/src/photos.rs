@@ -150,6 +150,33 @@ pub fn post_photo_groups(conn: &Connection) -> Result<Vec<PostPhotos>> {
     Ok(out)
 }
 
+/// Remembers which of this laptop's originals the hub lacked at the last exchange (the whole
+/// set is replaced): USB bundles carry them (see migration 0016).
+pub fn set_hub_missing_originals(tx: &WriteTx<'_>, hashes: &[String]) -> Result<()> {
+    tx.conn().execute("DELETE FROM hub_missing_originals", [])?;
+    let mut st = tx
+        .conn()
+        .prepare_cached("INSERT OR IGNORE INTO hub_missing_originals (hash) VALUES (?1)")?;
+    for h in hashes {
+        st.execute([h])?;
+    }
+    Ok(())
+}
+
+/// Forgets one: the hub has it now.
+pub fn hub_has_original(tx: &WriteTx<'_>, hash: &str) -> Result<()> {
+    tx.conn()
+        .execute("DELETE FROM hub_missing_originals WHERE hash = ?1", [hash])?;
+    Ok(())
+}
+
+/// The originals the hub lacked at the last exchange, in hash order.
+pub fn hub_missing_originals(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare_cached("SELECT hash FROM hub_missing_originals ORDER BY hash")?;
+    let rows = st.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Attaches a photo to a criterion of a sheet (idempotent).
 pub fn attach(tx: &WriteTx<'_>, sheet_id: &str, criterion_id: &str, hash: &str) -> Result<()> {
     tx.conn().execute(

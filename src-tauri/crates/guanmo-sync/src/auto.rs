@@ -372,7 +372,13 @@ impl Schedule {
                 self.failures = 0;
                 self.last_error = None;
                 self.last_run = Some(SyncRun::of(rfc(now), &report));
-                PERIOD
+                if report.yielded {
+                    // It gave way to new work written here (a post published while originals
+                    // uploaded): that goes out at once, not after the debounce.
+                    Duration::ZERO
+                } else {
+                    PERIOD
+                }
             }
             Err(error) => {
                 self.failures = self.failures.saturating_add(1);
@@ -645,6 +651,23 @@ mod tests {
     }
 
     // ---- the schedule alone, over simulated time ----
+
+    #[test]
+    fn a_run_that_gave_way_to_new_work_is_followed_at_once() {
+        let (clock, mut s) = schedule();
+        clock.advance(secs(1.0));
+        let now = clock.now();
+        let gave_way = SyncReport {
+            yielded: true,
+            ..SyncReport::default()
+        };
+        ran(&mut s, now, Ok(gave_way), 0.5);
+        s.note_write(now);
+        assert_eq!(s.decide(now), Decision::Go(Wakeup::Timer), "no debounce");
+        s.begin();
+        s.finish(now, Ok(SyncReport::default()), 0.5);
+        assert_eq!(s.decide(now), Decision::Sleep(now + secs(15.0)));
+    }
 
     #[test]
     fn backoff_doubles_from_two_seconds_and_stops_at_a_minute() {

@@ -331,8 +331,8 @@ impl Drop for PartFile {
 }
 
 /// Writes everything the hub has not confirmed from this laptop to `path`: its own
-/// operations after the last one the hub confirmed, and the originals of the photos they
-/// refer to. Changes nothing on the laptop: the hub confirms later (by a sync over the
+/// operations after the last one the hub confirmed, the originals of the photos they refer
+/// to, and the originals the hub lacked at the last exchange. Changes nothing on the laptop: the hub confirms later (by a sync over the
 /// network), and until then every export carries the same operations again, which the hub
 /// recognises as already there.
 pub fn export_bundle(
@@ -408,6 +408,9 @@ pub fn export_bundle(
             after = op.seq;
         }
     }
+    // Originals the hub still lacked at the last exchange, though it has their operations (a
+    // post sent over 4G with its 1600 px copies only).
+    photos.extend(store.read(guanmo_store::photos::hub_missing_originals)?);
     if photos.len() > MAX_PHOTOS {
         return Err(SyncError::new(
             SyncErrorCode::BadRequest,
@@ -1038,6 +1041,23 @@ pub fn import_bundle(
     for op in &ops {
         photo_refs(op, &mut refs);
     }
+    // Or a photo the hub already has the record of (its post or sheet came over the network
+    // with 1600 px copies only): the bytes are checked against the hash like any other.
+    let unreferenced: Vec<&String> = photos
+        .iter()
+        .map(|(_, i)| &i.blake3)
+        .filter(|h| !refs.contains(*h))
+        .collect();
+    let known_here: BTreeSet<String> = ctx.store().read(|c| {
+        let mut known = BTreeSet::new();
+        for h in &unreferenced {
+            if guanmo_store::photos::exists(c, h)? {
+                known.insert((*h).clone());
+            }
+        }
+        Ok(known)
+    })?;
+    refs.extend(known_here);
     if let Some((_, info)) = photos.iter().find(|(_, i)| !refs.contains(&i.blake3)) {
         return Err(invalid(format!(
             "{} is in the bundle but no operation refers to it",

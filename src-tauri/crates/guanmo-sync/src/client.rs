@@ -26,14 +26,24 @@ pub trait Transport: Send + Sync {
     fn pull(&self, req: &PullRequest) -> SyncResult<PullResponse>;
     /// Which photos the hub lacks.
     fn blobs_missing(&self, q: &BlobQuery) -> SyncResult<BlobStatus>;
-    /// Sends a chunk of a photo; returns the bytes the hub has.
-    fn put_blob(&self, hash: &str, total: u64, offset: u64, chunk: &[u8]) -> SyncResult<u64>;
+    /// Sends a chunk of a photo; returns the bytes the hub has. `cancel` is asked while the
+    /// bytes go out: once it says yes the chunk is abandoned (the hub stores none of it) and
+    /// the call fails.
+    fn put_blob(
+        &self,
+        hash: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        cancel: &dyn Fn() -> bool,
+    ) -> SyncResult<u64>;
     /// Fetches a chunk of a photo.
     fn get_blob(&self, hash: &str, offset: u64, max: u32) -> SyncResult<Vec<u8>>;
     /// Which photos the hub can show none of (no original, no 1600 px copy).
     fn copies_missing(&self, q: &CopyQuery) -> SyncResult<CopyStatus>;
-    /// Sends a photo's 1600 px copy (the hub re-encodes it).
-    fn put_copy(&self, hash: &str, jpeg: &[u8]) -> SyncResult<()>;
+    /// Sends a photo's 1600 px copy (the hub re-encodes it); `cancel` as for
+    /// [`put_blob`](Self::put_blob).
+    fn put_copy(&self, hash: &str, jpeg: &[u8], cancel: &dyn Fn() -> bool) -> SyncResult<()>;
     /// Fetches the hub's 1600 px copy of a photo.
     fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>>;
     /// The hub is reached at a loopback or private address (the venue's or organiser's own

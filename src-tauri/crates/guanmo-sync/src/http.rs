@@ -20,6 +20,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
 use std::time::Duration;
+use ureq::SendBody;
 
 /// `POST`: pairing with a one-time code (the only route without a device token).
 pub const PAIR: &str = "/peer/v1/pair";
@@ -254,6 +255,40 @@ fn decode<A: DeserializeOwned>(body: Vec<u8>) -> SyncResult<A> {
     serde_json::from_slice(&body).map_err(|e| unreachable(format!("hub answered garbage: {e}")))
 }
 
+/// A request body that gives up once `cancel` says so (asked at most every
+/// [`CANCEL_CHECK`]): a photo upload on a slow link gives way to newer work without waiting
+/// for its last byte. The hub sees a broken body and stores none of it.
+struct Cancellable<'a> {
+    bytes: &'a [u8],
+    cancel: &'a dyn Fn() -> bool,
+    checked: Option<std::time::Instant>,
+}
+
+/// How often a body being sent asks whether to give up.
+const CANCEL_CHECK: Duration = Duration::from_millis(100);
+
+impl<'a> Cancellable<'a> {
+    fn new(bytes: &'a [u8], cancel: &'a dyn Fn() -> bool) -> Self {
+        Cancellable {
+            bytes,
+            cancel,
+            checked: None,
+        }
+    }
+}
+
+impl std::io::Read for Cancellable<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.checked.is_none_or(|t| t.elapsed() >= CANCEL_CHECK) {
+            self.checked = Some(std::time::Instant::now());
+            if (self.cancel)() {
+                return Err(std::io::Error::other("given way to newer work"));
+            }
+        }
+        self.bytes.read(buf)
+    }
+}
+
 /// A photo hash goes into the path: only the 64 hex characters a hash has.
 fn blob_path(hash: &str) -> SyncResult<String> {
     if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -289,7 +324,14 @@ impl Transport for HttpTransport {
         self.post(BLOBS_MISSING, q, true)
     }
 
-    fn put_blob(&self, hash: &str, total: u64, offset: u64, chunk: &[u8]) -> SyncResult<u64> {
+    fn put_blob(
+        &self,
+        hash: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        cancel: &dyn Fn() -> bool,
+    ) -> SyncResult<u64> {
         let url = format!(
             "{}?total={total}&offset={offset}",
             self.url(&blob_path(hash)?)
@@ -299,7 +341,7 @@ impl Transport for HttpTransport {
             .put(url)
             .header("Authorization", &self.authorization()?)
             .header("Content-Type", "application/octet-stream")
-            .send(chunk)
+            .send(SendBody::from_reader(&mut Cancellable::new(chunk, cancel)))
             .map_err(|e| self.failed(e))?;
         let r: BlobReceived = decode(answer(resp, ANSWER_LIMIT)?)?;
         Ok(r.received)
@@ -320,13 +362,13 @@ impl Transport for HttpTransport {
         self.post(COPIES_MISSING, q, true)
     }
 
-    fn put_copy(&self, hash: &str, jpeg: &[u8]) -> SyncResult<()> {
+    fn put_copy(&self, hash: &str, jpeg: &[u8], cancel: &dyn Fn() -> bool) -> SyncResult<()> {
         let resp = self
             .agent
             .put(self.url(&copy_path(hash)?))
             .header("Authorization", &self.authorization()?)
             .header("Content-Type", "image/jpeg")
-            .send(jpeg)
+            .send(SendBody::from_reader(&mut Cancellable::new(jpeg, cancel)))
             .map_err(|e| self.failed(e))?;
         answer(resp, ANSWER_LIMIT).map(drop)
     }
@@ -349,6 +391,29 @@ impl Transport for HttpTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_gives_up_once_cancel_says_so_and_not_before() {
+        use std::io::Read;
+        let bytes = vec![7u8; 100_000];
+        let never = || false;
+        let mut all = Vec::new();
+        Cancellable::new(&bytes, &never)
+            .read_to_end(&mut all)
+            .unwrap();
+        assert_eq!(all, bytes);
+        let asked = std::sync::atomic::AtomicU32::new(0);
+        let after_first = || asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) > 0;
+        let mut body = Cancellable::new(&bytes, &after_first);
+        let mut buf = [0u8; 1000];
+        assert_eq!(
+            body.read(&mut buf).unwrap(),
+            1000,
+            "the first check says go on"
+        );
+        std::thread::sleep(CANCEL_CHECK);
+        assert!(body.read(&mut buf).is_err(), "the next check gives up");
+    }
 
     #[test]
     fn a_hub_address_is_http_host_and_port_only() {

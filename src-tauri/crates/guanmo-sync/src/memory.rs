@@ -208,7 +208,14 @@ impl Transport for MemoryTransport {
         self.call("blobs", || self.hub.blobs_missing(&self.token(), q))
     }
 
-    fn put_blob(&self, hash: &str, total: u64, offset: u64, chunk: &[u8]) -> SyncResult<u64> {
+    fn put_blob(
+        &self,
+        hash: &str,
+        total: u64,
+        offset: u64,
+        chunk: &[u8],
+        _cancel: &dyn Fn() -> bool,
+    ) -> SyncResult<u64> {
         self.call("put_blob", || {
             self.hub.put_blob(&self.token(), hash, total, offset, chunk)
         })
@@ -224,7 +231,7 @@ impl Transport for MemoryTransport {
         self.call("copies", || self.hub.copies_missing(&self.token(), q))
     }
 
-    fn put_copy(&self, hash: &str, jpeg: &[u8]) -> SyncResult<()> {
+    fn put_copy(&self, hash: &str, jpeg: &[u8], _cancel: &dyn Fn() -> bool) -> SyncResult<()> {
         self.call("put_copy", || self.hub.put_copy(&self.token(), hash, jpeg))
     }
 

@@ -19,9 +19,10 @@ use std::sync::mpsc;
 /// Photos moved at once. The side that receives a photo re-encodes it, so two in flight
 /// keep both of its cores busy.
 const PHOTO_WORKERS: usize = 2;
-/// Copies sent at once: small, and on a lossy 4G uplink one TCP stream cannot fill the link
-/// (at 150 ms and 1 % loss it stays near 1 Mbit/s), so a few run side by side.
-const COPY_WORKERS: usize = 3;
+/// Background copies (drafts, evidence) sent at once: small, and on a lossy 4G uplink one TCP
+/// stream cannot fill the link (at 150 ms and 1 % loss it stays near 1 Mbit/s), so a few run
+/// side by side. A post's own copies all go at once.
+const COPY_WORKERS: usize = 2;
 /// Hashes per query.
 const QUERY: usize = 1_000;
 
@@ -155,14 +156,25 @@ fn hub_cannot_show(transport: &dyn Transport, hashes: &[String]) -> SyncResult<H
     Ok(out)
 }
 
-fn send_copy(media: &MediaStore, transport: &dyn Transport, hash: &str) -> SyncResult<Moved> {
+fn send_copy(
+    media: &MediaStore,
+    transport: &dyn Transport,
+    give_way: &Yield<'_>,
+    hash: &str,
+) -> SyncResult<Moved> {
     let path = media.path(hash, Size::Web).map_err(media_failed)?;
     let jpeg = std::fs::read(path)?;
-    let sent = transport.put_copy(hash, &jpeg).map(|()| Moved {
-        bytes: jpeg.len() as u64,
-        complete: true,
-    });
-    skip_refused(hash, "copy", sent)
+    let sent = transport
+        .put_copy(hash, &jpeg, &|| give_way.now())
+        .map(|()| Moved {
+            bytes: jpeg.len() as u64,
+            complete: true,
+        });
+    match sent {
+        // Abandoned mid-way for newer work: sent again by a later run.
+        Err(_) if give_way.happened() => Ok(Moved::SKIPPED),
+        other => skip_refused(hash, "copy", other),
+    }
 }
 
 /// Step 0 of a run: the 1600 px copies of published posts' photos the hub cannot show yet,
@@ -202,8 +214,10 @@ pub(crate) fn send_post_copies(
             total,
         };
         progress(post(0));
-        let send = |h: &&String| send_copy(media, transport, h);
-        move_photos(&todo, COPY_WORKERS, &never, &send, |moved| {
+        // All of a post's photos at once (at most nine): on a lossy link each TCP stream
+        // stays well below the link's rate, and together they fill it.
+        let send = |h: &&String| send_copy(media, transport, &never, h);
+        move_photos(&todo, todo.len(), &never, &send, |moved| {
             done += 1;
             report.bytes += moved.bytes;
             report.copies_sent += u32::from(moved.complete);
@@ -231,7 +245,7 @@ pub(crate) fn send_other_copies(
         .collect();
     let missing = hub_cannot_show(transport, &own)?;
     let todo: Vec<&String> = own.iter().filter(|h| missing.contains(*h)).collect();
-    let send = |h: &&String| send_copy(media, transport, h);
+    let send = |h: &&String| send_copy(media, transport, give_way, h);
     move_photos(&todo, COPY_WORKERS, give_way, &send, |moved| {
         report.bytes += moved.bytes;
         report.copies_sent += u32::from(moved.complete);
@@ -284,6 +298,15 @@ pub(crate) fn send_originals(
     policy: OriginalsPolicy,
     report: &mut SyncReport,
 ) -> SyncResult<()> {
+    if give_way.now() {
+        // New work waits: not even a query. The count stays as the last run left it.
+        let waiting = ctx
+            .store()
+            .read(guanmo_store::photos::hub_missing_originals)?
+            .len();
+        report.originals_waiting = u32::try_from(waiting).unwrap_or(u32::MAX);
+        return Ok(());
+    }
     let here: HashMap<String, u64> = own_photos(ctx, media)?.into_iter().collect();
     let mut hashes: Vec<&String> = here.keys().collect();
     hashes.sort();
@@ -301,6 +324,11 @@ pub(crate) fn send_originals(
         );
     }
     report.originals_waiting = u32::try_from(to_send.len()).unwrap_or(u32::MAX);
+    // What the next USB bundle must carry, whatever happens below.
+    let lacking: Vec<String> = to_send.iter().map(|(s, _)| s.hash.clone()).collect();
+    ctx.store().write_without_ops(ctx.now(), "sync", |tx| {
+        guanmo_store::photos::set_hub_missing_originals(tx, &lacking)
+    })?;
     if !policy.sends_over(transport.on_local_network()) || give_way.now() {
         return Ok(());
     }
@@ -314,25 +342,41 @@ pub(crate) fn send_originals(
     to_send.sort_by_key(|(state, _)| !in_posts.contains(&state.hash));
     let total = u32::try_from(to_send.len()).unwrap_or(u32::MAX);
     let mut done = 0u32;
+    // Over the internet (a 4G hotspot) smaller chunks: what an abandoned chunk wastes, and
+    // how long one holds the link, stay small.
+    let chunk_size = if transport.on_local_network() {
+        CHUNK
+    } else {
+        CHUNK / 4
+    };
     let send = |(state, size): &(BlobState, u64)| {
         let mut offset = state.received;
         let mut bytes = 0;
         while offset < *size && !give_way.now() {
-            let chunk = blobs::read_chunk(media, &state.hash, offset, CHUNK)?;
+            let chunk = blobs::read_chunk(media, &state.hash, offset, chunk_size)?;
             if chunk.is_empty() {
                 break;
             }
-            let next = transport.put_blob(&state.hash, *size, offset, &chunk)?;
+            let next =
+                match transport.put_blob(&state.hash, *size, offset, &chunk, &|| give_way.now()) {
+                    Ok(n) => n,
+                    // Abandoned mid-chunk for newer work: resumed by a later run.
+                    Err(_) if give_way.happened() => break,
+                    Err(e) => return Err(e),
+                };
             bytes += next.saturating_sub(offset);
             if next <= offset {
                 break;
             }
             offset = next;
         }
-        Ok(Moved {
-            bytes,
-            complete: offset >= *size,
-        })
+        let complete = offset >= *size;
+        if complete {
+            ctx.store().write_without_ops(ctx.now(), "sync", |tx| {
+                guanmo_store::photos::hub_has_original(tx, &state.hash)
+            })?;
+        }
+        Ok(Moved { bytes, complete })
     };
     move_photos(&to_send, PHOTO_WORKERS, give_way, &send, |moved| {
         done += 1;

@@ -153,6 +153,26 @@ fn token_routes(token: Option<&str>) -> Vec<Request<Body>> {
         )
         .body(Body::empty())
         .unwrap(),
+        json_request(
+            Method::POST,
+            "/peer/v1/copies/missing",
+            token,
+            &json!({ "hashes": [HASH] }),
+        ),
+        with(
+            Request::builder()
+                .method(Method::PUT)
+                .uri(format!("/peer/v1/copies/{HASH}")),
+        )
+        .body(Body::from("abc"))
+        .unwrap(),
+        with(
+            Request::builder()
+                .method(Method::GET)
+                .uri(format!("/peer/v1/copies/{HASH}")),
+        )
+        .body(Body::empty())
+        .unwrap(),
     ]
 }
 
@@ -660,6 +680,83 @@ async fn a_body_past_its_routes_limit_is_413() {
         ))
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// A 1600 px copy as a laptop makes it: a JPEG from its own photo store.
+fn laptop_copy() -> Vec<u8> {
+    let n = node(Role::Media, "直播电脑");
+    let img = image::RgbImage::from_fn(400, 300, |x, y| image::Rgb([x as u8, y as u8, 90]));
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let imported = n
+        .media
+        .import_bytes("p.png", &png.into_inner(), &guanmo_media::Limits::default())
+        .unwrap();
+    std::fs::read(
+        n.media
+            .path(&imported.hash, guanmo_media::Size::Web)
+            .unwrap(),
+    )
+    .unwrap()
+}
+
+fn put_copy(token: &str, hash: &str, body: Vec<u8>) -> Request<Body> {
+    Request::builder()
+        .method(Method::PUT)
+        .uri(format!("/peer/v1/copies/{hash}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "image/jpeg")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_copy_goes_up_whole_is_re_encoded_and_comes_back_and_a_bad_or_huge_one_is_refused() {
+    let h = hub();
+    let token = h.pair_device().await;
+    let missing = |t: &str| {
+        json_request(
+            Method::POST,
+            "/peer/v1/copies/missing",
+            Some(t),
+            &json!({ "hashes": [HASH] }),
+        )
+    };
+    let (status, body) = h.call(missing(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["missing"], json!([HASH]));
+
+    let (status, body) = h
+        .call(put_copy(&token, HASH, b"not a photo".to_vec()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "bad_request");
+    let (status, _) = h
+        .send(put_copy(&token, HASH, vec![0xFF; 9 * 1024 * 1024]))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(!h.node.media.has(HASH, guanmo_media::Size::Web));
+
+    let copy = laptop_copy();
+    let (status, body) = h.call(put_copy(&token, HASH, copy.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(h.node.media.has(HASH, guanmo_media::Size::Web));
+    assert!(h.node.media.has(HASH, guanmo_media::Size::Thumb));
+    let (_, body) = h.call(missing(&token)).await;
+    assert_eq!(body["missing"], json!([]), "the hub can show it now");
+    let stored = std::fs::read(h.node.media.path(HASH, guanmo_media::Size::Web).unwrap()).unwrap();
+    assert_ne!(stored, copy, "re-encoded, not stored as sent");
+    // Only photos the hub has a record of are handed out.
+    let get = Request::builder()
+        .method(Method::GET)
+        .uri(format!("/peer/v1/copies/{HASH}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _) = h.send(get).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 struct NoMedia;
