@@ -183,11 +183,26 @@ impl Desktop {
             "tauri:options".into(),
             serde_json::json!({ "application": self.app }),
         );
-        let client = ClientBuilder::native()
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.port))
-            .await
-            .expect("a WebDriver session with the app");
+        // tauri-driver now and then drops the first request of a new session (seen right after
+        // an app restart on a busy machine: `IncompleteMessage`); a session is asked for
+        // again, three times at most, before the test fails.
+        let url = format!("http://127.0.0.1:{}", self.port);
+        let mut tries = 0;
+        let client = loop {
+            tries += 1;
+            match ClientBuilder::native()
+                .capabilities(caps.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(c) => break c,
+                Err(e) if tries < 3 => {
+                    eprintln!("WebDriver session refused ({e}); asking again");
+                    std::thread::sleep(Duration::from_secs(2));
+                }
+                Err(e) => panic!("a WebDriver session with the app: {e:?}"),
+            }
+        };
         Session {
             client,
             shots: self.shots.clone(),

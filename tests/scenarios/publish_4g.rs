@@ -11,7 +11,7 @@ use guanmo_media::{Limits, Size};
 use guanmo_sync::memory::{Faults, MemoryTransport};
 use guanmo_sync::protocol::{
     BlobQuery, BlobStatus, CopyQuery, CopyStatus, OriginalsPolicy, PairRequest, PairResponse,
-    PullRequest, PullResponse, PushRequest, PushResponse,
+    PullRequest, PullResponse, PushRequest, PushResponse, WEB,
 };
 use guanmo_sync::{HubService, SyncErrorCode, SyncResult, Transport};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -204,7 +204,7 @@ fn a_copy_from_another_device_or_a_bad_copy_is_refused_and_the_public_photo_stay
     let (scorer, _) = &c.laptops[0];
     let defacement = jpeg_of_noise(800, 600, 99);
     let e = service
-        .put_copy(&token(scorer), h, &defacement)
+        .put_copy(&token(scorer), h, WEB, &defacement)
         .unwrap_err();
     assert_eq!(e.code, SyncErrorCode::BadRequest);
     assert!(e.message.contains("not the sender's"), "{e}");
@@ -213,7 +213,7 @@ fn a_copy_from_another_device_or_a_bad_copy_is_refused_and_the_public_photo_stay
     let hidden = photos(media, 1, 4);
     for bad in [b"not a photo".to_vec(), camera_jpeg(9)] {
         let e = service
-            .put_copy(&token(media), &hidden[0], &bad)
+            .put_copy(&token(media), &hidden[0], WEB, &bad)
             .unwrap_err();
         assert_eq!(e.code, SyncErrorCode::BadRequest, "{e}");
         assert!(!c.hub.media.has(&hidden[0], Size::Web));
@@ -231,6 +231,8 @@ fn a_copy_from_another_device_or_a_bad_copy_is_refused_and_the_public_photo_stay
 /// A link that lets a test act on the laptop while its originals are uploading.
 struct WhileUploading<'a> {
     inner: &'a MemoryTransport,
+    /// The link drops every 1600 px copy (it breaks right after the post went out).
+    no_web_copies: std::sync::atomic::AtomicBool,
     chunks: AtomicU32,
     at_chunk: u32,
     act: Box<dyn Fn() + Send + Sync + 'a>,
@@ -268,8 +270,20 @@ impl Transport for WhileUploading<'_> {
     fn copies_missing(&self, q: &CopyQuery) -> SyncResult<CopyStatus> {
         self.inner.copies_missing(q)
     }
-    fn put_copy(&self, hash: &str, jpeg: &[u8], cancel: &dyn Fn() -> bool) -> SyncResult<()> {
-        self.inner.put_copy(hash, jpeg, cancel)
+    fn put_copy(
+        &self,
+        hash: &str,
+        size: u32,
+        jpeg: &[u8],
+        cancel: &dyn Fn() -> bool,
+    ) -> SyncResult<()> {
+        if size == WEB && self.no_web_copies.load(Ordering::SeqCst) {
+            return Err(guanmo_sync::SyncError::new(
+                SyncErrorCode::Unreachable,
+                "the link dropped",
+            ));
+        }
+        self.inner.put_copy(hash, size, jpeg, cancel)
     }
     fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>> {
         self.inner.get_copy(hash)
@@ -301,6 +315,7 @@ fn a_post_published_while_the_days_originals_upload_goes_out_before_them() {
     let noon_post = std::sync::Mutex::new(None);
     let link = WhileUploading {
         inner: t2,
+        no_web_copies: std::sync::atomic::AtomicBool::new(false),
         chunks: AtomicU32::new(0),
         at_chunk: 2,
         act: Box::new(|| {
@@ -332,5 +347,41 @@ fn a_post_published_while_the_days_originals_upload_goes_out_before_them() {
     }
     for h in day.iter().chain(&noon) {
         assert!(c2.hub.media.has(h, Size::Original));
+    }
+}
+
+#[test]
+fn a_post_goes_public_with_its_thumbnails_before_its_large_copies() {
+    let c = Cluster::new(Faults::default(), 61);
+    set_policy(&c, OriginalsPolicy::UsbOnly);
+    let (media, mt) = &c.laptops[2];
+    media.sync(mt).unwrap();
+    let link = WhileUploading {
+        inner: mt,
+        no_web_copies: std::sync::atomic::AtomicBool::new(true),
+        chunks: AtomicU32::new(0),
+        at_chunk: 0,
+        act: Box::new(|| {}),
+    };
+    let hashes = photos(media, 3, 8);
+    publish(media, "先缩略图", hashes.clone());
+    // The link breaks after the thumbnails and the post went out.
+    let e = guanmo_sync::sync_once(&media.ctx, &media.media, &link, &|_| {}).unwrap_err();
+    assert_eq!(e.code, SyncErrorCode::Unreachable);
+    assert_eq!(
+        public_photos(&c.hub),
+        vec![hashes.clone()],
+        "the post is public"
+    );
+    for h in &hashes {
+        assert!(c.hub.media.has(h, Size::Thumb), "its grid can show");
+        assert!(!c.hub.media.has(h, Size::Web) && !c.hub.media.has(h, Size::Original));
+    }
+    // The next run brings the 1600 px copies.
+    link.no_web_copies.store(false, Ordering::SeqCst);
+    let r = guanmo_sync::sync_once(&media.ctx, &media.media, &link, &|_| {}).unwrap();
+    assert_eq!(r.copies_sent, 3, "{r:?}");
+    for h in &hashes {
+        assert!(c.hub.media.has(h, Size::Web));
     }
 }

@@ -5,7 +5,9 @@
 //! write leaves no temp file behind; an import that fails (a full disk included) leaves none of
 //! its files; the same bytes are stored once.
 
-use crate::render::{render, render_contained, start_render, Derived, Renderer, WEB_SIDE};
+use crate::render::{
+    render, render_contained, start_render, Derived, Renderer, THUMB_SIDE, WEB_SIDE,
+};
 use crate::sniff::{read_header, ImageFormat};
 use crate::{EvidenceMeta, Limits, MediaError};
 use serde::{Deserialize, Serialize};
@@ -180,6 +182,35 @@ impl MediaStore {
     /// True when the file of `hash` in `size` is stored (nothing is rebuilt).
     pub fn has(&self, hash: &str, size: Size) -> bool {
         self.object_path(hash, size).is_ok_and(|p| p.is_file())
+    }
+
+    /// Stores another device's 320 px thumbnail of `hash`, ahead of its 1600 px copy (a post
+    /// goes public with its thumbnails first): the same checks as
+    /// [`MediaStore::import_web_copy`], no longer than [`THUMB_SIDE`] on either side, and only
+    /// the thumbnail is written. Nothing is written when the photo has a thumbnail already.
+    pub fn import_thumb_copy(
+        &self,
+        hash: &str,
+        bytes: &[u8],
+        limits: &Limits,
+    ) -> Result<(u32, u32), MediaError> {
+        let thumb = self.object_path(hash, Size::Thumb)?;
+        let limits = Limits {
+            max_side: limits.max_side.min(THUMB_SIDE),
+            max_bytes: limits.max_bytes.min(MAX_WEB_COPY_BYTES),
+            ..limits.clone()
+        };
+        let header = read_header(bytes, &limits)?;
+        if header.format != ImageFormat::Jpeg {
+            return Err(MediaError::UnsupportedFormat {
+                what: header.format.as_str().to_uppercase(),
+            });
+        }
+        let rendered = render_contained(Arc::from(bytes), header, &limits, self.renderer)?;
+        if !self.has(hash, Size::Thumb) && !self.has(hash, Size::Original) {
+            write_atomic(&thumb, &rendered.thumb)?;
+        }
+        Ok((rendered.width, rendered.height))
     }
 
     /// Stores another device's 1600 px copy of `hash` before (or instead of) its original:

@@ -1344,3 +1344,22 @@ fn a_web_copy_that_is_too_big_not_a_jpeg_or_broken_is_refused_and_leaves_nothing
     assert!(!store.has(&hash, Size::Web) && !store.has(&hash, Size::Thumb));
     assert!(files_under(dir.path()).is_empty(), "nothing written");
 }
+
+#[test]
+fn a_thumbnail_from_another_device_is_stored_alone_and_a_bigger_one_is_refused() {
+    let (dir, store) = store();
+    let hash = "cd".repeat(32);
+    assert!(matches!(
+        store.import_thumb_copy(&hash, &jpeg(400, 300), &Limits::default()),
+        Err(MediaError::TooManyPixels { .. })
+    ));
+    assert!(files_under(dir.path()).is_empty());
+    let (w, h) = store
+        .import_thumb_copy(&hash, &jpeg(320, 240), &Limits::default())
+        .unwrap();
+    assert_eq!((w, h), (320, 240));
+    assert!(store.has(&hash, Size::Thumb));
+    assert!(!store.has(&hash, Size::Web) && !store.has(&hash, Size::Original));
+    let thumb = decode_rgb(&read(&store, &hash, Size::Thumb));
+    assert_eq!((thumb.width, thumb.height), (320, 240));
+}

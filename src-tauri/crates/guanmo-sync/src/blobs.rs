@@ -39,6 +39,11 @@ pub(crate) fn has_showable(media: &MediaStore, hash: &str) -> bool {
     valid_hash(hash) && (media.has(hash, Size::Original) || media.has(hash, Size::Web))
 }
 
+/// True when `hash` has a copy of `size` here (or its original, which makes both).
+pub(crate) fn has_copy(media: &MediaStore, hash: &str, size: Size) -> bool {
+    valid_hash(hash) && (media.has(hash, Size::Original) || media.has(hash, size))
+}
+
 /// Bytes of `hash` received so far.
 pub(crate) fn received(data_dir: &Path, hash: &str) -> SyncResult<u64> {
     let p = part_path(data_dir, hash)?;

@@ -39,11 +39,18 @@ pub trait Transport: Send + Sync {
     ) -> SyncResult<u64>;
     /// Fetches a chunk of a photo.
     fn get_blob(&self, hash: &str, offset: u64, max: u32) -> SyncResult<Vec<u8>>;
-    /// Which photos the hub can show none of (no original, no 1600 px copy).
+    /// Which photos the hub lacks a copy of in the query's size.
     fn copies_missing(&self, q: &CopyQuery) -> SyncResult<CopyStatus>;
-    /// Sends a photo's 1600 px copy (the hub re-encodes it); `cancel` as for
+    /// Sends a photo's copy of `size` px ([`crate::protocol::THUMB`] or
+    /// [`crate::protocol::WEB`]; the hub re-encodes it); `cancel` as for
     /// [`put_blob`](Self::put_blob).
-    fn put_copy(&self, hash: &str, jpeg: &[u8], cancel: &dyn Fn() -> bool) -> SyncResult<()>;
+    fn put_copy(
+        &self,
+        hash: &str,
+        size: u32,
+        jpeg: &[u8],
+        cancel: &dyn Fn() -> bool,
+    ) -> SyncResult<()>;
     /// Fetches the hub's 1600 px copy of a photo.
     fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>>;
     /// The hub is reached at a loopback or private address (the venue's or organiser's own
@@ -180,9 +187,16 @@ fn exchange(
                 .is_ok_and(|n| n > own_at_start)
     });
 
-    // 0. The 1600 px copies of published posts' photos first, so a post never reaches the
-    //    resident page before its pictures, and never waits for originals.
-    transfer::send_post_copies(ctx, media, transport, progress, &mut report)?;
+    // 0. The thumbnails of published posts' photos first, so a post never reaches the
+    //    resident page before its grid can show, and never waits for originals.
+    transfer::send_post_copies(
+        ctx,
+        media,
+        transport,
+        progress,
+        &mut report,
+        crate::protocol::THUMB,
+    )?;
 
     // 1. Push this device's operations the hub has not confirmed.
     let mut acked: i64 = store
@@ -224,6 +238,17 @@ fn exchange(
             total: waiting,
         });
     }
+
+    // 1b. Right after the posts, their 1600 px copies (a photo opened on a phone shows its
+    //     thumbnail until then).
+    transfer::send_post_copies(
+        ctx,
+        media,
+        transport,
+        progress,
+        &mut report,
+        crate::protocol::WEB,
+    )?;
 
     // 2. Pull everything this device lacks.
     let rules = identity::rules(&me);

@@ -35,8 +35,22 @@ pub const BLOBS: &str = "/peer/v1/blobs";
 
 /// `POST`: which photos the hub can show none of (no original, no 1600 px copy).
 pub const COPIES_MISSING: &str = "/peer/v1/copies/missing";
-/// `PUT` and `GET` `{COPIES}/{hash}`: a photo's 1600 px copy, whole (the hub re-encodes it).
+/// `PUT` (`?size=320` or `1600`) and `GET` (1600) `{COPIES}/{hash}`: a photo's copy, whole
+/// (the hub re-encodes it).
 pub const COPIES: &str = "/peer/v1/copies";
+
+/// Query of `PUT {COPIES}/{hash}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopyPut {
+    /// 320 or 1600.
+    #[serde(default = "web_size")]
+    pub size: u32,
+}
+
+fn web_size() -> u32 {
+    crate::protocol::WEB
+}
 
 /// Query of `PUT {BLOBS}/{hash}`; the body is the chunk's bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -362,10 +376,16 @@ impl Transport for HttpTransport {
         self.post(COPIES_MISSING, q, true)
     }
 
-    fn put_copy(&self, hash: &str, jpeg: &[u8], cancel: &dyn Fn() -> bool) -> SyncResult<()> {
+    fn put_copy(
+        &self,
+        hash: &str,
+        size: u32,
+        jpeg: &[u8],
+        cancel: &dyn Fn() -> bool,
+    ) -> SyncResult<()> {
         let resp = self
             .agent
-            .put(self.url(&copy_path(hash)?))
+            .put(format!("{}?size={size}", self.url(&copy_path(hash)?)))
             .header("Authorization", &self.authorization()?)
             .header("Content-Type", "image/jpeg")
             .send(SendBody::from_reader(&mut Cancellable::new(jpeg, cancel)))

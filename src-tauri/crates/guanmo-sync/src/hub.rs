@@ -10,7 +10,7 @@ use crate::protocol::{
 use crate::{blobs, pairing, SyncError, SyncErrorCode, SyncResult};
 use chrono::SecondsFormat;
 use guanmo_api::Ctx;
-use guanmo_media::MediaStore;
+use guanmo_media::{MediaStore, Size};
 use guanmo_store::oplog;
 
 /// The hub's service.
@@ -183,8 +183,9 @@ impl HubService {
         blobs::read_chunk(&self.media, hash, offset, max.min(CHUNK))
     }
 
-    /// Which of these photos the hub can show none of (neither the original nor a 1600 px
-    /// copy): a laptop sends those copies before the posts that show them.
+    /// Which of these photos the hub lacks a copy of in the query's size (the original counts
+    /// as having both): a laptop sends the thumbnails before the posts that show them, the
+    /// 1600 px copies right after.
     pub fn copies_missing(&self, token: &str, q: &CopyQuery) -> SyncResult<CopyStatus> {
         self.device(token)?;
         if q.hashes.len() > 5_000 {
@@ -196,10 +197,11 @@ impl HubService {
                 "not a photo hash",
             ));
         }
+        let size = copy_size(q.size)?;
         let missing = q
             .hashes
             .iter()
-            .filter(|h| !blobs::has_showable(&self.media, h))
+            .filter(|h| !blobs::has_copy(&self.media, h, size))
             .cloned()
             .collect();
         Ok(CopyStatus { missing })
@@ -211,8 +213,9 @@ impl HubService {
     /// may send it; it is decoded within limits and re-encoded without metadata
     /// ([`MediaStore::import_web_copy`]); a photo the hub can already show keeps what it has
     /// (the original, once it arrives, replaces the copy with its own).
-    pub fn put_copy(&self, token: &str, hash: &str, jpeg: &[u8]) -> SyncResult<()> {
+    pub fn put_copy(&self, token: &str, hash: &str, size: u32, jpeg: &[u8]) -> SyncResult<()> {
         let device = self.device(token)?;
+        let size = copy_size(size)?;
         if !blobs::valid_hash(hash) {
             return Err(SyncError::new(
                 SyncErrorCode::BadRequest,
@@ -240,17 +243,20 @@ impl HubService {
                 format!("photo {hash} is not the sender's"),
             ));
         }
-        if blobs::has_showable(&self.media, hash) {
+        if blobs::has_copy(&self.media, hash, size) {
             return Ok(());
         }
-        self.media
-            .import_web_copy(hash, jpeg, &guanmo_media::Limits::default())
-            .map_err(|e| {
-                SyncError::new(
-                    SyncErrorCode::BadRequest,
-                    format!("photo copy {hash} refused: {e}"),
-                )
-            })?;
+        let limits = guanmo_media::Limits::default();
+        match size {
+            Size::Thumb => self.media.import_thumb_copy(hash, jpeg, &limits),
+            _ => self.media.import_web_copy(hash, jpeg, &limits),
+        }
+        .map_err(|e| {
+            SyncError::new(
+                SyncErrorCode::BadRequest,
+                format!("photo copy {hash} refused: {e}"),
+            )
+        })?;
         Ok(())
     }
 
@@ -267,5 +273,17 @@ impl HubService {
             .flatten()
             .ok_or_else(|| SyncError::new(SyncErrorCode::BadRequest, format!("no photo {hash}")))?;
         Ok(std::fs::read(path)?)
+    }
+}
+
+/// The store's size for a copy size of the protocol.
+fn copy_size(size: u32) -> SyncResult<Size> {
+    match size {
+        crate::protocol::THUMB => Ok(Size::Thumb),
+        crate::protocol::WEB => Ok(Size::Web),
+        _ => Err(SyncError::new(
+            SyncErrorCode::BadRequest,
+            format!("no copy of {size} px"),
+        )),
     }
 }

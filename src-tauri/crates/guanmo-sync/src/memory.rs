@@ -231,8 +231,16 @@ impl Transport for MemoryTransport {
         self.call("copies", || self.hub.copies_missing(&self.token(), q))
     }
 
-    fn put_copy(&self, hash: &str, jpeg: &[u8], _cancel: &dyn Fn() -> bool) -> SyncResult<()> {
-        self.call("put_copy", || self.hub.put_copy(&self.token(), hash, jpeg))
+    fn put_copy(
+        &self,
+        hash: &str,
+        size: u32,
+        jpeg: &[u8],
+        _cancel: &dyn Fn() -> bool,
+    ) -> SyncResult<()> {
+        self.call("put_copy", || {
+            self.hub.put_copy(&self.token(), hash, size, jpeg)
+        })
     }
 
     fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>> {

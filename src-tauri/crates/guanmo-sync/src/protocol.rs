@@ -152,13 +152,25 @@ impl OriginalsPolicy {
     }
 }
 
-/// Which of these photos can the other side show none of (it has neither the original nor a
-/// 1600 px copy)?
+/// Which of these photos does the other side lack a copy of, in `size` (320 or 1600 px on the
+/// long side; the original counts as having both)?
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CopyQuery {
     /// Content hashes of the originals.
     pub hashes: Vec<String>,
+    /// [`THUMB`] or [`WEB`].
+    #[serde(default = "web")]
+    pub size: u32,
+}
+
+/// The 320 px thumbnail: what a post's photo grid shows.
+pub const THUMB: u32 = 320;
+/// The 1600 px copy: what a photo opened on a phone (or a post's only photo) shows.
+pub const WEB: u32 = 1600;
+
+fn web() -> u32 {
+    WEB
 }
 
 /// The answer to a [`CopyQuery`].

@@ -1,14 +1,15 @@
 //! Photos between a laptop and its hub, in the order a bus on 4G needs them. Residents see a
-//! post's 1600 px copies (a few hundred KB each), not its originals (several MB from a
-//! camera), so a run sends the copies of published posts' photos first, before the posts
-//! themselves; then fetches the copies it lacks; then, giving way to anything new written
-//! here, the copies of its other photos (drafts, evidence) and the originals both ways as
-//! the organiser's [`OriginalsPolicy`] allows. Originals travel in resumable chunks; a copy
+//! post's 320 px thumbnails in its grid (about 25 KB each) and its 1600 px copies when they
+//! open a photo (a few hundred KB), never its originals (several MB from a camera), so a run
+//! sends the thumbnails of published posts' photos first, then the posts, then their 1600 px
+//! copies; then fetches the copies it lacks; then, giving way to anything new written here,
+//! the copies of its other photos (drafts, evidence) and the originals both ways as the
+//! organiser's [`OriginalsPolicy`] allows. Originals travel in resumable chunks; a copy
 //! travels whole. A photo the other side refuses (a copy of a photo that is not the sender's,
 //! say) is skipped and logged: it never blocks the rest.
 
 use crate::client::{Progress, SyncReport, Transport};
-use crate::protocol::{BlobQuery, BlobState, CopyQuery, OriginalsPolicy, CHUNK};
+use crate::protocol::{BlobQuery, BlobState, CopyQuery, OriginalsPolicy, CHUNK, THUMB, WEB};
 use crate::{blobs, SyncError, SyncErrorCode, SyncResult};
 use guanmo_api::Ctx;
 use guanmo_media::{Limits, MediaStore, Size};
@@ -144,12 +145,17 @@ fn own_photos(ctx: &Ctx, media: &MediaStore) -> SyncResult<Vec<(String, u64)>> {
         .collect())
 }
 
-/// Of `hashes`, those the hub can show none of.
-fn hub_cannot_show(transport: &dyn Transport, hashes: &[String]) -> SyncResult<HashSet<String>> {
+/// Of `hashes`, those the hub lacks a copy of `size` px of.
+fn hub_lacks(
+    transport: &dyn Transport,
+    hashes: &[String],
+    size: u32,
+) -> SyncResult<HashSet<String>> {
     let mut out = HashSet::new();
     for chunk in hashes.chunks(QUERY) {
         let q = CopyQuery {
             hashes: chunk.to_vec(),
+            size,
         };
         out.extend(transport.copies_missing(&q)?.missing);
     }
@@ -161,11 +167,17 @@ fn send_copy(
     transport: &dyn Transport,
     give_way: &Yield<'_>,
     hash: &str,
+    size: u32,
 ) -> SyncResult<Moved> {
-    let path = media.path(hash, Size::Web).map_err(media_failed)?;
+    let file = if size == THUMB {
+        Size::Thumb
+    } else {
+        Size::Web
+    };
+    let path = media.path(hash, file).map_err(media_failed)?;
     let jpeg = std::fs::read(path)?;
     let sent = transport
-        .put_copy(hash, &jpeg, &|| give_way.now())
+        .put_copy(hash, size, &jpeg, &|| give_way.now())
         .map(|()| Moved {
             bytes: jpeg.len() as u64,
             complete: true,
@@ -177,14 +189,16 @@ fn send_copy(
     }
 }
 
-/// Step 0 of a run: the 1600 px copies of published posts' photos the hub cannot show yet,
-/// post by post, oldest first, each reported as [`Progress::Post`].
+/// The copies of `size` px of published posts' photos the hub lacks, post by post, oldest
+/// first, each reported as [`Progress::Post`]: the thumbnails before the push (a post goes
+/// public once its grid can show), the 1600 px copies right after it.
 pub(crate) fn send_post_copies(
     ctx: &Ctx,
     media: &MediaStore,
     transport: &dyn Transport,
     progress: &dyn Fn(Progress),
     report: &mut SyncReport,
+    size: u32,
 ) -> SyncResult<()> {
     let groups = ctx.store().read(guanmo_store::photos::post_photo_groups)?;
     let mut wanted: Vec<String> = groups
@@ -199,7 +213,7 @@ pub(crate) fn send_post_copies(
     if wanted.is_empty() {
         return Ok(());
     }
-    let mut missing = hub_cannot_show(transport, &wanted)?;
+    let mut missing = hub_lacks(transport, &wanted, size)?;
     let never = Yield::new(|| false);
     for group in groups.iter().filter(|g| g.published) {
         let todo: Vec<&String> = group.hashes.iter().filter(|h| missing.remove(*h)).collect();
@@ -216,11 +230,13 @@ pub(crate) fn send_post_copies(
         progress(post(0));
         // All of a post's photos at once (at most nine): on a lossy link each TCP stream
         // stays well below the link's rate, and together they fill it.
-        let send = |h: &&String| send_copy(media, transport, &never, h);
+        let send = |h: &&String| send_copy(media, transport, &never, h, size);
         move_photos(&todo, todo.len(), &never, &send, |moved| {
             done += 1;
             report.bytes += moved.bytes;
-            report.copies_sent += u32::from(moved.complete);
+            if size == WEB {
+                report.copies_sent += u32::from(moved.complete);
+            }
             progress(post(done));
         })?;
     }
@@ -243,9 +259,9 @@ pub(crate) fn send_other_copies(
         .into_iter()
         .map(|(h, _)| h)
         .collect();
-    let missing = hub_cannot_show(transport, &own)?;
+    let missing = hub_lacks(transport, &own, WEB)?;
     let todo: Vec<&String> = own.iter().filter(|h| missing.contains(*h)).collect();
-    let send = |h: &&String| send_copy(media, transport, give_way, h);
+    let send = |h: &&String| send_copy(media, transport, give_way, h, WEB);
     move_photos(&todo, COPY_WORKERS, give_way, &send, |moved| {
         report.bytes += moved.bytes;
         report.copies_sent += u32::from(moved.complete);

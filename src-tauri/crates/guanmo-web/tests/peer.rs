@@ -748,6 +748,39 @@ async fn a_copy_goes_up_whole_is_re_encoded_and_comes_back_and_a_bad_or_huge_one
     assert_eq!(body["missing"], json!([]), "the hub can show it now");
     let stored = std::fs::read(h.node.media.path(HASH, guanmo_media::Size::Web).unwrap()).unwrap();
     assert_ne!(stored, copy, "re-encoded, not stored as sent");
+    // A thumbnail goes up with ?size=320; any other size is refused.
+    let other = "ab".repeat(32);
+    let thumb = image::RgbImage::from_fn(320, 240, |x, y| image::Rgb([x as u8, y as u8, 9]));
+    let n = node(Role::Media, "直播电脑");
+    let mut png = std::io::Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(thumb)
+        .write_to(&mut png, image::ImageFormat::Png)
+        .unwrap();
+    let small = n
+        .media
+        .import_bytes("t.png", &png.into_inner(), &guanmo_media::Limits::default())
+        .unwrap();
+    let thumb_jpeg = std::fs::read(
+        n.media
+            .path(&small.hash, guanmo_media::Size::Thumb)
+            .unwrap(),
+    )
+    .unwrap();
+    let sized = |size: &str, body: Vec<u8>| {
+        Request::builder()
+            .method(Method::PUT)
+            .uri(format!("/peer/v1/copies/{other}?size={size}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let (status, body) = h.call(sized("800", thumb_jpeg.clone())).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (status, body) = h.call(sized("320", thumb_jpeg)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(h.node.media.has(&other, guanmo_media::Size::Thumb));
+    assert!(!h.node.media.has(&other, guanmo_media::Size::Web));
+
     // Only photos the hub has a record of are handed out.
     let get = Request::builder()
         .method(Method::GET)

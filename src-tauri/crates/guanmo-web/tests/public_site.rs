@@ -487,6 +487,36 @@ async fn no_route_accepts_a_write_method() {
 }
 
 #[tokio::test]
+async fn until_its_1600_px_copy_arrives_a_photo_opens_as_its_thumbnail_never_cached() {
+    let site = Site::new();
+    let photo = site.photo('a');
+    // A post from a laptop on 4G: public with its thumbnails, the 1600 px copy still on its way.
+    std::fs::remove_file(site.media.join(format!("{photo}.1600.jpg"))).unwrap();
+    site.post("先到缩略图", vec![photo.clone()]);
+    let router = site.router();
+    let r = get(&router, &format!("/media/{photo}/1600.jpg")).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(header_of(&r, "cache-control"), "no-store");
+    assert_eq!(text(r).await, "jpeg 320");
+    // Once it is here it is served, and cached for good.
+    std::fs::write(site.media.join(format!("{photo}.1600.jpg")), "jpeg 1600").unwrap();
+    let r = get(&router, &format!("/media/{photo}/1600.jpg")).await;
+    assert_eq!(
+        header_of(&r, "cache-control"),
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(text(r).await, "jpeg 1600");
+    // With neither, nothing.
+    let bare = site.photo('b');
+    site.post("无图可显示", vec![bare.clone()]);
+    for side in [320, 1600] {
+        std::fs::remove_file(site.media.join(format!("{bare}.{side}.jpg"))).unwrap();
+    }
+    let r = get(&router, &format!("/media/{bare}/1600.jpg")).await;
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn media_serves_only_the_web_copies_of_published_photos() {
     let site = Site::new();
     let photo = site.photo('d');

@@ -145,7 +145,7 @@ describe("the laptop's state", () => {
     expect(progressText({ step: "pushing", done: 3, total: 18, bytes: 0, post_id: null })).toBe("正在发送本机数据 3/18");
     expect(progressText({ step: "pulling", done: 40, total: null, bytes: 0, post_id: null })).toContain("已收到 40 条");
     expect(progressText({ step: "photos", done: 1, total: 4, bytes: 3.5 * 1024 * 1024, post_id: null })).toBe("正在传输照片 1/4(3.5 MB)");
-    expect(progressText({ step: "post", done: 2, total: 9, bytes: 0, post_id: "p1" })).toBe("正在上传动态的照片 2/9(上传后动态即在直播页面上线)");
+    expect(progressText({ step: "post", done: 2, total: 9, bytes: 0, post_id: "p1" })).toBe("正在上传动态的照片 2/9");
     expect(progressFraction({ step: "post", done: 3, total: 9, bytes: 0, post_id: "p1" })).toBeCloseTo(1 / 3);
     expect(progressFraction({ step: "pushing", done: 9, total: 18, bytes: 0, post_id: null })).toBe(0.5);
     expect(progressFraction({ step: "pulling", done: 9, total: null, bytes: 0, post_id: null })).toBeNull();

@@ -151,7 +151,7 @@ export function progressText(p: SyncProgress | null): string {
     case "pulling":
       return `正在接收其他设备的数据(已收到 ${p.done} 条)`;
     case "post":
-      return `正在上传动态的照片 ${p.done}/${p.total ?? "?"}(上传后动态即在直播页面上线)`;
+      return `正在上传动态的照片 ${p.done}/${p.total ?? "?"}`;
     case "photos":
       return `正在传输照片 ${p.done}/${p.total ?? "?"}(${sizeText(p.bytes)})`;
   }

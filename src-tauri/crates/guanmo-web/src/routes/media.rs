@@ -33,17 +33,26 @@ pub(super) async fn media(
     if !blocking(move || feed::photo_is_public(&ctx, &h).map_err(Plain)).await? {
         return Err(HttpError::not_found());
     }
-    let path = state
-        .media
-        .derived_path(&hash, side)
-        .ok_or_else(HttpError::not_found)?;
+    // A post from a laptop on 4G goes public with its thumbnails; its 1600 px copies follow
+    // seconds later. Until one is here the thumbnail stands in, never cached.
+    let (path, cache) = match state.media.derived_path(&hash, side) {
+        Some(p) => (p, FOREVER),
+        None if side == 1600 => (
+            state
+                .media
+                .derived_path(&hash, 320)
+                .ok_or_else(HttpError::not_found)?,
+            "no-store",
+        ),
+        None => return Err(HttpError::not_found()),
+    };
     let bytes = tokio::fs::read(&path)
         .await
         .map_err(|_| HttpError::not_found())?;
     Ok((
         [
             (header::CONTENT_TYPE, "image/jpeg"),
-            (header::CACHE_CONTROL, FOREVER),
+            (header::CACHE_CONTROL, cache),
         ],
         Body::from(bytes),
     )

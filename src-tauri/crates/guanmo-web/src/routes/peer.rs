@@ -17,7 +17,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{post, put};
 use axum::{Json, Router};
 use guanmo_sync::http::{
-    BlobGet, BlobPut, BlobReceived, BLOBS, BLOBS_MISSING, COPIES, COPIES_MISSING, PAIR, PULL, PUSH,
+    BlobGet, BlobPut, BlobReceived, CopyPut, BLOBS, BLOBS_MISSING, COPIES, COPIES_MISSING, PAIR,
+    PULL, PUSH,
 };
 use guanmo_sync::protocol::{
     BlobQuery, CopyQuery, PairRequest, PullRequest, PushRequest, CHUNK, COPY_MAX,
@@ -311,8 +312,9 @@ async fn put_copy(
     req: Request,
 ) -> Result<Response, HttpError> {
     let token = authed(&service, req.headers()).await?;
+    let q: CopyPut = query(req.uri())?;
     let jpeg = bytes(req).await?;
-    blocking(move || service.put_copy(&token, &hash, &jpeg)).await?;
+    blocking(move || service.put_copy(&token, &hash, q.size, &jpeg)).await?;
     Ok(Json(serde_json::json!({})).into_response())
 }
 
