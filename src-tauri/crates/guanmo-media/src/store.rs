@@ -195,18 +195,7 @@ impl MediaStore {
         limits: &Limits,
     ) -> Result<(u32, u32), MediaError> {
         let thumb = self.object_path(hash, Size::Thumb)?;
-        let limits = Limits {
-            max_side: limits.max_side.min(THUMB_SIDE),
-            max_bytes: limits.max_bytes.min(MAX_WEB_COPY_BYTES),
-            ..limits.clone()
-        };
-        let header = read_header(bytes, &limits)?;
-        if header.format != ImageFormat::Jpeg {
-            return Err(MediaError::UnsupportedFormat {
-                what: header.format.as_str().to_uppercase(),
-            });
-        }
-        let rendered = render_contained(Arc::from(bytes), header, &limits, self.renderer)?;
+        let rendered = self.render_copy(bytes, THUMB_SIDE, limits)?;
         if !self.has(hash, Size::Thumb) && !self.has(hash, Size::Original) {
             write_atomic(&thumb, &rendered.thumb)?;
         }
@@ -227,8 +216,21 @@ impl MediaStore {
     ) -> Result<(u32, u32), MediaError> {
         let web = self.object_path(hash, Size::Web)?;
         let thumb = self.object_path(hash, Size::Thumb)?;
+        let rendered = self.render_copy(bytes, WEB_SIDE, limits)?;
+        if self.has(hash, Size::Original) {
+            return Ok((rendered.width, rendered.height));
+        }
+        // The thumbnail first: a 1600 px copy on disk is what says the photo can be shown.
+        write_atomic(&thumb, &rendered.thumb)?;
+        write_atomic(&web, &rendered.web)?;
+        Ok((rendered.width, rendered.height))
+    }
+
+    /// Another device's copy, untrusted: a JPEG within `side` px on either side, 8 MiB and
+    /// `limits`, decoded in the contained worker and re-encoded from its pixels.
+    fn render_copy(&self, bytes: &[u8], side: u32, limits: &Limits) -> Result<Derived, MediaError> {
         let limits = Limits {
-            max_side: limits.max_side.min(WEB_SIDE),
+            max_side: limits.max_side.min(side),
             max_bytes: limits.max_bytes.min(MAX_WEB_COPY_BYTES),
             ..limits.clone()
         };
@@ -238,14 +240,7 @@ impl MediaStore {
                 what: header.format.as_str().to_uppercase(),
             });
         }
-        let rendered = render_contained(Arc::from(bytes), header, &limits, self.renderer)?;
-        if self.has(hash, Size::Original) {
-            return Ok((rendered.width, rendered.height));
-        }
-        // The thumbnail first: a 1600 px copy on disk is what says the photo can be shown.
-        write_atomic(&thumb, &rendered.thumb)?;
-        write_atomic(&web, &rendered.web)?;
-        Ok((rendered.width, rendered.height))
+        render_contained(Arc::from(bytes), header, &limits, self.renderer)
     }
 
     /// Path of a stored file. A missing derived copy is rebuilt from the original (with default
