@@ -207,12 +207,13 @@ impl HubService {
         Ok(CopyStatus { missing })
     }
 
-    /// A laptop's 1600 px copy of one of its photos, ahead of the original (publishing over
-    /// 4G). The bytes are untrusted and cannot be checked against the hash, so: only the
-    /// device whose record of the photo stands (or, before any record arrived, the sender)
-    /// may send it; it is decoded within limits and re-encoded without metadata
-    /// ([`MediaStore::import_web_copy`]); a photo the hub can already show keeps what it has
-    /// (the original, once it arrives, replaces the copy with its own).
+    /// A laptop's 320 px thumbnail or 1600 px copy of one of its photos, ahead of the
+    /// original (publishing over 4G). The bytes are untrusted and cannot be checked against
+    /// the hash, so: only the device whose record of the photo stands (or, before any record
+    /// arrived, the sender) may send it; it is decoded within limits and re-encoded without
+    /// metadata ([`MediaStore::import_thumb_copy`], [`MediaStore::import_web_copy`]); a photo
+    /// that has that size already keeps it (the original, once it arrives, replaces the
+    /// copies with its own).
     pub fn put_copy(&self, token: &str, hash: &str, size: u32, jpeg: &[u8]) -> SyncResult<()> {
         let device = self.device(token)?;
         let size = copy_size(size)?;
