@@ -223,6 +223,12 @@ fn a_copy_from_another_device_or_a_bad_copy_is_refused_and_the_public_photo_stay
         before,
         "the public photo is unchanged"
     );
+    // Nor may any laptop send a copy of a photo the hub imported itself.
+    let own = photos(&c.hub, 1, 5);
+    let e = service
+        .put_copy(&token(media), &own[0], WEB, &defacement)
+        .unwrap_err();
+    assert!(e.message.contains("not the sender's"), "{e}");
     // Copies the hub does not know of are not handed out.
     let e = service.get_copy(&token(scorer), &hidden[0]).unwrap_err();
     assert_eq!(e.code, SyncErrorCode::BadRequest);

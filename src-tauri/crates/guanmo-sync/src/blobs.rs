@@ -34,11 +34,6 @@ pub(crate) fn has_original(media: &MediaStore, hash: &str) -> bool {
     valid_hash(hash) && media.path(hash, Size::Original).is_ok()
 }
 
-/// True when `hash` can be shown here: its original or its 1600 px copy is stored.
-pub(crate) fn has_showable(media: &MediaStore, hash: &str) -> bool {
-    valid_hash(hash) && (media.has(hash, Size::Original) || media.has(hash, Size::Web))
-}
-
 /// True when `hash` has a copy of `size` here (or its original, which makes both).
 pub(crate) fn has_copy(media: &MediaStore, hash: &str, size: Size) -> bool {
     valid_hash(hash) && (media.has(hash, Size::Original) || media.has(hash, size))

@@ -44,12 +44,8 @@ pub const COPIES: &str = "/peer/v1/copies";
 #[serde(deny_unknown_fields)]
 pub struct CopyPut {
     /// 320 or 1600.
-    #[serde(default = "web_size")]
+    #[serde(default = "crate::protocol::web")]
     pub size: u32,
-}
-
-fn web_size() -> u32 {
-    crate::protocol::WEB
 }
 
 /// Query of `PUT {BLOBS}/{hash}`; the body is the chunk's bytes.

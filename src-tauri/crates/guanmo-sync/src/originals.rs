@@ -58,8 +58,7 @@ pub fn set_policy(ctx: &Ctx, policy: OriginalsPolicy) -> Result<OriginalsPolicy,
 /// Keeps the hub's setting from a pull (a hub that sends none predates it: the default).
 pub(crate) fn remember(ctx: &Ctx, heard: Option<OriginalsPolicy>) -> SyncResult<()> {
     let heard = heard.unwrap_or_default();
-    if read(ctx, LAPTOP_KEY)? == heard && ctx.store().read(|c| meta::get(c, LAPTOP_KEY))?.is_some()
-    {
+    if ctx.store().read(|c| meta::get(c, LAPTOP_KEY))?.as_deref() == Some(heard.as_str()) {
         return Ok(());
     }
     ctx.store().write_without_ops(ctx.now(), "sync", |tx| {

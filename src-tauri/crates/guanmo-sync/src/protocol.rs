@@ -169,7 +169,7 @@ pub const THUMB: u32 = 320;
 /// The 1600 px copy: what a photo opened on a phone (or a post's only photo) shows.
 pub const WEB: u32 = 1600;
 
-fn web() -> u32 {
+pub(crate) fn web() -> u32 {
     WEB
 }
 

@@ -282,7 +282,7 @@ pub(crate) fn fetch_copies(
         .read(guanmo_store::photos::hashes_and_sizes)?
         .into_iter()
         .map(|(h, _)| h)
-        .filter(|h| !blobs::has_showable(media, h))
+        .filter(|h| !blobs::has_copy(media, h, Size::Web))
         .collect();
     let fetch = |h: &String| {
         let got = transport.get_copy(h).and_then(|jpeg| {
@@ -340,11 +340,19 @@ pub(crate) fn send_originals(
         );
     }
     report.originals_waiting = u32::try_from(to_send.len()).unwrap_or(u32::MAX);
-    // What the next USB bundle must carry, whatever happens below.
-    let lacking: Vec<String> = to_send.iter().map(|(s, _)| s.hash.clone()).collect();
-    ctx.store().write_without_ops(ctx.now(), "sync", |tx| {
-        guanmo_store::photos::set_hub_missing_originals(tx, &lacking)
-    })?;
+    // What the next USB bundle must carry, whatever happens below (written only when it
+    // changed: most runs find the same set).
+    let mut lacking: Vec<String> = to_send.iter().map(|(s, _)| s.hash.clone()).collect();
+    lacking.sort();
+    if ctx
+        .store()
+        .read(guanmo_store::photos::hub_missing_originals)?
+        != lacking
+    {
+        ctx.store().write_without_ops(ctx.now(), "sync", |tx| {
+            guanmo_store::photos::set_hub_missing_originals(tx, &lacking)
+        })?;
+    }
     if !policy.sends_over(transport.on_local_network()) || give_way.now() {
         return Ok(());
     }
