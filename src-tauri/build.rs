@@ -3,6 +3,22 @@
 
 /// Every command the shell exposes. Keep in step with `commands.rs` (a test checks it).
 const COMMANDS: &[&str] = &[
+    "list_people",
+    "save_person",
+    "set_person_pin",
+    "issue_sign_in_code",
+    "get_session",
+    "sign_in",
+    "sign_in_with_code",
+    "sign_out",
+    "keep_alive",
+    "set_idle_minutes",
+    "get_sign_in_log",
+    "get_tally_status",
+    "seal_tally",
+    "reveal_tally",
+    "import_people",
+    "export_people",
     "get_app_info",
     "open_data_dir",
     "list_townships",

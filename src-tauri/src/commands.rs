@@ -31,7 +31,7 @@ use guanmo_sync::{Delivery, Role};
 use tauri::{Manager, State};
 use tauri_plugin_opener::OpenerExt;
 
-type Res<T> = Result<T, ApiError>;
+pub(crate) type Res<T> = Result<T, ApiError>;
 
 /// Runs `f` on Tauri's blocking pool, not on an async worker: SQLite writes fsync, exports
 /// write files, and the async workers must stay free for the window's other calls.
@@ -45,7 +45,7 @@ async fn blocking_app<T: Send + 'static>(
 }
 
 /// [`blocking_app`] for a command that needs only the app's state.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     app: tauri::AppHandle,
     f: impl FnOnce(&AppState) -> Res<T> + Send + 'static,
 ) -> Res<T> {
@@ -1051,6 +1051,22 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new()
         .disable_serde_phases()
         .commands(tauri_specta::collect_commands![
+            crate::people::list_people,
+            crate::people::save_person,
+            crate::people::set_person_pin,
+            crate::people::issue_sign_in_code,
+            crate::people::get_session,
+            crate::people::sign_in,
+            crate::people::sign_in_with_code,
+            crate::people::sign_out,
+            crate::people::keep_alive,
+            crate::people::set_idle_minutes,
+            crate::people::get_sign_in_log,
+            crate::people::get_tally_status,
+            crate::people::seal_tally,
+            crate::people::reveal_tally,
+            crate::people::import_people,
+            crate::people::export_people,
             get_app_info,
             open_data_dir,
             list_townships,

@@ -2,6 +2,7 @@
 //! folder, opens the context, registers the typed commands and plugins. No rules live here.
 
 mod commands;
+mod people;
 mod photos;
 mod picks;
 mod site;
@@ -88,6 +89,9 @@ pub fn run() {
                 tracing::error!(error = %e, "cannot open the data folder");
                 Box::new(e) as Box<dyn std::error::Error>
             })?;
+            // The desktop asks who is working; every write names the person.
+            guanmo_api::people::ask_who_is_working(&ctx)
+                .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)?;
             let media = ctx.media();
             forward_changes(app.handle().clone(), &ctx);
             let net = NET

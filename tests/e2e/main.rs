@@ -7,6 +7,7 @@ mod feed;
 mod harness;
 mod moderation;
 mod moderators;
+mod people;
 mod publish;
 mod scoring;
 mod sync;

@@ -18,7 +18,7 @@ async fn register(s: &Session, name: &str, group: &str, township: Option<&str>) 
     s.wait_for_text("[data-testid='scorer-table']", name).await;
 }
 
-async fn become_scorer(s: &Session, name: &str) {
+pub(crate) async fn become_scorer(s: &Session, name: &str) {
     s.click("[data-testid='nav-scoring']").await;
     s.click("[data-testid='scoring-tab-scorers']").await;
     s.select_by_text("[data-testid='device-scorer-select']", name)
@@ -107,7 +107,7 @@ async fn over_max_is_never_saved(s: &Session) {
 }
 
 /// Fills every mark on the open sheet with `value` and submits it.
-async fn score_and_submit(s: &Session, value: &str) {
+pub(crate) async fn score_and_submit(s: &Session, value: &str) {
     s.click("[data-testid='scoring-tab-sheets']").await;
     s.click(&format!("[data-testid='sheet-township-{YIYANG}']"))
         .await;

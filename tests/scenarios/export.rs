@@ -508,7 +508,8 @@ fn the_audit_sheet_shows_the_unlock_with_its_reason_and_the_resubmission() {
             "事项",
             "原值",
             "新值",
-            "原因"
+            "原因",
+            "操作人"
         ]
     );
     let town = tour.towns[2].1.as_str();
@@ -525,7 +526,10 @@ fn the_audit_sheet_shows_the_unlock_with_its_reason_and_the_resubmission() {
             "解锁",
             "已提交",
             "草稿",
-            "误填"
+            "误填",
+            // No one signed in: records from before people were kept, and from a computer
+            // with no PIN, belong to 未指定.
+            "未指定"
         ]
     );
     let change = rows
@@ -536,13 +540,13 @@ fn the_audit_sheet_shows_the_unlock_with_its_reason_and_the_resubmission() {
         change[1..4],
         ["李卫东", town, "修改得分:基层党建 › 组织体系建设"]
     );
-    assert_eq!(change[4..], ["7.5", "6.5", "误填"]);
+    assert_eq!(change[4..], ["7.5", "6.5", "误填", "未指定"]);
     let resubmit = rows
         .iter()
         .find(|r| r.get(3).is_some_and(|c| c == "重新提交"))
         .unwrap();
     assert_eq!(resubmit[1..3], ["李卫东", town]);
-    assert_eq!(resubmit.last().unwrap(), "误填");
+    assert_eq!(resubmit[6], "误填");
     let first_submits = rows
         .iter()
         .filter(|r| r.get(3).is_some_and(|c| c == "提交"))
@@ -583,7 +587,15 @@ fn the_marks_csv_has_a_bom_crlf_the_header_and_one_row_per_mark_and_adjustment()
         !text.replace("\r\n", "").contains('\n'),
         "every line ends in CRLF"
     );
-    let lines: Vec<&str> = text.trim_end_matches("\r\n").split("\r\n").collect();
+    let mut lines: Vec<&str> = text.trim_end_matches("\r\n").split("\r\n").collect();
+    // The first line names the rubric version the marks were given on; the header follows.
+    let version = guanmo_api::rubric::get_rubric(&tour.env.ctx)
+        .unwrap()
+        .version;
+    assert!(
+        lines.remove(0).ends_with(&format!(" 第{version}版")),
+        "the rubric version line comes first"
+    );
     assert_eq!(
         lines[0],
         "乡镇(街道),区划代码,评委,分组,类别,细则,分值,得分,备注,状态,提交时间"

@@ -6,6 +6,7 @@ mod comments_crash;
 mod comments_sync;
 mod crash;
 mod export;
+mod people;
 mod photos;
 mod publish_4g;
 mod roster;

@@ -93,6 +93,8 @@ fn json_and_xlsx_exports_import_back_to_the_same_rubric() {
             for a in &mut r.adjustments {
                 a.id = None;
             }
+            // Each database counts its own versions: the import is the second save there.
+            r.version = 0;
             r
         };
         assert_eq!(

@@ -253,11 +253,24 @@ fn three_laptops_converge_with_the_hub_over_http_and_a_revoked_one_is_turned_awa
 
     c.settle();
 
-    let hub_dump = c.hub.dump();
+    // Scoring is 背靠背: each laptop has the hub's replicated state but for the sheets, and
+    // exactly the sheets of the scorers the hub assigned to it.
+    let hub_dump = crate::sync::without_sheets(&c.hub.dump());
+    let assigned = guanmo_sync::scorer_assignments(&c.hub.ctx).unwrap();
     for (i, (l, _)) in c.laptops.iter().enumerate() {
         assert!(
-            l.dump() == hub_dump,
+            crate::sync::without_sheets(&l.dump()) == hub_dump,
             "laptop {i} has the hub's replicated state"
+        );
+        let mine: std::collections::BTreeSet<String> = assigned
+            .iter()
+            .filter(|a| a.device_id == l.ctx.store().device_id())
+            .map(|a| a.scorer_id.clone())
+            .collect();
+        assert_eq!(
+            crate::sync::sheets_of(&l.ctx, None),
+            crate::sync::sheets_of(&c.hub.ctx, Some(&mine)),
+            "laptop {i} holds its scorers' sheets, and only those"
         );
     }
     for id in &saved {

@@ -8,6 +8,38 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
+	/**  Everyone on the 人员 list. */
+	listPeople: () => typedError<PersonView[], ApiError>(__TAURI_INVOKE("list_people")),
+	/**  Adds a person (`id` null) or edits one at the version read. */
+	savePerson: (id: string | null, expectedVersion: number, input: PersonInput) => typedError<Person, ApiError>(__TAURI_INVOKE("save_person", { id, expectedVersion, input })),
+	/**  Sets a person's PIN on this computer (typed by the person). */
+	setPersonPin: (personId: string, pin: string) => typedError<PersonView, ApiError>(__TAURI_INVOKE("set_person_pin", { personId, pin })),
+	/**  Issues a one-time sign-in code for a laptop (shown once). */
+	issueSignInCode: (personId: string) => typedError<IssuedCode, ApiError>(__TAURI_INVOKE("issue_sign_in_code", { personId })),
+	/**  Who may sign in here, and who is signed in. */
+	getSession: () => typedError<SessionView, ApiError>(__TAURI_INVOKE("get_session")),
+	/**  Signs in with a PIN. */
+	signIn: (personId: string, pin: string) => typedError<SessionView, ApiError>(__TAURI_INVOKE("sign_in", { personId, pin })),
+	/**  First sign-in on this computer: the hub's one-time code and a new PIN. */
+	signInWithCode: (personId: string, code: string, newPin: string) => typedError<SessionView, ApiError>(__TAURI_INVOKE("sign_in_with_code", { personId, code, newPin })),
+	/**  切换用户 (or the idle lock, `idle` true). */
+	signOut: (idle: boolean) => typedError<SessionView, ApiError>(__TAURI_INVOKE("sign_out", { idle })),
+	/**  The person used the app: the idle time starts again. */
+	keepAlive: () => typedError<SessionView, ApiError>(__TAURI_INVOKE("keep_alive")),
+	/**  Minutes without use before the app locks (this computer). */
+	setIdleMinutes: (minutes: number) => typedError<SessionView, ApiError>(__TAURI_INVOKE("set_idle_minutes", { minutes })),
+	/**  This computer's sign-in log. */
+	getSignInLog: () => typedError<SignInLogLine[], ApiError>(__TAURI_INVOKE("get_sign_in_log")),
+	/**  Where the count stands (组织方, 计票人, 监票人). */
+	getTallyStatus: () => typedError<TallyStatus, ApiError>(__TAURI_INVOKE("get_tally_status")),
+	/**  Seals the tally (封存), with a reason when sheets are missing. */
+	sealTally: (closeReason: string | null) => typedError<TallyStatus, ApiError>(__TAURI_INVOKE("seal_tally", { closeReason })),
+	/**  Reveals the sealed tally (揭晓). */
+	revealTally: () => typedError<TallyStatus, ApiError>(__TAURI_INVOKE("reveal_tally")),
+	/**  Imports people from a CSV/XLSX file picked in the open dialog (GBK too). */
+	importPeople: (path: string) => typedError<PeopleImportReport, ApiError>(__TAURI_INVOKE("import_people", { path })),
+	/**  Exports the people list to a file picked in the save dialog. */
+	exportPeople: (path: string, format: FileFormat) => typedError<null, ApiError>(__TAURI_INVOKE("export_people", { path, format })),
 	/**  Versions, data folder and device id for 设置. */
 	getAppInfo: () => __TAURI_INVOKE<AppInfo>("get_app_info"),
 	/**  Opens the data folder in the system file manager. */
@@ -330,6 +362,13 @@ export type AuditEntry = {
 	new_value: string | null,
 	/**  The unlock reason in force when the change was made. */
 	reason: string | null,
+	/**
+	 *  The person signed in when the change was made ([`crate::people::UNASSIGNED_ID`] for
+	 *  未指定).
+	 */
+	person_id: string,
+	/**  Their name (未指定 when no one was signed in). */
+	person_name: string,
 };
 
 /**  What an audit entry is about. */
@@ -637,6 +676,15 @@ export type ErrorCode =
  *  and writes only what was picked).
  */
 "not_picked" | 
+/**  No one is signed in on this device (谁在操作): choose a person and enter the PIN. */
+"sign_in_required" | 
+/**  The PIN or one-time code is wrong, expired or locked after too many tries. */
+"sign_in_refused" | 
+/**
+ *  The signed-in person's role may not see or do this (背靠背: a scorer sees only their
+ *  own sheets; the ranking only 组织方 and 计票人 before the reveal).
+ */
+"forbidden" | 
 /**  The database failed. */
 "storage" | 
 /**  A bug. */
@@ -737,6 +785,14 @@ export type IssueView = {
 	at: string,
 	/**  When handled. */
 	resolved_at: string | null,
+};
+
+/**  A one-time code, shown once to the organiser who issued it. */
+export type IssuedCode = {
+	/**  The code (8 characters). */
+	code: string,
+	/**  Good until then. */
+	expires_at: string,
 };
 
 /**  Sent when the site starts, stops or moves to a new address. */
@@ -904,6 +960,85 @@ export type PeerStatus = {
 	urls: string[],
 	/**  Why it is not running, when it should. */
 	error: string | null,
+};
+
+/**  What a people import did, with the warnings the organiser should read. */
+export type PeopleImportReport = {
+	/**  New people. */
+	added: number,
+	/**  People (matched by 姓名+单位) whose details changed. */
+	updated: number,
+	/**  People in the file exactly as they already were. */
+	unchanged: number,
+	/**  People not in the file, left as they are (not deleted). */
+	not_in_file: number,
+	/**  Warnings only: errors refuse the import. */
+	problems: Problem[],
+};
+
+/**  A person as the organiser keeps them. */
+export type Person = {
+	/**  UUIDv7 ([`UNASSIGNED_ID`] for 未指定). */
+	id: string,
+	/**  姓名. */
+	name: string,
+	/**  单位. */
+	work_unit: string,
+	/**  职务. */
+	title: string,
+	/**  Roles, in [`PersonRole::ALL`] order, no repeats. */
+	roles: PersonRole[],
+	/**  For a 评分人: the scorer whose sheets they fill (the scoring identity). */
+	scorer_id: string | null,
+	/**  Inactive people are kept (records name them) but cannot sign in. */
+	active: boolean,
+	/**  Increments on every edit. */
+	version: number,
+};
+
+/**  What the organiser enters for a person. */
+export type PersonInput = {
+	/**  姓名. */
+	name: string,
+	/**  单位. */
+	work_unit: string,
+	/**  职务. */
+	title: string,
+	/**  Roles. */
+	roles: PersonRole[],
+	/**  For a 评分人: the scorer they score as. */
+	scorer_id: string | null,
+	/**  Whether they may sign in. */
+	active: boolean,
+};
+
+/**  What a person does at the tour. */
+export type PersonRole = 
+/**  组织方: keeps the roster, rubric and people; sees the live ranking; reveals. */
+"organiser" | 
+/**  评分人: scores townships; sees only their own sheets. */
+"scorer" | 
+/**  监票人: watches the count; sees progress, the sealed digest, and the tally once revealed. */
+"monitor" | 
+/**  计票人: counts; sees the live ranking. */
+"counter" | 
+/**  编辑: writes the live feed. */
+"editor" | 
+/**  审核员: moderates comments. */
+"moderator" | 
+/**  乡镇联络员: a township's contact; answers suggestions handed over. */
+"liaison";
+
+/**  A person as the 人员 list shows them. */
+export type PersonView = {
+	/**  The person. */
+	person: Person,
+	/**  The scorer they score as, by name. */
+	scorer_name: string | null,
+	/**  Whether they have a PIN on this device. */
+	has_pin_here: boolean,
+	/**  Until when their one-time code is good, if one is issued and not expired. */
+	code_expires_at: string | null,
 };
 
 /**  A batch ended (finished or cancelled). */
@@ -1123,6 +1258,21 @@ export type Rubric = {
 	categories: Category[],
 	/**  Bonus and penalty items, outside the total. */
 	adjustments: Adjustment[],
+	/**
+	 *  Version of the saved rubric, counting from 1 (0 before a save). Set by the backend;
+	 *  ignored on save, where every save makes the next version.
+	 */
+	version?: number,
+	/**
+	 *  Why this version was made (修订原因). Required once scoring has begun (see `frozen`);
+	 *  empty for versions saved before.
+	 */
+	change_reason?: string,
+	/**
+	 *  Whether score sheets exist (评分已开始): a save then needs a `change_reason` and reopens
+	 *  the submitted sheets whose items it changes. Set by the backend; ignored on save.
+	 */
+	frozen?: boolean,
 };
 
 /**  A registered scorer. */
@@ -1194,6 +1344,38 @@ export type ScoringState =
 /**  Closed by the organiser (已结束). */
 "closed";
 
+/**  A seal as the 揭晓 view shows it. */
+export type SealView = {
+	/**  Number. */
+	id: number,
+	/**  When it was sealed. */
+	sealed_at: string,
+	/**  Who sealed it (author label). */
+	sealed_by: string,
+	/**  SHA-256 of the canonical tally (64 hex characters). */
+	digest: string,
+	/**  Why scoring was closed with sheets missing, if it was. */
+	close_reason: string,
+	/**  When it was revealed. */
+	revealed_at: string | null,
+	/**  Who revealed it. */
+	revealed_by: string | null,
+	/**  The tally still matches the digest (no sheet changed since). */
+	still_valid: boolean,
+};
+
+/**  What the 谁在操作 screen needs, and who is signed in. */
+export type SessionView = {
+	/**  This device asks who is working. */
+	required: boolean,
+	/**  Who is signed in. */
+	person: Person | null,
+	/**  Minutes without use before the app locks. */
+	idle_minutes: number,
+	/**  The people who may sign in on this device (filtered by its role). */
+	choices: SignInChoice[],
+};
+
 /**  Whether a problem blocks the operation. */
 export type Severity = 
 /**  The operation is refused. */
@@ -1258,6 +1440,41 @@ export type SheetStatus =
 "draft" | 
 /**  Submitted and locked (提交/锁定). */
 "submitted";
+
+/**  A person on the 谁在操作 list. */
+export type SignInChoice = {
+	/**  Person id. */
+	id: string,
+	/**  姓名. */
+	name: string,
+	/**  单位. */
+	work_unit: string,
+	/**  职务. */
+	title: string,
+	/**  Roles. */
+	roles: PersonRole[],
+	/**  Has a PIN on this device (otherwise: the one-time code first). */
+	has_pin: boolean,
+	/**  Sign-in locked until then after wrong PINs. */
+	locked_until: string | null,
+};
+
+/**  One line of the sign-in log. */
+export type SignInLogLine = {
+	/**  When. */
+	at: string,
+	/**  Who. */
+	person_id: string,
+	/**  Their name. */
+	person_name: string,
+	/**
+	 *  signed_in, wrong_pin, locked, refused_locked, signed_out, idle_lock, pin_set, code_used,
+	 *  wrong_code.
+	 */
+	event: string,
+	/**  Details. */
+	detail: string,
+};
 
 /**  Rate limits of one kind of action on the resident site. */
 export type SiteQuotas = {
@@ -1561,6 +1778,20 @@ export type SyncStep =
 "post" | 
 /**  Moving photos both ways. */
 "photos";
+
+/**  Where the count stands, for the organiser, 计票人 and 监票人. */
+export type TallyStatus = {
+	/**  Sheets expected over all open or closed enabled townships' active scorers. */
+	expected: number,
+	/**  Sheets submitted. */
+	submitted: number,
+	/**  Every expected sheet is in. */
+	complete: boolean,
+	/**  The latest seal. */
+	seal: SealView | null,
+	/**  Revealed, and still what was sealed. */
+	revealed: boolean,
+};
 
 /**  One part of a comment for display: text, and the listed word it hit, if any. */
 export type TextPart = {

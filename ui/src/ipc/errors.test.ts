@@ -26,6 +26,9 @@ const LISTED = [
   "cert_untrusted",
   "insecure_hub_address",
   "not_picked",
+  "sign_in_required",
+  "sign_in_refused",
+  "forbidden",
   "storage",
   "internal",
 ] as const satisfies readonly ErrorCode[];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { editsHubRecords, moderationAccess, sectionShown, startSection, type Section } from "./deviceRole";
 
-const ALL: Section[] = ["roster", "scoring", "feed", "moderation", "ranking", "sync", "settings"];
+const ALL: Section[] = ["roster", "scoring", "feed", "moderation", "ranking", "people", "sync", "settings"];
 
 describe("what a laptop's role sees", () => {
   it("opens a scorer's laptop on 评分 and a media laptop on 图文直播", () => {
@@ -16,6 +16,14 @@ describe("what a laptop's role sees", () => {
     expect(ALL.filter((s) => sectionShown("media", s))).toEqual(["roster", "feed", "moderation", "sync", "settings"]);
     expect(ALL.filter((s) => sectionShown("hub", s))).toEqual(ALL);
     expect(ALL.filter((s) => sectionShown(null, s))).toEqual(ALL);
+  });
+
+  it("keeps 人员 on the hub (and a laptop not set up yet), never on a scorer's or media laptop", () => {
+    expect(sectionShown("hub", "people")).toBe(true);
+    expect(sectionShown(null, "people")).toBe(true);
+    expect(sectionShown("scorer", "people", true)).toBe(false);
+    expect(sectionShown("media", "people", true)).toBe(false);
+    expect(sectionShown("hub", "ranking")).toBe(true);
   });
 
   it("shows 评论审核 on a scorer's laptop only while the hub grants it 审核, and never the ranking", () => {

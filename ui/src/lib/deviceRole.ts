@@ -3,7 +3,7 @@
 //! organiser's hub may change. Pure, so the rules are tested without a window.
 import type { Role } from "../ipc";
 
-export type Section = "roster" | "scoring" | "feed" | "moderation" | "ranking" | "sync" | "settings";
+export type Section = "roster" | "scoring" | "feed" | "moderation" | "ranking" | "people" | "sync" | "settings";
 
 /** The section a laptop opens on: a scorer's laptop on 评分, a media laptop on 图文直播. */
 export function startSection(role: Role | null): Section {
@@ -16,12 +16,12 @@ export function startSection(role: Role | null): Section {
  * Sections a role has no use for are not shown: a scorer's laptop never sees the ranking
  * (背靠背) nor the live feed, and moderates only while the hub grants it 审核 (`mayModerate`);
  * a media laptop does not score, and shows 评论审核 always (read-only until granted: it may run
- * the venue's LAN site, so its staff see that comments wait). The hub, and a laptop whose role
- * is not chosen yet, show everything.
+ * the venue's LAN site, so its staff see that comments wait). 人员 (people, PINs, sign-in codes)
+ * is kept on the hub alone. The hub, and a laptop whose role is not chosen yet, show everything.
  */
 export function sectionShown(role: Role | null, section: Section, mayModerate = false): boolean {
-  if (role === "scorer") return section !== "ranking" && section !== "feed" && (section !== "moderation" || mayModerate);
-  if (role === "media") return section !== "scoring" && section !== "ranking";
+  if (role === "scorer") return section !== "ranking" && section !== "feed" && section !== "people" && (section !== "moderation" || mayModerate);
+  if (role === "media") return section !== "scoring" && section !== "ranking" && section !== "people";
   return true;
 }
 

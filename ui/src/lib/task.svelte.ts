@@ -2,6 +2,7 @@
 //! (`error`) and the success message to show (`notice`). Views render these; actions go through
 //! `run`, which clears both messages first so what is shown is always about the latest action.
 import { errorOf, type ApiError } from "../ipc";
+import { session } from "./session.svelte";
 
 export type TaskOptions = {
   /**
@@ -44,6 +45,9 @@ export class Task {
     } catch (e) {
       const error = errorOf(e);
       this.error = error;
+      // No one is signed in any more (the idle lock, or another window signed out): the
+      // sign-in screen comes up over every view.
+      session.noticeError(error);
       try {
         await this.#onError?.(error);
       } catch {

@@ -21,13 +21,15 @@ pub const DB_FILE: &str = "guanmo.sqlite3";
 /// (a single laptop used on its own is the organiser's).
 const ORGANISER: &str = "organiser";
 
-/// Who acts on this device: the device and its sync role.
+/// Who acts on this device: the device, its sync role, and the person signed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// This device's id (UUIDv7, made by the store on first open).
     pub device_id: String,
     /// Its role as set in 同步; `None` until one is chosen.
     pub role: Option<Role>,
+    /// The person at the keyboard (id, name), when one is signed in.
+    pub person: Option<(String, String)>,
 }
 
 impl Actor {
@@ -35,11 +37,19 @@ impl Actor {
     /// `retracted_by`…): `organiser` on the hub and on a laptop with no role, so what the
     /// organiser sees and what was stored before stays the same; `scorer@<device id>` or
     /// `media@<device id>` on a scorer's or media laptop, naming the laptop that wrote it.
+    /// With a person signed in, `|<person id>|<name>` follows (see
+    /// [`guanmo_domain::people::author_label`]).
     pub fn label(&self) -> String {
-        match self.role {
+        let device = match self.role {
             Some(role) if role.is_laptop() => format!("{}@{}", role.as_str(), self.device_id),
             _ => ORGANISER.to_string(),
-        }
+        };
+        guanmo_domain::people::author_label(
+            &device,
+            self.person
+                .as_ref()
+                .map(|(id, name)| (id.as_str(), name.as_str())),
+        )
     }
 }
 
@@ -56,6 +66,8 @@ pub struct Ctx {
     /// The compiled sensitive-word list with the settings version it was built at, rebuilt
     /// when the list changes here or by sync.
     pub(crate) words: Arc<RwLock<Option<CachedWords>>>,
+    /// Who is at the keyboard (desktop only; see [`crate::people`]).
+    pub(crate) session: Arc<RwLock<crate::people::SessionState>>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -84,6 +96,7 @@ impl Ctx {
             media,
             data_dir: data_dir.to_path_buf(),
             words: Arc::default(),
+            session: Arc::default(),
         };
         seed::seed_defaults_once(&ctx)?;
         Ok(ctx)
@@ -122,13 +135,17 @@ impl Ctx {
     /// scoring states, the aggregation rule, unlocking a sheet) on a scorer's or media
     /// laptop: the hub would refuse them at the next sync anyway. A laptop with no role yet
     /// (a single laptop used on its own) may edit everything.
+    /// Once people sign in, only a person holding 组织方 may (a 监票人 at the hub reads only).
     pub(crate) fn ensure_organiser(&self) -> ApiResult<()> {
         match self.device_role()? {
             Some(role) if role.is_laptop() => Err(ApiError::new(
                 ErrorCode::HubOnly,
                 "only the organiser's hub edits this",
             )),
-            _ => Ok(()),
+            _ => crate::people::ensure_person_role(
+                self,
+                guanmo_domain::people::PersonRole::Organiser,
+            ),
         }
     }
 
@@ -183,11 +200,15 @@ impl Ctx {
         Ok(Actor {
             device_id: self.store.device_id().to_string(),
             role: self.device_role()?,
+            person: crate::people::signed_in(self)?.map(|p| (p.id, p.name)),
         })
     }
 
-    /// The author text of a write made now ([`Actor::label`]).
+    /// The author text of a write made now ([`Actor::label`]). On the desktop, once people
+    /// sign in on this device, a write with no one signed in (or after the idle lock) is
+    /// refused: every write names its person.
     pub(crate) fn author(&self) -> ApiResult<String> {
+        crate::people::ensure_signed_in(self)?;
         Ok(self.actor()?.label())
     }
 }

@@ -60,6 +60,13 @@ pub enum ErrorCode {
     /// A file or folder the person did not choose in a file dialog of the app (the app reads
     /// and writes only what was picked).
     NotPicked,
+    /// No one is signed in on this device (谁在操作): choose a person and enter the PIN.
+    SignInRequired,
+    /// The PIN or one-time code is wrong, expired or locked after too many tries.
+    SignInRefused,
+    /// The signed-in person's role may not see or do this (背靠背: a scorer sees only their
+    /// own sheets; the ranking only 组织方 and 计票人 before the reveal).
+    Forbidden,
     /// The database failed.
     Storage,
     /// A bug.

@@ -11,12 +11,15 @@ pub mod export;
 pub mod feed;
 mod files;
 pub mod info;
+pub mod people;
+pub mod people_import;
 pub mod photos;
 pub mod roster;
 pub mod rubric;
 pub mod scoring;
 mod seed;
 pub mod site;
+pub mod tally;
 
 pub use ctx::{Actor, Ctx, DEVICE_ROLE};
 pub use error::{ApiError, ErrorCode};

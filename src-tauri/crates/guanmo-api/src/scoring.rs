@@ -408,6 +408,7 @@ pub fn close_scoring(
 
 /// Opens the scorer's sheet for a township, starting an empty draft the first time.
 pub fn open_sheet(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<Sheet> {
+    crate::people::ensure_may_see_sheet(ctx, scorer_id)?;
     let scorer = ctx.store.read(|c| store::get_scorer(c, scorer_id))?;
     let township = ctx
         .store
@@ -445,9 +446,11 @@ pub fn open_sheet(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<Sh
     })?)
 }
 
-/// The sheet as stored.
+/// The sheet as stored (背靠背: a 评分人 sees only their own).
 pub fn get_sheet(ctx: &Ctx, sheet_id: &str) -> ApiResult<Sheet> {
-    Ok(ctx.store.read(|c| store::get_sheet(c, sheet_id))?)
+    let sheet = ctx.store.read(|c| store::get_sheet(c, sheet_id))?;
+    crate::people::ensure_may_see_sheet(ctx, &sheet.scorer_id)?;
+    Ok(sheet)
 }
 
 /// A sheet that may change now: a draft of a township whose scoring is open.
@@ -634,10 +637,21 @@ pub fn unlock_sheet(ctx: &Ctx, sheet_id: &str, reason: String) -> ApiResult<Shee
 }
 
 /// The audit log, of one sheet or of all.
+/// One sheet's needs sight of that sheet; the whole log is for whoever sees the results, and
+/// a 评分人 gets only the entries of their own sheets.
 pub fn audit_log(ctx: &Ctx, sheet_id: Option<String>) -> ApiResult<Vec<AuditEntry>> {
-    Ok(ctx
+    if let Some(id) = &sheet_id {
+        get_sheet(ctx, id)?;
+    }
+    let entries = ctx
         .store
-        .read(|c| store::audit_log(c, sheet_id.as_deref()))?)
+        .read(|c| store::audit_log(c, sheet_id.as_deref()))?;
+    match crate::people::own_scorer_only(ctx)? {
+        Some(own) if sheet_id.is_none() => {
+            Ok(entries.into_iter().filter(|e| e.scorer_id == own).collect())
+        }
+        _ => Ok(entries),
+    }
 }
 
 /// The aggregation rule in force.
@@ -673,8 +687,15 @@ pub fn set_aggregation_rule(ctx: &Ctx, rule: AggregationRule) -> ApiResult<Aggre
     Ok(rule)
 }
 
-/// The explained ranking of every enabled township under the rule in force.
+/// The explained ranking of every enabled township under the rule in force: on the hub, for
+/// 组织方 and 计票人, and for the 监票人 once revealed (背靠背).
 pub fn get_standings(ctx: &Ctx) -> ApiResult<Standings> {
+    crate::people::ensure_sees_results(ctx)?;
+    standings_unchecked(ctx)
+}
+
+/// The ranking without asking who looks (the sealed tally is computed from it).
+pub(crate) fn standings_unchecked(ctx: &Ctx) -> ApiResult<Standings> {
     let rule = get_aggregation_rule(ctx)?;
     let townships = enabled_townships(ctx)?;
     let scorers = list_scorers(ctx)?;
@@ -716,7 +737,11 @@ pub fn get_standings(ctx: &Ctx) -> ApiResult<Standings> {
 
 /// Every sheet (drafts and submitted), by route order then scorer.
 pub fn list_sheets(ctx: &Ctx) -> ApiResult<Vec<Sheet>> {
-    Ok(ctx.store.read(store::list_sheets)?)
+    let sheets = ctx.store.read(store::list_sheets)?;
+    match crate::people::own_scorer_only(ctx)? {
+        Some(own) => Ok(sheets.into_iter().filter(|s| s.scorer_id == own).collect()),
+        None => Ok(sheets),
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod device;
 pub mod feed;
 pub mod hlc;
 pub mod ids;
+pub mod people;
 pub mod photos;
 pub mod points;
 pub mod problem;

@@ -8,7 +8,7 @@ use crate::points::{Points, PointsError};
 use crate::problem::{Problem, ProblemCode};
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 
 /// Longest name of a category, criterion or adjustment, in characters.
 pub const MAX_NAME_CHARS: usize = 60;
@@ -30,6 +30,18 @@ pub struct Rubric {
     pub categories: Vec<Category>,
     /// Bonus and penalty items, outside the total.
     pub adjustments: Vec<Adjustment>,
+    /// Version of the saved rubric, counting from 1 (0 before a save). Set by the backend;
+    /// ignored on save, where every save makes the next version.
+    #[serde(default)]
+    pub version: i32,
+    /// Why this version was made (修订原因). Required once scoring has begun (see `frozen`);
+    /// empty for versions saved before.
+    #[serde(default)]
+    pub change_reason: String,
+    /// Whether score sheets exist (评分已开始): a save then needs a `change_reason` and reopens
+    /// the submitted sheets whose items it changes. Set by the backend; ignored on save.
+    #[serde(default)]
+    pub frozen: bool,
 }
 
 /// A category such as 基层党建.
@@ -267,9 +279,21 @@ impl Rubric {
             .sum()
     }
 
-    /// Trims every name and guidance text.
+    /// Whether sheets marked under `self` must be looked at again under `next`: a criterion
+    /// or adjustment was added or retired, or a maximum, limit or kind changed. Renames,
+    /// guidance, order and moving a criterion to another category are not: the marks mean the
+    /// same. Items are matched by id, so an item of `next` without one is new.
+    pub fn rescores(&self, next: &Rubric) -> bool {
+        match (scored_on(self), scored_on(next)) {
+            (Some(before), Some(after)) => before != after,
+            _ => true,
+        }
+    }
+
+    /// Trims every name and guidance text, and the change reason.
     pub fn normalized(mut self) -> Self {
         self.title = self.title.trim().to_string();
+        self.change_reason = self.change_reason.trim().to_string();
         for c in &mut self.categories {
             c.name = c.name.trim().to_string();
             for k in &mut c.criteria {
@@ -283,6 +307,26 @@ impl Rubric {
         }
         self
     }
+}
+
+/// What a sheet is scored on, by item id: each criterion's maximum and each adjustment's kind
+/// and limit, in tenths. `None` when an item has no id yet (a new item always differs).
+type ScoredOn = (
+    BTreeMap<String, Option<i32>>,
+    BTreeMap<String, (AdjustmentKind, Option<i32>)>,
+);
+
+fn scored_on(r: &Rubric) -> Option<ScoredOn> {
+    let tenths = |v: f64| Points::from_f64(v).ok().map(Points::tenths);
+    let mut criteria = BTreeMap::new();
+    for k in r.categories.iter().flat_map(|c| &c.criteria) {
+        criteria.insert(k.id.clone()?, tenths(k.max_points));
+    }
+    let mut adjustments = BTreeMap::new();
+    for a in &r.adjustments {
+        adjustments.insert(a.id.clone()?, (a.kind, tenths(a.limit_points)));
+    }
+    Some((criteria, adjustments))
 }
 
 fn diff(a: Points, b: Points) -> String {
@@ -323,7 +367,65 @@ mod tests {
                 })
                 .collect(),
             adjustments: vec![],
+            version: 0,
+            change_reason: String::new(),
+            frozen: false,
         }
+    }
+
+    /// A saved-looking rubric: every item has an id.
+    fn saved() -> Rubric {
+        let mut r = rubric(&[60.0, 40.0], 100.0);
+        for (i, c) in r.categories.iter_mut().enumerate() {
+            c.id = Some(format!("c{i}"));
+            c.criteria[0].id = Some(format!("k{i}"));
+        }
+        r.adjustments.push(Adjustment {
+            id: Some("a".into()),
+            name: "安全事故".into(),
+            kind: AdjustmentKind::Penalty,
+            limit_points: 5.0,
+            guidance: String::new(),
+        });
+        r
+    }
+
+    #[test]
+    fn renaming_rewording_and_giving_a_reason_do_not_rescore_sheets() {
+        let before = saved();
+        let mut after = before.clone();
+        after.title = "新标题".into();
+        after.categories[0].name = "改名".into();
+        after.categories[0].criteria[0].name = "改名细则".into();
+        after.categories[0].criteria[0].guidance = "新的评分要点".into();
+        after.adjustments[0].name = "重大安全事故".into();
+        after.change_reason = "修改措辞".into();
+        after.version = 7;
+        after.categories.swap(0, 1);
+        assert!(!before.rescores(&after));
+    }
+
+    #[test]
+    fn changing_a_maximum_limit_or_kind_or_adding_or_retiring_an_item_rescores_sheets() {
+        let before = saved();
+        let mut max = before.clone();
+        max.categories[0].max_points = 50.0;
+        max.categories[0].criteria[0].max_points = 50.0;
+        max.categories[1].max_points = 50.0;
+        max.categories[1].criteria[0].max_points = 50.0;
+        assert!(before.rescores(&max), "a criterion maximum changed");
+        let mut limit = before.clone();
+        limit.adjustments[0].limit_points = 5.5;
+        assert!(before.rescores(&limit), "an adjustment limit changed");
+        let mut kind = before.clone();
+        kind.adjustments[0].kind = AdjustmentKind::Bonus;
+        assert!(before.rescores(&kind), "a penalty became a bonus");
+        let mut added = before.clone();
+        added.categories[1].criteria.push(crit("新细则", 1.0));
+        assert!(before.rescores(&added), "a criterion without an id is new");
+        let mut retired = before.clone();
+        retired.adjustments.clear();
+        assert!(before.rescores(&retired), "an adjustment was retired");
     }
 
     #[test]

@@ -387,4 +387,9 @@ pub struct AuditEntry {
     pub new_value: Option<String>,
     /// The unlock reason in force when the change was made.
     pub reason: Option<String>,
+    /// The person signed in when the change was made ([`crate::people::UNASSIGNED_ID`] for
+    /// 未指定).
+    pub person_id: String,
+    /// Their name (未指定 when no one was signed in).
+    pub person_name: String,
 }

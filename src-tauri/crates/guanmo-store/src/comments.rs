@@ -23,6 +23,9 @@ use serde_json::Value;
 
 /// Entity name of comments in the change log.
 pub const ENTITY: &str = "comment";
+/// Longest author label a replicated record may carry: the device part (`scorer@` and a
+/// UUID), then `|`, the person's UUID, `|` and a name of up to 40 characters.
+const MAX_AUTHOR_CHARS: usize = 160;
 /// Entity name of likes in the change log.
 pub const LIKE_ENTITY: &str = "like";
 /// Entity name of one report in the change log (what replicates it; the moderation queue
@@ -1193,13 +1196,13 @@ pub fn parse_decision(
         chars_within("reason", r, 1, MAX_REASON_CHARS)?;
     }
     chars_within("log_id", &d.log_id, 1, 64)?;
-    chars_within("actor", &d.actor, 1, 100)?;
+    chars_within("actor", &d.actor, 1, MAX_AUTHOR_CHARS)?;
     time_text("log_at", &d.log_at)?;
     if let Some(t) = &d.decided_at {
         time_text("decided_at", t)?;
     }
     if let Some(by) = &d.decided_by {
-        chars_within("decided_by", by, 1, 100)?;
+        chars_within("decided_by", by, 1, MAX_AUTHOR_CHARS)?;
     }
     Ok(d)
 }
@@ -1456,7 +1459,7 @@ pub struct WordRecord {
 
 fn line_fields(log_id: &str, log_at: &str, actor: &str) -> std::result::Result<(), String> {
     chars_within("log_id", log_id, 1, 64)?;
-    chars_within("actor", actor, 1, 100)?;
+    chars_within("actor", actor, 1, MAX_AUTHOR_CHARS)?;
     time_text("log_at", log_at)
 }
 
@@ -1546,7 +1549,7 @@ pub fn parse_word(entity_id: &str, payload: &Value) -> std::result::Result<WordR
     match (&w.added_at, &w.added_by, w.present) {
         (Some(at), Some(by), true) => {
             time_text("added_at", at)?;
-            chars_within("added_by", by, 1, 100)?;
+            chars_within("added_by", by, 1, MAX_AUTHOR_CHARS)?;
         }
         (None, None, false) => {}
         _ => return Err("added_at and added_by exactly when present".into()),
@@ -2072,7 +2075,7 @@ pub fn parse_appeal(entity_id: &str, payload: &Value) -> std::result::Result<App
         time_text("decided_at", t)?;
     }
     if let Some(by) = &a.decided_by {
-        chars_within("decided_by", by, 1, 100)?;
+        chars_within("decided_by", by, 1, MAX_AUTHOR_CHARS)?;
     }
     no_full_number("actor", &a.actor)?;
     line_fields(&a.log_id, &a.log_at, &a.actor)?;

@@ -13,6 +13,7 @@ pub mod meta;
 pub mod migrations;
 pub mod oplog;
 pub mod outbox;
+pub mod people;
 pub mod photos;
 pub mod roster;
 pub mod rubric;

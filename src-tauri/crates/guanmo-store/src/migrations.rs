@@ -20,6 +20,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0014-comment-mutes/up.sql"),
     include_str!("../migrations/0015-resident-records/up.sql"),
     include_str!("../migrations/0016-hub-missing-originals/up.sql"),
+    include_str!("../migrations/0017-people/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with
@@ -252,5 +253,65 @@ mod tests {
             [],
         );
         assert!(negative.is_err(), "a count is never negative");
+    }
+
+    #[test]
+    fn people_arrive_with_every_earlier_record_assigned_to_unassigned() {
+        let (_dir, mut c) = at_version(16);
+        c.execute_batch(
+            "INSERT INTO townships (id, code, name, kind, enabled, position, created_at,
+                                    updated_at)
+             VALUES ('t1', '430482100000', '宜阳街道', 'subdistrict', 1, 1, 'x', 'x');
+             INSERT INTO scorers (id, name, grp, created_at, updated_at)
+             VALUES ('s1', '张三', '市领导', 'x', 'x');
+             INSERT INTO sheets (id, scorer_id, township_id, status, created_at, updated_at)
+             VALUES ('sh1', 's1', 't1', 'draft', 'x', 'x');
+             INSERT INTO score_audit (at, device_id, actor, scorer_id, sheet_id, township_id,
+                                      item_kind, new_value)
+             VALUES ('2026-12-04T08:00:00Z', 'd1', 'scorer@d1', 's1', 'sh1', 't1', 'comment',
+                     '好');",
+        )
+        .unwrap();
+        super::migrations().to_latest(&mut c).unwrap();
+        c.pragma_update(None, "foreign_keys", "ON").unwrap();
+        let (person, name): (String, String) = c
+            .query_row(
+                "SELECT a.person_id, p.name FROM score_audit a JOIN people p ON p.id = a.person_id",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(person, guanmo_domain::people::UNASSIGNED_ID);
+        assert_eq!(name, "未指定");
+        let audit: (String, String, Option<String>) = c
+            .query_row(
+                "SELECT actor, item_kind, new_value FROM score_audit",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            audit,
+            ("scorer@d1".into(), "comment".into(), Some("好".into()))
+        );
+        let rubric_reason: String = c
+            .query_row("SELECT change_reason FROM rubric", [], |r| r.get(0))
+            .unwrap_or_default();
+        assert_eq!(rubric_reason, "");
+        // Roles are a JSON array; a person ties to at most one scorer, a scorer to one person.
+        let bad = c.execute(
+            "INSERT INTO people (id, name, roles, created_at, updated_at)
+             VALUES ('p0', '李四', 'scorer', 'x', 'x')",
+            [],
+        );
+        assert!(bad.is_err());
+        for id in ["p1", "p2"] {
+            let r = c.execute(
+                "INSERT INTO people (id, name, roles, scorer_id, created_at, updated_at)
+                 VALUES (?1, '李四', '[\"scorer\"]', 's1', 'x', 'x')",
+                [id],
+            );
+            assert_eq!(r.is_ok(), id == "p1");
+        }
     }
 }

@@ -21,6 +21,13 @@
 //! decided by hybrid clock, so every replica agrees whatever the order (see
 //! `crate::comments`, "举报, 申诉 and like counts").
 //!
+//! Scoring is 背靠背: the hub sends each device only what its role may hold
+//! ([`ops_after_for`]: a scorer's laptop the sheets of the scorers assigned to it, a media
+//! laptop none). A withheld operation travels as a [`stand_in`] (origin, number and clock
+//! only), which a laptop logs without touching any table, so its sequence numbers stay
+//! without gaps; the real operation replaces it when the laptop may hold it after all
+//! (转交: [`next_refill`]).
+//!
 //! A concurrent edit never picks a winner by time or by value: the organiser's hub is the
 //! authority, so where the hub and a laptop edited the same record without seeing each
 //! other's edit the hub's version stands on every replica and the laptop's is kept in the
@@ -45,6 +52,10 @@ pub const CLOCK_LEAD_MS: i64 = 10 * 60 * 1000;
 /// An operation stamped further ahead than this is refused where it is judged (the hub): no
 /// honest laptop's clock is a day fast, and a clock so far ahead would pin every replica's.
 pub const MAX_CLOCK_AHEAD_MS: i64 = 24 * 60 * 60 * 1000;
+/// Kind and verdict of a stand-in: an operation the hub withholds from a laptop (another
+/// scorer's sheet, 背靠背) travels as its origin, number and clock only, so the laptop's
+/// sequence stays without gaps. See [`stand_in`].
+pub const WITHHELD: &str = "withheld";
 
 /// Kinds of replicated aggregates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -91,11 +102,14 @@ pub enum Kind {
     /// One site's count of its own likes of one target (entity id: the target), never who
     /// liked.
     LikeCount,
+    /// A person (人员) with their one-time sign-in code, if one is issued: the hub's. PINs
+    /// never travel (they are per device).
+    Person,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Roster,
         Kind::Rubric,
         Kind::AggregationRule,
@@ -114,6 +128,7 @@ impl Kind {
         Kind::CommentReport,
         Kind::CommentAppeal,
         Kind::LikeCount,
+        Kind::Person,
     ];
 
     /// Name in the log.
@@ -137,6 +152,7 @@ impl Kind {
             Kind::CommentReport => "comment_report",
             Kind::CommentAppeal => "comment_appeal",
             Kind::LikeCount => "like_count",
+            Kind::Person => "person",
         }
     }
 
@@ -174,6 +190,7 @@ impl Kind {
             "rubric" => (Kind::Rubric, "1".to_string()),
             "aggregation_rule" => (Kind::AggregationRule, "aggregation_rule".to_string()),
             "scorer" => (Kind::Scorer, entity_id.to_string()),
+            "person" => (Kind::Person, entity_id.to_string()),
             "scoring_state" => (Kind::ScoringState, entity_id.to_string()),
             "sheet" => (Kind::Sheet, entity_id.to_string()),
             "photo" => (Kind::Photo, entity_id.to_string()),
@@ -226,6 +243,7 @@ impl Kind {
                 | Kind::Scorer
                 | Kind::ScoringState
                 | Kind::Moderator
+                | Kind::Person
         )
     }
 
@@ -303,6 +321,10 @@ impl Kind {
             ],
             Kind::AggregationRule => &[t!("meta", &["key"], Some("key"))],
             Kind::Scorer => &[t!("scorers", &["id"], Some("id"))],
+            Kind::Person => &[
+                t!("people", &["id"], Some("id")),
+                t!("person_codes", &["person_id"], Some("person_id")),
+            ],
             Kind::ScoringState => &[t!(
                 "township_scoring",
                 &["township_id"],
@@ -412,6 +434,8 @@ pub enum Outcome {
     Superseded,
     /// Refused: it breaks ownership or the rules.
     Refused,
+    /// A stand-in of an operation the hub withholds from this device: its number recorded.
+    Withheld,
 }
 
 /// A refused operation or a concurrent edit, for the report.
@@ -448,6 +472,10 @@ pub struct ApplyReport {
     pub released: u32,
     /// Operations relayed by the hub that the hub had refused (kept, not applied).
     pub refused_at_hub: u32,
+    /// Stand-ins of operations the hub withholds from this device (背靠背): their numbers
+    /// are recorded, nothing else.
+    #[serde(default)]
+    pub withheld: u32,
 }
 
 /// Who this replica is and who the hub is: the ownership rules depend on both.
@@ -569,7 +597,7 @@ pub fn watermarks(conn: &Connection) -> Result<BTreeMap<String, i64>> {
 fn set_watermark(conn: &Connection, origin: &str, seq: i64) -> Result<()> {
     conn.prepare_cached(
         "INSERT INTO sync_watermarks (origin, seq) VALUES (?1, ?2)
-         ON CONFLICT (origin) DO UPDATE SET seq = excluded.seq",
+         ON CONFLICT (origin) DO UPDATE SET seq = max(seq, excluded.seq)",
     )?
     .execute(params![origin, seq])?;
     Ok(())
@@ -596,26 +624,41 @@ fn set_head(conn: &Connection, kind: Kind, entity_id: &str, op: &OpRef) -> Resul
     Ok(())
 }
 
+/// Logs an operation. The only row it may replace is a stand-in of the same number (the hub
+/// sends the real operation once this laptop may hold it).
 fn insert_op(conn: &Connection, op: &Op, outcome: &str, received_at: &str) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO ops (origin, seq, hlc, kind, entity_id, base_origin, base_seq, at, actor,
+    let n = conn
+        .prepare_cached(
+            "INSERT INTO ops (origin, seq, hlc, kind, entity_id, base_origin, base_seq, at, actor,
                           payload, outcome, received_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
-        op.origin,
-        op.seq,
-        op.hlc,
-        op.kind,
-        op.entity_id,
-        op.base.as_ref().map(|b| b.origin.as_str()),
-        op.base.as_ref().map(|b| b.seq),
-        op.at,
-        op.actor,
-        serde_json::to_string(&op.payload)?,
-        outcome,
-        received_at,
-    ])?;
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+         ON CONFLICT (origin, seq) DO UPDATE SET hlc = excluded.hlc, kind = excluded.kind,
+             entity_id = excluded.entity_id, base_origin = excluded.base_origin,
+             base_seq = excluded.base_seq, at = excluded.at, actor = excluded.actor,
+             payload = excluded.payload, outcome = excluded.outcome,
+             received_at = excluded.received_at
+         WHERE ops.kind = 'withheld'",
+        )?
+        .execute(params![
+            op.origin,
+            op.seq,
+            op.hlc,
+            op.kind,
+            op.entity_id,
+            op.base.as_ref().map(|b| b.origin.as_str()),
+            op.base.as_ref().map(|b| b.seq),
+            op.at,
+            op.actor,
+            serde_json::to_string(&op.payload)?,
+            outcome,
+            received_at,
+        ])?;
+    if n != 1 {
+        return Err(StoreError::Corrupt(format!(
+            "operation {}#{} is logged already",
+            op.origin, op.seq
+        )));
+    }
     Ok(())
 }
 
@@ -723,6 +766,10 @@ pub fn append_hub_baseline(tx: &WriteTx<'_>) -> Result<u32> {
     for (kind, sql) in [
         (Kind::Scorer, "SELECT id FROM scorers"),
         (
+            Kind::Person,
+            "SELECT id FROM people WHERE id <> '00000000-0000-0000-0000-000000000000'",
+        ),
+        (
             Kind::ScoringState,
             "SELECT township_id FROM township_scoring",
         ),
@@ -764,9 +811,183 @@ const OP_COLUMNS: &str =
     "o.origin, o.seq, o.hlc, o.kind, o.entity_id, o.base_origin, o.base_seq, o.at, o.actor, o.payload";
 
 fn relayed_op_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Op> {
-    let mut op = op_from_row(r)?;
+    let op = op_from_row(r)?;
+    if op.kind == WITHHELD {
+        // Relayed as what it is (a replica that became the hub holds stand-ins).
+        return Ok(stand_in(&op));
+    }
+    let mut op = op;
     op.verdict = Some(r.get(10)?);
     Ok(op)
+}
+
+/// The stand-in of an operation withheld from a laptop: its origin, number and clock (so the
+/// laptop's watermarks and hybrid-clock order work) and nothing else — no kind, record,
+/// author, base or state.
+pub fn stand_in(op: &Op) -> Op {
+    Op {
+        origin: op.origin.clone(),
+        seq: op.seq,
+        hlc: op.hlc.clone(),
+        kind: WITHHELD.to_string(),
+        entity_id: String::new(),
+        base: None,
+        at: String::new(),
+        actor: String::new(),
+        payload: Value::Object(Map::new()),
+        verdict: Some(WITHHELD.to_string()),
+    }
+}
+
+/// Whether a device with `access` may receive `op` (背靠背: a sheet only for a scorer the
+/// hub assigned to it).
+fn may_hold(access: &trust::SheetAccess, op: &Op) -> bool {
+    if op.kind != Kind::Sheet.as_str() {
+        return true;
+    }
+    let scorer = trust::head_text(&op.payload, "sheets", "scorer_id").unwrap_or_default();
+    access.may_hold(scorer)
+}
+
+/// A page of the log for one device, as the hub sends it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    /// The operations, each withheld one replaced by its [`stand_in`].
+    pub ops: Vec<Op>,
+    /// How many were withheld, per kind.
+    pub withheld: BTreeMap<String, u32>,
+    /// More wait after these.
+    pub more: bool,
+}
+
+impl Page {
+    fn filter(ops: Vec<Op>, access: &trust::SheetAccess) -> Page {
+        let mut page = Page::default();
+        for op in ops {
+            if may_hold(access, &op) {
+                page.ops.push(op);
+            } else {
+                *page.withheld.entry(op.kind.clone()).or_default() += 1;
+                page.ops.push(stand_in(&op));
+            }
+        }
+        page
+    }
+}
+
+/// [`ops_after`] for `device_id`, enforcing what its role may hold (see
+/// [`trust::sheet_access`]): the operations it lacks in order, at most `limit`, those it may
+/// not hold as stand-ins.
+pub fn ops_after_for(
+    conn: &Connection,
+    device_id: &str,
+    have: &BTreeMap<String, i64>,
+    limit: u32,
+) -> Result<Page> {
+    let access = trust::sheet_access(conn, device_id)?;
+    let mut ops = ops_after(conn, have, limit.saturating_add(1))?;
+    let more = ops.len() > limit as usize;
+    ops.truncate(limit as usize);
+    let mut page = Page::filter(ops, &access);
+    page.more = more;
+    Ok(page)
+}
+
+/// Prefix of the key under which a laptop confirms, in its pull's watermarks, the last page
+/// of a resend it applied: `~refill/<token>` → the page's number. No device id starts so,
+/// and a hub that predates resends ignores it (no operation has that origin).
+pub const REFILL_ACK: &str = "~refill/";
+
+/// One page of a resend (see [`next_refill`]), as the hub announces it with the operations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RefillPage {
+    /// The resend.
+    pub token: String,
+    /// The page's number, from 1.
+    pub page: i64,
+    /// Operations of the page (the laptop confirms it only when it got them all).
+    pub count: u32,
+    /// It is the last page.
+    pub last: bool,
+}
+
+/// The next page (at most `limit`) of the resend `device_id` waits for (see [`trust::Refill`]):
+/// the operations of the sheets of the scorers it was assigned, from other devices, that it
+/// passed as stand-ins (numbered at most its watermark; later ones come in order), oldest
+/// first. `have` carries the last page the laptop confirmed (under [`REFILL_ACK`]): the
+/// page after it is sent, the same one again when its answer was lost; the resend ends once
+/// the laptop confirms the last page.
+pub fn next_refill(
+    tx: &WriteTx<'_>,
+    device_id: &str,
+    have: &BTreeMap<String, i64>,
+    limit: u32,
+) -> Result<(Vec<Op>, Option<RefillPage>)> {
+    let conn = tx.conn();
+    let Some(mut refill) = trust::refill(conn, device_id)? else {
+        return Ok((Vec::new(), None));
+    };
+    let confirmed = have
+        .get(&format!("{REFILL_ACK}{}", refill.token))
+        .copied()
+        .unwrap_or(0)
+        .clamp(0, i64::try_from(refill.ends.len()).unwrap_or(i64::MAX));
+    if refill.last.is_some_and(|last| confirmed >= last) {
+        trust::set_refill(tx, device_id, None)?;
+        return Ok((Vec::new(), None));
+    }
+    let done = usize::try_from(confirmed).unwrap_or(0);
+    refill.ends.truncate(done);
+    refill.last = None;
+    let access = trust::sheet_access(conn, device_id)?;
+    let scorers: Vec<&String> = refill
+        .scorers
+        .iter()
+        .filter(|s| access.may_hold(s))
+        .collect();
+    let (a_hlc, a_origin, a_seq) = refill.ends.last().cloned().unwrap_or_default();
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {OP_COLUMNS}, o.outcome FROM ops o
+         JOIN sheets s ON s.id = o.entity_id
+         JOIN json_each(?1) sc ON sc.value = s.scorer_id
+         LEFT JOIN (SELECT key AS origin, value AS seq FROM json_each(?2)) w ON w.origin = o.origin
+         WHERE o.kind = 'sheet' AND o.origin <> ?3 AND o.seq <= COALESCE(w.seq, 0)
+           AND (o.hlc, o.origin, o.seq) > (?4, ?5, ?6)
+         ORDER BY o.hlc, o.origin, o.seq LIMIT ?7"
+    ))?;
+    let rows = st.query_map(
+        params![
+            serde_json::to_string(&scorers)?,
+            serde_json::to_string(have)?,
+            device_id,
+            a_hlc,
+            a_origin,
+            a_seq,
+            limit.saturating_add(1)
+        ],
+        relayed_op_from_row,
+    )?;
+    let mut ops: Vec<Op> = rows.collect::<rusqlite::Result<_>>()?;
+    let more = ops.len() > limit as usize;
+    ops.truncate(limit as usize);
+    let end = ops
+        .last()
+        .map(|o| (o.hlc.clone(), o.origin.clone(), o.seq))
+        .unwrap_or((a_hlc, a_origin, a_seq));
+    refill.ends.push(end);
+    let page = i64::try_from(refill.ends.len()).unwrap_or(i64::MAX);
+    if !more {
+        refill.last = Some(page);
+    }
+    trust::set_refill(tx, device_id, Some(&refill))?;
+    let page = RefillPage {
+        token: refill.token,
+        page,
+        count: u32::try_from(ops.len()).unwrap_or(u32::MAX),
+        last: !more,
+    };
+    Ok((ops, Some(page)))
 }
 
 /// Operations the other side lacks, given its watermarks: oldest first by hybrid clock
@@ -1052,6 +1273,7 @@ fn count(report: &mut ApplyReport, o: Outcome) {
         Outcome::Already => report.already += 1,
         Outcome::Superseded => report.superseded += 1,
         Outcome::Held => report.held += 1,
+        Outcome::Withheld => report.withheld += 1,
         Outcome::Refused => {}
     }
 }
@@ -1189,14 +1411,32 @@ fn sender_role(conn: &Connection, hub: &str, origin: &str) -> Result<Option<Role
     trust::device_role(conn, origin)
 }
 
+/// Whether `r` is logged here as a stand-in.
+fn is_stand_in(conn: &Connection, r: &OpRef) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT kind = 'withheld' FROM ops WHERE origin = ?1 AND seq = ?2")?
+        .query_row(params![r.origin, r.seq], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport) -> Result<Step> {
     let conn = tx.conn();
-    if op.origin == rules.self_id || op_by_ref(conn, &op.id())?.is_some() {
+    if op.origin == rules.self_id {
         return Ok(Step::Done(Outcome::Already));
     }
     let Some(hub) = rules.hub_id.as_deref() else {
         return Ok(Step::Hold("not_paired"));
     };
+    // A stand-in is only taken from the hub (a laptop follows its verdicts); the real
+    // operation replaces it later, when the hub sends it (the laptop now scores for the
+    // sheet's scorer).
+    let from_hub_relay = rules.self_id != hub && op.verdict.is_some();
+    if op_by_ref(conn, &op.id())?.is_some()
+        && !(from_hub_relay && op.kind != WITHHELD && is_stand_in(conn, &op.id())?)
+    {
+        return Ok(Step::Done(Outcome::Already));
+    }
     if op.seq < 1 {
         return refuse_unrecorded(tx, op, "bad_seq", format!("#{}", op.seq), report);
     }
@@ -1214,6 +1454,22 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     }
     if op.seq > watermark + 1 {
         return Ok(Step::Hold("gap"));
+    }
+    if op.kind == WITHHELD || op.verdict.as_deref() == Some(WITHHELD) {
+        if !from_hub_relay || op.kind != WITHHELD || op.verdict.as_deref() != Some(WITHHELD) {
+            return refuse_unrecorded(
+                tx,
+                op,
+                "bad_stand_in",
+                "only the hub withholds operations".into(),
+                report,
+            );
+        }
+        // Its number only: no table changes, nothing announced, never pushed (not this
+        // device's), relayed only as a stand-in.
+        insert_op(conn, &stand_in(op), "superseded", tx.at())?;
+        set_watermark(conn, &op.origin, op.seq)?;
+        return Ok(Step::Done(Outcome::Withheld));
     }
     if let Some(base) = &op.base {
         if base.origin != op.origin && op_by_ref(conn, base)?.is_none() {

@@ -3364,3 +3364,287 @@ fn mask_numbers_masks_what_could_be_a_phone_number_only() {
     assert_eq!(mask_numbers("第7站 2026年"), "第7站 2026年");
     assert_eq!(mask_numbers(""), "");
 }
+
+// ---------------------------------------------------------------------------------------
+// 背靠背: what the hub withholds, stand-ins, and the resend after 转交
+
+fn row_count(fx: &Fx, table: &str) -> i64 {
+    fx.int(&format!("SELECT count(*) FROM {table}"))
+}
+
+#[test]
+fn a_stand_in_advances_the_watermark_and_writes_no_row() {
+    let lap = Fx::laptop();
+    let before = lap.dump();
+    let changes = row_count(&lap, "changes");
+    let real = relayed(op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(10)), "applied");
+    let r = lap.apply(&[stand_in(&real)]);
+    assert_eq!((r.withheld, r.applied, r.already), (1, 0, 0), "{r:?}");
+    assert!(r.refused.is_empty() && r.conflicts.is_empty());
+    assert_eq!(lap.watermark("scorer-a"), 1, "the number is recorded");
+    assert_eq!(lap.dump(), before, "no replicated table changes");
+    assert_eq!(row_count(&lap, "changes"), changes, "nothing is announced");
+    assert_eq!(
+        row_count(&lap, "sync_issues"),
+        0,
+        "neither a refusal nor a conflict"
+    );
+    assert_eq!(
+        lap.text("SELECT kind || '|' || entity_id || '|' || payload || '|' || actor FROM ops"),
+        Some("withheld||{}|".to_string()),
+        "the log keeps the number only"
+    );
+    // Never pushed: not this device's; relayed only as a stand-in.
+    let me = lap.rules.self_id.clone();
+    assert!(lap
+        .store
+        .read(|c| own_ops_after(c, &me, 0, 100))
+        .unwrap()
+        .is_empty());
+    let relayed_again = lap
+        .store
+        .read(|c| ops_after(c, &BTreeMap::new(), 100))
+        .unwrap();
+    assert_eq!(relayed_again, vec![stand_in(&real)]);
+    // The next operation of that device follows without a gap.
+    let next = relayed(
+        op(
+            "scorer-a",
+            2,
+            Kind::Sheet,
+            "sh9",
+            sheet("sh9", "s2", "t2", "draft", &[]),
+        ),
+        "applied",
+    );
+    let r = lap.apply(&[next]);
+    assert_eq!((r.applied, r.held), (1, 0), "{r:?}");
+    assert_eq!(lap.watermark("scorer-a"), 2);
+}
+
+#[test]
+fn a_stand_in_past_a_gap_waits_like_any_operation() {
+    let lap = Fx::laptop();
+    let second = relayed(op("scorer-a", 2, Kind::Sheet, "sh1", sheet1(10)), "applied");
+    let r = lap.apply(&[stand_in(&second)]);
+    assert_eq!((r.held, r.withheld), (1, 0));
+    let first = relayed(op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(5)), "applied");
+    let r = lap.apply(&[stand_in(&first)]);
+    assert_eq!((r.withheld, r.released), (1, 1), "{r:?}");
+    assert_eq!(lap.watermark("scorer-a"), 2);
+    assert!(lap.backlog().is_empty());
+    assert_eq!(row_count(&lap, "sheets"), 0);
+}
+
+#[test]
+fn a_real_operation_from_the_hub_replaces_its_stand_in() {
+    let lap = Fx::laptop();
+    let real = relayed(op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(10)), "applied");
+    lap.apply(&[stand_in(&real)]);
+    let r = lap.apply(std::slice::from_ref(&real));
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(lap.marks("sh1"), vec![("k1".to_string(), Some(10))]);
+    assert_eq!(lap.outcome("scorer-a", 1).as_deref(), Some("applied"));
+    assert_eq!(lap.text("SELECT kind FROM ops").as_deref(), Some("sheet"));
+    assert_eq!(
+        lap.watermark("scorer-a"),
+        1,
+        "the watermark never goes back"
+    );
+    assert_eq!(lap.head(Kind::Sheet, "sh1"), Some(real.id()));
+    // Sent once more: already here.
+    let r = lap.apply(&[real]);
+    assert_eq!((r.applied, r.already), (0, 1));
+    // A stand-in never replaces a real operation.
+    let r = lap.apply(&[stand_in(&relayed(
+        op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(10)),
+        "applied",
+    ))]);
+    assert_eq!((r.already, r.withheld), (1, 0));
+    assert_eq!(lap.marks("sh1"), vec![("k1".to_string(), Some(10))]);
+}
+
+#[test]
+fn only_the_hub_sends_stand_ins() {
+    let hub = Fx::hub();
+    let mut fake = stand_in(&op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(10)));
+    fake.verdict = None;
+    let r = hub.apply(&[fake]);
+    assert_refused(&hub, &r, "scorer-a", 1, "bad_stand_in", false);
+    assert_eq!(hub.watermark("scorer-a"), 0);
+}
+
+#[test]
+fn the_hub_sends_each_laptop_only_the_sheets_its_role_may_hold() {
+    let hub = Fx::hub();
+    let r = hub.apply(&[
+        op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(10)),
+        op(
+            "scorer-b",
+            1,
+            Kind::Sheet,
+            "sh2",
+            sheet("sh2", "s2", "t1", "draft", &[("k1", json!(7))]),
+        ),
+        op(
+            "media-a",
+            1,
+            Kind::Post,
+            "p1",
+            post("p1", "draft", 0, "正文"),
+        ),
+    ]);
+    assert_eq!(r.applied, 3, "{r:?}");
+    let page = |device: &str| {
+        hub.store
+            .read(|c| ops_after_for(c, device, &BTreeMap::new(), 100))
+            .unwrap()
+    };
+    let kinds = |p: &Page| -> Vec<(String, String)> {
+        p.ops
+            .iter()
+            .filter(|o| o.origin != hub.rules.self_id)
+            .map(|o| (o.origin.clone(), o.kind.clone()))
+            .collect()
+    };
+    let b = page("scorer-b");
+    assert_eq!(
+        kinds(&b),
+        vec![
+            ("media-a".into(), "post".into()),
+            ("scorer-a".into(), "withheld".into()),
+            ("scorer-b".into(), "sheet".into()),
+        ]
+    );
+    assert_eq!(b.withheld, BTreeMap::from([("sheet".to_string(), 1)]));
+    let withheld = b.ops.iter().find(|o| o.kind == WITHHELD).unwrap();
+    assert_eq!(withheld.payload, json!({}));
+    assert!(withheld.entity_id.is_empty() && withheld.actor.is_empty() && withheld.base.is_none());
+    let m = page("media-a");
+    assert_eq!(m.withheld, BTreeMap::from([("sheet".to_string(), 2)]));
+    assert!(m.ops.iter().all(|o| o.kind != "sheet"));
+    let hub_id = hub.rules.self_id.clone();
+    assert!(
+        page(&hub_id).withheld.is_empty(),
+        "the hub's own role holds everything"
+    );
+}
+
+/// The hub's next resend page for `device`, given the laptop's watermarks.
+fn refill_page(
+    hub: &Fx,
+    device: &str,
+    have: &BTreeMap<String, i64>,
+    limit: u32,
+) -> (Vec<Op>, Option<RefillPage>) {
+    hub.store
+        .write_without_ops(now(), "sync", |tx| next_refill(tx, device, have, limit))
+        .unwrap()
+}
+
+/// `have` confirming `page`, as the laptop sends it.
+fn confirming(have: &BTreeMap<String, i64>, page: &RefillPage) -> BTreeMap<String, i64> {
+    let mut have = have.clone();
+    have.insert(format!("{REFILL_ACK}{}", page.token), page.page);
+    have
+}
+
+#[test]
+fn a_laptop_assigned_a_scorer_receives_the_sheets_it_passed_as_stand_ins() {
+    let hub = Fx::hub();
+    hub.apply(&[op("scorer-a", 1, Kind::Sheet, "sh1", sheet1(10))]);
+    let have = BTreeMap::from([("scorer-a".to_string(), 1)]);
+    // Nothing to send again before the organiser moves anyone.
+    assert_eq!(refill_page(&hub, "scorer-c", &have, 10), (vec![], None));
+    hub.store
+        .write_without_ops(now(), "organiser", |tx| {
+            trust::assign_scorer(tx, "s1", Some("scorer-c"))
+        })
+        .unwrap();
+    let (ops, page) = refill_page(&hub, "scorer-c", &have, 10);
+    let page = page.unwrap();
+    assert_eq!((page.page, page.count, page.last), (1, 1, true));
+    assert_eq!(
+        (ops[0].kind.as_str(), ops[0].verdict.as_deref()),
+        ("sheet", Some("applied"))
+    );
+    // The answer was lost: the laptop confirms nothing, and gets the page again.
+    let (again, same) = refill_page(&hub, "scorer-c", &have, 10);
+    assert_eq!((again, same.as_ref()), (ops.clone(), Some(&page)));
+    // Confirmed: the resend is over.
+    assert_eq!(
+        refill_page(&hub, "scorer-c", &confirming(&have, &page), 10),
+        (vec![], None)
+    );
+    assert_eq!(
+        hub.store.read(|c| trust::refill(c, "scorer-c")).unwrap(),
+        None
+    );
+    // And the laptop replaces its stand-in with it.
+    let lap = Fx::laptop();
+    lap.apply(&[stand_in(&ops[0])]);
+    let r = lap.apply(&ops);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(lap.marks("sh1"), vec![("k1".to_string(), Some(10))]);
+}
+
+#[test]
+fn a_resend_goes_in_pages_each_until_the_laptop_confirms_it() {
+    let hub = Fx::hub();
+    let ops: Vec<Op> = (1..=5)
+        .map(|seq| {
+            let o = op("scorer-a", seq, Kind::Sheet, "sh1", sheet1(seq));
+            if seq > 1 {
+                based_on(
+                    o,
+                    OpRef {
+                        origin: "scorer-a".into(),
+                        seq: seq - 1,
+                    },
+                )
+            } else {
+                o
+            }
+        })
+        .collect();
+    let r = hub.apply(&ops);
+    assert_eq!(r.applied, 5, "{r:?}");
+    // s2's sheet is not the new laptop's: never sent again.
+    hub.apply(&[op(
+        "scorer-b",
+        1,
+        Kind::Sheet,
+        "sh2",
+        sheet("sh2", "s2", "t1", "draft", &[]),
+    )]);
+    hub.store
+        .write_without_ops(now(), "organiser", |tx| {
+            trust::assign_scorer(tx, "s1", Some("scorer-c"))
+        })
+        .unwrap();
+    let have = BTreeMap::from([("scorer-a".to_string(), 5), ("scorer-b".to_string(), 1)]);
+    let mut got = Vec::new();
+    let mut req = have.clone();
+    let mut lost_once = false;
+    for _ in 0..10 {
+        let (page_ops, page) = refill_page(&hub, "scorer-c", &req, 2);
+        let Some(page) = page else { break };
+        if page.page == 2 && !lost_once {
+            lost_once = true; // this answer never arrives
+            continue;
+        }
+        got.extend(page_ops.iter().map(|o| (o.origin.clone(), o.seq)));
+        req = confirming(&have, &page);
+    }
+    assert_eq!(
+        got,
+        (1..=5)
+            .map(|s| ("scorer-a".to_string(), s))
+            .collect::<Vec<_>>(),
+        "every page once, the lost one again"
+    );
+    assert_eq!(
+        hub.store.read(|c| trust::refill(c, "scorer-c")).unwrap(),
+        None
+    );
+}

@@ -1,6 +1,8 @@
 //! The rubric in the database. Saving diffs by id: items with a known id are updated,
 //! new items get ids, and items no longer present are retired (kept, hidden) so that score
-//! rows referring to them stay meaningful.
+//! rows referring to them stay meaningful. Every save makes the next version; once a score
+//! sheet exists the rubric is frozen (评分标准冻结) and the caller must give the version a
+//! change reason, which is kept on the `rubric` row and so travels with it to every replica.
 
 use crate::{ChangeInput, Result, StoreError, WriteTx};
 use guanmo_domain::points::Points;
@@ -19,16 +21,21 @@ fn pts(t: i32) -> f64 {
     Points(t).as_f64()
 }
 
+/// Whether the rubric is frozen: some score sheet exists, draft or submitted.
+pub fn frozen(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row("SELECT EXISTS (SELECT 1 FROM sheets)", [], |r| r.get(0))?)
+}
+
 /// The current rubric and its version, or `None` before one is saved.
 pub fn load(conn: &Connection) -> Result<Option<(Rubric, i32)>> {
-    let head: Option<(String, i32, i32)> = conn
+    let head: Option<(String, i32, i32, String)> = conn
         .query_row(
-            "SELECT title, total_tenths, version FROM rubric WHERE id = 1",
+            "SELECT title, total_tenths, version, change_reason FROM rubric WHERE id = 1",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )
         .optional()?;
-    let Some((title, total, version)) = head else {
+    let Some((title, total, version, change_reason)) = head else {
         return Ok(None);
     };
     let mut cats = conn.prepare(
@@ -87,6 +94,9 @@ pub fn load(conn: &Connection) -> Result<Option<(Rubric, i32)>> {
             total_points: pts(total),
             categories,
             adjustments,
+            version,
+            change_reason,
+            frozen: frozen(conn)?,
         },
         version,
     )))
@@ -102,16 +112,23 @@ fn exists(conn: &Connection, table: &str, id: &Option<String>) -> Result<Option<
     Ok(found.map(|_| id.clone()))
 }
 
-/// Saves a validated rubric (the caller validated it) and returns it with every id set.
+/// Saves a validated rubric (the caller validated it, and checked its change reason against
+/// [`frozen`]) as the next version and returns it with every id set. `version` and `frozen`
+/// of `rubric` are ignored.
 pub fn save(tx: &WriteTx<'_>, rubric: &Rubric) -> Result<Rubric> {
     let c = tx.conn();
     c.execute(
-        "INSERT INTO rubric (id, title, total_tenths, version, updated_at)
-         VALUES (1, ?1, ?2, 1, ?3)
+        "INSERT INTO rubric (id, title, total_tenths, version, updated_at, change_reason)
+         VALUES (1, ?1, ?2, 1, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET title = excluded.title,
              total_tenths = excluded.total_tenths, version = version + 1,
-             updated_at = excluded.updated_at",
-        params![rubric.title, tenths(rubric.total_points, "total")?, tx.at()],
+             updated_at = excluded.updated_at, change_reason = excluded.change_reason",
+        params![
+            rubric.title,
+            tenths(rubric.total_points, "total")?,
+            tx.at(),
+            rubric.change_reason
+        ],
     )?;
     c.execute("UPDATE rubric_categories SET retired = 1", [])?;
     c.execute("UPDATE rubric_criteria SET retired = 1", [])?;

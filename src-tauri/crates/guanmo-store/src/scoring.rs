@@ -378,8 +378,8 @@ fn audit(
 ) -> Result<()> {
     tx.conn().execute(
         "INSERT INTO score_audit (at, device_id, actor, scorer_id, sheet_id, township_id,
-                                  item_kind, item_id, old_value, new_value, reason)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                  item_kind, item_id, old_value, new_value, reason, person_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             tx.at(),
             tx.device_id(),
@@ -392,6 +392,7 @@ fn audit(
             old,
             new,
             reason,
+            guanmo_domain::people::person_of_label(tx.actor()),
         ],
     )?;
     Ok(())
@@ -676,9 +677,11 @@ pub fn sheet_statuses(conn: &Connection) -> Result<Vec<SheetStatusRow>> {
 /// The audit log, oldest first; of one sheet when `sheet_id` is given.
 pub fn audit_log(conn: &Connection, sheet_id: Option<&str>) -> Result<Vec<AuditEntry>> {
     let mut st = conn.prepare(
-        "SELECT seq, at, device_id, scorer_id, sheet_id, township_id, item_kind, item_id,
-                old_value, new_value, reason
-         FROM score_audit WHERE ?1 IS NULL OR sheet_id = ?1 ORDER BY seq",
+        "SELECT a.seq, a.at, a.device_id, a.scorer_id, a.sheet_id, a.township_id, a.item_kind,
+                a.item_id, a.old_value, a.new_value, a.reason, a.person_id,
+                COALESCE(p.name, '未指定')
+         FROM score_audit a LEFT JOIN people p ON p.id = a.person_id
+         WHERE ?1 IS NULL OR a.sheet_id = ?1 ORDER BY a.seq",
     )?;
     let rows = st.query_map([sheet_id], |r| {
         let kind: String = r.get(6)?;
@@ -700,6 +703,8 @@ pub fn audit_log(conn: &Connection, sheet_id: Option<&str>) -> Result<Vec<AuditE
             old_value: r.get(8)?,
             new_value: r.get(9)?,
             reason: r.get(10)?,
+            person_id: r.get(11)?,
+            person_name: r.get(12)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -10,6 +10,7 @@ use crate::{Result, WriteTx};
 use guanmo_domain::device::Role;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 
 /// Longest text a remote row may carry in any column (a post body is at most 5,000).
 pub const MAX_TEXT_CHARS: usize = 20_000;
@@ -51,7 +52,8 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
         | Kind::AggregationRule
         | Kind::Scorer
         | Kind::ScoringState
-        | Kind::Moderator => false,
+        | Kind::Moderator
+        | Kind::Person => false,
     }
 }
 
@@ -173,6 +175,9 @@ pub fn assign_scorer(tx: &WriteTx<'_>, scorer_id: &str, device_id: Option<&str>)
                 .execute([scorer_id])?;
         }
     }
+    if let Some(d) = device_id {
+        note_refill(tx, d, &[scorer_id.to_string()])?;
+    }
     tx.record(crate::ChangeInput {
         entity: "scorer_device",
         entity_id: scorer_id.to_string(),
@@ -184,11 +189,116 @@ pub fn assign_scorer(tx: &WriteTx<'_>, scorer_id: &str, device_id: Option<&str>)
 
 /// Moves every scorer assigned to `from` to `to` (转交). Returns how many moved.
 pub(crate) fn move_assignments(tx: &WriteTx<'_>, from: &str, to: &str) -> Result<usize> {
+    let moved: Vec<String> = {
+        let mut st = tx
+            .conn()
+            .prepare_cached("SELECT scorer_id FROM scorer_devices WHERE device_id = ?1")?;
+        let rows = st.query_map([from], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    if from != to {
+        note_refill(tx, to, &moved)?;
+    }
     Ok(tx.conn().execute(
         "UPDATE scorer_devices SET device_id = ?2, assigned_at = ?3, assigned_by = ?4
          WHERE device_id = ?1",
         params![from, to, tx.at(), tx.actor()],
     )?)
+}
+
+// ---------------------------------------------------------------------------------------
+// What each laptop may hold (背靠背)
+
+/// Which score sheets a device may hold, by its role on the hub: a scorer's laptop only the
+/// sheets of the scorers the organiser assigned to it, a media laptop none, the hub (and
+/// anything else) all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SheetAccess {
+    /// Every sheet.
+    All,
+    /// Only these scorers' sheets.
+    Scorers(BTreeSet<String>),
+    /// No sheet.
+    None,
+}
+
+impl SheetAccess {
+    /// Whether a sheet of `scorer_id` may reach the device.
+    pub fn may_hold(&self, scorer_id: &str) -> bool {
+        match self {
+            SheetAccess::All => true,
+            SheetAccess::Scorers(s) => s.contains(scorer_id),
+            SheetAccess::None => false,
+        }
+    }
+}
+
+/// What `device_id` may hold of the score sheets, as this hub assigned scorers now.
+pub fn sheet_access(conn: &Connection, device_id: &str) -> Result<SheetAccess> {
+    Ok(match device_role(conn, device_id)? {
+        Some(Role::Scorer) => {
+            let mut st =
+                conn.prepare_cached("SELECT scorer_id FROM scorer_devices WHERE device_id = ?1")?;
+            let rows = st.query_map([device_id], |r| r.get(0))?;
+            SheetAccess::Scorers(rows.collect::<rusqlite::Result<_>>()?)
+        }
+        Some(Role::Media) => SheetAccess::None,
+        Some(Role::Hub) | None => SheetAccess::All,
+    })
+}
+
+/// Scorers whose sheets the hub sends a laptop again (转交: the laptop passed their
+/// operations as stand-ins before it was assigned them), and how far the resend got. Kept on
+/// the hub in `meta` under [`REFILL_KEY`] + the device id; hub-local, never replicated. The
+/// resend goes in numbered pages, each sent until the laptop confirms it applied it (a lost
+/// answer loses nothing); it ends when the laptop confirms the last.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Refill {
+    /// Names this resend: a new assignment starts a new one, from the first page.
+    pub token: String,
+    /// The scorers.
+    pub scorers: BTreeSet<String>,
+    /// Where each page sent so far ended, by `(hlc, origin, seq)`: page n + 1 starts after
+    /// `ends[n - 1]`.
+    pub ends: Vec<(String, String, i64)>,
+    /// The number of the last page, once it was sent.
+    pub last: Option<i64>,
+}
+
+/// Prefix of the `meta` key of a device's [`Refill`].
+pub const REFILL_KEY: &str = "refill:";
+
+/// The resend waiting for `device_id`, if any.
+pub fn refill(conn: &Connection, device_id: &str) -> Result<Option<Refill>> {
+    let text = crate::meta::get(conn, &format!("{REFILL_KEY}{device_id}"))?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+}
+
+/// Records `refill` for `device_id` (`None`: the resend is complete).
+pub fn set_refill(tx: &WriteTx<'_>, device_id: &str, refill: Option<&Refill>) -> Result<()> {
+    let key = format!("{REFILL_KEY}{device_id}");
+    match refill {
+        Some(r) => crate::meta::set(tx, &key, &serde_json::to_string(r)?),
+        None => {
+            tx.conn()
+                .prepare_cached("DELETE FROM meta WHERE key = ?1")?
+                .execute([key])?;
+            Ok(())
+        }
+    }
+}
+
+/// `device_id` was just assigned `scorers`: their sheets go to it again from the start.
+fn note_refill(tx: &WriteTx<'_>, device_id: &str, scorers: &[String]) -> Result<()> {
+    if scorers.is_empty() {
+        return Ok(());
+    }
+    let mut r = refill(tx.conn(), device_id)?.unwrap_or_default();
+    r.scorers.extend(scorers.iter().cloned());
+    r.token = guanmo_domain::ids::new_id();
+    r.ends.clear();
+    r.last = None;
+    set_refill(tx, device_id, Some(&r))
 }
 
 fn head_row<'a>(payload: &'a Value, table: &str) -> Option<&'a Map<String, Value>> {

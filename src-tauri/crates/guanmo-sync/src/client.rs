@@ -130,6 +130,8 @@ pub struct SyncReport {
 }
 
 const ACKED: &str = "hub_acked_seq";
+/// The last page of a resend (转交) applied here, `<page>\n<token>` (empty: none).
+const REFILL_CONFIRMED: &str = "hub_refill_confirmed";
 
 /// One full exchange with the hub, to the end: posts' photo copies, operations both ways,
 /// photos this laptop lacks, then every original the organiser's setting lets travel.
@@ -256,16 +258,41 @@ fn exchange(
     let mut site_url = None;
     let mut originals = None;
     loop {
-        let have = store.read(oplog::watermarks)?;
-        let resp = transport.pull(&PullRequest { have, limit: BATCH })?;
+        let mut have = store.read(oplog::watermarks)?;
+        // The last page of a resend (转交) applied here, confirmed to the hub.
+        let confirmed = store.read(|c| meta::get(c, REFILL_CONFIRMED))?;
+        if let Some((page, token)) = confirmed.as_deref().and_then(|t| t.split_once('\n')) {
+            if let Ok(page) = page.parse() {
+                have.insert(format!("{}{token}", oplog::REFILL_ACK), page);
+            }
+        }
+        let resp = transport.pull(&PullRequest {
+            have: have.clone(),
+            limit: BATCH,
+        })?;
         if let Ok(hub) = DateTime::parse_from_rfc3339(&resp.hub_time) {
             report.clock_offset_ms = Some(hub.timestamp_millis() - ctx.now().timestamp_millis());
         }
         let n = resp.ops.len();
         site_url.clone_from(&resp.site_url);
         originals = resp.originals.or(originals);
+        // Operations sent again: numbered at most what this device had (the rest is new).
+        let resent = resp
+            .ops
+            .iter()
+            .filter(|o| o.origin != me.id && have.get(&o.origin).is_some_and(|w| o.seq <= *w))
+            .count();
         let r = store.write_without_ops(ctx.now(), "sync", |tx| {
-            oplog::apply_remote(tx, &rules, &resp.ops)
+            let r = oplog::apply_remote(tx, &rules, &resp.ops)?;
+            match &resp.refill {
+                // Confirmed only when every operation of the page arrived.
+                Some(p) if usize::try_from(p.count).is_ok_and(|n| n == resent) => {
+                    meta::set(tx, REFILL_CONFIRMED, &format!("{}\n{}", p.page, p.token))?;
+                }
+                Some(_) => {}
+                None => meta::set(tx, REFILL_CONFIRMED, "")?,
+            }
+            Ok(r)
         })?;
         report.applied += r.applied + r.released;
         report.already += r.already;
@@ -277,7 +304,11 @@ fn exchange(
         // Stop when nothing new moved, even if the hub says there is more (a hole the hub
         // itself holds back); the next run tries again.
         if !resp.more
-            || r.applied + r.released + r.superseded + u32::try_from(r.refused.len()).unwrap_or(0)
+            || r.applied
+                + r.released
+                + r.superseded
+                + r.withheld
+                + u32::try_from(r.refused.len()).unwrap_or(0)
                 == 0
         {
             break;

@@ -105,15 +105,44 @@ impl HubService {
     }
 
     /// A laptop pulls what it lacks.
+    ///
+    /// Scoring is 背靠背: the hub sends each device only what its role may hold (see
+    /// [`oplog::ops_after_for`]); an operation it withholds travels as a stand-in, so the
+    /// device's sequence numbers stay without gaps. A scorer's laptop the organiser just
+    /// assigned a scorer (转交) first receives that scorer's sheets again
+    /// ([`oplog::next_refill`]).
     pub fn pull(&self, token: &str, req: &PullRequest) -> SyncResult<PullResponse> {
-        self.device(token)?;
+        let device = self.device(token)?;
         let limit = req.limit.clamp(1, BATCH);
-        let mut ops = self
-            .ctx
-            .store()
-            .read(|c| oplog::ops_after(c, &req.have, limit + 1))?;
-        let more = ops.len() > limit as usize;
-        ops.truncate(limit as usize);
+        let store = self.ctx.store();
+        let (mut ops, refill) = if store
+            .read(|c| guanmo_store::trust::refill(c, &device))?
+            .is_some()
+        {
+            store.write_without_ops(self.ctx.now(), "sync", |tx| {
+                oplog::next_refill(tx, &device, &req.have, limit)
+            })?
+        } else {
+            (Vec::new(), None)
+        };
+        let mut page = store.read(|c| oplog::ops_after_for(c, &device, &req.have, limit))?;
+        let more = page.more || refill.as_ref().is_some_and(|p| !p.last);
+        if let Some(p) = &refill {
+            tracing::info!(
+                device = %device,
+                page = p.page,
+                ops = p.count,
+                "sheets sent again to a laptop newly assigned their scorers"
+            );
+        }
+        if !page.withheld.is_empty() {
+            tracing::info!(
+                device = %device,
+                withheld = ?page.withheld,
+                "operations withheld (背靠背)"
+            );
+        }
+        ops.append(&mut page.ops);
         let site_url = guanmo_api::site::get_site_settings(&self.ctx)
             .ok()
             .map(|s| s.public_url)
@@ -124,6 +153,7 @@ impl HubService {
             hub_time: self.now_text(),
             site_url,
             originals: Some(crate::originals::policy(&self.ctx)?),
+            refill,
         })
     }
 

@@ -2,7 +2,7 @@
 //! files; unknown fields are refused.
 
 use crate::identity::Role;
-use guanmo_store::oplog::{ApplyReport, Op};
+use guanmo_store::oplog::{ApplyReport, Op, RefillPage};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -103,6 +103,12 @@ pub struct PullResponse {
     /// hubs that predate it: [`OriginalsPolicy::Background`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub originals: Option<OriginalsPolicy>,
+    /// A page of the sheets sent again to a laptop the organiser just assigned a scorer
+    /// (转交), among `ops`: the laptop confirms it in its next pull's watermarks, under
+    /// [`guanmo_store::oplog::REFILL_ACK`]. Absent when there is none (and from hubs that
+    /// predate it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refill: Option<RefillPage>,
 }
 
 /// When a laptop sends its photos' originals. A post always goes out with its 1600 px copies

@@ -494,12 +494,42 @@ fn standings(hub: &Device) -> String {
     serde_json::to_string(&scoring::get_standings(&hub.ctx).expect("standings compute")).unwrap()
 }
 
+/// A canonical dump without the score sheets' tables.
+fn without_sheets(dump: &str) -> String {
+    let mut out = String::new();
+    let mut skip = false;
+    for line in dump.lines() {
+        if !line.starts_with('[') {
+            skip = matches!(
+                line,
+                "sheets" | "marks" | "adjustment_marks" | "sheet_evidence"
+            );
+        }
+        if !skip {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The hub's whole log, with its verdicts (what the hub relayed before scoring was 背靠背).
+fn hub_log(w: &World) -> Vec<Op> {
+    w.hub
+        .ctx
+        .store()
+        .read(|c| oplog::ops_after(c, &BTreeMap::new(), 500))
+        .unwrap()
+}
+
 fn run_case(role: Role, attack: &[(Mutation, usize)]) -> Result<(), TestCaseError> {
     let w = world(role);
     let before_records = records(&w.hub);
     let before = protected(&w.hub, &before_records);
     let before_standings = standings(&w.hub);
-    let templates = w
+    // The hub withholds other scorers' sheets from a paired laptop (背靠背), so the attacker
+    // works from the hub's whole log, as if it had copied it some other way.
+    let pulled = w
         .service
         .pull(
             &w.hostile_token,
@@ -511,9 +541,11 @@ fn run_case(role: Role, attack: &[(Mutation, usize)]) -> Result<(), TestCaseErro
         .unwrap()
         .ops;
     prop_assert!(
-        templates.len() > 20,
-        "the hostile device sees the hub's log"
+        !pulled.iter().any(|o| o.kind == "sheet"),
+        "the hostile device is sent no sheet of a scorer it was not assigned"
     );
+    let templates = hub_log(&w);
+    prop_assert!(templates.len() > 20, "the hub's log");
     let me = w.hostile.id();
     let mut last_seq = 0;
     for (m, pick) in attack {
@@ -607,9 +639,37 @@ fn run_case(role: Role, attack: &[(Mutation, usize)]) -> Result<(), TestCaseErro
             d.sync(t);
         }
     }
-    let hub_dump = w.hub.dump();
-    for (d, _) in &w.honest {
-        prop_assert!(d.dump() == hub_dump, "an honest laptop diverged");
+    // Scoring is 背靠背: every laptop equals the hub but for the sheets, and a scorer's
+    // laptop holds exactly its own scorer's sheets as the hub has them.
+    let hub_dump = without_sheets(&w.hub.dump());
+    for (i, (d, _)) in w.honest.iter().enumerate() {
+        prop_assert!(
+            without_sheets(&d.dump()) == hub_dump,
+            "an honest laptop diverged"
+        );
+        let of = |ctx: &Ctx, scorer: Option<&Scorer>| {
+            let mut v: Vec<String> = scoring::list_sheets(ctx)
+                .unwrap()
+                .into_iter()
+                .filter(|s| scorer.is_some_and(|x| x.id == s.scorer_id))
+                .map(|s| format!("{s:?}"))
+                .collect();
+            v.sort();
+            v
+        };
+        let mine = w.scorers.get(i).filter(|_| i < 2);
+        prop_assert_eq!(
+            of(&d.ctx, mine),
+            of(&w.hub.ctx, mine),
+            "laptop {}'s sheets",
+            i
+        );
+        let others = scoring::list_sheets(&d.ctx)
+            .unwrap()
+            .into_iter()
+            .filter(|s| mine.is_none_or(|m| m.id != s.scorer_id))
+            .count();
+        prop_assert_eq!(others, 0, "laptop {} holds another scorer's sheet", i);
     }
     let at_hub = scoring::get_sheet(&w.hub.ctx, &sheet.id).unwrap();
     prop_assert_eq!(at_hub.comment, "总体不错");
@@ -672,20 +732,7 @@ fn each_kind_of_attack_is_refused_from_either_role() {
 fn the_backlog_of_one_device_is_capped_and_far_numbers_are_refused() {
     let w = world(Role::Scorer);
     let me = w.hostile.id();
-    let template = w
-        .service
-        .pull(
-            &w.hostile_token,
-            &PullRequest {
-                have: BTreeMap::new(),
-                limit: 500,
-            },
-        )
-        .unwrap()
-        .ops
-        .into_iter()
-        .find(|o| o.kind == "sheet")
-        .unwrap();
+    let template = hub_log(&w).into_iter().find(|o| o.kind == "sheet").unwrap();
     // seq 1 is missing: everything from 2 on is held, up to the cap.
     let cap = oplog::BACKLOG_CAP;
     let mut held = 0;

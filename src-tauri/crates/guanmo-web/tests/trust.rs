@@ -213,6 +213,15 @@ impl Laptop {
             .ops
     }
 
+    /// The hub's whole log, as an attacker who copied it some other way holds it.
+    fn stolen_log(&self, hub: &Hub) -> Vec<Op> {
+        hub.node
+            .ctx
+            .store()
+            .read(|c| oplog::ops_after(c, &BTreeMap::new(), 500))
+            .unwrap()
+    }
+
     /// `template` sent as this laptop's next operation, bent by `f`.
     fn push_as_own(&self, hub: &Hub, template: &Op, f: impl FnOnce(&mut Op)) -> oplog::ApplyReport {
         let me = self.node.id();
@@ -285,7 +294,11 @@ fn finding_1_no_laptop_rewrites_or_claims_a_scorers_sheets() {
     // A media laptop re-sends 张三's submitted sheet as 李四's with no marks (the review's
     // probe): refused for its role, and 张三's marks stay.
     let m = hub.laptop(Role::Media, "直播电脑");
-    let log = m.hub_log();
+    // 背靠背: what the media laptop may pull holds no sheet; the attacker copied the log.
+    let pulled = m.hub_log();
+    assert!(pulled.iter().any(|o| o.kind == "withheld"));
+    assert!(pulled.iter().all(|o| o.kind != "sheet"));
+    let log = m.stolen_log(&hub);
     let r = m.push_as_own(&hub, sheet_op(&log, &sheet), |op| {
         let mut row = head(op, "sheets");
         row.insert("scorer_id".into(), json!(hub.scorers[1].id));
@@ -375,7 +388,7 @@ fn finding_2_a_mark_past_the_criterion_maximum_is_refused_and_standings_compute(
     scoring::record_mark(&a.node.ctx, &sheet.id, &crit, Some(max), String::new()).unwrap();
     a.sync();
     let before = hub.standings();
-    let log = a.hub_log();
+    let log = a.stolen_log(&hub);
     let set_mark = |op: &mut Op, v: &Value| {
         for m in op.payload["marks"].as_array_mut().unwrap() {
             if m["criterion_id"] == json!(crit) {
@@ -533,7 +546,7 @@ fn finding_4_a_scorers_laptop_cannot_publish_and_no_laptop_pins() {
     feed_api::publish_post(&m.node.ctx, &post.id, post.version).unwrap();
     m.sync();
     let s = hub.laptop(Role::Scorer, "评分电脑一");
-    let log = s.hub_log();
+    let log = s.stolen_log(&hub);
     let template = log
         .iter()
         .rev()
@@ -602,7 +615,7 @@ fn finding_5_a_second_laptop_cannot_replace_a_photos_metadata() {
         .read(|c| oplog::snapshot(c, oplog::Kind::Photo, &img.hash))
         .unwrap();
     let m = hub.laptop(Role::Media, "直播电脑");
-    let log = m.hub_log();
+    let log = m.stolen_log(&hub);
     let template = log.iter().find(|o| o.kind == "photo").unwrap();
     let r = m.push_as_own(&hub, template, |op| {
         let mut row = head(op, "photos");
@@ -649,7 +662,7 @@ fn finding_7_far_clocks_and_far_numbers_are_refused_and_listed() {
     )
     .unwrap();
     a.sync();
-    let log = a.hub_log();
+    let log = a.stolen_log(&hub);
     let r = a.push_as_own(&hub, sheet_op(&log, &sheet.id), |op| {
         op.hlc = "999999999999999-000000".into();
     });

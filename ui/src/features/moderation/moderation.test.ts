@@ -61,7 +61,7 @@ describe("labels", () => {
     expect(actionLabel("approve")).toBe("审核通过");
     expect(actionLabel("close")).toBe("关闭评论区");
     expect(actionLabel("something_new")).toBe("something_new");
-    expect(actorLabel("organiser")).toBe("组织方");
+    expect(actorLabel("organiser")).toBe("未指定 · 组织方");
     expect(actorLabel("resident")).toBe("市民");
     expect(actorLabel("李明")).toBe("李明");
   });

@@ -55,12 +55,15 @@ const standings: Standings = {
   ],
 };
 
-function backend() {
+function backend({ forbidden = false } = {}) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   mockIPC((cmd, args) => {
     calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
     switch (cmd) {
+      case "get_tally_status":
+        return { expected: 6, submitted: 4, complete: false, seal: null, revealed: false };
       case "get_standings":
+        if (forbidden) throw { code: "forbidden", message: "揭晓前只有组织方和计票人能看到排名。", problems: [] };
         return standings;
       case "get_aggregation_rule":
         return rule;
@@ -72,7 +75,7 @@ function backend() {
         return { title: "评分表", total_points: 100, categories: [], adjustments: [] };
       case "list_audit":
         return [
-          { seq: 7, at: "2024-12-04T01:30:05Z", device_id: "d", scorer_id: "s1", sheet_id: "sh-1", township_id: "t-qf", kind: "unlock", item_id: null, old_value: null, new_value: null, reason: "现场复核后更正" },
+          { seq: 7, at: "2024-12-04T01:30:05Z", device_id: "d", scorer_id: "s1", sheet_id: "sh-1", township_id: "t-qf", kind: "unlock", item_id: null, old_value: null, new_value: null, reason: "现场复核后更正", person_id: "p-zs", person_name: "张三" },
         ];
       case "unlock_sheet":
         if (((args as { reason: string }).reason ?? "").length < 2) {
@@ -103,6 +106,20 @@ describe("ranking view", () => {
     expect(audit.textContent).toContain("解锁");
     expect(audit.textContent).toContain("泉峰街道");
     expect(audit.textContent).toContain("现场复核后更正");
+    expect(audit.querySelector("thead")?.textContent).toContain("姓名");
+    expect(screen.getByTestId("audit-person-7").textContent).toBe("张三");
+    // 揭晓 sits above the ranking.
+    expect((await screen.findByTestId("tally-progress")).textContent).toContain("已提交 4 / 应交 6");
+  });
+
+  it("shows a role that may not see the ranking yet the backend's sentence, not an error", async () => {
+    const calls = backend({ forbidden: true });
+    render(RankingView);
+    expect((await screen.findByTestId("ranking-forbidden")).textContent).toBe("揭晓前只有组织方和计票人能看到排名。");
+    expect(screen.queryByTestId("error-panel")).toBeNull();
+    expect(screen.queryByTestId("standings-table")).toBeNull();
+    expect(screen.getByTestId("tally-panel")).toBeTruthy();
+    expect(calls.some((c) => c.cmd === "list_audit")).toBe(false);
   });
 
   it("a row explains itself, trimmed marks struck through, and a sheet can be unlocked with a reason", async () => {

@@ -120,6 +120,8 @@ describe("audit labels", () => {
     old_value: null,
     new_value: "8",
     reason: null,
+    person_id: "p-1",
+    person_name: "张三",
     ...over,
   });
   it("names criteria and adjustments from the rubric", () => {

@@ -1,6 +1,16 @@
 import { describe, expect, it } from "vitest";
 import type { Rubric } from "../../ipc";
-import { categoryStatus, formatPoints, hasErrors, moveItem, normalizeRubric, totalStatus } from "./rubric";
+import {
+  categoryStatus,
+  changeReasonProblem,
+  formatPoints,
+  hasErrors,
+  moveItem,
+  normalizeRubric,
+  totalStatus,
+  versionText,
+  withChangeReason,
+} from "./rubric";
 
 const rubric: Rubric = {
   title: "评分表",
@@ -54,5 +64,27 @@ describe("rubric editing", () => {
   it("turns empty number fields into 0 before sending", () => {
     const broken = { ...rubric, total_points: undefined as unknown as number };
     expect(normalizeRubric(broken).total_points).toBe(0);
+  });
+});
+
+describe("the frozen rubric", () => {
+  it("needs a 修订原因 of at least 2 characters only once frozen", () => {
+    expect(changeReasonProblem(false, "")).toBeNull();
+    expect(changeReasonProblem(true, "")).toBe("请填写修订原因(至少2个字)");
+    expect(changeReasonProblem(true, " 改 ")).toBe("请填写修订原因(至少2个字)");
+    expect(changeReasonProblem(true, "调整")).toBeNull();
+  });
+  it("names the version and its reason", () => {
+    expect(versionText(rubric)).toBe("");
+    expect(versionText({ ...rubric, version: 1, change_reason: "" })).toBe("第1版");
+    expect(versionText({ ...rubric, version: 3, change_reason: "调整分值" })).toBe("第3版 · 修订原因:调整分值");
+  });
+  it("sends this save's reason, never the last version's, and leaves the backend's fields out", () => {
+    const saved: Rubric = { ...rubric, version: 3, change_reason: "上一版的原因", frozen: true };
+    const toSave = withChangeReason(saved, "  本次原因 ");
+    expect(toSave.change_reason).toBe("本次原因");
+    expect(toSave).not.toHaveProperty("version");
+    expect(toSave).not.toHaveProperty("frozen");
+    expect(normalizeRubric(saved)).not.toHaveProperty("change_reason");
   });
 });

@@ -1,6 +1,8 @@
 //! Pure helpers for the rubric editor: the sum display and list editing. Points have at most
 //! one decimal, so sums are compared in tenths to avoid 0.1 + 0.2 style drift. The backend's
-//! validate_rubric is the authority; these only give instant feedback.
+//! validate_rubric is the authority; these only give instant feedback. Once scoring has begun
+//! the rubric is frozen (评分标准冻结): save_rubric refuses a change without a 修订原因, and the
+//! editor says so before the user tries.
 import type { Adjustment, Category, Criterion, Problem, Rubric } from "../../ipc";
 
 export function tenths(n: number): number {
@@ -60,7 +62,27 @@ function points(n: unknown): number {
   return typeof n === "number" && Number.isFinite(n) ? n : 0;
 }
 
-/** A plain, well-typed copy of what the editor holds, safe to send to the backend. */
+/** Shortest 修订原因 the backend accepts (guanmo_domain::scoring::MIN_REASON_CHARS). */
+export const MIN_REASON_CHARS = 2;
+
+/** What is wrong with the 修订原因 of a save, or null: only a frozen rubric needs one. */
+export function changeReasonProblem(frozen: boolean, reason: string): string | null {
+  if (!frozen) return null;
+  return [...reason.trim()].length < MIN_REASON_CHARS ? `请填写修订原因(至少${MIN_REASON_CHARS}个字)` : null;
+}
+
+/** "第3版 · 修订原因:调整分值", or "" before the first save. */
+export function versionText(r: Rubric): string {
+  if (!r.version) return "";
+  const reason = r.change_reason?.trim();
+  return reason ? `第${r.version}版 · 修订原因:${reason}` : `第${r.version}版`;
+}
+
+/**
+ * A plain, well-typed copy of the rubric's content, safe to send to the backend. The version,
+ * the freeze and the last version's reason are left out: the backend sets the first two, and
+ * each save gives its own reason (see `withChangeReason`).
+ */
 export function normalizeRubric(r: Rubric): Rubric {
   return {
     title: r.title,
@@ -79,6 +101,11 @@ export function normalizeRubric(r: Rubric): Rubric {
       guidance: a.guidance,
     })),
   };
+}
+
+/** The rubric to save, with this save's 修订原因 (trimmed; empty when none was asked for). */
+export function withChangeReason(r: Rubric, reason: string): Rubric {
+  return { ...normalizeRubric(r), change_reason: reason.trim() };
 }
 
 export function newCriterion(): Criterion {

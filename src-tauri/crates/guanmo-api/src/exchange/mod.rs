@@ -6,8 +6,10 @@
 //! caller's; this module only parses.
 
 pub(crate) mod cells;
+pub mod people_file;
 mod roster_file;
 mod rubric_file;
+mod table;
 mod text;
 pub(crate) use text::decode_text;
 mod xlsx;
@@ -18,6 +20,7 @@ use std::path::Path;
 
 pub use roster_file::{read_roster, write_roster_csv, write_roster_xlsx, ParsedRoster, RosterRow};
 pub use rubric_file::{read_rubric, write_rubric_json, write_rubric_xlsx};
+pub use table::ParsedTable;
 
 /// The kinds of file Guanmo reads and writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, specta::Type)]

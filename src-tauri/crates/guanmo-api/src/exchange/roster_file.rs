@@ -3,10 +3,12 @@
 //! `TownshipInput` with its file row, or every row-level problem at once; export writes the
 //! fixed column order and is read back unchanged by import (formula escapes included).
 
-use super::cells::{escape_formula, unescape_formula, Cell};
-use super::text::decode_text;
+use super::cells::Cell;
+use super::table::{
+    labelled_worksheet, read_table, row_problem, write_csv, Header, ParsedTable, Sheet, TableColumn,
+};
 use super::{xlsx, ExchangeError, FileFormat};
-use guanmo_domain::problem::{has_errors, Problem, ProblemCode};
+use guanmo_domain::problem::{Problem, ProblemCode};
 use guanmo_domain::roster::{Township, TownshipInput, TownshipKind};
 
 /// One township read from a file.
@@ -21,15 +23,9 @@ pub struct RosterRow {
 }
 
 /// A roster file that parsed without errors.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct ParsedRoster {
-    /// Data rows in file order.
-    pub rows: Vec<RosterRow>,
-    /// Advisory problems, such as ignored columns.
-    pub warnings: Vec<Problem>,
-}
+pub type ParsedRoster = ParsedTable<RosterRow>;
 
-/// A roster column; `ALL` is the export order.
+/// A roster column; `COLUMNS` is the export order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Column {
     Position,
@@ -43,8 +39,8 @@ enum Column {
     Note,
 }
 
-impl Column {
-    const ALL: [Column; 9] = [
+impl TableColumn for Column {
+    const COLUMNS: &'static [Column] = &[
         Column::Position,
         Column::Name,
         Column::Kind,
@@ -56,7 +52,6 @@ impl Column {
         Column::Note,
     ];
 
-    /// Accepted header texts; the first is what export writes.
     fn aliases(self) -> &'static [&'static str] {
         match self {
             Column::Position => &["顺序", "站次", "序号"],
@@ -71,305 +66,32 @@ impl Column {
         }
     }
 
-    fn label(self) -> &'static str {
-        self.aliases().first().copied().unwrap_or_default()
+    /// Trimmed, with full-width parentheses made ASCII (时长（分钟） = 时长(分钟)).
+    fn normalize_header(h: &str) -> String {
+        h.trim().replace('\u{FF08}', "(").replace('\u{FF09}', ")")
     }
-
-    fn from_header(header: &str) -> Option<Column> {
-        let h = normalize_header(header);
-        Self::ALL
-            .into_iter()
-            .find(|c| c.aliases().iter().any(|a| *a == h))
-    }
-}
-
-/// Trimmed, with full-width parentheses made ASCII (时长（分钟） = 时长(分钟)).
-fn normalize_header(h: &str) -> String {
-    h.trim().replace('\u{FF08}', "(").replace('\u{FF09}', ")")
-}
-
-/// Non-blank rows (the first is the header) with their 1-based file rows.
-struct Table {
-    rows: Vec<(u32, Vec<Cell>)>,
-    /// Problems found while splitting rows (an unclosed quote).
-    problems: Vec<Problem>,
-    /// CSV rows must have exactly the header's width; XLSX rows only no data beyond it.
-    strict_width: bool,
 }
 
 /// Reads a roster from CSV or XLSX bytes.
 pub fn read_roster(bytes: &[u8], format: FileFormat) -> Result<ParsedRoster, ExchangeError> {
-    if is_blank_file(bytes) {
-        return Err(empty_file());
-    }
-    let table = match format {
-        FileFormat::Csv => csv_table(bytes)?,
-        FileFormat::Xlsx => xlsx_table(bytes)?,
-        FileFormat::Json => {
-            return Err(ExchangeError::Unsupported(
-                "乡镇名单只能从 .csv 或 .xlsx 导入".into(),
-            ))
-        }
-    };
-    parse_table(table)
-}
-
-fn is_blank_file(bytes: &[u8]) -> bool {
-    let rest = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    rest.iter().all(u8::is_ascii_whitespace)
-}
-
-fn empty_file() -> ExchangeError {
-    ExchangeError::Invalid(vec![Problem::error(ProblemCode::Empty, "文件", "文件为空")])
-}
-
-fn csv_table(bytes: &[u8]) -> Result<Table, ExchangeError> {
-    if xlsx::is_zip(bytes) {
-        return Err(ExchangeError::Unsupported(
-            "文件内容是 Excel(.xlsx)表格,与扩展名 .csv 不符,请改用 .xlsx 扩展名".into(),
-        ));
-    }
-    if xlsx::is_ole(bytes) {
-        return Err(ExchangeError::Unsupported(xlsx::OLD_XLS.into()));
-    }
-    let text = decode_text(bytes)?;
-    let unclosed = unclosed_quote_line(&text);
-    let newlines: Vec<usize> = text.match_indices('\n').map(|(i, _)| i).collect();
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| ExchangeError::Unreadable(format!("CSV 格式错误({e})")))?;
-        let line = record
-            .position()
-            .map_or(0, |p| line_at(&text, &newlines, p.byte()));
-        // From the unclosed quote on, the csv crate has read everything into one cell.
-        if unclosed.is_some_and(|open| line >= open) {
-            break;
-        }
-        let cells: Vec<Cell> = record
-            .iter()
-            .map(|f| Cell::Text(unescape_formula(f).to_string()))
-            .collect();
-        if !cells.iter().all(Cell::is_blank) {
-            rows.push((line, cells));
-        }
-    }
-    let problems = unclosed
-        .map(|open| {
-            Problem::error(
-                ProblemCode::UnclosedQuote,
-                format!("第{open}行"),
-                format!("第{open}行的引号没有闭合,从这里到文件末尾都被当成了一个单元格"),
-            )
-            .at_row(open)
-        })
-        .into_iter()
-        .collect();
-    Ok(Table {
-        rows,
-        problems,
-        strict_width: true,
-    })
-}
-
-/// The 1-based line of a record starting at `byte` (the csv crate's own line count skips
-/// blank lines, and rows must match what a spreadsheet shows).
-fn line_at(text: &str, newlines: &[usize], byte: u64) -> u32 {
-    let mut at = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
-    // Skip line ends before the record itself, in case the offset points at a blank line.
-    at += text.get(at..).map_or(0, |rest| {
-        rest.len() - rest.trim_start_matches(['\r', '\n']).len()
-    });
-    u32::try_from(newlines.partition_point(|&n| n < at) + 1).unwrap_or(u32::MAX)
-}
-
-/// The 1-based line where a quoted field opens and never closes, if any. Mirrors the csv
-/// crate's reading: a quote opens a field only at its start; `""` inside it is a quote.
-fn unclosed_quote_line(text: &str) -> Option<u32> {
-    #[derive(PartialEq)]
-    enum State {
-        FieldStart,
-        Unquoted,
-        Quoted,
-        QuoteInQuoted,
-    }
-    let mut state = State::FieldStart;
-    let mut line: u32 = 1;
-    let mut opened_at = 0;
-    for ch in text.chars() {
-        state = match (state, ch) {
-            (State::FieldStart, '"') => {
-                opened_at = line;
-                State::Quoted
-            }
-            (State::Quoted, '"') => State::QuoteInQuoted,
-            (State::Quoted, _) => State::Quoted,
-            (State::QuoteInQuoted, '"') => State::Quoted,
-            (_, ',' | '\n' | '\r') => State::FieldStart,
-            _ => State::Unquoted,
-        };
-        if ch == '\n' {
-            line = line.saturating_add(1);
-        }
-    }
-    (state == State::Quoted).then_some(opened_at)
-}
-
-fn xlsx_table(bytes: &[u8]) -> Result<Table, ExchangeError> {
-    let grid = xlsx::first_sheet(bytes)?;
-    let rows = grid
-        .into_iter()
-        .zip(1u32..)
-        .filter(|(cells, _)| !cells.iter().all(Cell::is_blank))
-        .map(|(cells, row)| (row, cells))
-        .collect();
-    Ok(Table {
-        rows,
-        problems: Vec::new(),
-        strict_width: false,
-    })
-}
-
-/// A problem at a file row whose message names the row.
-fn row_problem(row: u32, code: ProblemCode, location: &str, message: &str) -> Problem {
-    let tag = format!("第{row}行");
-    let message = if message.contains(&tag) {
-        message.to_string()
-    } else {
-        format!("{tag}:{message}")
-    };
-    Problem::error(code, location, message).at_row(row)
-}
-
-fn parse_table(table: Table) -> Result<ParsedRoster, ExchangeError> {
-    let Table {
-        rows,
-        mut problems,
-        strict_width,
-    } = table;
-    let mut rows = rows.into_iter();
-    let Some((header_row, header)) = rows.next() else {
-        return Err(if has_errors(&problems) {
-            ExchangeError::Invalid(problems)
-        } else {
-            empty_file()
-        });
-    };
-    let mut warnings = Vec::new();
-    let mut columns: Vec<Option<Column>> = Vec::with_capacity(header.len());
-    let mut found = Vec::new();
-    for cell in &header {
-        let text = normalize_header(&cell.text());
-        if text.is_empty() {
-            columns.push(None);
-            continue;
-        }
-        found.push(format!("「{text}」"));
-        match Column::from_header(&text) {
-            Some(c) if columns.contains(&Some(c)) => {
-                problems.push(row_problem(
-                    header_row,
-                    ProblemCode::Duplicate,
-                    &text,
-                    &format!("列「{text}」与前面的列重复(都表示「{}」)", c.label()),
-                ));
-                columns.push(None);
-            }
-            Some(c) => columns.push(Some(c)),
-            None => {
-                warnings.push(
-                    Problem::warning(
-                        ProblemCode::UnknownColumn,
-                        text.as_str(),
-                        format!("未识别的列「{text}」已忽略"),
-                    )
-                    .at_row(header_row),
-                );
-                columns.push(None);
-            }
-        }
-    }
-    for required in [Column::Name, Column::Code] {
-        if !columns.contains(&Some(required)) {
-            let found = if found.is_empty() {
-                "(无)".to_string()
-            } else {
-                found.join("、")
-            };
-            problems.push(
-                Problem::error(
-                    ProblemCode::MissingColumn,
-                    required.label(),
-                    format!(
-                        "缺少必需的列「{}」(也可写作 {});表头中找到的列:{found}",
-                        required.label(),
-                        required.aliases().join("、")
-                    ),
-                )
-                .at_row(header_row),
-            );
-        }
-    }
-    if has_errors(&problems) {
-        problems.extend(warnings);
-        return Err(ExchangeError::Invalid(problems));
-    }
-    let width = if strict_width {
-        header.len()
-    } else {
-        header
-            .iter()
-            .rposition(|c| !c.is_blank())
-            .map_or(0, |i| i + 1)
-    };
-    let data: Vec<(u32, Vec<Cell>)> = rows.collect();
-    if data.is_empty() {
-        return Err(ExchangeError::Invalid(vec![Problem::error(
-            ProblemCode::Empty,
-            "文件",
-            "只有表头,没有数据行",
-        )
-        .at_row(header_row)]));
-    }
+    let table = read_table(bytes, format, "乡镇名单只能从 .csv 或 .xlsx 导入")?;
+    let mut sheet = Sheet::open(table, &[Column::Name, Column::Code])?;
     let mut headerless_with_data = Vec::new();
-    let mut out = Vec::with_capacity(data.len());
-    for (row, cells) in data {
-        let used = if strict_width {
-            cells.len()
-        } else {
-            cells
-                .iter()
-                .rposition(|c| !c.is_blank())
-                .map_or(0, |i| i + 1)
-        };
-        if (strict_width && used != width) || used > width {
-            problems.push(row_problem(
-                row,
-                ProblemCode::RaggedRow,
-                &format!("第{row}行"),
-                &format!("第{row}行有{used}列,表头有{width}列"),
-            ));
-            continue;
-        }
+    let rows = sheet.parse_rows(|row, header, cells| {
         for (i, cell) in cells.iter().enumerate() {
-            if columns.get(i).copied().flatten().is_none()
-                && header.get(i).is_none_or(Cell::is_blank)
+            if header.columns.get(i).copied().flatten().is_none()
+                && header.cells.get(i).is_none_or(Cell::is_blank)
                 && !cell.is_blank()
                 && !headerless_with_data.contains(&i)
             {
                 headerless_with_data.push(i);
             }
         }
-        match parse_row(row, &columns, &cells) {
-            Ok(r) => out.push(r),
-            Err(mut p) => problems.append(&mut p),
-        }
-    }
+        parse_row(row, header, cells)
+    });
+    let header_row = sheet.header().row;
     for i in headerless_with_data {
-        warnings.push(
+        sheet.warnings.push(
             Problem::warning(
                 ProblemCode::UnknownColumn,
                 format!("第{}列", i + 1),
@@ -378,27 +100,11 @@ fn parse_table(table: Table) -> Result<ParsedRoster, ExchangeError> {
             .at_row(header_row),
         );
     }
-    if has_errors(&problems) {
-        problems.extend(warnings);
-        return Err(ExchangeError::Invalid(problems));
-    }
-    Ok(ParsedRoster {
-        rows: out,
-        warnings,
-    })
+    sheet.finish(rows)
 }
 
-fn parse_row(
-    row: u32,
-    columns: &[Option<Column>],
-    cells: &[Cell],
-) -> Result<RosterRow, Vec<Problem>> {
-    let cell = |c: Column| {
-        columns
-            .iter()
-            .position(|k| *k == Some(c))
-            .and_then(|i| cells.get(i))
-    };
+fn parse_row(row: u32, header: &Header<Column>, cells: &[Cell]) -> Result<RosterRow, Vec<Problem>> {
+    let cell = |c: Column| header.cell(cells, c);
     let text = |c: Column| cell(c).map(Cell::text).unwrap_or_default();
     let mut problems = Vec::new();
     let mut bad = |c: Column, message: String| {
@@ -532,7 +238,7 @@ fn parse_day(s: &str) -> Result<Option<i32>, String> {
     }
 }
 
-/// The nine export cells of a township, in `Column::ALL` order.
+/// The nine export cells of a township, in `Column::COLUMNS` order.
 fn export_fields(t: &Township) -> [String; 9] {
     [
         t.position.to_string(),
@@ -550,7 +256,7 @@ fn export_fields(t: &Township) -> [String; 9] {
 /// The roster as CSV: UTF-8 with a BOM (so Excel on Chinese Windows reads it), CRLF line
 /// ends, quoted where needed, formula-looking cells escaped with `'`.
 pub fn write_roster_csv(townships: &[Township]) -> Vec<u8> {
-    match csv_bytes(townships) {
+    match write_csv::<Column, _>(townships.iter().map(export_fields)) {
         Ok(bytes) => bytes,
         // Writing into a Vec cannot fail; keep the signature infallible but never silent.
         Err(e) => {
@@ -560,35 +266,14 @@ pub fn write_roster_csv(townships: &[Township]) -> Vec<u8> {
     }
 }
 
-fn csv_bytes(townships: &[Township]) -> Result<Vec<u8>, csv::Error> {
-    let mut out = b"\xEF\xBB\xBF".to_vec();
-    {
-        let mut w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(&mut out);
-        w.write_record(Column::ALL.map(Column::label))?;
-        for t in townships {
-            let fields = export_fields(t);
-            w.write_record(fields.iter().map(|f| escape_formula(f).into_owned()))?;
-        }
-        w.flush()?;
-    }
-    Ok(out)
-}
-
 /// The roster as an XLSX workbook with one sheet; every text cell is written as a string
 /// (never a formula), numbers as numbers.
 pub fn write_roster_xlsx(townships: &[Township]) -> Result<Vec<u8>, ExchangeError> {
     let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("乡镇名单").map_err(xlsx::write_error)?;
-    for (c, col) in (0u16..).zip(Column::ALL) {
-        ws.write_string(0, c, col.label())
-            .map_err(xlsx::write_error)?;
-    }
+    let ws = labelled_worksheet::<Column>(&mut wb, "乡镇名单")?;
     for (r, t) in (1u32..).zip(townships) {
         let fields = export_fields(t);
-        for ((c, col), field) in (0u16..).zip(Column::ALL).zip(&fields) {
+        for ((c, col), field) in (0u16..).zip(Column::COLUMNS).zip(&fields) {
             match col {
                 Column::Position => {
                     ws.write_number(r, c, f64::from(t.position))

@@ -140,6 +140,13 @@ fn json_bytes(rubric: &Rubric) -> Result<Vec<u8>, serde_json::Error> {
     }
     drop_ids(value.get_mut("categories"));
     drop_ids(value.get_mut("adjustments"));
+    // A file is a template for any event: the saved version, its reason and the freeze belong
+    // to this database, and the file form refuses them.
+    if let Some(obj) = value.as_object_mut() {
+        for key in ["version", "change_reason", "frozen"] {
+            obj.remove(key);
+        }
+    }
     serde_json::to_vec_pretty(&value)
 }
 
@@ -473,6 +480,9 @@ fn read_xlsx(bytes: &[u8]) -> Result<Rubric, ExchangeError> {
             total_points,
             categories,
             adjustments,
+            version: 0,
+            change_reason: String::new(),
+            frozen: false,
         })
     } else {
         Err(ExchangeError::Invalid(problems))
@@ -526,6 +536,9 @@ mod tests {
                     guidance: String::new(),
                 },
             ],
+            version: 0,
+            change_reason: String::new(),
+            frozen: false,
         }
     }
 
@@ -552,6 +565,18 @@ mod tests {
     #[test]
     fn a_rubric_survives_a_json_round_trip() {
         let bytes = write_rubric_json(&sample());
+        assert_eq!(read_rubric(&bytes, FileFormat::Json).unwrap(), sample());
+    }
+
+    #[test]
+    fn a_revised_frozen_rubric_exports_a_file_that_imports_without_its_version() {
+        let mut saved = with_ids(sample());
+        saved.version = 3;
+        saved.change_reason = "调整加分上限".into();
+        saved.frozen = true;
+        let bytes = write_rubric_json(&saved);
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(!text.contains("change_reason"), "{text}");
         assert_eq!(read_rubric(&bytes, FileFormat::Json).unwrap(), sample());
     }
 
@@ -588,7 +613,11 @@ mod tests {
 
     #[test]
     fn ids_in_an_imported_json_are_dropped() {
-        let bytes = serde_json::to_vec(&with_ids(sample())).unwrap();
+        let mut saved = with_ids(sample());
+        saved.version = 2;
+        saved.change_reason = "调整分值".into();
+        saved.frozen = true;
+        let bytes = serde_json::to_vec(&saved).unwrap();
         let r = read_rubric(&bytes, FileFormat::Json).unwrap();
         assert_eq!(r, sample());
     }
@@ -769,6 +798,14 @@ mod file {
         categories: Vec<CategoryFile>,
         #[serde(default)]
         adjustments: Vec<AdjustmentFile>,
+        // A saved rubric's version, reason and freeze belong to the database it came from:
+        // accepted, like ids, so the IPC form imports, and dropped.
+        #[serde(default, rename = "version")]
+        _version: Option<i32>,
+        #[serde(default, rename = "change_reason")]
+        _change_reason: Option<String>,
+        #[serde(default, rename = "frozen")]
+        _frozen: Option<bool>,
     }
 
     #[derive(Deserialize)]
@@ -840,6 +877,9 @@ mod file {
                         guidance: a.guidance,
                     })
                     .collect(),
+                version: 0,
+                change_reason: String::new(),
+                frozen: false,
             }
         }
     }

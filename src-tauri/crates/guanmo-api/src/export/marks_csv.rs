@@ -2,7 +2,9 @@
 //! every submitted sheet, for offices that re-tally in their own spreadsheet. Invariant: the
 //! same file style as the roster export — UTF-8 with a BOM, CRLF line ends — and text a
 //! spreadsheet would run as a formula is escaped with `'`; the numbers we print ourselves are
-//! never escaped, so a penalty stays a negative number.
+//! never escaped, so a penalty stays a negative number. The first line names the rubric
+//! version the marks were given on (评分标准:… 第N版, with its reason if revised); the column
+//! header follows on the second.
 
 use super::{beijing_time, mark_points, points_text, signed, Results};
 use crate::exchange::cells::escape_formula;
@@ -28,7 +30,10 @@ pub(super) fn build(res: &Results) -> Result<Vec<u8>, csv::Error> {
     {
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
+            // The version line is one field; every row after it has the header's width.
+            .flexible(true)
             .from_writer(&mut out);
+        w.write_record([text(&super::workbook::rubric_line(&res.rubric))])?;
         w.write_record(HEADER)?;
         for sheet in &res.submitted {
             let township = res.township(&sheet.township_id);
@@ -99,6 +104,26 @@ fn text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_line_names_the_rubric_version_and_the_header_follows() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx =
+            crate::Ctx::open(dir.path(), std::sync::Arc::new(guanmo_domain::SystemClock)).unwrap();
+        let mut next = crate::rubric::get_rubric(&ctx).unwrap();
+        next.title = "观摩评分表".into();
+        let saved = crate::rubric::save_rubric(&ctx, next).unwrap();
+        let path = dir.path().join("明细.csv");
+        crate::export::export_marks_csv(&ctx, &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = std::str::from_utf8(&bytes[3..]).unwrap();
+        let mut lines = text.split("\r\n");
+        assert_eq!(
+            lines.next(),
+            Some(format!("评分标准:观摩评分表 第{}版", saved.version).as_str())
+        );
+        assert_eq!(lines.next(), Some(HEADER.join(",").as_str()));
+    }
 
     #[test]
     fn formula_looking_text_is_escaped_and_plain_text_is_not() {

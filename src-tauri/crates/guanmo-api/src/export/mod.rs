@@ -50,6 +50,12 @@ struct Results {
     submitted: Vec<Sheet>,
     standings: Standings,
     audit: Vec<AuditEntry>,
+    /// The sealed tally's SHA-256, once revealed and still what was sealed (揭晓).
+    digest: Option<String>,
+    /// Who exported, as the 汇总表 prints it: the person signed in (未指定 if none).
+    exported_by: String,
+    /// When, RFC 3339.
+    exported_at: String,
 }
 
 impl Results {
@@ -66,6 +72,12 @@ impl Results {
                 .collect(),
             standings: crate::scoring::get_standings(ctx)?,
             audit: crate::scoring::audit_log(ctx, None)?,
+            digest: crate::tally::printed_digest(ctx)?,
+            exported_by: crate::people::signed_in(ctx)?.map_or_else(
+                || guanmo_domain::people::UNASSIGNED_NAME.to_string(),
+                |p| p.name,
+            ),
+            exported_at: ctx.now().to_rfc3339(),
         })
     }
 

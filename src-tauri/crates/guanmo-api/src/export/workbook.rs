@@ -2,11 +2,13 @@
 //! scorer who submitted, and the 审计记录 of submissions and unlocks. Invariant: every text
 //! cell is written with `write_string` and every figure as a number with a one- or
 //! two-decimal format, so the workbook holds no formula; every sheet prints on A4, one page
-//! wide, with its header row repeated on each page.
+//! wide, with its header row repeated on each page. The 汇总表, 排名通报 and every 评分表 name
+//! the rubric version they were scored on (评分标准:… 第N版), with its reason if it was revised.
 
 use super::{add_points, beijing_time, mark_points, sheet_total, signed, status_text, Results};
 use guanmo_domain::aggregation::{Standing, StandingStatus, TrimSide};
 use guanmo_domain::points::Points;
+use guanmo_domain::rubric::Rubric;
 use guanmo_domain::scoring::{AuditEntry, AuditKind, Scorer, Sheet};
 use rust_xlsxwriter::{
     ColNum, Color, Format, FormatAlign, FormatBorder, RowNum, Workbook, Worksheet, XlsxError,
@@ -27,6 +29,17 @@ const UNCOUNTED_LEGEND: &str = "斜体灰字表示该评分组未列入计分权
 const BLANK_LEGEND: &str = "空白表示未提交评分表,或评委按回避规定不为本乡镇评分";
 const SCORER_SIGNATURE: &str = "评委签名:____________    日期:__________";
 const TALLY_SIGNATURE: &str = "监票人:____________    计票人:____________    日期:__________";
+
+/// Which rubric version the marks were given on, as the documents print it:
+/// `评分标准:<title> 第N版`, and `(修订原因:…)` when that version was made with a reason.
+pub(super) fn rubric_line(rubric: &Rubric) -> String {
+    let head = format!("评分标准:{} 第{}版", rubric.title, rubric.version);
+    if rubric.change_reason.is_empty() {
+        head
+    } else {
+        format!("{head}(修订原因:{})", rubric.change_reason)
+    }
+}
 
 /// The workbook bytes.
 pub(super) fn build(res: &Results) -> Result<Vec<u8>, XlsxError> {
@@ -228,6 +241,7 @@ fn tally(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
         &f.subtitle,
     )?;
     ws.set_row_height(1, 32)?;
+    line(ws, 2, last_col, &rubric_line(&res.rubric), &f.note)?;
 
     let (h1, h2) = (3, 4);
     block(ws, (h1, 0), (h2, 0), "站次", &f.header)?;
@@ -281,7 +295,24 @@ fn tally(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
         line(ws, row, last_col, legend, &f.note)?;
         row += 1;
     }
+    let seal = match &res.digest {
+        Some(d) => format!("封存校验码(SHA-256,揭晓时由监票人核对):{d}"),
+        None => "成绩尚未封存揭晓:本表不是最终结果".to_string(),
+    };
+    line(ws, row, last_col, &seal, &f.note)?;
     row += 1;
+    line(
+        ws,
+        row,
+        last_col,
+        &format!(
+            "导出:{} · {}(北京时间)",
+            res.exported_by,
+            beijing_time(&res.exported_at)
+        ),
+        &f.note,
+    )?;
+    row += 2;
     line(ws, row, last_col, TALLY_SIGNATURE, &Format::new())?;
 
     ws.set_column_width(0, 5)?;
@@ -324,6 +355,7 @@ fn notice(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxErro
         &f.subtitle,
     )?;
     ws.set_row_height(1, 48)?;
+    line(ws, 2, last_col, &rubric_line(&res.rubric), &f.note)?;
     let header = 3;
     for (c, label) in (0..).zip(["名次", "乡镇(街道)", "得分", "备注"]) {
         ws.write_string_with_format(header, c, label, &f.header)?;
@@ -371,6 +403,7 @@ fn scorer_sheet(
         },
         &f.subtitle,
     )?;
+    line(ws, 2, last_col, &rubric_line(&res.rubric), &f.note)?;
     let header = 3;
     for (c, label) in (0..).zip(["类别", "细则", "分值"]) {
         ws.write_string_with_format(header, c, label, &f.header)?;
@@ -479,6 +512,7 @@ fn audit(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
         ("原值", 18),
         ("新值", 18),
         ("原因", 24),
+        ("操作人", 10),
     ];
     for (c, (label, width)) in (0..).zip(columns) {
         ws.write_string_with_format(header, c, label, &f.header)?;
@@ -497,6 +531,7 @@ fn audit(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
             e.old_value.clone().unwrap_or_default(),
             e.new_value.clone().unwrap_or_default(),
             e.reason.clone().unwrap_or_default(),
+            e.person_name.clone(),
         ];
         for (c, text) in (0..).zip(&cells) {
             ws.write_string_with_format(row, c, text, &f.text)?;
@@ -553,6 +588,71 @@ fn sheet_name(wanted: &str, taken: &mut Vec<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use calamine::{Data, Reader, Xlsx};
+
+    #[test]
+    fn the_rubric_line_names_the_version_and_a_revision_names_its_reason() {
+        let mut r: Rubric = serde_json::from_str(
+            r#"{"title":"观摩评分表","total_points":100,"categories":[],"adjustments":[]}"#,
+        )
+        .unwrap();
+        r.version = 1;
+        assert_eq!(rubric_line(&r), "评分标准:观摩评分表 第1版");
+        r.version = 3;
+        r.change_reason = "调整分值".into();
+        assert_eq!(
+            rubric_line(&r),
+            "评分标准:观摩评分表 第3版(修订原因:调整分值)"
+        );
+    }
+
+    #[test]
+    fn the_tally_notice_and_scorer_sheets_print_the_revised_rubric_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx =
+            crate::Ctx::open(dir.path(), std::sync::Arc::new(guanmo_domain::SystemClock)).unwrap();
+        let town = crate::roster::list_townships(&ctx).unwrap()[0].id.clone();
+        crate::scoring::set_scoring_open(&ctx, &town, true).unwrap();
+        let scorer = crate::scoring::register_scorer(
+            &ctx,
+            guanmo_domain::scoring::ScorerInput {
+                name: "张三".into(),
+                group: "市领导".into(),
+                township_id: None,
+                active: true,
+                work_unit: String::new(),
+            },
+        )
+        .unwrap();
+        let mut sheet = crate::scoring::open_sheet(&ctx, &scorer.id, &town).unwrap();
+        let rubric = crate::rubric::get_rubric(&ctx).unwrap();
+        for k in rubric.categories.iter().flat_map(|c| &c.criteria) {
+            let id = k.id.as_deref().unwrap();
+            sheet =
+                crate::scoring::record_mark(&ctx, &sheet.id, id, Some(1.0), String::new()).unwrap();
+        }
+        crate::scoring::submit_sheet(&ctx, &sheet.id, sheet.version).unwrap();
+        let mut next = crate::rubric::get_rubric(&ctx).unwrap();
+        next.change_reason = "细则名称更正".into();
+        let saved = crate::rubric::save_rubric(&ctx, next).unwrap();
+
+        let path = dir.path().join("结果.xlsx");
+        crate::export::export_results_xlsx(&ctx, &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut wb = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let want = format!(
+            "评分标准:{} 第{}版(修订原因:细则名称更正)",
+            saved.title, saved.version
+        );
+        for name in [TALLY, NOTICE, "评分表-张三"] {
+            let range = wb.worksheet_range(name).unwrap();
+            assert_eq!(
+                range.get_value((2, 0)),
+                Some(&Data::String(want.clone())),
+                "sheet {name}"
+            );
+        }
+    }
 
     #[test]
     fn a_sheet_name_loses_forbidden_characters_stays_within_31_and_repeats_get_a_number() {
