@@ -153,7 +153,22 @@ impl Ctx {
     /// word list, 禁言 and 解除禁言) on a laptop the organiser's hub has not
     /// granted 审核: the hub would refuse it at the next sync, after the laptop showed it as
     /// done. The hub, a granted laptop and a laptop with no role yet may decide.
+    ///
+    /// Once people sign in, the person must hold 审核员 or 组织方.
     pub(crate) fn ensure_moderator(&self) -> ApiResult<()> {
+        crate::people::ensure_any_role(
+            self,
+            &[
+                guanmo_domain::people::PersonRole::Moderator,
+                guanmo_domain::people::PersonRole::Organiser,
+            ],
+        )?;
+        self.ensure_moderator_device()
+    }
+
+    /// The device part of [`Ctx::ensure_moderator`]: the hub, a granted laptop, or a laptop
+    /// with no role yet.
+    pub(crate) fn ensure_moderator_device(&self) -> ApiResult<()> {
         match self.device_role()? {
             Some(role) if role.is_laptop() => {
                 let me = self.store.device_id().to_string();

@@ -173,6 +173,17 @@ fn act(
     out.map_err(refused_transition)
 }
 
+/// Once people sign in, only 编辑 and 组织方 write the live feed.
+fn ensure_editor(ctx: &Ctx) -> ApiResult<()> {
+    crate::people::ensure_any_role(
+        ctx,
+        &[
+            guanmo_domain::people::PersonRole::Editor,
+            guanmo_domain::people::PersonRole::Organiser,
+        ],
+    )
+}
+
 /// Every post, for the desktop app: pinned first, then drafts, then newest first.
 pub fn list_posts(ctx: &Ctx) -> ApiResult<Vec<Post>> {
     Ok(ctx.store.read(store::list_all)?)
@@ -193,6 +204,7 @@ pub fn stop_label_for_township(ctx: &Ctx, township_id: &str) -> ApiResult<String
 
 /// Starts a draft. Photos must already be imported (their hashes are checked for form only).
 pub fn create_draft(ctx: &Ctx, input: PostInput) -> ApiResult<Post> {
+    ensure_editor(ctx)?;
     let input = check_input(ctx, input)?;
     Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::insert_draft(tx, &input)
@@ -207,6 +219,7 @@ pub fn update_post(
     expected_version: i32,
     input: PostInput,
 ) -> ApiResult<Post> {
+    ensure_editor(ctx)?;
     let input = check_input(ctx, input)?;
     act(ctx, id, PostAction::Edit, |tx, current| {
         store::update_content(tx, current, expected_version, &input)
@@ -215,6 +228,7 @@ pub fn update_post(
 
 /// Publishes a draft still at `expected_version` (so what is published is what was read).
 pub fn publish_post(ctx: &Ctx, id: &str, expected_version: i32) -> ApiResult<Post> {
+    ensure_editor(ctx)?;
     act(ctx, id, PostAction::Publish, |tx, current| {
         store::publish(tx, current, expected_version)
     })
@@ -223,11 +237,13 @@ pub fn publish_post(ctx: &Ctx, id: &str, expected_version: i32) -> ApiResult<Pos
 /// Retracts (撤回) a published post at once, whatever its version: it disappears from the
 /// resident site and stays in the app with who retracted it and when.
 pub fn retract_post(ctx: &Ctx, id: &str) -> ApiResult<Post> {
+    ensure_editor(ctx)?;
     act(ctx, id, PostAction::Retract, store::retract)
 }
 
 /// Pins (置顶) a published post; the post pinned before is unpinned.
 pub fn pin_post(ctx: &Ctx, id: &str) -> ApiResult<Post> {
+    ensure_editor(ctx)?;
     act(ctx, id, PostAction::Pin, |tx, current| {
         store::set_pinned(tx, current, true)
     })
@@ -235,6 +251,7 @@ pub fn pin_post(ctx: &Ctx, id: &str) -> ApiResult<Post> {
 
 /// Unpins a pinned post.
 pub fn unpin_post(ctx: &Ctx, id: &str) -> ApiResult<Post> {
+    ensure_editor(ctx)?;
     act(ctx, id, PostAction::Unpin, |tx, current| {
         store::set_pinned(tx, current, false)
     })
@@ -377,6 +394,7 @@ pub fn get_media_credit(ctx: &Ctx) -> ApiResult<String> {
 
 /// Remembers the credit line for this laptop.
 pub fn set_media_credit(ctx: &Ctx, credit: String) -> ApiResult<String> {
+    ensure_editor(ctx)?;
     let credit = credit.trim().to_string();
     if credit.chars().count() > guanmo_domain::feed::MAX_CREDIT_CHARS {
         return Err(ApiError::new(

@@ -217,6 +217,22 @@ pub(crate) fn ensure_person_role(ctx: &Ctx, role: PersonRole) -> ApiResult<()> {
     }
 }
 
+/// Refuses when the person signed in holds none of `roles` (a device where no one signs in
+/// acts as before).
+pub(crate) fn ensure_any_role(ctx: &Ctx, roles: &[PersonRole]) -> ApiResult<()> {
+    match signed_in(ctx)? {
+        Some(p) if !roles.iter().any(|r| p.has(*r)) => {
+            let names: Vec<&str> = roles.iter().map(|r| r.label()).collect();
+            Err(forbidden(&format!(
+                "只有{}可以进行此操作(当前:{})",
+                names.join("、"),
+                p.name
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Whether the person signed in sees every sheet: 组织方 and 计票人, and the 监票人 once the
 /// tally is revealed (read-only). No one signed in: the device decides (as before people).
 fn sees_all_sheets(ctx: &Ctx, p: &Person) -> ApiResult<bool> {

@@ -715,7 +715,16 @@ pub fn assign(ctx: &Ctx, id: &str, township_id: &str) -> ApiResult<Comment> {
 
 /// Records the township's reply (已回复); it shows under the comment once approved.
 pub fn answer(ctx: &Ctx, id: &str, reply: &str) -> ApiResult<Comment> {
-    ctx.ensure_moderator()?;
+    // The township's 乡镇联络员 answers what was handed over, as a 审核员 may.
+    crate::people::ensure_any_role(
+        ctx,
+        &[
+            guanmo_domain::people::PersonRole::Moderator,
+            guanmo_domain::people::PersonRole::Organiser,
+            guanmo_domain::people::PersonRole::Liaison,
+        ],
+    )?;
+    ctx.ensure_moderator_device()?;
     let reply = clean_text(reply, true);
     let n = reply.chars().count();
     if n == 0 || n > MAX_REPLY_CHARS {

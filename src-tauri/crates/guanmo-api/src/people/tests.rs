@@ -520,3 +520,35 @@ fn xlsx_text(path: &std::path::Path, sheet: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[test]
+fn the_feed_is_for_editors_and_moderation_for_moderators() {
+    let t = tour();
+    let ctx = &t.f.ctx;
+    // A 监票人 neither writes the feed nor moderates.
+    as_person(&t, &t.monitor, "730167");
+    assert_eq!(
+        crate::feed::create_draft(ctx, draft()).unwrap_err().code,
+        ErrorCode::Forbidden
+    );
+    let e = crate::comments::add_words(ctx, "测试词").unwrap_err();
+    assert_eq!(e.code, ErrorCode::Forbidden);
+    assert!(e.problems[0].message.contains("审核员"), "{e:?}");
+    // The organiser does both; the post names them.
+    as_person(&t, &t.boss, "205817");
+    let post = crate::feed::create_draft(ctx, draft()).unwrap();
+    let created_by: String = ctx
+        .store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT created_by FROM posts WHERE id = ?1",
+                [&post.id],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(created_by, format!("organiser|{}|周主任", t.boss.id));
+    crate::comments::add_words(ctx, "测试词").unwrap();
+    let last = ctx.store.changes_since(0, u32::MAX).unwrap();
+    assert!(last.last().unwrap().actor.contains(&t.boss.id));
+}
