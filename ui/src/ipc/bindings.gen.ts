@@ -1027,7 +1027,9 @@ export type PersonRole =
 /**  审核员: moderates comments. */
 "moderator" | 
 /**  乡镇联络员: a township's contact; answers suggestions handed over. */
-"liaison";
+"liaison" | 
+/**  计分员: enters paper score sheets (双人录入: two 计分员 enter each sheet). */
+"clerk";
 
 /**  A person as the 人员 list shows them. */
 export type PersonView = {

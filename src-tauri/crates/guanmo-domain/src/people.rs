@@ -41,11 +41,13 @@ pub enum PersonRole {
     Moderator,
     /// 乡镇联络员: a township's contact; answers suggestions handed over.
     Liaison,
+    /// 计分员: enters paper score sheets (双人录入: two 计分员 enter each sheet).
+    Clerk,
 }
 
 impl PersonRole {
     /// Every role, in the order the UI lists them.
-    pub const ALL: [PersonRole; 7] = [
+    pub const ALL: [PersonRole; 8] = [
         PersonRole::Organiser,
         PersonRole::Scorer,
         PersonRole::Monitor,
@@ -53,6 +55,7 @@ impl PersonRole {
         PersonRole::Editor,
         PersonRole::Moderator,
         PersonRole::Liaison,
+        PersonRole::Clerk,
     ];
 
     /// Name as stored.
@@ -65,6 +68,7 @@ impl PersonRole {
             PersonRole::Editor => "editor",
             PersonRole::Moderator => "moderator",
             PersonRole::Liaison => "liaison",
+            PersonRole::Clerk => "clerk",
         }
     }
 
@@ -78,6 +82,7 @@ impl PersonRole {
             PersonRole::Editor => "编辑",
             PersonRole::Moderator => "审核员",
             PersonRole::Liaison => "乡镇联络员",
+            PersonRole::Clerk => "计分员",
         }
     }
 

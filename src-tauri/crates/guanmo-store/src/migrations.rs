@@ -21,6 +21,9 @@ const UP: &[&str] = &[
     include_str!("../migrations/0015-resident-records/up.sql"),
     include_str!("../migrations/0016-hub-missing-originals/up.sql"),
     include_str!("../migrations/0017-people/up.sql"),
+    include_str!("../migrations/0018-results/up.sql"),
+    include_str!("../migrations/0019-schedule/up.sql"),
+    include_str!("../migrations/0020-paper-entries/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with
