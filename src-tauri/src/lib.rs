@@ -2,9 +2,12 @@
 //! folder, opens the context, registers the typed commands and plugins. No rules live here.
 
 mod commands;
+mod paper;
 mod people;
 mod photos;
 mod picks;
+mod results;
+mod schedule;
 mod site;
 mod sync;
 

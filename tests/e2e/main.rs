@@ -3,10 +3,12 @@
 //! (`npx tauri build --debug --no-bundle`); screenshots go to `test-output/e2e/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bigscreen;
 mod feed;
 mod harness;
 mod moderation;
 mod moderators;
+mod paper;
 mod people;
 mod publish;
 mod scoring;

@@ -158,7 +158,7 @@ async fn two_scorers_submit_and_the_ranking_and_audit_show_it() {
         .await;
     s.wait_for_text(
         &format!("[data-testid='progress-state-{YIYANG}']"),
-        "评分中",
+        "手动开放",
     )
     .await;
 

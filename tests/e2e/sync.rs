@@ -70,7 +70,7 @@ async fn a_score_made_offline_on_a_laptop_reaches_the_hubs_ranking() {
         .await;
     hub.wait_for_text(
         &format!("[data-testid='progress-state-{YIYANG}']"),
-        "评分中",
+        "手动开放",
     )
     .await;
     hub.click("[data-testid='nav-sync']").await;

@@ -40,6 +40,40 @@ export const commands = {
 	importPeople: (path: string) => typedError<PeopleImportReport, ApiError>(__TAURI_INVOKE("import_people", { path })),
 	/**  Exports the people list to a file picked in the save dialog. */
 	exportPeople: (path: string, format: FileFormat) => typedError<null, ApiError>(__TAURI_INVOKE("export_people", { path, format })),
+	/**  Every scorer × township with where its paper sheet stands (never an entry's values). */
+	listPaperSheets: () => typedError<PaperSheetStatus[], ApiError>(__TAURI_INVOKE("list_paper_sheets")),
+	/**  Enters one round (1 or 2) of a paper sheet as the person signed in. */
+	enterPaperSheet: (scorerId: string, townshipId: string, round: number, input: PaperInput) => typedError<PaperSheetStatus, ApiError>(__TAURI_INVOKE("enter_paper_sheet", { scorerId, townshipId, round, input })),
+	/**  The differences between the two rounds (once both exist). */
+	paperMismatches: (scorerId: string, townshipId: string) => typedError<PaperMismatches, ApiError>(__TAURI_INVOKE("paper_mismatches", { scorerId, townshipId })),
+	/**  Re-enters mismatched items against the paper, then compares again. */
+	settlePaperSheet: (scorerId: string, townshipId: string, settlement: PaperSettlement) => typedError<PaperMismatches, ApiError>(__TAURI_INVOKE("settle_paper_sheet", { scorerId, townshipId, settlement })),
+	/**  Discards one round's entry with a reason (组织方). */
+	discardPaperEntry: (scorerId: string, townshipId: string, round: number, reason: string) => typedError<PaperSheetStatus, ApiError>(__TAURI_INVOKE("discard_paper_entry", { scorerId, townshipId, round, reason })),
+	/**  Attaches the scan or photo (an imported photo's hash) of the paper sheet. */
+	attachPaperScan: (scorerId: string, townshipId: string, hash: string) => typedError<PaperSheetStatus, ApiError>(__TAURI_INVOKE("attach_paper_scan", { scorerId, townshipId, hash })),
+	/**  The ranking per 评比组 with organiser adjustments, the blend and the bands. */
+	getResults: () => typedError<GroupedResults, ApiError>(__TAURI_INVOKE("get_results")),
+	/**  Groups, bands and blend weights in force. */
+	getResultsSettings: () => typedError<ResultsSettings, ApiError>(__TAURI_INVOKE("get_results_settings")),
+	/**  Sets groups, bands and blend weights, if valid. */
+	setResultsSettings: (settings: ResultsSettings) => typedError<ResultsSettings, ApiError>(__TAURI_INVOKE("set_results_settings", { settings })),
+	/**  Puts a township in a 评比组 (blank: the default from its kind). */
+	setTownshipGroup: (townshipId: string, group: string) => typedError<Township, ApiError>(__TAURI_INVOKE("set_township_group", { townshipId, group })),
+	/**  Every organiser adjustment, removed ones too. */
+	listOrganiserAdjustments: () => typedError<OrganiserAdjustment[], ApiError>(__TAURI_INVOKE("list_organiser_adjustments")),
+	/**  Enters a 组织方加减分 with its 依据. */
+	addOrganiserAdjustment: (input: AdjustmentInput) => typedError<OrganiserAdjustment, ApiError>(__TAURI_INVOKE("add_organiser_adjustment", { input })),
+	/**  Removes a 组织方加减分 with a reason (the record stays). */
+	removeOrganiserAdjustment: (id: string, reason: string) => typedError<OrganiserAdjustment, ApiError>(__TAURI_INVOKE("remove_organiser_adjustment", { id, reason })),
+	/**  Imports 平时考核 scores from a CSV/XLSX file picked in the open dialog (GBK too). */
+	importRoutineScores: (path: string) => typedError<RoutineImportReport, ApiError>(__TAURI_INVOKE("import_routine_scores", { path })),
+	/**  The tour's settings (观摩日期). */
+	getTourSettings: () => typedError<TourSettings, ApiError>(__TAURI_INVOKE("get_tour_settings")),
+	/**  Sets the tour's settings (组织方, on the hub). */
+	setTourSettings: (settings: TourSettings) => typedError<TourSettings, ApiError>(__TAURI_INVOKE("set_tour_settings", { settings })),
+	/**  Hands a township back to the schedule (按日程, 组织方). */
+	followSchedule: (townshipId: string) => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("follow_schedule", { townshipId })),
 	/**  Versions, data folder and device id for 设置. */
 	getAppInfo: () => __TAURI_INVOKE<AppInfo>("get_app_info"),
 	/**  Opens the data folder in the system file manager. */
@@ -271,6 +305,18 @@ export type Adjustment = {
 	guidance: string,
 };
 
+/**  What an organiser or 计票人 enters as a 组织方加减分. */
+export type AdjustmentInput = {
+	/**  Township. */
+	township_id: string,
+	/**  Signed points, one decimal: a bonus is positive, a penalty negative. */
+	points: number,
+	/**  依据 (required, at most 200 characters). */
+	basis: string,
+	/**  A photo of the document already imported into the photo store, by hash. */
+	attachment_hash: string | null,
+};
+
 /**  Whether an adjustment adds or subtracts. */
 export type AdjustmentKind = 
 /**  加分 */
@@ -383,6 +429,39 @@ export type AuditKind =
 "submit" | 
 /**  The organiser unlocked the sheet. */
 "unlock";
+
+/**  A label the notice gives to some ranked townships. */
+export type Band = {
+	/**  Such as 表扬, 表态发言, 先进. */
+	label: string,
+	/**  Who gets it. */
+	rule: BandRule,
+};
+
+/**  Which ranked townships a band covers. */
+export type BandRule = 
+/**  Ranks `from..=to` from the top (前三名: 1–3). */
+{ kind: "top"; 
+/**  First rank, ≥ 1. */
+from: number; 
+/**  Last rank, ≥ `from`. */
+to: number } | 
+/**  The last `count` counted from the bottom (后三名), ties at the edge included. */
+{ kind: "bottom"; 
+/**  How many, ≥ 1. */
+count: number } | 
+/**  A final of at least `score` (≥ 90 先进). */
+{ kind: "at_least"; 
+/**  Threshold, 0–100, at most two decimals. */
+score: number };
+
+/**  Weights of the 观摩 score and the routine assessment in the final. */
+export type Blend = {
+	/**  观摩 percent, 0–100, at most two decimals. */
+	inspection_percent: number,
+	/**  平时考核 percent; the two sum to 100. */
+	routine_percent: number,
+};
 
 /**  Which way a bundle goes. */
 export type BundleDirection = 
@@ -618,6 +697,20 @@ export type DeviceStatus = {
 	moderator: boolean,
 };
 
+/**  One item on which the two entries differ. */
+export type Difference = {
+	/**  Criterion, bonus/penalty item or comment. */
+	kind: PaperItemKind,
+	/**  The criterion's or item's id; `None` for the comment. */
+	item_id: string | null,
+	/**  Where it is on the sheet: 「基层党建 › 组织体系建设」, 「加减分项 › 省级表彰」 or 总体评价. */
+	name: string,
+	/**  一录, as shown to people ([`BLANK`] when empty). */
+	first: string,
+	/**  二录. */
+	second: string,
+};
+
 /**  Stable error codes. Adding one is a UI change too (`ui/src/ipc/errors.ts`). */
 export type ErrorCode = 
 /**  Input refused; see `problems`. */
@@ -729,12 +822,42 @@ export type GroupResult = {
 	mean: number | null,
 };
 
+/**  One group's ranking. */
+export type GroupResults = {
+	/**  Group name. */
+	name: string,
+	/**  Its bands, as configured. */
+	bands: Band[],
+	/**  Ranked rows by rank (equal ranks in route order), then the unranked in route order. */
+	rows: ResultRow[],
+};
+
+/**  One 评比组 and the bands its notice names. */
+export type GroupSettings = {
+	/**  Name such as 乡镇组. */
+	name: string,
+	/**  Bands in order; a township gets the first that applies. */
+	bands: Band[],
+};
+
 /**  The weight of one scorer group (such as 市领导 or 乡镇互评) in a weighted blend. */
 export type GroupWeight = {
 	/**  The group name, matched exactly against `SheetScore::group`. */
 	group: string,
 	/**  Percent, positive, at most two decimals; the weights of a rule sum to 100. */
 	weight_percent: number,
+};
+
+/**  The results of a whole tour, one ranking per group. */
+export type GroupedResults = {
+	/**  The aggregation rule in words (the 观摩 score). */
+	rule_summary: string,
+	/**  [`ResultsSettings::describe`]. */
+	settings_summary: string,
+	/**  Whether the routine assessment counts (the 平时 column applies). */
+	blended: boolean,
+	/**  Groups in print order; only groups with townships. */
+	groups: GroupResults[],
 };
 
 /**  How far a suggestion has got with the township (交办 → 办理中 → 已回复). */
@@ -923,6 +1046,33 @@ export type NetInterface = {
 };
 
 /**
+ *  An organiser adjustment (组织方加减分) as kept on the hub: added once to the township's 观摩
+ *  score, never averaged over scorers; removal keeps the record with who, when and why.
+ */
+export type OrganiserAdjustment = {
+	/**  UUIDv7. */
+	id: string,
+	/**  Township. */
+	township_id: string,
+	/**  Signed tenths: a bonus is positive, a penalty negative, never zero. */
+	tenths: number,
+	/**  依据, such as 获省级表彰. */
+	basis: string,
+	/**  A photo (hash in the photo store) of the document, if attached. */
+	attachment_hash: string | null,
+	/**  When entered (RFC 3339). */
+	created_at: string,
+	/**  Who entered it. */
+	created_by: string,
+	/**  When removed; a removed adjustment no longer counts. */
+	removed_at: string | null,
+	/**  Who removed it. */
+	removed_by: string | null,
+	/**  Why. */
+	removed_reason: string | null,
+};
+
+/**
  *  When a laptop sends its photos' originals. A post always goes out with its 1600 px copies
  *  first (what residents see); the originals (evidence, and the archive the organiser
  *  exports) follow as the organiser sets on the hub.
@@ -948,6 +1098,125 @@ export type PairingInfo = {
 	urls: string[],
 	/**  QR code of `guanmo://pair?url=…&code=…` (first address), as SVG made here. */
 	qr_svg: string | null,
+};
+
+/**  A value re-entered while settling a mismatch against the paper (核对). */
+export type PaperCorrection = {
+	/**  What is corrected. */
+	kind: PaperItemKind,
+	/**  The criterion or item; `None` for the comment. */
+	item_id: string | null,
+	/**  The points as on the paper (criterion or 加减分项; `None`: blank 加减分项). */
+	points: number | null,
+	/**  The comment as on the paper (comment only). */
+	comment?: string,
+};
+
+/**  What a 计分员 types for one paper sheet. */
+export type PaperInput = {
+	/**  得分 of every criterion. */
+	marks: PaperValue[],
+	/**  加减分 written on the sheet (blank ones may be left out). */
+	adjustments: PaperValue[],
+	/**  总体评价, if the scorer wrote one. */
+	comment?: string,
+};
+
+/**  What a mismatch is about. */
+export type PaperItemKind = 
+/**  A criterion's 得分. */
+"criterion" | 
+/**  A bonus/penalty item. */
+"adjustment" | 
+/**  The overall comment (总体评价). */
+"comment";
+
+/**  The differences between the two rounds, for both clerks to settle against the paper. */
+export type PaperMismatches = {
+	/**  The sheet's status after the comparison. */
+	status: PaperSheetStatus,
+	/**  Item by item, in rubric order; empty once they agree. */
+	differences: Difference[],
+};
+
+/**  One round as the status table shows it: who and when, never the values. */
+export type PaperRound = {
+	/**  1 or 2. */
+	round: number,
+	/**  The entry. */
+	entry_id: string,
+	/**  The 计分员. */
+	clerk_person_id: string,
+	/**  Their name. */
+	clerk_name: string,
+	/**  When entered, RFC 3339. */
+	entered_at: string,
+	/**  Who settled items of it (核对), if anyone. */
+	settled_by: string | null,
+};
+
+/**  Re-entered values per round while settling (only mismatched items). */
+export type PaperSettlement = {
+	/**  Corrections of round 1. */
+	first: PaperCorrection[],
+	/**  Corrections of round 2. */
+	second: PaperCorrection[],
+};
+
+/**  A scorer × township on the paper entry table. */
+export type PaperSheetStatus = {
+	/**  Scorer. */
+	scorer_id: string,
+	/**  Their name. */
+	scorer_name: string,
+	/**  Their group. */
+	group: string,
+	/**  Township. */
+	township_id: string,
+	/**  Its name. */
+	township_name: string,
+	/**  Where it stands. */
+	state: PaperState,
+	/**  Items that differ, when `state` is `mismatch`. */
+	mismatch_count: number,
+	/**  Round 1, once entered. */
+	first: PaperRound | null,
+	/**  Round 2, once entered. */
+	second: PaperRound | null,
+	/**  The scan or photo of the paper sheet. */
+	scan_hash: string | null,
+	/**  The score sheet, once counted (or the laptop's sheet). */
+	sheet_id: string | null,
+	/**  Entries discarded so far. */
+	discarded: number,
+	/**  Why agreed entries are not counted yet, or other advice. */
+	note: string | null,
+};
+
+/**  Where a paper sheet stands. */
+export type PaperState = 
+/**  未录入. */
+"not_entered" | 
+/**  一录完成: one round entered (see `first` / `second` for which). */
+"one_entered" | 
+/**
+ *  二录完成·待核对: both rounds agree but the sheet could not be counted (see `note`: the
+ *  scorer's own sheet appeared meanwhile).
+ */
+"awaiting_check" | 
+/**  不一致(N项). */
+"mismatch" | 
+/**  已一致·已计入. */
+"counted" | 
+/**  已在评分电脑填写: the scorer has a sheet from a laptop; no paper entry is taken. */
+"scored_elsewhere";
+
+/**  One number as typed from the paper. */
+export type PaperValue = {
+	/**  The criterion or bonus/penalty item. */
+	item_id: string,
+	/**  The points written on the paper; `None` when left blank (only a 加减分项 may be). */
+	points: number | null,
 };
 
 /**  The hub's peer listener. */
@@ -1238,6 +1507,45 @@ export type RefusedOp = {
 	detail: string,
 };
 
+/**  One township's line in its group. */
+export type ResultRow = {
+	/**  Township id. */
+	township_id: string,
+	/**  Name. */
+	name: string,
+	/**  The 观摩 score: the aggregated result plus the organiser's adjustments. */
+	inspection: number | null,
+	/**  Sum of the organiser's adjustments, in tenths. */
+	organiser_adjustment_tenths: number,
+	/**  The routine assessment score, when imported. */
+	routine: number | null,
+	/**  What is ranked. */
+	final_score: number | null,
+	/**  Competition rank inside the group. */
+	rank: number | null,
+	/**  Another township of the group has the same rank. */
+	shared_rank: boolean,
+	/**  The first band that applies. */
+	band: string | null,
+	/**  Why the township is not ranked. */
+	unranked_reason: string | null,
+	/**  How the final follows from the printed figures, in one line. */
+	arithmetic: string,
+	/**  The standing within the group (marks, trims, tie note) for the explanation. */
+	standing: Standing,
+};
+
+/**  How results are grouped, blended and banded; one JSON object kept on the hub. */
+export type ResultsSettings = {
+	/**
+	 *  The groups in print order, each with its bands. A group a township is assigned to but
+	 *  not listed here is printed after these, without bands.
+	 */
+	groups: GroupSettings[],
+	/**  The blend with the routine assessment; `None`: the final is the 观摩 score. */
+	blend: Blend | null,
+};
+
 /**  What an install is for. */
 export type Role = 
 /**  组织方主机: the organiser's hub; roster, rubric and moderation live here. */
@@ -1246,6 +1554,14 @@ export type Role =
 "scorer" | 
 /**  直播电脑: the media staff's laptop. */
 "media";
+
+/**  What a routine assessment import did. */
+export type RoutineImportReport = {
+	/**  Townships whose score was stored (every enabled one). */
+	imported: number,
+	/**  Advisory problems, such as ignored columns. */
+	warnings: Problem[],
+};
 
 /**
  *  A whole rubric. Items carry an id once saved; new items have `None` and the backend
@@ -1331,7 +1647,10 @@ export type ScorerProgress = {
 export type ScoringBoard = {
 	/**  Enabled townships in route order. */
 	townships: TownshipScoring[],
-	/**  The first open township on the route: what a scorer sees first. */
+	/**
+	 *  The open township arrived at last by the schedule, else the first open one on the
+	 *  route: what a scorer sees first.
+	 */
 	current_township_id: string | null,
 	/**  Every active scorer. */
 	scorers: ScorerProgress[],
@@ -1423,6 +1742,8 @@ export type SheetCell = {
 	state: SheetProgress,
 	/**  The sheet, once started. */
 	sheet_id: string | null,
+	/**  逾期: submitted after the township's scheduled slot (arrival + slot length). */
+	late: boolean,
 };
 
 /**  Where one scorer's sheet for one township stands. */
@@ -1814,6 +2135,15 @@ category_name: string } |
 /**  The plain mean of base plus adjustment over the counted sheets, nothing dropped. */
 { kind: "untrimmed_mean" };
 
+/**  The tour's settings the organiser sets on the hub (replicated to every laptop). */
+export type TourSettings = {
+	/**
+	 *  观摩日期: the calendar date of day 1, `YYYY-MM-DD` (Beijing); day 2 is the next day.
+	 *  `None` until set: townships then open only by hand.
+	 */
+	first_day?: string | null,
+};
+
 /**  A township as stored: identity, schedule and note. */
 export type Township = {
 	/**  UUIDv7 made on the device. */
@@ -1836,6 +2166,11 @@ export type Township = {
 	slot_minutes: number | null,
 	/**  Stops (观摩点) and other notes. */
 	note: string,
+	/**
+	 *  评比组 the township is ranked in; blank: the default from its kind (街道组 / 乡镇组,
+	 *  see `results::group_of`).
+	 */
+	eval_group?: string,
 	/**  Increments on every change; edits must name the version they started from. */
 	version: number,
 };
@@ -1879,8 +2214,18 @@ export type TownshipScoring = {
 	name: string,
 	/**  Visit order. */
 	position: number,
-	/**  Not open / open / closed. */
+	/**
+	 *  Not open / open / closed, now on this device: the organiser's manual state, else
+	 *  the schedule's.
+	 */
 	state: ScoringState,
+	/**  True when no manual state is set (按日程): the state follows the schedule. */
+	by_schedule: boolean,
+	/**
+	 *  Scheduled arrival, when the tour date and the township's day and arrival are set:
+	 *  RFC 3339 in Beijing time (`+08:00`).
+	 */
+	opens_at: string | null,
 	/**  Sheets expected (active scorers, less the township's own heads). */
 	expected: number,
 	/**  Sheets submitted. */

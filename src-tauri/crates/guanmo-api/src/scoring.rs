@@ -9,6 +9,7 @@ use guanmo_domain::aggregation::{
 use guanmo_domain::points::Points;
 use guanmo_domain::problem::{has_errors, Problem, ProblemCode};
 use guanmo_domain::roster::Township;
+use guanmo_domain::schedule::{self, ManualState, Window};
 use guanmo_domain::scoring::{
     check_points, check_reason, AuditEntry, Scorer, ScorerInput, ScoringState, Sheet, SheetStatus,
     MAX_NOTE_CHARS, MIN_REASON_CHARS,
@@ -31,8 +32,14 @@ pub struct TownshipScoring {
     pub name: String,
     /// Visit order.
     pub position: i32,
-    /// Not open / open / closed.
+    /// Not open / open / closed, now on this device: the organiser's manual state, else
+    /// the schedule's.
     pub state: ScoringState,
+    /// True when no manual state is set (按日程): the state follows the schedule.
+    pub by_schedule: bool,
+    /// Scheduled arrival, when the tour date and the township's day and arrival are set:
+    /// RFC 3339 in Beijing time (`+08:00`).
+    pub opens_at: Option<String>,
     /// Sheets expected (active scorers, less the township's own heads).
     pub expected: i32,
     /// Sheets submitted.
@@ -66,6 +73,8 @@ pub struct SheetCell {
     pub state: SheetProgress,
     /// The sheet, once started.
     pub sheet_id: Option<String>,
+    /// 逾期: submitted after the township's scheduled slot (arrival + slot length).
+    pub late: bool,
 }
 
 /// A scorer's row on the progress board.
@@ -92,7 +101,8 @@ pub struct ScorerProgress {
 pub struct ScoringBoard {
     /// Enabled townships in route order.
     pub townships: Vec<TownshipScoring>,
-    /// The first open township on the route: what a scorer sees first.
+    /// The open township arrived at last by the schedule, else the first open one on the
+    /// route: what a scorer sees first.
     pub current_township_id: Option<String>,
     /// Every active scorer.
     pub scorers: Vec<ScorerProgress>,
@@ -213,6 +223,7 @@ fn cell(
     scorer: &Scorer,
     township_id: &str,
     sheets: &HashMap<(&str, &str), &store::SheetStatusRow>,
+    windows: &HashMap<String, Window>,
 ) -> SheetCell {
     let sheet = sheets.get(&(scorer.id.as_str(), township_id));
     let state = match sheet.map(|s| s.status) {
@@ -222,10 +233,16 @@ fn cell(
         Some(SheetStatus::Draft) => SheetProgress::Draft,
         None => SheetProgress::NotStarted,
     };
+    let late = state == SheetProgress::Submitted
+        && crate::schedule::late(
+            sheet.and_then(|s| s.submitted_at.as_deref()),
+            windows.get(township_id),
+        );
     SheetCell {
         township_id: township_id.to_string(),
         state,
         sheet_id: sheet.map(|s| s.sheet_id.clone()),
+        late,
     }
 }
 
@@ -234,8 +251,10 @@ fn cell(
 pub fn scoring_board(ctx: &Ctx) -> ApiResult<ScoringBoard> {
     let townships = enabled_townships(ctx)?;
     let scorers = list_scorers(ctx)?;
-    let states: HashMap<String, ScoringState> =
-        ctx.store.read(store::states)?.into_iter().collect();
+    let manual: HashMap<String, ManualState> =
+        ctx.store.read(store::manual_states)?.into_iter().collect();
+    let windows = crate::schedule::windows(ctx, &townships)?;
+    let now = ctx.now();
     let reasons = ctx.store.read(store::close_reasons)?;
     let statuses = ctx.store.read(store::sheet_statuses)?;
     let by_pair: HashMap<(&str, &str), &store::SheetStatusRow> = statuses
@@ -246,8 +265,10 @@ pub fn scoring_board(ctx: &Ctx) -> ApiResult<ScoringBoard> {
     let grid: Vec<ScorerProgress> = active
         .iter()
         .map(|s| {
-            let sheets: Vec<SheetCell> =
-                townships.iter().map(|t| cell(s, &t.id, &by_pair)).collect();
+            let sheets: Vec<SheetCell> = townships
+                .iter()
+                .map(|t| cell(s, &t.id, &by_pair, &windows))
+                .collect();
             let count = |p: SheetProgress| sheets.iter().filter(|c| c.state == p).count() as i32;
             ScorerProgress {
                 scorer_id: s.id.clone(),
@@ -264,13 +285,17 @@ pub fn scoring_board(ctx: &Ctx) -> ApiResult<ScoringBoard> {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let state = states.get(&t.id).copied().unwrap_or(ScoringState::NotOpen);
+            let manual = manual.get(&t.id).copied().unwrap_or(ManualState::Auto);
+            let window = windows.get(&t.id);
+            let state = schedule::effective_state(manual, window, now);
             let cells = grid.iter().filter_map(|g| Some((g, g.sheets.get(i)?)));
             TownshipScoring {
                 township_id: t.id.clone(),
                 name: t.name.clone(),
                 position: t.position,
                 state,
+                by_schedule: manual == ManualState::Auto,
+                opens_at: window.map(|w| crate::schedule::beijing_text(w.opens)),
                 expected: expected_for(&scorers, &t.id),
                 // Every submitted sheet counts, an inactive scorer's too (as the ranking does).
                 submitted: statuses
@@ -291,10 +316,15 @@ pub fn scoring_board(ctx: &Ctx) -> ApiResult<ScoringBoard> {
             }
         })
         .collect();
+    // Day 1's townships all stay open until midnight: the one being visited is the open one
+    // arrived at last; without a schedule, the first open one on the route.
+    let arrived = |r: &TownshipScoring| windows.get(&r.township_id).map(|w| w.opens);
     let current = rows
         .iter()
-        .find(|r| r.state == ScoringState::Open)
-        .map(|r| r.township_id.clone());
+        .enumerate()
+        .filter(|(_, r)| r.state == ScoringState::Open)
+        .max_by_key(|(i, r)| (arrived(r), std::cmp::Reverse(*i)))
+        .map(|(_, r)| r.township_id.clone());
     Ok(ScoringBoard {
         townships: rows,
         current_township_id: current,
@@ -429,7 +459,7 @@ pub fn open_sheet(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<Sh
     {
         return Ok(sheet);
     }
-    let state = ctx.store.read(|c| store::state(c, township_id))?;
+    let state = crate::schedule::state_now(ctx, &township)?;
     if state != ScoringState::Open || !township.enabled {
         return Err(refuse(
             ErrorCode::ScoringClosed,
@@ -444,6 +474,16 @@ pub fn open_sheet(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<Sh
             None => store::create_sheet(tx, scorer_id, township_id),
         }
     })?)
+}
+
+/// Whether a township is being scored now on this device: the organiser's manual state, else
+/// the schedule's (see `guanmo_domain::schedule::effective_state`). Every check of "is
+/// scoring open" goes through this.
+pub fn scoring_state_now(ctx: &Ctx, township_id: &str) -> ApiResult<ScoringState> {
+    let township = ctx
+        .store
+        .read(|c| guanmo_store::roster::get(c, township_id))?;
+    crate::schedule::state_now(ctx, &township)
 }
 
 /// The sheet as stored (背靠背: a 评分人 sees only their own).
@@ -463,7 +503,7 @@ pub(crate) fn editable(ctx: &Ctx, sheet_id: &str) -> ApiResult<Sheet> {
             "评分表已提交锁定,如需修改请联系组织方解锁".into(),
         ));
     }
-    if ctx.store.read(|c| store::state(c, &sheet.township_id))? != ScoringState::Open {
+    if scoring_state_now(ctx, &sheet.township_id)? != ScoringState::Open {
         return Err(refuse(
             ErrorCode::ScoringClosed,
             "评分状态",
@@ -907,8 +947,8 @@ mod tests {
             "the old close path keeps the rule too"
         );
         assert_eq!(
-            ctx.store.read(|c| store::state(c, t0)).unwrap(),
-            ScoringState::Open,
+            ctx.store.read(|c| store::manual_state(c, t0)).unwrap(),
+            ManualState::Open,
             "a refused close changes nothing"
         );
 

@@ -9,12 +9,15 @@ pub mod device;
 pub mod feed;
 pub mod hlc;
 pub mod ids;
+pub mod paper;
 pub mod people;
 pub mod photos;
 pub mod points;
 pub mod problem;
+pub mod results;
 pub mod roster;
 pub mod rubric;
+pub mod schedule;
 pub mod scoring;
 pub mod words;
 

@@ -100,6 +100,11 @@ pub struct Township {
     pub slot_minutes: Option<i32>,
     /// Stops (观摩点) and other notes.
     pub note: String,
+    /// 评比组 the township is ranked in; blank: the default from its kind (街道组 / 乡镇组,
+    /// see `results::group_of`).
+    #[serde(default)]
+    #[specta(optional)]
+    pub eval_group: String,
     /// Increments on every change; edits must name the version they started from.
     pub version: i32,
 }

@@ -105,11 +105,13 @@ pub enum Kind {
     /// A person (人员) with their one-time sign-in code, if one is issued: the hub's. PINs
     /// never travel (they are per device).
     Person,
+    /// The tour's settings (观摩日期; entity id `tour_settings`): the hub's.
+    TourSettings,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 19] = [
+    pub const ALL: [Kind; 20] = [
         Kind::Roster,
         Kind::Rubric,
         Kind::AggregationRule,
@@ -129,6 +131,7 @@ impl Kind {
         Kind::CommentAppeal,
         Kind::LikeCount,
         Kind::Person,
+        Kind::TourSettings,
     ];
 
     /// Name in the log.
@@ -153,6 +156,7 @@ impl Kind {
             Kind::CommentAppeal => "comment_appeal",
             Kind::LikeCount => "like_count",
             Kind::Person => "person",
+            Kind::TourSettings => "tour_settings",
         }
     }
 
@@ -189,6 +193,7 @@ impl Kind {
             "township" => (Kind::Roster, "*".to_string()),
             "rubric" => (Kind::Rubric, "1".to_string()),
             "aggregation_rule" => (Kind::AggregationRule, "aggregation_rule".to_string()),
+            "tour_settings" => (Kind::TourSettings, "tour_settings".to_string()),
             "scorer" => (Kind::Scorer, entity_id.to_string()),
             "person" => (Kind::Person, entity_id.to_string()),
             "scoring_state" => (Kind::ScoringState, entity_id.to_string()),
@@ -244,6 +249,7 @@ impl Kind {
                 | Kind::ScoringState
                 | Kind::Moderator
                 | Kind::Person
+                | Kind::TourSettings
         )
     }
 
@@ -319,7 +325,7 @@ impl Kind {
                 t!("rubric_criteria", &["id"], None),
                 t!("rubric_adjustments", &["id"], None),
             ],
-            Kind::AggregationRule => &[t!("meta", &["key"], Some("key"))],
+            Kind::AggregationRule | Kind::TourSettings => &[t!("meta", &["key"], Some("key"))],
             Kind::Scorer => &[t!("scorers", &["id"], Some("id"))],
             Kind::Person => &[
                 t!("people", &["id"], Some("id")),
@@ -762,6 +768,9 @@ pub fn append_hub_baseline(tx: &WriteTx<'_>) -> Result<u32> {
     set.insert((Kind::Rubric, "1".to_string()));
     if meta::get(conn, "aggregation_rule")?.is_some() {
         set.insert((Kind::AggregationRule, "aggregation_rule".to_string()));
+    }
+    if meta::get(conn, "tour_settings")?.is_some() {
+        set.insert((Kind::TourSettings, "tour_settings".to_string()));
     }
     for (kind, sql) in [
         (Kind::Scorer, "SELECT id FROM scorers"),

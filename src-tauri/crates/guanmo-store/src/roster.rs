@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 const ENTITY: &str = "township";
 const COLUMNS: &str =
-    "id, code, name, kind, enabled, position, day, arrival, slot_minutes, note, version";
+    "id, code, name, kind, enabled, position, day, arrival, slot_minutes, note, version, eval_group";
 
 fn kind_to_sql(k: TownshipKind) -> &'static str {
     match k {
@@ -39,6 +39,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Township> {
         slot_minutes: r.get(8)?,
         note: r.get(9)?,
         version: r.get(10)?,
+        eval_group: r.get(11)?,
     })
 }
 
@@ -151,6 +152,25 @@ fn write_fields(tx: &WriteTx<'_>, id: &str, input: &TownshipInput) -> Result<()>
         ],
     )?;
     Ok(())
+}
+
+/// Puts a township in a 评比组 (blank: the default from its kind), as a roster edit that
+/// replicates with the roster and bumps the version.
+pub fn set_eval_group(tx: &WriteTx<'_>, id: &str, group: &str) -> Result<Township> {
+    let n = tx.conn().execute(
+        "UPDATE townships SET eval_group = ?2, version = version + 1, updated_at = ?3
+         WHERE id = ?1",
+        params![id, group, tx.at()],
+    )?;
+    if n != 1 {
+        return Err(StoreError::NotFound {
+            entity: ENTITY,
+            id: id.to_string(),
+        });
+    }
+    let t = get(tx.conn(), id)?;
+    log(tx, "update", &t)?;
+    Ok(t)
 }
 
 /// Sets the visit order: `ids` must hold every township exactly once (checked by the caller).

@@ -4,6 +4,7 @@
 
 use crate::{ChangeInput, Result, StoreError, WriteTx};
 use guanmo_domain::points::Points;
+use guanmo_domain::schedule::{ManualState, TourSettings};
 use guanmo_domain::scoring::{
     AdjustmentMark, AuditEntry, AuditKind, Mark, Scorer, ScorerInput, ScoringState, Sheet,
     SheetStatus,
@@ -112,25 +113,30 @@ pub fn update_scorer(
     Ok(s)
 }
 
-/// Scoring state of every township that was ever opened.
-pub fn states(conn: &Connection) -> Result<Vec<(String, ScoringState)>> {
+/// Meta key of the tour's settings (观摩日期), replicated from the hub as op kind
+/// `tour_settings`.
+pub const TOUR_SETTINGS: &str = "tour_settings";
+
+fn manual_of(s: &str) -> ManualState {
+    match s {
+        "open" => ManualState::Open,
+        "closed" => ManualState::Closed,
+        _ => ManualState::Auto,
+    }
+}
+
+/// The organiser's manual state of every township that has one (a township without a row
+/// follows the schedule, as one set to `auto` does).
+pub fn manual_states(conn: &Connection) -> Result<Vec<(String, ManualState)>> {
     let mut st = conn.prepare("SELECT township_id, state FROM township_scoring")?;
     let rows = st.query_map([], |r| {
-        let s: String = r.get(1)?;
-        Ok((
-            r.get::<_, String>(0)?,
-            if s == "open" {
-                ScoringState::Open
-            } else {
-                ScoringState::Closed
-            },
-        ))
+        Ok((r.get::<_, String>(0)?, manual_of(&r.get::<_, String>(1)?)))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Scoring state of one township.
-pub fn state(conn: &Connection, township_id: &str) -> Result<ScoringState> {
+/// The organiser's manual state of one township ([`ManualState::Auto`] without one).
+pub fn manual_state(conn: &Connection, township_id: &str) -> Result<ManualState> {
     let s: Option<String> = conn
         .query_row(
             "SELECT state FROM township_scoring WHERE township_id = ?1",
@@ -138,17 +144,58 @@ pub fn state(conn: &Connection, township_id: &str) -> Result<ScoringState> {
             |r| r.get(0),
         )
         .optional()?;
-    Ok(match s.as_deref() {
-        Some("open") => ScoringState::Open,
-        Some(_) => ScoringState::Closed,
-        None => ScoringState::NotOpen,
+    Ok(s.as_deref().map_or(ManualState::Auto, manual_of))
+}
+
+/// The organiser's manual state of one township as a [`ScoringState`] (`auto` or no row:
+/// [`ScoringState::NotOpen`]). This ignores the schedule: whether a township is open now is
+/// `guanmo_api::scoring::scoring_state_now`.
+pub fn state(conn: &Connection, township_id: &str) -> Result<ScoringState> {
+    Ok(match manual_state(conn, township_id)? {
+        ManualState::Open => ScoringState::Open,
+        ManualState::Closed => ScoringState::Closed,
+        ManualState::Auto => ScoringState::NotOpen,
+    })
+}
+
+/// The tour's settings (defaults until the organiser sets them).
+pub fn tour_settings(conn: &Connection) -> Result<TourSettings> {
+    Ok(crate::meta::get(conn, TOUR_SETTINGS)?
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default())
+}
+
+/// Saves the tour's settings; the change row makes the op log replicate them.
+pub fn set_tour_settings(tx: &WriteTx<'_>, settings: &TourSettings) -> Result<()> {
+    crate::meta::set(tx, TOUR_SETTINGS, &serde_json::to_string(settings)?)?;
+    tx.record(ChangeInput {
+        entity: TOUR_SETTINGS,
+        entity_id: TOUR_SETTINGS.into(),
+        op: "set",
+        payload: serde_json::to_value(settings)?,
     })
 }
 
 /// Opens or closes scoring of a township.
 pub fn set_state(tx: &WriteTx<'_>, township_id: &str, open: bool) -> Result<()> {
     let state = if open { "open" } else { "closed" };
-    write_state(tx, township_id, open, serde_json::json!({ "state": state }))
+    write_state(
+        tx,
+        township_id,
+        state,
+        serde_json::json!({ "state": state }),
+    )
+}
+
+/// Hands a township back to the schedule (按日程): it opens at its scheduled arrival and
+/// closes at the end of its tour day.
+pub fn follow_schedule(tx: &WriteTx<'_>, township_id: &str) -> Result<()> {
+    write_state(
+        tx,
+        township_id,
+        "auto",
+        serde_json::json!({ "state": "auto" }),
+    )
 }
 
 /// Closes scoring of a township, noting in the change log why it closed although some sheets
@@ -168,16 +215,17 @@ pub fn close_with_reason(
     write_state(
         tx,
         township_id,
-        false,
+        "closed",
         serde_json::json!({ "state": "closed", "reason": reason, "missing": missing }),
     )
 }
 
-/// The reason given when each township's scoring was last closed, if one was given.
+/// The reason given when each township's scoring was last closed here, if one was given
+/// and the township was not opened or handed back to the schedule since.
 pub fn close_reasons(conn: &Connection) -> Result<std::collections::HashMap<String, String>> {
     let mut st = conn.prepare(
         "SELECT entity_id, json_extract(payload, '$.reason') FROM changes
-         WHERE entity = 'scoring_state' AND op = 'close' ORDER BY seq",
+         WHERE entity = 'scoring_state' AND op IN ('close', 'open', 'auto') ORDER BY seq",
     )?;
     let rows = st.query_map([], |r| {
         Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
@@ -196,10 +244,9 @@ pub fn close_reasons(conn: &Connection) -> Result<std::collections::HashMap<Stri
 fn write_state(
     tx: &WriteTx<'_>,
     township_id: &str,
-    open: bool,
+    state: &'static str,
     payload: serde_json::Value,
 ) -> Result<()> {
-    let state = if open { "open" } else { "closed" };
     tx.conn().execute(
         "INSERT INTO township_scoring (township_id, state, opened_at, closed_at)
          VALUES (?1, ?2, CASE WHEN ?2 = 'open' THEN ?3 END, CASE WHEN ?2 = 'closed' THEN ?3 END)
@@ -211,7 +258,11 @@ fn write_state(
     tx.record(ChangeInput {
         entity: "scoring_state",
         entity_id: township_id.to_string(),
-        op: if open { "open" } else { "close" },
+        op: match state {
+            "open" => "open",
+            "closed" => "close",
+            _ => "auto",
+        },
         payload,
     })
 }
@@ -653,11 +704,14 @@ pub struct SheetStatusRow {
     pub township_id: String,
     /// Draft or submitted.
     pub status: SheetStatus,
+    /// When it was (last) submitted, RFC 3339.
+    pub submitted_at: Option<String>,
 }
 
-/// Every sheet's (id, scorer, township, status), for the progress board.
+/// Every sheet's (id, scorer, township, status, submitted at), for the progress board.
 pub fn sheet_statuses(conn: &Connection) -> Result<Vec<SheetStatusRow>> {
-    let mut st = conn.prepare("SELECT id, scorer_id, township_id, status FROM sheets")?;
+    let mut st =
+        conn.prepare("SELECT id, scorer_id, township_id, status, submitted_at FROM sheets")?;
     let rows = st.query_map([], |r| {
         let s: String = r.get(3)?;
         Ok(SheetStatusRow {
@@ -669,6 +723,7 @@ pub fn sheet_statuses(conn: &Connection) -> Result<Vec<SheetStatusRow>> {
             } else {
                 SheetStatus::Draft
             },
+            submitted_at: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

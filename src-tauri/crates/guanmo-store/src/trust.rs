@@ -53,7 +53,8 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
         | Kind::Scorer
         | Kind::ScoringState
         | Kind::Moderator
-        | Kind::Person => false,
+        | Kind::Person
+        | Kind::TourSettings => false,
     }
 }
 

@@ -152,3 +152,21 @@ export function auditChange(e: AuditEntry): string {
   const show = (v: string | null) => (v === null || v === "" ? "(空)" : v);
   return `${show(e.old_value)} → ${show(e.new_value)}`;
 }
+
+/** Tenths as signed points, such as `+1.0` or `-2.5` (0 prints as `0.0`). */
+export function signedPoints(tenths: number): string {
+  const v = (tenths / 10).toFixed(1);
+  return tenths > 0 ? `+${v}` : v;
+}
+
+/** A band rule in words, as the backend prints it: 第1–3名, 倒数3名, 90分及以上. */
+export function bandRuleText(rule: import("../../ipc").BandRule): string {
+  switch (rule.kind) {
+    case "top":
+      return rule.from === rule.to ? `第${rule.from}名` : `第${rule.from}–${rule.to}名`;
+    case "bottom":
+      return `倒数${rule.count}名`;
+    case "at_least":
+      return `${rule.score}分及以上`;
+  }
+}

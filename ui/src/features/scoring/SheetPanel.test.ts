@@ -45,8 +45,8 @@ const eighteen: Rubric = {
 
 const board: ScoringBoard = {
   townships: [
-    { township_id: "t-yy", name: "宜阳街道", position: 1, state: "closed", expected: 2, submitted: 2, missing_scorer_ids: [], close_reason: null },
-    { township_id: "t-qf", name: "泉峰街道", position: 2, state: "open", expected: 2, submitted: 0, missing_scorer_ids: [], close_reason: null },
+    { township_id: "t-yy", name: "宜阳街道", position: 1, state: "closed", by_schedule: false, opens_at: null, expected: 2, submitted: 2, missing_scorer_ids: [], close_reason: null },
+    { township_id: "t-qf", name: "泉峰街道", position: 2, state: "open", by_schedule: false, opens_at: null, expected: 2, submitted: 0, missing_scorer_ids: [], close_reason: null },
   ],
   current_township_id: "t-qf",
   scorers: [],
@@ -429,16 +429,21 @@ describe("the township list: this scorer's own sheet in each township", () => {
   ].map((t) => ({ ...t, kind: "subdistrict", enabled: true, day: 1, arrival: null, slot_minutes: null, note: "", version: 1 })) as Township[];
   const leader: Scorer = { id: "s-2", name: "李四", group: "市领导", township_id: null, active: true, version: 1, work_unit: "" };
   const cells: SheetCell[] = [
-    { township_id: "t-yy", state: "submitted", sheet_id: "sheet-yy" },
-    { township_id: "t-qf", state: "draft", sheet_id: "sheet-qf" },
-    { township_id: "t-py", state: "not_started", sheet_id: null },
-    { township_id: "t-qt", state: "submitted", sheet_id: "sheet-qt" },
+    { township_id: "t-yy", state: "submitted", sheet_id: "sheet-yy", late: false },
+    { township_id: "t-qf", state: "draft", sheet_id: "sheet-qf", late: false },
+    { township_id: "t-py", state: "not_started", sheet_id: null, late: false },
+    // Submitted after its township's scheduled slot: 逾期.
+    { township_id: "t-qt", state: "submitted", sheet_id: "sheet-qt", late: true },
   ];
+  // 泉峰 was opened by the schedule, 培元 opens by it later; the others were set by hand.
+  const scheduled: Record<string, string> = { "t-qf": "2099-12-04T09:00:00+08:00", "t-py": "2099-12-05T10:30:00+08:00" };
   const row = (id: string, name: string, position: number, state: "open" | "closed" | "not_open") => ({
     township_id: id,
     name,
     position,
     state,
+    by_schedule: id in scheduled,
+    opens_at: scheduled[id] ?? null,
     expected: 1,
     submitted: 0,
     missing_scorer_ids: [],
@@ -498,16 +503,19 @@ describe("the township list: this scorer's own sheet in each township", () => {
     expect(stateOf("430482003000")).toBe("未评");
     expect(stateOf("430482005000")).toBe("已提交·已送达");
     // Whether scoring there is open, secondary.
-    expect(screen.getByTestId("sheet-open-430482002000").textContent).toBe("当前 · 评分中");
+    // Whether it follows the schedule, and when a township opens by it.
+    expect(screen.getByTestId("sheet-open-430482002000").textContent).toBe("当前 · 按日程·已开放");
     expect(screen.getByTestId("sheet-open-430482001000").textContent).toBe("已结束");
-    expect(screen.getByTestId("sheet-open-430482003000").textContent).toBe("未开始");
+    expect(screen.getByTestId("sheet-open-430482003000").textContent).toBe("按日程·12月5日 10:30开放");
 
     // The submitted sheet's header says it has not reached the hub yet.
     await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("草稿")); // the current one opened first
     await fireEvent.click(screen.getByTestId("sheet-township-430482001000"));
     await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交,待上传"));
+    expect(screen.queryByTestId("sheet-late")).toBeNull();
     await fireEvent.click(screen.getByTestId("sheet-township-430482005000"));
     await waitFor(() => expect(screen.getByTestId("sheet-status").textContent).toBe("已提交,已送达主机"));
+    expect(screen.getByTestId("sheet-late").textContent).toBe("逾期");
   });
 
   it("on the hub or a laptop not paired: plain 已提交", async () => {

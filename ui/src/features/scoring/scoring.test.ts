@@ -8,7 +8,10 @@ import {
   markText,
   missingNames,
   mySheetBadge,
+  opensText,
   reasonProblem,
+  stateLabel,
+  tourDateProblem,
   sheetTotal,
   totalText,
   townshipsForSheet,
@@ -72,9 +75,9 @@ describe("townships for the sheet", () => {
   ] as Township[];
   const board: ScoringBoard = {
     townships: [
-      { township_id: "c", name: "C", position: 3, state: "not_open", expected: 3, submitted: 0, missing_scorer_ids: [], close_reason: null },
-      { township_id: "a", name: "A", position: 1, state: "closed", expected: 3, submitted: 3, missing_scorer_ids: [], close_reason: null },
-      { township_id: "b", name: "B", position: 2, state: "open", expected: 3, submitted: 1, missing_scorer_ids: [], close_reason: null },
+      { township_id: "c", name: "C", position: 3, state: "not_open", by_schedule: false, opens_at: null, expected: 3, submitted: 0, missing_scorer_ids: [], close_reason: null },
+      { township_id: "a", name: "A", position: 1, state: "closed", by_schedule: false, opens_at: null, expected: 3, submitted: 3, missing_scorer_ids: [], close_reason: null },
+      { township_id: "b", name: "B", position: 2, state: "open", by_schedule: false, opens_at: null, expected: 3, submitted: 1, missing_scorer_ids: [], close_reason: null },
     ],
     current_township_id: "b",
     scorers: [],
@@ -88,12 +91,12 @@ describe("townships for the sheet", () => {
       ...board,
       townships: board.townships.map((t) => (t.township_id === "b" ? { ...t, missing_scorer_ids: ["s-2", "s-1"] } : t)),
       scorers: [
-        { scorer_id: "s-1", name: "张三", group: "市领导", work_unit: "", expected: 3, submitted: 1, sheets: [{ township_id: "b", state: "draft", sheet_id: "x" }] },
+        { scorer_id: "s-1", name: "张三", group: "市领导", work_unit: "", expected: 3, submitted: 1, sheets: [{ township_id: "b", state: "draft", sheet_id: "x", late: false }] },
         { scorer_id: "s-2", name: "李四", group: "市领导", work_unit: "", expected: 3, submitted: 0, sheets: [] },
       ],
     };
     const list = townshipsForSheet(withGrid, towns, "s-1");
-    expect(list[0].mine).toEqual({ township_id: "b", state: "draft", sheet_id: "x" });
+    expect(list[0].mine).toEqual({ township_id: "b", state: "draft", sheet_id: "x", late: false });
     expect(list[1].mine).toBeNull();
     expect(townshipsForSheet(withGrid, towns)[0].mine).toBeNull();
     expect(missingNames(withGrid, "b")).toEqual(["李四", "张三"]);
@@ -102,12 +105,12 @@ describe("townships for the sheet", () => {
 });
 
 describe("a scorer's own sheet, as their list shows it", () => {
-  const submitted = { township_id: "a", state: "submitted" as const, sheet_id: "s-a" };
+  const submitted = { township_id: "a", state: "submitted" as const, sheet_id: "s-a", late: false };
   it("reads 未评 / 草稿 / 回避 whatever the device", () => {
     expect(mySheetBadge(null, null).label).toBe("未评");
-    expect(mySheetBadge({ township_id: "a", state: "not_started", sheet_id: null }, null).label).toBe("未评");
-    expect(mySheetBadge({ township_id: "a", state: "draft", sheet_id: "s-a" }, null).label).toBe("草稿");
-    expect(mySheetBadge({ township_id: "a", state: "recused", sheet_id: null }, null).label).toBe("回避");
+    expect(mySheetBadge({ township_id: "a", state: "not_started", sheet_id: null, late: false }, null).label).toBe("未评");
+    expect(mySheetBadge({ township_id: "a", state: "draft", sheet_id: "s-a", late: false }, null).label).toBe("草稿");
+    expect(mySheetBadge({ township_id: "a", state: "recused", sheet_id: null, late: false }, null).label).toBe("回避");
   });
   it("says whether a submitted sheet reached the hub only on a laptop paired with it", () => {
     expect(mySheetBadge(submitted, { to_hub: true, pending_sheet_ids: ["s-a"], pending_comment_ids: [], pending_records: 1 })).toEqual({ label: "已提交·待上传", tone: "pending" });
@@ -152,5 +155,31 @@ describe("groupAndUnit", () => {
     expect(groupAndUnit({ group: "市领导", work_unit: "市委办公室" })).toBe("市领导 · 市委办公室");
     expect(groupAndUnit({ group: "市领导", work_unit: "" })).toBe("市领导");
     expect(groupAndUnit({ group: "市领导" })).toBe("市领导");
+  });
+});
+
+describe("scoring by the schedule, as the board and the scorer's list say it", () => {
+  // 2026-12-04 08:00 in Beijing.
+  const now = new Date("2026-12-04T00:00:00Z");
+  const t = (state: "open" | "closed" | "not_open", by_schedule: boolean, opens_at: string | null = null) => ({ state, by_schedule, opens_at });
+  it("names who opened it: the schedule or the organiser", () => {
+    expect(stateLabel(t("open", true, "2026-12-04T07:30:00+08:00"), now)).toBe("按日程·已开放");
+    expect(stateLabel(t("open", false), now)).toBe("手动开放");
+    expect(stateLabel(t("closed", false), now)).toBe("已结束");
+    expect(stateLabel(t("closed", true, "2026-12-03T09:00:00+08:00"), now)).toBe("已结束");
+  });
+  it("says when a township opens by the schedule: the time today, the date on another day", () => {
+    expect(stateLabel(t("not_open", true, "2026-12-04T09:30:00+08:00"), now)).toBe("按日程·09:30开放");
+    expect(stateLabel(t("not_open", true, "2026-12-05T14:00:00+08:00"), now)).toBe("按日程·12月5日 14:00开放");
+    // Late on 12-03 UTC is already 12-04 in Beijing.
+    expect(opensText("2026-12-04T09:30:00+08:00", new Date("2026-12-03T16:30:00Z"))).toBe("09:30");
+    expect(stateLabel(t("not_open", true), now)).toBe("未开始");
+    expect(stateLabel(t("not_open", false), now)).toBe("未开始");
+  });
+  it("takes a 观摩日期 only as a real calendar date, or nothing", () => {
+    expect(tourDateProblem("")).toBeNull();
+    expect(tourDateProblem("2026-12-04")).toBeNull();
+    expect(tourDateProblem("2026-02-30")).not.toBeNull();
+    expect(tourDateProblem("2026/12/04")).not.toBeNull();
   });
 });

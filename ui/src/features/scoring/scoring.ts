@@ -15,6 +15,53 @@ export const STATE_LABELS: Record<ScoringState, string> = {
   closed: "已结束",
 };
 
+/** Beijing is UTC+8 all year: the tour's times are shown as they are there. */
+const BEIJING_MS = 8 * 3600 * 1000;
+
+/** Today's date in Beijing, "YYYY-MM-DD". */
+export function beijingDate(now: Date): string {
+  return new Date(now.getTime() + BEIJING_MS).toISOString().slice(0, 10);
+}
+
+/**
+ * When a township opens by the schedule, from the board's `opens_at` (RFC 3339 in Beijing time,
+ * "2026-12-05T09:30:00+08:00"): "09:30" on the day itself, "12月5日 09:30" before it.
+ */
+export function opensText(opensAt: string, now: Date): string {
+  const date = opensAt.slice(0, 10);
+  const time = opensAt.slice(11, 16);
+  if (date === beijingDate(now)) return time;
+  const [, m, d] = date.split("-").map(Number);
+  return `${m}月${d}日 ${time}`;
+}
+
+/**
+ * A township's scoring state as the board and the scorer's list show it: 手动开放 when the
+ * organiser opened it by hand, 按日程·已开放 when the schedule opened it, 按日程·HH:MM开放 before
+ * its scheduled arrival, 已结束 when closed (by hand, or the tour day is over), 未开始 when it
+ * has no schedule and was not opened.
+ */
+export function stateLabel(t: Pick<TownshipScoring, "state" | "by_schedule" | "opens_at">, now: Date): string {
+  switch (t.state) {
+    case "open":
+      return t.by_schedule ? "按日程·已开放" : "手动开放";
+    case "closed":
+      return STATE_LABELS.closed;
+    case "not_open":
+      return t.by_schedule && t.opens_at ? `按日程·${opensText(t.opens_at, now)}开放` : STATE_LABELS.not_open;
+  }
+}
+
+/** A 观摩日期 as typed: "" (not set) or a real calendar date "YYYY-MM-DD"; the message when not. */
+export function tourDateProblem(value: string): string | null {
+  const v = value.trim();
+  if (v === "") return null;
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  const d = m ? new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) : null;
+  if (!d || d.toISOString().slice(0, 10) !== v) return "观摩日期应为 YYYY-MM-DD,例如 2026-12-04";
+  return null;
+}
+
 export type MarkCheck = { ok: true; value: number | null } | { ok: false; message: string };
 
 /**

@@ -8,6 +8,7 @@
 pub(crate) mod cells;
 pub mod people_file;
 mod roster_file;
+pub mod routine_file;
 mod rubric_file;
 mod table;
 mod text;

@@ -329,6 +329,7 @@ mod tests {
             arrival: input.arrival.clone(),
             slot_minutes: input.slot_minutes,
             note: input.note.clone(),
+            eval_group: String::new(),
             version: 1,
         }
     }

@@ -1,8 +1,9 @@
 //! Result documents: the results workbook (one 评分表 per scorer, the 汇总表 the vote
 //! supervisors sign, the 排名通报 and the 审计记录 of submissions and unlocks) and the raw
-//! marks as CSV. Invariant: every figure comes from the submitted sheets and the standings the
-//! app itself shows (`scoring::get_standings`), nothing in a file is a formula, and a file is
-//! written whole or not at all (`files::write_atomically`).
+//! marks as CSV. Invariant: every figure comes from the submitted sheets, the standings and the
+//! grouped results the app itself shows (`scoring::get_standings`, `results::get_results`),
+//! nothing in a file is a formula, and a file is written whole or not at all
+//! (`files::write_atomically`).
 
 mod marks_csv;
 mod workbook;
@@ -10,6 +11,7 @@ mod workbook;
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
 use guanmo_domain::aggregation::{StandingStatus, Standings};
 use guanmo_domain::points::Points;
+use guanmo_domain::results::{GroupedResults, ResultRow};
 use guanmo_domain::roster::Township;
 use guanmo_domain::rubric::{Adjustment, AdjustmentKind, Category, Criterion, Rubric};
 use guanmo_domain::scoring::{AuditEntry, Scorer, Sheet, SheetStatus};
@@ -49,6 +51,8 @@ struct Results {
     /// Submitted sheets only, in route order then scorer order.
     submitted: Vec<Sheet>,
     standings: Standings,
+    /// The ranking per 评比组 with organiser adjustments, blend and bands.
+    grouped: GroupedResults,
     audit: Vec<AuditEntry>,
     /// The sealed tally's SHA-256, once revealed and still what was sealed (揭晓).
     digest: Option<String>,
@@ -71,6 +75,8 @@ impl Results {
                 .filter(|s| s.status == SheetStatus::Submitted)
                 .collect(),
             standings: crate::scoring::get_standings(ctx)?,
+            // Asked after `get_standings`, which checks who looks.
+            grouped: crate::results::results_unchecked(ctx)?,
             audit: crate::scoring::audit_log(ctx, None)?,
             digest: crate::tally::printed_digest(ctx)?,
             exported_by: crate::people::signed_in(ctx)?.map_or_else(
@@ -88,6 +94,16 @@ impl Results {
     fn township_name(&self, id: &str) -> String {
         self.township(id)
             .map_or_else(|| format!("(未知乡镇 {id})"), |t| t.name.clone())
+    }
+
+    /// A township's row in its group, with the group name.
+    fn result_row(&self, id: &str) -> Option<(&str, &ResultRow)> {
+        self.grouped.groups.iter().find_map(|g| {
+            g.rows
+                .iter()
+                .find(|r| r.township_id == id)
+                .map(|r| (g.name.as_str(), r))
+        })
     }
 
     fn scorer(&self, id: &str) -> Option<&Scorer> {
@@ -149,11 +165,6 @@ fn add_points(a: f64, b: f64) -> f64 {
 /// Points as people write them: `8`, `7.5`, `-2`.
 fn points_text(v: f64) -> String {
     Points::from_f64(v).map_or_else(|_| v.to_string(), |p| p.to_string())
-}
-
-/// The sheet's total as printed on it: criteria plus bonus minus penalty.
-fn sheet_total(sheet: &Sheet) -> f64 {
-    add_points(sheet.base_total, sheet.adjustment_total)
 }
 
 /// The short status of an unranked township, as the ranking notice prints it.

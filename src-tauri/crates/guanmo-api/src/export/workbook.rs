@@ -5,7 +5,7 @@
 //! wide, with its header row repeated on each page. The 汇总表, 排名通报 and every 评分表 name
 //! the rubric version they were scored on (评分标准:… 第N版), with its reason if it was revised.
 
-use super::{add_points, beijing_time, mark_points, sheet_total, signed, status_text, Results};
+use super::{add_points, beijing_time, mark_points, signed, status_text, Results};
 use guanmo_domain::aggregation::{Standing, StandingStatus, TrimSide};
 use guanmo_domain::points::Points;
 use guanmo_domain::rubric::Rubric;
@@ -221,9 +221,20 @@ fn tally(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
         .map(|m| (m.sheet_id.as_str(), (m.trimmed, m.counted)))
         .collect();
 
+    // Each scorer's cell is their criteria total — the figure the rule trims — so the struck
+    // cells are exactly the highest and lowest printed; where per-scorer 加减分 exist they get a
+    // column of their own beside it, never folded into the trimmed figure.
+    let per_scorer_adjustments = res.submitted.iter().any(|s| s.adjustment_total != 0.0);
+    let per: usize = if per_scorer_adjustments { 2 } else { 1 };
     let first_scorer: ColNum = 2;
-    let after = first_scorer + col(scorers.len());
-    let tail = ["去分后平均分", "加减分平均", "最终得分", "名次", "备注"];
+    let after = first_scorer + col(scorers.len() * per);
+    let blended = res.grouped.blended;
+    let mut tail = vec!["去分后平均分", "加减分平均", "组织方加减分"];
+    if blended {
+        tail.extend(["观摩得分", "平时考核"]);
+    }
+    tail.extend(["最终得分", "评比组", "名次", "备注", "计算过程"]);
+    let figures = tail.len() - 4; // the numeric columns before 评比组
     let last_col = after + col(tail.len()) - 1;
 
     line(
@@ -246,9 +257,16 @@ fn tally(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
     let (h1, h2) = (3, 4);
     block(ws, (h1, 0), (h2, 0), "站次", &f.header)?;
     block(ws, (h1, 1), (h2, 1), "乡镇(街道)", &f.header)?;
-    for (c, s) in (first_scorer..).zip(&scorers) {
-        ws.write_string_with_format(h1, c, &s.name, &f.header)?;
-        ws.write_string_with_format(h2, c, &s.group, &f.header)?;
+    for (i, s) in scorers.iter().enumerate() {
+        let c = first_scorer + col(i * per);
+        if per_scorer_adjustments {
+            ws.merge_range(h1, c, h1, c + 1, &s.name, &f.header)?;
+            ws.write_string_with_format(h2, c, format!("{} · 细则", s.group), &f.header)?;
+            ws.write_string_with_format(h2, c + 1, "加减分", &f.header)?;
+        } else {
+            ws.write_string_with_format(h1, c, &s.name, &f.header)?;
+            ws.write_string_with_format(h2, c, &s.group, &f.header)?;
+        }
     }
     for (c, label) in (after..).zip(tail) {
         block(ws, (h1, c), (h2, c), label, &f.header)?;
@@ -262,9 +280,13 @@ fn tally(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
         };
         ws.write_number_with_format(row, 0, f64::from(t.position), &f.rank)?;
         ws.write_string_with_format(row, 1, &t.name, &f.text)?;
-        for (c, s) in (first_scorer..).zip(&scorers) {
+        for (i, s) in scorers.iter().enumerate() {
+            let c = first_scorer + col(i * per);
             let Some(sheet) = sheets.get(&(s.id.as_str(), t.id.as_str())) else {
                 ws.write_blank(row, c, &f.points)?;
+                if per_scorer_adjustments {
+                    ws.write_blank(row, c + 1, &f.points)?;
+                }
                 continue;
             };
             let format = match uses.get(sheet.id.as_str()) {
@@ -275,13 +297,42 @@ fn tally(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
                 }
                 _ => &f.points,
             };
-            ws.write_number_with_format(row, c, sheet_total(sheet), format)?;
+            ws.write_number_with_format(row, c, sheet.base_total, format)?;
+            if per_scorer_adjustments {
+                ws.write_number_with_format(row, c + 1, sheet.adjustment_total, &f.signed)?;
+            }
         }
         number(ws, row, after, standing.base_aggregate, &f.result)?;
         number(ws, row, after + 1, standing.adjustment_mean, &f.result)?;
-        number(ws, row, after + 2, standing.result, &f.result)?;
-        number(ws, row, after + 3, standing.rank.map(f64::from), &f.rank)?;
-        ws.write_string_with_format(row, after + 4, tally_note(standing), &f.text)?;
+        let grouped = res.result_row(&t.id);
+        let result = grouped.map(|(_, r)| r);
+        let org = result.map_or(0, |r| r.organiser_adjustment_tenths);
+        number(ws, row, after + 2, Some(f64::from(org) / 10.0), &f.signed)?;
+        let mut c = after + 3;
+        if blended {
+            number(ws, row, c, result.and_then(|r| r.inspection), &f.result)?;
+            number(ws, row, c + 1, result.and_then(|r| r.routine), &f.result)?;
+            c += 2;
+        }
+        number(ws, row, c, result.and_then(|r| r.final_score), &f.result)?;
+        let group = grouped.map(|(g, _)| g).unwrap_or_default();
+        ws.write_string_with_format(row, c + 1, group, &f.text)?;
+        number(
+            ws,
+            row,
+            c + 2,
+            result.and_then(|r| r.rank).map(f64::from),
+            &f.rank,
+        )?;
+        let note = match result {
+            Some(r) if r.rank.is_some() && r.shared_rank => "并列".to_string(),
+            Some(r) if r.rank.is_some() => tally_note(standing),
+            Some(r) => r.unranked_reason.clone().unwrap_or_default(),
+            None => tally_note(standing),
+        };
+        ws.write_string_with_format(row, c + 3, &note, &f.text)?;
+        let arithmetic = result.map(|r| r.arithmetic.as_str()).unwrap_or_default();
+        ws.write_string_with_format(row, c + 4, arithmetic, &f.text)?;
         row += 1;
     }
 
@@ -320,10 +371,13 @@ fn tally(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
     for c in first_scorer..after {
         ws.set_column_width(c, 10)?;
     }
-    for c in after..after + 4 {
+    for c in after..after + col(figures) {
         ws.set_column_width(c, 9)?;
     }
-    ws.set_column_width(after + 4, 24)?;
+    ws.set_column_width(after + col(figures), 8)?;
+    ws.set_column_width(after + col(figures) + 1, 6)?;
+    ws.set_column_width(after + col(figures) + 2, 24)?;
+    ws.set_column_width(after + col(figures) + 3, 48)?;
     print_setup(ws, h1, h2, true)
 }
 
@@ -336,10 +390,11 @@ fn tally_note(s: &Standing) -> String {
     }
 }
 
-/// 排名通报: townships by rank, then the unranked with the reason.
+/// 排名通报: one table per 评比组, townships by rank then the unranked with the reason; the
+/// 观摩, 组织方加减分, 平时 and 档次 columns only where they apply to the group.
 fn notice(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError> {
     ws.set_name(NOTICE)?;
-    let last_col = 3;
+    let last_col = 7;
     line(
         ws,
         0,
@@ -356,23 +411,103 @@ fn notice(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxErro
     )?;
     ws.set_row_height(1, 48)?;
     line(ws, 2, last_col, &rubric_line(&res.rubric), &f.note)?;
-    let header = 3;
-    for (c, label) in (0..).zip(["名次", "乡镇(街道)", "得分", "备注"]) {
-        ws.write_string_with_format(header, c, label, &f.header)?;
+    line(
+        ws,
+        3,
+        last_col,
+        &format!("成绩计算:{}", res.grouped.settings_summary),
+        &f.subtitle,
+    )?;
+    ws.set_row_height(3, 48)?;
+    let mut row: RowNum = 5;
+    let mut first_header = None;
+    for g in &res.grouped.groups {
+        let adjusted = g.rows.iter().any(|r| r.organiser_adjustment_tenths != 0);
+        let blended = res.grouped.blended;
+        let banded = !g.bands.is_empty();
+        let mut labels = vec!["名次", "乡镇(街道)", "最终得分"];
+        if blended || adjusted {
+            labels.push("观摩得分");
+        }
+        if adjusted {
+            labels.push("组织方加减分");
+        }
+        if blended {
+            labels.push("平时考核");
+        }
+        if banded {
+            labels.push("档次");
+        }
+        labels.push("备注");
+        line(
+            ws,
+            row,
+            col(labels.len() - 1),
+            &format!("【{}】", g.name),
+            &f.label,
+        )?;
+        row += 1;
+        first_header.get_or_insert(row);
+        for (c, label) in (0..).zip(&labels) {
+            ws.write_string_with_format(row, c, *label, &f.header)?;
+        }
+        row += 1;
+        for r in &g.rows {
+            number(ws, row, 0, r.rank.map(f64::from), &f.rank)?;
+            ws.write_string_with_format(row, 1, &r.name, &f.text)?;
+            number(ws, row, 2, r.final_score, &f.result)?;
+            let mut c: ColNum = 3;
+            if blended || adjusted {
+                number(ws, row, c, r.inspection, &f.result)?;
+                c += 1;
+            }
+            if adjusted {
+                let t = f64::from(r.organiser_adjustment_tenths) / 10.0;
+                number(ws, row, c, Some(t), &f.signed)?;
+                c += 1;
+            }
+            if blended {
+                number(ws, row, c, r.routine, &f.result)?;
+                c += 1;
+            }
+            if banded {
+                ws.write_string_with_format(
+                    row,
+                    c,
+                    r.band.as_deref().unwrap_or_default(),
+                    &f.text,
+                )?;
+                c += 1;
+            }
+            let note = if r.rank.is_some() {
+                if r.shared_rank {
+                    "并列"
+                } else {
+                    ""
+                }
+            } else if r.standing.status == StandingStatus::Ranked {
+                "暂无最终得分"
+            } else {
+                status_text(&r.standing.status)
+            };
+            ws.write_string_with_format(row, c, note, &f.text)?;
+            row += 1;
+        }
+        row += 1;
     }
-    for (row, s) in (header + 1..).zip(&res.standings.rows) {
-        number(ws, row, 0, s.rank.map(f64::from), &f.rank)?;
-        ws.write_string_with_format(row, 1, res.township_name(&s.township_id), &f.text)?;
-        number(ws, row, 2, s.result, &f.result)?;
-        let note = match &s.status {
-            StandingStatus::Ranked if s.shared_rank => "并列",
-            other => status_text(other),
-        };
-        ws.write_string_with_format(row, 3, note, &f.text)?;
-    }
-    for (c, width) in [(0, 8), (1, 20), (2, 12), (3, 16)] {
+    for (c, width) in [
+        (0, 8),
+        (1, 20),
+        (2, 12),
+        (3, 12),
+        (4, 14),
+        (5, 12),
+        (6, 12),
+        (7, 16),
+    ] {
         ws.set_column_width(c, width)?;
     }
+    let header = first_header.unwrap_or(5);
     print_setup(ws, header, header, false)
 }
 
