@@ -3,7 +3,7 @@
 //! big screen shows each group's bars at 1920×1080 and 1366×768 with names no smaller than the
 //! hall needs (36 px / 28 px), all rows without scrolling; 逐名揭晓 starts from the last place.
 
-use crate::harness::{Desktop, Session};
+use crate::harness::{ok, Desktop, Session};
 use serde_json::{json, Value};
 
 /// The four of the brief first (two 街道, two towns), then every other enabled town but the last.
@@ -15,11 +15,6 @@ const FIRST: [&str; 4] = [
 ];
 /// Left without sheets so the big screen lists it as unranked, with the reason.
 const UNSCORED: &str = "430482206000"; // 塔山瑶族乡
-
-fn ok(r: Value, what: &str) -> Value {
-    assert!(r.get("ok").is_some(), "{what} failed: {r}");
-    r["ok"].clone()
-}
 
 /// Opens, fills and submits one sheet in the page (one round trip: 18 marks each).
 async fn submit_sheet(s: &Session, scorer: &str, township: &str, marks: &[(String, f64)]) {

@@ -29,6 +29,12 @@ fn app_binary() -> PathBuf {
     target.join("debug").join("guanmo-app")
 }
 
+/// The `ok` value of an [`Session::invoke`] answer; fails the test with the error otherwise.
+pub fn ok(r: serde_json::Value, what: &str) -> serde_json::Value {
+    assert!(r.get("ok").is_some(), "{what} failed: {r}");
+    r["ok"].clone()
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -423,5 +429,56 @@ impl Session {
         self.click("[data-testid='pair-submit']").await;
         self.wait_for_text("[data-testid='sync-state']", "已同步")
             .await;
+    }
+
+    // ---- 人员 and 谁在操作 steps the people, paper and sync scenarios share ----
+
+    /// Adds a person by command (人员 is tested in the window in `people.rs`); their id.
+    pub async fn add_person(&self, name: &str, roles: &[&str], scorer_id: Option<&str>) -> String {
+        let r = self
+            .invoke(
+                "save_person",
+                serde_json::json!({ "id": null, "expectedVersion": 0, "input": {
+                    "name": name, "work_unit": "市委办公室", "title": "", "roles": roles,
+                    "scorer_id": scorer_id, "active": true } }),
+            )
+            .await;
+        assert!(r.get("ok").is_some(), "save_person failed: {r}");
+        r["ok"]["id"].as_str().unwrap().to_string()
+    }
+
+    /// Signs `person_id` in with `pin` on the 谁在操作 screen, first pressing 切换用户 when
+    /// someone is signed in (waits for whichever of the two the window shows).
+    pub async fn sign_in_as(&self, person_id: &str, pin: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let state = self
+                .client
+                .execute(
+                    "if (document.querySelector(\"[data-testid='signin-screen']\")) return 'screen';
+                     if (document.querySelector(\"[data-testid='switch-user']\")) return 'signed-in';
+                     return '';",
+                    vec![],
+                )
+                .await
+                .unwrap();
+            match state.as_str() {
+                Some("screen") => break,
+                Some("signed-in") => {
+                    self.click("[data-testid='switch-user']").await;
+                    self.wait_for("[data-testid='signin-screen']").await;
+                    break;
+                }
+                _ if Instant::now() > deadline => {
+                    panic!("neither the 谁在操作 screen nor 切换用户 appeared")
+                }
+                _ => self.pause_ms(100).await,
+            }
+        }
+        self.click(&format!("[data-testid='signin-person-{person_id}']"))
+            .await;
+        self.set_value("[data-testid='signin-pin']", pin).await;
+        self.click("[data-testid='signin-submit']").await;
+        self.wait_for_gone("[data-testid='signin-screen']").await;
     }
 }

@@ -3,49 +3,13 @@
 //! one criterion differently; the app lists that one mismatch; settled against the paper, the
 //! two entries agree and the sheet counts as submitted, naming both clerks in the audit.
 
-use crate::harness::{Desktop, Session};
+use crate::harness::{ok, Desktop, Session};
 use serde_json::{json, Value};
 
 const YIYANG: &str = "430482001000";
 /// WebDriver's codes for Enter and Control in typed text (W3C WebDriver, "keyboard actions").
 const ENTER: char = '\u{E007}';
 const CONTROL: char = '\u{E009}';
-
-fn ok(r: Value, what: &str) -> Value {
-    assert!(r.get("ok").is_some(), "{what} failed: {r}");
-    r["ok"].clone()
-}
-
-async fn person(s: &Session, name: &str, role: &str) -> String {
-    let r = s
-        .invoke(
-            "save_person",
-            json!({ "id": null, "expectedVersion": 0, "input": {
-                "name": name, "work_unit": "市委办公室", "title": "", "roles": [role],
-                "scorer_id": null, "active": true } }),
-        )
-        .await;
-    ok(r, "save_person")["id"].as_str().unwrap().to_string()
-}
-
-async fn sign_in_as(s: &Session, id: &str, pin: &str) {
-    let shown = s
-        .client
-        .execute(
-            "return !!document.querySelector(\"[data-testid='signin-screen']\");",
-            vec![],
-        )
-        .await
-        .unwrap();
-    if shown != Value::Bool(true) {
-        s.click("[data-testid='switch-user']").await;
-    }
-    s.click(&format!("[data-testid='signin-person-{id}']"))
-        .await;
-    s.set_value("[data-testid='signin-pin']", pin).await;
-    s.click("[data-testid='signin-submit']").await;
-    s.wait_for_gone("[data-testid='signin-screen']").await;
-}
 
 /// Types `keys` into whatever has the focus, as a person does.
 async fn type_keys(s: &Session, keys: &str) {
@@ -147,7 +111,7 @@ async fn a_paper_sheet_entered_twice_with_one_mismatch_is_settled_and_counts() {
         .to_string();
 
     // People: the organiser and two 计分员, each with a PIN on this computer.
-    let boss = person(&s, "周主任", "organiser").await;
+    let boss = s.add_person("周主任", &["organiser"], None).await;
     ok(
         s.invoke(
             "set_person_pin",
@@ -161,9 +125,9 @@ async fn a_paper_sheet_entered_twice_with_one_mismatch_is_settled_and_counts() {
         .execute("window.dispatchEvent(new Event('focus'));", vec![])
         .await
         .unwrap();
-    sign_in_as(&s, &boss, "205817").await;
-    let first = person(&s, "甲计分员", "clerk").await;
-    let second = person(&s, "乙计分员", "clerk").await;
+    s.sign_in_as(&boss, "205817").await;
+    let first = s.add_person("甲计分员", &["clerk"], None).await;
+    let second = s.add_person("乙计分员", &["clerk"], None).await;
     for (id, pin) in [(&first, "730164"), (&second, "730165")] {
         ok(
             s.invoke("set_person_pin", json!({ "personId": id, "pin": pin }))
@@ -173,7 +137,7 @@ async fn a_paper_sheet_entered_twice_with_one_mismatch_is_settled_and_counts() {
     }
 
     // 一录, keyboard only: 2 points everywhere.
-    sign_in_as(&s, &first, "730164").await;
+    s.sign_in_as(&first, "730164").await;
     let keys = enter_by_keyboard(&s, '2', None).await;
     assert_eq!(keys, 2 + 1 + 18 * 2 + 1, "keys for one 18-criterion sheet");
     s.wait_for_text("[data-testid='paper-notice']", "一录已保存")
@@ -190,7 +154,7 @@ async fn a_paper_sheet_entered_twice_with_one_mismatch_is_settled_and_counts() {
     assert!(r.get("err").is_some(), "{r}");
 
     // 二录 by the second clerk, the sixth criterion read as 3: one mismatch.
-    sign_in_as(&s, &second, "730165").await;
+    s.sign_in_as(&second, "730165").await;
     enter_by_keyboard(&s, '2', Some((5, '3'))).await;
     s.wait_for("[data-testid='paper-mismatch']").await;
     s.wait_for_text("[data-testid='paper-mismatch']", "有 1 项不一致")
@@ -240,7 +204,7 @@ async fn a_paper_sheet_entered_twice_with_one_mismatch_is_settled_and_counts() {
         .invoke("list_audit", json!({ "sheetId": counted["sheet_id"] }))
         .await;
     assert_eq!(r["err"]["code"], "forbidden", "{r}");
-    sign_in_as(&s, &boss, "205817").await;
+    s.sign_in_as(&boss, "205817").await;
     let audit = ok(
         s.invoke("list_audit", json!({ "sheetId": counted["sheet_id"] }))
             .await,

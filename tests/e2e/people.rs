@@ -4,48 +4,11 @@
 //! sees the digest (and no ranking); the organiser reveals; the exported 汇总表 prints the digest
 //! the 监票人 saw.
 
-use crate::harness::{Desktop, Session};
+use crate::harness::{ok, Desktop};
 use crate::scoring::{become_scorer, score_and_submit};
-use serde_json::{json, Value};
+use serde_json::json;
 
 const YIYANG: &str = "430482001000";
-
-fn ok(r: Value, what: &str) -> Value {
-    assert!(r.get("ok").is_some(), "{what} failed: {r}");
-    r["ok"].clone()
-}
-
-async fn add_person(s: &Session, name: &str, roles: &[&str], scorer_id: Option<&str>) -> String {
-    let r = s
-        .invoke(
-            "save_person",
-            json!({ "id": null, "expectedVersion": 0, "input": {
-                "name": name, "work_unit": "市委办公室", "title": "", "roles": roles,
-                "scorer_id": scorer_id, "active": true } }),
-        )
-        .await;
-    ok(r, "save_person")["id"].as_str().unwrap().to_string()
-}
-
-/// 切换用户, then signs `person_id` in with `pin` on the 谁在操作 screen.
-async fn sign_in_as(s: &Session, person_id: &str, pin: &str) {
-    let shown = s
-        .client
-        .execute(
-            "return !!document.querySelector(\"[data-testid='signin-screen']\");",
-            vec![],
-        )
-        .await
-        .unwrap();
-    if shown != Value::Bool(true) {
-        s.click("[data-testid='switch-user']").await;
-    }
-    s.click(&format!("[data-testid='signin-person-{person_id}']"))
-        .await;
-    s.set_value("[data-testid='signin-pin']", pin).await;
-    s.click("[data-testid='signin-submit']").await;
-    s.wait_for_gone("[data-testid='signin-screen']").await;
-}
 
 #[tokio::test]
 #[ignore = "needs the embedded app build, Xvfb and tauri-driver; .ci/run runs it"]
@@ -100,9 +63,9 @@ async fn people_sign_in_score_back_to_back_and_the_reveal_matches_the_print() {
     s.click("[data-testid='person-save']").await;
     s.wait_for_text("[data-testid='people-table']", "周主任")
         .await;
-    let zhang = add_person(&s, "张三", &["scorer"], Some(&scorers[0])).await;
-    let li = add_person(&s, "李四", &["scorer"], Some(&scorers[1])).await;
-    let monitor = add_person(&s, "孙监票", &["monitor"], None).await;
+    let zhang = s.add_person("张三", &["scorer"], Some(&scorers[0])).await;
+    let li = s.add_person("李四", &["scorer"], Some(&scorers[1])).await;
+    let monitor = s.add_person("孙监票", &["monitor"], None).await;
     let people = ok(s.invoke("list_people", json!({})).await, "list_people");
     let boss = people
         .as_array()
@@ -138,7 +101,7 @@ async fn people_sign_in_score_back_to_back_and_the_reveal_matches_the_print() {
     s.wait_for_text("[data-testid='signin-error']", "还可以再试 4 次")
         .await;
     s.click("[data-testid='signin-back']").await;
-    sign_in_as(&s, &boss, "205817").await;
+    s.sign_in_as(&boss, "205817").await;
     s.wait_for_text("[data-testid='session-person']", "周主任")
         .await;
     for (id, pin) in [(&zhang, "730164"), (&li, "730165"), (&monitor, "730167")] {
@@ -150,7 +113,7 @@ async fn people_sign_in_score_back_to_back_and_the_reveal_matches_the_print() {
     }
 
     // 张三 scores 宜阳街道 through the sheet.
-    sign_in_as(&s, &zhang, "730164").await;
+    s.sign_in_as(&zhang, "730164").await;
     s.wait_for_text("[data-testid='session-person']", "张三")
         .await;
     become_scorer(&s, "张三").await;
@@ -170,7 +133,7 @@ async fn people_sign_in_score_back_to_back_and_the_reveal_matches_the_print() {
     assert_eq!(r["err"]["code"], "forbidden", "{r}");
 
     // Locked: 李四 cannot open 张三's sheet, nor start one for 张三.
-    sign_in_as(&s, &li, "730165").await;
+    s.sign_in_as(&li, "730165").await;
     let r = s.invoke("get_sheet", json!({ "sheetId": sheet_id })).await;
     assert_eq!(r["err"]["code"], "forbidden", "{r}");
     let r = s
@@ -182,7 +145,7 @@ async fn people_sign_in_score_back_to_back_and_the_reveal_matches_the_print() {
     assert_eq!(r["err"]["code"], "forbidden", "{r}");
 
     // The organiser seals with a reason (李四 did not submit).
-    sign_in_as(&s, &boss, "205817").await;
+    s.sign_in_as(&boss, "205817").await;
     s.click("[data-testid='nav-ranking']").await;
     s.wait_for_text("[data-testid='tally-progress']", "已提交 1")
         .await;
@@ -199,7 +162,7 @@ async fn people_sign_in_score_back_to_back_and_the_reveal_matches_the_print() {
     assert_eq!(sealed.len(), 64, "a SHA-256 in hex: {sealed}");
 
     // The 监票人 sees the same digest, and no ranking before the reveal.
-    sign_in_as(&s, &monitor, "730167").await;
+    s.sign_in_as(&monitor, "730167").await;
     s.click("[data-testid='nav-ranking']").await;
     s.wait_for("[data-testid='tally-digest']").await;
     let seen: String = s
@@ -214,7 +177,7 @@ async fn people_sign_in_score_back_to_back_and_the_reveal_matches_the_print() {
     s.screenshot("72-monitor-sees-the-digest").await;
 
     // The organiser reveals.
-    sign_in_as(&s, &boss, "205817").await;
+    s.sign_in_as(&boss, "205817").await;
     s.click("[data-testid='nav-ranking']").await;
     s.click("[data-testid='tally-reveal']").await;
     s.click("[data-testid='tally-reveal-confirm']").await;

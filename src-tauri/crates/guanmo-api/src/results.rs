@@ -7,7 +7,6 @@
 use crate::exchange::routine_file::{read_routine, RoutineRow};
 use crate::exchange::{self, FileFormat};
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
-use guanmo_domain::aggregation::{CategoryTenths, SheetScore};
 use guanmo_domain::people::PersonRole;
 use guanmo_domain::points::Points;
 use guanmo_domain::problem::{has_errors, Problem, ProblemCode};
@@ -16,7 +15,6 @@ use guanmo_domain::results::{
     ResultsTownship, MAX_ADJUSTMENT_TENTHS, MAX_BASIS_CHARS, MAX_LABEL_CHARS,
 };
 use guanmo_domain::roster::Township;
-use guanmo_domain::scoring::Scorer;
 use guanmo_store::results as store;
 use guanmo_store::{meta, ChangeInput};
 use serde::{Deserialize, Serialize};
@@ -375,15 +373,6 @@ pub fn get_results(ctx: &Ctx) -> ApiResult<GroupedResults> {
     results_unchecked(ctx)
 }
 
-/// Sheets expected per township: every active scorer except the township's own heads (as the
-/// scoring board counts them).
-fn expected_for(scorers: &[Scorer], township_id: &str) -> i32 {
-    scorers
-        .iter()
-        .filter(|s| s.active && s.township_id.as_deref() != Some(township_id))
-        .count() as i32
-}
-
 /// The results without asking who looks (the export asks first).
 pub(crate) fn results_unchecked(ctx: &Ctx) -> ApiResult<GroupedResults> {
     let rule = crate::scoring::get_aggregation_rule(ctx)?;
@@ -393,38 +382,13 @@ pub(crate) fn results_unchecked(ctx: &Ctx) -> ApiResult<GroupedResults> {
         .into_iter()
         .filter(|t| t.enabled)
         .map(|t| ResultsTownship {
-            expected_sheets: expected_for(&scorers, &t.id),
+            expected_sheets: crate::scoring::expected_for(&scorers, &t.id),
             group: domain::group_of(t.kind, &t.eval_group),
             township_id: t.id,
             name: t.name,
         })
         .collect();
-    let by_id: HashMap<&str, &Scorer> = scorers.iter().map(|s| (s.id.as_str(), s)).collect();
-    let sheets: Vec<SheetScore> = ctx
-        .store
-        .read(guanmo_store::scoring::submitted_sheets)?
-        .into_iter()
-        .filter_map(|s| {
-            let scorer = by_id.get(s.scorer_id.as_str())?;
-            Some(SheetScore {
-                sheet_id: s.sheet_id,
-                scorer_id: s.scorer_id,
-                scorer_name: scorer.name.clone(),
-                group: scorer.group.clone(),
-                township_id: s.township_id,
-                base_tenths: s.base_tenths,
-                adjustment_tenths: s.adjustment_tenths,
-                category_tenths: s
-                    .category_tenths
-                    .into_iter()
-                    .map(|(category_id, tenths)| CategoryTenths {
-                        category_id,
-                        tenths,
-                    })
-                    .collect(),
-            })
-        })
-        .collect();
+    let sheets = crate::scoring::sheet_scores(ctx, &scorers)?;
     let adjustments: Vec<AdjustmentAmount> = ctx
         .store
         .read(store::list_adjustments)?

@@ -211,7 +211,7 @@ fn enabled_townships(ctx: &Ctx) -> ApiResult<Vec<Township>> {
 }
 
 /// Sheets expected per township: every active scorer except the township's own heads.
-fn expected_for(scorers: &[Scorer], township_id: &str) -> i32 {
+pub(crate) fn expected_for(scorers: &[Scorer], township_id: &str) -> i32 {
     scorers
         .iter()
         .filter(|s| s.active && s.township_id.as_deref() != Some(township_id))
@@ -739,7 +739,6 @@ pub(crate) fn standings_unchecked(ctx: &Ctx) -> ApiResult<Standings> {
     let rule = get_aggregation_rule(ctx)?;
     let townships = enabled_townships(ctx)?;
     let scorers = list_scorers(ctx)?;
-    let by_id: HashMap<&str, &Scorer> = scorers.iter().map(|s| (s.id.as_str(), s)).collect();
     let expectations: Vec<TownshipExpectation> = townships
         .iter()
         .map(|t| TownshipExpectation {
@@ -747,7 +746,15 @@ pub(crate) fn standings_unchecked(ctx: &Ctx) -> ApiResult<Standings> {
             expected_sheets: expected_for(&scorers, &t.id),
         })
         .collect();
-    let sheets: Vec<SheetScore> = ctx
+    let sheets = sheet_scores(ctx, &scorers)?;
+    Ok(aggregation::aggregate(&expectations, &sheets, &rule))
+}
+
+/// Every submitted sheet of a known scorer as the aggregation reads it (the ranking and the
+/// grouped results share it).
+pub(crate) fn sheet_scores(ctx: &Ctx, scorers: &[Scorer]) -> ApiResult<Vec<SheetScore>> {
+    let by_id: HashMap<&str, &Scorer> = scorers.iter().map(|s| (s.id.as_str(), s)).collect();
+    Ok(ctx
         .store
         .read(store::submitted_sheets)?
         .into_iter()
@@ -771,8 +778,7 @@ pub(crate) fn standings_unchecked(ctx: &Ctx) -> ApiResult<Standings> {
                     .collect(),
             })
         })
-        .collect();
-    Ok(aggregation::aggregate(&expectations, &sheets, &rule))
+        .collect())
 }
 
 /// Every sheet (drafts and submitted), by route order then scorer.
