@@ -308,6 +308,21 @@ fn run(case: &Case) -> Result<(), TestCaseError> {
             Action::Reassign { scorer, laptop }
                 if *scorer < case.scorers && *laptop < case.laptops =>
             {
+                // An orderly 转交: what the old laptop saved reaches the hub first. (Work a
+                // laptop saves after the hub moved its scorer away is refused and listed as a
+                // sync issue — `hostile.rs` and `scenarios/sync.rs` cover that path; were the
+                // scorer handed back to it, that refused draft would stay on the laptop only.)
+                let old = assigned[*scorer];
+                if old != *laptop {
+                    let (dev, _) = &laptops[old];
+                    let mut tries = 0;
+                    while guanmo_sync::sync_once(&dev.ctx, &dev.media, &links[old], &|_| {})
+                        .map_or(true, |r| r.pushed > 0)
+                    {
+                        tries += 1;
+                        prop_assert!(tries <= 50, "the old laptop never got its work to the hub");
+                    }
+                }
                 guanmo_sync::assign_scorer(
                     &hub.ctx,
                     &scorer_ids[*scorer],

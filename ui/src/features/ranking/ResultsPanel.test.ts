@@ -93,6 +93,18 @@ describe("ResultsPanel", () => {
     await waitFor(() => expect(calls.find((c) => c.cmd === "set_township_group")?.args).toEqual({ townshipId: "t-sk", group: "街道组" }));
   });
 
+  it("withdraws an adjustment only with a reason typed in the row (the window has no prompt dialog)", async () => {
+    mock();
+    render(ResultsPanel);
+    await fireEvent.click(await screen.findByTestId("adj-remove"));
+    await fireEvent.click(screen.getByTestId("adj-remove-confirm"));
+    expect(await screen.findByText("请填写撤销原因")).toBeTruthy();
+    expect(calls.some((c) => c.cmd === "remove_organiser_adjustment")).toBe(false);
+    await fireEvent.input(screen.getByTestId("adj-remove-reason"), { target: { value: "表彰文件有误" } });
+    await fireEvent.click(screen.getByTestId("adj-remove-confirm"));
+    await waitFor(() => expect(calls.find((c) => c.cmd === "remove_organiser_adjustment")?.args).toEqual({ id: "a1", reason: "表彰文件有误" }));
+  });
+
   it("words band rules and signed points as the notice does", () => {
     expect(bandRuleText({ kind: "top", from: 1, to: 3 })).toBe("第1–3名");
     expect(bandRuleText({ kind: "bottom", count: 3 })).toBe("倒数3名");
