@@ -55,7 +55,25 @@ async fn a_post_from_a_media_laptop_goes_live_with_its_copies_and_says_so() {
     laptop.pause_ms(1000).await;
     laptop_desk.answer_dialog(&[sd.as_path()]);
     laptop.click("[data-testid='photo-import-folder']").await;
-    laptop.wait_for("img[data-testid^='photo-thumb-']").await;
+    // Both photos in the library before composing (the import lands one photo at a time; the
+    // picker lists what is there when it opens).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let thumbs = laptop
+            .client
+            .find_all(fantoccini::Locator::Css("img[data-testid^='photo-thumb-']"))
+            .await
+            .unwrap()
+            .len();
+        if thumbs >= 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the library shows {thumbs} of the 2 photos imported"
+        );
+        laptop.pause_ms(200).await;
+    }
     laptop.click("[data-testid='feed-tab-compose']").await;
     laptop
         .set_value(
