@@ -92,14 +92,7 @@ async fn the_big_screen_shows_each_group_readably_and_reveals_from_the_last_plac
 
     let mut scorers = Vec::new();
     for name in ["张三", "李四", "王五"] {
-        let r = s
-            .invoke(
-                "register_scorer",
-                json!({ "input": { "name": name, "group": "市领导", "township_id": null,
-                                   "active": true, "work_unit": "" } }),
-            )
-            .await;
-        scorers.push(ok(r, "register_scorer")["id"].as_str().unwrap().to_string());
+        scorers.push(s.register_scorer(name).await);
     }
     let towns = ok(
         s.invoke("list_townships", json!({})).await,

@@ -481,4 +481,33 @@ impl Session {
         self.click("[data-testid='signin-submit']").await;
         self.wait_for_gone("[data-testid='signin-screen']").await;
     }
+
+    /// Registers a scorer of 市领导 by command; their id.
+    pub async fn register_scorer(&self, name: &str) -> String {
+        let r = self
+            .invoke(
+                "register_scorer",
+                serde_json::json!({ "input": { "name": name, "group": "市领导",
+                    "township_id": null, "active": true, "work_unit": "" } }),
+            )
+            .await;
+        ok(r, "register_scorer")["id"].as_str().unwrap().to_string()
+    }
+
+    /// The id of the township with this 12-digit code.
+    pub async fn township_id(&self, code: &str) -> String {
+        let towns = ok(
+            self.invoke("list_townships", serde_json::json!({})).await,
+            "list_townships",
+        );
+        towns
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["code"] == code)
+            .unwrap_or_else(|| panic!("no township {code}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
 }

@@ -84,31 +84,8 @@ async fn a_paper_sheet_entered_twice_with_one_mismatch_is_settled_and_counts() {
     let s = desktop.session().await;
     s.wait_for(&format!("[data-testid='township-row-{YIYANG}']"))
         .await;
-    let scorer = ok(
-        s.invoke(
-            "register_scorer",
-            json!({ "input": { "name": "王五", "group": "市领导", "township_id": null,
-                               "active": true, "work_unit": "" } }),
-        )
-        .await,
-        "register_scorer",
-    )["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let towns = ok(
-        s.invoke("list_townships", json!({})).await,
-        "list_townships",
-    );
-    let yiyang = towns
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["code"] == YIYANG)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let scorer = s.register_scorer("王五").await;
+    let yiyang = s.township_id(YIYANG).await;
 
     // People: the organiser and two 计分员, each with a PIN on this computer.
     let boss = s.add_person("周主任", &["organiser"], None).await;

@@ -21,28 +21,9 @@ async fn people_sign_in_score_back_to_back_and_the_reveal_matches_the_print() {
     // Two scorers, 宜阳街道 open.
     let mut scorers = Vec::new();
     for name in ["张三", "李四"] {
-        let r = s
-            .invoke(
-                "register_scorer",
-                json!({ "input": { "name": name, "group": "市领导", "township_id": null,
-                                   "active": true, "work_unit": "" } }),
-            )
-            .await;
-        scorers.push(ok(r, "register_scorer")["id"].as_str().unwrap().to_string());
+        scorers.push(s.register_scorer(name).await);
     }
-    let towns = ok(
-        s.invoke("list_townships", json!({})).await,
-        "list_townships",
-    );
-    let yiyang = towns
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["code"] == YIYANG)
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let yiyang = s.township_id(YIYANG).await;
     ok(
         s.invoke(
             "set_scoring_open",

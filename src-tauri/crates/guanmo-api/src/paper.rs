@@ -218,7 +218,6 @@ fn names(ctx: &Ctx) -> ApiResult<Names> {
 
 /// The status of one pair from what is stored (no values leave here).
 fn status_of(
-    ctx: &Ctx,
     names: &Names,
     scorer_id: &str,
     township_id: &str,
@@ -260,10 +259,8 @@ fn status_of(
     }
     status.state = match (first, second) {
         (Some(a), Some(b)) => match rules::compare(&names.rubric, &a.entry, &b.entry) {
-            Comparison::Agree => {
-                status.note = commit_blocker(ctx, scorer_id, township_id)?;
-                PaperState::AwaitingCheck
-            }
+            // An existing sheet already returned above as 已在评分电脑填写.
+            Comparison::Agree => PaperState::AwaitingCheck,
             Comparison::Mismatch(d) => {
                 status.mismatch_count = d.len() as i32;
                 PaperState::Mismatch
@@ -292,7 +289,6 @@ fn one_status(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<PaperS
     };
     let refs: Vec<&EntryRow> = entries.iter().collect();
     status_of(
-        ctx,
         &names,
         scorer_id,
         township_id,
@@ -308,10 +304,7 @@ pub fn list_paper_sheets(ctx: &Ctx) -> ApiResult<Vec<PaperSheetStatus>> {
     ensure_clerk_device(ctx)?;
     let names = names(ctx)?;
     let scorers = ctx.store.read(scoring_store::list_scorers)?;
-    let townships: Vec<_> = crate::roster::list_townships(ctx)?
-        .into_iter()
-        .filter(|t| t.enabled)
-        .collect();
+    let townships = crate::scoring::enabled_townships(ctx)?;
     let papers: HashMap<(String, String), PaperSheetRow> = ctx
         .store
         .read(store::list_paper_sheets)?
@@ -351,7 +344,7 @@ pub fn list_paper_sheets(ctx: &Ctx) -> ApiResult<Vec<PaperSheetStatus>> {
             } else {
                 sheet_of.get(&pair).copied()
             };
-            out.push(status_of(ctx, &names, &s.id, &t.id, paper, &list, laptop)?);
+            out.push(status_of(&names, &s.id, &t.id, paper, &list, laptop)?);
         }
     }
     Ok(out)
@@ -409,16 +402,7 @@ pub fn enter_paper_sheet(
             format!("「{}」已停用,不能评分", township.name),
         ));
     }
-    let paper = ctx
-        .store
-        .read(|c| store::find_paper_sheet(c, scorer_id, township_id))?;
-    if paper.as_ref().is_some_and(|p| p.sheet_id.is_some()) {
-        return Err(refused(
-            ErrorCode::SheetLocked,
-            "评分表",
-            "这张纸质评分表已核对一致并计入",
-        ));
-    }
+    ensure_not_counted(ctx, scorer_id, township_id)?;
     if let Some(why) = commit_blocker(ctx, scorer_id, township_id)? {
         return Err(refused(ErrorCode::Validation, "评分表", why));
     }
@@ -473,6 +457,21 @@ pub fn enter_paper_sheet(
         Ok(())
     })?;
     one_status(ctx, scorer_id, township_id)
+}
+
+/// Refuses to change a paper sheet whose two entries already agreed and were counted.
+fn ensure_not_counted(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<()> {
+    let paper = ctx
+        .store
+        .read(|c| store::find_paper_sheet(c, scorer_id, township_id))?;
+    if paper.is_some_and(|p| p.sheet_id.is_some()) {
+        return Err(refused(
+            ErrorCode::SheetLocked,
+            "评分表",
+            "这张纸质评分表已核对一致并计入",
+        ));
+    }
+    Ok(())
 }
 
 fn round_label(round: i32) -> &'static str {
@@ -549,16 +548,7 @@ pub fn settle_paper_sheet(
 ) -> ApiResult<PaperMismatches> {
     let (person, author) = clerk(ctx)?;
     let (first, second) = both_rounds(ctx, scorer_id, township_id)?;
-    let paper = ctx
-        .store
-        .read(|c| store::find_paper_sheet(c, scorer_id, township_id))?;
-    if paper.as_ref().is_some_and(|p| p.sheet_id.is_some()) {
-        return Err(refused(
-            ErrorCode::SheetLocked,
-            "评分表",
-            "这张纸质评分表已核对一致并计入",
-        ));
-    }
+    ensure_not_counted(ctx, scorer_id, township_id)?;
     let rubric = crate::rubric::get_rubric(ctx)?;
     let differences = match rules::compare(&rubric, &first.entry, &second.entry) {
         Comparison::Agree => Vec::new(),

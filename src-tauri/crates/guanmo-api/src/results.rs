@@ -277,10 +277,7 @@ pub fn import_routine_scores_bytes(
 ) -> ApiResult<RoutineImportReport> {
     ctx.ensure_organiser()?;
     let parsed = read_routine(bytes, format)?;
-    let townships: Vec<Township> = crate::roster::list_townships(ctx)?
-        .into_iter()
-        .filter(|t| t.enabled)
-        .collect();
+    let townships: Vec<Township> = crate::scoring::enabled_townships(ctx)?;
     let mut problems = Vec::new();
     let mut first_row: HashMap<&str, u32> = HashMap::new();
     let mut scores: Vec<(String, i32)> = Vec::new();
@@ -300,7 +297,7 @@ pub fn import_routine_scores_bytes(
             } else {
                 format!("代码「{code}」")
             };
-            problems.push(exchange_row_problem(
+            problems.push(crate::exchange::table::row_problem(
                 *row,
                 ProblemCode::NotInFile,
                 "乡镇(街道)",
@@ -309,7 +306,7 @@ pub fn import_routine_scores_bytes(
             continue;
         };
         if !code.is_empty() && !name.is_empty() && t.name != *name {
-            problems.push(exchange_row_problem(
+            problems.push(crate::exchange::table::row_problem(
                 *row,
                 ProblemCode::Invalid,
                 "乡镇(街道)",
@@ -318,7 +315,7 @@ pub fn import_routine_scores_bytes(
             continue;
         }
         if let Some(first) = first_row.insert(t.id.as_str(), *row) {
-            problems.push(exchange_row_problem(
+            problems.push(crate::exchange::table::row_problem(
                 *row,
                 ProblemCode::Duplicate,
                 "乡镇(街道)",
@@ -361,11 +358,6 @@ pub fn import_routine_scores_bytes(
     })
 }
 
-fn exchange_row_problem(row: u32, code: ProblemCode, location: &str, message: &str) -> Problem {
-    let tag = format!("第{row}行");
-    Problem::error(code, location, format!("{tag}:{message}")).at_row(row)
-}
-
 /// The ranking per 评比组 with the organiser's adjustments, the blend and the bands: on the
 /// hub, for 组织方 and 计票人, and for the 监票人 once revealed (as `scoring::get_standings`).
 pub fn get_results(ctx: &Ctx) -> ApiResult<GroupedResults> {
@@ -378,9 +370,8 @@ pub(crate) fn results_unchecked(ctx: &Ctx) -> ApiResult<GroupedResults> {
     let rule = crate::scoring::get_aggregation_rule(ctx)?;
     let settings = get_results_settings(ctx)?;
     let scorers = crate::scoring::list_scorers(ctx)?;
-    let townships: Vec<ResultsTownship> = crate::roster::list_townships(ctx)?
+    let townships: Vec<ResultsTownship> = crate::scoring::enabled_townships(ctx)?
         .into_iter()
-        .filter(|t| t.enabled)
         .map(|t| ResultsTownship {
             expected_sheets: crate::scoring::expected_for(&scorers, &t.id),
             group: domain::group_of(t.kind, &t.eval_group),

@@ -203,7 +203,7 @@ pub fn set_device_scorer(ctx: &Ctx, scorer_id: Option<String>) -> ApiResult<Opti
     get_device_scorer(ctx)
 }
 
-fn enabled_townships(ctx: &Ctx) -> ApiResult<Vec<Township>> {
+pub(crate) fn enabled_townships(ctx: &Ctx) -> ApiResult<Vec<Township>> {
     Ok(crate::roster::list_townships(ctx)?
         .into_iter()
         .filter(|t| t.enabled)

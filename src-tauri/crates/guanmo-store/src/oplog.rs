@@ -937,6 +937,7 @@ pub fn next_refill(
     let Some(mut refill) = trust::refill(conn, device_id)? else {
         return Ok((Vec::new(), None));
     };
+    let stored = refill.clone();
     let confirmed = have
         .get(&format!("{REFILL_ACK}{}", refill.token))
         .copied()
@@ -989,7 +990,11 @@ pub fn next_refill(
     if !more {
         refill.last = Some(page);
     }
-    trust::set_refill(tx, device_id, Some(&refill))?;
+    // A page sent again (the laptop has not confirmed it yet) changes nothing: no write on
+    // every pull.
+    if refill != stored {
+        trust::set_refill(tx, device_id, Some(&refill))?;
+    }
     let page = RefillPage {
         token: refill.token,
         page,

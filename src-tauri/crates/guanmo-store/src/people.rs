@@ -391,6 +391,16 @@ pub fn latest_seal(conn: &Connection) -> Result<Option<Seal>> {
         .optional()?)
 }
 
+/// Whether the latest seal was revealed (without reading the sealed text: this is asked on
+/// every look at a sheet).
+pub fn latest_seal_revealed(conn: &Connection) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT revealed_at IS NOT NULL FROM tally_seals ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| r.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
 /// Seals a tally.
 pub fn insert_seal(tx: &WriteTx<'_>, digest: &str, tally: &str, close_reason: &str) -> Result<i64> {
     tx.conn()

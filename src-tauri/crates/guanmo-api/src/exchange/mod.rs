@@ -10,7 +10,7 @@ pub mod people_file;
 mod roster_file;
 pub mod routine_file;
 mod rubric_file;
-mod table;
+pub(crate) mod table;
 mod text;
 pub(crate) use text::decode_text;
 mod xlsx;

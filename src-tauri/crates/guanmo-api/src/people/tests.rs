@@ -417,7 +417,6 @@ fn back_to_back_a_scorer_sees_only_their_own_sheet_and_no_ranking() {
         tally::seal_tally(ctx, None).unwrap_err().code,
         ErrorCode::Forbidden
     );
-    let _ = &t.boss;
 }
 
 #[test]
