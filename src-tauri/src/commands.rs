@@ -164,24 +164,29 @@ pub async fn save_rubric(app: tauri::AppHandle, rubric: Rubric) -> Res<Rubric> {
     .await
 }
 
-/// Imports a rubric file (JSON or XLSX) and saves it if valid.
+/// Imports a rubric file (JSON or XLSX) as a group's rubric ("": the shared one), if valid.
 #[tauri::command]
 #[specta::specta]
-pub async fn import_rubric(app: tauri::AppHandle, path: String) -> Res<Rubric> {
+pub async fn import_rubric(app: tauri::AppHandle, path: String, group: String) -> Res<Rubric> {
     blocking(app, move |state| {
         let path = state.picks.take_read(&path)?;
-        guanmo_api::rubric::import_rubric(&state.ctx, &path)
+        guanmo_api::rubric::import_rubric(&state.ctx, &path, &group)
     })
     .await
 }
 
-/// Exports the rubric as JSON or XLSX.
+/// Exports a group's rubric ("": the shared one) as JSON or XLSX.
 #[tauri::command]
 #[specta::specta]
-pub async fn export_rubric(app: tauri::AppHandle, path: String, format: FileFormat) -> Res<()> {
+pub async fn export_rubric(
+    app: tauri::AppHandle,
+    path: String,
+    format: FileFormat,
+    group: String,
+) -> Res<()> {
     blocking(app, move |state| {
         let path = state.picks.take_write(&path)?;
-        guanmo_api::rubric::export_rubric(&state.ctx, &path, format)
+        guanmo_api::rubric::export_rubric(&state.ctx, &path, format, &group)
     })
     .await
 }
@@ -1077,6 +1082,9 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             crate::results::get_results_settings,
             crate::results::set_results_settings,
             crate::results::set_township_group,
+            crate::results::list_rubrics,
+            crate::results::get_rubric_for_township,
+            crate::results::remove_group_rubric,
             crate::results::list_organiser_adjustments,
             crate::results::add_organiser_adjustment,
             crate::results::remove_organiser_adjustment,

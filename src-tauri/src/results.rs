@@ -100,3 +100,33 @@ pub async fn import_routine_scores(
     })
     .await
 }
+
+/// Every rubric: the shared one first, then each 评比组's own.
+#[tauri::command]
+#[specta::specta]
+pub async fn list_rubrics(app: tauri::AppHandle) -> Res<Vec<guanmo_domain::rubric::Rubric>> {
+    blocking(app, move |s| guanmo_api::rubric::list_rubrics(&s.ctx)).await
+}
+
+/// The rubric a township is scored on (its group's own, else the shared one).
+#[tauri::command]
+#[specta::specta]
+pub async fn get_rubric_for_township(
+    app: tauri::AppHandle,
+    township_id: String,
+) -> Res<guanmo_domain::rubric::Rubric> {
+    blocking(app, move |s| {
+        guanmo_api::rubric::get_rubric_for_township(&s.ctx, &township_id)
+    })
+    .await
+}
+
+/// Gives a 评比组 back the shared rubric (only before its townships have sheets).
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_group_rubric(app: tauri::AppHandle, group: String) -> Res<()> {
+    blocking(app, move |s| {
+        guanmo_api::rubric::remove_group_rubric(&s.ctx, &group)
+    })
+    .await
+}

@@ -79,9 +79,9 @@ fn json_and_xlsx_exports_import_back_to_the_same_rubric() {
     ] {
         let env = Env::new();
         let out = env.dir.path().join(name);
-        rubric::export_rubric(&env.ctx, &out, format).unwrap();
+        rubric::export_rubric(&env.ctx, &out, format, "").unwrap();
         let env2 = Env::new();
-        let imported = rubric::import_rubric(&env2.ctx, &out).unwrap();
+        let imported = rubric::import_rubric(&env2.ctx, &out, "").unwrap();
         let strip = |r: &guanmo_domain::rubric::Rubric| {
             let mut r = r.clone();
             for c in &mut r.categories {
@@ -114,7 +114,8 @@ fn an_imported_rubric_with_zero_or_negative_maxima_is_refused() {
             {"name":"一","max_points":110,"guidance":""},
             {"name":"二","max_points":0,"guidance":""},
             {"name":"三","max_points":-10,"guidance":""}]}],"adjustments":[]}"#;
-    let err = rubric::import_rubric(&env.ctx, &env.file("r.json", json.as_bytes())).unwrap_err();
+    let err =
+        rubric::import_rubric(&env.ctx, &env.file("r.json", json.as_bytes()), "").unwrap_err();
     assert_eq!(err.code, ErrorCode::ImportInvalid);
     assert!(err.problems.iter().any(|p| p.location == "甲 › 二"));
     assert!(err
@@ -128,6 +129,7 @@ fn an_imported_rubric_with_zero_or_negative_maxima_is_refused() {
 fn a_rubric_json_with_an_unknown_field_is_refused() {
     let env = Env::new();
     let json = r#"{"title":"t","total_points":100,"categories":[],"approved":true}"#;
-    let err = rubric::import_rubric(&env.ctx, &env.file("r.json", json.as_bytes())).unwrap_err();
+    let err =
+        rubric::import_rubric(&env.ctx, &env.file("r.json", json.as_bytes()), "").unwrap_err();
     assert_eq!(err.code, ErrorCode::ImportInvalid);
 }

@@ -60,6 +60,12 @@ export const commands = {
 	setResultsSettings: (settings: ResultsSettings) => typedError<ResultsSettings, ApiError>(__TAURI_INVOKE("set_results_settings", { settings })),
 	/**  Puts a township in a 评比组 (blank: the default from its kind). */
 	setTownshipGroup: (townshipId: string, group: string) => typedError<Township, ApiError>(__TAURI_INVOKE("set_township_group", { townshipId, group })),
+	/**  Every rubric: the shared one first, then each 评比组's own. */
+	listRubrics: () => typedError<Rubric[], ApiError>(__TAURI_INVOKE("list_rubrics")),
+	/**  The rubric a township is scored on (its group's own, else the shared one). */
+	getRubricForTownship: (townshipId: string) => typedError<Rubric, ApiError>(__TAURI_INVOKE("get_rubric_for_township", { townshipId })),
+	/**  Gives a 评比组 back the shared rubric (only before its townships have sheets). */
+	removeGroupRubric: (group: string) => typedError<null, ApiError>(__TAURI_INVOKE("remove_group_rubric", { group })),
 	/**  Every organiser adjustment, removed ones too. */
 	listOrganiserAdjustments: () => typedError<OrganiserAdjustment[], ApiError>(__TAURI_INVOKE("list_organiser_adjustments")),
 	/**  Enters a 组织方加减分 with its 依据. */
@@ -96,10 +102,10 @@ export const commands = {
 	validateRubric: (rubric: Rubric) => __TAURI_INVOKE<Problem[]>("validate_rubric", { rubric }),
 	/**  Saves a valid rubric. */
 	saveRubric: (rubric: Rubric) => typedError<Rubric, ApiError>(__TAURI_INVOKE("save_rubric", { rubric })),
-	/**  Imports a rubric file (JSON or XLSX) and saves it if valid. */
-	importRubric: (path: string) => typedError<Rubric, ApiError>(__TAURI_INVOKE("import_rubric", { path })),
-	/**  Exports the rubric as JSON or XLSX. */
-	exportRubric: (path: string, format: FileFormat) => typedError<null, ApiError>(__TAURI_INVOKE("export_rubric", { path, format })),
+	/**  Imports a rubric file (JSON or XLSX) as a group's rubric ("": the shared one), if valid. */
+	importRubric: (path: string, group: string) => typedError<Rubric, ApiError>(__TAURI_INVOKE("import_rubric", { path, group })),
+	/**  Exports a group's rubric ("": the shared one) as JSON or XLSX. */
+	exportRubric: (path: string, format: FileFormat, group: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_rubric", { path, format, group })),
 	/**  All scorers. */
 	listScorers: () => typedError<Scorer[], ApiError>(__TAURI_INVOKE("list_scorers")),
 	/**  Registers a scorer. */
@@ -1706,6 +1712,11 @@ export type Severity =
 
 /**  A score sheet. */
 export type Sheet = {
+	/**
+	 *  The 评比组 this rubric is for; empty for the shared rubric (共用评分标准), which every
+	 *  group without its own uses. Set on save to choose which rubric is saved.
+	 */
+	eval_group?: string,
 	/**  UUIDv7. */
 	id: string,
 	/**  Whose. */

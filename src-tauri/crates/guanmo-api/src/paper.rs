@@ -193,7 +193,8 @@ fn commit_blocker(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<Op
 }
 
 struct Names {
-    rubric: Rubric,
+    /// Each township's rubric.
+    rubrics: HashMap<String, std::sync::Arc<Rubric>>,
     scorers: HashMap<String, (String, String)>,
     townships: HashMap<String, String>,
 }
@@ -210,7 +211,7 @@ fn names(ctx: &Ctx) -> ApiResult<Names> {
         .map(|t| (t.id, t.name))
         .collect();
     Ok(Names {
-        rubric: crate::rubric::get_rubric(ctx)?,
+        rubrics: crate::rubric::rubrics_by_township(ctx)?,
         scorers,
         townships,
     })
@@ -257,8 +258,11 @@ fn status_of(
         status.note = Some("该评分人已在评分电脑上填写,无需录入纸质表".into());
         return Ok(status);
     }
+    let Some(rubric) = names.rubrics.get(township_id) else {
+        return Err(ApiError::new(ErrorCode::NotFound, "no rubric saved"));
+    };
     status.state = match (first, second) {
-        (Some(a), Some(b)) => match rules::compare(&names.rubric, &a.entry, &b.entry) {
+        (Some(a), Some(b)) => match rules::compare(rubric, &a.entry, &b.entry) {
             // An existing sheet already returned above as 已在评分电脑填写.
             Comparison::Agree => PaperState::AwaitingCheck,
             Comparison::Mismatch(d) => {
@@ -406,7 +410,7 @@ pub fn enter_paper_sheet(
     if let Some(why) = commit_blocker(ctx, scorer_id, township_id)? {
         return Err(refused(ErrorCode::Validation, "评分表", why));
     }
-    let rubric = crate::rubric::get_rubric(ctx)?;
+    let rubric = crate::rubric::get_rubric_for_township(ctx, township_id)?;
     let entry = rules::validate_entry(&rubric, &input).map_err(invalid)?;
     let entries = ctx
         .store
@@ -532,7 +536,7 @@ pub fn paper_mismatches(
 ) -> ApiResult<PaperMismatches> {
     ensure_clerk_device(ctx)?;
     let (first, second) = both_rounds(ctx, scorer_id, township_id)?;
-    let rubric = crate::rubric::get_rubric(ctx)?;
+    let rubric = crate::rubric::get_rubric_for_township(ctx, township_id)?;
     mismatches_of(ctx, &rubric, scorer_id, township_id, &first, &second)
 }
 
@@ -549,7 +553,7 @@ pub fn settle_paper_sheet(
     let (person, author) = clerk(ctx)?;
     let (first, second) = both_rounds(ctx, scorer_id, township_id)?;
     ensure_not_counted(ctx, scorer_id, township_id)?;
-    let rubric = crate::rubric::get_rubric(ctx)?;
+    let rubric = crate::rubric::get_rubric_for_township(ctx, township_id)?;
     let differences = match rules::compare(&rubric, &first.entry, &second.entry) {
         Comparison::Agree => Vec::new(),
         Comparison::Mismatch(d) => d,

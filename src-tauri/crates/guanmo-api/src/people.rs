@@ -204,10 +204,28 @@ fn end_session(ctx: &Ctx, event: SignInEvent) -> ApiResult<()> {
     Ok(())
 }
 
+/// The person at the keyboard, for a check: the one signed in, or `None` on a device that does
+/// not ask who is working (it acts as the organiser's, as before people). A device that asks
+/// and has no one signed in refuses (`sign_in_required`), reads as much as writes: a locked
+/// hub shows no ranking and no sheet.
+fn at_keyboard(ctx: &Ctx) -> ApiResult<Option<Person>> {
+    if let Some(p) = signed_in(ctx)? {
+        return Ok(Some(p));
+    }
+    if sign_in_required(ctx)? {
+        return Err(refused(
+            ErrorCode::SignInRequired,
+            "谁在操作",
+            "请先选择您的姓名并输入 PIN",
+        ));
+    }
+    Ok(None)
+}
+
 /// Refuses when the person signed in lacks `role` (a device where no one signs in acts as
 /// the organiser, as before).
 pub(crate) fn ensure_person_role(ctx: &Ctx, role: PersonRole) -> ApiResult<()> {
-    match signed_in(ctx)? {
+    match at_keyboard(ctx)? {
         Some(p) if !p.has(role) => Err(forbidden(&format!(
             "只有{}可以进行此操作(当前:{})",
             role.label(),
@@ -220,7 +238,7 @@ pub(crate) fn ensure_person_role(ctx: &Ctx, role: PersonRole) -> ApiResult<()> {
 /// Refuses when the person signed in holds none of `roles` (a device where no one signs in
 /// acts as before).
 pub(crate) fn ensure_any_role(ctx: &Ctx, roles: &[PersonRole]) -> ApiResult<()> {
-    match signed_in(ctx)? {
+    match at_keyboard(ctx)? {
         Some(p) if !roles.iter().any(|r| p.has(*r)) => {
             let names: Vec<&str> = roles.iter().map(|r| r.label()).collect();
             Err(forbidden(&format!(
@@ -244,7 +262,7 @@ fn sees_all_sheets(ctx: &Ctx, p: &Person) -> ApiResult<bool> {
 /// The scorer whose sheets alone the person signed in may see, when they may not see all
 /// (`Some("")` for someone who is no 评分人 and sees none).
 pub(crate) fn own_scorer_only(ctx: &Ctx) -> ApiResult<Option<String>> {
-    match signed_in(ctx)? {
+    match at_keyboard(ctx)? {
         Some(p) if !sees_all_sheets(ctx, &p)? => Ok(Some(p.scorer_id.unwrap_or_default())),
         _ => Ok(None),
     }
@@ -253,10 +271,25 @@ pub(crate) fn own_scorer_only(ctx: &Ctx) -> ApiResult<Option<String>> {
 /// Refuses to show one scorer's sheet to a person who is a 评分人 for someone else (背靠背);
 /// 组织方 and 计票人 see every sheet, the 监票人 once revealed.
 pub(crate) fn ensure_may_see_sheet(ctx: &Ctx, scorer_id: &str) -> ApiResult<()> {
-    match signed_in(ctx)? {
+    match at_keyboard(ctx)? {
         Some(p) if !sees_all_sheets(ctx, &p)? && p.scorer_id.as_deref() != Some(scorer_id) => {
             tracing::warn!(person = %p.id, scorer = %scorer_id, "refused another scorer's sheet");
             Err(forbidden("背靠背评分:只能查看和填写本人的评分表"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses to let anyone but the scorer's own 评分人 fill or submit their sheet (背靠背):
+/// 组织方 and 计票人 see every sheet but never write in one, and paper sheets are entered by
+/// 计分员 through 双人录入. A device where no one signs in acts as before.
+pub(crate) fn ensure_may_fill_sheet(ctx: &Ctx, scorer_id: &str) -> ApiResult<()> {
+    match at_keyboard(ctx)? {
+        Some(p) if p.scorer_id.as_deref() != Some(scorer_id) => {
+            tracing::warn!(person = %p.id, scorer = %scorer_id, "refused writing another scorer's sheet");
+            Err(forbidden(
+                "背靠背评分:只能填写本人的评分表;纸质评分表由计分员双人录入",
+            ))
         }
         _ => Ok(()),
     }
@@ -273,7 +306,7 @@ pub(crate) fn ensure_sees_results(ctx: &Ctx) -> ApiResult<()> {
             ));
         }
     }
-    match signed_in(ctx)? {
+    match at_keyboard(ctx)? {
         None => Ok(()),
         Some(p) if p.roles.iter().any(|r| r.sees_live_ranking()) => Ok(()),
         Some(p) if p.has(PersonRole::Monitor) && crate::tally::revealed(ctx)? => Ok(()),

@@ -36,8 +36,8 @@ pub fn list_photos(ctx: &Ctx) -> ApiResult<Vec<PhotoInfo>> {
     Ok(ctx.store.read(store::list)?)
 }
 
-fn check_criterion(ctx: &Ctx, criterion_id: &str) -> ApiResult<()> {
-    let rubric = crate::rubric::get_rubric(ctx)?;
+fn check_criterion(ctx: &Ctx, township_id: &str, criterion_id: &str) -> ApiResult<()> {
+    let rubric = crate::rubric::get_rubric_for_township(ctx, township_id)?;
     let known = rubric
         .categories
         .iter()
@@ -61,7 +61,7 @@ pub fn attach_evidence(
     hash: &str,
 ) -> ApiResult<guanmo_domain::scoring::Sheet> {
     let sheet = crate::scoring::editable(ctx, sheet_id)?;
-    check_criterion(ctx, criterion_id)?;
+    check_criterion(ctx, &sheet.township_id, criterion_id)?;
     ctx.store.read(|c| store::get(c, hash))?;
     ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::attach(tx, &sheet.id, criterion_id, hash)

@@ -111,9 +111,27 @@ pub fn set_township_group(ctx: &Ctx, township_id: &str, group: String) -> ApiRes
     } else {
         group
     };
-    Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
-        guanmo_store::roster::set_eval_group(tx, township_id, &group)
-    })?)
+    let outcome = ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
+        // A sheet is scored on its township's rubric: with sheets, the township may move only
+        // to a group scored on the same rubric.
+        let c = tx.conn();
+        let from = guanmo_store::rubric::rubric_id_of_township(c, township_id)?;
+        let to = guanmo_store::rubric::id_of_group(c, &domain::group_of(township.kind, &group))?
+            .unwrap_or(guanmo_store::rubric::SHARED);
+        if from != to && guanmo_store::scoring::township_has_sheets(c, township_id)? {
+            return Ok(None);
+        }
+        guanmo_store::roster::set_eval_group(tx, township_id, &group).map(Some)
+    })?;
+    outcome.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::Validation,
+            format!(
+                "{}已有评分表,不能改到使用另一套评分标准的评比组",
+                township.name
+            ),
+        )
+    })
 }
 
 /// What an organiser or 计票人 enters as a 组织方加减分.

@@ -438,7 +438,7 @@ pub fn close_scoring(
 
 /// Opens the scorer's sheet for a township, starting an empty draft the first time.
 pub fn open_sheet(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<Sheet> {
-    crate::people::ensure_may_see_sheet(ctx, scorer_id)?;
+    crate::people::ensure_may_fill_sheet(ctx, scorer_id)?;
     let scorer = ctx.store.read(|c| store::get_scorer(c, scorer_id))?;
     let township = ctx
         .store
@@ -496,6 +496,7 @@ pub fn get_sheet(ctx: &Ctx, sheet_id: &str) -> ApiResult<Sheet> {
 /// A sheet that may change now: a draft of a township whose scoring is open.
 pub(crate) fn editable(ctx: &Ctx, sheet_id: &str) -> ApiResult<Sheet> {
     let sheet = get_sheet(ctx, sheet_id)?;
+    crate::people::ensure_may_fill_sheet(ctx, &sheet.scorer_id)?;
     if sheet.status == SheetStatus::Submitted {
         return Err(refuse(
             ErrorCode::SheetLocked,
@@ -548,7 +549,7 @@ pub fn record_mark(
     note: String,
 ) -> ApiResult<Sheet> {
     let sheet = editable(ctx, sheet_id)?;
-    let rubric = crate::rubric::get_rubric(ctx)?;
+    let rubric = crate::rubric::get_rubric_for_township(ctx, &sheet.township_id)?;
     let criterion = rubric
         .categories
         .iter()
@@ -584,7 +585,7 @@ pub fn record_adjustment(
     note: String,
 ) -> ApiResult<Sheet> {
     let sheet = editable(ctx, sheet_id)?;
-    let rubric = crate::rubric::get_rubric(ctx)?;
+    let rubric = crate::rubric::get_rubric_for_township(ctx, &sheet.township_id)?;
     let Some(adj) = rubric
         .adjustments
         .iter()
@@ -629,7 +630,7 @@ pub fn submit_sheet(ctx: &Ctx, sheet_id: &str, expected_version: i32) -> ApiResu
             "the sheet changed since it was confirmed",
         ));
     }
-    let rubric = crate::rubric::get_rubric(ctx)?;
+    let rubric = crate::rubric::get_rubric_for_township(ctx, &sheet.township_id)?;
     let marked: std::collections::HashSet<&str> = sheet
         .marks
         .iter()

@@ -47,6 +47,10 @@ struct CanonicalTally {
     format: &'static str,
     rubric_title: String,
     rubric_version: i32,
+    /// The groups' own rubrics (本组评分标准) as `group:title 第N版`; left out when none, so
+    /// a tally without them reads as it always did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    group_rubrics: Vec<String>,
     rule: String,
     townships: Vec<CanonicalTownship>,
 }
@@ -93,6 +97,11 @@ pub fn canonical_tally(ctx: &Ctx) -> ApiResult<(String, String)> {
         format: TALLY_FORMAT,
         rubric_title: rubric.title.clone(),
         rubric_version: rubric.version,
+        group_rubrics: crate::rubric::list_rubrics(ctx)?
+            .into_iter()
+            .filter(|r| !r.eval_group.is_empty())
+            .map(|r| format!("{}:{} 第{}版", r.eval_group, r.title, r.version))
+            .collect(),
         rule: standings.rule_summary.clone(),
         townships,
     };

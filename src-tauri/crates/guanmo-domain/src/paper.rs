@@ -381,6 +381,7 @@ mod tests {
             version: 1,
             change_reason: String::new(),
             frozen: true,
+            eval_group: String::new(),
         }
     }
 

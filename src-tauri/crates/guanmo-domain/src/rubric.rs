@@ -42,6 +42,10 @@ pub struct Rubric {
     /// the submitted sheets whose items it changes. Set by the backend; ignored on save.
     #[serde(default)]
     pub frozen: bool,
+    /// The 评比组 this rubric is for; empty for the shared rubric (共用评分标准), which every
+    /// group without its own uses. Set on save to choose which rubric is saved.
+    #[serde(default)]
+    pub eval_group: String,
 }
 
 /// A category such as 基层党建.
@@ -294,6 +298,7 @@ impl Rubric {
     pub fn normalized(mut self) -> Self {
         self.title = self.title.trim().to_string();
         self.change_reason = self.change_reason.trim().to_string();
+        self.eval_group = self.eval_group.trim().to_string();
         for c in &mut self.categories {
             c.name = c.name.trim().to_string();
             for k in &mut c.criteria {
@@ -370,6 +375,7 @@ mod tests {
             version: 0,
             change_reason: String::new(),
             frozen: false,
+            eval_group: String::new(),
         }
     }
 

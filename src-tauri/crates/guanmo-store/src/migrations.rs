@@ -24,6 +24,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0018-results/up.sql"),
     include_str!("../migrations/0019-schedule/up.sql"),
     include_str!("../migrations/0020-paper-entries/up.sql"),
+    include_str!("../migrations/0021-group-rubrics/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with

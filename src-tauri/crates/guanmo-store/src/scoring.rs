@@ -729,6 +729,13 @@ pub fn sheet_statuses(conn: &Connection) -> Result<Vec<SheetStatusRow>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Whether `township_id` has a score sheet, draft or submitted.
+pub fn township_has_sheets(conn: &Connection, township_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM sheets WHERE township_id = ?1)")?
+        .query_row([township_id], |r| r.get(0))?)
+}
+
 /// The audit log, oldest first; of one sheet when `sheet_id` is given.
 pub fn audit_log(conn: &Connection, sheet_id: Option<&str>) -> Result<Vec<AuditEntry>> {
     let mut st = conn.prepare(

@@ -49,7 +49,7 @@ function backend(rows: PaperSheetStatus[], after: PaperSheetStatus) {
   const calls: { cmd: string; args: Record<string, unknown> }[] = [];
   mockIPC((cmd, args) => {
     calls.push({ cmd, args: (args ?? {}) as Record<string, unknown> });
-    if (cmd === "get_rubric") return rubric;
+    if (cmd === "get_rubric" || cmd === "get_rubric_for_township") return rubric;
     if (cmd === "list_paper_sheets") return rows;
     if (cmd === "enter_paper_sheet") return after;
     if (cmd === "paper_mismatches")

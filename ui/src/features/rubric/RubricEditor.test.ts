@@ -32,6 +32,10 @@ function backend(frozen: boolean) {
     switch (cmd) {
       case "get_rubric":
         return rubricOf(frozen);
+      case "list_rubrics":
+        return [rubricOf(frozen)];
+      case "get_results_settings":
+        return { groups: [], blend: null };
       case "validate_rubric":
         return [];
       case "save_rubric": {
@@ -83,5 +87,55 @@ describe("rubric editor", () => {
     expect(saves[0].title).toBe("新标题");
     await waitFor(() => expect(screen.getByRole("status").textContent).toContain("已保存为第3版"));
     expect((screen.getByTestId("rubric-change-reason") as HTMLTextAreaElement).value).toBe("");
+  });
+
+  it("a group gets its own rubric from a copy of the shared one, and gives it back", async () => {
+    const saved: Rubric[] = [];
+    const removed: string[] = [];
+    let own: Rubric | null = null;
+    mockIPC((cmd, args) => {
+      switch (cmd) {
+        case "list_rubrics":
+          return own ? [rubricOf(false), own] : [rubricOf(false)];
+        case "get_results_settings":
+          return { groups: [{ name: "街道组", bands: [] }, { name: "乡镇组", bands: [] }], blend: null };
+        case "validate_rubric":
+          return [];
+        case "save_rubric": {
+          const sent = (args as { rubric: Rubric }).rubric;
+          saved.push(sent);
+          own = { ...sent, version: 1, frozen: false };
+          return own;
+        }
+        case "remove_group_rubric":
+          removed.push((args as { group: string }).group);
+          own = null;
+          return null;
+        default:
+          throw new Error(`unexpected command ${cmd}`);
+      }
+    });
+    render(RubricEditor);
+    const street = await screen.findByTestId("rubric-group-街道组");
+    expect(street.textContent).toContain("用共用标准");
+    await fireEvent.click(street);
+    expect((await screen.findByTestId("rubric-group-uses-shared")).textContent).toContain("街道组目前使用共用评分标准");
+
+    await fireEvent.click(screen.getByTestId("rubric-group-start"));
+    const title = (await screen.findByTestId("rubric-title")) as HTMLInputElement;
+    expect(title.value).toBe("街道组评分表");
+    const save = screen.getByTestId("rubric-save") as HTMLButtonElement;
+    await waitFor(() => expect(save.disabled).toBe(false));
+    await fireEvent.click(save);
+    await waitFor(() => expect(saved).toHaveLength(1));
+    expect(saved[0].eval_group).toBe("街道组");
+    expect(saved[0].categories[0].criteria.map((k) => k.name)).toEqual(["组织建设", "党员教育"]);
+    await waitFor(() => expect(screen.getByTestId("rubric-group-街道组").textContent).toContain("本组标准"));
+
+    await fireEvent.click(screen.getByTestId("rubric-group-remove"));
+    await fireEvent.click(await screen.findByTestId("rubric-group-remove-confirm"));
+    await waitFor(() => expect(removed).toEqual(["街道组"]));
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("街道组已改回使用共用评分标准"));
+    expect(screen.getByTestId("rubric-group-uses-shared")).toBeTruthy();
   });
 });

@@ -100,6 +100,8 @@ export function normalizeRubric(r: Rubric): Rubric {
       limit_points: points(a.limit_points),
       guidance: a.guidance,
     })),
+    // Which rubric this is: "" the shared one, else a 评比组's own.
+    eval_group: r.eval_group ?? "",
   };
 }
 

@@ -86,6 +86,7 @@ function backend(scorer: Scorer | null, { evidence = [], rubric = small }: { evi
       case "list_townships":
         return towns;
       case "get_rubric":
+      case "get_rubric_for_township":
         return rubric;
       case "list_photos":
         return [];
@@ -466,6 +467,7 @@ describe("the township list: this scorer's own sheet in each township", () => {
         case "list_townships":
           return four;
         case "get_rubric":
+        case "get_rubric_for_township":
           return small;
         case "get_delivery":
           return delivery;

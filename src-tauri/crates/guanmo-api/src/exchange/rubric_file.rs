@@ -143,7 +143,7 @@ fn json_bytes(rubric: &Rubric) -> Result<Vec<u8>, serde_json::Error> {
     // A file is a template for any event: the saved version, its reason and the freeze belong
     // to this database, and the file form refuses them.
     if let Some(obj) = value.as_object_mut() {
-        for key in ["version", "change_reason", "frozen"] {
+        for key in ["version", "change_reason", "frozen", "eval_group"] {
             obj.remove(key);
         }
     }
@@ -483,6 +483,7 @@ fn read_xlsx(bytes: &[u8]) -> Result<Rubric, ExchangeError> {
             version: 0,
             change_reason: String::new(),
             frozen: false,
+            eval_group: String::new(),
         })
     } else {
         Err(ExchangeError::Invalid(problems))
@@ -539,6 +540,7 @@ mod tests {
             version: 0,
             change_reason: String::new(),
             frozen: false,
+            eval_group: String::new(),
         }
     }
 
@@ -806,6 +808,8 @@ mod file {
         _change_reason: Option<String>,
         #[serde(default, rename = "frozen")]
         _frozen: Option<bool>,
+        #[serde(default, rename = "eval_group")]
+        _eval_group: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -880,6 +884,7 @@ mod file {
                 version: 0,
                 change_reason: String::new(),
                 frozen: false,
+                eval_group: String::new(),
             }
         }
     }

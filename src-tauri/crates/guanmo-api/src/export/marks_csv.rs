@@ -33,7 +33,7 @@ pub(super) fn build(res: &Results) -> Result<Vec<u8>, csv::Error> {
             // The version line is one field; every row after it has the header's width.
             .flexible(true)
             .from_writer(&mut out);
-        w.write_record([text(&super::workbook::rubric_line(&res.rubric))])?;
+        w.write_record([text(&res.rubric_lines())])?;
         w.write_record(HEADER)?;
         for sheet in &res.submitted {
             let township = res.township(&sheet.township_id);
@@ -55,7 +55,12 @@ pub(super) fn build(res: &Results) -> Result<Vec<u8>, csv::Error> {
             ];
             let tail = [text(&status), text(&submitted_at)];
             // Marks of criteria retired from the rubric no longer count; they are left out.
-            for (cat, crit) in res.criteria() {
+            let rubric = res.rubric_of(&sheet.township_id);
+            let criteria = rubric
+                .categories
+                .iter()
+                .flat_map(|c| c.criteria.iter().map(move |k| (c, k)));
+            for (cat, crit) in criteria {
                 let Some(id) = crit.id.as_deref() else {
                     continue;
                 };
@@ -71,7 +76,7 @@ pub(super) fn build(res: &Results) -> Result<Vec<u8>, csv::Error> {
                 ];
                 w.write_record(head.iter().chain(&fields).chain(&tail))?;
             }
-            for adj in &res.rubric.adjustments {
+            for adj in &rubric.adjustments {
                 let Some(mark) = sheet
                     .adjustments
                     .iter()

@@ -43,7 +43,12 @@ pub fn export_marks_csv(ctx: &Ctx, path: &Path) -> ApiResult<()> {
 
 /// Everything the documents print, read once.
 struct Results {
+    /// The shared rubric (its title names the event).
     rubric: Rubric,
+    /// Every rubric: the shared one first, then the groups' own (本组评分标准).
+    rubrics: Vec<Rubric>,
+    /// Which of `rubrics` scores each township, by township id.
+    rubric_index: std::collections::HashMap<String, usize>,
     /// Every township, in route order.
     townships: Vec<Township>,
     /// Every scorer, in registration order.
@@ -66,8 +71,18 @@ impl Results {
     fn gather(ctx: &Ctx) -> ApiResult<Results> {
         let mut townships = crate::roster::list_townships(ctx)?;
         townships.sort_by_key(|t| t.position);
+        let rubrics = crate::rubric::list_rubrics(ctx)?;
+        let rubric_index = crate::rubric::rubrics_by_township(ctx)?
+            .into_iter()
+            .filter_map(|(t, r)| {
+                let i = rubrics.iter().position(|x| x.eval_group == r.eval_group)?;
+                Some((t, i))
+            })
+            .collect();
         Ok(Results {
             rubric: crate::rubric::get_rubric(ctx)?,
+            rubrics,
+            rubric_index,
             townships,
             scorers: crate::scoring::list_scorers(ctx)?,
             submitted: crate::scoring::list_sheets(ctx)?
@@ -115,18 +130,49 @@ impl Results {
             .map_or_else(|| format!("(未知评委 {id})"), |s| s.name.clone())
     }
 
-    /// The criteria of the rubric in print order, with their category.
-    fn criteria(&self) -> impl Iterator<Item = (&Category, &Criterion)> {
-        self.rubric
-            .categories
+    /// The position in `rubrics` of the rubric `township_id` is scored on.
+    fn rubric_index_of(&self, township_id: &str) -> usize {
+        self.rubric_index.get(township_id).copied().unwrap_or(0)
+    }
+
+    /// The rubric `township_id` is scored on.
+    fn rubric_of(&self, township_id: &str) -> &Rubric {
+        self.rubrics
+            .get(self.rubric_index_of(township_id))
+            .unwrap_or(&self.rubric)
+    }
+
+    /// The line naming every rubric in force and its version, as each document prints it.
+    fn rubric_lines(&self) -> String {
+        if self.rubrics.len() <= 1 {
+            return workbook::rubric_line(&self.rubric);
+        }
+        self.rubrics
             .iter()
+            .map(|r| {
+                if r.eval_group.is_empty() {
+                    format!("共用{}", workbook::rubric_line(r))
+                } else {
+                    format!("{}{}", r.eval_group, workbook::rubric_line(r))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(";")
+    }
+
+    /// The criteria of every rubric in print order, with their category (ids are unique
+    /// across rubrics).
+    fn criteria(&self) -> impl Iterator<Item = (&Category, &Criterion)> {
+        self.rubrics
+            .iter()
+            .flat_map(|r| &r.categories)
             .flat_map(|c| c.criteria.iter().map(move |k| (c, k)))
     }
 
     fn adjustment(&self, id: &str) -> Option<&Adjustment> {
-        self.rubric
-            .adjustments
+        self.rubrics
             .iter()
+            .flat_map(|r| &r.adjustments)
             .find(|a| a.id.as_deref() == Some(id))
     }
 

@@ -49,16 +49,25 @@ pub(super) fn build(res: &Results) -> Result<Vec<u8>, XlsxError> {
     notice(wb.add_worksheet(), res, &f)?;
     let mut taken: Vec<String> = [TALLY, NOTICE, AUDIT].map(String::from).to_vec();
     for scorer in &res.scorers {
-        let sheets: Vec<&Sheet> = res
-            .submitted
-            .iter()
-            .filter(|s| s.scorer_id == scorer.id)
-            .collect();
-        if sheets.is_empty() {
-            continue;
+        // One worksheet per rubric the scorer's townships are scored on: the rows are its
+        // criteria (a scorer of both groups gets 评分表-张三 and 评分表-张三-街道组).
+        for (i, rubric) in res.rubrics.iter().enumerate() {
+            let sheets: Vec<&Sheet> = res
+                .submitted
+                .iter()
+                .filter(|s| s.scorer_id == scorer.id && res.rubric_index_of(&s.township_id) == i)
+                .collect();
+            if sheets.is_empty() {
+                continue;
+            }
+            let wanted = if rubric.eval_group.is_empty() {
+                format!("{SHEET_PREFIX}{}", scorer.name)
+            } else {
+                format!("{SHEET_PREFIX}{}-{}", scorer.name, rubric.eval_group)
+            };
+            let name = sheet_name(&wanted, &mut taken);
+            scorer_sheet(wb.add_worksheet(), &name, res, rubric, scorer, &sheets, &f)?;
         }
-        let name = sheet_name(&format!("{SHEET_PREFIX}{}", scorer.name), &mut taken);
-        scorer_sheet(wb.add_worksheet(), &name, res, scorer, &sheets, &f)?;
     }
     audit(wb.add_worksheet(), res, &f)?;
     wb.save_to_buffer()
@@ -252,7 +261,7 @@ fn tally(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxError
         &f.subtitle,
     )?;
     ws.set_row_height(1, 32)?;
-    line(ws, 2, last_col, &rubric_line(&res.rubric), &f.note)?;
+    line(ws, 2, last_col, &res.rubric_lines(), &f.note)?;
 
     let (h1, h2) = (3, 4);
     block(ws, (h1, 0), (h2, 0), "站次", &f.header)?;
@@ -410,7 +419,7 @@ fn notice(ws: &mut Worksheet, res: &Results, f: &Formats) -> Result<(), XlsxErro
         &f.subtitle,
     )?;
     ws.set_row_height(1, 48)?;
-    line(ws, 2, last_col, &rubric_line(&res.rubric), &f.note)?;
+    line(ws, 2, last_col, &res.rubric_lines(), &f.note)?;
     line(
         ws,
         3,
@@ -516,6 +525,7 @@ fn scorer_sheet(
     ws: &mut Worksheet,
     name: &str,
     res: &Results,
+    rubric: &Rubric,
     scorer: &Scorer,
     sheets: &[&Sheet],
     f: &Formats,
@@ -523,7 +533,7 @@ fn scorer_sheet(
     ws.set_name(name)?;
     let first_town: ColNum = 3;
     let last_col = first_town + col(sheets.len()) - 1;
-    line(ws, 0, last_col, &res.rubric.title, &f.title)?;
+    line(ws, 0, last_col, &rubric.title, &f.title)?;
     line(
         ws,
         1,
@@ -538,7 +548,7 @@ fn scorer_sheet(
         },
         &f.subtitle,
     )?;
-    line(ws, 2, last_col, &rubric_line(&res.rubric), &f.note)?;
+    line(ws, 2, last_col, &rubric_line(rubric), &f.note)?;
     let header = 3;
     for (c, label) in (0..).zip(["类别", "细则", "分值"]) {
         ws.write_string_with_format(header, c, label, &f.header)?;
@@ -549,7 +559,7 @@ fn scorer_sheet(
 
     let mut row = header + 1;
     let mut criteria_max = Points::ZERO;
-    for cat in &res.rubric.categories {
+    for cat in &rubric.categories {
         let first = row;
         for crit in &cat.criteria {
             ws.write_string_with_format(row, 1, &crit.name, &f.text)?;
@@ -574,7 +584,7 @@ fn scorer_sheet(
     row += 1;
 
     let first = row;
-    for adj in &res.rubric.adjustments {
+    for adj in &rubric.adjustments {
         ws.write_string_with_format(
             row,
             1,
@@ -598,7 +608,7 @@ fn scorer_sheet(
     }
 
     block(ws, (row, 0), (row, 1), "总分", &f.label)?;
-    ws.write_number_with_format(row, 2, res.rubric.total_points, &f.points)?;
+    ws.write_number_with_format(row, 2, rubric.total_points, &f.points)?;
     for (c, s) in (first_town..).zip(sheets) {
         ws.write_number_with_format(
             row,
@@ -833,5 +843,98 @@ mod tests {
         };
         assert!(tally_note(&s).starts_with("封存中("), "{}", tally_note(&s));
         assert_eq!(status_text(&StandingStatus::NoSheets), "暂无评分");
+    }
+
+    #[test]
+    fn a_group_with_its_own_rubric_prints_its_own_scorer_sheet_and_every_rubric_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx =
+            crate::Ctx::open(dir.path(), std::sync::Arc::new(guanmo_domain::SystemClock)).unwrap();
+        let towns = crate::roster::list_townships(&ctx).unwrap();
+        let pick = |street: bool| {
+            towns
+                .iter()
+                .find(|t| {
+                    t.enabled
+                        && (t.kind == guanmo_domain::roster::TownshipKind::Subdistrict) == street
+                })
+                .unwrap()
+                .clone()
+        };
+        let (street, town) = (pick(true), pick(false));
+        // 街道组 scores on its own rubric: the last category renamed 城市管理.
+        let mut own = crate::rubric::get_rubric(&ctx).unwrap();
+        own.eval_group = "街道组".into();
+        own.title = "街道组评分表".into();
+        let last = own.categories.last_mut().unwrap();
+        last.id = None;
+        last.name = "城市管理".into();
+        for k in &mut last.criteria {
+            k.id = None;
+            k.name = format!("城市{}", k.name);
+        }
+        let own = crate::rubric::save_rubric(&ctx, own).unwrap();
+        let scorer = crate::scoring::register_scorer(
+            &ctx,
+            guanmo_domain::scoring::ScorerInput {
+                name: "张三".into(),
+                group: "市领导".into(),
+                township_id: None,
+                active: true,
+                work_unit: String::new(),
+            },
+        )
+        .unwrap();
+        for t in [&street, &town] {
+            crate::scoring::set_scoring_open(&ctx, &t.id, true).unwrap();
+            let mut sheet = crate::scoring::open_sheet(&ctx, &scorer.id, &t.id).unwrap();
+            let rubric = crate::rubric::get_rubric_for_township(&ctx, &t.id).unwrap();
+            for k in rubric.categories.iter().flat_map(|c| &c.criteria) {
+                let id = k.id.as_deref().unwrap();
+                sheet = crate::scoring::record_mark(&ctx, &sheet.id, id, Some(1.0), String::new())
+                    .unwrap();
+            }
+            crate::scoring::submit_sheet(&ctx, &sheet.id, sheet.version).unwrap();
+        }
+
+        let path = dir.path().join("结果.xlsx");
+        crate::export::export_results_xlsx(&ctx, &path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let mut wb = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+        let line = |wb: &mut Xlsx<_>, name: &str| {
+            wb.worksheet_range(name)
+                .unwrap()
+                .get_value((2, 0))
+                .cloned()
+                .unwrap()
+        };
+        let shared = crate::rubric::get_rubric(&ctx).unwrap();
+        let want = format!(
+            "共用评分标准:{} 第{}版;街道组评分标准:街道组评分表 第{}版",
+            shared.title, shared.version, own.version
+        );
+        for name in [TALLY, NOTICE] {
+            assert_eq!(line(&mut wb, name).to_string(), want, "sheet {name}");
+        }
+        // The town on the shared rubric, the street on its group's, each with its criteria.
+        let shared_sheet = wb.worksheet_range("评分表-张三").unwrap();
+        let group_sheet = wb.worksheet_range("评分表-张三-街道组").unwrap();
+        assert_eq!(
+            shared_sheet.get_value((3, 3)),
+            Some(&Data::String(town.name.clone()))
+        );
+        assert_eq!(
+            group_sheet.get_value((3, 3)),
+            Some(&Data::String(street.name.clone()))
+        );
+        let names = |r: &calamine::Range<Data>| -> Vec<String> {
+            r.rows().map(|row| row[1].to_string()).collect()
+        };
+        assert!(names(&group_sheet).iter().any(|n| n.starts_with("城市")));
+        assert!(!names(&shared_sheet).iter().any(|n| n.starts_with("城市")));
+        assert_eq!(
+            group_sheet.get_value((0, 0)),
+            Some(&Data::String("街道组评分表".into()))
+        );
     }
 }

@@ -413,6 +413,24 @@ fn a_scorers_own_laptop_sheet_stops_paper_entry() {
     let f = fx();
     as_person(&f, &f.boss);
     scoring::set_scoring_open(&f.ctx, &f.township, true).unwrap();
+    // The scorer starts their own sheet (on their laptop; here on the hub, signed in).
+    let wang = save_person(
+        &f.ctx,
+        None,
+        0,
+        PersonInput {
+            name: "王局长".into(),
+            work_unit: String::new(),
+            title: String::new(),
+            roles: vec![PersonRole::Scorer],
+            scorer_id: Some(f.scorer.id.clone()),
+            active: true,
+        },
+    )
+    .unwrap();
+    set_pin(&f.ctx, &wang.id, "730166").unwrap();
+    sign_out(&f.ctx, false).unwrap();
+    sign_in(&f.ctx, &wang.id, "730166").unwrap();
     scoring::open_sheet(&f.ctx, &f.scorer.id, &f.township).unwrap();
     as_person(&f, &f.a);
     let e = enter(&f, 1, sheet_input(&f.ctx, None)).unwrap_err();

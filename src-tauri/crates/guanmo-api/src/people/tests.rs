@@ -103,7 +103,7 @@ fn every_write_names_the_person_and_the_score_audit_shows_their_name() {
     // From the first PIN on, the organiser signs in before setting others'.
     assert_eq!(
         set_pin(&f.ctx, &zhang.id, "730164").unwrap_err().code,
-        ErrorCode::Forbidden
+        ErrorCode::SignInRequired
     );
     sign_in(&f.ctx, &boss.id, "205817").unwrap();
     set_pin(&f.ctx, &zhang.id, "730164").unwrap();
@@ -550,4 +550,51 @@ fn the_feed_is_for_editors_and_moderation_for_moderators() {
     crate::comments::add_words(ctx, "测试词").unwrap();
     let last = ctx.store.changes_since(0, u32::MAX).unwrap();
     assert!(last.last().unwrap().actor.contains(&t.boss.id));
+}
+
+#[test]
+fn only_the_scorers_own_person_fills_their_sheet_and_a_locked_hub_shows_nothing() {
+    let t = tour();
+    let ctx = &t.f.ctx;
+    as_person(&t, &t.pa, "730164");
+    let started = scoring::open_sheet(ctx, &t.a.id, &t.township).unwrap();
+    // 组织方 and 计票人 see every sheet but write in none (背靠背): not start, not mark, not
+    // submit; the 监票人 neither.
+    let criterion = crate::rubric::get_rubric(ctx).unwrap().categories[0].criteria[0]
+        .id
+        .clone()
+        .unwrap();
+    for (p, pin) in [
+        (&t.boss, "205817"),
+        (&t.counter, "730166"),
+        (&t.monitor, "730167"),
+    ] {
+        as_person(&t, p, pin);
+        let e = scoring::open_sheet(ctx, &t.b.id, &t.township).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden, "{} starts B's sheet", p.name);
+        let e = scoring::record_mark(ctx, &started.id, &criterion, Some(1.0), String::new())
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden, "{} marks A's sheet", p.name);
+        let e = scoring::submit_sheet(ctx, &started.id, started.version).unwrap_err();
+        assert_eq!(e.code, ErrorCode::Forbidden, "{} submits A's sheet", p.name);
+    }
+    // The organiser still sees it.
+    as_person(&t, &t.boss, "205817");
+    assert_eq!(scoring::get_sheet(ctx, &started.id).unwrap(), started);
+    // Nothing was written by them.
+    as_person(&t, &t.pa, "730164");
+    assert_eq!(scoring::get_sheet(ctx, &started.id).unwrap(), started);
+    fill(&t, &t.a, 1.0);
+
+    // Locked (no one signed in on a hub that asks): reads are refused too, not answered as
+    // the organiser's.
+    sign_out(ctx, false).unwrap();
+    for code in [
+        scoring::get_standings(ctx).unwrap_err().code,
+        scoring::get_sheet(ctx, &started.id).unwrap_err().code,
+        scoring::list_sheets(ctx).unwrap_err().code,
+        crate::results::get_results(ctx).unwrap_err().code,
+    ] {
+        assert_eq!(code, ErrorCode::SignInRequired);
+    }
 }
