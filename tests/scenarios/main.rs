@@ -17,3 +17,4 @@ mod scoring;
 mod support;
 mod sync;
 mod sync_http;
+mod upgrade;
