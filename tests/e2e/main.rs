@@ -120,6 +120,29 @@ async fn an_edited_arrival_time_survives_a_restart() {
     }
     s.wait_for("[data-testid='rubric-total-status']").await;
     s.screenshot("04-rubric-editor").await;
+    // 街道组 gets its own rubric (a copy of the shared one to start); its townships are
+    // scored on it from then on, the others keep the shared one.
+    s.click("[data-testid='rubric-group-街道组']").await;
+    s.wait_for("[data-testid='rubric-group-uses-shared']").await;
+    s.click("[data-testid='rubric-group-start']").await;
+    s.wait_for("[data-testid='rubric-title']").await;
+    s.pause_ms(600).await; // the editor validates 300 ms after the last change
+    s.click("[data-testid='rubric-save']").await;
+    s.wait_for("[data-testid='rubric-group-own']").await;
+    s.wait_for_text("[data-testid='rubric-group-街道组']", "本组标准")
+        .await;
+    s.screenshot("04b-group-rubric").await;
+    let rubrics = harness::ok(
+        s.invoke("list_rubrics", serde_json::json!({})).await,
+        "list_rubrics",
+    );
+    let groups: Vec<&str> = rubrics
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["eval_group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["", "街道组"]);
     s.click("[data-testid='nav-settings']").await;
     let v = s.wait_for("[data-testid='sqlite-version']").await;
     s.wait_for_text("[data-testid='sqlite-version']", "3.")

@@ -188,6 +188,21 @@ fn a_laptop_offline_opens_townships_by_the_schedule_and_the_organisers_close_sti
         "submitted after the slot"
     );
     assert_eq!(row(&board, &ts[1]).submitted, 1);
+    // The exports say so too: the marks CSV's 状态 and the scorer's 评分表 提交时间.
+    let out = tempfile::tempdir().unwrap();
+    let csv_path = out.path().join("marks.csv");
+    guanmo_api::export::export_marks_csv(&hub.ctx, &csv_path).unwrap();
+    let csv = String::from_utf8(std::fs::read(&csv_path).unwrap()).unwrap();
+    let rows_of = |t: &Township| -> Vec<String> {
+        csv.lines()
+            .filter(|l| l.starts_with(&t.name))
+            .map(str::to_string)
+            .collect()
+    };
+    assert!(!rows_of(&ts[1]).is_empty());
+    assert!(rows_of(&ts[1]).iter().all(|l| l.contains(",已提交(逾期),")));
+    assert!(!rows_of(&ts[0]).is_empty());
+    assert!(rows_of(&ts[0]).iter().all(|l| !l.contains("逾期")));
 
     // 按日程: the organiser hands ts[2] back to the schedule; once synced it is open again.
     let board = schedule::follow_schedule(&hub.ctx, &ts[2].id).unwrap();

@@ -438,6 +438,9 @@ pub fn enter_paper_sheet(
         ));
     }
     let other = entries.into_iter().find(|e| e.round != round);
+    if let Some(o) = &other {
+        stale_round(o, &rubric)?;
+    }
     ctx.store.write(ctx.now(), &author, |tx| {
         let mine = store::insert_entry(
             tx,
@@ -484,6 +487,26 @@ fn round_label(round: i32) -> &'static str {
     } else {
         "二录"
     }
+}
+
+/// Refuses to compare with a round entered against another version of the rubric (it was
+/// revised in between: the items or maxima may differ); the organiser discards that round and
+/// it is entered again.
+fn stale_round(e: &EntryRow, rubric: &Rubric) -> ApiResult<()> {
+    if e.rubric_version == rubric.version {
+        return Ok(());
+    }
+    Err(refused(
+        ErrorCode::Validation,
+        "评分标准",
+        format!(
+            "{}按第{}版评分标准录入,现行为第{}版;请组织方作废{}后按现行标准重新录入",
+            round_label(e.round),
+            e.rubric_version,
+            rubric.version,
+            round_label(e.round)
+        ),
+    ))
 }
 
 fn both_rounds(ctx: &Ctx, scorer_id: &str, township_id: &str) -> ApiResult<(EntryRow, EntryRow)> {
@@ -554,6 +577,8 @@ pub fn settle_paper_sheet(
     let (first, second) = both_rounds(ctx, scorer_id, township_id)?;
     ensure_not_counted(ctx, scorer_id, township_id)?;
     let rubric = crate::rubric::get_rubric_for_township(ctx, township_id)?;
+    stale_round(&first, &rubric)?;
+    stale_round(&second, &rubric)?;
     let differences = match rules::compare(&rubric, &first.entry, &second.entry) {
         Comparison::Agree => Vec::new(),
         Comparison::Mismatch(d) => d,
@@ -666,6 +691,19 @@ pub fn attach_paper_scan(
     ctx.store
         .read(|c| guanmo_store::roster::get(c, township_id))?;
     ctx.store.read(|c| guanmo_store::photos::get(c, hash))?;
+    // Once counted, the scan is evidence of what was counted: added if missing, never swapped.
+    let paper = ctx
+        .store
+        .read(|c| store::find_paper_sheet(c, scorer_id, township_id))?;
+    if let Some(p) = paper.filter(|p| p.sheet_id.is_some()) {
+        if p.scan_hash.as_deref().is_some_and(|h| h != hash) {
+            return Err(refused(
+                ErrorCode::SheetLocked,
+                "扫描件",
+                "已计入的评分表不能更换纸质表扫描件",
+            ));
+        }
+    }
     ctx.store.write(ctx.now(), &ctx.author()?, |tx| {
         store::set_scan(tx, scorer_id, township_id, hash)
     })?;

@@ -38,10 +38,13 @@ pub(super) fn build(res: &Results) -> Result<Vec<u8>, csv::Error> {
         for sheet in &res.submitted {
             let township = res.township(&sheet.township_id);
             let scorer = res.scorer(&sheet.scorer_id);
-            let status = match &sheet.unlock_reason {
+            let mut status = match &sheet.unlock_reason {
                 Some(r) => format!("已提交(曾解锁:{r})"),
                 None => "已提交".to_string(),
             };
+            if res.late.contains(&sheet.id) {
+                status.push_str("(逾期)");
+            }
             let submitted_at = sheet
                 .submitted_at
                 .as_deref()

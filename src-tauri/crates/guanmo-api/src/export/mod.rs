@@ -55,6 +55,8 @@ struct Results {
     scorers: Vec<Scorer>,
     /// Submitted sheets only, in route order then scorer order.
     submitted: Vec<Sheet>,
+    /// The submitted sheets that came in after their township's scheduled slot (逾期), by id.
+    late: std::collections::HashSet<String>,
     standings: Standings,
     /// The ranking per 评比组 with organiser adjustments, blend and bands.
     grouped: GroupedResults,
@@ -79,16 +81,26 @@ impl Results {
                 Some((t, i))
             })
             .collect();
+        let submitted: Vec<Sheet> = crate::scoring::list_sheets(ctx)?
+            .into_iter()
+            .filter(|s| s.status == SheetStatus::Submitted)
+            .collect();
+        let windows = crate::schedule::windows(ctx, &townships)?;
+        let late = submitted
+            .iter()
+            .filter(|s| {
+                crate::schedule::late(s.submitted_at.as_deref(), windows.get(&s.township_id))
+            })
+            .map(|s| s.id.clone())
+            .collect();
         Ok(Results {
             rubric: crate::rubric::get_rubric(ctx)?,
             rubrics,
             rubric_index,
             townships,
             scorers: crate::scoring::list_scorers(ctx)?,
-            submitted: crate::scoring::list_sheets(ctx)?
-                .into_iter()
-                .filter(|s| s.status == SheetStatus::Submitted)
-                .collect(),
+            submitted,
+            late,
             standings: crate::scoring::get_standings(ctx)?,
             // Asked after `get_standings`, which checks who looks.
             grouped: crate::results::results_unchecked(ctx)?,

@@ -626,11 +626,14 @@ fn scorer_sheet(
     row += 1;
     block(ws, (row, 0), (row, 2), "提交时间", &f.label)?;
     for (c, s) in (first_town..).zip(sheets) {
-        let at = s
+        let mut at = s
             .submitted_at
             .as_deref()
             .map(beijing_time)
             .unwrap_or_default();
+        if res.late.contains(&s.id) {
+            at.push_str("(逾期)");
+        }
         ws.write_string_with_format(row, c, &at, &f.text)?;
     }
     row += 2;

@@ -442,3 +442,86 @@ fn a_scorers_own_laptop_sheet_stops_paper_entry() {
         .unwrap();
     assert_eq!(row.state, PaperState::ScoredElsewhere);
 }
+
+#[test]
+fn a_round_entered_on_an_older_rubric_version_is_never_compared_and_is_entered_again() {
+    let f = fx();
+    as_person(&f, &f.a);
+    enter(&f, 1, sheet_input(&f.ctx, None)).unwrap();
+    // The organiser revises the rubric between the rounds (a rename: nothing to reopen).
+    as_person(&f, &f.boss);
+    let mut next = crate::rubric::get_rubric(&f.ctx).unwrap();
+    next.categories[0].criteria[0].name = "组织体系建设(更正)".into();
+    let saved = crate::rubric::save_rubric(&f.ctx, next).unwrap();
+    as_person(&f, &f.b);
+    let e = enter(&f, 2, sheet_input(&f.ctx, None)).unwrap_err();
+    assert_eq!(e.code, ErrorCode::Validation);
+    assert_eq!(
+        e.message,
+        format!(
+            "一录按第{}版评分标准录入,现行为第{}版;请组织方作废一录后按现行标准重新录入",
+            saved.version - 1,
+            saved.version
+        )
+    );
+    assert!(submitted(&f).is_empty(), "nothing counted");
+    as_person(&f, &f.boss);
+    discard_paper_entry(
+        &f.ctx,
+        &f.scorer.id,
+        &f.township,
+        1,
+        "评分标准已修订".into(),
+    )
+    .unwrap();
+    as_person(&f, &f.a);
+    enter(&f, 1, sheet_input(&f.ctx, None)).unwrap();
+    as_person(&f, &f.b);
+    let s = enter(&f, 2, sheet_input(&f.ctx, None)).unwrap();
+    assert_eq!(s.state, PaperState::Counted);
+}
+
+#[test]
+fn once_counted_the_scan_is_added_if_missing_but_never_swapped() {
+    let f = fx();
+    let photo = |hash: &str| guanmo_domain::photos::PhotoInfo {
+        hash: hash.to_string(),
+        file_name: "sheet.jpg".into(),
+        width: 10,
+        height: 10,
+        format: "jpeg".into(),
+        taken_at: None,
+        camera: None,
+        gps_lat: None,
+        gps_lon: None,
+        original_bytes: 1,
+        imported_at: String::new(),
+    };
+    let (one, two) = ("a".repeat(64), "b".repeat(64));
+    f.ctx
+        .store
+        .write(f.ctx.now(), "t", |tx| {
+            guanmo_store::photos::record(tx, &photo(&one))?;
+            guanmo_store::photos::record(tx, &photo(&two))
+        })
+        .unwrap();
+    as_person(&f, &f.a);
+    enter(&f, 1, sheet_input(&f.ctx, None)).unwrap();
+    as_person(&f, &f.b);
+    assert_eq!(
+        enter(&f, 2, sheet_input(&f.ctx, None)).unwrap().state,
+        PaperState::Counted
+    );
+    // Counted without a scan: it may still be added.
+    let s = attach_paper_scan(&f.ctx, &f.scorer.id, &f.township, &one).unwrap();
+    assert_eq!(s.scan_hash.as_deref(), Some(one.as_str()));
+    let e = attach_paper_scan(&f.ctx, &f.scorer.id, &f.township, &two).unwrap_err();
+    assert_eq!(e.code, ErrorCode::SheetLocked);
+    assert_eq!(e.message, "已计入的评分表不能更换纸质表扫描件");
+    let row = list_paper_sheets(&f.ctx)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.scorer_id == f.scorer.id && r.township_id == f.township)
+        .unwrap();
+    assert_eq!(row.scan_hash, Some(one), "the first scan stays");
+}
