@@ -416,6 +416,20 @@ pub fn save_person(
         return Err(refused(ErrorCode::Validation, "姓名", "“未指定”不能修改"));
     }
     check_scorer_link(ctx, id.as_deref(), &input)?;
+    // The organiser signed in cannot take away their own 组织方 role or deactivate themself:
+    // the hub would be left with no one to manage people (another organiser may).
+    if let (Some(me), Some(id)) = (signed_in(ctx)?, id.as_deref()) {
+        if me.id == id
+            && me.has(PersonRole::Organiser)
+            && (!input.roles.contains(&PersonRole::Organiser) || !input.active)
+        {
+            return Err(refused(
+                ErrorCode::Validation,
+                "角色",
+                "不能取消本人的组织方角色或停用本人;如需更改,请由另一位组织方操作",
+            ));
+        }
+    }
     let author = ctx.author()?;
     Ok(ctx.store.write(ctx.now(), &author, |tx| match &id {
         None => store::insert_person(tx, &guanmo_domain::ids::new_id(), &input),

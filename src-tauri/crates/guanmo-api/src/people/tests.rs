@@ -598,3 +598,54 @@ fn only_the_scorers_own_person_fills_their_sheet_and_a_locked_hub_shows_nothing(
         assert_eq!(code, ErrorCode::SignInRequired);
     }
 }
+
+#[test]
+fn the_organiser_signed_in_cannot_drop_their_own_organiser_role_but_another_organiser_may() {
+    let t = tour();
+    let ctx = &t.f.ctx;
+    let input = |p: &Person, roles: Vec<PersonRole>, active: bool| PersonInput {
+        name: p.name.clone(),
+        work_unit: p.work_unit.clone(),
+        title: p.title.clone(),
+        roles,
+        scorer_id: p.scorer_id.clone(),
+        active,
+    };
+    as_person(&t, &t.boss, "205817");
+    let me = store_person(ctx, &t.boss.id);
+    for (roles, active) in [
+        (vec![PersonRole::Counter], true),
+        (vec![PersonRole::Organiser], false),
+    ] {
+        let e = save_person(
+            ctx,
+            Some(me.id.clone()),
+            me.version,
+            input(&me, roles, active),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, ErrorCode::Validation);
+        assert!(
+            e.message.contains("不能取消本人的组织方角色"),
+            "{}",
+            e.message
+        );
+    }
+    assert_eq!(store_person(ctx, &t.boss.id), me, "nothing changed");
+    // A second organiser may change the first.
+    let deputy = person(ctx, "吴副主任", vec![PersonRole::Organiser], None);
+    set_pin(ctx, &deputy.id, "730168").unwrap();
+    as_person(&t, &deputy, "730168");
+    let changed = save_person(
+        ctx,
+        Some(me.id.clone()),
+        me.version,
+        input(&me, vec![PersonRole::Counter], true),
+    )
+    .unwrap();
+    assert_eq!(changed.roles, vec![PersonRole::Counter]);
+}
+
+fn store_person(ctx: &Ctx, id: &str) -> Person {
+    ctx.store.read(|c| store::get_person(c, id)).unwrap()
+}
