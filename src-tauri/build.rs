@@ -117,6 +117,7 @@ const COMMANDS: &[&str] = &[
     "export_comment_records",
     "get_sms_settings",
     "set_sms_settings",
+    "send_test_sms",
     "get_sync_overview",
     "set_device_role",
     "new_pairing_code",

@@ -1170,6 +1170,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             export_comment_records,
             get_sms_settings,
             set_sms_settings,
+            crate::site::send_test_sms,
             get_sync_overview,
             set_device_role,
             new_pairing_code,

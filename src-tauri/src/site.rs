@@ -92,3 +92,18 @@ pub fn watch_address(app: tauri::AppHandle) {
 pub fn export_static(app: &tauri::AppHandle, dir: &str) -> Result<StaticExport, ApiError> {
     resident(app).export_static(std::path::Path::new(dir))
 }
+
+/// 发送测试短信: texts a test code through the configured provider; a refusal comes back with
+/// the vendor's code and what to fix, in Chinese.
+#[tauri::command]
+#[specta::specta]
+pub async fn send_test_sms(app: tauri::AppHandle, phone: String) -> crate::commands::Res<()> {
+    crate::commands::blocking(app, move |s| {
+        let (provider, number) = guanmo_api::comments::sms_test_target(&s.ctx, &phone)?;
+        guanmo_web::sms::send(&provider, &number, "123456").map_err(|e| {
+            tracing::warn!(code = %e.code, "test sms refused");
+            ApiError::new(guanmo_api::ErrorCode::Validation, e.to_string())
+        })
+    })
+    .await
+}

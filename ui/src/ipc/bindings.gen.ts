@@ -239,6 +239,11 @@ export const commands = {
 	getSmsSettings: () => typedError<SmsSettings | null, ApiError>(__TAURI_INVOKE("get_sms_settings")),
 	/**  Sets the SMS provider; `null` turns verification off. */
 	setSmsSettings: (input: SmsSettingsInput | null) => typedError<SmsSettings | null, ApiError>(__TAURI_INVOKE("set_sms_settings", { input })),
+	/**
+	 *  发送测试短信: texts a test code through the configured provider; a refusal comes back with
+	 *  the vendor's code and what to fix, in Chinese.
+	 */
+	sendTestSms: (phone: string) => typedError<null, ApiError>(__TAURI_INVOKE("send_test_sms", { phone })),
 	/**  The 同步 view: this device, its hub or paired devices, waiting work, issues, the last run. */
 	getSyncOverview: () => typedError<SyncStatus, ApiError>(__TAURI_INVOKE("get_sync_overview")),
 	/**  Chooses what this install is for (组织方主机 / 评分电脑 / 直播电脑) and its name. */
@@ -1597,6 +1602,11 @@ export type Rubric = {
 	 *  the submitted sheets whose items it changes. Set by the backend; ignored on save.
 	 */
 	frozen?: boolean,
+	/**
+	 *  The 评比组 this rubric is for; empty for the shared rubric (共用评分标准), which every
+	 *  group without its own uses. Set on save to choose which rubric is saved.
+	 */
+	eval_group?: string,
 };
 
 /**  A registered scorer. */
@@ -1712,11 +1722,6 @@ export type Severity =
 
 /**  A score sheet. */
 export type Sheet = {
-	/**
-	 *  The 评比组 this rubric is for; empty for the shared rubric (共用评分标准), which every
-	 *  group without its own uses. Set on save to choose which rubric is saved.
-	 */
-	eval_group?: string,
 	/**  UUIDv7. */
 	id: string,
 	/**  Whose. */
@@ -1856,25 +1861,57 @@ export type SiteSettingsSaved = {
 	restarted: boolean,
 };
 
-/**  The provider as the desktop app shows it: never the key itself. */
+/**  The provider as the desktop app shows it: never a secret, the key ID masked. */
 export type SmsSettings = {
-	/**  Endpoint, `https://…` (or `http://` on loopback, for a local gateway). */
+	/**  Which provider. */
+	vendor: SmsVendor,
+	/**
+	 *  Endpoint: the generic one's `https://…`; for a vendor, empty for its own address (or a
+	 *  gateway in front of it).
+	 */
 	url: string,
-	/**  Signature text the provider puts in the message, e.g. 【常宁市观摩会】. */
+	/**  Signature text: 短信签名 (阿里云 签名名称, 腾讯云 签名内容), e.g. 常宁市观摩会. */
 	sign: string,
-	/**  A key is stored. */
+	/**  A secret (the bearer key, AccessKey Secret or SecretKey) is stored. */
 	has_key: boolean,
+	/**  The AccessKey ID or SecretId, masked (`LTAI…9xQk`); empty for the generic endpoint. */
+	key_id_masked: string,
+	/**  模板 CODE (阿里云, `SMS_…`) or 模板 ID (腾讯云, digits). */
+	template: string,
+	/**  腾讯云 SDK AppID (`1400…`). */
+	app_id: string,
+	/**  腾讯云 region (default ap-guangzhou). */
+	region: string,
 };
 
 /**  What the organiser enters. */
 export type SmsSettingsInput = {
-	/**  Endpoint. */
+	/**  Which provider. */
+	vendor?: SmsVendor,
+	/**  Endpoint (see [`SmsSettings::url`]). */
 	url: string,
 	/**  Signature text. */
 	sign: string,
-	/**  The API key; `None` keeps the stored one. */
+	/**  The secret; `None` keeps the stored one. */
 	key: string | null,
+	/**  The AccessKey ID or SecretId; `None` keeps the stored one. */
+	key_id?: string | null,
+	/**  模板 CODE or 模板 ID. */
+	template?: string,
+	/**  腾讯云 SDK AppID. */
+	app_id?: string,
+	/**  腾讯云 region; empty for ap-guangzhou. */
+	region?: string,
 };
+
+/**  Which provider sends the codes. */
+export type SmsVendor = 
+/**  A generic HTTPS+JSON endpoint with a bearer key. */
+"generic" | 
+/**  阿里云短信服务. */
+"aliyun" | 
+/**  腾讯云短信. */
+"tencent";
 
 /**  One township's place in the standings and how it was computed. */
 export type Standing = {

@@ -92,6 +92,7 @@ async fn main() {
                         url: url.trim().to_string(),
                         sign: "【观摩会】".into(),
                         key: Some("fixture-key".into()),
+                        ..Default::default()
                     });
                     comments::set_sms_settings(&steer, input).unwrap();
                     println!("SMS {}", url.trim());

@@ -15,6 +15,7 @@ mod page;
 mod phone;
 mod routes;
 mod state;
+pub mod sms;
 pub mod tls;
 mod verify;
 

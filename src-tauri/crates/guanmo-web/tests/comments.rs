@@ -616,6 +616,7 @@ async fn with_an_sms_provider_a_comment_needs_the_texted_code_and_is_marked_veri
             url,
             sign: "【常宁市观摩会】".into(),
             key: Some("secret-key".into()),
+            ..Default::default()
         }),
     )
     .unwrap();
@@ -689,6 +690,7 @@ async fn a_failing_sms_provider_is_reported_and_without_one_comments_are_unverif
             url,
             sign: String::new(),
             key: Some("k".into()),
+            ..Default::default()
         }),
     )
     .unwrap();
@@ -751,6 +753,7 @@ async fn sms_site(config: WebConfig) -> (Site, Arc<std::sync::Mutex<Vec<(String,
             url,
             sign: String::new(),
             key: Some("k".into()),
+            ..Default::default()
         }),
     )
     .unwrap();

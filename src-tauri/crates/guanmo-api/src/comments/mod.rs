@@ -13,7 +13,8 @@ mod sms;
 pub use export::{export_records_xlsx, export_suggestions_xlsx};
 pub use ingest::{Ingest, Reply};
 pub use sms::{
-    get_sms_settings, set_sms_settings, sms_provider, SmsProvider, SmsSettings, SmsSettingsInput,
+    get_sms_settings, set_sms_settings, sms_provider, sms_test_target, SmsProvider, SmsSettings,
+    SmsSettingsInput, SmsVendor,
 };
 
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
