@@ -137,6 +137,12 @@ const COMMANDS: &[&str] = &[
     "pick_files_to_open",
     "pick_file_to_save",
     "pick_folder",
+    "backup_data",
+    "stage_restore",
+    "discard_staged_restore",
+    "has_staged_restore",
+    "cancel_backup",
+    "restart_to_restore",
 ];
 
 fn main() {

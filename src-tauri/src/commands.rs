@@ -1190,6 +1190,12 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             pick_files_to_open,
             pick_file_to_save,
             pick_folder,
+            crate::backup::backup_data,
+            crate::backup::stage_restore,
+            crate::backup::discard_staged_restore,
+            crate::backup::has_staged_restore,
+            crate::backup::cancel_backup,
+            crate::backup::restart_to_restore,
         ])
         .events(tauri_specta::collect_events![
             DataChanged,
@@ -1198,6 +1204,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             crate::site::LiveSiteChanged,
             crate::sync::SyncChanged,
             crate::sync::SyncProgressEvent,
-            crate::sync::SyncBundleProgress
+            crate::sync::SyncBundleProgress,
+            crate::backup::BackupProgress
         ])
 }

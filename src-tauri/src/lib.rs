@@ -1,6 +1,7 @@
 //! The desktop shell of Guanmo (观摩). It only wires Tauri to `guanmo-api`: resolves the data
 //! folder, opens the context, registers the typed commands and plugins. No rules live here.
 
+mod backup;
 mod commands;
 mod paper;
 mod people;
@@ -88,6 +89,7 @@ pub fn run() {
             let dir = data_dir(app)?;
             tracing::info!(data_dir = %dir.display(), "opening data folder");
             let clock: Arc<dyn guanmo_domain::Clock> = Arc::new(SystemClock);
+            backup::apply_staged_restore(&dir, clock.as_ref());
             let ctx = Ctx::open(&dir, clock.clone()).map_err(|e| {
                 tracing::error!(error = %e, "cannot open the data folder");
                 Box::new(e) as Box<dyn std::error::Error>

@@ -2,6 +2,7 @@
 //! the desktop commands drive it. Each refused import must leave the database unchanged.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backup;
 mod comments_crash;
 mod comments_sync;
 mod crash;

@@ -288,10 +288,26 @@ export const commands = {
 	pickFileToSave: (title: string, fileName: string, filters: FileFilter[]) => typedError<string | null, ApiError>(__TAURI_INVOKE("pick_file_to_save", { title, fileName, filters })),
 	/**  The native "choose folder" dialog (an SD card, or where to write the static site). */
 	pickFolder: (title: string) => typedError<string | null, ApiError>(__TAURI_INVOKE("pick_folder", { title })),
+	/**  Backs the data folder up into the file picked in the save dialog (一键备份). */
+	backupData: (path: string) => typedError<BackupSummary, ApiError>(__TAURI_INVOKE("backup_data", { path })),
+	/**
+	 *  Checks and unpacks the backup file picked in the open dialog beside the data folder; it
+	 *  replaces the current data (backed up first, beside the folder) at the next start.
+	 */
+	stageRestore: (path: string) => typedError<RestoreSummary, ApiError>(__TAURI_INVOKE("stage_restore", { path })),
+	/**  Drops a restore waiting for the next start; returns whether one was waiting. */
+	discardStagedRestore: () => typedError<boolean, ApiError>(__TAURI_INVOKE("discard_staged_restore")),
+	/**  Whether a checked restore waits for the next start. */
+	hasStagedRestore: () => typedError<boolean, ApiError>(__TAURI_INVOKE("has_staged_restore")),
+	/**  Cancels the backup or restore running (nothing is left behind); false when none runs. */
+	cancelBackup: () => __TAURI_INVOKE<boolean>("cancel_backup"),
+	/**  Restarts the app so a staged restore is put in place. */
+	restartToRestore: () => __TAURI_INVOKE<void>("restart_to_restore"),
 };
 
 /** Events */
 export const events = {
+	backupProgress: makeEvent<BackupProgress, BackupProgress>("backup-progress"),
 	dataChanged: makeEvent<DataChanged, DataChanged>("data-changed"),
 	liveSiteChanged: makeEvent<LiveSiteChanged, LiveSiteChanged>("live-site-changed"),
 	photoImportFinished: makeEvent<PhotoImportFinished, PhotoImportFinished>("photo-import-finished"),
@@ -440,6 +456,55 @@ export type AuditKind =
 "submit" | 
 /**  The organiser unlocked the sheet. */
 "unlock";
+
+/**  What a backup or restore is doing. */
+export type BackupPhase = 
+/**  Copying the database (a consistent snapshot) into the file. */
+"database" | 
+/**  Copying the photo store into the file. */
+"photos" | 
+/**  Writing the manifest, fsync and rename. */
+"finishing" | 
+/**  Restore: checking every entry against the manifest while unpacking beside the folder. */
+"verifying" | 
+/**  Restore with replace: backing up the data being replaced. */
+"saving_current" | 
+/**  Restore: putting the checked data in place. */
+"swapping";
+
+/**  Progress of a backup or restore: bytes and files done of the whole job. */
+export type BackupProgress = {
+	/**  What it is doing. */
+	phase: BackupPhase,
+	/**  Bytes done (the database counts by its size on disk). */
+	bytesDone: number | null,
+	/**  Bytes in all. */
+	bytesTotal: number | null,
+	/**  Files done (the database and each photo file). */
+	itemsDone: number,
+	/**  Files in all. */
+	itemsTotal: number,
+};
+
+/**  A finished backup. */
+export type BackupSummary = {
+	/**  Where it was written. */
+	path: string,
+	/**  Size of the file. */
+	fileBytes: number | null,
+	/**  Photo files in it. */
+	photoFiles: number,
+	/**  Their bytes. */
+	photoBytes: number | null,
+	/**  The database's schema version. */
+	schemaVersion: number | null,
+	/**  Rows in all tables. */
+	rows: number | null,
+	/**  When it was taken (RFC 3339, UTC). */
+	createdAt: string,
+	/**  How long it took, in milliseconds. */
+	millis: number | null,
+};
 
 /**  A label the notice gives to some ranked townships. */
 export type Band = {
@@ -789,6 +854,23 @@ export type ErrorCode =
  *  own sheets; the ranking only 组织方 and 计票人 before the reveal).
  */
 "forbidden" | 
+/**
+ *  The data folder or backup was written by a newer version of the app (its schema or
+ *  backup format is past what this build knows): refused untouched; install the newer
+ *  version.
+ */
+"data_newer_than_app" | 
+/**  The backup file is incomplete (e.g. copied only in part) or not a Guanmo backup. */
+"backup_unreadable" | 
+/**
+ *  The backup file is damaged: a checksum, the database's integrity check or its row
+ *  counts do not match its manifest.
+ */
+"backup_damaged" | 
+/**  A restore into a data folder that is not empty, without asking to replace it. */
+"restore_target_not_empty" | 
+/**  The person cancelled a long operation (backup, restore); nothing was left behind. */
+"cancelled" | 
 /**  The database failed. */
 "storage" | 
 /**  A bug. */
@@ -1516,6 +1598,25 @@ export type RefusedOp = {
 	code: string,
 	/**  Details. */
 	detail: string,
+};
+
+/**  A finished restore. */
+export type RestoreSummary = {
+	/**  The restored data's schema version (migrated when the app next opens it). */
+	schemaVersion: number | null,
+	/**  When the backup was taken. */
+	createdAt: string,
+	/**  The device whose data it is. */
+	deviceId: string | null,
+	/**  Photo files restored. */
+	photoFiles: number,
+	/**  Rows in all tables. */
+	rows: number | null,
+	/**
+	 *  The automatic backup of the replaced data, when there was any (or, when the replaced
+	 *  folder held no database, the replaced folder itself, kept beside the new one).
+	 */
+	previousDataBackup: string | null,
 };
 
 /**  One township's line in its group. */

@@ -29,6 +29,11 @@ const LISTED = [
   "sign_in_required",
   "sign_in_refused",
   "forbidden",
+  "data_newer_than_app",
+  "backup_unreadable",
+  "backup_damaged",
+  "restore_target_not_empty",
+  "cancelled",
   "storage",
   "internal",
 ] as const satisfies readonly ErrorCode[];

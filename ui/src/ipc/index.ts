@@ -8,6 +8,7 @@ import {
   commands,
   events,
   type ApiError,
+  type BackupProgress,
   type FileFilter,
   type LiveSiteStatus,
   type PhotoImportFinished,
@@ -162,6 +163,11 @@ export function onSyncProgress(cb: (p: SyncProgress) => void): Promise<Unlisten>
 /** Entries written or read of a sync bundle file. */
 export function onSyncBundleProgress(cb: (p: SyncBundleProgress) => void): Promise<Unlisten> {
   return listenSafely(events.syncBundleProgress, cb);
+}
+
+/** Bytes and files done of the running backup or restore (一键备份 / 恢复). */
+export function onBackupProgress(cb: (p: BackupProgress) => void): Promise<Unlisten> {
+  return listenSafely(events.backupProgress, cb);
 }
 
 export type FileDropHandlers = {

@@ -67,6 +67,19 @@ pub enum ErrorCode {
     /// The signed-in person's role may not see or do this (背靠背: a scorer sees only their
     /// own sheets; the ranking only 组织方 and 计票人 before the reveal).
     Forbidden,
+    /// The data folder or backup was written by a newer version of the app (its schema or
+    /// backup format is past what this build knows): refused untouched; install the newer
+    /// version.
+    DataNewerThanApp,
+    /// The backup file is incomplete (e.g. copied only in part) or not a Guanmo backup.
+    BackupUnreadable,
+    /// The backup file is damaged: a checksum, the database's integrity check or its row
+    /// counts do not match its manifest.
+    BackupDamaged,
+    /// A restore into a data folder that is not empty, without asking to replace it.
+    RestoreTargetNotEmpty,
+    /// The person cancelled a long operation (backup, restore); nothing was left behind.
+    Cancelled,
     /// The database failed.
     Storage,
     /// A bug.
@@ -112,6 +125,17 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         let code = match &e {
+            StoreError::NewerData { found, known } => {
+                tracing::error!(error = %e, "refusing a data folder from a newer version");
+                return ApiError::new(
+                    ErrorCode::DataNewerThanApp,
+                    format!(
+                        "此数据文件夹由更新版本的观摩创建(数据版本 {found},本程序支持到 \
+                         {known}),为防止损坏已拒绝打开。请安装新版本。"
+                    ),
+                );
+            }
+            StoreError::Cancelled => return ApiError::new(ErrorCode::Cancelled, "已取消"),
             StoreError::NotFound { .. } => ErrorCode::NotFound,
             StoreError::VersionConflict { .. } => ErrorCode::VersionConflict,
             _ => ErrorCode::Storage,

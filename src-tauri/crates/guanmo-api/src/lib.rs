@@ -2,6 +2,7 @@
 //! tests call only this crate: it validates input with the domain rules, writes through the
 //! store's one writer, and turns every failure into an [`ApiError`] with a stable code.
 
+pub mod backup;
 pub mod changes;
 pub mod comments;
 mod ctx;

@@ -2,7 +2,8 @@
 //! folder layout and the same use cases as the desktop app: the peer listener that laptops
 //! sync with, optionally the resident site, and the hub's pairing codes and devices from the
 //! command line. Invariant: these commands only ever act as the hub; a laptop's data folder
-//! (评分电脑, 直播电脑) is refused, so one folder never plays both parts.
+//! (评分电脑, 直播电脑) is refused, so one folder never plays both parts. `backup` and
+//! `restore` are the exception: they take any data folder and never give it a role.
 
 use clap::{Parser, Subcommand};
 use guanmo_api::Ctx;
@@ -12,6 +13,7 @@ use guanmo_sync::{HubService, Role};
 use guanmo_web::{site_allowlist, Listener};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The hub's name when a data folder becomes the hub here.
@@ -143,6 +145,36 @@ pub enum Command {
         /// Take the grant back instead.
         #[arg(long)]
         revoke: bool,
+    },
+    /// Back up a data folder (the database and every photo file) into one `.gmbak` file.
+    /// Safe while `guanmo serve` runs on it (the database is copied as one snapshot); the
+    /// file appears complete or not at all. For a nightly cron job: one summary line on
+    /// success, exit code 1 and the reason on stderr on failure.
+    Backup {
+        /// The data folder (a hub's or a laptop's; it is not changed).
+        #[arg(long, visible_alias = "data")]
+        data_dir: PathBuf,
+        /// The backup file to write, or a folder to write
+        /// `guanmo-backup-<UTC yyyymmddTHHMM>.gmbak` into.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup file into a data folder: a new or empty one, or, with --replace, the
+    /// one in use, whose data is first backed up (beside it, or into --keep-in). The file is
+    /// checked whole before anything changes. Stop `guanmo serve` on the folder first.
+    Restore {
+        /// The data folder to restore into.
+        #[arg(long, visible_alias = "data")]
+        data_dir: PathBuf,
+        /// The backup file (`.gmbak`).
+        file: PathBuf,
+        /// Replace what the folder holds (after backing it up).
+        #[arg(long)]
+        replace: bool,
+        /// Folder for the automatic backup of the replaced data (default: the folder that
+        /// holds the data folder).
+        #[arg(long, requires = "replace")]
+        keep_in: Option<PathBuf>,
     },
     /// Let a paired device pair once more with a new key or role (a revoked one never does).
     AllowRepair {
@@ -344,6 +376,21 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
             Ok(())
         }
+        Command::Backup { data_dir, out } => {
+            let line = backup(&data_dir, &out)?;
+            println!("{line}");
+            Ok(())
+        }
+        Command::Restore {
+            data_dir,
+            file,
+            replace,
+            keep_in,
+        } => {
+            let line = restore(&data_dir, &file, replace, keep_in)?;
+            println!("{line}");
+            Ok(())
+        }
         Command::AllowRepair { data_dir, id } => {
             let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
             if guanmo_sync::allow_repair(&ctx, &id)? {
@@ -356,6 +403,84 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
     }
+}
+
+/// `guanmo backup`: writes the backup and returns its one summary line.
+fn backup(data_dir: &Path, out: &Path) -> Result<String, CliError> {
+    if !data_dir.is_dir() {
+        return Err(CliError::Refused(format!(
+            "no data folder {}",
+            data_dir.display()
+        )));
+    }
+    let now = guanmo_domain::Clock::now(&SystemClock);
+    let out = guanmo_api::backup::resolve_out(out, now);
+    let cancel = cancel_on_signal();
+    let s = guanmo_api::backup::backup_folder(data_dir, now, &out, &|_| {}, &cancel)?;
+    #[allow(clippy::cast_precision_loss)]
+    let mb = s.file_bytes as f64 / 1e6;
+    #[allow(clippy::cast_precision_loss)]
+    let secs = s.millis as f64 / 1e3;
+    Ok(format!(
+        "backup {}: {mb:.1} MB, {} photo files, {} rows, schema v{}, {secs:.1} s",
+        s.path, s.photo_files, s.rows, s.schema_version
+    ))
+}
+
+/// `guanmo restore`: restores and returns its one summary line.
+fn restore(
+    data_dir: &Path,
+    file: &Path,
+    replace: bool,
+    keep_in: Option<PathBuf>,
+) -> Result<String, CliError> {
+    let mode = if replace {
+        guanmo_api::backup::RestoreMode::Replace { keep_in }
+    } else {
+        guanmo_api::backup::RestoreMode::IntoEmpty
+    };
+    let cancel = cancel_on_signal();
+    let s = guanmo_api::backup::restore(
+        file,
+        data_dir,
+        &mode,
+        guanmo_domain::Clock::now(&SystemClock),
+        &|_| {},
+        &cancel,
+    )?;
+    let mut line = format!(
+        "restored {} into {}: taken {}, schema v{}, {} photo files, {} rows",
+        file.display(),
+        data_dir.display(),
+        s.created_at,
+        s.schema_version,
+        s.photo_files,
+        s.rows
+    );
+    if let Some(previous) = s.previous_data_backup {
+        line.push_str(&format!("; the replaced data is in {previous}"));
+    }
+    Ok(line)
+}
+
+/// A flag set when SIGINT or SIGTERM arrives, so a backup or restore stops cleanly (leaving
+/// no partial file) instead of being killed half-way.
+fn cancel_on_signal() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        if let Ok(signal) = rt.block_on(termination()) {
+            tracing::info!(signal, "cancelling");
+            set.store(true, Ordering::Relaxed);
+        }
+    });
+    flag
 }
 
 /// `--live-max-streams`: a number from 1 to [`guanmo_web::LiveCaps::MAX_TOTAL`].
@@ -567,6 +692,90 @@ async fn termination() -> std::io::Result<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backup_from_the_command_line_restores_into_a_new_folder_and_bad_files_fail() {
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let ctx = Ctx::open(&data, Arc::new(SystemClock)).unwrap();
+        let device = ctx.store().device_id().to_string();
+        let backups = root.path().join("backups");
+        std::fs::create_dir(&backups).unwrap();
+        let cli = Cli::try_parse_from([
+            "guanmo",
+            "backup",
+            "--data",
+            data.to_str().unwrap(),
+            "--out",
+            backups.to_str().unwrap(),
+        ])
+        .unwrap();
+        let Command::Backup { data_dir, out } = cli.command else {
+            panic!("parsed as another command");
+        };
+        let line = backup(&data_dir, &out).unwrap();
+        assert!(line.starts_with("backup "), "{line}");
+        assert!(!line.contains('\n'), "one line: {line}");
+        let files: Vec<_> = std::fs::read_dir(&backups)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert_eq!(files.len(), 1);
+        let name = files[0].file_name().unwrap().to_string_lossy().into_owned();
+        assert!(
+            name.starts_with("guanmo-backup-") && name.ends_with(".gmbak"),
+            "{name}"
+        );
+        // Backing up changed nothing about the folder's role (it is not made the hub).
+        assert_eq!(ctx.device_role().unwrap(), None);
+        drop(ctx);
+
+        let restored = root.path().join("restored");
+        let cli = Cli::try_parse_from([
+            "guanmo",
+            "restore",
+            "--data-dir",
+            restored.to_str().unwrap(),
+            files[0].to_str().unwrap(),
+        ])
+        .unwrap();
+        run(cli).unwrap();
+        let back = Ctx::open(&restored, Arc::new(SystemClock)).unwrap();
+        assert_eq!(back.store().device_id(), device);
+        drop(back);
+
+        // Into the same folder again without --replace: refused.
+        let again = run(Cli::try_parse_from([
+            "guanmo",
+            "restore",
+            "--data",
+            restored.to_str().unwrap(),
+            files[0].to_str().unwrap(),
+        ])
+        .unwrap())
+        .unwrap_err();
+        assert!(again.to_string().contains("不是空的"), "{again}");
+        // With it: the replaced data is backed up into --keep-in first.
+        let keep = root.path().join("keep");
+        let line = restore(&restored, &files[0], true, Some(keep.clone())).unwrap();
+        assert!(line.contains("the replaced data is in"), "{line}");
+        assert_eq!(std::fs::read_dir(&keep).unwrap().count(), 1);
+
+        // A truncated file fails (exit code 1 in main) and changes nothing.
+        let cut = root.path().join("cut.gmbak");
+        let bytes = std::fs::read(&files[0]).unwrap();
+        std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+        let e = restore(&root.path().join("fresh"), &cut, false, None).unwrap_err();
+        assert!(e.to_string().contains("BackupUnreadable"), "{e}");
+        assert!(!root.path().join("fresh").exists());
+        // A missing data folder is refused.
+        assert!(backup(&root.path().join("nowhere"), &backups).is_err());
+        assert!(
+            Cli::try_parse_from(["guanmo", "restore", "--data", "/x", "f", "--keep-in", "/k"])
+                .is_err(),
+            "--keep-in only with --replace"
+        );
+    }
 
     #[test]
     fn a_settings_file_that_is_not_json_is_refused() {

@@ -110,11 +110,151 @@ fn make_private(_path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The newest schema version this build knows: the number of its migrations (what
+/// `PRAGMA user_version` reads once they all ran).
+pub fn known_schema_version() -> Result<i64> {
+    // rusqlite_migration counts its migrations only against a connection: an empty one at
+    // version 0 has them all pending. Not a test shortcut, so the ban does not apply.
+    #[allow(clippy::disallowed_methods)]
+    let empty = Connection::open_in_memory()?;
+    Ok(i64::from(
+        migrations::migrations().pending_migrations(&empty)?,
+    ))
+}
+
+/// The schema version (`PRAGMA user_version`) of the database file at `path`, changing
+/// nothing there: not the file, not its journal mode, and no `-wal` or `-shm` made beside it.
+///
+/// With no `-wal` beside it every committed page is in the main file, so the version is read
+/// from its 100-byte header (a read-only connection to a WAL database would create both files
+/// and could not remove them); with one (a crash, or the file is open elsewhere) it is read
+/// over a read-only connection, which sees the WAL's commits.
+pub fn schema_version_of(path: &Path) -> Result<i64> {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    if Path::new(&wal).exists() {
+        let conn = open_read_only(path)?;
+        return Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?);
+    }
+    let mut header = Vec::with_capacity(100);
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(std::fs::File::open(path)?, 100),
+        &mut header,
+    )?;
+    if header.is_empty() {
+        // An empty file is a database SQLite has not written yet.
+        return Ok(0);
+    }
+    if header.len() < 100 || !header.starts_with(b"SQLite format 3\0") {
+        return Err(StoreError::Corrupt(format!(
+            "{} is not an SQLite database",
+            path.display()
+        )));
+    }
+    let version = i32::from_be_bytes([header[60], header[61], header[62], header[63]]);
+    Ok(i64::from(version))
+}
+
+/// A read-only connection to an existing database file (never created here).
+pub(crate) fn open_read_only(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
+/// Before an existing database is opened for writing: refuses one written by a newer build
+/// ([`StoreError::NewerData`], the file untouched), and, when migrations are pending, writes
+/// a consistent copy of it beside it first (see [`pre_migration_backup`]).
+fn guard_schema(path: &Path) -> Result<()> {
+    let found = schema_version_of(path)?;
+    let known = known_schema_version()?;
+    if found > known {
+        tracing::error!(found, known, path = %path.display(), "database is newer than this build");
+        return Err(StoreError::NewerData { found, known });
+    }
+    if found > 0 && found < known {
+        // The migrations are about to open it for writing anyway.
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let bak = pre_migration_backup(&conn, path, found)?;
+        tracing::info!(from = found, to = known, backup = %bak.display(), "migrating the database; a copy of the old one is kept");
+    }
+    Ok(())
+}
+
+/// Writes `<db file name>.pre-v<found>-<UTC yyyymmddTHHMMSS>.bak` beside the database with
+/// `VACUUM INTO` over `conn` (one consistent snapshot, the WAL's committed pages included),
+/// under a `.partial` name first, fsynced, then renamed: a crash never leaves a half copy
+/// under the final name. The owner alone may read it, like the database.
+fn pre_migration_backup(conn: &Connection, path: &Path, found: i64) -> Result<PathBuf> {
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| StoreError::Corrupt(format!("database path {}", path.display())))?;
+    let stamp = Utc::now().format("%Y%m%dT%H%M%S");
+    let mut target = path.with_file_name(format!("{file_name}.pre-v{found}-{stamp}.bak"));
+    let mut n = 2;
+    while target.exists() {
+        target = path.with_file_name(format!("{file_name}.pre-v{found}-{stamp}-{n}.bak"));
+        n += 1;
+    }
+    let mut partial = target.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let into = partial
+        .to_str()
+        .ok_or_else(|| StoreError::Corrupt(format!("backup path {}", partial.display())))?
+        .to_string();
+    // VACUUM INTO writes only into a missing or empty file: make it empty and private.
+    create_private_empty(&partial)?;
+    let copied = conn
+        .execute("VACUUM INTO ?1", [&into])
+        .map_err(StoreError::from)
+        .and_then(|_| Ok(std::fs::File::open(&partial)?.sync_all()?))
+        .and_then(|()| Ok(std::fs::rename(&partial, &target)?));
+    if let Err(e) = copied {
+        let _ = std::fs::remove_file(&partial);
+        return Err(e);
+    }
+    // The name survives a power cut once the folder is synced (a Unix notion: elsewhere a
+    // folder cannot be opened as a file).
+    #[cfg(unix)]
+    if let Some(dir) = target.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(target)
+}
+
+/// An empty file at `path` (truncated if it was there) only its owner may read.
+pub(crate) fn create_private_empty(path: &Path) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?;
+    Ok(())
+}
+
 impl Store {
     /// Opens (creating if needed) the database at `path`, applies migrations, and makes
     /// sure the device has an id.
+    ///
+    /// An existing file is first read over a read-only connection: one written by a newer
+    /// build (`user_version` past this build's migrations) is refused with
+    /// [`StoreError::NewerData`] and left byte for byte as it was; one with migrations
+    /// pending gets a consistent copy beside it (`<name>.pre-v<N>-<UTC stamp>.bak`) before
+    /// any migration starts, so an upgrade never runs without a way back.
     pub fn open(path: &Path) -> Result<Store> {
         check_sqlite_version()?;
+        if path.is_file() {
+            guard_schema(path)?;
+        }
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
@@ -484,6 +624,119 @@ mod tests {
         let store = Store::open(&dir.path().join("g.sqlite3")).unwrap();
         let r = store.read(|c| Ok(c.execute("INSERT INTO meta VALUES ('a','b')", [])?));
         assert!(r.is_err());
+    }
+
+    fn sha(path: &Path) -> Vec<u8> {
+        std::fs::read(path).unwrap()
+    }
+
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn a_database_from_a_newer_build_is_refused_and_left_byte_for_byte() {
+        // As a newer build would leave it: closed in WAL mode (no `-wal` left), or in
+        // rollback mode, where a switch to WAL would show in the header bytes.
+        for mode in ["WAL", "DELETE"] {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("g.sqlite3");
+            drop(Store::open(&p).unwrap());
+            let known = known_schema_version().unwrap();
+            {
+                let c = Connection::open(&p).unwrap();
+                c.pragma_update(None, "user_version", known + 1).unwrap();
+                c.pragma_update(None, "journal_mode", mode).unwrap();
+            }
+            let before = sha(&p);
+            let files = listing(dir.path());
+            let e = Store::open(&p).unwrap_err();
+            match e {
+                StoreError::NewerData { found, known: k } => {
+                    assert_eq!((found, k), (known + 1, known), "{mode}");
+                }
+                other => panic!("{mode}: expected NewerData, got {other:?}"),
+            }
+            assert!(
+                before == sha(&p),
+                "{mode}: the newer database must not change"
+            );
+            assert_eq!(
+                listing(dir.path()),
+                files,
+                "{mode}: no file made or left beside it"
+            );
+        }
+    }
+
+    #[test]
+    fn pending_migrations_first_leave_a_copy_at_the_old_version_beside_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("g.sqlite3");
+        {
+            let mut c = Connection::open(&p).unwrap();
+            c.pragma_update(None, "journal_mode", "WAL").unwrap();
+            c.pragma_update(None, "foreign_keys", "OFF").unwrap();
+            migrations::migrations().to_version(&mut c, 5).unwrap();
+            c.execute("INSERT INTO meta (key, value) VALUES ('old', 'kept')", [])
+                .unwrap();
+        }
+        let store = Store::open(&p).unwrap();
+        let known = known_schema_version().unwrap();
+        let now: i64 = store
+            .read(|c| Ok(c.query_row("PRAGMA user_version", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(now, known, "migrated to the latest");
+        let baks: Vec<String> = listing(dir.path())
+            .into_iter()
+            .filter(|n| n.starts_with("g.sqlite3.pre-v5-"))
+            .collect();
+        assert_eq!(baks.len(), 1, "one backup: {:?}", listing(dir.path()));
+        let name = &baks[0];
+        assert!(name.ends_with(".bak"), "{name}");
+        let stamp = &name["g.sqlite3.pre-v5-".len()..name.len() - ".bak".len()];
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(stamp, "%Y%m%dT%H%M%S").is_ok(),
+            "UTC stamp yyyymmddTHHMMSS: {stamp}"
+        );
+        assert!(
+            !listing(dir.path()).iter().any(|n| n.ends_with(".partial")),
+            "no partial copy left"
+        );
+        let bak = dir.path().join(name);
+        assert_eq!(
+            schema_version_of(&bak).unwrap(),
+            5,
+            "the copy keeps the old version"
+        );
+        let c = open_read_only(&bak).unwrap();
+        let kept: String = c
+            .query_row("SELECT value FROM meta WHERE key = 'old'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(kept, "kept");
+        let ok: String = c
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&bak).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "the copy is the owner's only");
+        }
+        drop(store);
+        // Opening again at the latest version makes no new copy.
+        drop(Store::open(&p).unwrap());
+        let again = listing(dir.path())
+            .into_iter()
+            .filter(|n| n.contains(".pre-v"))
+            .count();
+        assert_eq!(again, 1);
     }
 
     #[test]

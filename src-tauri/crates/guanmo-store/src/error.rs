@@ -11,6 +11,18 @@ pub enum StoreError {
         /// The minimum.
         required: String,
     },
+    /// The database was written by a newer build (its `user_version` is past the migrations
+    /// this build knows): opening it would risk damaging it, so it is left untouched.
+    #[error("the data was written by a newer version (schema {found}, this build knows {known})")]
+    NewerData {
+        /// The database's schema version (`PRAGMA user_version`).
+        found: i64,
+        /// The newest schema version this build knows (its number of migrations).
+        known: i64,
+    },
+    /// A long operation (a backup) was cancelled by the caller.
+    #[error("cancelled")]
+    Cancelled,
     /// A migration could not be applied.
     #[error("migration failed: {0}")]
     Migration(#[from] rusqlite_migration::Error),

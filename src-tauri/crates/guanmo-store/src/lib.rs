@@ -3,6 +3,7 @@
 //! through the one writer connection in a `BEGIN IMMEDIATE` transaction that also appends to
 //! the change log. Readers use a separate pool of read-only connections.
 
+pub mod backup;
 mod changes;
 pub mod comments;
 mod db;
@@ -23,7 +24,10 @@ pub mod scoring;
 pub mod trust;
 
 pub use changes::{Change, ChangeInput};
-pub use db::{CommitHook, Committed, Store, WriteTx, MIN_SQLITE_VERSION};
+pub use db::{
+    known_schema_version, schema_version_of, CommitHook, Committed, Store, WriteTx,
+    MIN_SQLITE_VERSION,
+};
 pub use error::StoreError;
 
 /// Result of store operations.
