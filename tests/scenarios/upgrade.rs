@@ -211,7 +211,7 @@ fn check_release(fixture: &Path) {
         "{release}: migrated from {from} to every current migration"
     );
 
-    // A backup of the database before it was migrated, if the store takes one: only when a
+    // A backup of the database before it was migrated (`<db>.pre-v<N>-*.bak`): only when a
     // migration ran, a database at the release's version with every row.
     let taken = backups(&data, from);
     if current == from {
@@ -219,7 +219,10 @@ fn check_release(fixture: &Path) {
             taken.is_empty(),
             "{release}: nothing migrated, nothing to back up"
         );
-    } else if let Some(backup) = taken.first() {
+    } else {
+        let backup = taken.first().unwrap_or_else(|| {
+            panic!("{release}: migrated {from} → {current} without a pre-migration backup")
+        });
         assert_eq!(taken.len(), 1, "{release}: one backup per upgrade");
         let copy = dir.path().join("backup.sqlite3");
         std::fs::copy(backup, &copy).unwrap();
@@ -239,10 +242,6 @@ fn check_release(fixture: &Path) {
                 .unwrap();
             assert_eq!(rows, n.as_i64().unwrap(), "{release}: backup of {table}");
         }
-    } else {
-        // TODO(issue 20): once the store backs the database up before migrating it
-        // (`<db>.pre-v<N>-*.bak`), require the backup here.
-        eprintln!("{release}: migrated {from} → {current} with no pre-migration backup");
     }
     assert_eq!(
         files_beside_db(&data)
