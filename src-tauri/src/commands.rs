@@ -789,13 +789,17 @@ pub async fn add_sensitive_words(app: tauri::AppHandle, text: String) -> Res<Wor
     blocking(app, move |state| comments::add_words(&state.ctx, &text)).await
 }
 
-/// Imports words from a text file (UTF-8 or GBK), one a line.
+/// Imports a word list file (UTF-8 or GBK; a word a line, `#` comments, `word,category`);
+/// one-character words are refused.
 #[tauri::command]
 #[specta::specta]
-pub async fn import_sensitive_words(app: tauri::AppHandle, path: String) -> Res<WordsReport> {
+pub async fn import_sensitive_words(
+    app: tauri::AppHandle,
+    path: String,
+) -> Res<comments::WordImportReport> {
     blocking(app, move |state| {
         let path = state.picks.take_read(&path)?;
-        comments::import_words(&state.ctx, &path)
+        comments::import_word_list(&state.ctx, &path, Default::default())
     })
     .await
 }

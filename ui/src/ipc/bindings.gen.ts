@@ -223,8 +223,11 @@ export const commands = {
 	listSensitiveWords: () => typedError<string[], ApiError>(__TAURI_INVOKE("list_sensitive_words")),
 	/**  Adds words, one per line. */
 	addSensitiveWords: (text: string) => typedError<WordsReport, ApiError>(__TAURI_INVOKE("add_sensitive_words", { text })),
-	/**  Imports words from a text file (UTF-8 or GBK), one a line. */
-	importSensitiveWords: (path: string) => typedError<WordsReport, ApiError>(__TAURI_INVOKE("import_sensitive_words", { path })),
+	/**
+	 *  Imports a word list file (UTF-8 or GBK; a word a line, `#` comments, `word,category`);
+	 *  one-character words are refused.
+	 */
+	importSensitiveWords: (path: string) => typedError<WordImportReport, ApiError>(__TAURI_INVOKE("import_sensitive_words", { path })),
 	/**  Removes words. */
 	removeSensitiveWords: (words: string[]) => typedError<WordsReport, ApiError>(__TAURI_INVOKE("remove_sensitive_words", { words })),
 	/**  Hands a suggestion to a township (交办). */
@@ -609,6 +612,14 @@ export type Category = {
 	criteria: Criterion[],
 };
 
+/**  Words imported per category. */
+export type CategoryCount = {
+	/**  The category as written in the file; empty for words without one. */
+	category: string,
+	/**  Words of it imported. */
+	words: number,
+};
+
 /**
  *  A comment as moderators see it in the desktop app: the number masked, everything about
  *  its moderation and, for a suggestion, its handling.
@@ -785,6 +796,18 @@ export type Difference = {
 	first: string,
 	/**  二录. */
 	second: string,
+};
+
+/**  A line whose word is already in the list, or earlier in the file. */
+export type DuplicateWord = {
+	/**  Line in the file, from 1. */
+	line: number,
+	/**  The word as written on the line. */
+	word: string,
+	/**  The word it matches the same as (`賭博` is `赌博`). */
+	same_as: string,
+	/**  The earlier line of the file with it; `None` when it is in the list already. */
+	earlier_line: number | null,
 };
 
 /**  Stable error codes. Adding one is a UI change too (`ui/src/ipc/errors.ts`). */
@@ -972,6 +995,16 @@ export type ImportReport = {
 	disabled: number,
 	/**  Warnings only: errors refuse the import. */
 	problems: Problem[],
+};
+
+/**  A word of the file that goes into the list. */
+export type ImportedWord = {
+	/**  Line in the file, from 1. */
+	line: number,
+	/**  The word as the list keeps it (folded). */
+	word: string,
+	/**  The category after the word, if any (reported only; the list keeps none). */
+	category: string | null,
 };
 
 /**  A refusal or conflict, for a person. */
@@ -1587,6 +1620,16 @@ export type QueueKind =
 "rejected" | 
 /**  意见建议, any status. */
 "suggestions";
+
+/**  A line that was not imported. */
+export type RefusedLine = {
+	/**  Line in the file, from 1. */
+	line: number,
+	/**  The line (its first 60 characters). */
+	text: string,
+	/**  Why, for the moderator. */
+	reason: string,
+};
 
 /**  One refused operation in an import report. */
 export type RefusedOp = {
@@ -2391,6 +2434,36 @@ export type TrimSide =
 "high" | 
 /**  One of the k lowest. */
 "low";
+
+/**  What an import did (or, as a preview, would do). */
+export type WordImportReport = {
+	/**  Words added to the list. */
+	added: ImportedWord[],
+	/**  Lines whose word was in the list already or earlier in the file. */
+	duplicates: DuplicateWord[],
+	/**  Lines not imported, with the reason. */
+	refused: RefusedLine[],
+	/**  Imported words that match very widely. */
+	warnings: WordWarning[],
+	/**  Added words per category, in order of first appearance. */
+	categories: CategoryCount[],
+	/**  Words in the list after the import (before it, for a preview). */
+	total: number,
+	/**  Nothing was written. */
+	preview: boolean,
+	/**  One sentence for the moderator. */
+	message: string,
+};
+
+/**  An imported word that deserves a second look. */
+export type WordWarning = {
+	/**  Line in the file, from 1. */
+	line: number,
+	/**  The word as the list keeps it. */
+	word: string,
+	/**  What to look at. */
+	message: string,
+};
 
 /**  What a change to the word list did. */
 export type WordsReport = {

@@ -9,12 +9,18 @@
 mod export;
 mod ingest;
 mod sms;
+mod word_import;
 
 pub use export::{export_records_xlsx, export_suggestions_xlsx};
 pub use ingest::{Ingest, Reply};
 pub use sms::{
     get_sms_settings, set_sms_settings, sms_provider, sms_test_target, SmsProvider, SmsSettings,
     SmsSettingsInput, SmsVendor,
+};
+pub use word_import::{
+    import_word_bytes, import_word_list, parse_word_file, plan_word_import, CategoryCount,
+    DuplicateWord, ImportedWord, RefusedLine, WordImportOptions, WordImportReport, WordLine,
+    WordWarning, MAX_CATEGORY_CHARS,
 };
 
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
@@ -29,7 +35,6 @@ use guanmo_store::comments::{self as store, NewComment, Queue};
 use guanmo_store::WriteTx;
 use serde::{Deserialize, Serialize};
 use specta::Type;
-use std::path::Path;
 use std::sync::Arc;
 
 /// Repeated identical text from one phone within this many minutes is collapsed.
@@ -661,14 +666,6 @@ pub fn add_words(ctx: &Ctx, text: &str) -> ApiResult<WordsReport> {
         skipped,
         total: word_list(ctx)?.len() as u32,
     })
-}
-
-/// Imports words from a text file, one a line, UTF-8 or GBK.
-pub fn import_words(ctx: &Ctx, path: &Path) -> ApiResult<WordsReport> {
-    ctx.ensure_moderator()?;
-    let bytes = crate::exchange::read_file_limited(path)?;
-    let text = crate::exchange::decode_text(&bytes)?;
-    add_words(ctx, &text)
 }
 
 /// Removes words (as listed by [`list_words`]).

@@ -263,7 +263,7 @@ fn the_word_list_imports_gbk_files() {
     let (bytes, _, _) = encoding_rs::GBK.encode("敏感词甲\r\n敏感词乙\r\n");
     let path = d.path().join("words.txt");
     std::fs::write(&path, &bytes).unwrap();
-    let rep = import_words(&ctx, &path).unwrap();
+    let rep = import_word_list(&ctx, &path, WordImportOptions::default()).unwrap();
     assert_eq!(rep.total, 2);
     assert_eq!(list_words(&ctx).unwrap(), vec!["敏感词乙", "敏感词甲"]);
 }
