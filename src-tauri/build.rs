@@ -37,6 +37,7 @@ const COMMANDS: &[&str] = &[
     "set_tour_settings",
     "follow_schedule",
     "get_app_info",
+    "get_about",
     "open_data_dir",
     "list_townships",
     "add_township",
@@ -145,7 +146,46 @@ const COMMANDS: &[&str] = &[
     "restart_to_restore",
 ];
 
+/// Tells the app which commit it is built from (`GUANMO_COMMIT`, shown in 关于): a set
+/// `GUANMO_COMMIT` wins (a build from a source tarball), then `git rev-parse --short HEAD`, then
+/// `unknown` (no git, or not a checkout). Reruns only when HEAD or the branch it names moves;
+/// paths that do not exist are not watched, since cargo reruns a script on every build for those.
+fn commit() -> String {
+    println!("cargo:rerun-if-env-changed=GUANMO_COMMIT");
+    if let Some(c) = std::env::var("GUANMO_COMMIT")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+    {
+        return c.trim().to_string();
+    }
+    let here = std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let git = |args: &[&str]| -> Option<String> {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&here)
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !text.is_empty()).then_some(text)
+    };
+    let Some(hash) = git(&["rev-parse", "--short", "HEAD"]) else {
+        return "unknown".to_string();
+    };
+    let mut watched = vec!["HEAD".to_string(), "packed-refs".to_string()];
+    watched.extend(git(&["symbolic-ref", "-q", "HEAD"]));
+    for name in watched {
+        if let Some(path) = git(&["rev-parse", "--git-path", &name]) {
+            let path = here.join(path);
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
+    }
+    hash
+}
+
 fn main() {
+    println!("cargo:rustc-env=GUANMO_COMMIT={}", commit());
     let attrs = tauri_build::Attributes::new()
         .app_manifest(tauri_build::AppManifest::new().commands(COMMANDS));
     if let Err(e) = tauri_build::try_build(attrs) {

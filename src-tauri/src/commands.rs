@@ -1097,6 +1097,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             crate::schedule::set_tour_settings,
             crate::schedule::follow_schedule,
             get_app_info,
+            crate::about::get_about,
             open_data_dir,
             list_townships,
             add_township,

@@ -1,6 +1,7 @@
 //! The desktop shell of Guanmo (观摩). It only wires Tauri to `guanmo-api`: resolves the data
 //! folder, opens the context, registers the typed commands and plugins. No rules live here.
 
+mod about;
 mod backup;
 mod commands;
 mod paper;

@@ -82,6 +82,8 @@ export const commands = {
 	followSchedule: (townshipId: string) => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("follow_schedule", { townshipId })),
 	/**  Versions, data folder and device id for 设置. */
 	getAppInfo: () => __TAURI_INVOKE<AppInfo>("get_app_info"),
+	/**  Version, commit, SQLite version and data folder for the 关于 box. */
+	getAbout: () => __TAURI_INVOKE<AboutInfo>("get_about"),
 	/**  Opens the data folder in the system file manager. */
 	openDataDir: () => typedError<null, ApiError>(__TAURI_INVOKE("open_data_dir")),
 	/**  All townships in visit order. */
@@ -321,6 +323,18 @@ export const events = {
 };
 
 /* Types */
+/**  What the 关于 box shows. */
+export type AboutInfo = {
+	/**  Version of the app (its Cargo package version). */
+	version: string,
+	/**  Short hash of the commit the app was built from, or `unknown`. */
+	commit: string,
+	/**  Version of the SQLite library linked in. */
+	sqliteVersion: string,
+	/**  The data folder. */
+	dataDir: string,
+};
+
 /**  A bonus or penalty item (加减分项). */
 export type Adjustment = {
 	/**  Set once saved. */
