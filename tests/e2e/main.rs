@@ -3,6 +3,7 @@
 //! (`npx tauri build --debug --no-bundle`); screenshots go to `test-output/e2e/`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backup;
 mod bigscreen;
 mod feed;
 mod harness;

@@ -1,4 +1,5 @@
 //! 一键备份 / 恢复: the wording of progress and results (pure, so it is tested without a window).
+import { beijingParts } from "../../lib/beijing";
 import type { BackupPhase, BackupProgress, FileFilter } from "../../ipc";
 
 /** The backup files' filter in the file dialogs. */
@@ -42,7 +43,8 @@ export function sizeText(bytes: number | null): string {
 
 /** `2026-12-07T03:00:00Z` as `2026-12-07 11:00` in local time (the text itself when unparsable). */
 export function whenText(rfc3339: string): string {
-  const d = new Date(rfc3339);
-  if (Number.isNaN(d.getTime())) return rfc3339;
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  // Beijing time, as every time of the tour reads, whatever the laptop's zone.
+  const b = beijingParts(rfc3339);
+  if (!b) return rfc3339;
+  return `${b.year}-${b.month}-${b.day} ${b.hour}:${b.minute}`;
 }
