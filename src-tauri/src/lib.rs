@@ -91,10 +91,24 @@ pub fn run() {
             tracing::info!(data_dir = %dir.display(), "opening data folder");
             let clock: Arc<dyn guanmo_domain::Clock> = Arc::new(SystemClock);
             backup::apply_staged_restore(&dir, clock.as_ref());
-            let ctx = Ctx::open(&dir, clock.clone()).map_err(|e| {
-                tracing::error!(error = %e, "cannot open the data folder");
-                Box::new(e) as Box<dyn std::error::Error>
-            })?;
+            let ctx = match Ctx::open(&dir, clock.clone()) {
+                Ok(ctx) => ctx,
+                Err(e) => {
+                    // Said in a dialog (a data folder from a newer version, say), never opened
+                    // or changed; the app ends when it is closed.
+                    tracing::error!(error = %e, "cannot open the data folder");
+                    use tauri_plugin_dialog::{DialogExt, MessageDialogKind};
+                    if let Some(w) = app.get_webview_window("main") {
+                        w.hide()?; // nothing behind the dialog asks for data it cannot have
+                    }
+                    app.dialog()
+                        .message(format!("{}\n\n数据文件夹:{}", e.message, dir.display()))
+                        .title("观摩无法打开数据")
+                        .kind(MessageDialogKind::Error)
+                        .show(|_| std::process::exit(1));
+                    return Ok(());
+                }
+            };
             // The desktop asks who is working; every write names the person.
             guanmo_api::people::ask_who_is_working(&ctx)
                 .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)?;
