@@ -832,6 +832,21 @@ pub async fn answer_suggestion(app: tauri::AppHandle, id: String, reply: String)
     blocking(app, move |state| comments::answer(&state.ctx, &id, &reply)).await
 }
 
+/// 官方回复 under an approved comment, in a department's name.
+#[tauri::command]
+#[specta::specta]
+pub async fn official_reply(
+    app: tauri::AppHandle,
+    id: String,
+    reply: String,
+    department: String,
+) -> Res<Comment> {
+    blocking(app, move |s| {
+        comments::official_reply(&s.ctx, &id, &reply, &department)
+    })
+    .await
+}
+
 /// Writes every suggestion with its handling to an XLSX file.
 #[tauri::command]
 #[specta::specta]
@@ -1096,6 +1111,9 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             crate::schedule::get_tour_settings,
             crate::schedule::set_tour_settings,
             crate::schedule::follow_schedule,
+            crate::retention::get_retention_status,
+            crate::retention::set_retention_days,
+            crate::retention::purge_comments_now,
             get_app_info,
             crate::about::get_about,
             open_data_dir,
@@ -1171,6 +1189,7 @@ pub fn builder() -> tauri_specta::Builder<tauri::Wry> {
             remove_sensitive_words,
             assign_suggestion,
             answer_suggestion,
+            official_reply,
             export_suggestions,
             export_comment_records,
             get_sms_settings,

@@ -9,6 +9,7 @@ mod people;
 mod photos;
 mod picks;
 mod results;
+mod retention;
 mod schedule;
 mod site;
 mod sync;

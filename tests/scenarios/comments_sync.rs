@@ -1185,3 +1185,69 @@ fn a_hostile_laptop_making_a_report_appeal_or_like_record_is_refused_and_nothing
     assert!(likes(honest).is_empty());
     assert_eq!(status(honest, &rejected), (CommentStatus::Rejected, false));
 }
+
+#[test]
+fn a_laptops_official_reply_reaches_the_hubs_page_and_every_replica() {
+    let site = Site::new();
+    site.grant(0, true);
+    let id = submit_from(&site, "13900001111", "phone-key-2", "为美丽宜阳点赞").unwrap();
+    let pending = submit_from(&site, "13900002222", "phone-key-3", "等待审核的评论").unwrap();
+    comments::decide(&site.hub.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    site.settle();
+
+    // 官方回复 on the moderator's laptop, offline; it waits, then reaches the hub's page.
+    site.cut(0, true);
+    let m = site.laptop(0);
+    comments::official_reply(&m.ctx, &id, "感谢点赞,欢迎常来宜阳!", "常宁市委宣传部").unwrap();
+    site.cut(0, false);
+    let r = site.sync(0);
+    assert_eq!((r.pushed, r.refused_by_hub), (1, 0), "{r:?}");
+    let shown = comments::public_comments(&site.hub.ctx, None)
+        .unwrap()
+        .comments
+        .into_iter()
+        .find(|c| c.id == id)
+        .unwrap()
+        .reply
+        .unwrap();
+    assert!(shown.official);
+    assert_eq!(shown.township.as_deref(), Some("常宁市委宣传部"));
+    assert_eq!(shown.text, "感谢点赞,欢迎常来宜阳!");
+    // The commenter's phone sees it in 我的评论.
+    let mine = comments::own_comments(&site.hub.ctx, "phone-key-2").unwrap();
+    assert_eq!(mine[0].reply.as_ref().unwrap().text, shown.text);
+
+    site.settle();
+    for i in 0..3 {
+        let c = site
+            .laptop(i)
+            .ctx
+            .store()
+            .read(|c| guanmo_store::comments::get(c, &id))
+            .unwrap();
+        assert_eq!(
+            (c.reply.as_deref(), c.reply_department.as_deref()),
+            (Some("感谢点赞,欢迎常来宜阳!"), Some("常宁市委宣传部")),
+            "laptop {i}"
+        );
+    }
+    site.assert_converged();
+
+    // A modified app answers a comment still waiting for review: the hub refuses it.
+    m.ctx
+        .store()
+        .write(m.clock_now(), "modified-app", |tx| {
+            let current = guanmo_store::comments::get(tx.conn(), &pending)?;
+            guanmo_store::comments::official_reply(tx, &current, "抢先回复", "某部门")
+        })
+        .unwrap();
+    let r = site.sync(0);
+    assert_eq!(r.refused_by_hub, 1, "{r:?}");
+    let hub_copy = site
+        .hub
+        .ctx
+        .store()
+        .read(|c| guanmo_store::comments::get(c, &pending))
+        .unwrap();
+    assert_eq!(hub_copy.reply, None);
+}

@@ -11,6 +11,7 @@ mod people;
 mod photos;
 mod publish_4g;
 mod results;
+mod retention;
 mod roster;
 mod rubric;
 mod schedule;

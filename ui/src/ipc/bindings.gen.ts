@@ -80,6 +80,12 @@ export const commands = {
 	setTourSettings: (settings: TourSettings) => typedError<TourSettings, ApiError>(__TAURI_INVOKE("set_tour_settings", { settings })),
 	/**  Hands a township back to the schedule (按日程, 组织方). */
 	followSchedule: (townshipId: string) => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("follow_schedule", { townshipId })),
+	/**  The period, the date data becomes due, what a purge now would remove, and the purge log. */
+	getRetentionStatus: () => typedError<RetentionStatus, ApiError>(__TAURI_INVOKE("get_retention_status")),
+	/**  Sets the period in days (at least 180). */
+	setRetentionDays: (days: number) => typedError<RetentionStatus, ApiError>(__TAURI_INVOKE("set_retention_days", { days })),
+	/**  立即清理: writes the 评论记录 export, then purges what is due. */
+	purgeCommentsNow: () => typedError<PurgeOutcome, ApiError>(__TAURI_INVOKE("purge_comments_now")),
 	/**  Versions, data folder and device id for 设置. */
 	getAppInfo: () => __TAURI_INVOKE<AppInfo>("get_app_info"),
 	/**  Version, commit, SQLite version and data folder for the 关于 box. */
@@ -236,6 +242,8 @@ export const commands = {
 	assignSuggestion: (id: string, townshipId: string) => typedError<Comment, ApiError>(__TAURI_INVOKE("assign_suggestion", { id, townshipId })),
 	/**  Records the township's reply to a suggestion (已回复). */
 	answerSuggestion: (id: string, reply: string) => typedError<Comment, ApiError>(__TAURI_INVOKE("answer_suggestion", { id, reply })),
+	/**  官方回复 under an approved comment, in a department's name. */
+	officialReply: (id: string, reply: string, department: string) => typedError<Comment, ApiError>(__TAURI_INVOKE("official_reply", { id, reply, department })),
 	/**  Writes every suggestion with its handling to an XLSX file. */
 	exportSuggestions: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_suggestions", { path })),
 	/**  Writes the full comment and moderation record to an XLSX file. */
@@ -683,6 +691,11 @@ export type Comment = {
 	reply: string | null,
 	/**  When the reply was recorded, RFC 3339. */
 	replied_at: string | null,
+	/**
+	 *  The department that gave a 官方回复 (an ordinary comment's reply); `None` for a
+	 *  suggestion's, which its township gives.
+	 */
+	reply_department: string | null,
 	/**  When it was submitted, RFC 3339. */
 	created_at: string,
 	/**  Increments on every change. */
@@ -912,6 +925,15 @@ export type ErrorCode =
 "storage" | 
 /**  A bug. */
 "internal";
+
+/**  What the period is counted from. */
+export type EventEndSource = 
+/**  The last tour day (观摩日期 and the townships' days). */
+"tour" | 
+/**  No tour date is set: the newest comment. */
+"newest_comment" | 
+/**  No tour date and no comment: nothing is due. */
+"none";
 
 /**  A photo attached to a criterion as evidence. */
 export type Evidence = {
@@ -1612,6 +1634,58 @@ export type ProblemCode =
 /**  Something in the roster is absent from the imported file. */
 "not_in_file";
 
+/**  Rows a purge removed or would remove, per table. */
+export type PurgeCounts = {
+	/**  Comments (with their appeals and numbers). */
+	comments: number,
+	/**  Reports (举报). */
+	reports: number,
+	/**  Decisions kept to close reports. */
+	report_closings: number,
+	/**  Moderation-record lines (they hold mutes' numbers). */
+	log_lines: number,
+	/**  Mutes by number (禁言). */
+	mutes: number,
+	/**  Phone keys held by mutes. */
+	mute_keys: number,
+	/**  Mutes as a replica knows them. */
+	mute_replicas: number,
+	/**  Likes whose phone key was dropped (each still counts). */
+	likes: number,
+	/**  Sync operations turned into stand-ins. */
+	ops: number,
+};
+
+/**  What 立即清理 (or the daily check) came to. */
+export type PurgeOutcome = {
+	/**  The run, when one happened (nothing due: `None`). */
+	purge: PurgeRecord | null,
+	/**  The status afterwards. */
+	status: RetentionStatus,
+};
+
+/**  One purge run as logged. */
+export type PurgeRecord = {
+	/**  Its id. */
+	id: string,
+	/**  When it started (RFC 3339, UTC). */
+	started_at: string,
+	/**  When it finished; `None`: interrupted (the next run continued it). */
+	finished_at: string | null,
+	/**  Who: an author label, or `auto` for the daily check. */
+	actor: string,
+	/**  `manual` (立即清理) or `auto`. */
+	trigger: string,
+	/**  Records whose last activity was before this were purged (RFC 3339, UTC). */
+	cutoff: string,
+	/**  The 评论记录 export written first, relative to the data folder. */
+	export_file: string,
+	/**  Batches committed. */
+	batches: number,
+	/**  Rows removed. */
+	counts: PurgeCounts,
+};
+
 /**  A comment in a moderator's list, its text and nickname split for highlighting hits. */
 export type QueueItem = {
 	/**  The comment. */
@@ -1713,6 +1787,28 @@ export type ResultsSettings = {
 	groups: GroupSettings[],
 	/**  The blend with the routine assessment; `None`: the final is the 观摩 score. */
 	blend: Blend | null,
+};
+
+/**  The retention setting and where it stands now. */
+export type RetentionStatus = {
+	/**  The period in days. */
+	days: number,
+	/**  The shortest period allowed. */
+	min_days: number,
+	/**  The event's end the period counts from (RFC 3339, Beijing), if known. */
+	event_end: string | null,
+	/**  Where `event_end` comes from. */
+	event_end_source: EventEndSource,
+	/**  From when data becomes due (event end + period; RFC 3339, Beijing). */
+	due_from: string | null,
+	/**  The period is over: what is older than `cutoff` is purged. */
+	due_now: boolean,
+	/**  Records whose last activity is before this are due now (RFC 3339, UTC). */
+	cutoff: string | null,
+	/**  What a purge now would remove. */
+	would_purge: PurgeCounts,
+	/**  Purge runs, newest first. */
+	purges: PurgeRecord[],
 };
 
 /**  What an install is for. */

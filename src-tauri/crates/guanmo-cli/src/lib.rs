@@ -176,6 +176,17 @@ pub enum Command {
         #[arg(long, requires = "replace")]
         keep_in: Option<PathBuf>,
     },
+    /// Purge residents' comment data past the retention period (保存期限, at least 180 days
+    /// after the event ends): writes the 评论记录 export to `<data-dir>/retention/` first,
+    /// then deletes in batches and logs the run. `guanmo serve` does the same once a day.
+    PurgeComments {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Only print what is due and what a purge would remove.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Let a paired device pair once more with a new key or role (a revoked one never does).
     AllowRepair {
         /// The hub's data folder.
@@ -391,6 +402,11 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("{line}");
             Ok(())
         }
+        Command::PurgeComments { data_dir, dry_run } => {
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            println!("{}", purge_comments(&ctx, dry_run)?);
+            Ok(())
+        }
         Command::AllowRepair { data_dir, id } => {
             let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
             if guanmo_sync::allow_repair(&ctx, &id)? {
@@ -403,6 +419,47 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             }
         }
     }
+}
+
+/// `guanmo purge-comments`: what is due (with --dry-run) or what the purge removed, as lines.
+fn purge_comments(ctx: &Ctx, dry_run: bool) -> Result<String, CliError> {
+    use guanmo_api::comments::retention;
+    let status = retention::preview(ctx)?;
+    let mut out = format!(
+        "retention {} days; due from {}",
+        status.days,
+        status
+            .due_from
+            .as_deref()
+            .unwrap_or("(no tour date and no comment)")
+    );
+    if dry_run || !status.due_now {
+        let c = status.would_purge;
+        out.push_str(&format!(
+            "\nwould purge: {} comments, {} reports, {} log lines, {} mutes, {} likes' phone keys",
+            c.comments, c.reports, c.log_lines, c.mutes, c.likes
+        ));
+        return Ok(out);
+    }
+    match retention::purge_as(
+        ctx,
+        retention::Trigger::Manual,
+        "organiser@cli",
+        retention::BATCH,
+    )? {
+        Some(r) => out.push_str(&format!(
+            "\npurged: {} comments, {} reports, {} log lines, {} mutes, {} likes' phone keys; \
+             export {}",
+            r.counts.comments,
+            r.counts.reports,
+            r.counts.log_lines,
+            r.counts.mutes,
+            r.counts.likes,
+            r.export_file
+        )),
+        None => out.push_str("\nnothing to purge"),
+    }
+    Ok(out)
 }
 
 /// `guanmo backup`: writes the backup and returns its one summary line.
@@ -596,6 +653,9 @@ fn serve(
         tracing::info!(fingerprint = %fp, "serving HTTPS; laptops pin this certificate");
         println!("certificate SHA-256 (证书指纹) {fp}");
     }
+
+    // Retention of residents' comment data: checked now and once a day while serving.
+    let _retention = guanmo_api::comments::retention::spawn_daily_check(ctx.clone());
 
     let peer_listener = Listener::with_tls(rt.handle().clone(), "peer listener", tls.clone());
     // Laptops reach the hub by the names residents use too (`--site-host`, behind nginx) as

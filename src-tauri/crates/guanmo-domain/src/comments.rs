@@ -17,6 +17,8 @@ pub const MAX_TEXT_CHARS: usize = 500;
 pub const MAX_REASON_CHARS: usize = 200;
 /// Longest reply of a township to a suggestion, in characters.
 pub const MAX_REPLY_CHARS: usize = 2000;
+/// Longest department name under a 官方回复, in characters.
+pub const MAX_DEPARTMENT_CHARS: usize = 30;
 /// Longest mute (禁言), in days: what a moderator may choose, and all a synced mute may hold.
 pub const MAX_MUTE_DAYS: u32 = 365;
 /// Days comments, numbers and decisions are kept (network-log rules: at least six months).
@@ -218,6 +220,9 @@ pub struct Comment {
     pub reply: Option<String>,
     /// When the reply was recorded, RFC 3339.
     pub replied_at: Option<String>,
+    /// The department that gave a 官方回复 (an ordinary comment's reply); `None` for a
+    /// suggestion's, which its township gives.
+    pub reply_department: Option<String>,
     /// When it was submitted, RFC 3339.
     pub created_at: String,
     /// Increments on every change.
@@ -258,11 +263,13 @@ pub struct PublicComment {
     pub reply: Option<PublicReply>,
 }
 
-/// A township's reply under a suggestion.
+/// A reply under a comment: a township's to a suggestion handed over, or a 官方回复.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
 pub struct PublicReply {
-    /// The township that answered.
+    /// Who answered: the township, or the department of a 官方回复.
     pub township: Option<String>,
+    /// A 官方回复 (a moderator's answer in a department's name).
+    pub official: bool,
     /// The reply.
     pub text: String,
     /// When, RFC 3339.
@@ -287,6 +294,8 @@ pub struct OwnComment {
     pub appealed: bool,
     /// When it was submitted, RFC 3339.
     pub created_at: String,
+    /// The reply under it, once there is one (官方回复 or a township's).
+    pub reply: Option<PublicReply>,
 }
 
 /// One line of the moderation record: who did what, when and why.

@@ -34,7 +34,17 @@ pub const REPORT_ENTITY: &str = "comment_report";
 /// Entity name of comment settings (area open or closed, words, mutes).
 pub const SETTINGS_ENTITY: &str = "comment_settings";
 /// Comment ops that change what residents see.
-pub const PUBLIC_OPS: [&str; 6] = ["approve", "reject", "pin", "unpin", "reply", "area"];
+pub const PUBLIC_OPS: [&str; 7] = [
+    "approve",
+    "reject",
+    "pin",
+    "unpin",
+    "reply",
+    OFFICIAL_REPLY,
+    "area",
+];
+/// The op (and moderation record action) of a 官方回复.
+pub const OFFICIAL_REPLY: &str = "official_reply";
 
 const AREA_CLOSED_KEY: &str = "comment_area_closed";
 
@@ -44,7 +54,7 @@ const COLUMNS: &str = "id, target, nickname, kind, text, township_id,
     flagged_words, status, pinned, appealed, appeal_reason, reject_reason, decided_at,
     decided_by, handling, assigned_to, assigned_at, reply, replied_at, created_at, version,
     (SELECT count(*) FROM comment_reports r WHERE r.comment_id = comments.id
-        AND r.resolved_at IS NULL)";
+        AND r.resolved_at IS NULL), reply_department";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Comment> {
     let kind: String = r.get(3)?;
@@ -78,6 +88,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Comment> {
         created_at: r.get(21)?,
         version: r.get(22)?,
         open_reports: r.get(23)?,
+        reply_department: r.get(24)?,
     })
 }
 
@@ -152,7 +163,7 @@ pub fn all(conn: &Connection) -> Result<Vec<(Comment, Option<String>)>> {
     let mut st = conn.prepare(&format!(
         "SELECT {COLUMNS}, phone FROM comments ORDER BY created_at, id"
     ))?;
-    let rows = st.query_map([], |r| Ok((from_row(r)?, r.get(24)?)))?;
+    let rows = st.query_map([], |r| Ok((from_row(r)?, r.get(25)?)))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -430,6 +441,37 @@ pub fn answer(tx: &WriteTx<'_>, current: &Comment, reply: &str) -> Result<Commen
         entity: ENTITY,
         entity_id: current.id.clone(),
         op: "reply",
+        payload: serde_json::json!({ "target": current.target }),
+    })?;
+    get(tx.conn(), &current.id)
+}
+
+/// Records a 官方回复 under an approved ordinary comment, in `department`'s name (a later
+/// one replaces it).
+pub fn official_reply(
+    tx: &WriteTx<'_>,
+    current: &Comment,
+    reply: &str,
+    department: &str,
+) -> Result<Comment> {
+    tx.conn().execute(
+        "UPDATE comments SET reply = ?2, replied_at = ?3, replied_by = ?4,
+            reply_department = ?5, version = version + 1
+         WHERE id = ?1",
+        params![current.id, reply, tx.at(), tx.actor(), department],
+    )?;
+    log(
+        tx,
+        OFFICIAL_REPLY,
+        Some(&current.id),
+        None,
+        Some(reply),
+        Some(department),
+    )?;
+    tx.record(ChangeInput {
+        entity: ENTITY,
+        entity_id: current.id.clone(),
+        op: OFFICIAL_REPLY,
         payload: serde_json::json!({ "target": current.target }),
     })?;
     get(tx.conn(), &current.id)
@@ -899,14 +941,24 @@ fn public_from_row(r: &Row<'_>) -> rusqlite::Result<PublicComment> {
         township: r.get(5)?,
         created_at: r.get(6)?,
         pinned: r.get(7)?,
-        reply: match (reply, replied_at) {
-            (Some(text), Some(at)) => Some(PublicReply {
-                township: r.get(10)?,
-                text,
-                at,
-            }),
-            _ => None,
-        },
+        reply: public_reply(reply, replied_at, r.get(11)?, r.get(10)?),
+    })
+}
+
+/// The reply residents see: a 官方回复 in its department's name, else a suggestion's with
+/// its township.
+fn public_reply(
+    text: Option<String>,
+    at: Option<String>,
+    department: Option<String>,
+    township: Option<String>,
+) -> Option<PublicReply> {
+    let (text, at) = (text?, at?);
+    Some(PublicReply {
+        official: department.is_some(),
+        township: department.or(township),
+        text,
+        at,
     })
 }
 
@@ -925,7 +977,7 @@ pub fn public(
     }
     let mut st = conn.prepare_cached(
         "SELECT c.id, c.target, c.nickname, c.kind, c.text, t.name, c.created_at, c.pinned,
-            c.reply, c.replied_at, a.name
+            c.reply, c.replied_at, a.name, c.reply_department
          FROM comments c
          LEFT JOIN townships t ON t.id = c.township_id
          LEFT JOIN townships a ON a.id = c.assigned_to
@@ -958,26 +1010,35 @@ pub fn public_seq(conn: &Connection) -> Result<i64> {
 const PUBLIC_SEQ_SQL: &str = "SELECT max(
     (SELECT COALESCE(MAX(seq), 0) FROM changes INDEXED BY changes_public_comment
         WHERE entity = 'comment' AND (op = 'approve' OR op = 'reject' OR op = 'pin'
-            OR op = 'unpin' OR op = 'reply' OR op = 'area')),
+            OR op = 'unpin' OR op = 'reply' OR op = 'official_reply' OR op = 'area')),
     (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE entity = 'like'),
     (SELECT COALESCE(MAX(seq), 0) FROM changes WHERE entity = 'comment_settings'))";
 
 /// A phone's own comments, newest first.
 pub fn own(conn: &Connection, client_key: &str, limit: u32) -> Result<Vec<OwnComment>> {
     let mut st = conn.prepare(
-        "SELECT id, target, text, status, reject_reason, appealed, created_at FROM comments
-         WHERE client_key = ?1 ORDER BY created_at DESC LIMIT ?2",
+        "SELECT c.id, c.target, c.text, c.status, c.reject_reason, c.appealed, c.created_at,
+            c.reply, c.replied_at, c.reply_department, a.name
+         FROM comments c LEFT JOIN townships a ON a.id = c.assigned_to
+         WHERE c.client_key = ?1 ORDER BY c.created_at DESC LIMIT ?2",
     )?;
     let rows = st.query_map(params![client_key, limit], |r| {
         let status: String = r.get(3)?;
+        let status = CommentStatus::parse(&status).unwrap_or(CommentStatus::Pending);
         Ok(OwnComment {
             id: r.get(0)?,
             target: r.get(1)?,
             text: r.get(2)?,
-            status: CommentStatus::parse(&status).unwrap_or(CommentStatus::Pending),
+            status,
             reject_reason: r.get(4)?,
             appealed: r.get(5)?,
             created_at: r.get(6)?,
+            // Shown once the comment is public, as under it on the page.
+            reply: if status == CommentStatus::Approved {
+                public_reply(r.get(7)?, r.get(8)?, r.get(9)?, r.get(10)?)
+            } else {
+                None
+            },
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -1419,6 +1480,10 @@ pub struct HandlingRecord {
     pub replied_at: Option<String>,
     /// Who recorded it.
     pub replied_by: Option<String>,
+    /// The department of a 官方回复 (action `official_reply`, on an ordinary comment whose
+    /// `handling` is empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
     /// The moderation record line's id.
     pub log_id: String,
     /// When.
@@ -1484,6 +1549,12 @@ pub fn parse_handling(
     if h.comment_id != entity_id {
         return Err(format!("follow-up of {} outside {entity_id}", h.comment_id));
     }
+    if h.action == OFFICIAL_REPLY {
+        return parse_official_reply(h);
+    }
+    if h.department.is_some() {
+        return Err("a department only with a 官方回复".into());
+    }
     let handling =
         Handling::parse(&h.handling).ok_or_else(|| format!("handling {:?}", h.handling))?;
     let ok = match h.action.as_str() {
@@ -1517,6 +1588,30 @@ pub fn parse_handling(
             chars_within(what, by, 1, 100)?;
         }
     }
+    line_fields(&h.log_id, &h.log_at, &h.actor)?;
+    Ok(h)
+}
+
+/// Checks a 官方回复 record: no handling, a reply, its time and author, a department.
+fn parse_official_reply(h: HandlingRecord) -> std::result::Result<HandlingRecord, String> {
+    if !h.handling.is_empty() || !h.assigned_to.is_empty() {
+        return Err("a 官方回复 is not a suggestion's follow-up".into());
+    }
+    let (Some(reply), Some(at), Some(by), Some(department)) =
+        (&h.reply, &h.replied_at, &h.replied_by, &h.department)
+    else {
+        return Err("a 官方回复 needs its reply, time, author and department".into());
+    };
+    chars_within("reply", reply, 1, guanmo_domain::comments::MAX_REPLY_CHARS)?;
+    no_full_number("reply", reply)?;
+    time_text("replied_at", at)?;
+    chars_within("replied_by", by, 1, 100)?;
+    chars_within(
+        "department",
+        department,
+        1,
+        guanmo_domain::comments::MAX_DEPARTMENT_CHARS,
+    )?;
     line_fields(&h.log_id, &h.log_at, &h.actor)?;
     Ok(h)
 }
@@ -1581,7 +1676,8 @@ fn latest_line(
 pub fn handling_payload(conn: &Connection, id: &str) -> Result<Value> {
     let row = conn
         .prepare_cached(
-            "SELECT handling, assigned_to, assigned_at, assigned_by, reply, replied_at, replied_by
+            "SELECT handling, assigned_to, assigned_at, assigned_by, reply, replied_at, replied_by,
+                reply_department
              FROM comments WHERE id = ?1",
         )?
         .query_row([id], |r| {
@@ -1593,11 +1689,17 @@ pub fn handling_payload(conn: &Connection, id: &str) -> Result<Value> {
                 r.get::<_, Option<String>>(4)?,
                 r.get::<_, Option<String>>(5)?,
                 r.get::<_, Option<String>>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })
         .optional()?
         .ok_or_else(|| not_found(id))?;
-    let line = latest_line(conn, Some(id), ["assign", "reply"])?.ok_or_else(|| {
+    let actions = if row.0.is_some() {
+        ["assign", "reply"]
+    } else {
+        [OFFICIAL_REPLY, OFFICIAL_REPLY]
+    };
+    let line = latest_line(conn, Some(id), actions)?.ok_or_else(|| {
         StoreError::Corrupt(format!("comment {id}: a follow-up without a record"))
     })?;
     let h = HandlingRecord {
@@ -1610,6 +1712,7 @@ pub fn handling_payload(conn: &Connection, id: &str) -> Result<Value> {
         reply: row.4,
         replied_at: row.5,
         replied_by: row.6,
+        department: row.7,
         log_id: line.0,
         log_at: line.1,
         actor: line.2,
@@ -1651,10 +1754,16 @@ pub fn word_payload(conn: &Connection, word: &str) -> Result<Value> {
 pub fn handling_is(conn: &Connection, h: &HandlingRecord) -> Result<bool> {
     Ok(conn
         .prepare_cached(
-            "SELECT 1 FROM comments WHERE id = ?1 AND handling IS ?2 AND assigned_to IS ?3
-                AND reply IS ?4",
+            "SELECT 1 FROM comments WHERE id = ?1 AND coalesce(handling, '') IS ?2
+                AND coalesce(assigned_to, '') IS ?3 AND reply IS ?4 AND reply_department IS ?5",
         )?
-        .exists(params![h.comment_id, h.handling, h.assigned_to, h.reply])?)
+        .exists(params![
+            h.comment_id,
+            h.handling,
+            h.assigned_to,
+            h.reply,
+            h.department
+        ])?)
 }
 
 /// Whether `word` is in the list here.
@@ -1674,6 +1783,32 @@ pub fn is_suggestion(conn: &Connection, id: &str) -> Result<bool> {
 /// Applies a follow-up made elsewhere (checked by [`parse_handling`]); false when this device
 /// does not have the suggestion.
 pub fn apply_handling(conn: &Connection, h: &HandlingRecord) -> Result<bool> {
+    if h.action == OFFICIAL_REPLY {
+        let n = conn
+            .prepare_cached(
+                "UPDATE comments SET reply = ?2, replied_at = ?3, replied_by = ?4,
+                    reply_department = ?5, version = version + 1
+                 WHERE id = ?1 AND handling IS NULL AND status = 'approved'",
+            )?
+            .execute(params![
+                h.comment_id,
+                h.reply,
+                h.replied_at,
+                h.replied_by,
+                h.department
+            ])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        insert_line(
+            conn,
+            [&h.log_id, &h.log_at, &h.actor, &h.action],
+            Some(&h.comment_id),
+            h.reply.as_deref(),
+            h.department.as_deref(),
+        )?;
+        return Ok(true);
+    }
     let n = conn
         .prepare_cached(
             "UPDATE comments SET handling = ?2, assigned_to = ?3, assigned_at = ?4,

@@ -18,6 +18,7 @@ pub mod paper;
 pub mod people;
 pub mod photos;
 pub mod results;
+pub mod retention;
 pub mod roster;
 pub mod rubric;
 pub mod scoring;

@@ -7,6 +7,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 pub const DEVICE_ID: &str = "device_id";
 /// Key set once the default roster and rubric were seeded.
 pub const SEEDED: &str = "seeded_at";
+/// Key of the retention period of residents' comment data, in days (hub-local, never synced;
+/// see `crate::retention`).
+pub const COMMENT_RETENTION_DAYS: &str = "comment_retention_days";
 
 /// Reads a value.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {

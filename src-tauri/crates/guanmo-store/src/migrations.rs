@@ -25,6 +25,8 @@ const UP: &[&str] = &[
     include_str!("../migrations/0019-schedule/up.sql"),
     include_str!("../migrations/0020-paper-entries/up.sql"),
     include_str!("../migrations/0021-group-rubrics/up.sql"),
+    include_str!("../migrations/0022-retention/up.sql"),
+    include_str!("../migrations/0023-official-replies/up.sql"),
 ];
 
 /// All migrations in order, each checking foreign keys before it commits. Run them with

@@ -219,7 +219,9 @@ impl Kind {
             crate::comments::LIKE_ENTITY if op == "like" => {
                 (Kind::LikeCount, entity_id.to_string())
             }
-            crate::comments::ENTITY if op == "assign" || op == "reply" => {
+            crate::comments::ENTITY
+                if op == "assign" || op == "reply" || op == crate::comments::OFFICIAL_REPLY =>
+            {
                 (Kind::CommentHandling, entity_id.to_string())
             }
             crate::comments::ENTITY if op == "area" => {
@@ -1873,9 +1875,14 @@ fn change_op(
                 ))
         }
         Kind::CommentHandling => {
-            let reply = crate::comments::parse_handling(entity_id, payload)
-                .is_ok_and(|h| h.action == "reply");
-            return Ok(if reply { "reply" } else { "assign" });
+            let action = crate::comments::parse_handling(entity_id, payload)
+                .map(|h| h.action)
+                .unwrap_or_default();
+            return Ok(match action.as_str() {
+                "reply" => "reply",
+                crate::comments::OFFICIAL_REPLY => crate::comments::OFFICIAL_REPLY,
+                _ => "assign",
+            });
         }
         Kind::CommentArea => return Ok("area"),
         Kind::CommentWord => return Ok("word"),

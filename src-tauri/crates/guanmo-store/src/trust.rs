@@ -696,6 +696,21 @@ fn check_handling(
     if !crate::comments::exists(conn, entity_id)? {
         return Ok(Err(("unknown_comment", entity_id.to_string())));
     }
+    if h.action == crate::comments::OFFICIAL_REPLY {
+        // 官方回复: an approved comment that is not a suggestion (those are answered by their
+        // township after 交办).
+        let ok = crate::comments::mod_state(conn, entity_id)?
+            .is_some_and(|m| m.status == guanmo_domain::comments::CommentStatus::Approved)
+            && !crate::comments::is_suggestion(conn, entity_id)?;
+        return Ok(if ok {
+            Ok(())
+        } else {
+            Err((
+                "bad_transition",
+                "官方回复 of a comment that is not an approved ordinary comment".to_string(),
+            ))
+        });
+    }
     if !crate::comments::is_suggestion(conn, entity_id)? {
         return Ok(Err((
             "bad_transition",

@@ -14,8 +14,8 @@ mod limits;
 mod page;
 mod phone;
 mod routes;
-mod state;
 pub mod sms;
+mod state;
 pub mod tls;
 mod verify;
 

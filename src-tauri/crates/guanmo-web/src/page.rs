@@ -87,8 +87,13 @@ fn comment_markup(c: &PublicComment) -> Markup {
             }
             p.cm-text { (c.text) }
             @if let Some(r) = &c.reply {
-                div.reply {
-                    b { (r.township.as_deref().unwrap_or("相关部门")) "回复:" }
+                div.reply.official[r.official] {
+                    @if r.official {
+                        span.badge { "官方回复" }
+                        b { (r.township.as_deref().unwrap_or("相关部门")) ":" }
+                    } @else {
+                        b { (r.township.as_deref().unwrap_or("相关部门")) "回复:" }
+                    }
                     span { (r.text) }
                     time datetime=(r.at) { (beijing_stamp(&r.at).unwrap_or_default()) }
                 }
@@ -286,4 +291,50 @@ fn render_page(
         }
     };
     markup.into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use guanmo_domain::comments::{CommentKind, PublicReply};
+
+    fn comment(reply: PublicReply) -> PublicComment {
+        PublicComment {
+            id: "c1".into(),
+            target: "event".into(),
+            nickname: "宜阳居民".into(),
+            kind: CommentKind::Praise,
+            text: "为美丽宜阳点赞".into(),
+            township: None,
+            created_at: "2024-12-04T01:00:00Z".into(),
+            pinned: false,
+            reply: Some(reply),
+        }
+    }
+
+    #[test]
+    fn an_official_reply_is_marked_and_names_its_department_a_townships_says_who_replied() {
+        let official = comment(PublicReply {
+            township: Some("常宁市委宣传部".into()),
+            official: true,
+            text: "感谢点赞".into(),
+            at: "2024-12-04T02:00:00Z".into(),
+        });
+        let html = comment_markup(&official).into_string();
+        assert!(
+            html.contains(r#"<div class="reply official"><span class="badge">官方回复</span><b>常宁市委宣传部:</b><span>感谢点赞</span>"#),
+            "{html}"
+        );
+        let township = comment(PublicReply {
+            township: Some("宜阳街道".into()),
+            official: false,
+            text: "已安排".into(),
+            at: "2024-12-04T02:00:00Z".into(),
+        });
+        let html = comment_markup(&township).into_string();
+        assert!(
+            html.contains(r#"<div class="reply"><b>宜阳街道回复:</b><span>已安排</span>"#),
+            "{html}"
+        );
+    }
 }

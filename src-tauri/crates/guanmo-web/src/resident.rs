@@ -81,6 +81,9 @@ pub struct ResidentSite {
     /// `Some` exactly while serving; held across every change so two never interleave (a
     /// start during a settings save cannot run on the old settings).
     place: Mutex<Option<Place>>,
+    /// The retention check of residents' comment data (once at start, then daily) while the
+    /// site runs: this device is the site host then.
+    retention: Mutex<Option<guanmo_api::comments::retention::RetentionWatch>>,
 }
 
 /// The lowest port media staff may choose (below it a port needs administrator rights).
@@ -94,6 +97,7 @@ impl ResidentSite {
             media,
             listener: Listener::new(rt, "resident site"),
             place: Mutex::new(None),
+            retention: Mutex::new(None),
         }
     }
 
@@ -127,6 +131,12 @@ impl ResidentSite {
             ip,
             port,
         });
+        self.retention
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| {
+                guanmo_api::comments::retention::spawn_daily_check(self.ctx.clone())
+            });
         Ok(self.described(place.as_ref(), None))
     }
 
@@ -183,6 +193,7 @@ impl ResidentSite {
         let mut place = self.lock();
         self.listener.stop();
         *place = None;
+        *self.retention.lock().unwrap_or_else(|e| e.into_inner()) = None;
         self.described(None, None)
     }
 

@@ -73,13 +73,7 @@
     head.appendChild(el('time', null, hhmm(c.created_at)));
     li.appendChild(head);
     li.appendChild(el('p', 'cm-text', c.text));
-    if (c.reply) {
-      var r = el('div', 'reply');
-      r.appendChild(el('b', null, (c.reply.township || '相关部门') + '回复:'));
-      r.appendChild(el('span', null, c.reply.text));
-      r.appendChild(el('time', null, hhmm(c.reply.at)));
-      li.appendChild(r);
-    }
+    if (c.reply) { li.appendChild(replyBox(c.reply)); }
     var rep = el('button', 'link report', '举报');
     rep.type = 'button';
     rep.onclick = function () { report(c.id); };
@@ -138,6 +132,16 @@
     renderMine();
   }
 
+  /* A reply under a comment: 官方回复 in a department's name, or a township's to a suggestion. */
+  function replyBox(reply) {
+    var r = el('div', reply.official ? 'reply official' : 'reply');
+    if (reply.official) { r.appendChild(el('span', 'badge', '官方回复')); }
+    r.appendChild(el('b', null, (reply.township || '相关部门') + (reply.official ? ':' : '回复:')));
+    r.appendChild(el('span', null, reply.text));
+    r.appendChild(el('time', null, hhmm(reply.at)));
+    return r;
+  }
+
   function renderMine() {
     var box = document.getElementById('my-comments');
     if (!box) { return; }
@@ -150,6 +154,7 @@
       var li = el('li', 'st-' + c.status);
       li.appendChild(el('span', 'st', STATUS[c.status] || ''));
       li.appendChild(el('span', 'cm-text', c.text));
+      if (c.reply) { li.appendChild(replyBox(c.reply)); }
       if (c.status === 'rejected') {
         if (c.reject_reason) { li.appendChild(el('span', 'why', '原因:' + c.reject_reason)); }
         if (!c.appealed) {

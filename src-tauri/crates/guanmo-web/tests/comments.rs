@@ -1089,3 +1089,17 @@ async fn behind_a_trusted_https_proxy_the_cookie_is_secure_and_hsts_is_sent() {
     let r = get(&s.router, "/", &[]).await;
     assert!(!r.headers().contains_key(header::STRICT_TRANSPORT_SECURITY));
 }
+
+#[tokio::test]
+async fn an_official_reply_reaches_the_pages_comments_json_marked_official() {
+    let s = site();
+    let (_, v) = post_json(&s.router, "/api/comments", &comment("为美丽宜阳点赞!"), 1).await;
+    let id = v["id"].as_str().unwrap().to_string();
+    api::decide(&s.ctx, std::slice::from_ref(&id), Decision::Approve).unwrap();
+    api::official_reply(&s.ctx, &id, "感谢点赞,欢迎常来!", "常宁市委宣传部").unwrap();
+    let v = public(&s.router).await;
+    let reply = &v["comments"][0]["reply"];
+    assert_eq!(reply["official"], true);
+    assert_eq!(reply["township"], "常宁市委宣传部");
+    assert_eq!(reply["text"], "感谢点赞,欢迎常来!");
+}

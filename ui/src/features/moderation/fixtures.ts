@@ -26,6 +26,7 @@ export function comment(id: string, over: Partial<Comment> = {}): Comment {
     assigned_at: null,
     reply: null,
     replied_at: null,
+    reply_department: null,
     created_at: "2024-12-04T01:30:00Z",
     version: 1,
     ...over,

@@ -8,6 +8,7 @@
 
 mod export;
 mod ingest;
+pub mod retention;
 mod sms;
 mod word_import;
 
@@ -742,6 +743,53 @@ pub fn answer(ctx: &Ctx, id: &str, reply: &str) -> ApiResult<Comment> {
             ))),
             Ok(current) => store::answer(tx, &current, &reply).map(Ok),
         }
+    })?
+}
+
+/// 官方回复: a moderator answers an approved comment in a department's name (市委宣传部, say);
+/// the reply shows under it on the public page marked 官方回复, and in the commenter's
+/// 我的评论. A later reply replaces it (recorded in the moderation log). Suggestions are
+/// answered by their township after 交办 ([`answer`]), not here.
+pub fn official_reply(ctx: &Ctx, id: &str, reply: &str, department: &str) -> ApiResult<Comment> {
+    ctx.ensure_moderator()?;
+    let reply = clean_text(reply, true);
+    let n = reply.chars().count();
+    if n == 0 || n > MAX_REPLY_CHARS {
+        return Err(refuse(
+            ErrorCode::Validation,
+            "回复",
+            format!("回复应为1到{MAX_REPLY_CHARS}个字"),
+        ));
+    }
+    let department = clean_text(department, false);
+    let d = department.chars().count();
+    if d == 0 || d > guanmo_domain::comments::MAX_DEPARTMENT_CHARS {
+        return Err(refuse(
+            ErrorCode::Validation,
+            "回复单位",
+            format!(
+                "请填写回复单位(1到{}个字),如 观摩会组委会",
+                guanmo_domain::comments::MAX_DEPARTMENT_CHARS
+            ),
+        ));
+    }
+    ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
+        let current = store::get(tx.conn(), id)?;
+        if current.handling.is_some() {
+            return Ok(Err(refuse(
+                ErrorCode::Validation,
+                "类型",
+                "意见建议请交办给乡镇,由乡镇回复",
+            )));
+        }
+        if current.status != guanmo_domain::comments::CommentStatus::Approved {
+            return Ok(Err(refuse(
+                ErrorCode::Validation,
+                "状态",
+                "只能回复已通过审核、公开显示的评论",
+            )));
+        }
+        store::official_reply(tx, &current, &reply, &department).map(Ok)
     })?
 }
 

@@ -543,3 +543,58 @@ fn a_full_ingest_queue_refuses_at_once_with_busy() {
     rest.sort_by_key(|(i, _)| *i);
     assert_eq!(rest, vec![(0, Ok(())), (1, Ok(()))]);
 }
+
+#[test]
+fn an_official_reply_shows_under_an_approved_comment_in_its_departments_name() {
+    let (_d, ctx, _c) = setup();
+    let a = submit(&ctx, sub("宜阳街道的变化真大", "13812341234", "k1")).unwrap();
+    // Only approved comments are answered, and not with a blank reply or department.
+    let e = official_reply(&ctx, &a.id, "感谢关注", "观摩会组委会").unwrap_err();
+    assert!(e.message.contains("只能回复已通过审核"), "{}", e.message);
+    decide(&ctx, std::slice::from_ref(&a.id), Decision::Approve).unwrap();
+    for (reply, dept, place) in [(" ", "组委会", "回复"), ("感谢", " ", "回复单位")] {
+        let e = official_reply(&ctx, &a.id, reply, dept).unwrap_err();
+        assert_eq!(e.problems[0].location, place);
+    }
+    let long = "部".repeat(guanmo_domain::comments::MAX_DEPARTMENT_CHARS + 1);
+    assert!(official_reply(&ctx, &a.id, "感谢", &long).is_err());
+
+    let c = official_reply(
+        &ctx,
+        &a.id,
+        " 感谢您的关注,我们会继续努力。 ",
+        "观摩会组委会",
+    )
+    .unwrap();
+    assert_eq!(c.reply.as_deref(), Some("感谢您的关注,我们会继续努力。"));
+    assert_eq!(c.reply_department.as_deref(), Some("观摩会组委会"));
+    let public = public_comments(&ctx, None).unwrap().comments;
+    let shown = public[0].reply.clone().unwrap();
+    assert!(shown.official);
+    assert_eq!(shown.township.as_deref(), Some("观摩会组委会"));
+    assert_eq!(shown.text, "感谢您的关注,我们会继续努力。");
+    // The commenter sees it in 我的评论; another phone's list does not hold it.
+    let mine = own_comments(&ctx, "k1").unwrap();
+    assert_eq!(mine[0].reply.as_ref().unwrap().text, shown.text);
+    assert!(own_comments(&ctx, "k2").unwrap().is_empty());
+    // The moderation record keeps it with the department.
+    let log = moderation_log(&ctx, Some(&a.id)).unwrap();
+    let line = log.iter().find(|l| l.action == "official_reply").unwrap();
+    assert_eq!(
+        line.reason.as_deref(),
+        Some("感谢您的关注,我们会继续努力。")
+    );
+}
+
+#[test]
+fn a_suggestion_is_answered_by_its_township_not_by_an_official_reply() {
+    let (_d, ctx, _c) = setup();
+    let mut s = sub("建议增加停车位", "13812341234", "k1");
+    s.input.kind = CommentKind::Suggestion;
+    let a = submit(&ctx, s).unwrap();
+    decide(&ctx, std::slice::from_ref(&a.id), Decision::Approve).unwrap();
+    let e = official_reply(&ctx, &a.id, "已转交", "组委会").unwrap_err();
+    assert!(e.message.contains("交办给乡镇"), "{}", e.message);
+    let public = public_comments(&ctx, None).unwrap().comments;
+    assert!(public[0].reply.is_none());
+}
