@@ -124,3 +124,25 @@ test("with SMS verification on, the texted code is asked for and accepted", asyn
     gateway.close();
   }
 });
+
+test("an official reply shows under the comment, marked 官方回复, and in the commenter's own list", async () => {
+  await site.ask("publish 观摩团来到荫田镇,察看人居环境整治。", "PUBLISHED");
+  const page = await site.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
+  await page.goto(site.base);
+  await page.getByText("察看人居环境整治").waitFor({ timeout: 5_000 });
+  await writeComment(page, "察看人居环境整治", { nickname: "荫田人", text: "荫田的村道干净多了,点赞!", phone: "13712345678" });
+  await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 5_000 });
+  assert.equal(await site.ask("approve-pending all", "APPROVED"), "1");
+  await page.locator("article.post .cm-text", { hasText: "荫田的村道干净多了" }).waitFor({ timeout: 3_000 });
+
+  await site.ask("official-reply 荫田的村道干净多了|感谢点赞!人居环境整治还将继续推进。", "REPLIED");
+  // The page follows without a reload: the reply under the comment, marked 官方回复 with its department.
+  const reply = page.locator("article.post .reply.official", { hasText: "人居环境整治还将继续推进" });
+  await reply.waitFor({ timeout: 5_000 });
+  assert.match(await reply.textContent(), /^官方回复观摩会组委会:感谢点赞!人居环境整治还将继续推进。/);
+  // The commenter's phone sees it in 我的评论 too.
+  await page.locator("#my-comments .reply.official", { hasText: "人居环境整治还将继续推进" }).waitFor({ timeout: 5_000 });
+  await reply.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(shots, "comment-official-reply.png") });
+  await page.close();
+});

@@ -97,6 +97,18 @@ async fn main() {
                     comments::set_sms_settings(&steer, input).unwrap();
                     println!("SMS {}", url.trim());
                 }
+                // `official-reply <text of the comment>|<reply>`: 官方回复 by 观摩会组委会.
+                Some(("official-reply", rest)) => {
+                    let (needle, reply) = rest.split_once('|').unwrap_or((rest, "感谢关注"));
+                    let item = comments::queue(&steer, QueueKind::Approved)
+                        .unwrap()
+                        .into_iter()
+                        .find(|q| q.comment.text.contains(needle.trim()))
+                        .unwrap();
+                    comments::official_reply(&steer, &item.comment.id, reply, "观摩会组委会")
+                        .unwrap();
+                    println!("REPLIED {}", item.comment.id);
+                }
                 Some(("words", w)) => {
                     let r = comments::add_words(&steer, w).unwrap();
                     println!("WORDS {}", r.total);
