@@ -5,6 +5,7 @@
 //! holds every comment and the latest mark of every key acknowledged before the backup
 //! started, and every photo file is byte for byte the original.
 
+use crate::support::{mark_keys, mark_tenths};
 use chrono::{TimeZone, Utc};
 use guanmo_api::backup::{self, BackupPhase, RestoreMode};
 use guanmo_api::comments::{self, Submission};
@@ -32,39 +33,6 @@ fn open(dir: &Path) -> Ctx {
     Ctx::open(dir, clock).unwrap()
 }
 
-/// Every (sheet, criterion) the child writes, with the criterion's max in tenths.
-fn keys(ctx: &Ctx) -> Vec<(String, String, i32)> {
-    let scorer = scoring::list_scorers(ctx).unwrap().remove(0);
-    let rubric = guanmo_api::rubric::get_rubric(ctx).unwrap();
-    let mut out = Vec::new();
-    for t in guanmo_api::roster::list_townships(ctx)
-        .unwrap()
-        .iter()
-        .filter(|t| t.enabled)
-        .take(2)
-    {
-        let sheet = scoring::open_sheet(ctx, &scorer.id, &t.id).unwrap();
-        for c in rubric.categories.iter().flat_map(|c| &c.criteria) {
-            out.push((
-                sheet.id.clone(),
-                c.id.clone().unwrap(),
-                (c.max_points * 10.0) as i32,
-            ));
-        }
-    }
-    out
-}
-
-fn mark(ctx: &Ctx, sheet: &str, crit: &str) -> Option<i32> {
-    scoring::get_sheet(ctx, sheet)
-        .unwrap()
-        .marks
-        .iter()
-        .find(|m| m.criterion_id == crit)
-        .and_then(|m| m.points)
-        .map(|p| (p * 10.0).round() as i32)
-}
-
 /// Runs only as the child process: a mark, then a comment, forever, each printed once saved.
 #[test]
 #[ignore = "the child half of a_backup_taken_under_load_restores_everything_acknowledged_before_it"]
@@ -73,11 +41,11 @@ fn backup_child_writes_marks_and_comments_until_stopped() {
         return;
     };
     let ctx = open(Path::new(&dir));
-    let keys = keys(&ctx);
+    let keys = mark_keys(&ctx, 2);
     let mut i = 0usize;
     loop {
         let (sheet, crit, max) = &keys[i % keys.len()];
-        let value = mark(&ctx, sheet, crit).map_or(0, |c| (c + 1) % (max + 1));
+        let value = mark_tenths(&ctx, sheet, crit).map_or(0, |c| (c + 1) % (max + 1));
         scoring::record_mark(
             &ctx,
             sheet,
@@ -198,7 +166,7 @@ fn a_backup_taken_under_load_restores_everything_acknowledged_before_it() {
                 .unwrap();
             guanmo_api::photos::record_imported(&ctx, "DSC.JPG", &imported).unwrap();
         }
-        keys(&ctx);
+        mark_keys(&ctx, 2);
     }
     let photos = photo_files(&dir);
     assert_eq!(
@@ -326,7 +294,7 @@ fn a_backup_taken_under_load_restores_everything_acknowledged_before_it() {
     }
 
     // Every mark: the last value acknowledged before the backup, or one written after it.
-    let maxes: HashMap<(String, String), i32> = keys(&ctx)
+    let maxes: HashMap<(String, String), i32> = mark_keys(&ctx, 2)
         .into_iter()
         .map(|(s, c, m)| ((s, c), m))
         .collect();
@@ -348,7 +316,7 @@ fn a_backup_taken_under_load_restores_everything_acknowledged_before_it() {
         "marks on many keys before the backup"
     );
     for (key, v) in &last_before {
-        let db = mark(&ctx, &key.0, &key.1);
+        let db = mark_tenths(&ctx, &key.0, &key.1);
         let written_after = later.get(key).cloned().unwrap_or_default();
         // The child may have saved one more before it was stopped, unreported.
         let last = written_after.last().copied().unwrap_or(*v);

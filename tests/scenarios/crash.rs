@@ -3,6 +3,7 @@
 //! reported mark is in the database (or the one write after it, which may have committed
 //! just before the kill), and `PRAGMA integrity_check` is ok.
 
+use crate::support::{mark_keys, mark_tenths};
 use chrono::{TimeZone, Utc};
 use guanmo_api::{scoring, Ctx};
 use guanmo_domain::scoring::ScorerInput;
@@ -28,39 +29,6 @@ fn next(cur: Option<i32>, max: i32) -> i32 {
     cur.map_or(0, |c| (c + 1) % (max + 1))
 }
 
-/// Every (sheet, criterion) the child writes, with the criterion's max in tenths.
-fn keys(ctx: &Ctx) -> Vec<(String, String, i32)> {
-    let scorer = scoring::list_scorers(ctx).unwrap().remove(0);
-    let rubric = guanmo_api::rubric::get_rubric(ctx).unwrap();
-    let mut out = Vec::new();
-    for t in guanmo_api::roster::list_townships(ctx)
-        .unwrap()
-        .iter()
-        .filter(|t| t.enabled)
-        .take(3)
-    {
-        let sheet = scoring::open_sheet(ctx, &scorer.id, &t.id).unwrap();
-        for c in rubric.categories.iter().flat_map(|c| &c.criteria) {
-            out.push((
-                sheet.id.clone(),
-                c.id.clone().unwrap(),
-                (c.max_points * 10.0) as i32,
-            ));
-        }
-    }
-    out
-}
-
-fn current(ctx: &Ctx, sheet: &str, crit: &str) -> Option<i32> {
-    scoring::get_sheet(ctx, sheet)
-        .unwrap()
-        .marks
-        .iter()
-        .find(|m| m.criterion_id == crit)
-        .and_then(|m| m.points)
-        .map(|p| (p * 10.0).round() as i32)
-}
-
 /// Runs only as the child process: writes marks forever, reporting each saved one.
 #[test]
 #[ignore = "the child half of saved_marks_survive_kill_9; run by that test"]
@@ -69,11 +37,11 @@ fn crash_child_writes_marks_until_killed() {
         return;
     };
     let ctx = open(Path::new(&dir));
-    let keys = keys(&ctx);
+    let keys = mark_keys(&ctx, 3);
     let mut i = 0usize;
     loop {
         let (sheet, crit, max) = &keys[i % keys.len()];
-        let value = next(current(&ctx, sheet, crit), *max);
+        let value = next(mark_tenths(&ctx, sheet, crit), *max);
         scoring::record_mark(
             &ctx,
             sheet,
@@ -160,13 +128,13 @@ fn saved_marks_survive_kill_9() {
             .unwrap();
         assert_eq!(ok, "ok", "round {round}");
         if maxes.is_empty() {
-            maxes = keys(&ctx)
+            maxes = mark_keys(&ctx, 3)
                 .into_iter()
                 .map(|(s, c, m)| ((s, c), m))
                 .collect();
         }
         for ((sheet, crit), value) in reported.iter_mut() {
-            let db = current(&ctx, sheet, crit);
+            let db = mark_tenths(&ctx, sheet, crit);
             let max = maxes[&(sheet.clone(), crit.clone())];
             assert!(
                 db == Some(*value) || db == Some(next(Some(*value), max)),

@@ -69,3 +69,38 @@ pub fn spawn_test_child(test: &str, env: &str, dir: &std::path::Path) -> std::pr
         .spawn()
         .unwrap()
 }
+
+/// Every (sheet, criterion) a writing child process marks — the sheets of the first scorer for
+/// the first `townships` enabled townships — with the criterion's max in tenths.
+pub fn mark_keys(ctx: &Ctx, townships: usize) -> Vec<(String, String, i32)> {
+    let scorer = guanmo_api::scoring::list_scorers(ctx).unwrap().remove(0);
+    let rubric = guanmo_api::rubric::get_rubric(ctx).unwrap();
+    let mut out = Vec::new();
+    for t in guanmo_api::roster::list_townships(ctx)
+        .unwrap()
+        .iter()
+        .filter(|t| t.enabled)
+        .take(townships)
+    {
+        let sheet = guanmo_api::scoring::open_sheet(ctx, &scorer.id, &t.id).unwrap();
+        for c in rubric.categories.iter().flat_map(|c| &c.criteria) {
+            out.push((
+                sheet.id.clone(),
+                c.id.clone().unwrap(),
+                (c.max_points * 10.0) as i32,
+            ));
+        }
+    }
+    out
+}
+
+/// The mark a sheet holds for a criterion, in tenths.
+pub fn mark_tenths(ctx: &Ctx, sheet: &str, crit: &str) -> Option<i32> {
+    guanmo_api::scoring::get_sheet(ctx, sheet)
+        .unwrap()
+        .marks
+        .iter()
+        .find(|m| m.criterion_id == crit)
+        .and_then(|m| m.points)
+        .map(|p| (p * 10.0).round() as i32)
+}

@@ -37,30 +37,22 @@ pub fn id_of_group(conn: &Connection, group: &str) -> Result<Option<i64>> {
         .optional()?)
 }
 
-/// The groups that have their own rubric, by name.
-pub fn groups_with_own(conn: &Connection) -> Result<Vec<String>> {
-    let mut st =
-        conn.prepare_cached("SELECT eval_group FROM rubric WHERE id <> 1 ORDER BY eval_group")?;
-    let rows = st
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<Vec<String>>>()?;
-    Ok(rows)
-}
-
 /// Which rubric row scores each township (id → rubric row): its group's own, else the shared.
 pub fn rubric_of_townships(conn: &Connection) -> Result<Vec<(String, i64)>> {
-    let own = groups_with_own(conn)?;
-    let mut out = Vec::new();
-    for t in crate::roster::list(conn)? {
-        let group = group_of(t.kind, &t.eval_group);
-        let id = if own.contains(&group) {
-            id_of_group(conn, &group)?.unwrap_or(SHARED)
-        } else {
-            SHARED
-        };
-        out.push((t.id, id));
-    }
-    Ok(out)
+    let own: std::collections::HashMap<String, i64> = conn
+        .prepare_cached("SELECT eval_group, id FROM rubric WHERE id <> 1")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(crate::roster::list(conn)?
+        .into_iter()
+        .map(|t| {
+            let id = own
+                .get(&group_of(t.kind, &t.eval_group))
+                .copied()
+                .unwrap_or(SHARED);
+            (t.id, id)
+        })
+        .collect())
 }
 
 /// The rubric row that scores `township_id`.
@@ -88,14 +80,16 @@ pub fn scored_in_group(conn: &Connection, group: &str) -> Result<Vec<String>> {
 /// Whether the rubric of row `id` is frozen: some score sheet, draft or submitted, exists for
 /// a township it scores.
 pub fn frozen_id(conn: &Connection, id: i64) -> Result<bool> {
-    let mut st =
-        conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM sheets WHERE township_id = ?1)")?;
-    for (township, rubric) in rubric_of_townships(conn)? {
-        if rubric == id && st.query_row([&township], |r| r.get::<_, bool>(0))? {
-            return Ok(true);
-        }
+    let scored: std::collections::HashSet<String> = conn
+        .prepare_cached("SELECT DISTINCT township_id FROM sheets")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if scored.is_empty() {
+        return Ok(false);
     }
-    Ok(false)
+    Ok(rubric_of_townships(conn)?
+        .into_iter()
+        .any(|(township, rubric)| rubric == id && scored.contains(&township)))
 }
 
 /// Whether the shared rubric is frozen (see [`frozen_id`]).
