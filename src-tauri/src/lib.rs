@@ -8,11 +8,14 @@ mod paper;
 mod people;
 mod photos;
 mod picks;
+mod reach;
 mod results;
 mod retention;
 mod schedule;
+mod signoff;
 mod site;
 mod sync;
+mod watermark;
 
 use guanmo_api::Ctx;
 use guanmo_domain::SystemClock;

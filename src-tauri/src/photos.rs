@@ -65,29 +65,44 @@ pub fn start_batch(app: tauri::AppHandle, paths: Vec<PathBuf>) -> String {
 }
 
 /// Answers `guanmo-media://localhost/<hash>/<320|1600>` with the derived JPEG (rebuilt from
-/// the original if missing). Originals are never served.
+/// the original if missing), and `…/<320|1600>/public` with the public copy residents see (with
+/// 台标 when it is on; the window adds `?w=<digest>` so a new setting is a new address).
+/// Originals are never served.
 pub fn serve_uri<R: Runtime>(
     ctx: tauri::UriSchemeContext<'_, R>,
     request: tauri::http::Request<Vec<u8>>,
     responder: tauri::UriSchemeResponder,
 ) {
-    let media: MediaStore = ctx.app_handle().state::<AppState>().ctx.media().clone();
+    let api_ctx = ctx.app_handle().state::<AppState>().ctx.clone();
+    let media: MediaStore = api_ctx.media().clone();
     let path = request.uri().path().trim_matches('/').to_string();
     // Reading a file blocks: run it on Tauri's bounded blocking pool, not a thread per image.
+    // A public copy changes with the 台标 setting: always asked again (the file is cached).
+    let cache = if path.ends_with("/public") {
+        "no-cache"
+    } else {
+        "max-age=31536000, immutable"
+    };
     drop(tauri::async_runtime::spawn_blocking(move || {
         let response = |status: u16, mime: &str, body: Vec<u8>| {
             tauri::http::Response::builder()
                 .status(status)
                 .header("Content-Type", mime)
-                .header("Cache-Control", "max-age=31536000, immutable")
+                .header("Cache-Control", cache)
                 .body(body)
         };
         let found = path.split_once('/').and_then(|(hash, size)| {
+            let (size, public) = size
+                .strip_suffix("/public")
+                .map_or((size, false), |s| (s, true));
             let size = match size {
                 "320" => Size::Thumb,
                 "1600" => Size::Web,
                 _ => return None,
             };
+            if public {
+                return guanmo_api::photos::watermark::public_path(&api_ctx, hash, size).ok();
+            }
             media.path(hash, size).ok()
         });
         let reply = match found.map(std::fs::read) {

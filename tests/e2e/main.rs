@@ -12,8 +12,11 @@ mod moderators;
 mod paper;
 mod people;
 mod publish;
+mod reach;
 mod scoring;
+mod signoff;
 mod sync;
+mod watermark;
 
 use fantoccini::Locator;
 use harness::{Desktop, Session};

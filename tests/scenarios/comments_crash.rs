@@ -332,13 +332,18 @@ fn acknowledged_comments_survive_kill_9() {
     );
 }
 
-/// Every comment on `ctx`, with the full number where this device holds it.
+/// Every comment on `ctx`, with the full number where this device holds it (sealed at rest,
+/// opened with the device's key).
 fn stored_comments(ctx: &Ctx) -> HashMap<String, (Comment, Option<String>)> {
+    let keys = ctx.store().phone_keys();
     ctx.store()
         .read(guanmo_store::comments::all)
         .unwrap()
         .into_iter()
-        .map(|(c, phone)| (c.id.clone(), (c, phone)))
+        .map(|(c, sealed)| {
+            let phone = sealed.map(|s| keys.open(&s).unwrap());
+            (c.id.clone(), (c, phone))
+        })
         .collect()
 }
 

@@ -36,6 +36,10 @@ fn seed(dir: &Path) {
         })
         .unwrap();
     drop(ctx);
+    // Numbers are stored sealed, hashed and masked, with the folder's key.
+    let keys = guanmo_store::phone_crypt::PhoneKeys::load(&dir.join("phone.key"))
+        .unwrap()
+        .unwrap();
     let mut c = Connection::open(dir.join("guanmo.sqlite3")).unwrap();
     let tx = c.transaction().unwrap();
     for i in 0..COMMENTS {
@@ -46,12 +50,13 @@ fn seed(dir: &Path) {
             (i / 60) % 60,
             i % 60
         );
+        let p = keys.protect(&format!("138{i:08}")).unwrap();
         tx.execute(
             "INSERT INTO comments (id, target, nickname, kind, text, phone, client_key, peer,
-                 status, decided_at, decided_by, created_at)
+                 status, decided_at, decided_by, created_at, phone_hash, phone_masked)
              VALUES (?1, 'event', '居民', 'praise', '为美丽宜阳点赞', ?2, ?3, '10.0.0.1',
-                 'approved', ?4, 'organiser', ?4)",
-            params![id, format!("138{i:08}"), format!("k{i}"), at],
+                 'approved', ?4, 'organiser', ?4, ?5, ?6)",
+            params![id, p.sealed, format!("k{i}"), at, &p.hash[..], p.masked],
         )
         .unwrap();
         tx.execute(

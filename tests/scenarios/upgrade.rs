@@ -88,6 +88,23 @@ fn files_beside_db(data: &Path) -> Vec<String> {
     names
 }
 
+/// The residents' numbers a fixture's database keeps as digits (none from 0024 on), read from
+/// a copy in `scratch` (opening the fixture itself could leave files beside it).
+fn plain_numbers(db: &Path, scratch: &Path) -> Vec<String> {
+    let copy = scratch.join("numbers.sqlite3");
+    std::fs::copy(db, &copy).unwrap();
+    let c = rusqlite::Connection::open(&copy).unwrap();
+    let mut st = c
+        .prepare(
+            "SELECT phone FROM comments WHERE typeof(phone) = 'text'
+             UNION SELECT phone FROM mutes WHERE typeof(phone) = 'text'
+             UNION SELECT phone FROM moderation_log WHERE typeof(phone) = 'text'",
+        )
+        .unwrap();
+    let rows = st.query_map([], |r| r.get(0)).unwrap();
+    rows.collect::<Result<_, _>>().unwrap()
+}
+
 /// Backups of the database taken before migrating it from `version`: `<db>.pre-v<N>-*.bak`.
 fn backups(data: &Path, version: i64) -> Vec<PathBuf> {
     let prefix = format!("{DB_FILE}.pre-v{version}-");
@@ -246,11 +263,24 @@ fn check_release(fixture: &Path) {
     assert_eq!(
         files_beside_db(&data)
             .into_iter()
+            // The key residents' numbers are sealed with (migration 0024) is made on open.
+            .filter(|n| n != "phone.key")
             .filter(|n| !before.contains(n) && !taken.iter().any(|b| b.ends_with(n)))
             .collect::<Vec<_>>(),
         Vec::<String>::new(),
         "{release}: opening leaves no other new file in the data folder"
     );
+
+    // Residents' numbers are sealed (0024): none is left as digits in the file or its WAL.
+    let numbers = plain_numbers(&source.join(DB_FILE), dir.path());
+    let mut bytes = std::fs::read(data.join(DB_FILE)).unwrap();
+    bytes.extend(std::fs::read(data.join(format!("{DB_FILE}-wal"))).unwrap_or_default());
+    for n in &numbers {
+        assert!(
+            !bytes.windows(n.len()).any(|w| w == n.as_bytes()),
+            "{release}: {n} is left as digits in the migrated database"
+        );
+    }
 
     // Every table still holds at least its rows (a migration may add, never lose).
     let counts = records::table_counts(&ctx).unwrap();

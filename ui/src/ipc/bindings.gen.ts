@@ -80,12 +80,45 @@ export const commands = {
 	setTourSettings: (settings: TourSettings) => typedError<TourSettings, ApiError>(__TAURI_INVOKE("set_tour_settings", { settings })),
 	/**  Hands a township back to the schedule (按日程, 组织方). */
 	followSchedule: (townshipId: string) => typedError<ScoringBoard, ApiError>(__TAURI_INVOKE("follow_schedule", { townshipId })),
+	/**  The photo library by stop, from each photo's capture time and the schedule. */
+	photosByStop: () => typedError<StopPhotos[], ApiError>(__TAURI_INVOKE("photos_by_stop")),
+	/**  The sheets of a township whose evidence was taken outside its scheduled time. */
+	flaggedEvidence: (townshipId: string) => typedError<FlaggedSheet[], ApiError>(__TAURI_INVOKE("flagged_evidence", { townshipId })),
+	/**  Corrects the camera clock of an import's photos (seconds to add to the camera's time). */
+	setCameraOffset: (hashes: string[], seconds: number) => typedError<PhotoInfo[], ApiError>(__TAURI_INVOKE("set_camera_offset", { hashes, seconds })),
+	/**  The draft the composer offers for the stop the tour is at, if any. */
+	getStopDraft: () => typedError<StopDraft | null, ApiError>(__TAURI_INVOKE("get_stop_draft")),
+	/**  The 审核流程 setting. */
+	getSignoffSettings: () => typedError<SignoffSettings, ApiError>(__TAURI_INVOKE("get_signoff_settings")),
+	/**  Sets the 审核流程 setting (组织方, on the hub). */
+	setSignoffSettings: (settings: SignoffSettings) => typedError<SignoffSettings, ApiError>(__TAURI_INVOKE("set_signoff_settings", { settings })),
+	/**  提交审核, 通过, 退回 (with a reason) or 紧急发布 on a post still at `expected_version`. */
+	signoffPost: (id: string, action: SignoffAction, expectedVersion: number, reason: string) => typedError<Post, ApiError>(__TAURI_INVOKE("signoff_post", { id, action, expectedVersion, reason })),
+	/**  A post's sign-off history. */
+	postHistory: (id: string) => typedError<PostStepView[], ApiError>(__TAURI_INVOKE("post_history", { id })),
+	/**  The setting, the signed-in person's rights and their 审核队列. */
+	signoffOverview: () => typedError<SignoffOverview, ApiError>(__TAURI_INVOKE("signoff_overview")),
 	/**  The period, the date data becomes due, what a purge now would remove, and the purge log. */
 	getRetentionStatus: () => typedError<RetentionStatus, ApiError>(__TAURI_INVOKE("get_retention_status")),
 	/**  Sets the period in days (at least 180). */
 	setRetentionDays: (days: number) => typedError<RetentionStatus, ApiError>(__TAURI_INVOKE("set_retention_days", { days })),
 	/**  立即清理: writes the 评论记录 export, then purges what is due. */
 	purgeCommentsNow: () => typedError<PurgeOutcome, ApiError>(__TAURI_INVOKE("purge_comments_now")),
+	/**  This device's 台标: on or off, where, and the logo chosen. */
+	getWatermark: () => typedError<WatermarkSettings, ApiError>(__TAURI_INVOKE("get_watermark")),
+	/**
+	 *  Makes the PNG picked in the open dialog the 台标 (checked first; a refused file changes
+	 *  nothing) and switches it on.
+	 */
+	setWatermarkLogo: (path: string) => typedError<WatermarkSettings, ApiError>(__TAURI_INVOKE("set_watermark_logo", { path })),
+	/**  Switches 台标 on or off and sets its corner, size, opacity and margin. */
+	setWatermarkPlacement: (placement: WatermarkPlacement) => typedError<WatermarkSettings, ApiError>(__TAURI_INVOKE("set_watermark_placement", { placement })),
+	/**  Removes the logo: public copies carry none from now on. */
+	clearWatermarkLogo: () => typedError<WatermarkSettings, ApiError>(__TAURI_INVOKE("clear_watermark_logo")),
+	/**  Views, visitors, live readers, likes and comments per day, stop and post. */
+	getReachReport: () => typedError<ReachReport, ApiError>(__TAURI_INVOKE("get_reach_report")),
+	/**  Writes the 传播数据 workbook (按日, 按站, 按条, 说明) to the path the save dialog granted. */
+	exportReach: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_reach", { path })),
 	/**  Versions, data folder and device id for 设置. */
 	getAppInfo: () => __TAURI_INVOKE<AppInfo>("get_app_info"),
 	/**  Version, commit, SQLite version and data folder for the 关于 box. */
@@ -741,6 +774,14 @@ export type DataChanged = {
 	entities: string[],
 };
 
+/**  One day. */
+export type DayReach = {
+	/**  Beijing date, `YYYY-MM-DD`. */
+	day: string,
+	/**  Its figures. */
+	figures: Figures,
+};
+
 /**  What a bulk decision did. */
 export type DecideReport = {
 	/**  The comments as they are now. */
@@ -941,6 +982,25 @@ export type Evidence = {
 	criterion_id: string,
 	/**  Content hash of the photo. */
 	hash: string,
+	/**
+	 *  When it was taken against the township's scheduled time (flagged outside it, never
+	 *  refused); worked out where the sheet is read, never stored.
+	 */
+	timing?: PhotoTiming,
+};
+
+/**  Figures of one row of the report. */
+export type Figures = {
+	/**  浏览量: page loads (a day, the total) or showings of posts (a stop, a post). */
+	views: number,
+	/**  访客数: phones, estimated (see [`VISITOR_ERROR`]). */
+	visitors: number,
+	/**  最高同时在线: most live readers at once (days and the total only). */
+	peak_live: number,
+	/**  点赞. */
+	likes: number,
+	/**  评论: approved comments. */
+	comments: number,
 };
 
 /**  A filter of a file dialog, e.g. 名单文件(CSV / Excel) with `csv`, `xlsx`. */
@@ -959,6 +1019,14 @@ export type FileFormat =
 "xlsx" | 
 /**  JSON (rubric only). */
 "json";
+
+/**  A sheet whose evidence includes photos taken outside its township's time. */
+export type FlaggedSheet = {
+	/**  The sheet. */
+	sheet_id: string,
+	/**  One line per flagged photo, e.g. `拍摄于 12月4日 11:52,不在本站时段 12月4日 08:30–09:10 内`. */
+	notes: string[],
+};
 
 /**  One group's share of a township's result. */
 export type GroupResult = {
@@ -1460,7 +1528,9 @@ export type PersonRole =
 /**  乡镇联络员: a township's contact; answers suggestions handed over. */
 "liaison" | 
 /**  计分员: enters paper score sheets (双人录入: two 计分员 enter each sheet). */
-"clerk";
+"clerk" | 
+/**  签发人: signs off live-feed posts at the last level of 三审 (审核, named in the footer). */
+"approver";
 
 /**  A person as the 人员 list shows them. */
 export type PersonView = {
@@ -1526,6 +1596,11 @@ export type PhotoInfo = {
 	imported_at: string,
 	/**  Size of the original in bytes (at most 50 MB, so it fits). */
 	original_bytes: number,
+	/**
+	 *  Seconds to add to `taken_at` for the true capture time: the camera's clock error, set
+	 *  once for an import (see `tour_photos`).
+	 */
+	clock_offset_s?: number,
 };
 
 /**  A file the batch skipped, and why. */
@@ -1537,6 +1612,21 @@ export type PhotoSkip = {
 	/**  Chinese message naming the file. */
 	message: string,
 };
+
+/**  When an evidence photo was taken, against its township's window. */
+export type PhotoTiming = 
+/**  During the stop (within the tolerance). */
+{ kind: "within" } | 
+/**  Outside it: flagged, never refused. */
+{ kind: "outside"; 
+/**  The (corrected) capture time, Beijing, e.g. `12月4日 11:52`. */
+taken: string; 
+/**  The township's window, e.g. `12月4日 09:00–09:40`. */
+window: string; 
+/**  Minutes before (negative) or after (positive) the window. */
+minutes: number } | 
+/**  The photo carries no capture time, or the township has no scheduled time. */
+{ kind: "unknown" };
 
 /**  A post of the live feed, as the desktop app sees it. */
 export type Post = {
@@ -1568,6 +1658,8 @@ export type Post = {
 	retracted_by: string | null,
 	/**  Increments on every change. */
 	version: number,
+	/**  Where it is in its sign-off (审核流程) and who signed it off. */
+	signoff: PostSignoff,
 };
 
 /**  What media staff enter for a post. */
@@ -1584,14 +1676,73 @@ export type PostInput = {
 	credit: string,
 };
 
+/**  One post. */
+export type PostReach = {
+	/**  The post's id. */
+	post_id: string,
+	/**  Its stop label, if any. */
+	stop_label: string | null,
+	/**  The first 40 characters of its text. */
+	excerpt: string,
+	/**  When it was published, `MM月DD日 HH:MM` Beijing time. */
+	published: string,
+	/**  已发布 or 已撤回. */
+	status: string,
+	/**  Its figures. */
+	figures: Figures,
+};
+
+/**  A post's sign-off as the app and the resident page show it. */
+export type PostSignoff = {
+	/**  Levels approved in this round (0 for a draft, 1 once submitted). */
+	levels_done: number,
+	/**  责任编辑: who approved 二审. */
+	editor: string | null,
+	/**  审核: who approved 三审. */
+	approver: string | null,
+	/**  Why it was sent back (退回), while it is a draft again. */
+	returned_reason: string | null,
+	/**  Whether the organiser has 责任编辑 and 审核 printed under posts (审核流程 setting). */
+	print_footer: boolean,
+};
+
 /**  Where a post is in its life. */
 export type PostStatus = 
 /**  Being written; only the desktop app sees it (草稿). */
 "draft" | 
+/**
+ *  Submitted for sign-off (待审); stored as a draft, its stage comes from its steps (see
+ *  [`signoff`]). Only the desktop app sees it, and its content is locked.
+ */
+"pending" | 
 /**  Shown to residents (已发布). */
 "published" | 
 /**  Taken down (已撤回); kept internally with who and when, never shown again. */
 "retracted";
+
+/**  One step of a post's history, as the app shows it. */
+export type PostStepView = {
+	/**  Step id. */
+	id: string,
+	/**  What was done. */
+	action: SignoffAction,
+	/**  提交审核, 通过, 退回, 紧急发布 (签发 when it skipped no level). */
+	label: string,
+	/**  Level it was done at. */
+	level: number,
+	/**  一审, 二审, 三审. */
+	level_name: string,
+	/**  Who. */
+	person_name: string,
+	/**  When, RFC 3339. */
+	at: string,
+	/**  退回's reason. */
+	reason: string,
+	/**  Levels a 紧急发布 skipped. */
+	skipped: number[],
+	/**  The hub refused it (someone acted first): it does not count. */
+	void: boolean,
+};
 
 /**  One thing wrong with the input. */
 export type Problem = {
@@ -1708,6 +1859,20 @@ export type QueueKind =
 "rejected" | 
 /**  意见建议, any status. */
 "suggestions";
+
+/**  传播数据: everything the site counted. */
+export type ReachReport = {
+	/**  The whole event. */
+	total: Figures,
+	/**  Per day, oldest first. */
+	days: DayReach[],
+	/**  Per stop, in tour order (stops with posts only). */
+	stops: StopReach[],
+	/**  Per post, newest first (posts residents saw). */
+	posts: PostReach[],
+	/**  How the figures are counted, for the report's footnote. */
+	method: string,
+};
 
 /**  A line that was not imported. */
 export type RefusedLine = {
@@ -2069,6 +2234,49 @@ export type SignInLogLine = {
 	detail: string,
 };
 
+/**  What a person does to a post under sign-off. */
+export type SignoffAction = 
+/**  提交审核: the author hands a draft to review (一审 done). */
+"submit" | 
+/**  通过: the next level approves; the final level publishes. */
+"approve" | 
+/**  退回: back to draft, with a reason. */
+"return" | 
+/**  紧急发布 (or 签发 when no level is left): a final-level person publishes at once. */
+"fast_track";
+
+/**  The 审核流程 setting, what the person at the keyboard may do, and their queue. */
+export type SignoffOverview = {
+	/**  The organiser's setting. */
+	settings: SignoffSettings,
+	/**  Levels the person may act at (all of them on a device where no one signs in). */
+	my_levels: number[],
+	/**  They hold the final level: 紧急发布 and 签发 are theirs. */
+	final_level: boolean,
+	/**  Pending posts they may act on now. */
+	queue: SignoffQueueItem[],
+};
+
+/**  A post waiting in the signed-in person's 审核队列. */
+export type SignoffQueueItem = {
+	/**  The post. */
+	post: Post,
+	/**  The level that acts next (the final level when none is left: 签发). */
+	next_level: number,
+	/**  待二审, 待三审, 待签发… */
+	word: string,
+	/**  Who submitted it (一审). */
+	submitted_by: string,
+};
+
+/**  The organiser's 审核流程 setting (the hub's, replicated to every laptop). */
+export type SignoffSettings = {
+	/**  Levels of sign-off, 1 to 3 (1: an editor publishes directly). */
+	levels: number,
+	/**  Print 责任编辑 and 审核 under each signed-off post on the resident page. */
+	print_footer: boolean,
+};
+
 /**  Rate limits of one kind of action on the resident site. */
 export type SiteQuotas = {
 	/**  Sustained actions per minute from one phone. */
@@ -2260,6 +2468,47 @@ export type StaticExport = {
 	comments: number,
 	/**  Photos that could not be copied (`<hash>/<size>.jpg`). */
 	missing_media: string[],
+};
+
+/**
+ *  What the composer offers when the tour reaches a stop: a draft titled with the stop's label,
+ *  about its township, with the photos taken there to choose from.
+ */
+export type StopDraft = {
+	/**  The township the tour is at. */
+	township_id: string,
+	/**  The stop label such as 【第7站·水口山镇】. */
+	stop_label: string,
+	/**  Its window as people read it, when scheduled. */
+	window: string | null,
+	/**  Photos taken at the stop (capture order), for the author to choose from. */
+	photos: string[],
+	/**  Posts (any state) already about this township. */
+	posts: number,
+};
+
+/**  The photos of one stop (or of no stop), in capture order. */
+export type StopPhotos = {
+	/**  The township, for a stop. */
+	township_id: string | null,
+	/**  `第N站·name`, 不在观摩时段内 (taken, but at no stop) or 无拍摄时间. */
+	label: string,
+	/**  The stop's window as people read it, e.g. `12月4日 09:00–09:40`. */
+	window: string | null,
+	/**  Photo hashes, oldest capture first. */
+	hashes: string[],
+};
+
+/**  One stop (a township the posts are about), in tour order. */
+export type StopReach = {
+	/**  The township's id. */
+	township_id: string,
+	/**  第N站·name. */
+	label: string,
+	/**  Published posts about it. */
+	posts: number,
+	/**  Its posts' figures together (visitors: phones that saw any of them). */
+	figures: Figures,
 };
 
 /**  Progress of writing or reading a bundle file. */
@@ -2544,6 +2793,70 @@ export type TrimSide =
 "high" | 
 /**  One of the k lowest. */
 "low";
+
+/**  Which corner of the photo the logo sits in. */
+export type WatermarkCorner = 
+/**  左上 */
+"top_left" | 
+/**  右上 */
+"top_right" | 
+/**  左下 */
+"bottom_left" | 
+/**  右下 */
+"bottom_right";
+
+/**  Allowed ranges, so the panel's sliders match what is accepted. */
+export type WatermarkLimits = {
+	/**  Size range in percent of the photo's width. */
+	sizePct: [number, number],
+	/**  Opacity range in percent. */
+	opacityPct: [number, number],
+	/**  Margin range in percent of the photo's width. */
+	marginPct: [number, number],
+	/**  Largest logo file, in bytes. */
+	maxLogoBytes: number,
+};
+
+/**  The chosen logo file. */
+export type WatermarkLogo = {
+	/**  The file name as picked. */
+	name: string,
+	/**  Width in pixels. */
+	width: number,
+	/**  Height in pixels. */
+	height: number,
+	/**  Size of the PNG in bytes. */
+	bytes: number,
+};
+
+/**  What the settings panel edits: whether the logo is on and where it sits. */
+export type WatermarkPlacement = {
+	/**  Public copies carry the logo (needs a logo). */
+	enabled: boolean,
+	/**  The corner. */
+	corner: WatermarkCorner,
+	/**  The logo's width, in percent of the photo's width (8–30). */
+	sizePct: number,
+	/**  Opacity in percent (10–100). */
+	opacityPct: number,
+	/**  Distance from the edges, in percent of the photo's width (0–10). */
+	marginPct: number,
+};
+
+/**  The 台标 settings of this device. */
+export type WatermarkSettings = {
+	/**  On or off and where. */
+	placement: WatermarkPlacement,
+	/**  The logo, when one was chosen. */
+	logo: WatermarkLogo | null,
+	/**
+	 *  Names the public copies made now (changes with the logo and every placement field);
+	 *  `None` when public copies carry no logo.
+	 */
+	digest: string | null,
+	/**  The accepted ranges. */
+	limits: WatermarkLimits,
+};
 
 /**  What an import did (or, as a preview, would do). */
 export type WordImportReport = {

@@ -2,8 +2,10 @@
 //! one `.gmbak` file, and back.
 //!
 //! The file is a zip laid out as the data folder is: `guanmo.sqlite3` (a consistent snapshot taken while the app runs,
-//! never a byte copy of the live WAL database), `objects/…` (the photo store as it lies on
-//! disk), and `manifest.json` last, naming the format, the app and schema versions, the
+//! never a byte copy of the live WAL database), `phone.key` (the key residents' phone numbers
+//! are sealed with, see `guanmo_store::phone_crypt`: a restored database is unreadable without
+//! it, so the backup carries it and is as secret as the data folder), `objects/…` (the photo
+//! store as it lies on disk), and `manifest.json` last, naming the format, the app and schema versions, the
 //! device, the row count of every table and the SHA-256 of every other entry. The zip's
 //! comment, the file's last bytes, is the SHA-256 of every byte before it: one changed byte
 //! anywhere in the file (a zip header included) is found before anything is unpacked.
@@ -45,6 +47,8 @@ const SEAL_PREFIX: &str = "guanmo-backup sha256:";
 const SEAL_HEX: u64 = 64;
 /// The database's entry in the file: entries lie as they do in the data folder.
 const DB_ENTRY: &str = DB_FILE;
+/// The phone-number key's entry in the file, as in the data folder.
+const KEY_ENTRY: &str = guanmo_store::phone_crypt::KEY_FILE;
 /// The photo store's folder, in the data folder and in the file.
 const OBJECTS: &str = "objects";
 /// A manifest bigger than this is not one this app wrote (100,000 photos take ~15 MB).
@@ -291,6 +295,25 @@ pub fn backup_folder(
     tally.bytes_done = db_bytes;
     tally.items_done = 1;
     drop(snapshot);
+
+    // 2b. The phone-number key, when the folder has one (made once, never changed). A restore
+    // puts it back beside the database, which cannot open its residents' numbers without it.
+    match File::open(data_dir.join(KEY_ENTRY)) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_failed(e)),
+        Ok(source) => {
+            zip.start_file(
+                KEY_ENTRY,
+                fixed.compression_method(CompressionMethod::Stored),
+            )
+            .map_err(zip_failed)?;
+            let entry = copy_in(source, &mut zip, cancel, &mut |_| {})?;
+            entries.push(ManifestEntry {
+                path: KEY_ENTRY.to_string(),
+                ..entry
+            });
+        }
+    }
 
     // 3. The photo store, file by file (JPEGs do not compress: stored as they are).
     let stored = fixed.compression_method(CompressionMethod::Stored);
@@ -542,6 +565,13 @@ pub fn restore(
     if facts.schema_version != manifest.schema_version || facts.tables != manifest.tables {
         return Err(damaged("数据库的版本或各表行数与备份清单不符".to_string()));
     }
+    guanmo_store::phone_crypt::check_key_of_copy(&db, &staging.path.join(KEY_ENTRY)).map_err(
+        |e| {
+            damaged(format!(
+                "备份中的手机号密钥(phone.key)缺失或与数据库不符,恢复后居民手机号将无法读取:{e}"
+            ))
+        },
+    )?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -571,7 +601,7 @@ pub fn restore(
         schema_version: manifest.schema_version,
         created_at: manifest.created_at.clone(),
         device_id: manifest.device_id.clone(),
-        photo_files: u32::try_from(manifest.entries.len().saturating_sub(1)).unwrap_or(u32::MAX),
+        photo_files: u32::try_from(photo_entries(&manifest)).unwrap_or(u32::MAX),
         rows: manifest.tables.values().sum(),
         previous_data_backup: previous.map(|p| p.display().to_string()),
     })
@@ -775,9 +805,18 @@ fn safe_component(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
 }
 
-/// An entry path a backup may hold: the database, or a file under `objects/`.
+/// The photo files a backup holds: its entries under `objects/`.
+fn photo_entries(manifest: &Manifest) -> usize {
+    manifest
+        .entries
+        .iter()
+        .filter(|e| e.path.starts_with(&format!("{OBJECTS}/")))
+        .count()
+}
+
+/// An entry path a backup may hold: the database, the phone key, or a file under `objects/`.
 fn safe_entry_path(path: &str) -> bool {
-    if path == DB_ENTRY {
+    if path == DB_ENTRY || path == KEY_ENTRY {
         return true;
     }
     let mut parts = path.split('/');
@@ -1056,9 +1095,11 @@ fn split_target(target: &Path) -> ApiResult<(PathBuf, String)> {
 /// before migrations, partial sync downloads) into the new one, so replacing loses none of it;
 /// what the new folder already has stays in the old one.
 fn carry_over(old: &Path, new: &Path) -> std::io::Result<()> {
+    // The phone key belongs to its database: never mixed with another folder's.
     let own = |name: &str| {
         name == OBJECTS
             || name == DB_FILE
+            || name == KEY_ENTRY
             || ["-wal", "-shm", "-journal"]
                 .iter()
                 .any(|s| name == format!("{DB_FILE}{s}"))

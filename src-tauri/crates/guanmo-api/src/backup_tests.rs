@@ -128,7 +128,12 @@ fn a_backup_of_an_open_folder_restores_into_a_new_folder_with_every_row_and_phot
     assert_eq!(manifest.app_version, env!("CARGO_PKG_VERSION"));
     assert_eq!(manifest.created_at, "2026-12-07T03:00:00Z");
     assert_eq!(manifest.device_id.as_deref(), Some(ctx.store().device_id()));
-    assert_eq!(manifest.entries.len(), 7);
+    assert_eq!(
+        manifest.entries.len(),
+        8,
+        "the database, the phone key, six photo files"
+    );
+    assert!(manifest.entries.iter().any(|e| e.path == "phone.key"));
     assert!(manifest.entries.iter().all(|e| e.sha256.len() == 64));
 
     let target = root.path().join("restored");
@@ -160,7 +165,13 @@ fn a_backup_of_an_open_folder_restores_into_a_new_folder_with_every_row_and_phot
         let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&target), 0o700);
         assert_eq!(mode(&target.join(DB_FILE)), 0o600);
+        assert_eq!(mode(&target.join("phone.key")), 0o600);
     }
+    assert_eq!(
+        fs::read(target.join("phone.key")).unwrap(),
+        fs::read(dir.join("phone.key")).unwrap(),
+        "the restored database's numbers open with the key it carries"
+    );
 }
 
 #[test]

@@ -136,6 +136,16 @@ impl From<StoreError> for ApiError {
                 );
             }
             StoreError::Cancelled => return ApiError::new(ErrorCode::Cancelled, "已取消"),
+            StoreError::PhoneKey(detail) => {
+                tracing::error!(error = %detail, "the phone-number key does not fit");
+                return ApiError::new(
+                    ErrorCode::Storage,
+                    format!(
+                        "数据文件夹中的手机号密钥(phone.key)缺失或与数据库不符,居民手机号无法读取;\
+                         请从含该密钥的备份恢复数据文件夹。({detail})"
+                    ),
+                );
+            }
             StoreError::NotFound { .. } => ErrorCode::NotFound,
             StoreError::VersionConflict { .. } => ErrorCode::VersionConflict,
             _ => ErrorCode::Storage,

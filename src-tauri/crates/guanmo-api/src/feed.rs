@@ -6,11 +6,13 @@
 
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
 use chrono::{DateTime, SecondsFormat};
+use guanmo_domain::feed::signoff::SignoffError;
 use guanmo_domain::feed::{
     beijing_stamp, beijing_update_stamp, paragraphs, stop_label_for, transition, Post, PostAction,
     PostInput, TransitionError,
 };
 use guanmo_domain::problem::{has_errors, Problem, ProblemCode};
+use guanmo_store::feed::signoff as signoff_store;
 use guanmo_store::feed::{self as store, Cursor};
 use guanmo_store::{Result as StoreResult, WriteTx};
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,10 @@ pub struct PublicPost {
     pub updated_at: Option<String>,
     /// That edit as shown after 已更新: HH:MM, with the day when it came on a later day.
     pub updated_time: Option<String>,
+    /// 责任编辑 printed under the post, when the organiser has names printed (审核流程).
+    pub editor: Option<String>,
+    /// 审核 printed under the post, likewise.
+    pub approver: Option<String>,
 }
 
 impl PublicPost {
@@ -70,6 +76,12 @@ impl PublicPost {
                 .and_then(|u| beijing_update_stamp(&published_at, u)),
             published_at,
             updated_at: p.updated_at.clone(),
+            editor: p.signoff.editor.clone().filter(|_| p.signoff.print_footer),
+            approver: p
+                .signoff
+                .approver
+                .clone()
+                .filter(|_| p.signoff.print_footer),
         })
     }
 
@@ -227,8 +239,16 @@ pub fn update_post(
 }
 
 /// Publishes a draft still at `expected_version` (so what is published is what was read).
+/// With two or more sign-off levels a draft is submitted instead ([`signoff_post`]).
 pub fn publish_post(ctx: &Ctx, id: &str, expected_version: i32) -> ApiResult<Post> {
     ensure_editor(ctx)?;
+    let levels = ctx.store.read(signoff_store::settings)?.levels;
+    if levels > 1 {
+        return Err(refuse(
+            "审核",
+            SignoffError::NeedsSignoff(levels).to_string(),
+        ));
+    }
     act(ctx, id, PostAction::Publish, |tx, current| {
         store::publish(tx, current, expected_version)
     })
@@ -349,7 +369,7 @@ pub fn photo_is_public(ctx: &Ctx, hash: &str) -> ApiResult<bool> {
 
 fn kind_of(op: &str) -> FeedEventKind {
     match op {
-        "publish" => FeedEventKind::New,
+        "publish" | signoff_store::SIGNOFF_PUBLISH => FeedEventKind::New,
         "retract" => FeedEventKind::Retracted,
         _ => FeedEventKind::Updated,
     }
@@ -413,6 +433,13 @@ pub fn set_media_credit(ctx: &Ctx, credit: String) -> ApiResult<String> {
     })?;
     Ok(credit)
 }
+
+#[path = "feed_signoff.rs"]
+mod signoff;
+pub use signoff::{
+    get_signoff_settings, post_history, set_signoff_settings, signoff_overview, signoff_post,
+    PostStepView, SignoffOverview, SignoffQueueItem,
+};
 
 #[cfg(test)]
 mod tests {

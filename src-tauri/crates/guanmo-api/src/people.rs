@@ -101,7 +101,7 @@ pub fn set_idle_minutes(ctx: &Ctx, minutes: i64) -> ApiResult<SessionView> {
 }
 
 /// Whether `person` may sign in on a device of this role: a scorer's laptop is for 评分人, the
-/// media laptop for 编辑, 审核员 and 组织方; the hub (or a laptop used on its own) for anyone.
+/// media laptop for 编辑, 审核员, 签发人 and 组织方; the hub (or a laptop used on its own) for anyone.
 fn eligible(person: &Person, role: Option<Role>) -> bool {
     if !person.active || person.is_unassigned() {
         return false;
@@ -112,6 +112,7 @@ fn eligible(person: &Person, role: Option<Role>) -> bool {
             person.has(PersonRole::Editor)
                 || person.has(PersonRole::Moderator)
                 || person.has(PersonRole::Organiser)
+                || person.has(PersonRole::Approver)
         }
         Some(Role::Hub) | None => true,
     }

@@ -3,6 +3,7 @@
 //! criterion of a draft sheet as evidence (拍照留证).
 
 mod batch;
+pub mod watermark;
 
 pub use batch::{Batches, PhotoImportFinished, PhotoImportProgress, PhotoSkip};
 
@@ -25,6 +26,7 @@ pub fn record_imported(ctx: &Ctx, file_name: &str, imported: &Imported) -> ApiRe
         gps_lon: imported.meta.gps.map(|g| g.1),
         original_bytes: i32::try_from(imported.original_bytes).unwrap_or(i32::MAX),
         imported_at: String::new(),
+        clock_offset_s: 0,
     };
     Ok(ctx.store.write(ctx.clock.now(), &ctx.author()?, |tx| {
         store::record(tx, &row)

@@ -8,6 +8,9 @@ use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use specta::Type;
 
+#[path = "feed_signoff.rs"]
+pub mod signoff;
+
 /// Longest body, in characters.
 pub const MAX_BODY_CHARS: usize = 5000;
 /// Most photos in one post (a 3 × 3 grid).
@@ -32,6 +35,9 @@ pub const BEIJING: FixedOffset = match FixedOffset::east_opt(8 * 3600) {
 pub enum PostStatus {
     /// Being written; only the desktop app sees it (草稿).
     Draft,
+    /// Submitted for sign-off (待审); stored as a draft, its stage comes from its steps (see
+    /// [`signoff`]). Only the desktop app sees it, and its content is locked.
+    Pending,
     /// Shown to residents (已发布).
     Published,
     /// Taken down (已撤回); kept internally with who and when, never shown again.
@@ -43,6 +49,7 @@ impl PostStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             PostStatus::Draft => "draft",
+            PostStatus::Pending => "pending",
             PostStatus::Published => "published",
             PostStatus::Retracted => "retracted",
         }
@@ -52,6 +59,7 @@ impl PostStatus {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "draft" => Some(PostStatus::Draft),
+            "pending" => Some(PostStatus::Pending),
             "published" => Some(PostStatus::Published),
             "retracted" => Some(PostStatus::Retracted),
             _ => None,
@@ -62,6 +70,7 @@ impl PostStatus {
     pub fn label(self) -> &'static str {
         match self {
             PostStatus::Draft => "草稿",
+            PostStatus::Pending => "待审",
             PostStatus::Published => "已发布",
             PostStatus::Retracted => "已撤回",
         }
@@ -99,6 +108,23 @@ pub struct Post {
     pub retracted_by: Option<String>,
     /// Increments on every change.
     pub version: i32,
+    /// Where it is in its sign-off (审核流程) and who signed it off.
+    pub signoff: PostSignoff,
+}
+
+/// A post's sign-off as the app and the resident page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, Type)]
+pub struct PostSignoff {
+    /// Levels approved in this round (0 for a draft, 1 once submitted).
+    pub levels_done: i32,
+    /// 责任编辑: who approved 二审.
+    pub editor: Option<String>,
+    /// 审核: who approved 三审.
+    pub approver: Option<String>,
+    /// Why it was sent back (退回), while it is a draft again.
+    pub returned_reason: Option<String>,
+    /// Whether the organiser has 责任编辑 and 审核 printed under posts (审核流程 setting).
+    pub print_footer: bool,
 }
 
 /// What media staff enter for a post.
@@ -279,6 +305,9 @@ pub enum TransitionError {
     /// Unpinning a post that is not pinned.
     #[error("这条直播没有置顶")]
     NotPinned,
+    /// Editing or publishing a post while it is under review (待审).
+    #[error("这条直播正在审核中,退回后才能修改")]
+    UnderReview,
 }
 
 /// The status after `action`, or why `action` is refused. Pinning is only for published
@@ -296,6 +325,9 @@ pub fn transition(
         (S::Draft, A::Publish) => Ok(S::Published),
         (S::Draft, A::Retract | A::Pin) => Err(TransitionError::NotPublished),
         (S::Draft, A::Unpin) => Err(TransitionError::NotPinned),
+        (S::Pending, A::Edit | A::Publish) => Err(TransitionError::UnderReview),
+        (S::Pending, A::Retract | A::Pin) => Err(TransitionError::NotPublished),
+        (S::Pending, A::Unpin) => Err(TransitionError::NotPinned),
         (S::Published, A::Edit | A::Pin) => Ok(S::Published),
         (S::Published, A::Publish) => Err(TransitionError::AlreadyPublished),
         (S::Published, A::Retract) => Ok(S::Retracted),
@@ -461,6 +493,7 @@ mod tests {
     fn status_words_round_trip() {
         for s in [
             PostStatus::Draft,
+            PostStatus::Pending,
             PostStatus::Published,
             PostStatus::Retracted,
         ] {

@@ -19,6 +19,7 @@ pub mod roster;
 pub mod rubric;
 pub mod schedule;
 pub mod scoring;
+pub mod tour_photos;
 pub mod words;
 
 pub use clock::{Clock, FixedClock, SystemClock};

@@ -43,11 +43,13 @@ pub enum PersonRole {
     Liaison,
     /// 计分员: enters paper score sheets (双人录入: two 计分员 enter each sheet).
     Clerk,
+    /// 签发人: signs off live-feed posts at the last level of 三审 (审核, named in the footer).
+    Approver,
 }
 
 impl PersonRole {
     /// Every role, in the order the UI lists them.
-    pub const ALL: [PersonRole; 8] = [
+    pub const ALL: [PersonRole; 9] = [
         PersonRole::Organiser,
         PersonRole::Scorer,
         PersonRole::Monitor,
@@ -56,6 +58,7 @@ impl PersonRole {
         PersonRole::Moderator,
         PersonRole::Liaison,
         PersonRole::Clerk,
+        PersonRole::Approver,
     ];
 
     /// Name as stored.
@@ -69,6 +72,7 @@ impl PersonRole {
             PersonRole::Moderator => "moderator",
             PersonRole::Liaison => "liaison",
             PersonRole::Clerk => "clerk",
+            PersonRole::Approver => "approver",
         }
     }
 
@@ -83,6 +87,7 @@ impl PersonRole {
             PersonRole::Moderator => "审核员",
             PersonRole::Liaison => "乡镇联络员",
             PersonRole::Clerk => "计分员",
+            PersonRole::Approver => "签发人",
         }
     }
 

@@ -29,4 +29,8 @@ pub struct PhotoInfo {
     pub imported_at: String,
     /// Size of the original in bytes (at most 50 MB, so it fits).
     pub original_bytes: i32,
+    /// Seconds to add to `taken_at` for the true capture time: the camera's clock error, set
+    /// once for an import (see `tour_photos`).
+    #[serde(default)]
+    pub clock_offset_s: i32,
 }

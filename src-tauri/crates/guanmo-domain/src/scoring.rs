@@ -188,6 +188,10 @@ pub struct Evidence {
     pub criterion_id: String,
     /// Content hash of the photo.
     pub hash: String,
+    /// When it was taken against the township's scheduled time (flagged outside it, never
+    /// refused); worked out where the sheet is read, never stored.
+    #[serde(default)]
+    pub timing: crate::tour_photos::PhotoTiming,
 }
 
 /// Why a value was refused: a stable problem code and the sentence for a person. The caller

@@ -9,6 +9,10 @@
 //! - store paths come from the BLAKE3 hash only, and files appear under their final names
 //!   complete (temp + fsync + rename).
 //!
+//! - public copies with the outlet's 台标 ([`Watermark`]) are made from the derived copies and
+//!   kept apart from them, named by the watermark's digest; originals and the app's own copies
+//!   are never changed.
+//!
 //! No Tauri, no database: the API crate stores the returned [`Imported`] record.
 
 mod batch;
@@ -17,6 +21,7 @@ mod evidence;
 mod render;
 mod sniff;
 mod store;
+mod watermark;
 
 pub use batch::{import_batch, list_folder, BatchProgress};
 pub use error::MediaError;
@@ -24,6 +29,10 @@ pub use evidence::EvidenceMeta;
 pub use render::{derive, Derived, THUMB_SIDE, WEB_SIDE};
 pub use sniff::ImageFormat;
 pub use store::{Imported, MediaStore, Size, MAX_WEB_COPY_BYTES};
+pub use watermark::{
+    Corner, Logo, LogoError, Placement, Watermark, MARGIN_PCT, MAX_LOGO_BYTES, MAX_LOGO_SIDE,
+    MIN_LOGO_SIDE, OPACITY_PCT, SIZE_PCT,
+};
 
 use std::time::Duration;
 

@@ -47,10 +47,10 @@ pub fn derive(bytes: &[u8], limits: &Limits) -> Result<Derived, MediaError> {
 }
 
 /// An 8-bit RGB raster.
-struct Rgb {
-    px: Vec<u8>,
-    w: u32,
-    h: u32,
+pub(crate) struct Rgb {
+    pub(crate) px: Vec<u8>,
+    pub(crate) w: u32,
+    pub(crate) h: u32,
 }
 
 /// Runs [`render`] on its own thread with panics caught and a time limit. On timeout the
@@ -345,7 +345,7 @@ fn orient(src: Rgb, orientation: u16) -> Rgb {
     }
 }
 
-fn encode(img: &Rgb) -> Result<Vec<u8>, MediaError> {
+pub(crate) fn encode(img: &Rgb) -> Result<Vec<u8>, MediaError> {
     let mut c = turbojpeg::Compressor::new().map_err(corrupt)?;
     c.set_quality(QUALITY).map_err(corrupt)?;
     c.set_subsamp(Subsamp::Sub2x2).map_err(corrupt)?;

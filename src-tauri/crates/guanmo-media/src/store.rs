@@ -9,6 +9,7 @@ use crate::render::{
     render, render_contained, start_render, Derived, Renderer, THUMB_SIDE, WEB_SIDE,
 };
 use crate::sniff::{read_header, ImageFormat};
+use crate::watermark::Watermark;
 use crate::{EvidenceMeta, Limits, MediaError};
 use serde::{Deserialize, Serialize};
 use std::fs::{self, File};
@@ -265,6 +266,71 @@ impl MediaStore {
         };
         write_atomic(&wanted, &jpeg)?;
         Ok(wanted)
+    }
+
+    /// The public copy of `hash` in `size` as residents are served it: without a watermark the
+    /// derived copy itself; with one, a watermarked copy made from it on first use and kept
+    /// under `<data_dir>/public-copies/` by the watermark's digest (older digests of the same
+    /// photo and size are removed then). Never the original (`NotFound`).
+    pub fn public_path(
+        &self,
+        hash: &str,
+        size: Size,
+        watermark: Option<&Watermark>,
+    ) -> Result<PathBuf, MediaError> {
+        if size == Size::Original {
+            return Err(MediaError::NotFound(hash.to_string()));
+        }
+        let source = self.path(hash, size)?;
+        match watermark {
+            None => Ok(source),
+            Some(w) => self.watermarked(hash, size, &source, w),
+        }
+    }
+
+    /// The watermarked copy of the derived JPEG at `source` (the derived copy of `hash` in
+    /// `size`, wherever it lies), made once per watermark digest and kept beside the store.
+    pub fn watermarked(
+        &self,
+        hash: &str,
+        size: Size,
+        source: &Path,
+        watermark: &Watermark,
+    ) -> Result<PathBuf, MediaError> {
+        let side = match size {
+            Size::Thumb => THUMB_SIDE,
+            Size::Web => WEB_SIDE,
+            Size::Original => return Err(MediaError::NotFound(hash.to_string())),
+        };
+        let dir = self.public_dir(hash)?;
+        let prefix = format!("{hash}.{side}.w-");
+        let target = dir.join(format!("{prefix}{}.jpg", watermark.digest()));
+        if target.is_file() {
+            return Ok(target);
+        }
+        let jpeg = watermark.apply_to_jpeg(&fs::read(source)?)?;
+        write_atomic(&target, &jpeg)?;
+        // Copies made with an older setting are never served again (their names differ).
+        for entry in fs::read_dir(&dir)?.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(&prefix) && entry.path() != target {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(target)
+    }
+
+    /// The folder of `hash`'s public copies: `<data_dir>/public-copies/ab/cd/` (outside
+    /// `objects/`, so backups leave these remakeable files out).
+    fn public_dir(&self, hash: &str) -> Result<PathBuf, MediaError> {
+        // Validates the hash: nothing else reaches the path.
+        self.object_path(hash, Size::Original)?;
+        let base = match self.root.parent() {
+            Some(data_dir) => data_dir.join("public-copies"),
+            None => self.root.join("public-copies"),
+        };
+        Ok(base.join(&hash[0..2]).join(&hash[2..4]))
     }
 
     /// Where a file of `hash` lives; the hash is validated first, so nothing else can steer it.

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use guanmo_media::{
-    import_batch, list_folder, ImageFormat, Imported, Limits, MediaError, MediaStore, Size,
+    import_batch, list_folder, Corner, ImageFormat, Imported, Limits, Logo, MediaError, MediaStore,
+    Placement, Size, Watermark,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -1362,4 +1363,210 @@ fn a_thumbnail_from_another_device_is_stored_alone_and_a_bigger_one_is_refused()
     assert!(!store.has(&hash, Size::Web) && !store.has(&hash, Size::Original));
     let thumb = decode_rgb(&read(&store, &hash, Size::Thumb));
     assert_eq!((thumb.width, thumb.height), (320, 240));
+}
+
+// ---------- 台标: the watermark on public copies ----------
+
+fn logo(w: u32, h: u32, px: [u8; 4]) -> Logo {
+    let img = image::RgbaImage::from_pixel(w, h, image::Rgba(px));
+    Logo::from_png(&png_bytes(img.into(), image::ImageFormat::Png)).unwrap()
+}
+
+fn placement(corner: Corner, size_pct: u8, opacity_pct: u8, margin_pct: u8) -> Placement {
+    Placement {
+        corner,
+        size_pct,
+        opacity_pct,
+        margin_pct,
+    }
+}
+
+/// Mean of the absolute channel differences over the rectangle `x0..x1` × `y0..y1`.
+fn mean_diff(
+    a: &turbojpeg::Image<Vec<u8>>,
+    b: &turbojpeg::Image<Vec<u8>>,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+) -> f64 {
+    let mut sum = 0u64;
+    let mut n = 0u64;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            for (p, q) in pixel(a, x, y).into_iter().zip(pixel(b, x, y)) {
+                sum += u64::from(p.abs_diff(q));
+                n += 1;
+            }
+        }
+    }
+    sum as f64 / n as f64
+}
+
+/// Mean colour over a rectangle.
+fn mean_rgb(
+    img: &turbojpeg::Image<Vec<u8>>,
+    (x0, y0, x1, y1): (usize, usize, usize, usize),
+) -> [u8; 3] {
+    let mut sum = [0u64; 3];
+    for y in y0..y1 {
+        for x in x0..x1 {
+            for (s, v) in sum.iter_mut().zip(pixel(img, x, y)) {
+                *s += u64::from(v);
+            }
+        }
+    }
+    let n = ((x1 - x0) * (y1 - y0)) as u64;
+    sum.map(|s| ((s + n / 2) / n) as u8)
+}
+
+/// The APPn segments (markers 0xE0–0xEF) of a JPEG, walked from SOI to SOS.
+fn app_segments(jpeg: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut i = 2;
+    while i + 4 <= jpeg.len() && jpeg[i] == 0xFF {
+        let marker = jpeg[i + 1];
+        if marker == 0xDA {
+            break;
+        }
+        if (0xE0..=0xEF).contains(&marker) {
+            out.push(marker);
+        }
+        i += 2 + usize::from(u16::from_be_bytes([jpeg[i + 2], jpeg[i + 3]]));
+    }
+    out
+}
+
+#[test]
+fn the_watermark_is_on_every_public_copy_and_on_no_original() {
+    let (dir, store) = store();
+    let bytes = with_segment(&jpeg(1200, 800), 0xE1, &exif_payload(1, true, None));
+    let imported = store
+        .import_bytes("gps.jpg", &bytes, &Limits::default())
+        .unwrap();
+    let plain_web = read(&store, &imported.hash, Size::Web);
+    let plain_thumb = read(&store, &imported.hash, Size::Thumb);
+    let objects_before = files_under(&dir.path().join("objects"));
+    let magenta = Watermark::new(
+        logo(100, 50, [255, 0, 255, 255]),
+        placement(Corner::BottomRight, 20, 100, 2),
+    );
+
+    for (size, plain) in [(Size::Web, &plain_web), (Size::Thumb, &plain_thumb)] {
+        let path = store
+            .public_path(&imported.hash, size, Some(&magenta))
+            .unwrap();
+        assert_ne!(path, store.path(&imported.hash, size).unwrap());
+        let public = std::fs::read(&path).unwrap();
+        let marked = decode_rgb(&public);
+        let base = decode_rgb(plain);
+        assert_eq!((marked.width, marked.height), (base.width, base.height));
+        let (w, h) = (marked.width, marked.height);
+        // 20 % of the width, 2:1, 2 % from the right and bottom edges.
+        let lw = (w * 20 + 50) / 100;
+        let lh = lw.div_ceil(2);
+        let m = (w * 2 + 50) / 100;
+        let logo_box = (w - m - lw + 3, h - m - lh + 3, w - m - 3, h - m - 3);
+        let got = mean_rgb(&marked, logo_box);
+        assert!(
+            close(got, [255, 0, 255], 12),
+            "{size:?}: logo corner is {got:?}"
+        );
+        assert!(
+            !close(mean_rgb(&base, logo_box), [255, 0, 255], 60),
+            "the unwatermarked copy has no magenta there"
+        );
+        // The opposite corner is the unwatermarked render's, up to one JPEG re-encode.
+        let opposite = (0, 0, w / 4, h / 4);
+        let drift = mean_diff(&marked, &base, opposite);
+        assert!(drift < 1.5, "{size:?}: top-left drifted by {drift}");
+        // Like the copy it is made from: no EXIF, GPS, XMP or any APPn but JFIF.
+        assert!(app_segments(&public).iter().all(|m| *m == 0xE0), "{size:?}");
+        let tags = exiftool_json(&path);
+        let leaked: Vec<&String> = tags
+            .keys()
+            .filter(|k| {
+                k.contains("GPS")
+                    || k.starts_with("IFD")
+                    || k.starts_with("XMP")
+                    || k.starts_with("ExifIFD")
+            })
+            .collect();
+        assert!(leaked.is_empty(), "{size:?} leaks {leaked:?}");
+    }
+
+    // The original, its hash and the app's own derived copies are untouched, and nothing was
+    // added to or changed in objects/ (what a backup copies).
+    assert_eq!(read(&store, &imported.hash, Size::Original), bytes);
+    assert_eq!(blake3::hash(&bytes).to_hex().as_str(), imported.hash);
+    assert_eq!(read(&store, &imported.hash, Size::Web), plain_web);
+    assert_eq!(read(&store, &imported.hash, Size::Thumb), plain_thumb);
+    assert_eq!(files_under(&dir.path().join("objects")), objects_before);
+    // No watermark: the public copy is the derived copy itself; never an original.
+    assert_eq!(
+        store.public_path(&imported.hash, Size::Web, None).unwrap(),
+        store.path(&imported.hash, Size::Web).unwrap()
+    );
+    assert!(matches!(
+        store.public_path(&imported.hash, Size::Original, Some(&magenta)),
+        Err(MediaError::NotFound(_))
+    ));
+}
+
+#[test]
+fn opacity_is_honoured_a_half_white_logo_over_black_is_mid_grey() {
+    let (_dir, store) = store();
+    let black = jpeg_from(&vec![0u8; 800 * 600 * 3], 800, 600, 95, Subsamp::Sub2x2);
+    let hash = store
+        .import_bytes("black.jpg", &black, &Limits::default())
+        .unwrap()
+        .hash;
+    // 50 % opacity of an opaque logo, and an opaque setting of a half-transparent logo.
+    for (alpha, opacity) in [(255, 50), (128, 100)] {
+        let wm = Watermark::new(
+            logo(64, 64, [255, 255, 255, alpha]),
+            placement(Corner::TopLeft, 25, opacity, 0),
+        );
+        let img = decode_rgb(
+            &std::fs::read(store.public_path(&hash, Size::Web, Some(&wm)).unwrap()).unwrap(),
+        );
+        // The logo is 200 × 200 at the top left; its middle, away from the resampled edge.
+        let grey = mean_rgb(&img, (20, 20, 180, 180));
+        assert!(
+            close(grey, [128, 128, 128], 4),
+            "alpha {alpha}, opacity {opacity}: {grey:?}"
+        );
+        let outside = mean_rgb(&img, (400, 300, 800, 600));
+        assert!(close(outside, [0, 0, 0], 2), "{outside:?}");
+    }
+}
+
+#[test]
+fn a_new_setting_makes_a_new_public_copy_and_the_old_one_is_gone() {
+    let (dir, store) = store();
+    let hash = store
+        .import_bytes("p.jpg", &jpeg(800, 600), &Limits::default())
+        .unwrap()
+        .hash;
+    let green = logo(80, 40, [0, 255, 0, 255]);
+    let first = Watermark::new(green.clone(), placement(Corner::BottomRight, 20, 100, 0));
+    let second = Watermark::new(green, placement(Corner::TopLeft, 20, 100, 0));
+    assert_ne!(first.digest(), second.digest());
+    let old = store.public_path(&hash, Size::Web, Some(&first)).unwrap();
+    assert!(old.to_string_lossy().contains(first.digest()));
+    // Asked again with the same setting: the cached file, not a new render.
+    let again = store.public_path(&hash, Size::Web, Some(&first)).unwrap();
+    assert_eq!(again, old);
+    let new = store.public_path(&hash, Size::Web, Some(&second)).unwrap();
+    assert_ne!(new, old);
+    assert!(
+        !old.exists(),
+        "the copy made with the old setting is removed"
+    );
+    let img = decode_rgb(&std::fs::read(&new).unwrap());
+    assert!(close(mean_rgb(&img, (10, 10, 150, 70)), [0, 255, 0], 12));
+    let plain = decode_rgb(&read(&store, &hash, Size::Web));
+    assert!(
+        mean_diff(&img, &plain, (600, 450, 800, 600)) < 1.5,
+        "nothing left at the old corner"
+    );
+    let public: Vec<_> = files_under(&dir.path().join("public-copies"));
+    assert_eq!(public, vec![new]);
 }

@@ -10,6 +10,7 @@
 //! author's full number and the phone keys; every other device keeps a replica with the
 //! number masked, no phone key, and of likes only each site's count.
 
+use crate::phone_crypt::SealedPhone;
 use crate::{meta, ChangeInput, Result, StoreError, WriteTx};
 use guanmo_domain::comments::{
     is_masked_mobile, is_mobile, mask_mobile, masked_form, Comment, CommentInput, CommentKind,
@@ -48,9 +49,9 @@ pub const OFFICIAL_REPLY: &str = "official_reply";
 
 const AREA_CLOSED_KEY: &str = "comment_area_closed";
 
-// Column 6 is the site host's full number or a replica's masked one; `from_row` masks it.
+// Column 6 is the masked number (every row keeps it; the site host's full number is sealed).
 const COLUMNS: &str = "id, target, nickname, kind, text, township_id,
-    COALESCE(phone, phone_masked), phone_verified,
+    phone_masked, phone_verified,
     flagged_words, status, pinned, appealed, appeal_reason, reject_reason, decided_at,
     decided_by, handling, assigned_to, assigned_at, reply, replied_at, created_at, version,
     (SELECT count(*) FROM comment_reports r WHERE r.comment_id = comments.id
@@ -110,11 +111,11 @@ pub fn get(conn: &Connection, id: &str) -> Result<Comment> {
     .ok_or_else(|| not_found(id))
 }
 
-/// The full number of a comment's author, for muting and the full export only. Only the
-/// device that runs the site has it: on a replica it is not found.
-pub fn phone_of(conn: &Connection, id: &str) -> Result<String> {
+/// The sealed number of a comment's author (see [`crate::phone_crypt`]), for the full export
+/// only. Only the device that runs the site has it: on a replica it is not found.
+pub fn phone_of(conn: &Connection, id: &str) -> Result<Vec<u8>> {
     conn.query_row("SELECT phone FROM comments WHERE id = ?1", [id], |r| {
-        r.get::<_, Option<String>>(0)
+        r.get::<_, Option<Vec<u8>>>(0)
     })
     .optional()?
     .flatten()
@@ -157,9 +158,9 @@ pub fn list(conn: &Connection, queue: Queue, limit: u32) -> Result<Vec<Comment>>
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// Every comment, oldest first, with the full number where this device has it (the full
-/// export; a replica has only the masked number).
-pub fn all(conn: &Connection) -> Result<Vec<(Comment, Option<String>)>> {
+/// Every comment, oldest first, with the number sealed where this device has it (the full
+/// export opens it; a replica has only the masked number).
+pub fn all(conn: &Connection) -> Result<Vec<(Comment, Option<Vec<u8>>)>> {
     let mut st = conn.prepare(&format!(
         "SELECT {COLUMNS}, phone FROM comments ORDER BY created_at, id"
     ))?;
@@ -201,13 +202,16 @@ pub struct NewComment<'a> {
 /// The INSERT of a new comment (the ingest's hottest statement; see migration 0009).
 pub(crate) const INSERT_SQL: &str =
     "INSERT INTO comments (id, target, nickname, kind, text, township_id, phone,
-        phone_verified, client_key, peer, flagged_words, handling, created_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+        phone_verified, client_key, peer, flagged_words, handling, created_at, phone_hash,
+        phone_masked)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)";
 
-/// Stores a new, pending comment and returns its id.
+/// Stores a new, pending comment and returns its id. The number is stored sealed, hashed and
+/// masked, never as digits.
 pub fn insert(tx: &WriteTx<'_>, c: &NewComment<'_>) -> Result<String> {
     let id = guanmo_domain::ids::new_id();
     let handling = (c.input.kind == CommentKind::Suggestion).then_some(Handling::Open.as_str());
+    let phone = tx.phone_keys().protect(&c.input.phone)?;
     tx.conn().prepare_cached(INSERT_SQL)?.execute(params![
         id,
         c.input.target,
@@ -215,13 +219,15 @@ pub fn insert(tx: &WriteTx<'_>, c: &NewComment<'_>) -> Result<String> {
         c.input.kind.as_str(),
         c.input.text,
         c.input.township_id,
-        c.input.phone,
+        phone.sealed,
         c.verified,
         c.client_key,
         c.peer,
         serde_json::to_string(c.flagged)?,
         handling,
         tx.at(),
+        &phone.hash[..],
+        phone.masked,
     ])?;
     tx.record(ChangeInput {
         entity: ENTITY,
@@ -250,19 +256,21 @@ pub fn recent_duplicate(
         .optional()?)
 }
 
-/// Appends a line to the moderation record.
+/// Appends a line to the moderation record; `phone`, the number it is about, as stored
+/// (sealed, with its masked form).
 pub fn log(
     tx: &WriteTx<'_>,
     action: &str,
     comment_id: Option<&str>,
-    phone: Option<&str>,
+    phone: Option<&SealedPhone>,
     reason: Option<&str>,
     detail: Option<&str>,
 ) -> Result<()> {
     tx.conn()
         .prepare_cached(
-            "INSERT INTO moderation_log (id, at, actor, action, comment_id, phone, reason, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO moderation_log (id, at, actor, action, comment_id, phone, phone_masked,
+                reason, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             guanmo_domain::ids::new_id(),
@@ -270,7 +278,8 @@ pub fn log(
             tx.actor(),
             action,
             comment_id,
-            phone,
+            phone.map(|p| &p.sealed),
+            phone.map(|p| &p.masked),
             reason,
             detail
         ])?;
@@ -284,18 +293,18 @@ pub fn log_entries(
     limit: u32,
 ) -> Result<Vec<ModLogEntry>> {
     let mut st = conn.prepare(
-        "SELECT id, at, actor, action, comment_id, phone, reason, detail FROM moderation_log
+        "SELECT id, at, actor, action, comment_id, phone_masked, reason, detail
+         FROM moderation_log
          WHERE ?1 IS NULL OR comment_id = ?1 ORDER BY at DESC, id DESC LIMIT ?2",
     )?;
     let rows = st.query_map(params![comment_id, limit], |r| {
-        let phone: Option<String> = r.get(5)?;
         Ok(ModLogEntry {
             id: r.get(0)?,
             at: r.get(1)?,
             actor: r.get(2)?,
             action: r.get(3)?,
             comment_id: r.get(4)?,
-            phone_masked: phone.as_deref().map(mask_mobile),
+            phone_masked: r.get(5)?,
             reason: r.get(6)?,
             detail: r.get(7)?,
         })
@@ -303,14 +312,14 @@ pub fn log_entries(
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-/// The full moderation record, oldest first, numbers unmasked (the full export).
-pub fn log_full(conn: &Connection) -> Result<Vec<(ModLogEntry, Option<String>)>> {
+/// The full moderation record, oldest first, with each line's number sealed (the full export
+/// opens them).
+pub fn log_full(conn: &Connection) -> Result<Vec<(ModLogEntry, Option<Vec<u8>>)>> {
     let mut st = conn.prepare(
-        "SELECT id, at, actor, action, comment_id, phone, reason, detail FROM moderation_log
-         ORDER BY at, id",
+        "SELECT id, at, actor, action, comment_id, phone_masked, reason, detail, phone
+         FROM moderation_log ORDER BY at, id",
     )?;
     let rows = st.query_map([], |r| {
-        let phone: Option<String> = r.get(5)?;
         Ok((
             ModLogEntry {
                 id: r.get(0)?,
@@ -318,11 +327,11 @@ pub fn log_full(conn: &Connection) -> Result<Vec<(ModLogEntry, Option<String>)>>
                 actor: r.get(2)?,
                 action: r.get(3)?,
                 comment_id: r.get(4)?,
-                phone_masked: phone.as_deref().map(mask_mobile),
+                phone_masked: r.get(5)?,
                 reason: r.get(6)?,
                 detail: r.get(7)?,
             },
-            phone,
+            r.get(8)?,
         ))
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
@@ -566,10 +575,11 @@ pub struct MuteScope<'a> {
     pub hide_comments: bool,
 }
 
-/// Phone keys that ever submitted a comment naming `phone` (for a mute to hold them too).
-pub fn client_keys_of_phone(conn: &Connection, phone: &str) -> Result<Vec<String>> {
-    let mut st = conn.prepare("SELECT DISTINCT client_key FROM comments WHERE phone = ?1")?;
-    let rows = st.query_map([phone], |r| r.get(0))?;
+/// Phone keys that ever submitted a comment naming the number whose keyed hash is
+/// `phone_hash` (for a mute to hold them too).
+pub fn client_keys_of_phone(conn: &Connection, phone_hash: &[u8]) -> Result<Vec<String>> {
+    let mut st = conn.prepare("SELECT DISTINCT client_key FROM comments WHERE phone_hash = ?1")?;
+    let rows = st.query_map([phone_hash], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
@@ -590,10 +600,11 @@ pub fn mute_author(
     let author = author_of(conn, comment_id)?.ok_or_else(|| not_found(comment_id))?;
     let detail = mute_detail(until, hide_comments);
     let key = match &author {
-        Author::Site { phone } => {
-            let keys = client_keys_of_phone(conn, phone)?;
+        Author::Site { hash, phone } => {
+            let keys = client_keys_of_phone(conn, hash)?;
             let stored = mute_number(
                 conn,
+                hash,
                 phone,
                 comment_id,
                 [until, reason, tx.at(), tx.actor()],
@@ -653,45 +664,59 @@ fn mute_detail(until: &str, hide_comments: bool) -> String {
 
 /// Whose a comment is, as this device knows it.
 enum Author {
-    /// The site host's row: the full number and the phone key.
-    Site { phone: String },
+    /// The site host's row: the number's keyed hash and the number sealed (the phone keys are
+    /// found by the hash).
+    Site { hash: Vec<u8>, phone: SealedPhone },
     /// A replica: the masked number only.
     Replica { phone_masked: String },
 }
 
+/// A comment's `phone_hash`, `phone` (sealed) and `phone_masked`.
+type AuthorRow = (Option<Vec<u8>>, Option<Vec<u8>>, String);
+
 fn author_of(conn: &Connection, comment_id: &str) -> Result<Option<Author>> {
-    let row: Option<(Option<String>, Option<String>)> = conn
-        .prepare_cached("SELECT phone, phone_masked FROM comments WHERE id = ?1")?
-        .query_row([comment_id], |r| Ok((r.get(0)?, r.get(1)?)))
+    let row: Option<AuthorRow> = conn
+        .prepare_cached("SELECT phone_hash, phone, phone_masked FROM comments WHERE id = ?1")?
+        .query_row([comment_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()?;
-    Ok(row.and_then(|(phone, masked)| match (phone, masked) {
-        (Some(phone), _) => Some(Author::Site { phone }),
-        (None, Some(phone_masked)) => Some(Author::Replica { phone_masked }),
-        (None, None) => None,
+    Ok(row.map(|(hash, sealed, masked)| match (hash, sealed) {
+        (Some(hash), Some(sealed)) => Author::Site {
+            hash,
+            phone: SealedPhone { sealed, masked },
+        },
+        _ => Author::Replica {
+            phone_masked: masked,
+        },
     }))
 }
 
-/// Writes the site host's mute of `phone` (until, reason, at, by) with the phone keys of
-/// `scope`; returns the mute's key: the comment it was first made from.
+/// Writes the site host's mute of the number hashed `hash` (sealed: `phone`; until, reason,
+/// at, by) with the phone keys of `scope`; returns the mute's key: the comment it was first
+/// made from.
 fn mute_number(
     conn: &Connection,
-    phone: &str,
+    hash: &[u8],
+    phone: &SealedPhone,
     comment_id: &str,
     [until, reason, at, by]: [&str; 4],
     scope: MuteScope<'_>,
 ) -> Result<String> {
     let key: String = conn
         .prepare_cached(
-            "INSERT INTO mutes (phone, until, reason, at, by, hide_comments, comment_id)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-             ON CONFLICT (phone) DO UPDATE SET until = excluded.until, reason = excluded.reason,
-                at = excluded.at, by = excluded.by, hide_comments = excluded.hide_comments,
+            "INSERT INTO mutes (phone_hash, phone, phone_masked, until, reason, at, by,
+                hide_comments, comment_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+             ON CONFLICT (phone_hash) DO UPDATE SET until = excluded.until,
+                reason = excluded.reason, at = excluded.at, by = excluded.by,
+                hide_comments = excluded.hide_comments,
                 comment_id = COALESCE(mutes.comment_id, excluded.comment_id)
              RETURNING comment_id",
         )?
         .query_row(
             params![
-                phone,
+                hash,
+                phone.sealed,
+                phone.masked,
                 until,
                 reason,
                 at,
@@ -702,10 +727,10 @@ fn mute_number(
             |r| r.get(0),
         )?;
     let mut st = conn.prepare_cached(
-        "INSERT INTO mute_keys (client_key, phone) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        "INSERT INTO mute_keys (client_key, phone_hash) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
     )?;
     for k in scope.client_keys {
-        st.execute(params![k, phone])?;
+        st.execute(params![k, hash])?;
     }
     Ok(key)
 }
@@ -739,9 +764,9 @@ fn mute_replica(
 
 /// Both kinds of mute as listed: the site host's (key: the comment it was made from, or the
 /// row for a mute from before mutes replicated) and a replica's (key: the comment).
-const MUTES_SQL: &str = "SELECT key, phone, until, reason, at, by, hide_comments FROM (
-        SELECT COALESCE(comment_id, CAST(rowid AS TEXT)) AS key, phone, until, reason, at, by,
-            hide_comments FROM mutes
+const MUTES_SQL: &str = "SELECT key, phone_masked, until, reason, at, by, hide_comments FROM (
+        SELECT COALESCE(comment_id, CAST(rowid AS TEXT)) AS key, phone_masked, until, reason, at,
+            by, hide_comments FROM mutes
         UNION ALL
         SELECT comment_id, phone_masked, until, reason, at, by, hide_comments
         FROM mute_replicas)";
@@ -770,14 +795,24 @@ fn mute_from_row(r: &Row<'_>) -> rusqlite::Result<Mute> {
 /// is lifted everywhere: the change travels as that comment's `comment_mute` record.
 pub fn unmute(tx: &WriteTx<'_>, key: &str) -> Result<bool> {
     let conn = tx.conn();
-    let site: Option<(String, Option<String>)> = conn
+    let site: Option<(Vec<u8>, SealedPhone, Option<String>)> = conn
         .prepare_cached(
-            "SELECT phone, comment_id FROM mutes WHERE comment_id = ?1 OR rowid = ?1 LIMIT 1",
+            "SELECT phone_hash, phone, phone_masked, comment_id FROM mutes
+             WHERE comment_id = ?1 OR rowid = ?1 LIMIT 1",
         )?
-        .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([key], |r| {
+            Ok((
+                r.get(0)?,
+                SealedPhone {
+                    sealed: r.get(1)?,
+                    masked: r.get(2)?,
+                },
+                r.get(3)?,
+            ))
+        })
         .optional()?;
-    let entity_id = if let Some((phone, comment_id)) = site {
-        unmute_number(conn, &phone)?;
+    let entity_id = if let Some((hash, phone, comment_id)) = site {
+        unmute_number(conn, &hash)?;
         log(
             tx,
             "unmute",
@@ -806,28 +841,29 @@ pub fn unmute(tx: &WriteTx<'_>, key: &str) -> Result<bool> {
     Ok(true)
 }
 
-fn unmute_number(conn: &Connection, phone: &str) -> Result<()> {
-    conn.prepare_cached("DELETE FROM mute_keys WHERE phone = ?1")?
-        .execute([phone])?;
-    conn.prepare_cached("DELETE FROM mutes WHERE phone = ?1")?
-        .execute([phone])?;
+fn unmute_number(conn: &Connection, hash: &[u8]) -> Result<()> {
+    conn.prepare_cached("DELETE FROM mute_keys WHERE phone_hash = ?1")?
+        .execute([hash])?;
+    conn.prepare_cached("DELETE FROM mutes WHERE phone_hash = ?1")?
+        .execute([hash])?;
     Ok(())
 }
 
-/// Until when a comment naming `phone` from the phone key `client_key` is refused, if a mute
-/// of the number or of the key is in force at `now` (RFC 3339).
+/// Until when a comment naming the number whose keyed hash is `phone_hash`
+/// ([`crate::phone_crypt::PhoneKeys::hash`]) from the phone key `client_key` is refused, if a
+/// mute of the number or of the key is in force at `now` (RFC 3339).
 pub fn muted_until(
     conn: &Connection,
-    phone: &str,
+    phone_hash: &[u8],
     client_key: &str,
     now: &str,
 ) -> Result<Option<String>> {
     Ok(conn
         .prepare_cached(
-            "SELECT max(until) FROM mutes WHERE until > ?3 AND (phone = ?1
-                OR phone IN (SELECT k.phone FROM mute_keys k WHERE k.client_key = ?2))",
+            "SELECT max(until) FROM mutes WHERE until > ?3 AND (phone_hash = ?1
+                OR phone_hash IN (SELECT k.phone_hash FROM mute_keys k WHERE k.client_key = ?2))",
         )?
-        .query_row(params![phone, client_key, now], |r| r.get(0))?)
+        .query_row(params![phone_hash, client_key, now], |r| r.get(0))?)
 }
 
 /// Mutes still in force at `now`, newest first: the site host's and, on a device that has
@@ -985,9 +1021,9 @@ pub fn public(
             AND (c.target = 'event' OR EXISTS (SELECT 1 FROM posts p
                 WHERE p.id = c.target AND p.status = 'published'))
             AND NOT EXISTS (SELECT 1 FROM mutes m
-                WHERE m.hide_comments = 1 AND m.until > ?3 AND (m.phone = c.phone
+                WHERE m.hide_comments = 1 AND m.until > ?3 AND (m.phone_hash = c.phone_hash
                     OR EXISTS (SELECT 1 FROM mute_keys k
-                        WHERE k.client_key = c.client_key AND k.phone = m.phone)))
+                        WHERE k.client_key = c.client_key AND k.phone_hash = m.phone_hash)))
          ORDER BY c.pinned DESC, c.created_at DESC, c.id DESC LIMIT ?2",
     )?;
     let rows = st.query_map(params![target, limit, now], public_from_row)?;
@@ -1272,7 +1308,7 @@ pub fn parse_decision(
 pub fn record_payload(conn: &Connection, id: &str) -> Result<Value> {
     let r = conn
         .prepare_cached(
-            "SELECT id, target, nickname, kind, text, township_id, COALESCE(phone, phone_masked),
+            "SELECT id, target, nickname, kind, text, township_id, phone_masked,
                 phone_verified, flagged_words, status, created_at
              FROM comments WHERE id = ?1",
         )?
@@ -1963,11 +1999,13 @@ pub fn parse_mute(entity_id: &str, payload: &Value) -> std::result::Result<MuteR
 pub fn mute_payload(conn: &Connection, id: &str) -> Result<Value> {
     let author = author_of(conn, id)?.ok_or_else(|| not_found(id))?;
     let (phone_masked, state): (String, Option<(String, String, bool)>) = match &author {
-        Author::Site { phone } => (
-            mask_mobile(phone),
-            conn.prepare_cached("SELECT until, reason, hide_comments FROM mutes WHERE phone = ?1")?
-                .query_row([phone], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?,
+        Author::Site { hash, phone } => (
+            phone.masked.clone(),
+            conn.prepare_cached(
+                "SELECT until, reason, hide_comments FROM mutes WHERE phone_hash = ?1",
+            )?
+            .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?,
         ),
         Author::Replica { phone_masked } => (
             phone_masked.clone(),
@@ -1997,9 +2035,9 @@ pub fn mute_payload(conn: &Connection, id: &str) -> Result<Value> {
 /// Whether the author of `m`'s comment already is muted (or not) as `m` says, here.
 pub fn mute_is(conn: &Connection, m: &MuteRecord) -> Result<bool> {
     let muted = match author_of(conn, &m.comment_id)? {
-        Some(Author::Site { phone }) => conn
-            .prepare_cached("SELECT 1 FROM mutes WHERE phone = ?1")?
-            .exists([&phone])?,
+        Some(Author::Site { hash, .. }) => conn
+            .prepare_cached("SELECT 1 FROM mutes WHERE phone_hash = ?1")?
+            .exists([&hash])?,
         Some(Author::Replica { .. }) => conn
             .prepare_cached("SELECT 1 FROM mute_replicas WHERE comment_id = ?1")?
             .exists([&m.comment_id])?,
@@ -2023,12 +2061,13 @@ pub fn apply_mute(conn: &Connection, m: &MuteRecord) -> Result<bool> {
         _ => ("unmute", None),
     };
     let phone = match author {
-        Author::Site { phone } => {
+        Author::Site { hash, phone } => {
             match (&m.until, &detail) {
                 (Some(until), Some((reason, _))) => {
-                    let keys = client_keys_of_phone(conn, &phone)?;
+                    let keys = client_keys_of_phone(conn, &hash)?;
                     mute_number(
                         conn,
+                        &hash,
                         &phone,
                         &m.comment_id,
                         [until, reason, &m.log_at, &m.actor],
@@ -2038,7 +2077,7 @@ pub fn apply_mute(conn: &Connection, m: &MuteRecord) -> Result<bool> {
                         },
                     )?;
                 }
-                _ => unmute_number(conn, &phone)?,
+                _ => unmute_number(conn, &hash)?,
             }
             Some(phone)
         }
@@ -2060,8 +2099,9 @@ pub fn apply_mute(conn: &Connection, m: &MuteRecord) -> Result<bool> {
         }
     };
     conn.prepare_cached(
-        "INSERT INTO moderation_log (id, at, actor, action, comment_id, phone, reason, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO moderation_log (id, at, actor, action, comment_id, phone, phone_masked,
+            reason, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
     )?
     .execute(params![
         m.log_id,
@@ -2069,7 +2109,8 @@ pub fn apply_mute(conn: &Connection, m: &MuteRecord) -> Result<bool> {
         m.actor,
         action,
         m.comment_id,
-        phone,
+        phone.as_ref().map(|p| &p.sealed),
+        phone.as_ref().map(|p| &p.masked),
         detail.as_ref().map(|d| d.0),
         detail.as_ref().map(|d| d.1.as_str()),
     ])?;
@@ -2474,7 +2515,7 @@ pub fn settings_version(conn: &Connection) -> Result<i64> {
 pub fn replicated_dump(conn: &Connection) -> Result<String> {
     let mut out = String::from("comments\n");
     let mut st = conn.prepare(
-        "SELECT id, target, nickname, kind, text, township_id, COALESCE(phone, phone_masked),
+        "SELECT id, target, nickname, kind, text, township_id, phone_masked,
             phone_verified, flagged_words, status, pinned, reject_reason, decided_at,
             decided_by, handling, created_at, assigned_to, reply, appealed, appeal_reason,
             (SELECT count(*) FROM comment_reports r WHERE r.comment_id = comments.id

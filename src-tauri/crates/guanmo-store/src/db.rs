@@ -4,6 +4,7 @@
 //! power cut, and every change row is committed with the data it describes.
 
 use crate::changes::{Change, ChangeInput};
+use crate::phone_crypt::{PhoneKeys, KEY_FILE, KEY_ID_META};
 use crate::{meta, migrations, oplog, Result, StoreError};
 use chrono::{DateTime, SecondsFormat, Utc};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -29,6 +30,7 @@ pub struct Store {
 struct Inner {
     writer: Mutex<Connection>,
     readers: r2d2::Pool<SqliteConnectionManager>,
+    phone_keys: Arc<PhoneKeys>,
     path: PathBuf,
     device_id: String,
     listeners: Mutex<Vec<Sender<Committed>>>,
@@ -76,6 +78,10 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // the comment ingest still put each comment in a savepoint, that was 12 % of the server's
     // core under load. They are transient, never a durability copy (the WAL is).
     conn.pragma_update(None, "temp_store", "MEMORY")?;
+    // Deleted and overwritten content is zeroed, not left in free space or free pages: a
+    // resident's number (sealed now, but plain in a database from before 0024) or a purged
+    // comment leaves no bytes behind in the file.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
 }
 
@@ -185,6 +191,82 @@ fn guard_schema(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The key file of the database at `path`: `phone.key` in its folder.
+pub fn phone_key_path(path: &Path) -> PathBuf {
+    path.with_file_name(KEY_FILE)
+}
+
+/// The id of the phone key the database on `conn` was written with, if it names one (none
+/// before 0024, or before its first open).
+fn stored_phone_key_id(conn: &Connection) -> Result<Option<String>> {
+    let has_meta: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'meta')",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_meta {
+        return Ok(None);
+    }
+    meta::get(conn, KEY_ID_META)
+}
+
+/// The data folder's phone key, made on first open. A database that names a key (it sealed
+/// numbers with it) is refused when the key file is gone or holds another key: numbers sealed
+/// now could not be read back with the old ones, nor the old ones with the new.
+fn open_phone_keys(conn: &Connection, path: &Path) -> Result<PhoneKeys> {
+    let key_path = phone_key_path(path);
+    let stored = stored_phone_key_id(conn)?;
+    let keys = match (PhoneKeys::load(&key_path)?, &stored) {
+        (Some(keys), _) => keys,
+        // A laptop that never took a resident's number (its comments are masked replicas)
+        // loses nothing with its key: it gets a new one rather than refusing to open.
+        (None, Some(_)) if !holds_sealed_numbers(conn)? => {
+            let keys = PhoneKeys::load_or_create(&key_path)?.0;
+            conn.execute(
+                "UPDATE meta SET value = ?2 WHERE key = ?1",
+                params![KEY_ID_META, keys.id()],
+            )?;
+            tracing::warn!(key = %key_path.display(), "phone key was missing; no sealed number depended on it, so a new one was made");
+            return Ok(keys);
+        }
+        (None, Some(_)) => {
+            return Err(StoreError::PhoneKey(format!(
+                "{} is missing: the numbers in this database were sealed with it (restore \
+                 the data folder from its backup, which carries the key)",
+                key_path.display()
+            )))
+        }
+        (None, None) => PhoneKeys::load_or_create(&key_path)?.0,
+    };
+    if stored.as_deref().is_some_and(|id| id != keys.id()) {
+        return Err(StoreError::PhoneKey(format!(
+            "{} is not the key this database's numbers were sealed with",
+            key_path.display()
+        )));
+    }
+    Ok(keys)
+}
+
+/// Whether any sealed number is stored (the site host's comments, mutes, moderation lines).
+fn holds_sealed_numbers(conn: &Connection) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM comments WHERE phone IS NOT NULL)
+             OR EXISTS (SELECT 1 FROM mutes)
+             OR EXISTS (SELECT 1 FROM moderation_log WHERE phone IS NOT NULL)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Records which key the database's numbers are sealed with (local, never synced).
+fn remember_phone_key(conn: &Connection, keys: &PhoneKeys) -> Result<()> {
+    conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+        params![KEY_ID_META, keys.id()],
+    )?;
+    Ok(())
+}
+
 /// Writes `<db file name>.pre-v<found>-<UTC yyyymmddTHHMMSS>.bak` beside the database with
 /// `VACUUM INTO` over `conn` (one consistent snapshot, the WAL's committed pages included),
 /// under a `.partial` name first, fsynced, then renamed: a crash never leaves a half copy
@@ -267,11 +349,21 @@ impl Store {
                 "journal_mode is {mode}, not wal"
             )));
         }
+        let phone_keys = Arc::new(open_phone_keys(&writer, path)?);
+        let before: i64 = writer.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         // Foreign keys off while the schema changes (a migration may rebuild a table that
         // others refer to); each migration checks them before it commits.
         writer.pragma_update(None, "foreign_keys", "OFF")?;
-        migrations::migrations().to_latest(&mut writer)?;
+        migrations::migrations_with(Some(phone_keys.clone())).to_latest(&mut writer)?;
         writer.pragma_update(None, "foreign_keys", "ON")?;
+        remember_phone_key(&writer, &phone_keys)?;
+        if before > 0 && before < migrations::phone_encryption_version() {
+            // The numbers were plain until now: their old pages (and any free page a lifted
+            // mute left) are rewritten, and the WAL that held them emptied.
+            writer.execute_batch("VACUUM")?;
+            writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            tracing::info!(from = before, "sealed residents' phone numbers");
+        }
         let device_id = meta::ensure_device_id(&mut writer)?;
 
         let manager = SqliteConnectionManager::file(path)
@@ -288,12 +380,18 @@ impl Store {
             inner: Arc::new(Inner {
                 writer: Mutex::new(writer),
                 readers,
+                phone_keys,
                 path: path.to_path_buf(),
                 device_id,
                 listeners: Mutex::new(Vec::new()),
                 hooks: Mutex::new(Vec::new()),
             }),
         })
+    }
+
+    /// The keys residents' numbers are sealed and hashed with (see [`crate::phone_crypt`]).
+    pub fn phone_keys(&self) -> &PhoneKeys {
+        &self.inner.phone_keys
     }
 
     /// Path of the database file.
@@ -403,6 +501,7 @@ impl Store {
                 touched: RefCell::new(BTreeSet::new()),
                 capture,
                 replicated: RefCell::new(BTreeSet::new()),
+                phone_keys: &self.inner.phone_keys,
             };
             let out = f(&wtx)?;
             let replicated = wtx.replicated.take();
@@ -453,6 +552,7 @@ pub struct WriteTx<'c> {
     touched: RefCell<BTreeSet<&'static str>>,
     capture: bool,
     replicated: RefCell<BTreeSet<(oplog::Kind, String)>>,
+    phone_keys: &'c PhoneKeys,
 }
 
 /// The change-log INSERT every write runs (see migration 0009 for what it must not cost).
@@ -469,6 +569,11 @@ impl WriteTx<'_> {
     /// Who is writing.
     pub fn actor(&self) -> &str {
         &self.actor
+    }
+
+    /// The keys residents' numbers are sealed and hashed with.
+    pub fn phone_keys(&self) -> &PhoneKeys {
+        self.phone_keys
     }
 
     /// The connection, inside the transaction.

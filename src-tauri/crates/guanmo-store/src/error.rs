@@ -55,6 +55,10 @@ pub enum StoreError {
     /// A stored value does not decode (a bug or a tampered file).
     #[error("corrupt value in {0}")]
     Corrupt(String),
+    /// The phone-number key (`phone.key`) is missing, malformed or not this database's, or
+    /// a sealed number does not open with it.
+    #[error("phone key: {0}")]
+    PhoneKey(String),
     /// The data directory could not be created.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),

@@ -6,31 +6,71 @@
 //! published, retracted ⇒ who and when).
 
 use crate::{ChangeInput, Result, StoreError, WriteTx};
-use guanmo_domain::feed::{Post, PostInput, PostStatus};
+use guanmo_domain::feed::{Post, PostInput, PostSignoff, PostStatus};
 use rusqlite::{params, Connection, OptionalExtension, Row};
+
+#[path = "feed_signoff.rs"]
+pub mod signoff;
 
 /// Entity name of posts in the change log.
 pub const ENTITY: &str = "post";
 
 /// Change-log ops residents may learn of. Draft ops (`create_draft`, `update_draft`) are not.
-pub const PUBLIC_OPS: [&str; 5] = ["publish", "update", "retract", "pin", "unpin"];
+/// `signoff_publish` is a post published by its last sign-off step (see [`signoff`]).
+pub const PUBLIC_OPS: [&str; 6] = [
+    "publish",
+    "update",
+    "retract",
+    "pin",
+    "unpin",
+    signoff::SIGNOFF_PUBLISH,
+];
 
 const COLUMNS: &str = "id, stop_label, township_id, body, credit, status, pinned, created_at,
     published_at, updated_at, retracted_at, retracted_by, version,
     (SELECT json_group_array(hash) FROM
-        (SELECT hash FROM post_photos WHERE post_id = posts.id ORDER BY position))";
+        (SELECT hash FROM post_photos WHERE post_id = posts.id ORDER BY position)),
+    (SELECT json_array(stage, levels_done, editor_name, approver_name, returned_reason)
+        FROM post_signoff WHERE post_id = posts.id),
+    (SELECT json_extract(value, '$.print_footer') FROM meta WHERE key = 'feed_signoff')";
+
+/// The sign-off columns of a row: `[stage, levels_done, editor, approver, returned_reason]`.
+fn signoff_of_row(text: Option<String>, print_footer: Option<bool>) -> (bool, PostSignoff) {
+    let v: serde_json::Value = text
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let s = |i: usize| v.get(i).and_then(|x| x.as_str()).map(str::to_string);
+    let pending = v.get(0).and_then(|x| x.as_str()) == Some("pending");
+    let done = v.get(1).and_then(serde_json::Value::as_i64).unwrap_or(0);
+    (
+        pending,
+        PostSignoff {
+            levels_done: i32::try_from(done).unwrap_or(0),
+            editor: s(2),
+            approver: s(3),
+            returned_reason: s(4),
+            print_footer: print_footer.unwrap_or(false),
+        },
+    )
+}
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Post> {
     let status: String = r.get(5)?;
     let photos: String = r.get(13)?;
+    let (pending, signoff) = signoff_of_row(r.get(14)?, r.get(15)?);
+    // The schema's CHECK allows only the three words, so `Draft` is never a guess; a draft
+    // under review is 待审.
+    let status = match PostStatus::parse(&status).unwrap_or(PostStatus::Draft) {
+        PostStatus::Draft if pending => PostStatus::Pending,
+        s => s,
+    };
     Ok(Post {
         id: r.get(0)?,
         stop_label: r.get(1)?,
         township_id: r.get(2)?,
         body: r.get(3)?,
         credit: r.get(4)?,
-        // The schema's CHECK allows only the three words, so `Draft` is never a guess.
-        status: PostStatus::parse(&status).unwrap_or(PostStatus::Draft),
+        status,
         pinned: r.get(6)?,
         created_at: r.get(7)?,
         published_at: r.get(8)?,
@@ -39,6 +79,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Post> {
         retracted_by: r.get(11)?,
         version: r.get(12)?,
         photos: serde_json::from_str(&photos).unwrap_or_default(),
+        signoff,
     })
 }
 

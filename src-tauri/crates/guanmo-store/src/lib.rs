@@ -10,23 +10,27 @@ mod db;
 pub mod devices;
 mod error;
 pub mod feed;
+pub mod feed_stops;
 pub mod meta;
 pub mod migrations;
 pub mod oplog;
 pub mod outbox;
 pub mod paper;
 pub mod people;
+pub mod phone_crypt;
 pub mod photos;
+pub mod reach;
 pub mod results;
 pub mod retention;
 pub mod roster;
 pub mod rubric;
 pub mod scoring;
 pub mod trust;
+pub mod watermark;
 
 pub use changes::{Change, ChangeInput};
 pub use db::{
-    known_schema_version, schema_version_of, CommitHook, Committed, Store, WriteTx,
+    known_schema_version, phone_key_path, schema_version_of, CommitHook, Committed, Store, WriteTx,
     MIN_SQLITE_VERSION,
 };
 pub use error::StoreError;

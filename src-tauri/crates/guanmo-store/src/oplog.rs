@@ -107,11 +107,17 @@ pub enum Kind {
     Person,
     /// The tour's settings (观摩日期; entity id `tour_settings`): the hub's.
     TourSettings,
+    /// One sign-off step of a post (审核流程: 提交审核, 通过, 退回, 紧急发布; entity id: the
+    /// step's), made once by a media laptop or the hub; the hub checks the person's right for
+    /// the level and that the step follows the post's last one.
+    PostStep,
+    /// The 审核流程 setting (entity id `feed_signoff`): the hub's.
+    FeedSettings,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 22] = [
         Kind::Roster,
         Kind::Rubric,
         Kind::AggregationRule,
@@ -132,6 +138,8 @@ impl Kind {
         Kind::LikeCount,
         Kind::Person,
         Kind::TourSettings,
+        Kind::PostStep,
+        Kind::FeedSettings,
     ];
 
     /// Name in the log.
@@ -157,6 +165,8 @@ impl Kind {
             Kind::LikeCount => "like_count",
             Kind::Person => "person",
             Kind::TourSettings => "tour_settings",
+            Kind::PostStep => "post_step",
+            Kind::FeedSettings => "feed_settings",
         }
     }
 
@@ -199,7 +209,19 @@ impl Kind {
             "scoring_state" => (Kind::ScoringState, entity_id.to_string()),
             "sheet" => (Kind::Sheet, entity_id.to_string()),
             "photo" => (Kind::Photo, entity_id.to_string()),
+            // A post's sign-off moved: every replica folds the step itself.
+            "post"
+                if op == crate::feed::signoff::SIGNOFF
+                    || op == crate::feed::signoff::SIGNOFF_PUBLISH =>
+            {
+                return None
+            }
             "post" => (Kind::Post, entity_id.to_string()),
+            "post_step" => (Kind::PostStep, entity_id.to_string()),
+            "feed_settings" => (
+                Kind::FeedSettings,
+                crate::feed::signoff::SETTINGS_KEY.to_string(),
+            ),
             "moderator" => (Kind::Moderator, entity_id.to_string()),
             crate::comments::ENTITY if op == "submit" => (Kind::Comment, entity_id.to_string()),
             crate::comments::ENTITY
@@ -252,6 +274,7 @@ impl Kind {
                 | Kind::Moderator
                 | Kind::Person
                 | Kind::TourSettings
+                | Kind::FeedSettings
         )
     }
 
@@ -306,7 +329,11 @@ impl Kind {
     fn tracks_head(self) -> bool {
         // A report is made once too; each site's like count has one writer, applied in its
         // sequence, and two sites' counts of one target are different records.
-        !matches!(self, Kind::Comment | Kind::CommentReport | Kind::LikeCount)
+        // So is a sign-off step: the fold orders steps by what each followed.
+        !matches!(
+            self,
+            Kind::Comment | Kind::CommentReport | Kind::LikeCount | Kind::PostStep
+        )
     }
 
     fn tables(self) -> &'static [TableSpec] {
@@ -327,7 +354,10 @@ impl Kind {
                 t!("rubric_criteria", &["id"], None),
                 t!("rubric_adjustments", &["id"], None),
             ],
-            Kind::AggregationRule | Kind::TourSettings => &[t!("meta", &["key"], Some("key"))],
+            Kind::AggregationRule | Kind::TourSettings | Kind::FeedSettings => {
+                &[t!("meta", &["key"], Some("key"))]
+            }
+            Kind::PostStep => &[t!("post_steps", &["id"], Some("id"))],
             Kind::Scorer => &[t!("scorers", &["id"], Some("id"))],
             Kind::Person => &[
                 t!("people", &["id"], Some("id")),
@@ -742,6 +772,7 @@ pub(crate) fn append_local(tx: &WriteTx<'_>, changed: &BTreeSet<(Kind, String)>)
 /// `crate::comments::close_reports`).
 fn stamp_local(tx: &WriteTx<'_>, kind: Kind, entity_id: &str, op: &Op) -> Result<()> {
     match kind {
+        Kind::PostStep => crate::feed::signoff::stamp(tx.conn(), entity_id, &op.hlc).map(|_| ()),
         Kind::CommentReport => crate::comments::stamp_report(tx.conn(), entity_id, &op.hlc),
         Kind::CommentDecision => match crate::comments::parse_decision(entity_id, &op.payload) {
             Ok(d) if closes_reports(&d.action) => crate::comments::close_reports_here(
@@ -773,6 +804,12 @@ pub fn append_hub_baseline(tx: &WriteTx<'_>) -> Result<u32> {
     }
     if meta::get(conn, "tour_settings")?.is_some() {
         set.insert((Kind::TourSettings, "tour_settings".to_string()));
+    }
+    if meta::get(conn, crate::feed::signoff::SETTINGS_KEY)?.is_some() {
+        set.insert((
+            Kind::FeedSettings,
+            crate::feed::signoff::SETTINGS_KEY.to_string(),
+        ));
     }
     for (kind, sql) in [
         (Kind::Scorer, "SELECT id FROM scorers"),
@@ -1120,6 +1157,9 @@ pub fn note_refused_by_hub(tx: &WriteTx<'_>, note: &IssueNote) -> Result<()> {
             note.detail,
             tx.at()
         ])?;
+    if note.kind == Kind::PostStep.as_str() {
+        crate::feed::signoff::void_step(tx, &note.entity_id)?;
+    }
     Ok(())
 }
 
@@ -1187,7 +1227,7 @@ pub fn issue(conn: &Connection, id: &str) -> Result<Option<SyncIssue>> {
 /// Tables that make up the replicated state, in the order of the canonical dump. (Comments
 /// differ between the site host, which has the numbers, and replicas: compare them with
 /// `crate::comments::replicated_dump`.)
-pub const REPLICATED_TABLES: [&str; 15] = [
+pub const REPLICATED_TABLES: [&str; 17] = [
     "townships",
     "rubric",
     "rubric_categories",
@@ -1203,6 +1243,8 @@ pub const REPLICATED_TABLES: [&str; 15] = [
     "posts",
     "post_photos",
     "moderators",
+    "post_steps",
+    "post_signoff",
 ];
 
 /// The replicated state as text, identical on every replica that has the same data: each
@@ -1210,7 +1252,14 @@ pub const REPLICATED_TABLES: [&str; 15] = [
 pub fn canonical_dump(conn: &Connection) -> Result<String> {
     let mut out = String::new();
     for table in REPLICATED_TABLES {
-        let mut st = conn.prepare(&format!("SELECT * FROM {table}"))?;
+        // A laptop's own sign-off step the hub refused is kept there, marked, but is no part
+        // of the replicated state.
+        let filter = if table == "post_steps" {
+            " WHERE id NOT IN (SELECT step_id FROM post_step_voids)"
+        } else {
+            ""
+        };
+        let mut st = conn.prepare(&format!("SELECT * FROM {table}{filter}"))?;
         let n = st.column_count();
         let mut rows: Vec<String> = st
             .query_map([], |r| {
@@ -1591,6 +1640,36 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     if let Err(detail) = check_payload(conn, kind, &op.entity_id, &op.payload) {
         return refuse(tx, op, "bad_payload", detail, report);
     }
+    if kind == Kind::PostStep {
+        // The post it signs off comes first (from its author's device).
+        let post = trust::head_text(&op.payload, "post_steps", "post_id").unwrap_or_default();
+        if !conn
+            .prepare_cached("SELECT 1 FROM posts WHERE id = ?1")?
+            .exists([post])?
+        {
+            return Ok(Step::Hold("dependency"));
+        }
+        if conn
+            .prepare_cached("SELECT 1 FROM post_steps WHERE id = ?1")?
+            .exists([&op.entity_id])?
+        {
+            return refuse(tx, op, "step_exists", op.entity_id.clone(), report);
+        }
+        // …and so does the step it follows (from whichever device made it).
+        if let Some(after) = trust::head_text(&op.payload, "post_steps", "after_step") {
+            if !conn
+                .prepare_cached("SELECT 1 FROM post_steps WHERE id = ?1")?
+                .exists([after])?
+            {
+                return Ok(Step::Hold("waiting_base"));
+            }
+        }
+        if !judged_by_hub && !from_hub {
+            if let Err((code, detail)) = trust::check_post_step(conn, op)? {
+                return refuse(tx, op, code, detail, report);
+            }
+        }
+    }
     if !judged_by_hub {
         if let Err((code, detail)) =
             trust::check_content(conn, kind, &op.entity_id, &op.payload, from_hub)?
@@ -1768,6 +1847,17 @@ fn apply_one(tx: &WriteTx<'_>, rules: &Rules, op: &Op, report: &mut ApplyReport)
     set_watermark(conn, &op.origin, op.seq)?;
     if kind.tracks_head() {
         set_head(conn, kind.head_kind(), &op.entity_id, &op.id())?;
+    }
+    // A sign-off step is announced under its post, as the fold left it.
+    if kind == Kind::PostStep {
+        let (post, done) = crate::feed::signoff::stamp(conn, &op.entity_id, &op.hlc)?;
+        tx.record(crate::ChangeInput {
+            entity: crate::feed::ENTITY,
+            entity_id: post,
+            op: crate::feed::signoff::announced_op(done),
+            payload: serde_json::json!({ "origin": op.origin, "seq": op.seq }),
+        })?;
+        return Ok(Step::Done(Outcome::Applied));
     }
     // A report is announced under its comment, as a local report is (the 被举报 queue).
     let announced = match kind {

@@ -2711,8 +2711,17 @@ fn a_mute_from_a_granted_laptop_takes_hold_on_the_hub_with_the_authors_number_an
     let r = fx.apply(&[op("scorer-a", 2, Kind::CommentMute, &a, payload)]);
     assert_eq!(r.applied, 1, "{r:?}");
     assert_eq!(
-        fx.text("SELECT phone || ' ' || comment_id || ' ' || by FROM mutes"),
-        Some(format!("13812345678 {a} 审核员"))
+        fx.text("SELECT phone_masked || ' ' || comment_id || ' ' || by FROM mutes"),
+        Some(format!("138****5678 {a} 审核员"))
+    );
+    let sealed: Vec<u8> = fx
+        .store
+        .read(|c| Ok(c.query_row("SELECT phone FROM mutes", [], |r| r.get(0))?))
+        .unwrap();
+    assert_eq!(
+        fx.store.phone_keys().open(&sealed).unwrap(),
+        "13812345678",
+        "the mute holds the number, sealed"
     );
     assert_eq!(
         fx.text("SELECT group_concat(client_key, ',') FROM (SELECT client_key FROM mute_keys ORDER BY 1)"),
@@ -2720,7 +2729,7 @@ fn a_mute_from_a_granted_laptop_takes_hold_on_the_hub_with_the_authors_number_an
     );
     let refused_until = |phone: &str, key: &str| {
         fx.store
-            .read(|c| crate::comments::muted_until(c, phone, key, NOW))
+            .read(|c| crate::comments::muted_until(c, &fx.store.phone_keys().hash(phone), key, NOW))
             .unwrap()
     };
     assert!(refused_until("13812345678", "key-new").is_some());
@@ -2734,10 +2743,23 @@ fn a_mute_from_a_granted_laptop_takes_hold_on_the_hub_with_the_authors_number_an
         1,
         "the author's approved comments are hidden"
     );
+    let line: (Vec<u8>, String) = fx
+        .store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT phone, phone_masked FROM moderation_log WHERE id = 'l1'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?)
+        })
+        .unwrap();
     assert_eq!(
-        fx.text("SELECT phone FROM moderation_log WHERE id = 'l1'"),
-        Some("13812345678".into()),
-        "the hub's record names the number"
+        (
+            fx.store.phone_keys().open(&line.0).unwrap(),
+            line.1.as_str()
+        ),
+        ("13812345678".to_string(), "138****5678"),
+        "the hub's record names the number, sealed"
     );
     // Listed masked, keyed by the comment.
     let listed = fx.store.read(|c| crate::comments::mutes(c, NOW)).unwrap();
@@ -3647,4 +3669,344 @@ fn a_resend_goes_in_pages_each_until_the_laptop_confirms_it() {
         hub.store.read(|c| trust::refill(c, "scorer-c")).unwrap(),
         None
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Sign-off steps (审核流程)
+
+/// People on the hub: 王 (编辑, the author of p1), 张 (编辑), 李 (签发人), 钱 (组织方), and the
+/// 审核流程 at `levels`; post p1 is 王's draft from media-a.
+fn signoff_hub(levels: i32) -> Fx {
+    let fx = Fx::hub();
+    fx.store
+        .write_without_ops(now(), "seed", |tx| {
+            tx.conn().execute_batch(
+                "INSERT INTO people (id, name, roles, active, created_at, updated_at)
+                 VALUES ('wang', '王', '[\"editor\"]', 1, '2026', '2026'),
+                        ('zhang', '张', '[\"editor\"]', 1, '2026', '2026'),
+                        ('li', '李', '[\"approver\"]', 1, '2026', '2026'),
+                        ('qian', '钱', '[\"organiser\"]', 1, '2026', '2026');",
+            )?;
+            crate::feed::signoff::set_settings(
+                tx,
+                &guanmo_domain::feed::signoff::SignoffSettings {
+                    levels,
+                    print_footer: true,
+                },
+            )
+        })
+        .unwrap();
+    let mut p = post("p1", "draft", 0, "正文");
+    set(
+        &mut p,
+        "posts",
+        0,
+        "created_by",
+        json!("media@media-a|wang|王"),
+    );
+    assert_eq!(
+        fx.apply(&[op("media-a", 1, Kind::Post, "p1", p)]).applied,
+        1
+    );
+    fx
+}
+
+/// A step of p1 sent by `origin` as its `seq`, by `person` (`id|name`), following `after`.
+#[allow(clippy::too_many_arguments)]
+fn signoff_step(
+    origin: &str,
+    seq: i64,
+    id: &str,
+    action: &str,
+    level: i64,
+    levels: i64,
+    after: Option<&str>,
+    person: (&str, &str),
+) -> Op {
+    let mut o = op(
+        origin,
+        seq,
+        Kind::PostStep,
+        id,
+        json!({ "post_steps": [{
+            "id": id, "post_id": "p1", "action": action, "level": level, "levels": levels,
+            "after_step": after, "post_version": 1, "person_id": person.0,
+            "person_name": person.1, "device_id": origin, "at": NOW, "reason": "",
+            "skipped": "", "hlc": null,
+        }]}),
+    );
+    o.actor = format!("media@{origin}|{}|{}", person.0, person.1);
+    o
+}
+
+fn p1_status(fx: &Fx) -> (Option<String>, Option<String>) {
+    (
+        fx.text("SELECT status FROM posts WHERE id = 'p1'"),
+        fx.text("SELECT stage FROM post_signoff WHERE post_id = 'p1'"),
+    )
+}
+
+#[test]
+fn a_post_is_published_where_its_last_step_applies_and_a_laptop_folds_the_same() {
+    let fx = signoff_hub(2);
+    let submit = signoff_step("media-a", 2, "st1", "submit", 1, 2, None, ("wang", "王"));
+    let approve = signoff_step(
+        "media-b",
+        1,
+        "st2",
+        "approve",
+        2,
+        2,
+        Some("st1"),
+        ("zhang", "张"),
+    );
+    let r = fx.apply(std::slice::from_ref(&submit));
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        p1_status(&fx),
+        (Some("draft".into()), Some("pending".into()))
+    );
+    let r = fx.apply(std::slice::from_ref(&approve));
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert_eq!(
+        p1_status(&fx),
+        (Some("published".into()), Some("published".into()))
+    );
+    assert_eq!(
+        fx.text("SELECT editor_name FROM post_signoff WHERE post_id = 'p1'"),
+        Some("张".into())
+    );
+    let ops: Vec<String> = fx
+        .store
+        .changes_since(0, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.entity == "post")
+        .map(|c| c.op)
+        .collect();
+    assert_eq!(ops.last().map(String::as_str), Some("signoff_publish"));
+    assert!(
+        fx.store.read(crate::feed::feed_seq).unwrap() > 0,
+        "residents' feed moves"
+    );
+    // A laptop receiving the hub's verdicts (the approval first, held until the post and
+    // the submit are there) ends in the same state.
+    let lap = Fx::laptop();
+    let mut p = post("p1", "draft", 0, "正文");
+    set(
+        &mut p,
+        "posts",
+        0,
+        "created_by",
+        json!("media@media-a|wang|王"),
+    );
+    let r = lap.apply(&[
+        relayed(approve, "applied"),
+        relayed(submit, "applied"),
+        relayed(op("media-a", 1, Kind::Post, "p1", p), "applied"),
+    ]);
+    assert_eq!(r.applied + r.released, 3, "{r:?}");
+    assert_eq!(p1_status(&lap), p1_status(&fx));
+    assert_eq!(
+        lap.text("SELECT published_at FROM posts WHERE id = 'p1'"),
+        fx.text("SELECT published_at FROM posts WHERE id = 'p1'"),
+        "the same publication time everywhere"
+    );
+}
+
+#[test]
+fn a_hostile_laptop_cannot_approve_for_someone_without_the_right_or_as_someone_else() {
+    let fx = signoff_hub(3);
+    let submit = signoff_step("media-a", 2, "st1", "submit", 1, 3, None, ("wang", "王"));
+    assert_eq!(fx.apply(&[submit]).applied, 1);
+    // An editor at 三审 (skipping 二审), an editor fast-tracking, an organiser at 二审.
+    for (seq, (action, level, after, who, code)) in [
+        ("approve", 3, Some("st1"), ("zhang", "张"), "no_right"),
+        ("fast_track", 3, Some("st1"), ("zhang", "张"), "no_right"),
+        ("approve", 2, Some("st1"), ("qian", "钱"), "no_right"),
+        ("approve", 2, Some("st1"), ("wang", "王"), "stale_step"),
+        ("approve", 2, Some("st1"), ("ghost", "鬼"), "unknown_person"),
+        ("approve", 2, Some("st1"), ("zhang", "张三"), "wrong_person"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let seq = seq as i64 + 1;
+        let id = format!("bad{seq}");
+        let o = signoff_step("media-b", seq, &id, action, level, 3, after, who);
+        let r = fx.apply(&[o]);
+        assert_refused(&fx, &r, "media-b", seq, code, true);
+    }
+    // A label naming another device, and a step claiming to come from another device.
+    let mut o = signoff_step(
+        "media-b",
+        7,
+        "bad7",
+        "approve",
+        2,
+        3,
+        Some("st1"),
+        ("zhang", "张"),
+    );
+    o.actor = "media@media-a|zhang|张".into();
+    let r = fx.apply(&[o]);
+    assert_refused(&fx, &r, "media-b", 7, "wrong_person", true);
+    let mut o = signoff_step(
+        "media-b",
+        8,
+        "bad8",
+        "approve",
+        2,
+        3,
+        Some("st1"),
+        ("zhang", "张"),
+    );
+    set(
+        &mut o.payload,
+        "post_steps",
+        0,
+        "device_id",
+        json!("media-a"),
+    );
+    let r = fx.apply(&[o]);
+    assert_refused(&fx, &r, "media-b", 8, "wrong_device", true);
+    // A scorer's laptop sends no step at all; a step under old levels is refused.
+    let r = fx.apply(&[signoff_step(
+        "scorer-a",
+        1,
+        "bad9",
+        "approve",
+        2,
+        3,
+        Some("st1"),
+        ("zhang", "张"),
+    )]);
+    assert_refused(&fx, &r, "scorer-a", 1, "wrong_role", true);
+    let r = fx.apply(&[signoff_step(
+        "media-b",
+        9,
+        "bad10",
+        "approve",
+        2,
+        2,
+        Some("st1"),
+        ("zhang", "张"),
+    )]);
+    assert_refused(&fx, &r, "media-b", 9, "stale_levels", true);
+    assert_eq!(
+        p1_status(&fx),
+        (Some("draft".into()), Some("pending".into()))
+    );
+    // Neither may the author's laptop publish the draft itself or change it under review.
+    let r = fx.apply(&[op(
+        "media-a",
+        3,
+        Kind::Post,
+        "p1",
+        post("p1", "published", 0, "正文"),
+    )]);
+    assert_refused(&fx, &r, "media-a", 3, "under_review", true);
+}
+
+#[test]
+fn two_approvals_of_one_level_count_once_and_the_loser_leaves_it_out_when_told() {
+    let fx = signoff_hub(3);
+    assert_eq!(
+        fx.apply(&[signoff_step(
+            "media-a",
+            2,
+            "st1",
+            "submit",
+            1,
+            3,
+            None,
+            ("wang", "王")
+        )])
+        .applied,
+        1
+    );
+    let first = signoff_step(
+        "media-b",
+        1,
+        "a1",
+        "approve",
+        2,
+        3,
+        Some("st1"),
+        ("zhang", "张"),
+    );
+    let second = signoff_step(
+        "media-a",
+        3,
+        "a2",
+        "approve",
+        2,
+        3,
+        Some("st1"),
+        ("li", "李"),
+    );
+    assert_eq!(fx.apply(&[first]).applied, 1);
+    let r = fx.apply(&[second]);
+    assert_refused(&fx, &r, "media-a", 3, "stale_step", true);
+    assert_eq!(
+        fx.text("SELECT editor_name FROM post_signoff WHERE post_id = 'p1'"),
+        Some("张".into())
+    );
+    assert_eq!(
+        fx.int("SELECT levels_done FROM post_signoff WHERE post_id = 'p1'"),
+        2
+    );
+}
+
+#[test]
+fn a_retract_wins_over_a_later_approval() {
+    let fx = signoff_hub(2);
+    let submit = signoff_step("media-a", 2, "st1", "submit", 1, 2, None, ("wang", "王"));
+    let approve = signoff_step(
+        "media-b",
+        1,
+        "st2",
+        "approve",
+        2,
+        2,
+        Some("st1"),
+        ("zhang", "张"),
+    );
+    // The approval first: it waits for the step it follows.
+    let r = fx.apply(&[approve, submit]);
+    assert_eq!((r.applied, r.held, r.released), (1, 1, 1), "{r:?}");
+    let mut retracted = post("p1", "retracted", 0, "正文");
+    set(
+        &mut retracted,
+        "posts",
+        0,
+        "created_by",
+        json!("media@media-a|wang|王"),
+    );
+    assert_eq!(
+        fx.apply(&[op("media-a", 3, Kind::Post, "p1", retracted)])
+            .applied,
+        1
+    );
+    let again = signoff_step(
+        "media-b",
+        2,
+        "st3",
+        "fast_track",
+        2,
+        2,
+        Some("st2"),
+        ("zhang", "张"),
+    );
+    let r = fx.apply(&[again]);
+    assert_refused(&fx, &r, "media-b", 2, "bad_transition", true);
+    // Even a step the hub applied before the retract changes nothing where the retract is
+    // already there: the fold never runs on a retracted post.
+    assert_eq!(
+        fx.store
+            .read(|c| crate::feed::signoff::refresh(c, "p1", true))
+            .unwrap(),
+        crate::feed::signoff::Refreshed::Same
+    );
+    assert_eq!(p1_status(&fx).0, Some("retracted".into()));
 }

@@ -5,9 +5,10 @@
 use crate::{ChangeInput, Result, StoreError, WriteTx};
 use guanmo_domain::photos::PhotoInfo;
 use guanmo_domain::scoring::Evidence;
+use guanmo_domain::tour_photos;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-const COLUMNS: &str = "hash, file_name, width, height, format, taken_at, camera, gps_lat, gps_lon, original_bytes, imported_at";
+const COLUMNS: &str = "hash, file_name, width, height, format, taken_at, camera, gps_lat, gps_lon, original_bytes, imported_at, clock_offset_s";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<PhotoInfo> {
     Ok(PhotoInfo {
@@ -22,6 +23,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PhotoInfo> {
         gps_lon: r.get(8)?,
         original_bytes: r.get(9)?,
         imported_at: r.get(10)?,
+        clock_offset_s: r.get(11)?,
     })
 }
 
@@ -29,7 +31,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<PhotoInfo> {
 pub fn record(tx: &WriteTx<'_>, photo: &PhotoInfo) -> Result<PhotoInfo> {
     let inserted = tx.conn().execute(
         &format!(
-            "INSERT INTO photos ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+            "INSERT INTO photos ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (hash) DO NOTHING"
         ),
         params![
@@ -44,6 +46,7 @@ pub fn record(tx: &WriteTx<'_>, photo: &PhotoInfo) -> Result<PhotoInfo> {
             photo.gps_lon,
             photo.original_bytes,
             tx.at(),
+            photo.clock_offset_s,
         ],
     )?;
     if inserted == 1 {
@@ -55,6 +58,48 @@ pub fn record(tx: &WriteTx<'_>, photo: &PhotoInfo) -> Result<PhotoInfo> {
         })?;
     }
     get(tx.conn(), &photo.hash)
+}
+
+/// Sets the camera clock correction of the photos `hashes` this device imported (a photo that
+/// came by sync keeps its importer's); the change replicates the photo's row. Returns the
+/// photos changed.
+pub fn set_clock_offset(
+    tx: &WriteTx<'_>,
+    hashes: &[String],
+    seconds: i32,
+) -> Result<Vec<PhotoInfo>> {
+    let mut changed = Vec::new();
+    for hash in hashes {
+        if owner(tx.conn(), hash)?.is_some_and(|d| d != tx.device_id())
+            || came_by_sync(tx.conn(), hash, tx.device_id())?
+        {
+            continue;
+        }
+        let n = tx.conn().execute(
+            "UPDATE photos SET clock_offset_s = ?2 WHERE hash = ?1 AND clock_offset_s <> ?2",
+            params![hash, seconds],
+        )?;
+        if n == 1 {
+            tx.record(ChangeInput {
+                entity: "photo",
+                entity_id: hash.clone(),
+                op: "clock_offset",
+                payload: serde_json::json!({ "clock_offset_s": seconds }),
+            })?;
+            changed.push(get(tx.conn(), hash)?);
+        }
+    }
+    Ok(changed)
+}
+
+/// Whether the photo's record came from another device (its first operation here has another
+/// origin): its metadata is its importer's.
+fn came_by_sync(conn: &Connection, hash: &str, device_id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM ops WHERE kind = 'photo' AND entity_id = ?1 AND origin <> ?2 LIMIT 1",
+        )?
+        .exists(params![hash, device_id])?)
 }
 
 /// One photo.
@@ -206,17 +251,52 @@ pub fn detach(tx: &WriteTx<'_>, sheet_id: &str, criterion_id: &str, hash: &str) 
     })
 }
 
-/// The evidence photos of a sheet, in the order they were attached.
+/// The evidence photos of a sheet, in the order they were attached, each with when it was
+/// taken against the township's scheduled time (a photo whose row has not arrived yet, or
+/// without a capture time, is `Unknown`).
 pub fn evidence_of(conn: &Connection, sheet_id: &str) -> Result<Vec<Evidence>> {
-    let mut st = conn.prepare(
-        "SELECT criterion_id, hash FROM sheet_evidence WHERE sheet_id = ?1
-         ORDER BY attached_at, criterion_id, hash",
+    let mut st = conn.prepare_cached(
+        "SELECT e.criterion_id, e.hash, p.taken_at, p.clock_offset_s FROM sheet_evidence e
+         LEFT JOIN photos p ON p.hash = e.hash
+         WHERE e.sheet_id = ?1
+         ORDER BY e.attached_at, e.criterion_id, e.hash",
     )?;
-    let rows = st.query_map([sheet_id], |r| {
-        Ok(Evidence {
-            criterion_id: r.get(0)?,
-            hash: r.get(1)?,
+    let rows = st
+        .query_map([sheet_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The township's window needs the whole day's schedule (a stop without a planned slot
+    // lasts until the next one): read only when the sheet has evidence.
+    let township: Option<String> = conn
+        .prepare_cached("SELECT township_id FROM sheets WHERE id = ?1")?
+        .query_row([sheet_id], |r| r.get(0))
+        .optional()?;
+    let first_day = crate::scoring::tour_settings(conn)?.first_day_date();
+    let stops = tour_photos::stop_windows(first_day, &crate::roster::list(conn)?);
+    let stop = stops
+        .iter()
+        .find(|s| Some(&s.township_id) == township.as_ref());
+    Ok(rows
+        .into_iter()
+        .map(|(criterion_id, hash, taken_at, offset)| Evidence {
+            criterion_id,
+            hash,
+            timing: tour_photos::timing(
+                taken_at
+                    .as_deref()
+                    .and_then(tour_photos::parse_taken_at)
+                    .map(|t| tour_photos::corrected(t, offset)),
+                stop,
+            ),
         })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        .collect())
 }

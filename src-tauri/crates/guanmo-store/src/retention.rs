@@ -105,8 +105,9 @@ const DUE_SQL: &str = "SELECT c.id FROM comments c
           AND (m.until >= ?1 OR m.at >= ?1))
     ORDER BY c.created_at, c.id LIMIT ?2";
 
-/// Mutes (by number) that name no comment still here, ended and made before cutoff `?1`.
-const LOOSE_MUTES_SQL: &str = "SELECT phone FROM mutes m
+/// Mutes (by number: the hex of its keyed hash) that name no comment still here, ended and
+/// made before cutoff `?1`.
+const LOOSE_MUTES_SQL: &str = "SELECT hex(phone_hash) FROM mutes m
     WHERE m.until < ?1 AND m.at < ?1
       AND (m.comment_id IS NULL OR NOT EXISTS (SELECT 1 FROM comments c WHERE c.id = m.comment_id))
     LIMIT ?2";
@@ -173,7 +174,7 @@ pub fn due(conn: &Connection, cutoff: &str) -> Result<Counts> {
         mutes: of("SELECT count(*) FROM mutes
              WHERE comment_id IN (SELECT value FROM json_each(?1))")?,
         mute_keys: of(
-            "SELECT count(*) FROM mute_keys WHERE phone IN (SELECT phone FROM mutes
+            "SELECT count(*) FROM mute_keys WHERE phone_hash IN (SELECT phone_hash FROM mutes
              WHERE comment_id IN (SELECT value FROM json_each(?1)))",
         )?,
         mute_replicas: of("SELECT count(*) FROM mute_replicas
@@ -204,7 +205,8 @@ pub fn due(conn: &Connection, cutoff: &str) -> Result<Counts> {
     c.mutes += u32::try_from(loose_mutes.len()).unwrap_or(u32::MAX);
     c.mute_keys += count(
         conn,
-        "SELECT count(*) FROM mute_keys WHERE phone IN (SELECT value FROM json_each(?1))",
+        "SELECT count(*) FROM mute_keys
+         WHERE phone_hash IN (SELECT unhex(value) FROM json_each(?1))",
         [serde_json::to_string(&loose_mutes)?],
     )?;
     c.mute_replicas +=
@@ -358,7 +360,7 @@ fn purge_comments(conn: &Connection, comments: &[String]) -> Result<Counts> {
     )?;
     let mute_keys = exec(
         conn,
-        "DELETE FROM mute_keys WHERE phone IN (SELECT phone FROM mutes
+        "DELETE FROM mute_keys WHERE phone_hash IN (SELECT phone_hash FROM mutes
              WHERE comment_id IN (SELECT value FROM json_each(?1)))",
         [&list],
     )?;
@@ -395,12 +397,12 @@ fn loose_ends(conn: &Connection, cutoff: &str, limit: u32) -> Result<Counts> {
     let phones = serde_json::to_string(&ids(conn, LOOSE_MUTES_SQL, cutoff, limit)?)?;
     c.mute_keys = exec(
         conn,
-        "DELETE FROM mute_keys WHERE phone IN (SELECT value FROM json_each(?1))",
+        "DELETE FROM mute_keys WHERE phone_hash IN (SELECT unhex(value) FROM json_each(?1))",
         [&phones],
     )?;
     c.mutes = exec(
         conn,
-        "DELETE FROM mutes WHERE phone IN (SELECT value FROM json_each(?1))",
+        "DELETE FROM mutes WHERE phone_hash IN (SELECT unhex(value) FROM json_each(?1))",
         [&phones],
     )?;
     let replicas = serde_json::to_string(&ids(conn, LOOSE_REPLICAS_SQL, cutoff, limit)?)?;

@@ -34,6 +34,8 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
     match kind {
         Kind::Sheet => role == Role::Scorer,
         Kind::Post => role == Role::Media,
+        // A sign-off step: the media laptop (who may make it is checked apart, by person).
+        Kind::PostStep => role == Role::Media,
         Kind::Photo => matches!(role, Role::Scorer | Role::Media),
         // A resident's records (a comment, a report, an appeal, a site's like count): only a
         // device that runs the resident site; whose comment an appeal may be is checked apart.
@@ -54,7 +56,8 @@ pub fn kind_allowed(kind: Kind, role: Role) -> bool {
         | Kind::ScoringState
         | Kind::Moderator
         | Kind::Person
-        | Kind::TourSettings => false,
+        | Kind::TourSettings
+        | Kind::FeedSettings => false,
     }
 }
 
@@ -563,6 +566,11 @@ fn check_photo(payload: &Value) -> std::result::Result<(), Refusal> {
     chars_at_most(p, "imported_at", 40)?;
     real_within(p, "gps_lat", -90.0, 90.0)?;
     real_within(p, "gps_lon", -180.0, 180.0)?;
+    // The camera clock correction: two days either way, as the table's CHECK says; a laptop
+    // from before corrections sends none (the column's default applies).
+    if p.contains_key("clock_offset_s") {
+        int_within(p, "clock_offset_s", -172_800, 172_800, false)?;
+    }
     Ok(())
 }
 
@@ -609,6 +617,21 @@ pub(crate) fn check_transition(
                     format!("post {} -> {after}", stored.as_deref().unwrap_or("new")),
                 )));
             }
+            // 审核流程: a post under review is not changed by its author's laptop, and with
+            // two or more levels only its last sign-off step publishes it.
+            if crate::feed::signoff::is_pending(conn, entity_id)? {
+                return Ok(Err((
+                    "under_review",
+                    format!("post {entity_id} is under review"),
+                )));
+            }
+            let levels = crate::feed::signoff::settings(conn)?.levels;
+            if stored.as_deref() != Some("published") && after == "published" && levels > 1 {
+                return Ok(Err((
+                    "signoff_required",
+                    format!("{levels} levels of sign-off: a laptop does not publish directly"),
+                )));
+            }
         }
         Kind::Comment if crate::comments::exists(conn, entity_id)? => {
             return Ok(Err((
@@ -630,6 +653,143 @@ pub(crate) fn check_transition(
         _ => {}
     }
     Ok(Ok(()))
+}
+
+/// Who may make a sign-off step, where operations are judged (the hub; the sender is a
+/// paired media laptop, checked already): the step names the device that sent it and the
+/// person its author label names; that person is on the hub's list, active, holds the role
+/// for the step's level (`guanmo_domain::feed::signoff::may_act_at`) and may work on a media
+/// laptop; the step was made under the hub's 审核流程 levels, and it follows the post's last
+/// step validly (two approvals of one level: the second is refused, and its laptop leaves it
+/// out when told). A retracted or published post takes no step.
+pub(crate) fn check_post_step(
+    conn: &Connection,
+    op: &crate::oplog::Op,
+) -> Result<std::result::Result<(), Refusal>> {
+    use guanmo_domain::feed::signoff::{advance, authorize, level_for, SignoffAction, StepRecord};
+    use guanmo_domain::people::{person_of_label, PersonRole, UNASSIGNED_ID};
+    let Some(row) = head_row(&op.payload, "post_steps") else {
+        return Ok(Err(("bad_payload", "no step row".into())));
+    };
+    let t = |c: &str| text(row, c).unwrap_or_default().to_string();
+    let n = |c: &str| {
+        row.get(c)
+            .and_then(Value::as_i64)
+            .and_then(|v| i32::try_from(v).ok())
+            .unwrap_or(0)
+    };
+    let Some(action) = SignoffAction::parse(&t("action")) else {
+        return Ok(Err(("bad_value", format!("action {:?}", t("action")))));
+    };
+    if t("device_id") != op.origin {
+        return Ok(Err((
+            "wrong_device",
+            format!("step says {} but came from {}", t("device_id"), op.origin),
+        )));
+    }
+    let person_id = t("person_id");
+    let device_part = op.actor.split('|').next().unwrap_or_default();
+    if device_part != format!("media@{}", op.origin) || person_of_label(&op.actor) != person_id {
+        return Ok(Err((
+            "wrong_person",
+            format!(
+                "{:?} does not act for {person_id} on {}",
+                op.actor, op.origin
+            ),
+        )));
+    }
+    if person_id == UNASSIGNED_ID {
+        return Ok(Err((
+            "no_person",
+            "a laptop's sign-off step names its person".into(),
+        )));
+    }
+    let person = match crate::people::get_person(conn, &person_id) {
+        Ok(p) => p,
+        Err(crate::StoreError::NotFound { .. }) => {
+            return Ok(Err(("unknown_person", person_id)));
+        }
+        Err(e) => return Err(e),
+    };
+    let on_media = [
+        PersonRole::Editor,
+        PersonRole::Moderator,
+        PersonRole::Organiser,
+        PersonRole::Approver,
+    ]
+    .iter()
+    .any(|r| person.has(*r));
+    if !person.active || !on_media || person.name != t("person_name") {
+        return Ok(Err((
+            "wrong_person",
+            format!(
+                "{person_id} may not work on a media laptop, or is not {}",
+                t("person_name")
+            ),
+        )));
+    }
+    let level = n("level");
+    if let Err(e) = authorize(Some(&person.roles), level) {
+        return Ok(Err(("no_right", format!("{}: {e}", person.name))));
+    }
+    let levels = crate::feed::signoff::settings(conn)?.levels;
+    if n("levels") != levels {
+        return Ok(Err((
+            "stale_levels",
+            format!("made under {} levels; the hub has {levels}", n("levels")),
+        )));
+    }
+    let post_id = t("post_id");
+    let facts: Option<(String, i32, String)> = conn
+        .prepare_cached("SELECT status, version, created_by FROM posts WHERE id = ?1")?
+        .query_row([&post_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((status, version, created_by)) = facts else {
+        return Ok(Err(("unknown_post", post_id)));
+    };
+    if status != "draft" {
+        return Ok(Err((
+            "bad_transition",
+            format!("post {post_id} is {status}"),
+        )));
+    }
+    let state = crate::feed::signoff::state(conn, &post_id)?;
+    if level_for(&state, action, levels) != Ok(level) {
+        return Ok(Err((
+            "stale_step",
+            format!("{} at level {level} does not follow here", action.as_str()),
+        )));
+    }
+    let record = StepRecord {
+        id: op.entity_id.clone(),
+        action,
+        level,
+        levels: n("levels"),
+        after: text(row, "after_step").map(str::to_string),
+        post_version: n("post_version"),
+        person_id,
+        person_name: t("person_name"),
+        hlc: op.hlc.clone(),
+        at: t("at"),
+        reason: t("reason"),
+    };
+    let fresh = match action {
+        SignoffAction::Submit | SignoffAction::FastTrack => record.post_version == version,
+        _ => true,
+    };
+    if !fresh {
+        return Ok(Err((
+            "stale_step",
+            format!(
+                "made on version {}; the post is at {version}",
+                record.post_version
+            ),
+        )));
+    }
+    match advance(&state, &record, person_of_label(&created_by), version) {
+        Ok(_) => Ok(Ok(())),
+        Err(e) => Ok(Err(("stale_step", e.to_string()))),
+    }
 }
 
 fn check_decision(
@@ -740,8 +900,10 @@ mod tests {
             );
             assert_eq!(
                 kind_allowed(kind, Role::Media),
-                matches!(kind, Kind::Post | Kind::Photo | Kind::Comment)
-                    || kind.moderation()
+                matches!(
+                    kind,
+                    Kind::Post | Kind::PostStep | Kind::Photo | Kind::Comment
+                ) || kind.moderation()
                     || kind.resident()
             );
         }
@@ -821,6 +983,12 @@ mod tests {
         let bad = serde_json::json!({ "photos": [{ "width": 0, "height": 3000,
             "original_bytes": 5, "file_name": "a.jpg" }] });
         assert_eq!(check_photo(&bad).unwrap_err().0, "out_of_range");
+        let bad = serde_json::json!({ "photos": [{ "width": 4000, "height": 3000,
+            "original_bytes": 5, "file_name": "a.jpg", "clock_offset_s": 172_801 }] });
+        assert_eq!(check_photo(&bad).unwrap_err().0, "out_of_range");
+        let ok = serde_json::json!({ "photos": [{ "width": 4000, "height": 3000,
+            "original_bytes": 5, "file_name": "a.jpg", "clock_offset_s": -3600 }] });
+        assert!(check_photo(&ok).is_ok());
     }
 
     // -----------------------------------------------------------------------------------

@@ -18,8 +18,33 @@ pub(crate) const FOREVER: &str = "public, max-age=31536000, immutable";
 /// Rendered bodies kept at most (pages × sizes × kinds); more clears the map.
 const MAX_PAGES: usize = 64;
 
-/// What a rendered body is cached under: the kind (`f` JSON, `p` page), cursor and limit.
-pub(crate) type PageKey = (char, Option<String>, u32);
+/// What a rendered body is cached under.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct PageKey {
+    /// `f` the feed JSON, `p` the page.
+    pub(crate) kind: char,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: u32,
+    /// The stop followed (`?stop=`), by position; `Some(0)` for a stop that does not exist.
+    pub(crate) stop: Option<i32>,
+    /// The page only: the tag of the tour view it shows (see `stops::SiteView::tag`) mixed
+    /// with the address its absolute URLs use; 0 for the JSON.
+    pub(crate) view: u64,
+}
+
+impl PageKey {
+    /// The key of the whole feed's JSON or page (no stop, no view).
+    #[cfg(test)]
+    fn plain(kind: char, cursor: Option<String>, limit: u32) -> PageKey {
+        PageKey {
+            kind,
+            cursor,
+            limit,
+            stop: None,
+            view: 0,
+        }
+    }
+}
 
 /// A rendered body and the ETag it is served with (both built once, not per request), and
 /// its gzip and brotli copies, each made the first time a phone asks for it.
@@ -154,6 +179,9 @@ struct Inner {
 pub(crate) struct FeedCache {
     generation: AtomicU64,
     inner: Mutex<Inner>,
+    /// The tour as the pages show it (stops, current stop), read again on the same
+    /// generation changes.
+    pub(crate) view: crate::stops::ViewMemo,
 }
 
 impl FeedCache {
@@ -274,22 +302,30 @@ mod tests {
             Bytes::from_static(b"{}"),
             HeaderValue::from_static("W/\"f7-20-0\""),
         );
-        cache.keep(7, ('f', None, 20), page);
-        assert_eq!(cache.lookup(g, &('f', None, 20)).map(|(s, _)| s), Some(7));
-        assert!(cache.page(7, &('f', None, 20)).is_some());
+        cache.keep(7, PageKey::plain('f', None, 20), page);
+        assert_eq!(
+            cache
+                .lookup(g, &PageKey::plain('f', None, 20))
+                .map(|(s, _)| s),
+            Some(7)
+        );
+        assert!(cache.page(7, &PageKey::plain('f', None, 20)).is_some());
         assert!(matches!(
-            cache.lookup(g, &('f', None, 20)),
+            cache.lookup(g, &PageKey::plain('f', None, 20)),
             Some((7, Some(_)))
         ));
-        assert!(matches!(cache.lookup(g, &('p', None, 20)), Some((7, None))));
+        assert!(matches!(
+            cache.lookup(g, &PageKey::plain('p', None, 20)),
+            Some((7, None))
+        ));
         cache.generation.fetch_add(1, Ordering::AcqRel);
         let g2 = cache.generation();
         assert!(
-            cache.lookup(g2, &('f', None, 20)).is_none(),
+            cache.lookup(g2, &PageKey::plain('f', None, 20)).is_none(),
             "the version must be read again"
         );
         cache.set_seq(g2, 9);
-        assert!(cache.page(9, &('f', None, 20)).is_none());
-        assert!(cache.page(7, &('f', None, 20)).is_none());
+        assert!(cache.page(9, &PageKey::plain('f', None, 20)).is_none());
+        assert!(cache.page(7, &PageKey::plain('f', None, 20)).is_none());
     }
 }

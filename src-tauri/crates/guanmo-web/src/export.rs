@@ -53,6 +53,7 @@ pub fn export_static(state: &WebState, dir: &Path) -> Result<ExportReport, WebEr
             seq,
             next_cursor: None,
             paged: false,
+            site: None,
         },
         &Snapshot {
             comments: &public,
@@ -78,14 +79,31 @@ pub fn export_static(state: &WebState, dir: &Path) -> Result<ExportReport, WebEr
     for hash in hashes {
         for side in [320u32, 1600] {
             let name = format!("{hash}/{side}.jpg");
-            match state.media.derived_path(hash, side) {
-                Some(src) if src.is_file() => {
+            let size = if side == 320 {
+                guanmo_media::Size::Thumb
+            } else {
+                guanmo_media::Size::Web
+            };
+            // The copy residents see: with 台标 on, the watermarked one.
+            let public = state
+                .media
+                .derived_path(hash, side)
+                .filter(|src| src.is_file())
+                .map(|src| {
+                    guanmo_api::photos::watermark::public_copy(&state.ctx, hash, size, &src)
+                });
+            match public {
+                Some(Ok((src, _))) => {
                     let to = dir.join("media").join(hash);
                     std::fs::create_dir_all(&to)?;
                     std::fs::copy(&src, to.join(format!("{side}.jpg")))?;
                     report.media_files += 1;
                 }
-                _ => report.missing_media.push(name),
+                Some(Err(e)) => {
+                    tracing::warn!(%hash, side, error = %e, "export: the public copy could not be made");
+                    report.missing_media.push(name);
+                }
+                None => report.missing_media.push(name),
             }
         }
     }

@@ -12,10 +12,13 @@ mod export;
 mod guard;
 mod limits;
 mod page;
+mod page_meta;
 mod phone;
+mod reach;
 mod routes;
 pub mod sms;
 mod state;
+mod stops;
 pub mod tls;
 mod verify;
 

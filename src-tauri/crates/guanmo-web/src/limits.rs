@@ -401,6 +401,11 @@ impl Streams {
         })
     }
 
+    /// Streams open now over the site.
+    pub(crate) fn open_total(&self) -> usize {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).0
+    }
+
     /// Streams open now (over the site, from `ip`'s address).
     #[cfg(test)]
     pub(crate) fn count(&self, ip: IpAddr) -> (usize, u32) {

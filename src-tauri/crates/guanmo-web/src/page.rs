@@ -2,6 +2,7 @@
 //! page's static CSS and JS. The page reads fully without JavaScript; the script only adds
 //! live updates. Asset URLs carry a content hash, so they may be cached forever.
 
+use crate::page_meta::{self, SiteMeta};
 use guanmo_api::comments::PublicComments;
 use guanmo_api::feed::PublicPost;
 use guanmo_domain::comments::{PublicComment, EVENT_TARGET};
@@ -10,10 +11,14 @@ use maud::{html, Markup, DOCTYPE};
 
 /// The page's stylesheet.
 pub(crate) const CSS: &str = include_str!("../static/feed.css");
-/// The page's script: live updates, then likes and comments.
+/// The page's script: when its work starts (after the first screen is shown), live updates,
+/// then likes and comments, then the 传播数据 beacon.
 pub(crate) const JS: &str = concat!(
+    include_str!("../static/start.js"),
     include_str!("../static/live.js"),
-    include_str!("../static/comments.js")
+    include_str!("../static/comments.js"),
+    include_str!("../static/reach.js"),
+    include_str!("../static/stops.js")
 );
 /// Version tags of the assets (FNV-1a of their bytes), for cache-busting URLs.
 pub(crate) const CSS_VERSION: u64 = fnv1a(CSS.as_bytes());
@@ -46,10 +51,9 @@ pub(crate) struct PageOptions<'a> {
     pub next_cursor: Option<&'a str>,
     /// This is not the first page (show a link back to the newest).
     pub paged: bool,
-}
-
-fn media_url(base: &str, hash: &str, size: u32) -> String {
-    format!("{base}media/{hash}/{size}.jpg")
+    /// The server's page: stops, the current stop, absolute URLs, photo sizes (the static
+    /// export has none).
+    pub site: Option<&'a SiteMeta<'a>>,
 }
 
 /// The comment area of the static export: what residents saw of the comments when it was
@@ -155,27 +159,43 @@ fn snapshot_event(s: &Snapshot) -> Markup {
     }
 }
 
-fn post_markup(p: &PublicPost, base: &str, snap: Option<&Snapshot>) -> Markup {
+fn post_markup(
+    p: &PublicPost,
+    base: &str,
+    snap: Option<&Snapshot>,
+    site: Option<&SiteMeta>,
+    first: bool,
+) -> Markup {
     let n = p.photos.len();
+    let stop_link = site.and_then(|m| m.stop_link(base, &p.id));
+    let size = |h: &str| site.and_then(|m| m.sizes.get(h).copied());
     html! {
         article.post.pinned[p.pinned] id={ "p-" (p.id) } data-published=(p.published_at) {
             header.meta {
                 @if p.pinned { span.pin { "置顶" } }
                 time datetime=(p.published_at) { (p.time) }
-                @if let Some(label) = &p.stop_label { span.stop { (label) } }
+                @if let Some(label) = &p.stop_label {
+                    @if let Some(href) = &stop_link { a.stop href=(href) { (label) } }
+                    @else { span.stop { (label) } }
+                }
             }
             @for para in &p.paragraphs { p { (para) } }
             @if n > 0 {
                 div class={ "photos n" (n) } {
                     @for (i, hash) in p.photos.iter().enumerate() {
-                        a href=(media_url(base, hash, 1600)) {
-                            img src=(media_url(base, hash, if n == 1 { 1600 } else { 320 }))
-                                alt={ "现场图片 " (i + 1) } loading="lazy";
-                        }
+                        (page_meta::photo(base, hash, i, n, size(hash), first))
                     }
                 }
             }
             @if !p.credit.is_empty() { p.credit { (p.credit) } }
+            // 审核流程: 责任编辑 and 审核, when the organiser has them printed.
+            @if p.editor.is_some() || p.approver.is_some() {
+                p.signoff {
+                    @if let Some(e) = &p.editor { "责任编辑：" (e) }
+                    @if p.editor.is_some() && p.approver.is_some() { " " }
+                    @if let Some(a) = &p.approver { "审核：" (a) }
+                }
+            }
             @if let Some(t) = &p.updated_time { p.updated { "已更新 " (t) } }
             @if let Some(s) = snap { (snapshot_section(&p.id, s, false)) }
         }
@@ -246,6 +266,21 @@ fn render_page(
     // Comments and likes need the server: the static export shows a read-only snapshot
     // instead (see `render_snapshot`).
     let comments = !o.base.is_empty();
+    let site = o.site;
+    let title = page_meta::title(o.title, site);
+    let description = page_meta::description(o.title, site);
+    // The first post with photos is what residents see first: its photos load at once.
+    let first_photos = pinned
+        .into_iter()
+        .chain(posts)
+        .find(|p| !p.photos.is_empty())
+        .filter(|_| !o.paged);
+    let first = |p: &PublicPost| first_photos.is_some_and(|f| f.id == p.id);
+    let size = |h: &str| site.and_then(|m| m.sizes.get(h).copied());
+    let more_href = |c: &str| match site.and_then(|m| m.filter) {
+        Some(s) => format!("{home}?stop={}&cursor={c}", s.position),
+        None => format!("{home}?cursor={c}"),
+    };
     let markup = html! {
         (DOCTYPE)
         html lang="zh-CN" {
@@ -253,27 +288,38 @@ fn render_page(
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="referrer" content="no-referrer";
-                title { (o.title) " · 图文直播" }
+                title { (title) }
+                meta name="description" content=(description);
+                @if let Some(m) = site { (page_meta::head(o.title, &title, &description, m)) }
+                @if let Some(p) = first_photos {
+                    (page_meta::preload(o.base, &p.photos[0], p.photos.len(), size(&p.photos[0])))
+                }
                 link rel="stylesheet" href={ (o.base) "static/feed.css?v=" (format!("{CSS_VERSION:x}")) };
             }
             body data-live=[o.live.then_some("1")] data-poll=(o.poll_seconds) data-seq=(o.seq)
-                data-more=[o.next_cursor.map(|_| "1")] data-comments=[comments.then_some("1")] {
+                data-more=[o.next_cursor.map(|_| "1")] data-comments=[comments.then_some("1")]
+                data-stop=[site.and_then(|m| m.filter).map(|s| s.position)] {
                 header.top {
                     h1 { (o.title) }
                     p.sub {
                         span.badge { "图文直播" } " "
                         @if o.paged { a href=(home) { "返回最新" } } @else { a href=(home) { "刷新" } }
                     }
+                    @if let Some(m) = site { (page_meta::banner(o.base, m)) }
+                }
+                @if let Some(m) = site {
+                    (page_meta::stop_picker(o.base, m))
+                    (page_meta::stop_heading(o.base, o.title, m))
                 }
                 main #feed {
-                    @if let Some(p) = pinned { (post_markup(p, o.base, snap)) }
-                    @for p in posts { (post_markup(p, o.base, snap)) }
+                    @if let Some(p) = pinned { (post_markup(p, o.base, snap, site, first(p))) }
+                    @for p in posts { (post_markup(p, o.base, snap, site, first(p))) }
                 }
-                @if pinned.is_none() && posts.is_empty() {
+                @if pinned.is_none() && posts.is_empty() && site.and_then(|m| m.filter).is_none() {
                     p.empty { "直播尚未开始,请稍后刷新。" }
                 }
                 @if let Some(c) = o.next_cursor {
-                    nav.more { a href={ (home) "?cursor=" (c) } { "查看更早的动态" } }
+                    nav.more { a href=(more_href(c)) { "查看更早的动态" } }
                 }
                 @if comments {
                     section #event-comments {
@@ -310,6 +356,54 @@ mod tests {
             pinned: false,
             reply: Some(reply),
         }
+    }
+
+    fn post(id: &str, photos: &[&str]) -> PublicPost {
+        serde_json::from_value(serde_json::json!({
+            "id": id,
+            "paragraphs": ["观摩团走进现场。"],
+            "photos": photos,
+            "credit": "",
+            "pinned": false,
+            "published_at": "2024-12-04T01:00:00Z",
+            "time": "12月4日 09:00",
+        }))
+        .unwrap()
+    }
+
+    fn options(paged: bool) -> PageOptions<'static> {
+        PageOptions {
+            base: "/",
+            title: "观摩会",
+            live: !paged,
+            poll_seconds: 15,
+            seq: 1,
+            next_cursor: None,
+            paged,
+            site: None,
+        }
+    }
+
+    #[test]
+    fn the_head_preloads_the_first_photo_on_screen_and_an_older_page_preloads_none() {
+        let a = "a".repeat(64);
+        let b = "b".repeat(64);
+        let posts = [post("p1", &[]), post("p2", &[&a]), post("p3", &[&b])];
+        let html = render(None, &posts, &options(false));
+        let head = &html[..html.find("</head>").unwrap()];
+        assert_eq!(head.matches(r#"rel="preload""#).count(), 1, "{head}");
+        assert!(
+            head.contains(&format!(r#"href="/media/{a}/1600.jpg""#)),
+            "{head}"
+        );
+        // The preload comes before the stylesheet, so the photo is asked for at once.
+        assert!(head.find("preload").unwrap() < head.find("stylesheet").unwrap());
+        assert!(html.contains(r#"fetchpriority="high""#));
+        let older = render(None, &posts, &options(true));
+        assert!(
+            !older.contains("preload"),
+            "an older page loads its photos lazily"
+        );
     }
 
     #[test]

@@ -97,6 +97,13 @@ impl CookieKey {
         same(self.tag(id).as_bytes(), tag.as_bytes()).then_some(id)
     }
 
+    /// The key of the phone whose signed cookie `headers` carry, if any; issues nothing.
+    pub(crate) fn known_key(&self, headers: &HeaderMap) -> Option<String> {
+        cookies(headers)
+            .find_map(|c| self.verify(c))
+            .map(client_key)
+    }
+
     /// Who sent `headers`: the phone of its signed cookie, or a new phone with a new cookie.
     pub(crate) fn phone(&self, headers: &HeaderMap) -> Phone {
         if let Some(id) = cookies(headers).find_map(|c| self.verify(c)) {

@@ -108,6 +108,8 @@ pub struct Shared {
     pub(crate) comments_seq: Arc<watch::Sender<i64>>,
     /// The open live streams, capped.
     pub(crate) streams: Arc<Streams>,
+    /// 传播数据 counters.
+    pub(crate) reach: Arc<crate::reach::Reach>,
 }
 
 impl std::ops::Deref for WebState {
@@ -217,6 +219,7 @@ impl WebState {
         let comment_site = CommentSite::new(&ctx, &config.limits)?;
         let cache = FeedCache::watching(&ctx);
         let streams = Arc::new(Streams::new(config.limits.live));
+        let reach = crate::reach::Reach::start(ctx.clone());
         Ok(WebState(Arc::new(Shared {
             ctx,
             media,
@@ -226,12 +229,18 @@ impl WebState {
             comments: comment_site,
             comments_seq,
             streams,
+            reach,
         })))
     }
 
     /// The site's settings.
     pub fn config(&self) -> &WebConfig {
         &self.config
+    }
+
+    /// Writes the 传播数据 counted so far now, instead of at the next tick.
+    pub fn flush_reach(&self) {
+        self.reach.flush();
     }
 }
 

@@ -11,7 +11,7 @@
   var poll = (parseInt(body.getAttribute('data-poll'), 10) || 15) * 1000;
   var KINDS = { praise: '点赞家乡', suggestion: '意见建议', other: '其他' };
   var STATUS = { pending: '待审核', approved: '已通过', rejected: '未通过' };
-  var state = { open: true, comments: [], likes: {}, liked: {}, mine: [], etag: null, sms: false };
+  var state = { open: true, comments: [], likes: {}, liked: {}, mine: [], etag: null, sms: false, loaded: false };
   var townships = [];
 
   function el(tag, cls, text) {
@@ -90,7 +90,20 @@
     return b;
   }
 
-  function section(target, title) {
+  /* The approved comments by target, worked out once per change of state.comments. */
+  var byTarget = null;
+  function commentsOf(target) {
+    if (!byTarget) {
+      byTarget = {};
+      for (var i = 0; i < state.comments.length; i++) {
+        var c = state.comments[i];
+        (byTarget[c.target] = byTarget[c.target] || []).push(c);
+      }
+    }
+    return byTarget[target] || [];
+  }
+
+  function section(target, title, list) {
     var s = el('section', 'cms');
     s.setAttribute('data-target', target);
     var bar = el('div', 'cm-bar');
@@ -101,11 +114,11 @@
     if (!state.open) { w.disabled = true; w.textContent = '评论区已关闭'; }
     bar.appendChild(w);
     s.appendChild(bar);
-    var list = el('ul', 'cm-list');
-    for (var i = 0; i < state.comments.length; i++) {
-      if (state.comments[i].target === target) { list.appendChild(commentNode(state.comments[i])); }
+    if (list.length) {
+      var ul = el('ul', 'cm-list');
+      for (var i = 0; i < list.length; i++) { ul.appendChild(commentNode(list[i])); }
+      s.appendChild(ul);
     }
-    if (list.children.length) { s.appendChild(list); }
     return s;
   }
 
@@ -114,20 +127,59 @@
     return stop ? stop.textContent : '这条动态';
   }
 
-  function renderAll() {
-    var posts = document.querySelectorAll('article.post');
-    for (var i = 0; i < posts.length; i++) {
-      var a = posts[i];
-      var target = a.id.replace(/^p-/, '');
-      var old = a.querySelector('section.cms');
-      var fresh = section(target, titleOf(a));
-      if (old) { a.replaceChild(fresh, old); } else { a.appendChild(fresh); }
+  /* Draws the comment area of `box` (a post, or the event's area) for `target`, unless what
+     it would show is what it shows already. */
+  function draw(box, target, title) {
+    var list = commentsOf(target);
+    var sig = JSON.stringify([state.open, state.likes[target] || 0, !!state.liked[target], list]);
+    var old = box.querySelector('section.cms');
+    if (old && box.gmDrawn === sig) { return; }
+    box.gmDrawn = sig;
+    var fresh = section(target, title, list);
+    if (old) { box.replaceChild(fresh, old); } else { box.appendChild(fresh); }
+  }
+
+  function drawBox(box) {
+    if (box.id === 'event-comments') { draw(box, 'event', '整场观摩会'); } else { draw(box, box.id.replace(/^p-/, ''), titleOf(box)); }
+  }
+
+  /* Areas to draw, a few at a time: each turn of the page's main thread draws for at most a
+     few milliseconds, so a tap or a scroll never waits behind a long task. */
+  var toDraw = [];
+  var drawing = false;
+  function drawSome() {
+    var end = Date.now() + 6;
+    while (toDraw.length && Date.now() < end) {
+      var box = toDraw.shift();
+      if (box.isConnected !== false) { drawBox(box); }
     }
+    if (toDraw.length) { setTimeout(drawSome, 0); } else { drawing = false; }
+  }
+  function later(box) {
+    if (toDraw.indexOf(box) < 0) { toDraw.push(box); }
+    if (!drawing) { drawing = true; setTimeout(drawSome, 0); }
+  }
+
+  /* A comment area is drawn once its post comes near the screen, so the phone does no work
+     for the posts nobody scrolls to; without IntersectionObserver every area is drawn. */
+  var near = window.IntersectionObserver ? new IntersectionObserver(function (entries) {
+    for (var i = 0; i < entries.length; i++) {
+      var box = entries[i].target;
+      if (entries[i].isIntersecting && !box.gmNear) {
+        box.gmNear = true;
+        near.unobserve(box);
+        if (state.loaded) { later(box); }
+      }
+    }
+  }, { rootMargin: '600px 0px' }) : null;
+
+  function renderAll() {
+    var boxes = Array.prototype.slice.call(document.querySelectorAll('article.post'));
     var ev = document.getElementById('event-comments');
-    if (ev) {
-      var box = ev.querySelector('section.cms');
-      var f = section('event', '整场观摩会');
-      if (box) { ev.replaceChild(f, box); } else { ev.appendChild(f); }
+    if (ev) { boxes.push(ev); }
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      if (box.gmNear || !near) { later(box); } else if (!box.gmWatched) { box.gmWatched = true; near.observe(box); }
     }
     renderMine();
   }
@@ -145,6 +197,9 @@
   function renderMine() {
     var box = document.getElementById('my-comments');
     if (!box) { return; }
+    var sig = JSON.stringify(state.mine);
+    if (box.gmDrawn === sig) { return; }
+    box.gmDrawn = sig;
     while (box.firstChild) { box.removeChild(box.firstChild); }
     if (!state.mine.length) { return; }
     box.appendChild(el('h2', null, '我的评论'));
@@ -177,6 +232,8 @@
         state.etag = x.getResponseHeader('ETag');
         state.open = v.open;
         state.comments = v.comments;
+        state.loaded = true;
+        byTarget = null;
         state.likes = {};
         for (var i = 0; i < v.likes.length; i++) { state.likes[v.likes[i][0]] = v.likes[i][1]; }
         renderAll();
@@ -193,7 +250,7 @@
       if (row) { row.hidden = !state.sms; }
       state.liked = {};
       for (var i = 0; i < v.liked.length; i++) { state.liked[v.liked[i]] = true; }
-      renderAll();
+      if (state.loaded) { renderAll(); } else { renderMine(); }
     });
   }
 
@@ -246,6 +303,7 @@
     document.getElementById('cf-msg').textContent = '';
     dialog.hidden = false;
     form.elements.nickname.focus();
+    askTownships();
   }
 
   function count() {
@@ -302,8 +360,15 @@
         }, 1000);
       });
     };
+  }
+
+  /* The townships of the form's picker, asked for the first time the form opens. */
+  var townshipsAsked = false;
+  function askTownships() {
+    if (townshipsAsked) { return; }
+    townshipsAsked = true;
     request('GET', '/api/townships', null, function (status, v) {
-      if (status !== 200 || !v) { return; }
+      if (status !== 200 || !v) { townshipsAsked = false; return; }
       townships = v;
       var sel = form.elements.township_id;
       for (var i = 0; i < townships.length; i++) {
@@ -325,7 +390,7 @@
         pending = false;
         var posts = feed.querySelectorAll('article.post');
         for (var i = 0; i < posts.length; i++) {
-          if (!posts[i].querySelector('section.cms')) { renderAll(); return; }
+          if (!posts[i].querySelector('section.cms') && !posts[i].gmWatched) { renderAll(); return; }
         }
       }, 50);
     }).observe(feed, { childList: true });
@@ -341,6 +406,7 @@
   if (!window.EventSource || body.getAttribute('data-live') !== '1') {
     setInterval(function () { load(); if (state.mine.length) { loadMine(); } }, poll);
   }
-  load();
-  loadMine();
+  /* The comment areas wait until the first screen is shown (start.js): what residents came
+     to see comes first. */
+  window.gmStart(function () { load(); loadMine(); });
 })();

@@ -9,6 +9,9 @@
   var poll = parseInt(body.getAttribute('data-poll'), 10) || 15;
   var since = body.getAttribute('data-seq') || '0';
   var more = body.getAttribute('data-more') === '1';
+  /* a page that follows one stop hears only of that stop's posts */
+  var stop = body.getAttribute('data-stop');
+  var only = stop ? '&stop=' + encodeURIComponent(stop) : '';
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -40,6 +43,7 @@
         img.src = media(p.photos[j], p.photos.length === 1 ? 1600 : 320);
         img.alt = '现场图片 ' + (j + 1);
         img.loading = 'lazy';
+        img.decoding = 'async';
         link.appendChild(img);
         g.appendChild(link);
       }
@@ -83,7 +87,7 @@
 
   function pollOnce() {
     var x = new XMLHttpRequest();
-    x.open('GET', '/api/feed?limit=20');
+    x.open('GET', '/api/feed?limit=20' + only);
     x.onload = function () {
       if (x.status !== 200) { return; }
       var f;
@@ -105,29 +109,34 @@
   }
 
   var polling = null;
-  if (window.EventSource) {
-    var es = new EventSource('/live?since=' + encodeURIComponent(since));
-    es.addEventListener('post', function (m) {
-      try { apply(JSON.parse(m.data)); } catch (e) { /* a bad event is skipped */ }
-    });
-    /* comments or likes changed: comments.js reloads them */
-    es.addEventListener('comments', function () {
-      var ev = document.createEvent('Event');
-      ev.initEvent('gm:comments', false, false);
-      document.dispatchEvent(ev);
-    });
-    /* refused (too many pages open from this address) or gone for good: poll instead */
-    es.addEventListener('error', function () {
-      if (es.readyState === 2 && !polling) {
-        polling = setInterval(pollOnce, poll * 1000);
-      }
-    });
-    /* the page is further behind than the server replays: start again from the current page */
-    es.addEventListener('reload', function () {
-      es.close();
-      window.location.reload();
-    });
-  } else {
-    setInterval(pollOnce, poll * 1000);
+  /* The stream opens once the first screen is shown (start.js); it continues from the page's
+     version, so nothing published meanwhile is missed. */
+  function connect() {
+    if (window.EventSource) {
+      var es = new EventSource('/live?since=' + encodeURIComponent(since) + only);
+      es.addEventListener('post', function (m) {
+        try { apply(JSON.parse(m.data)); } catch (e) { /* a bad event is skipped */ }
+      });
+      /* comments or likes changed: comments.js reloads them */
+      es.addEventListener('comments', function () {
+        var ev = document.createEvent('Event');
+        ev.initEvent('gm:comments', false, false);
+        document.dispatchEvent(ev);
+      });
+      /* refused (too many pages open from this address) or gone for good: poll instead */
+      es.addEventListener('error', function () {
+        if (es.readyState === 2 && !polling) {
+          polling = setInterval(pollOnce, poll * 1000);
+        }
+      });
+      /* the page is further behind than the server replays: start again from the current page */
+      es.addEventListener('reload', function () {
+        es.close();
+        window.location.reload();
+      });
+    } else {
+      setInterval(pollOnce, poll * 1000);
+    }
   }
+  window.gmStart(connect);
 })();

@@ -774,3 +774,42 @@ async fn a_phone_too_far_behind_is_told_to_reload_instead_of_replayed_the_whole_
     let stream = sse_text(r, 300).await;
     assert!(stream.contains(&next.id), "{stream}");
 }
+
+#[tokio::test]
+async fn a_signed_off_post_names_its_editor_under_it_when_the_organiser_prints_names() {
+    use guanmo_domain::feed::signoff::{SignoffAction, SignoffSettings};
+    let site = Site::new();
+    api::set_signoff_settings(
+        &site.ctx,
+        SignoffSettings {
+            levels: 2,
+            print_footer: true,
+        },
+    )
+    .unwrap();
+    let d = api::create_draft(
+        &site.ctx,
+        PostInput {
+            body: "观摩团来到荫田镇。".into(),
+            ..PostInput::default()
+        },
+    )
+    .unwrap();
+    // On a hub where no one signs in, the organiser's 签发 names 组织方 (二审 is the last level).
+    api::signoff_post(
+        &site.ctx,
+        &d.id,
+        SignoffAction::FastTrack,
+        d.version,
+        String::new(),
+    )
+    .unwrap();
+    let html = text(get(&site.router(), "/").await).await;
+    assert!(
+        html.contains(r#"<p class="signoff">责任编辑：组织方</p>"#),
+        "{html}"
+    );
+    let f = feed(&site.router(), "/api/feed").await;
+    assert_eq!(f.posts[0].editor.as_deref(), Some("组织方"));
+    assert_eq!(f.posts[0].approver, None);
+}

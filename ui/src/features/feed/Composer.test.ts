@@ -32,6 +32,7 @@ function post(input: PostInput, status: Post["status"], version: number): Post {
     updated_at: null,
     retracted_at: null,
     retracted_by: null,
+    signoff: { levels_done: 0, editor: null, approver: null, returned_reason: null, print_footer: false },
     version,
   };
 }
@@ -66,6 +67,26 @@ function backend() {
 afterEach(() => clearMocks());
 
 describe("composer", () => {
+  it("为本站起草: the stop's label and township are set and its photos offered, none added by itself", async () => {
+    const calls = backend();
+    render(Composer, {
+      post: null,
+      preset: { township_id: "t-sks", stop_label: "【第7站·水口山镇】", window: "12月4日 09:30–10:30", photos: [HASH_A, HASH_B], posts: 0 },
+    });
+    await waitFor(() => expect((screen.getByTestId("post-stop-label") as HTMLInputElement).value).toBe("【第7站·水口山镇】"));
+    await waitFor(() => expect((screen.getByTestId("post-stop") as HTMLSelectElement).value).toBe("t-sks"));
+    expect(screen.getByTestId("stop-photos").textContent).toContain("本站拍摄的照片(2 张)");
+    expect(screen.queryByTestId("post-photos")).toBeNull();
+    await fireEvent.click(screen.getByTestId("stop-photo-1"));
+    expect(screen.getByTestId("post-photo-0").querySelector("img")?.getAttribute("src")).toContain(HASH_B);
+    expect((screen.getByTestId("stop-photo-1") as HTMLButtonElement).disabled).toBe(true);
+    await fireEvent.input(screen.getByTestId("post-body"), { target: { value: "观摩团来到水口山镇。" } });
+    await fireEvent.click(screen.getByTestId("post-save-draft"));
+    await waitFor(() => expect(calls.some((c) => c.cmd === "create_draft")).toBe(true));
+    const input = calls.find((c) => c.cmd === "create_draft")!.args.input as PostInput;
+    expect(input).toMatchObject({ stop_label: "【第7站·水口山镇】", township_id: "t-sks", photos: [HASH_B] });
+  });
+
   it("发布 creates the draft, then publishes exactly that version", async () => {
     const calls = backend();
     const saved: [Post, boolean][] = [];

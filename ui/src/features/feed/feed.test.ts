@@ -64,6 +64,7 @@ describe("preview formatting", () => {
       updated_at: null,
       retracted_at: null,
       retracted_by: null,
+      signoff: { levels_done: 0, editor: null, approver: null, returned_reason: null, print_footer: false },
       version: 3,
     };
     const now = new Date("2024-12-04T03:00:00Z");
@@ -89,6 +90,7 @@ describe("a post on its way to the resident page", () => {
     updated_at: null,
     retracted_at: null,
     retracted_by: null,
+    signoff: { levels_done: 0, editor: null, approver: null, returned_reason: null, print_footer: false },
     version: 2,
   };
   const media = { role: "media" as const, hub_id: "hub" };

@@ -1,6 +1,6 @@
 //! Pure helpers for the live feed (图文直播): how residents' page lays a post out (mirrored from
 //! guanmo-web so the preview matches it), the composer's photo order, labels.
-import type { Post, PostInput, PostStatus, SyncStatus } from "../../ipc";
+import type { Post, PostInput, PostStatus, SignoffSettings, SyncStatus } from "../../ipc";
 import { moveTo } from "../roster/roster";
 import { beijingParts } from "../../lib/beijing";
 
@@ -12,6 +12,7 @@ export const MAX_STOP_LABEL_CHARS = 40;
 
 export const STATUS_LABELS: Record<PostStatus, string> = {
   draft: "草稿",
+  pending: "待审",
   published: "已发布",
   retracted: "已撤回",
 };
@@ -146,4 +147,30 @@ export function excerpt(body: string, chars = 60): string {
   const text = paragraphs(body).join(" ");
   const all = [...text];
   return all.length > chars ? `${all.slice(0, chars).join("")}…` : text;
+}
+
+/**
+ * The word shown for a pending post (mirrors guanmo-domain's `pending_word`): 待二审/待三审 at the
+ * next level, 待签发 when no configured level is left (the organiser lowered the levels).
+ */
+export function pendingWord(levelsDone: number, levels: number): string {
+  if (levelsDone >= levels) return "待签发";
+  if (levelsDone + 1 === 2) return "待二审";
+  if (levelsDone + 1 === 3) return "待三审";
+  return "待审";
+}
+
+/** A post's status word in the app: 草稿 (退回 when sent back), 待二审…, 已发布, 已撤回. */
+export function statusWord(p: Post, settings: SignoffSettings | null): string {
+  if (p.status === "pending") return pendingWord(p.signoff.levels_done, settings?.levels ?? 1);
+  if (p.status === "draft" && p.signoff.returned_reason) return "已退回";
+  return STATUS_LABELS[p.status];
+}
+
+/** 责任编辑/审核 as the footer prints them, e.g. "责任编辑：张三 审核：李四"; "" when none. */
+export function signoffFooter(p: Post): string {
+  const parts: string[] = [];
+  if (p.signoff.editor) parts.push(`责任编辑：${p.signoff.editor}`);
+  if (p.signoff.approver) parts.push(`审核：${p.signoff.approver}`);
+  return parts.join(" ");
 }

@@ -55,7 +55,7 @@ describe("tabs", () => {
 
 describe("labels", () => {
   it("name every moderation-log action in Chinese and leave an unknown one as it is", () => {
-    for (const a of ["approve", "reject", "pin", "unpin", "appeal", "report", "mute", "unmute", "close", "reopen", "assign", "reply", "words", "dismiss_reports"]) {
+    for (const a of ["approve", "reject", "pin", "unpin", "appeal", "report", "mute", "unmute", "close", "reopen", "assign", "reply", "words", "dismiss_reports", "sms", "official_reply", "retention", "export_records"]) {
       expect(actionLabel(a)).toMatch(/[\u4e00-\u9fff]/);
     }
     expect(actionLabel("approve")).toBe("审核通过");

@@ -77,6 +77,10 @@ const ACTION_LABELS: Record<string, string> = {
   assign: "交办",
   reply: "登记回复",
   words: "修改敏感词库",
+  sms: "设置短信验证",
+  official_reply: "官方回复",
+  retention: "修改保存期限",
+  export_records: "导出评论记录(含手机号)",
 };
 
 /** The Chinese name of a moderation-log action; an unknown one is shown as the backend wrote it. */

@@ -4,7 +4,7 @@
 import type { Person, PersonInput, PersonRole, PersonView, SessionView, SignInChoice } from "../../ipc";
 
 /** Every role in the backend's order (`PersonRole::ALL`); role lists are sent in this order. */
-export const ROLE_ORDER: PersonRole[] = ["organiser", "scorer", "monitor", "counter", "editor", "moderator", "liaison", "clerk"];
+export const ROLE_ORDER: PersonRole[] = ["organiser", "scorer", "monitor", "counter", "editor", "moderator", "liaison", "clerk", "approver"];
 
 export const ROLE_LABELS: Record<PersonRole, string> = {
   organiser: "组织方",
@@ -15,6 +15,7 @@ export const ROLE_LABELS: Record<PersonRole, string> = {
   moderator: "审核员",
   liaison: "乡镇联络员",
   clerk: "计分员",
+  approver: "签发人",
 };
 
 /** The roles without repeats, in `ROLE_ORDER`. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { PhotoImportProgress, PhotoInfo, PhotoSkip } from "../../ipc";
-import { type ImportRun, applyFinished, applyProgress, formatPosition, formatTakenAt, formatTimeLeft, mergePhotos, percent, runSummary, secondsLeft, startRun } from "./photos";
+import { type ImportRun, applyFinished, applyProgress, formatPosition, formatTakenAt, formatTimeLeft, mergePhotos, offsetSeconds, offsetText, percent, runSummary, secondsLeft, startRun } from "./photos";
 
 function photo(hash: string): PhotoInfo {
   return {
@@ -83,5 +83,16 @@ describe("photo facts", () => {
     expect(formatTakenAt("2024:12:04 10:32:05")).toBe("2024-12-04 10:32:05");
     expect(formatTakenAt("2024-12-04T10:32:05")).toBe("2024-12-04 10:32:05");
     expect(formatTakenAt(null)).toBeNull();
+  });
+});
+
+describe("camera clock correction", () => {
+  it("adds minutes for a slow camera and subtracts for a fast one", () => {
+    expect(offsetSeconds("slow", 70)).toBe(4200);
+    expect(offsetSeconds("fast", 5)).toBe(-300);
+    expect(offsetSeconds("slow", Number.NaN)).toBe(0);
+    expect(offsetText(4200)).toBe("+70 分钟");
+    expect(offsetText(-300)).toBe("−5 分钟");
+    expect(offsetText(0)).toBe("不校正");
   });
 });

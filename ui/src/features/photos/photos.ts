@@ -147,3 +147,16 @@ export function formatTakenAt(taken: string | null): string | null {
 }
 
 export const FORMAT_LABELS: Record<string, string> = { jpeg: "JPEG", png: "PNG", webp: "WebP" };
+
+/** Seconds to add to a camera's time: a slow camera is behind Beijing time (add), a fast one ahead. */
+export function offsetSeconds(direction: "slow" | "fast", minutes: number): number {
+  const m = Math.round(Math.abs(Number.isFinite(minutes) ? minutes : 0));
+  return (direction === "slow" ? 1 : -1) * m * 60;
+}
+
+/** "+70 分钟" / "−5 分钟" / "不校正". */
+export function offsetText(seconds: number): string {
+  if (seconds === 0) return "不校正";
+  const m = Math.round(Math.abs(seconds) / 60);
+  return `${seconds > 0 ? "+" : "−"}${m} 分钟`;
+}

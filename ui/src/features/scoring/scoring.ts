@@ -258,6 +258,17 @@ export function evidenceFor(sheet: Sheet, criterionId: string): string[] {
   return (sheet.evidence ?? []).filter((e) => e.criterion_id === criterionId).map((e) => e.hash);
 }
 
+/** Why an evidence photo is flagged (taken outside its township's scheduled time), or null:
+ * "拍摄于 12月4日 11:52,不在本站时段 12月4日 08:30–09:10 内(晚 162 分钟)". Clocks drift, so
+ * the photo stays attached; people judge. */
+export function evidenceTimingNote(sheet: Sheet, criterionId: string, hash: string): string | null {
+  const e = (sheet.evidence ?? []).find((x) => x.criterion_id === criterionId && x.hash === hash);
+  const t = e?.timing;
+  if (!t || t.kind !== "outside") return null;
+  const off = t.minutes < 0 ? `早 ${-t.minutes} 分钟` : `晚 ${t.minutes} 分钟`;
+  return `拍摄于 ${t.taken},不在本站时段 ${t.window} 内(${off})`;
+}
+
 /** "市领导 · 市委办公室": a scorer's group with their work unit (单位) when given. */
 export function groupAndUnit(s: { group: string; work_unit?: string }): string {
   return s.work_unit ? `${s.group} · ${s.work_unit}` : s.group;

@@ -2,9 +2,15 @@
 //! the full record of comments and moderation decisions, kept at least 180 days. Every cell
 //! is written as a string (a comment starting with `=` stays text, never a formula) and the
 //! file is written whole or not at all.
+//!
+//! Residents' numbers are sealed at rest (`guanmo_store::phone_crypt`); the full record is the
+//! one place they are opened, for a 组织方 or 审核员 who asks for it (or the retention purge's
+//! own export before it deletes), and every such export is a line in the moderation record:
+//! who, when, how many numbers.
 
 use crate::{ApiError, ApiResult, Ctx, ErrorCode};
 use guanmo_domain::comments::{Comment, CommentStatus, Handling, RETENTION_DAYS};
+use guanmo_domain::people::PersonRole;
 use guanmo_store::comments as store;
 use rust_xlsxwriter::{Format, Workbook, Worksheet, XlsxError};
 use std::collections::HashMap;
@@ -116,13 +122,47 @@ pub fn export_suggestions_xlsx(ctx: &Ctx, path: &Path) -> ApiResult<()> {
     finish(wb, path)
 }
 
+/// The moderation record's action of a 评论记录 export that opened residents' numbers.
+pub const EXPORT_ACTION: &str = "export_records";
+
 /// Writes the full record to `path` (XLSX): every comment with its full number and every
 /// moderation decision with who, when and why. For the office's retention duty (at least
-/// 180 days); the file holds personal data.
+/// 180 days); the file holds personal data. Only a 组织方 or 审核员 may (a device where no one
+/// signs in acts as the organiser); the export is logged in the moderation record.
 pub fn export_records_xlsx(ctx: &Ctx, path: &Path) -> ApiResult<()> {
+    crate::people::ensure_any_role(ctx, &[PersonRole::Organiser, PersonRole::Moderator])?;
+    let author = ctx.author()?;
+    write_records_xlsx(ctx, path, &author)
+}
+
+/// The full record for `actor` (already checked, or the host itself: the retention purge),
+/// numbers opened, then logged: `export_records` with how many numbers were opened. A file
+/// whose export cannot be logged is removed again.
+pub(crate) fn write_records_xlsx(ctx: &Ctx, path: &Path, actor: &str) -> ApiResult<()> {
     let names = township_names(ctx)?;
-    let comments = ctx.store.read(store::all)?;
-    let log = ctx.store.read(store::log_full)?;
+    let keys = ctx.store.phone_keys();
+    let mut opened = 0u32;
+    let mut open = |sealed: Option<Vec<u8>>| -> ApiResult<Option<String>> {
+        sealed
+            .map(|s| {
+                opened += 1;
+                keys.open(&s)
+            })
+            .transpose()
+            .map_err(ApiError::from)
+    };
+    let comments = ctx
+        .store
+        .read(store::all)?
+        .into_iter()
+        .map(|(c, sealed)| Ok((c, open(sealed)?)))
+        .collect::<ApiResult<Vec<_>>>()?;
+    let log = ctx
+        .store
+        .read(store::log_full)?
+        .into_iter()
+        .map(|(e, sealed)| Ok((e, open(sealed)?)))
+        .collect::<ApiResult<Vec<_>>>()?;
     let mut wb = Workbook::new();
     (|| -> Result<(), XlsxError> {
         let ws = wb.add_worksheet();
@@ -218,7 +258,20 @@ pub fn export_records_xlsx(ctx: &Ctx, path: &Path) -> ApiResult<()> {
         Ok(())
     })()
     .map_err(xlsx_err)?;
-    finish(wb, path)
+    finish(wb, path)?;
+    let detail = format!("解密手机号 {opened} 个");
+    let logged = ctx.store.write(ctx.now(), actor, |tx| {
+        store::log(tx, EXPORT_ACTION, None, None, None, Some(&detail))
+    });
+    if let Err(e) = logged {
+        let _ = std::fs::remove_file(path);
+        return Err(e.into());
+    }
+    tracing::info!(
+        numbers = opened,
+        "评论记录 exported with residents' numbers"
+    );
+    Ok(())
 }
 
 /// The Chinese word for a moderation-record action.
@@ -239,6 +292,9 @@ pub fn action_label(action: &str) -> &str {
         "reply" => "登记回复",
         "words" => "修改敏感词库",
         "sms" => "设置短信验证",
+        "official_reply" => "官方回复",
+        "retention" => "修改保存期限",
+        EXPORT_ACTION => "导出评论记录",
         other => other,
     }
 }

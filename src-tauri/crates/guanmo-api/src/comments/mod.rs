@@ -143,7 +143,8 @@ fn check_in(
             "the comment area is closed",
         ));
     }
-    if let Some(until) = store::muted_until(c, &s.input.phone, &s.client_key, &rfc3339(now))? {
+    let phone_hash = tx.phone_keys().hash(&s.input.phone);
+    if let Some(until) = store::muted_until(c, &phone_hash, &s.client_key, &rfc3339(now))? {
         return Err(ApiError::new(
             ErrorCode::Muted,
             format!("muted until {until}"),
@@ -793,5 +794,7 @@ pub fn official_reply(ctx: &Ctx, id: &str, reply: &str, department: &str) -> Api
     })?
 }
 
+#[cfg(test)]
+mod phone_tests;
 #[cfg(test)]
 mod tests;

@@ -354,7 +354,7 @@ pub fn purge_as(
     if ctx.store.read(|c| store::due(c, &cutoff))?.is_empty() {
         return Ok(None);
     }
-    let file = write_export(ctx)?;
+    let file = write_export(ctx, actor)?;
     let name = file
         .strip_prefix(ctx.data_dir())
         .unwrap_or(&file)
@@ -393,9 +393,10 @@ pub fn purge_if_due(ctx: &Ctx) -> ApiResult<Option<PurgeRecord>> {
 }
 
 /// Writes the 评论记录 export of everything held now to `<data>/retention/评论记录-<time>.xlsx`
-/// (whole or not at all, the file and its folder fsynced) and returns its path. Any failure
+/// (whole or not at all, the file and its folder fsynced), logged as `actor`'s, and returns its
+/// path. Any failure
 /// stops the purge before anything is deleted.
-pub fn write_export(ctx: &Ctx) -> ApiResult<PathBuf> {
+pub fn write_export(ctx: &Ctx, actor: &str) -> ApiResult<PathBuf> {
     let dir = ctx.data_dir().join(EXPORT_DIR);
     let io = |e: std::io::Error| {
         ApiError::new(
@@ -414,7 +415,7 @@ pub fn write_export(ctx: &Ctx) -> ApiResult<PathBuf> {
         n += 1;
         path = dir.join(format!("评论记录-{stamp}-{n}.xlsx"));
     }
-    super::export_records_xlsx(ctx, &path)?;
+    super::export::write_records_xlsx(ctx, &path, actor)?;
     sync_dir(&dir).map_err(io)?;
     let len = std::fs::metadata(&path).map_err(io)?.len();
     if len == 0 {

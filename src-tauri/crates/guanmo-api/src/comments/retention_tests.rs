@@ -244,6 +244,13 @@ fn data_past_the_period_is_purged_after_the_export_and_nothing_younger_is_touche
         "the preview counts what the purge removes"
     );
 
+    // Every number the export opens: the comments' and the moderation lines'.
+    let sealed = scalar(
+        &dir,
+        "SELECT (SELECT count(*) FROM comments WHERE phone IS NOT NULL)
+            + (SELECT count(*) FROM moderation_log WHERE phone IS NOT NULL)",
+    );
+    assert!(sealed >= 4, "{sealed}");
     let out = purge_now(&ctx).unwrap();
     let run = out.purge.expect("a purge ran");
     assert_eq!(run.counts, expect);
@@ -263,7 +270,16 @@ fn data_past_the_period_is_purged_after_the_export_and_nothing_younger_is_touche
     assert_eq!(removed("comments"), 3);
     assert_eq!(removed("comment_reports"), 1);
     assert_eq!(removed("report_closings"), their_closings);
-    assert_eq!(removed("moderation_log"), their_lines);
+    // The export's own line (who opened how many numbers) stays, as every settings line.
+    assert_eq!(removed("moderation_log"), their_lines - 1);
+    let line: String = raw(&dir)
+        .query_row(
+            "SELECT actor || ' ' || detail FROM moderation_log WHERE action = 'export_records'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(line, format!("organiser 解密手机号 {sealed} 个"));
     assert_eq!(removed("mutes"), 1);
     assert_eq!(removed("mute_keys"), 1);
     assert_eq!(removed("comment_likes"), 0, "likes still count");
@@ -300,18 +316,35 @@ fn data_past_the_period_is_purged_after_the_export_and_nothing_younger_is_touche
         vec![(EVENT_TARGET.to_string(), 3)],
         "the count stays"
     );
-    // No old number is stored anywhere any more.
+    // No old number is stored anywhere any more: none is found by its keyed hash, and no
+    // sealed number left opens to it.
+    let keys = ctx.store().phone_keys();
+    let sealed_left: Vec<Vec<u8>> = {
+        let c = raw(&dir);
+        let mut st = c
+            .prepare(
+                "SELECT phone FROM comments WHERE phone IS NOT NULL
+                 UNION ALL SELECT phone FROM moderation_log WHERE phone IS NOT NULL
+                 UNION ALL SELECT phone FROM mutes",
+            )
+            .unwrap();
+        let rows = st.query_map([], |r| r.get(0)).unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    };
+    let opened: Vec<String> = sealed_left.iter().map(|s| keys.open(s).unwrap()).collect();
     for n in ["13800000001", "13800000002", "13800000003"] {
-        let left = scalar(
-            &dir,
-            &format!(
-                "SELECT (SELECT count(*) FROM comments WHERE phone = '{n}')
-                      + (SELECT count(*) FROM moderation_log WHERE phone = '{n}')
-                      + (SELECT count(*) FROM mutes WHERE phone = '{n}')
-                      + (SELECT count(*) FROM mute_keys WHERE phone = '{n}')"
-            ),
-        );
+        let hash = keys.hash(n);
+        let left: i64 = raw(&dir)
+            .query_row(
+                "SELECT (SELECT count(*) FROM comments WHERE phone_hash = ?1)
+                      + (SELECT count(*) FROM mutes WHERE phone_hash = ?1)
+                      + (SELECT count(*) FROM mute_keys WHERE phone_hash = ?1)",
+                [&hash[..]],
+                |r| r.get(0),
+            )
+            .unwrap();
         assert_eq!(left, 0, "{n} is gone");
+        assert!(!opened.iter().any(|o| o == n), "{n} is gone");
     }
     // The hub never sends a purged record again: its operations are stand-ins.
     let sent = ctx

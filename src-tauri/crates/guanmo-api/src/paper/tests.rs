@@ -393,6 +393,7 @@ fn a_scan_of_the_paper_is_kept_with_the_pair() {
                     gps_lon: None,
                     original_bytes: 1,
                     imported_at: String::new(),
+                    clock_offset_s: 0,
                 },
             )
         })
@@ -496,6 +497,7 @@ fn once_counted_the_scan_is_added_if_missing_but_never_swapped() {
         gps_lon: None,
         original_bytes: 1,
         imported_at: String::new(),
+        clock_offset_s: 0,
     };
     let (one, two) = ("a".repeat(64), "b".repeat(64));
     f.ctx

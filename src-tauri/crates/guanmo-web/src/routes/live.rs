@@ -10,16 +10,22 @@
 //! address (`429` beyond). A phone that arrives too far behind (more than `LiveCaps::replay`
 //! feed events, e.g. `?since=0`) is not replayed the whole log: it gets a `reload` event (its
 //! page is stale: load it again) and the stream goes on from where the feed stands.
+//!
+//! A phone that follows one stop (`?stop=7`, as its page was opened) hears only of that stop's
+//! posts: a new post of another stop is not sent, and an edit that moved a post to another
+//! stop reaches it as a retraction. Which stop a post belongs to comes from the tour view kept
+//! in memory (`stops::site_view`), so a thousand such streams cost one read per change.
 
 use crate::error::{blocking, HttpError, Plain};
 use crate::limits::client_ip;
 use crate::state::WebState;
+use crate::stops;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
-use guanmo_api::feed::{self, FeedEvent};
+use guanmo_api::feed::{self, FeedEvent, FeedEventKind};
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -47,6 +53,8 @@ async fn shutting_down(signal: Option<Shutdown>) {
 #[derive(Debug, Deserialize)]
 pub(crate) struct LiveQuery {
     since: Option<String>,
+    /// The stop followed: its position or division code.
+    stop: Option<String>,
 }
 
 fn to_event(e: &FeedEvent) -> Option<Event> {
@@ -55,6 +63,36 @@ fn to_event(e: &FeedEvent) -> Option<Event> {
         .id(e.seq.to_string())
         .json_data(e)
         .ok()
+}
+
+/// What a stream following the stop `township` sends of `e`: the event itself when the post
+/// is of that stop (or is gone), a retraction when an edit moved it to another stop, nothing
+/// for a new post of another stop.
+async fn for_stop(state: &WebState, township: &str, e: &FeedEvent) -> Option<Event> {
+    if e.post.is_none() || e.kind == FeedEventKind::Retracted {
+        return to_event(e);
+    }
+    let view = stops::site_view(state).await.ok()?;
+    if view.post_stop.get(&e.id).is_some_and(|t| t == township) {
+        return to_event(e);
+    }
+    if e.kind == FeedEventKind::New {
+        return None;
+    }
+    to_event(&FeedEvent {
+        seq: e.seq,
+        kind: FeedEventKind::Retracted,
+        id: e.id.clone(),
+        post: None,
+    })
+}
+
+/// The event to send of `e`, on a stream that follows `stop` (a township id) or the whole feed.
+async fn event_for(state: &WebState, stop: Option<&str>, e: &FeedEvent) -> Option<Event> {
+    match stop {
+        None => to_event(e),
+        Some(t) => for_stop(state, t, e).await,
+    }
 }
 
 const CATCH_UP: u32 = 256;
@@ -86,10 +124,20 @@ pub(crate) async fn live(
         ),
         None => None,
     };
+    // A stop that does not exist is refused before a stream is admitted.
+    let follow = match q.stop.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(key) => {
+            let view = stops::site_view(&state).await?;
+            let found = view.find(key).ok_or_else(HttpError::not_found)?;
+            Some(found.township_id.clone())
+        }
+    };
     let peer = peer.map(|Extension(ConnectInfo(a))| a);
     let ticket = state
         .streams
         .admit(client_ip(peer, &headers, &state.comments.trusted))?;
+    state.reach.live(state.streams.open_total());
     // Subscribe before reading where the feed stands, so nothing falls in between.
     let mut rx = state.live.subscribe();
     let mut comments = state.comments_seq.subscribe();
@@ -103,6 +151,7 @@ pub(crate) async fn live(
     let ctx = state.ctx.clone();
     let signal = shutdown.map(|Extension(s)| s);
     let replay = state.streams.caps.replay;
+    let site = state.clone();
     let stream = async_stream::stream! {
         // Held for as long as the stream lives.
         let _ticket = ticket;
@@ -136,7 +185,7 @@ pub(crate) async fn live(
                 let n = events.len();
                 for e in events {
                     seq = e.seq;
-                    if let Some(ev) = to_event(&e) {
+                    if let Some(ev) = event_for(&site, follow.as_deref(), &e).await {
                         yield Ok(ev);
                     }
                 }
@@ -162,7 +211,7 @@ pub(crate) async fn live(
                 Next::Event(e) => {
                     if e.seq > seq {
                         seq = e.seq;
-                        if let Some(ev) = to_event(&e) {
+                        if let Some(ev) = event_for(&site, follow.as_deref(), &e).await {
                             yield Ok(ev);
                         }
                     }

@@ -9,6 +9,7 @@ mod feed;
 pub(crate) mod live;
 mod media;
 pub mod peer;
+mod reach;
 
 use crate::error::HttpError;
 use crate::guard;
@@ -39,6 +40,8 @@ pub(crate) fn router(state: WebState) -> Router {
         .route("/live", get(live::live))
         .route("/media/{hash}/{size}", get(media::media))
         .route("/static/{file}", get(feed::static_file))
+        .route("/favicon.ico", get(feed::favicon))
+        .route("/robots.txt", get(feed::robots))
         .route(
             "/api/comments",
             get(comments::get_comments).post(comments::post_comment),
@@ -49,6 +52,7 @@ pub(crate) fn router(state: WebState) -> Router {
         .route("/api/verify", post(comments::post_verify))
         .route("/api/me", get(comments::get_me))
         .route("/api/townships", get(comments::get_townships))
+        .route("/api/seen", post(reach::post_seen))
         .layer(
             ServiceBuilder::new()
                 .layer(CompressionLayer::new())
