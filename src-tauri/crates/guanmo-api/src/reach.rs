@@ -100,6 +100,7 @@ pub fn record(ctx: &Ctx, batch: &[Counted]) -> ApiResult<()> {
                 s
             }
         };
+        let site_keys = keys_of(&new_sketch(seed));
         for c in batch {
             if c.post_id.as_ref().is_some_and(|id| !posts.contains(id)) {
                 continue;
@@ -109,7 +110,7 @@ pub fn record(ctx: &Ctx, batch: &[Counted]) -> ApiResult<()> {
             let mut sketch = old
                 .as_ref()
                 .and_then(|r| serde_json::from_slice::<HyperLogLog>(&r.visitors).ok())
-                .filter(|s| same_keys(s, &new_sketch(seed)))
+                .filter(|s| keys_of(s) == site_keys)
                 // A damaged or foreign sketch starts again; the counts are kept.
                 .unwrap_or_else(|| new_sketch(seed));
             for v in &c.visitors {
@@ -254,13 +255,13 @@ pub fn report(ctx: &Ctx) -> ApiResult<ReachReport> {
         .read(|c| guanmo_store::meta::get(c, SEED_KEY))?
         .as_deref()
         .and_then(parse_seed);
-    let probe = seed.map(new_sketch);
+    let probe = seed.map(new_sketch).as_ref().and_then(keys_of);
     let mut sketches: Vec<(String, String, i64, i64, HyperLogLog)> = Vec::new();
     for r in rows {
         let Ok(s) = read_sketch(&r.visitors) else {
             continue;
         };
-        if probe.as_ref().is_some_and(|p| same_keys(p, &s)) {
+        if probe.is_some() && keys_of(&s) == probe {
             sketches.push((r.day, r.scope, r.views, r.peak_live, s));
         }
     }
@@ -279,8 +280,7 @@ pub fn report(ctx: &Ctx) -> ApiResult<ReachReport> {
             d.peak_live = to_u32(*peak);
         }
     }
-    for (target, day, l, c) in &interactions {
-        let _ = target;
+    for (_, day, l, c) in &interactions {
         let d = days.entry(day.clone()).or_default();
         d.likes += to_u32(*l);
         d.comments += to_u32(*c);
@@ -388,16 +388,10 @@ pub fn report(ctx: &Ctx) -> ApiResult<ReachReport> {
     })
 }
 
-/// Whether two sketches hash alike (merging them would otherwise panic in the crate).
-fn same_keys(a: &HyperLogLog, b: &HyperLogLog) -> bool {
-    let (mut x, mut y) = (a.clone(), b.clone());
-    x.clear();
-    y.clear();
-    for i in 0..64u32 {
-        x.insert(&i);
-        y.insert(&i);
-    }
-    matches!((serde_json::to_vec(&x), serde_json::to_vec(&y)), (Ok(p), Ok(q)) if p == q)
+/// The hash keys a sketch was made with (its serialized `sip`): sketches merge only when these
+/// agree (the crate panics otherwise). Read once per sketch, no copy of its registers.
+fn keys_of(h: &HyperLogLog) -> Option<serde_json::Value> {
+    serde_json::to_value(h).ok()?.get("sip").cloned()
 }
 
 fn to_u32(v: i64) -> u32 {
