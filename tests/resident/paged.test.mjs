@@ -18,7 +18,8 @@ test("on an older page an approved comment appears without a reload", async () =
   await page.goto(site.base);
   await page.getByRole("link", { name: "查看更早的动态" }).click();
   const oldest = page.locator("article.post", { hasText: "第1条动态" });
-  await oldest.waitFor({ timeout: 5_000 });
+  await page.waitForURL(/\?cursor=/, { timeout: 20_000 });
+  await oldest.waitFor({ timeout: 20_000 });
   assert.match(page.url(), /\?cursor=/, "an older page");
   assert.equal(await page.locator("body").getAttribute("data-live"), null, "no live stream here");
 

@@ -16,6 +16,8 @@ pub const POSTS: &str = guanmo_store::feed::ENTITY;
 pub const COMMENTS: &str = guanmo_store::comments::ENTITY;
 /// Kind of record of residents' likes.
 pub const LIKES: &str = guanmo_store::comments::LIKE_ENTITY;
+/// Kind of record of the 台标 setting (what the public copies of photos carry).
+pub const WATERMARK: &str = guanmo_store::watermark::ENTITY;
 /// Kind of record of the comment settings (open or closed, mutes, the SMS provider).
 pub const COMMENT_SETTINGS: &str = guanmo_store::comments::SETTINGS_ENTITY;
 

@@ -26,7 +26,7 @@ mod watermark;
 pub use batch::{import_batch, list_folder, BatchProgress};
 pub use error::MediaError;
 pub use evidence::EvidenceMeta;
-pub use render::{derive, Derived, THUMB_SIDE, WEB_SIDE};
+pub use render::{derive, Derived, MID_SIDE, THUMB_SIDE, WEB_SIDE};
 pub use sniff::ImageFormat;
 pub use store::{Imported, MediaStore, Size, MAX_WEB_COPY_BYTES};
 pub use watermark::{

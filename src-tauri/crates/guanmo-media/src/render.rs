@@ -19,6 +19,9 @@ use turbojpeg::{Colorspace, Decompressor, PixelFormat, ScalingFactor, Subsamp};
 pub const WEB_SIDE: u32 = 1600;
 /// Long side of the thumbnail.
 pub const THUMB_SIDE: u32 = 320;
+/// Long side of the middle public copy (made on the site host from the web copy): what a
+/// phone's full-width photo needs (a 412 px wide screen at DPR 1.75–2 wants ~700–800 px).
+pub const MID_SIDE: u32 = 800;
 /// JPEG quality of both derived copies.
 const QUALITY: i32 = 80;
 /// libjpeg-turbo's advice against progressive files with thousands of tiny scans.
@@ -290,6 +293,28 @@ fn decode_other(bytes: &[u8], header: Header, limits: &Limits) -> Result<Rgb, Me
         img.into_rgb8().into_raw()
     };
     Ok(Rgb { px, w, h })
+}
+
+/// One of our own derived JPEGs (never an original: those are decoded only in the contained
+/// worker) brought down to `side` px on the long side and re-encoded from its pixels, or
+/// `None` when it is no longer than that already.
+pub(crate) fn downsize_own_jpeg(jpeg: &[u8], side: u32) -> Result<Option<Vec<u8>>, MediaError> {
+    let img = turbojpeg::decompress(jpeg, PixelFormat::RGB).map_err(corrupt)?;
+    let w = u32::try_from(img.width).map_err(corrupt)?;
+    let h = u32::try_from(img.height).map_err(corrupt)?;
+    if w.max(h) <= side {
+        return Ok(None);
+    }
+    let mut px = img.pixels;
+    if img.pitch != img.width * 3 {
+        px = px
+            .chunks_exact(img.pitch)
+            .flat_map(|row| row[..img.width * 3].iter().copied())
+            .collect();
+    }
+    let (dw, dh) = fit(w, h, side);
+    let small = resize(&Rgb { px, w, h }, dw, dh)?;
+    encode(&small).map(Some)
 }
 
 fn resize(src: &Rgb, w: u32, h: u32) -> Result<Rgb, MediaError> {

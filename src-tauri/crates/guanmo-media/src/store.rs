@@ -6,7 +6,8 @@
 //! its files; the same bytes are stored once.
 
 use crate::render::{
-    render, render_contained, start_render, Derived, Renderer, THUMB_SIDE, WEB_SIDE,
+    downsize_own_jpeg, render, render_contained, start_render, Derived, Renderer, MID_SIDE,
+    THUMB_SIDE, WEB_SIDE,
 };
 use crate::sniff::{read_header, ImageFormat};
 use crate::watermark::Watermark;
@@ -284,24 +285,50 @@ impl MediaStore {
         let source = self.path(hash, size)?;
         match watermark {
             None => Ok(source),
-            Some(w) => self.watermarked(hash, size, &source, w),
+            Some(w) => {
+                let side = if size == Size::Thumb {
+                    THUMB_SIDE
+                } else {
+                    WEB_SIDE
+                };
+                self.watermarked(hash, side, &source, w)
+            }
         }
     }
 
-    /// The watermarked copy of the derived JPEG at `source` (the derived copy of `hash` in
-    /// `size`, wherever it lies), made once per watermark digest and kept beside the store.
+    /// The ~800 px public copy of `hash` ([`MID_SIDE`] on the long side), made from its 1600 px
+    /// copy at `web` on first use and kept under `<data_dir>/public-copies/` (remakeable, so
+    /// backups leave it out): what a phone's full-width photo needs, at a third of the bytes.
+    /// A web copy no longer than that is its own middle copy. Never made from an original.
+    pub fn mid_copy(&self, hash: &str, web: &Path) -> Result<PathBuf, MediaError> {
+        let target = self
+            .public_dir(hash)?
+            .join(format!("{hash}.{MID_SIDE}.jpg"));
+        if target.is_file() {
+            return Ok(target);
+        }
+        match downsize_own_jpeg(&fs::read(web)?, MID_SIDE)? {
+            None => Ok(web.to_path_buf()),
+            Some(jpeg) => {
+                write_atomic(&target, &jpeg)?;
+                Ok(target)
+            }
+        }
+    }
+
+    /// The watermarked copy of the derived JPEG at `source` (the public copy of `hash` whose
+    /// long side is `side`: [`THUMB_SIDE`], [`MID_SIDE`] or [`WEB_SIDE`], wherever it lies),
+    /// made once per watermark digest and kept beside the store.
     pub fn watermarked(
         &self,
         hash: &str,
-        size: Size,
+        side: u32,
         source: &Path,
         watermark: &Watermark,
     ) -> Result<PathBuf, MediaError> {
-        let side = match size {
-            Size::Thumb => THUMB_SIDE,
-            Size::Web => WEB_SIDE,
-            Size::Original => return Err(MediaError::NotFound(hash.to_string())),
-        };
+        if ![THUMB_SIDE, MID_SIDE, WEB_SIDE].contains(&side) {
+            return Err(MediaError::NotFound(hash.to_string()));
+        }
         let dir = self.public_dir(hash)?;
         let prefix = format!("{hash}.{side}.w-");
         let target = dir.join(format!("{prefix}{}.jpg", watermark.digest()));

@@ -5,7 +5,7 @@
 
 use guanmo_media::{
     import_batch, list_folder, Corner, ImageFormat, Imported, Limits, Logo, MediaError, MediaStore,
-    Placement, Size, Watermark,
+    Placement, Size, Watermark, MID_SIDE, WEB_SIDE,
 };
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -1569,4 +1569,75 @@ fn a_new_setting_makes_a_new_public_copy_and_the_old_one_is_gone() {
     );
     let public: Vec<_> = files_under(&dir.path().join("public-copies"));
     assert_eq!(public, vec![new]);
+}
+
+#[test]
+fn the_middle_copy_is_800_px_from_the_web_copy_kept_out_of_objects_and_watermarkable() {
+    let (dir, store) = store();
+    let bytes = with_segment(&jpeg(3000, 2000), 0xE1, &exif_payload(1, true, None));
+    let hash = store
+        .import_bytes("wide.jpg", &bytes, &Limits::default())
+        .unwrap()
+        .hash;
+    let objects_before = files_under(&dir.path().join("objects"));
+    let web = store.path(&hash, Size::Web).unwrap();
+    let mid = store.mid_copy(&hash, &web).unwrap();
+    assert!(mid.starts_with(dir.path().join("public-copies")), "{mid:?}");
+    let jpeg_bytes = std::fs::read(&mid).unwrap();
+    let img = decode_rgb(&jpeg_bytes);
+    // 1600 × 1067 brought down: 533.5 rounds up (from the original it would be 533).
+    assert_eq!((img.width, img.height), (MID_SIDE as usize, 534));
+    // The web copy's picture, smaller: the same colours at the same places.
+    let big = decode_rgb(&std::fs::read(&web).unwrap());
+    for (fx, fy) in [(1, 1), (3, 1), (1, 3), (3, 3)] {
+        let (x, y) = (img.width * fx / 4, img.height * fy / 4);
+        let (bx, by) = (big.width * fx / 4, big.height * fy / 4);
+        let small = mean_rgb(&img, (x - 4, y - 4, x + 4, y + 4));
+        let large = mean_rgb(&big, (bx - 8, by - 8, bx + 8, by + 8));
+        assert!(
+            close(small, large, 12),
+            "at {fx}/4,{fy}/4: {small:?} vs {large:?}"
+        );
+    }
+    // Fewer bytes, no metadata, and made once.
+    assert!(jpeg_bytes.len() < std::fs::read(&web).unwrap().len());
+    assert!(app_segments(&jpeg_bytes).iter().all(|m| *m == 0xE0));
+    let modified = std::fs::metadata(&mid).unwrap().modified().unwrap();
+    assert_eq!(store.mid_copy(&hash, &web).unwrap(), mid);
+    assert_eq!(
+        std::fs::metadata(&mid).unwrap().modified().unwrap(),
+        modified
+    );
+    assert_eq!(files_under(&dir.path().join("objects")), objects_before);
+
+    // With 台标: a watermarked copy of the middle copy, under its own name.
+    let wm = Watermark::new(
+        logo(100, 50, [255, 0, 255, 255]),
+        placement(Corner::BottomRight, 20, 100, 2),
+    );
+    let marked_path = store.watermarked(&hash, MID_SIDE, &mid, &wm).unwrap();
+    assert_ne!(marked_path, mid);
+    assert_ne!(
+        marked_path,
+        store.watermarked(&hash, WEB_SIDE, &web, &wm).unwrap()
+    );
+    let marked = decode_rgb(&std::fs::read(&marked_path).unwrap());
+    let (w, h) = (marked.width, marked.height);
+    let (lw, m) = ((w * 20 + 50) / 100, (w * 2 + 50) / 100);
+    let lh = lw.div_ceil(2);
+    let corner = mean_rgb(
+        &marked,
+        (w - m - lw + 3, h - m - lh + 3, w - m - 3, h - m - 3),
+    );
+    assert!(close(corner, [255, 0, 255], 12), "{corner:?}");
+    // Only the three public sizes have watermarked copies.
+    assert!(store.watermarked(&hash, 1000, &mid, &wm).is_err());
+
+    // A web copy no longer than 800 px is its own middle copy.
+    let small = store
+        .import_bytes("small.jpg", &jpeg(640, 480), &Limits::default())
+        .unwrap()
+        .hash;
+    let small_web = store.path(&small, Size::Web).unwrap();
+    assert_eq!(store.mid_copy(&small, &small_web).unwrap(), small_web);
 }

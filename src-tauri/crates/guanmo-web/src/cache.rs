@@ -185,14 +185,18 @@ pub(crate) struct FeedCache {
 }
 
 impl FeedCache {
-    /// A cache invalidated by every commit that touches posts.
+    /// A cache invalidated by every commit that touches posts or the 台标 setting (the page's
+    /// photo links name its digest).
     pub(crate) fn watching(ctx: &Ctx) -> Arc<FeedCache> {
         let cache = Arc::new(FeedCache::default());
         let weak = Arc::downgrade(&cache);
         changes::on_commit(
             ctx,
             Arc::new(move |c: &Committed| {
-                if c.entities.iter().any(|e| e == changes::POSTS) {
+                if c.entities
+                    .iter()
+                    .any(|e| e == changes::POSTS || e == changes::WATERMARK)
+                {
                     if let Some(cache) = weak.upgrade() {
                         cache.generation.fetch_add(1, Ordering::AcqRel);
                     }

@@ -77,20 +77,19 @@ pub fn export_static(state: &WebState, dir: &Path) -> Result<ExportReport, WebEr
         .flat_map(|p| p.photos.iter().map(String::as_str))
         .collect();
     for hash in hashes {
-        for side in [320u32, 1600] {
+        for side in [
+            guanmo_media::THUMB_SIDE,
+            guanmo_media::MID_SIDE,
+            guanmo_media::WEB_SIDE,
+        ] {
             let name = format!("{hash}/{side}.jpg");
-            let size = if side == 320 {
-                guanmo_media::Size::Thumb
-            } else {
-                guanmo_media::Size::Web
-            };
             // The copy residents see: with 台标 on, the watermarked one.
             let public = state
                 .media
                 .derived_path(hash, side)
                 .filter(|src| src.is_file())
                 .map(|src| {
-                    guanmo_api::photos::watermark::public_copy(&state.ctx, hash, size, &src)
+                    guanmo_api::photos::watermark::public_copy(&state.ctx, hash, side, &src)
                 });
             match public {
                 Some(Ok((src, _))) => {

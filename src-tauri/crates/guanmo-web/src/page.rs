@@ -169,6 +169,7 @@ fn post_markup(
     let n = p.photos.len();
     let stop_link = site.and_then(|m| m.stop_link(base, &p.id));
     let size = |h: &str| site.and_then(|m| m.sizes.get(h).copied());
+    let w = site.and_then(|m| m.view.watermark.as_deref());
     html! {
         article.post.pinned[p.pinned] id={ "p-" (p.id) } data-published=(p.published_at) {
             header.meta {
@@ -183,7 +184,7 @@ fn post_markup(
             @if n > 0 {
                 div class={ "photos n" (n) } {
                     @for (i, hash) in p.photos.iter().enumerate() {
-                        (page_meta::photo(base, hash, i, n, size(hash), first))
+                        (page_meta::photo(base, w, hash, i, n, size(hash), first))
                     }
                 }
             }
@@ -277,6 +278,8 @@ fn render_page(
         .filter(|_| !o.paged);
     let first = |p: &PublicPost| first_photos.is_some_and(|f| f.id == p.id);
     let size = |h: &str| site.and_then(|m| m.sizes.get(h).copied());
+    // The 台标 digest the photo links name (the live script's new photos too).
+    let watermark = site.and_then(|m| m.view.watermark.as_deref());
     let more_href = |c: &str| match site.and_then(|m| m.filter) {
         Some(s) => format!("{home}?stop={}&cursor={c}", s.position),
         None => format!("{home}?cursor={c}"),
@@ -292,13 +295,13 @@ fn render_page(
                 meta name="description" content=(description);
                 @if let Some(m) = site { (page_meta::head(o.title, &title, &description, m)) }
                 @if let Some(p) = first_photos {
-                    (page_meta::preload(o.base, &p.photos[0], p.photos.len(), size(&p.photos[0])))
+                    (page_meta::preload(o.base, watermark, &p.photos[0], p.photos.len(), size(&p.photos[0])))
                 }
                 link rel="stylesheet" href={ (o.base) "static/feed.css?v=" (format!("{CSS_VERSION:x}")) };
             }
             body data-live=[o.live.then_some("1")] data-poll=(o.poll_seconds) data-seq=(o.seq)
                 data-more=[o.next_cursor.map(|_| "1")] data-comments=[comments.then_some("1")]
-                data-stop=[site.and_then(|m| m.filter).map(|s| s.position)] {
+                data-stop=[site.and_then(|m| m.filter).map(|s| s.position)] data-w=[watermark] {
                 header.top {
                     h1 { (o.title) }
                     p.sub {
@@ -393,7 +396,7 @@ mod tests {
         let head = &html[..html.find("</head>").unwrap()];
         assert_eq!(head.matches(r#"rel="preload""#).count(), 1, "{head}");
         assert!(
-            head.contains(&format!(r#"href="/media/{a}/1600.jpg""#)),
+            head.contains(&format!(r#"href="/media/{a}/800.jpg""#)),
             "{head}"
         );
         // The preload comes before the stylesheet, so the photo is asked for at once.

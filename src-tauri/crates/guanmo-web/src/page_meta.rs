@@ -9,10 +9,9 @@ use guanmo_api::feed_stops::PublicStop;
 use maud::{html, Markup};
 use std::collections::HashMap;
 
-/// The web copies a photo has (see `guanmo_media::render`): long side 320 and 1600 px, or
-/// the original's when smaller.
-const THUMB_SIDE: u32 = 320;
-const WEB_SIDE: u32 = 1600;
+/// The public copies a photo has (see `guanmo_media::render` and `MediaStore::mid_copy`):
+/// long side 320, 800 and 1600 px, or the original's when smaller.
+use guanmo_media::{MID_SIDE, THUMB_SIDE, WEB_SIDE};
 /// The feed column's widest content (720 px less the post's padding).
 const COLUMN: u32 = 688;
 
@@ -30,6 +29,15 @@ pub(crate) struct SiteMeta<'a> {
     pub image: Option<&'a str>,
     /// Known photo sizes (width, height), by hash.
     pub sizes: &'a HashMap<String, (u32, u32)>,
+}
+
+/// The address of a public copy of `hash` with long side `side`; with 台标 on it names the
+/// setting's digest (`?w=`), so a copy cached before the setting changed is never reused.
+pub(crate) fn media_url(base: &str, hash: &str, side: u32, w: Option<&str>) -> String {
+    match w {
+        Some(d) => format!("{base}media/{hash}/{side}.jpg?w={d}"),
+        None => format!("{base}media/{hash}/{side}.jpg"),
+    }
 }
 
 impl SiteMeta<'_> {
@@ -87,7 +95,7 @@ pub(crate) fn head(site_title: &str, page_title: &str, desc: &str, m: &SiteMeta)
     let url = m.url();
     let (image, card) = match m.image {
         Some(h) => (
-            format!("{}media/{h}/1600.jpg", m.origin),
+            media_url(m.origin, h, WEB_SIDE, m.view.watermark.as_deref()),
             "summary_large_image",
         ),
         None => (format!("{}static/icon-256.png", m.origin), "summary"),
@@ -200,22 +208,37 @@ struct Sources {
     web: String,
 }
 
-fn sources(base: &str, hash: &str, n: usize, size: Option<(u32, u32)>) -> Sources {
+fn sources(base: &str, w: Option<&str>, hash: &str, n: usize, size: Option<(u32, u32)>) -> Sources {
     // Unknown size (a photo record not on this device): a 4:3 guess, corrected on load.
     let size = size.unwrap_or((4000, 3000));
-    let (tw, th) = fit(size, THUMB_SIDE);
-    let (ww, wh) = fit(size, WEB_SIDE);
-    let thumb = format!("{base}media/{hash}/320.jpg");
-    let web = format!("{base}media/{hash}/1600.jpg");
+    let thumb = (media_url(base, hash, THUMB_SIDE, w), fit(size, THUMB_SIDE));
+    let mid = (media_url(base, hash, MID_SIDE, w), fit(size, MID_SIDE));
+    let web = (media_url(base, hash, WEB_SIDE, w), fit(size, WEB_SIDE));
+    // The distinct copies, smallest first (a small photo's copies are one and the same).
+    let mut copies = vec![&thumb];
+    for c in [&mid, &web] {
+        if c.1 .0 > copies[copies.len() - 1].1 .0 {
+            copies.push(c);
+        }
+    }
     let single = n == 1;
-    let srcset = (single && ww > tw).then(|| format!("{thumb} {tw}w, {web} {ww}w"));
+    let srcset = (single && copies.len() > 1).then(|| {
+        copies
+            .iter()
+            .map(|(url, (cw, _))| format!("{url} {cw}w"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     let sizes = srcset
         .as_ref()
         .map(|_| format!("(min-width: 720px) {COLUMN}px, calc(100vw - 32px)"));
-    let (src, width, height) = if single {
-        (web.clone(), ww, wh)
+    // A single photo's `src` (for a browser without `srcset`) is the copy a phone needs: the
+    // middle one when there is one.
+    let (src, (width, height)) = if single {
+        let (url, wh) = copies.get(1).copied().unwrap_or(&thumb);
+        (url.clone(), *wh)
     } else {
-        (thumb, tw, th)
+        (thumb.0.clone(), thumb.1)
     };
     Sources {
         src,
@@ -223,7 +246,7 @@ fn sources(base: &str, hash: &str, n: usize, size: Option<(u32, u32)>) -> Source
         sizes,
         width,
         height,
-        web,
+        web: web.0,
     }
 }
 
@@ -232,16 +255,18 @@ fn sources(base: &str, hash: &str, n: usize, size: Option<(u32, u32)>) -> Source
 /// real widths and the slot's width, so the phone loads the smallest copy that is sharp on its
 /// screen. A grid cell (a square crop, a third or half of the column) shows the thumbnail, as
 /// a 320 px copy is what such a cell needs; tapping opens the 1600 px copy. The first post's
-/// photos load at once (they are what residents see first); the rest when scrolled near.
+/// photos load at once (they are what residents see first); the rest when scrolled near. `w`
+/// is the 台标 digest the links name (see [`media_url`]).
 pub(crate) fn photo(
     base: &str,
+    w: Option<&str>,
     hash: &str,
     i: usize,
     n: usize,
     size: Option<(u32, u32)>,
     first: bool,
 ) -> Markup {
-    let s = sources(base, hash, n, size);
+    let s = sources(base, w, hash, n, size);
     html! {
         a href=(s.web) {
             img src=(s.src) srcset=[s.srcset] sizes=[s.sizes]
@@ -256,8 +281,14 @@ pub(crate) fn photo(
 /// The head's `<link rel="preload">` of the photo residents see first (the first photo of the
 /// first post with photos, `n` photos in that post), offering the copies its `<img>` offers,
 /// so the phone asks for that copy with the stylesheet instead of after it.
-pub(crate) fn preload(base: &str, hash: &str, n: usize, size: Option<(u32, u32)>) -> Markup {
-    let s = sources(base, hash, n, size);
+pub(crate) fn preload(
+    base: &str,
+    w: Option<&str>,
+    hash: &str,
+    n: usize,
+    size: Option<(u32, u32)>,
+) -> Markup {
+    let s = sources(base, w, hash, n, size);
     html! {
         link rel="preload" as="image" href=(s.src) imagesrcset=[s.srcset]
             imagesizes=[s.sizes] fetchpriority="high";
@@ -384,19 +415,23 @@ mod tests {
     }
 
     #[test]
-    fn photos_carry_their_size_and_both_copies_with_their_real_widths() {
-        let one = photo("/", "h", 0, 1, Some((3000, 4000)), true).into_string();
+    fn photos_carry_their_size_and_the_three_copies_with_their_real_widths() {
+        let one = photo("/", None, "h", 0, 1, Some((3000, 4000)), true).into_string();
         assert!(
-            one.contains(r#"srcset="/media/h/320.jpg 240w, /media/h/1600.jpg 1200w""#),
+            one.contains(
+                r#"srcset="/media/h/320.jpg 240w, /media/h/800.jpg 600w, /media/h/1600.jpg 1200w""#
+            ),
             "{one}"
         );
-        assert!(one.contains(r#"width="1200" height="1600""#), "{one}");
+        // Without srcset a browser gets the copy a phone needs.
+        assert!(one.contains(r#"src="/media/h/800.jpg""#), "{one}");
+        assert!(one.contains(r#"width="600" height="800""#), "{one}");
         assert!(
             one.contains(r#"loading="eager" fetchpriority="high" decoding="async""#),
             "{one}"
         );
         assert!(one.contains(r#"sizes="(min-width: 720px) 688px, calc(100vw - 32px)""#));
-        let grid = photo("/", "h", 1, 3, Some((4000, 3000)), false).into_string();
+        let grid = photo("/", None, "h", 1, 3, Some((4000, 3000)), false).into_string();
         assert!(grid.contains(r#"src="/media/h/320.jpg""#), "{grid}");
         assert!(
             !grid.contains("srcset"),
@@ -407,9 +442,15 @@ mod tests {
         assert!(grid.contains(r#"decoding="async""#), "{grid}");
         assert!(grid.contains(r#"<a href="/media/h/1600.jpg">"#), "{grid}");
         // A single photo smaller than 320 px has one copy.
-        let small = photo("/", "h", 0, 1, Some((300, 200)), false).into_string();
+        let small = photo("/", None, "h", 0, 1, Some((300, 200)), false).into_string();
         assert!(!small.contains("srcset"), "{small}");
         assert!(small.contains(r#"width="300" height="200""#), "{small}");
+        // One of 700 px: its 800 and 1600 px copies are the same, offered once.
+        let mid = photo("/", None, "h", 0, 1, Some((700, 500)), false).into_string();
+        assert!(
+            mid.contains(r#"srcset="/media/h/320.jpg 320w, /media/h/800.jpg 700w""#),
+            "{mid}"
+        );
         assert_eq!(fit((4000, 3000), 1600), (1600, 1200));
         assert_eq!(fit((1601, 1), 1600), (1600, 1));
     }
@@ -423,23 +464,41 @@ mod tests {
     #[test]
     fn the_first_photos_preload_asks_for_the_copy_its_img_will_use() {
         let size = Some((2000, 1500));
-        let img = photo("/", "h", 0, 1, size, true).into_string();
-        let link = preload("/", "h", 1, size).into_string();
+        let img = photo("/", None, "h", 0, 1, size, true).into_string();
+        let link = preload("/", None, "h", 1, size).into_string();
         assert_eq!(
             link,
-            r#"<link rel="preload" as="image" href="/media/h/1600.jpg" imagesrcset="/media/h/320.jpg 320w, /media/h/1600.jpg 1600w" imagesizes="(min-width: 720px) 688px, calc(100vw - 32px)" fetchpriority="high">"#
+            r#"<link rel="preload" as="image" href="/media/h/800.jpg" imagesrcset="/media/h/320.jpg 320w, /media/h/800.jpg 800w, /media/h/1600.jpg 1600w" imagesizes="(min-width: 720px) 688px, calc(100vw - 32px)" fetchpriority="high">"#
         );
         // The phone picks the same copy for both only when they offer the same choice.
         assert_eq!(attr(&link, "imagesrcset"), attr(&img, "srcset"));
         assert_eq!(attr(&link, "imagesizes"), attr(&img, "sizes"));
         assert_eq!(attr(&link, "href"), attr(&img, "src"));
         // A grid's first cell shows its thumbnail, and that alone is preloaded.
-        let cell = photo("/", "h", 0, 3, size, true).into_string();
-        let link = preload("/", "h", 3, size).into_string();
+        let cell = photo("/", None, "h", 0, 3, size, true).into_string();
+        let link = preload("/", None, "h", 3, size).into_string();
         assert_eq!(
             link,
             r#"<link rel="preload" as="image" href="/media/h/320.jpg" fetchpriority="high">"#
         );
         assert_eq!(attr(&link, "href"), attr(&cell, "src"));
+    }
+
+    #[test]
+    fn with_taibiao_on_every_photo_link_names_its_digest() {
+        let size = Some((2000, 1500));
+        let img = photo("/", Some("ab12"), "h", 0, 1, size, true).into_string();
+        assert!(
+            img.contains(r#"<a href="/media/h/1600.jpg?w=ab12">"#),
+            "{img}"
+        );
+        assert!(img.contains(r#"src="/media/h/800.jpg?w=ab12""#), "{img}");
+        assert!(
+            img.contains(r#"srcset="/media/h/320.jpg?w=ab12 320w, /media/h/800.jpg?w=ab12 800w, /media/h/1600.jpg?w=ab12 1600w""#),
+            "{img}"
+        );
+        let link = preload("/", Some("ab12"), "h", 1, size).into_string();
+        assert_eq!(attr(&link, "href"), attr(&img, "src"));
+        assert_eq!(attr(&link, "imagesrcset"), attr(&img, "srcset"));
     }
 }

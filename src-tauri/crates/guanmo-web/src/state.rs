@@ -24,21 +24,31 @@ use tokio::sync::{broadcast, watch};
 
 /// Where the web copies of photos are. The photo crate implements it; tests use a folder.
 pub trait MediaSource: Send + Sync {
-    /// Path of the derived JPEG of `hash` whose long side is `long_side` (320 or 1600), if it
-    /// exists. Never the original.
+    /// Path of the public JPEG of `hash` whose long side is `long_side` (320, 800 or 1600), if
+    /// it exists (or can be made now: the 800 px copy is made from the 1600 px one on first
+    /// use). Never the original. May touch the disk: call it off the async threads.
     fn derived_path(&self, hash: &str, long_side: u32) -> Option<PathBuf>;
 }
 
 /// The photo store serves its own web copies (the app and `guanmo serve` alike): the 320 px
-/// thumbnail and the 1600 px view, never the original.
+/// thumbnail, the 1600 px view and the ~800 px middle copy made from it, never the original.
 impl MediaSource for guanmo_media::MediaStore {
     fn derived_path(&self, hash: &str, long_side: u32) -> Option<PathBuf> {
-        let size = match long_side {
-            320 => guanmo_media::Size::Thumb,
-            1600 => guanmo_media::Size::Web,
-            _ => return None,
-        };
-        self.path(hash, size).ok()
+        match long_side {
+            guanmo_media::THUMB_SIDE => self.path(hash, guanmo_media::Size::Thumb).ok(),
+            guanmo_media::WEB_SIDE => self.path(hash, guanmo_media::Size::Web).ok(),
+            guanmo_media::MID_SIDE => {
+                let web = self.path(hash, guanmo_media::Size::Web).ok()?;
+                match self.mid_copy(hash, &web) {
+                    Ok(mid) => Some(mid),
+                    Err(e) => {
+                        tracing::warn!(%hash, error = %e, "the 800 px copy could not be made");
+                        None
+                    }
+                }
+            }
+            _ => None,
+        }
     }
 }
 
@@ -303,7 +313,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_photo_store_serves_its_two_web_copies_and_never_the_original() {
+    fn the_photo_store_serves_its_three_public_copies_and_never_the_original() {
         let dir = tempfile::tempdir().unwrap();
         let media = guanmo_media::MediaStore::new(dir.path()).unwrap();
         let img = image::RgbImage::from_fn(2000, 1000, |x, y| image::Rgb([x as u8, y as u8, 7]));
@@ -332,6 +342,12 @@ mod tests {
             );
             assert!(p.exists(), "{side}");
         }
+        // The middle copy: made from the 1600 px one, 800 × 400, outside the store's objects.
+        let mid = source.derived_path(&got.hash, 800).unwrap();
+        assert!(mid.starts_with(dir.path().join("public-copies")), "{mid:?}");
+        let img = turbojpeg::decompress(&std::fs::read(&mid).unwrap(), turbojpeg::PixelFormat::RGB)
+            .unwrap();
+        assert_eq!((img.width, img.height), (800, 400));
         let original = media.path(&got.hash, guanmo_media::Size::Original).unwrap();
         for side in [0, 640, 4000] {
             assert_ne!(

@@ -27,6 +27,9 @@ pub(crate) struct SiteView {
     pub(crate) post_stop: HashMap<String, String>,
     /// The 公网地址 (ends with `/`), when one is set.
     pub(crate) public_url: Option<String>,
+    /// The digest of the 台标 the public photo copies carry, when one is on: photo links name
+    /// it (`?w=`), so a phone never keeps a copy made before the setting changed.
+    pub(crate) watermark: Option<String>,
     /// A digest of what the page shows from this view (the stops, counts, current stop,
     /// public address): part of the page's cache key and ETag.
     pub(crate) tag: u64,
@@ -37,6 +40,7 @@ impl SiteView {
         stops: PublicStops,
         post_stop: HashMap<String, String>,
         public_url: Option<String>,
+        watermark: Option<String>,
     ) -> Self {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         stops.live.hash(&mut h);
@@ -45,10 +49,12 @@ impl SiteView {
             (s.position, &s.name, &s.code, s.posts).hash(&mut h);
         }
         public_url.hash(&mut h);
+        watermark.hash(&mut h);
         SiteView {
             stops,
             post_stop,
             public_url,
+            watermark,
             tag: h.finish(),
         }
     }
@@ -100,7 +106,8 @@ pub(crate) async fn site_view(state: &WebState) -> Result<Arc<SiteView>, HttpErr
         let stops = feed_stops::public_stops(&ctx).map_err(Plain)?;
         let post_stop = feed_stops::stops_of_public_posts(&ctx).map_err(Plain)?;
         let public_url = guanmo_api::site::public_site_url(&ctx).map_err(Plain)?;
-        Ok::<_, Plain>(SiteView::new(stops, post_stop, public_url))
+        let watermark = guanmo_api::photos::watermark::public_digest(&ctx).map_err(Plain)?;
+        Ok::<_, Plain>(SiteView::new(stops, post_stop, public_url, watermark))
     })
     .await?;
     let view = Arc::new(view);
@@ -138,7 +145,7 @@ pub(crate) fn origin(
 /// A view of `stops` alone, for the page's tests.
 #[cfg(test)]
 pub(crate) fn tests_view(stops: PublicStops) -> SiteView {
-    SiteView::new(stops, HashMap::new(), None)
+    SiteView::new(stops, HashMap::new(), None, None)
 }
 
 #[cfg(test)]
@@ -161,6 +168,7 @@ mod tests {
             },
             HashMap::from([("p1".to_string(), "t8".to_string())]),
             public_url.map(str::to_string),
+            None,
         )
     }
 
@@ -195,8 +203,11 @@ mod tests {
         assert_eq!(v.find("8").unwrap().name, "荫田镇");
         let mut moved = view(None).stops;
         moved.current = Some(9);
-        assert_ne!(SiteView::new(moved, HashMap::new(), None).tag, v.tag);
+        assert_ne!(SiteView::new(moved, HashMap::new(), None, None).tag, v.tag);
         assert_eq!(view(None).tag, v.tag, "the same view, the same tag");
         assert_ne!(view(Some("https://live.example.cn/")).tag, v.tag);
+        // A new 台标 changes the photo links, so the page's tag too.
+        let marked = SiteView::new(view(None).stops, HashMap::new(), None, Some("ab12".into()));
+        assert_ne!(marked.tag, v.tag);
     }
 }

@@ -20,7 +20,12 @@
     return e;
   }
 
-  function media(hash, size) { return '/media/' + hash + '/' + size + '.jpg'; }
+  /* with 台标 on, photo links name the setting's digest (a copy cached before it changed is
+     never reused) */
+  var mark = body.getAttribute('data-w');
+  function media(hash, size) {
+    return '/media/' + hash + '/' + size + '.jpg' + (mark ? '?w=' + encodeURIComponent(mark) : '');
+  }
 
   function render(p) {
     var a = el('article', 'post' + (p.pinned ? ' pinned' : ''));
@@ -40,7 +45,16 @@
         var link = el('a');
         link.href = media(p.photos[j], 1600);
         var img = el('img');
-        img.src = media(p.photos[j], p.photos.length === 1 ? 1600 : 320);
+        if (p.photos.length === 1) {
+          /* the widths by the long side (the feed does not carry sizes): the phone picks the
+             smallest copy that is sharp on its screen, as on the server's page */
+          img.src = media(p.photos[j], 800);
+          img.srcset = media(p.photos[j], 320) + ' 320w, ' + media(p.photos[j], 800) + ' 800w, ' +
+            media(p.photos[j], 1600) + ' 1600w';
+          img.sizes = '(min-width: 720px) 688px, calc(100vw - 32px)';
+        } else {
+          img.src = media(p.photos[j], 320);
+        }
         img.alt = '现场图片 ' + (j + 1);
         img.loading = 'lazy';
         img.decoding = 'async';

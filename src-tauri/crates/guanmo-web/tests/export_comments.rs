@@ -79,7 +79,7 @@ impl Site {
 
     fn photo(&self, c: char) -> String {
         let hash: String = std::iter::repeat_n(c, 64).collect();
-        for side in [320, 1600] {
+        for side in [320, 800, 1600] {
             std::fs::write(
                 self.media.join(format!("{hash}.{side}.jpg")),
                 format!("jpeg {side}"),

@@ -69,7 +69,7 @@ impl Site {
 
     fn photo(&self, c: char) -> String {
         let hash: String = std::iter::repeat_n(c, 64).collect();
-        for side in [320, 1600] {
+        for side in [320, 800, 1600] {
             std::fs::write(
                 self.media.join(format!("{hash}.{side}.jpg")),
                 format!("jpeg {side}"),
@@ -169,7 +169,9 @@ async fn the_page_shows_the_pinned_post_first_then_the_newest_in_beijing_time() 
     );
     assert!(html.contains("【第6站·水口山镇】"));
     assert!(html.contains("<p>村集体经济发展亮眼。</p>"), "paragraphs");
-    assert!(html.contains(&format!(r#"src="/media/{photo}/1600.jpg""#)));
+    // A single photo: the copy a phone needs, with the others to choose from.
+    assert!(html.contains(&format!(r#"src="/media/{photo}/800.jpg""#)));
+    assert!(html.contains(&format!(r#"<a href="/media/{photo}/1600.jpg">"#)));
     assert!(html.contains("记者 李明 摄"));
     assert!(html.contains("/static/live.js?v="));
     assert!(
@@ -509,7 +511,7 @@ async fn until_its_1600_px_copy_arrives_a_photo_opens_as_its_thumbnail_never_cac
     // With neither, nothing.
     let bare = site.photo('b');
     site.post("无图可显示", vec![bare.clone()]);
-    for side in [320, 1600] {
+    for side in [320, 800, 1600] {
         std::fs::remove_file(site.media.join(format!("{bare}.{side}.jpg"))).unwrap();
     }
     let r = get(&router, &format!("/media/{bare}/1600.jpg")).await;
@@ -532,7 +534,7 @@ async fn media_serves_only_the_web_copies_of_published_photos() {
     )
     .unwrap();
     let router = site.router();
-    for size in ["320", "1600"] {
+    for size in ["320", "800", "1600"] {
         let r = get(&router, &format!("/media/{photo}/{size}.jpg")).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(header_of(&r, "content-type"), "image/jpeg");
@@ -546,7 +548,7 @@ async fn media_serves_only_the_web_copies_of_published_photos() {
     for uri in [
         format!("/media/{photo}/original.jpg"),
         format!("/media/{photo}/{photo}"),
-        format!("/media/{photo}/800.jpg"),
+        format!("/media/{photo}/640.jpg"),
         format!("/media/{upper}/320.jpg"),
         "/media/..%2F..%2Fdata%2Fguanmo.sqlite3/320.jpg".to_string(),
         "/media/../data/320.jpg".to_string(),
@@ -572,7 +574,7 @@ async fn the_static_export_writes_a_folder_any_server_can_serve() {
     let out = tempfile::tempdir().unwrap();
     let report = export_static(&site.state, out.path()).unwrap();
     assert_eq!(report.posts, 1);
-    assert_eq!(report.media_files, 2);
+    assert_eq!(report.media_files, 3);
     assert!(report.missing_media.is_empty());
     let html = std::fs::read_to_string(out.path().join("index.html")).unwrap();
     assert!(html.contains("导出的一条") && !html.contains("撤回的一条"));
@@ -581,14 +583,14 @@ async fn the_static_export_writes_a_folder_any_server_can_serve() {
         "a static copy has no live script"
     );
     assert!(
-        html.contains(&format!(r#"src="media/{photo}/1600.jpg""#)),
+        html.contains(&format!(r#"src="media/{photo}/800.jpg""#)),
         "relative links"
     );
     assert!(html.contains(r#"href="static/feed.css"#));
     let json = std::fs::read_to_string(out.path().join("api/feed.json")).unwrap();
     let f: PublicFeed = serde_json::from_str(&json).unwrap();
     assert_eq!(f.posts.len(), 1);
-    for side in ["320", "1600"] {
+    for side in ["320", "800", "1600"] {
         assert!(out
             .path()
             .join(format!("media/{photo}/{side}.jpg"))

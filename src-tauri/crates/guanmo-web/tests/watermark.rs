@@ -38,8 +38,8 @@ struct Site {
 fn site() -> Site {
     let dir = tempfile::tempdir().unwrap();
     let ctx = Ctx::open(&dir.path().join("data"), Arc::new(SystemClock)).unwrap();
-    let photo = image::RgbImage::from_fn(800, 600, |x, y| {
-        image::Rgb([(x / 4) as u8, (y / 3) as u8, 60])
+    let photo = image::RgbImage::from_fn(1200, 900, |x, y| {
+        image::Rgb([(x / 6) as u8, (y / 4) as u8, 60])
     });
     let imported = ctx
         .media()
@@ -107,16 +107,28 @@ fn logo(dir: &Path, rgba: [u8; 4]) -> std::path::PathBuf {
     path
 }
 
+/// The public copies' long sides, as their file names say.
+const SIDES: [&str; 3] = ["320", "800", "1600"];
+
+/// The photo's plain public copies (320, 800 and 1600 px), as served while 台标 is off.
+fn plain_copies(s: &Site) -> Vec<Vec<u8>> {
+    let media = s.ctx.media();
+    let web = media.path(&s.photo, Size::Web).unwrap();
+    let mid = media.mid_copy(&s.photo, &web).unwrap();
+    assert_ne!(mid, web, "a 1200 px photo has its own 800 px copy");
+    [media.path(&s.photo, Size::Thumb).unwrap(), mid, web]
+        .iter()
+        .map(|p| std::fs::read(p).unwrap())
+        .collect()
+}
+
 #[tokio::test]
 async fn the_site_serves_the_current_watermarked_copy_and_never_a_stale_one() {
     let s = site();
     let original = std::fs::read(s.ctx.media().path(&s.photo, Size::Original).unwrap()).unwrap();
-    let plain: Vec<Vec<u8>> = [Size::Thumb, Size::Web]
-        .iter()
-        .map(|size| std::fs::read(s.ctx.media().path(&s.photo, *size).unwrap()).unwrap())
-        .collect();
-    // 台标 off: the plain derived copies, cached for good (as before).
-    for (side, plain) in ["320", "1600"].iter().zip(&plain) {
+    let plain = plain_copies(&s);
+    // 台标 off: the plain copies, cached for good (as before).
+    for (side, plain) in SIDES.iter().zip(&plain) {
         let r = get(&s.router, &format!("/media/{}/{side}.jpg", s.photo), None).await;
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(header_of(&r, "cache-control"), FOREVER);
@@ -126,7 +138,7 @@ async fn the_site_serves_the_current_watermarked_copy_and_never_a_stale_one() {
     let on = watermark::set_watermark_logo(&s.ctx, &logo(s.dir.path(), [255, 0, 0, 255])).unwrap();
     let first_digest = on.digest.clone().unwrap();
     let mut first = Vec::new();
-    for (side, plain) in ["320", "1600"].iter().zip(&plain) {
+    for (side, plain) in SIDES.iter().zip(&plain) {
         let uri = format!("/media/{}/{side}.jpg", s.photo);
         // A link that does not name the digest: served, but revalidated.
         let r = get(&s.router, &uri, None).await;
@@ -159,7 +171,7 @@ async fn the_site_serves_the_current_watermarked_copy_and_never_a_stale_one() {
     .unwrap();
     let second_digest = moved.digest.unwrap();
     assert_ne!(second_digest, first_digest);
-    for (side, old) in ["320", "1600"].iter().zip(&first) {
+    for (side, old) in SIDES.iter().zip(&first) {
         let uri = format!("/media/{}/{side}.jpg", s.photo);
         let stale_tag = format!("\"w-{first_digest}\"");
         let r = get(&s.router, &uri, Some(&stale_tag)).await;
@@ -181,7 +193,7 @@ async fn the_site_serves_the_current_watermarked_copy_and_never_a_stale_one() {
     let uri = format!("/media/{}/1600.jpg", s.photo);
     let r = get(&s.router, &format!("{uri}?w={second_digest}"), None).await;
     assert_eq!(header_of(&r, "cache-control"), "no-cache");
-    assert_eq!(body(r).await, plain[1]);
+    assert_eq!(body(r).await, plain[2]);
     assert_eq!(
         std::fs::read(s.ctx.media().path(&s.photo, Size::Original).unwrap()).unwrap(),
         original,
@@ -197,9 +209,10 @@ async fn the_static_export_carries_the_watermarked_copies() {
     watermark::set_watermark_logo(&s.ctx, &logo(s.dir.path(), [255, 0, 0, 255])).unwrap();
     let out = s.dir.path().join("export");
     let report = guanmo_web::export_static(&s.state, &out).unwrap();
-    assert_eq!(report.media_files, 2);
+    assert_eq!(report.media_files, 3);
     assert!(report.missing_media.is_empty());
-    for side in ["320", "1600"] {
+    let plain = plain_copies(&s);
+    for (side, plain) in SIDES.iter().zip(&plain) {
         let exported =
             std::fs::read(out.join("media").join(&s.photo).join(format!("{side}.jpg"))).unwrap();
         let served =
@@ -208,12 +221,80 @@ async fn the_static_export_carries_the_watermarked_copies() {
             exported, served,
             "{side}: the export has what phones are served"
         );
-        let size = if side == "320" {
-            Size::Thumb
-        } else {
-            Size::Web
-        };
-        let plain = std::fs::read(s.ctx.media().path(&s.photo, size).unwrap()).unwrap();
-        assert_ne!(exported, plain, "{side}: with the 台标");
+        assert_ne!(&exported, plain, "{side}: with the 台标");
     }
+}
+
+/// The `src` of the page's first photo.
+fn first_src(html: &str) -> String {
+    let at = html.find("<img ").unwrap();
+    let start = html[at..].find(" src=\"").unwrap() + at + 6;
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn the_pages_photo_links_name_the_current_digest_so_phones_never_keep_a_stale_copy() {
+    let s = site();
+    let page = |s: &Site| {
+        let router = s.router.clone();
+        async move { String::from_utf8(body(get(&router, "/", None).await).await).unwrap() }
+    };
+    // Off: plain, content-addressed links.
+    let html = page(&s).await;
+    assert_eq!(first_src(&html), format!("/media/{}/800.jpg", s.photo));
+    assert!(!html.contains("?w=") && !html.contains("data-w="));
+
+    // On: every photo link names the digest, and such a link is cached for good.
+    let on = watermark::set_watermark_logo(&s.ctx, &logo(s.dir.path(), [255, 0, 0, 255])).unwrap();
+    let first = on.digest.unwrap();
+    let html = page(&s).await;
+    let src = first_src(&html);
+    assert_eq!(src, format!("/media/{}/800.jpg?w={first}", s.photo));
+    assert!(
+        html.contains(&format!(r#"data-w="{first}""#)),
+        "the live script's links too"
+    );
+    assert!(html.contains(&format!(
+        r#"<a href="/media/{}/1600.jpg?w={first}">"#,
+        s.photo
+    )));
+    assert!(
+        html.contains(&format!(
+            r#"<meta property="og:image" content="http://localhost:8080/media/{}/1600.jpg?w={first}">"#,
+            s.photo
+        )),
+        "the link preview's photo too"
+    );
+    let r = get(&s.router, &src, None).await;
+    assert_eq!(header_of(&r, "cache-control"), FOREVER);
+    let marked = body(r).await;
+    assert_ne!(marked, plain_copies(&s)[1]);
+
+    // A new setting: the page (no longer the cached one) names the new digest at once.
+    let settings = watermark::get_watermark(&s.ctx).unwrap();
+    let moved = watermark::set_watermark_placement(
+        &s.ctx,
+        WatermarkPlacement {
+            corner: WatermarkCorner::TopLeft,
+            ..settings.placement
+        },
+    )
+    .unwrap();
+    let second = moved.digest.unwrap();
+    let src = first_src(&page(&s).await);
+    assert_eq!(src, format!("/media/{}/800.jpg?w={second}", s.photo));
+    let r = get(&s.router, &src, None).await;
+    assert_eq!(header_of(&r, "cache-control"), FOREVER);
+    assert_ne!(body(r).await, marked, "the new copy");
+
+    // Off again: plain links.
+    watermark::clear_watermark_logo(&s.ctx).unwrap();
+    assert_eq!(
+        first_src(&page(&s).await),
+        format!("/media/{}/800.jpg", s.photo)
+    );
 }

@@ -387,13 +387,14 @@ fn media_error(e: &guanmo_media::MediaError) -> ApiError {
     ApiError::new(code, format!("{}: {e}", e.code()))
 }
 
-/// The public copy residents are served for the plain derived JPEG at `source` (photo `hash`,
-/// `size` Thumb or Web): `source` itself while 台标 is off, else the watermarked copy made
-/// under the current digest (made now if it is not there yet). Returns the path and the digest.
+/// The public copy residents are served for the plain JPEG at `source` (photo `hash`, long
+/// side `side`: the 320 px thumbnail, the ~800 px middle copy or the 1600 px web copy):
+/// `source` itself while 台标 is off, else the watermarked copy made under the current digest
+/// (made now if it is not there yet). Returns the path and the digest.
 pub fn public_copy(
     ctx: &Ctx,
     hash: &str,
-    size: Size,
+    side: u32,
     source: &Path,
 ) -> ApiResult<(PathBuf, Option<String>)> {
     match current_watermark(ctx)? {
@@ -401,7 +402,7 @@ pub fn public_copy(
         Some(w) => {
             let path = ctx
                 .media()
-                .watermarked(hash, size, source, &w)
+                .watermarked(hash, side, source, &w)
                 .map_err(|e| media_error(&e))?;
             Ok((path, Some(w.digest().to_string())))
         }
@@ -418,7 +419,12 @@ pub fn public_path(ctx: &Ctx, hash: &str, size: Size) -> ApiResult<PathBuf> {
         ));
     }
     let source = ctx.media().path(hash, size).map_err(|e| media_error(&e))?;
-    Ok(public_copy(ctx, hash, size, &source)?.0)
+    let side = if size == Size::Thumb {
+        guanmo_media::THUMB_SIDE
+    } else {
+        guanmo_media::WEB_SIDE
+    };
+    Ok(public_copy(ctx, hash, side, &source)?.0)
 }
 
 #[cfg(test)]

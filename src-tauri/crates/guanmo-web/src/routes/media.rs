@@ -1,5 +1,5 @@
-//! `GET /media/{hash}/{size}`: the public copies of a published post's photos, 320 px or
-//! 1600 px on the long side. Invariant: only a photo that a public post shows is served, and
+//! `GET /media/{hash}/{size}`: the public copies of a published post's photos, 320, 800 or
+//! 1600 px on the long side (the 800 px one made from the 1600 px one on first use). Invariant: only a photo that a public post shows is served, and
 //! never its original. With 台标 on, the copy served is the watermarked one made under the
 //! current setting's digest (never one made with an older setting); a link that names that
 //! digest (`?w=<digest>`) is cached forever, any other is revalidated (`no-cache` + `ETag`), so
@@ -15,13 +15,14 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use guanmo_api::feed;
 use guanmo_api::photos::watermark;
-use guanmo_media::Size;
+use guanmo_media::{MID_SIDE, THUMB_SIDE, WEB_SIDE};
 
 /// The long side for a derived-size file name; originals have no URL at all.
 fn long_side(size: &str) -> Option<u32> {
     match size {
-        "320.jpg" => Some(320),
-        "1600.jpg" => Some(1600),
+        "320.jpg" => Some(THUMB_SIDE),
+        "800.jpg" => Some(MID_SIDE),
+        "1600.jpg" => Some(WEB_SIDE),
         _ => None,
     }
 }
@@ -42,30 +43,30 @@ pub(super) async fn media(
         return Err(HttpError::not_found());
     }
     let ctx = state.ctx.clone();
+    let media = state.media.clone();
     let h = hash.clone();
-    if !blocking(move || feed::photo_is_public(&ctx, &h).map_err(Plain)).await? {
-        return Err(HttpError::not_found());
-    }
-    // A post from a laptop on 4G goes public with its thumbnails; its 1600 px copies follow
-    // seconds later. Until one is here the thumbnail stands in, never cached.
-    let (path, cache, size) = match state.media.derived_path(&hash, side) {
-        Some(p) if side == 1600 => (p, FOREVER, Size::Web),
-        Some(p) => (p, FOREVER, Size::Thumb),
-        None if side == 1600 => (
-            state
-                .media
-                .derived_path(&hash, 320)
-                .ok_or_else(HttpError::not_found)?,
-            "no-store",
-            Size::Thumb,
-        ),
-        None => return Err(HttpError::not_found()),
-    };
-    // The copy residents see: the derived one, or (台标 on) its watermarked copy.
-    let ctx = state.ctx.clone();
-    let h = hash.clone();
-    let (path, digest) =
-        blocking(move || watermark::public_copy(&ctx, &h, size, &path).map_err(Plain)).await?;
+    // Off the async threads: the 800 px copy and a 台标 copy are made on first use.
+    let found = blocking(move || {
+        if !feed::photo_is_public(&ctx, &h).map_err(Plain)? {
+            return Ok::<_, Plain>(None);
+        }
+        // A post from a laptop on 4G goes public with its thumbnails; its 1600 px copies
+        // (which the 800 px ones are made from) follow seconds later. Until one is here the
+        // thumbnail stands in, never cached.
+        let (path, cache, served) = match media.derived_path(&h, side) {
+            Some(p) => (p, FOREVER, side),
+            None if side != THUMB_SIDE => match media.derived_path(&h, THUMB_SIDE) {
+                Some(p) => (p, "no-store", THUMB_SIDE),
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        };
+        // The copy residents see: the derived one, or (台标 on) its watermarked copy.
+        let (path, digest) = watermark::public_copy(&ctx, &h, served, &path).map_err(Plain)?;
+        Ok::<_, Plain>(Some((path, cache, digest)))
+    })
+    .await?;
+    let (path, cache, digest) = found.ok_or_else(HttpError::not_found)?;
     let mut etag = None;
     // Cached for good only when the link names what it gets now (no `w` while 台标 is off).
     let named = named_digest(query.as_deref());

@@ -1,11 +1,3 @@
-// Not yet run by `node --test tests/resident/` (the name has no .test.); by hand:
-// `node --test tests/resident/lighthouse-gate.mjs`. The stop page passes every time, but the
-// whole feed scores 0.98–0.99 in about three runs of four and 0.92–0.93 in the rest (LCP
-// ~3.2 s instead of ~2.3 s: the 1600 px first photo is painted a frame after the first
-// screen, and the photos and requests started meanwhile count against it), so even the
-// median of three fails now and then. Rename it to lighthouse.test.mjs once the page can offer
-// an ~800 px copy: with one the same page scores 0.99–1.0 (LCP ~1.2 s) run after run.
-//
 // Lighthouse 12 on the live page residents open, on the fixture's live tour with a dozen
 // photo posts and approved comments (GUANMO_FIXTURE_SHOWCASE): at least 0.95 in performance,
 // accessibility, best practices and SEO, for the whole feed and for one stop's page. Reports:
@@ -14,9 +6,10 @@
 // A score varies a few points from run to run (Lighthouse simulates a slow phone from one
 // real load, and the machine's other work shows in it), so each category is judged by its
 // median over three runs, as Lighthouse's own guidance on variability advises (two runs that
-// both pass settle it without a third). What keeps the margin thin is the first
-// photo: Lighthouse's phone (412 px wide, DPR 1.75) needs a ~665 px copy and gets the
-// 1600 px one (~250 KB, ~1.3 s on the simulated slow 4G).
+// both pass settle it without a third). What decides performance is the first photo: its
+// slot on Lighthouse's phone (412 px wide, DPR 1.75) needs a ~665 px copy, and the page
+// offers the ~800 px one (about a third of the 1600 px copy's bytes) beside the 320 and
+// 1600 px ones.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { residentSite } from "./fixture.mjs";
