@@ -13,7 +13,7 @@ test("a published post appears on an open phone page without a reload, and a ret
   const opening = await site.ask("publish 观摩会今日开幕,观摩团将走进22个乡镇(街道)。", "PUBLISHED");
   const page = await site.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
   await page.goto(site.base);
-  await page.getByText("观摩会今日开幕").waitFor({ timeout: 5_000 });
+  await page.getByText("观摩会今日开幕").waitFor({ timeout: 10_000 });
   // Mark the document: a reload would lose the mark.
   await page.evaluate(() => (window.__stillTheSamePage = true));
   // Give the page's script time to open its live connection before publishing.
@@ -21,14 +21,14 @@ test("a published post appears on an open phone page without a reload, and a ret
 
   const started = Date.now();
   const id = await site.ask("publish 第2站:水口山镇铅锌矿工业遗址保护利用成效明显。", "PUBLISHED");
-  await page.getByText("水口山镇铅锌矿工业遗址").waitFor({ timeout: 3_000 });
+  await page.getByText("水口山镇铅锌矿工业遗址").waitFor({ timeout: 5_000 });
   const latency = Date.now() - started;
   console.log(`published → shown on the phone page in ${latency} ms`);
   assert.equal(await page.evaluate(() => window.__stillTheSamePage), true, "the page must not reload");
   await page.screenshot({ path: join(shots, "01-live-page-360x640.png") });
 
   await site.ask(`retract ${id}`, "RETRACTED");
-  await page.getByText("水口山镇铅锌矿工业遗址").waitFor({ state: "detached", timeout: 3_000 });
+  await page.getByText("水口山镇铅锌矿工业遗址").waitFor({ state: "detached", timeout: 5_000 });
   assert.equal(await page.evaluate(() => window.__stillTheSamePage), true);
   assert.ok(await page.getByText("观摩会今日开幕").isVisible());
   await page.screenshot({ path: join(shots, "02-after-retract-360x640.png") });

@@ -278,7 +278,7 @@ test("the phone page loads through nginx over HTTPS/2 and a new post appears liv
   assert.equal(protocol, "h2", "nginx speaks HTTP/2 to the phone");
   // The app believes nginx's X-Forwarded-Proto (trusted proxy): HSTS only goes out over HTTPS.
   assert.match((await response.allHeaders())["strict-transport-security"] ?? "", /max-age=/);
-  await page.getByText("观摩会今日开幕").waitFor({ timeout: 5_000 });
+  await page.getByText("观摩会今日开幕").waitFor({ timeout: 10_000 });
   await page.evaluate(() => (window.__stillTheSamePage = true));
   // Give the page's script time to open its live connection (through nginx) first.
   await page.waitForTimeout(500);
@@ -302,7 +302,7 @@ test("a comment from the phone through nginx waits for review; the granted lapto
   const page = await s.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
   await page.goto(s.base);
   const post = page.locator("article.post", { hasText: "水口山镇铅锌矿工业遗址" });
-  await post.waitFor({ timeout: 5_000 });
+  await post.waitFor({ timeout: 10_000 });
   await post.getByRole("button", { name: "写评论" }).click();
   const form = page.locator("#comment-form");
   await form.waitFor({ state: "visible" });
@@ -315,8 +315,8 @@ test("a comment from the phone through nginx waits for review; the granted lapto
   const r = await answered;
   assert.equal(r.status(), 201, await r.text());
   assert.equal((await r.allHeaders())["x-cache-status"], undefined, "comment routes are never cached");
-  await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 5_000 });
-  await page.locator("#my-comments").getByText("待审核").waitFor({ timeout: 5_000 });
+  await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 10_000 });
+  await page.locator("#my-comments").getByText("待审核").waitFor({ timeout: 10_000 });
   await page.screenshot({ path: join(shots, "nginx-phone-comment-pending.png"), fullPage: true });
   await page.evaluate(() => (window.__stillTheSamePage = true));
   const shownComment = post.locator(".cm-list li.cm", { hasText: TEXT });
@@ -350,11 +350,11 @@ test("a comment from the phone through nginx waits for review; the granted lapto
   assert.match(masked ?? "", /^\d{3}\*{4}\d{4}$/, `phone on the laptop: ${masked}`);
   assert.notEqual(masked, PHONE_NUMBER);
   assert.equal(masked, `${PHONE_NUMBER.slice(0, 3)}****${PHONE_NUMBER.slice(-4)}`);
-  await page.locator("#my-comments li.st-approved", { hasText: TEXT }).getByText("已通过").waitFor({ timeout: 5_000 });
+  await page.locator("#my-comments li.st-approved", { hasText: TEXT }).getByText("已通过").waitFor({ timeout: 10_000 });
   assert.equal(await page.evaluate(() => window.__stillTheSamePage), true, "the page must not reload");
   await shownComment.scrollIntoViewIfNeeded();
   // The submission's toast ("已提交,审核通过后显示") has gone by then, for a screenshot that says one thing.
-  await page.locator("#toast.show").waitFor({ state: "detached", timeout: 6_000 });
+  await page.locator("#toast.show").waitFor({ state: "detached", timeout: 10_000 });
   await page.waitForTimeout(400);
   await page.screenshot({ path: join(shots, "nginx-phone-comment-approved.png") });
   await page.close();

@@ -30,7 +30,7 @@ test("on an older page an approved comment appears without a reload", async () =
   await form.locator("textarea[name=text]").fill("翻到前面的动态也能看到回复,很方便。");
   await form.locator("input[name=phone]").fill("13912345678");
   await form.getByRole("button", { name: "提交" }).click();
-  await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 5_000 });
+  await page.getByText("已提交,审核通过后显示").first().waitFor({ timeout: 10_000 });
   assert.equal(await oldest.locator(".cm").count(), 0, "nothing public before approval");
 
   assert.equal(await site.ask("approve-pending all", "APPROVED"), "1");

@@ -38,7 +38,7 @@ test("two phones reading the page count as page views, post showings and two vis
       if (r.url().endsWith("/api/seen")) { beacons.push(JSON.parse(r.postData() ?? "{}")); }
     });
     await page.goto(site.base);
-    await page.getByText("传播数据测试第12条").waitFor({ timeout: 5_000 });
+    await page.getByText("传播数据测试第12条").waitFor({ timeout: 10_000 });
     // The first report waits for the cookie, then names the posts on screen.
     await until(() => beacons.length > 0, "the first report");
     phones.push({ context, page, beacons });

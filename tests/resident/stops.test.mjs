@@ -60,7 +60,7 @@ test("a stop's shared link opened fresh shows only that stop, live too, with abs
   const url = await share.getAttribute("href");
   assert.equal(url, site.base + "?stop=8");
   await share.click();
-  await first.locator(".toast", { hasText: "链接" }).first().waitFor({ timeout: 5_000 });
+  await first.locator(".toast", { hasText: "链接" }).first().waitFor({ timeout: 10_000 });
   await first.close();
 
   // Opened in a new context (no cookies, no cache), as a resident tapping it in a chat would.
