@@ -108,6 +108,9 @@ async fn the_reach_view_shows_what_phones_did_and_exports_it() {
     assert!(compact.contains("5访客数"), "{shown}");
     s.wait_for_content("[data-testid='reach-posts']", "宜阳街道")
         .await;
+    // Counted by this computer's own site (it is no paired media laptop).
+    s.wait_for_content("[data-testid='reach-source']", "本机的直播网站")
+        .await;
     s.screenshot("98-reach-view").await;
 
     let file = desktop.tmp.path().join("传播数据.xlsx");

@@ -294,6 +294,9 @@ impl Transport for WhileUploading<'_> {
     fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>> {
         self.inner.get_copy(hash)
     }
+    fn reach(&self) -> SyncResult<guanmo_api::reach::ReachReport> {
+        self.inner.reach()
+    }
     fn on_local_network(&self) -> bool {
         self.inner.on_local_network()
     }

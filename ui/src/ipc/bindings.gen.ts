@@ -117,7 +117,10 @@ export const commands = {
 	clearWatermarkLogo: () => typedError<WatermarkSettings, ApiError>(__TAURI_INVOKE("clear_watermark_logo")),
 	/**  Views, visitors, live readers, likes and comments per day, stop and post. */
 	getReachReport: () => typedError<ReachReport, ApiError>(__TAURI_INVOKE("get_reach_report")),
-	/**  Writes the 传播数据 workbook (按日, 按站, 按条, 说明) to the path the save dialog granted. */
+	/**
+	 *  Writes the 传播数据 workbook (按日, 按站, 按条, 说明) of the figures the view shows to the
+	 *  path the save dialog granted.
+	 */
 	exportReach: (path: string) => typedError<null, ApiError>(__TAURI_INVOKE("export_reach", { path })),
 	/**  Versions, data folder and device id for 设置. */
 	getAppInfo: () => __TAURI_INVOKE<AppInfo>("get_app_info"),
@@ -1862,6 +1865,13 @@ export type QueueKind =
 
 /**  传播数据: everything the site counted. */
 export type ReachReport = {
+	/**  Whose counts these are. */
+	source?: ReachSource,
+	/**
+	 *  Why a media laptop shows its own counts instead of the hub's (the hub could not be
+	 *  reached, …), in Chinese; `None` otherwise.
+	 */
+	source_note?: string | null,
 	/**  The whole event. */
 	total: Figures,
 	/**  Per day, oldest first. */
@@ -1873,6 +1883,13 @@ export type ReachReport = {
 	/**  How the figures are counted, for the report's footnote. */
 	method: string,
 };
+
+/**  Whose counts a report holds. */
+export type ReachSource = 
+/**  This device's own resident site. */
+"this_device" | 
+/**  The organiser's hub (a media laptop asks it: the site residents read runs there). */
+"hub";
 
 /**  A line that was not imported. */
 export type RefusedLine = {

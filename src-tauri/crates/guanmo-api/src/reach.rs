@@ -200,9 +200,27 @@ pub struct PostReach {
     pub figures: Figures,
 }
 
+/// Whose counts a report holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, Type)]
+#[serde(rename_all = "snake_case")]
+pub enum ReachSource {
+    /// This device's own resident site.
+    #[default]
+    ThisDevice,
+    /// The organiser's hub (a media laptop asks it: the site residents read runs there).
+    Hub,
+}
+
 /// 传播数据: everything the site counted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Type)]
 pub struct ReachReport {
+    /// Whose counts these are.
+    #[serde(default)]
+    pub source: ReachSource,
+    /// Why a media laptop shows its own counts instead of the hub's (the hub could not be
+    /// reached, …), in Chinese; `None` otherwise.
+    #[serde(default)]
+    pub source_note: Option<String>,
     /// The whole event.
     pub total: Figures,
     /// Per day, oldest first.
@@ -237,9 +255,24 @@ fn union<'a>(sketches: impl Iterator<Item = &'a HyperLogLog>) -> Option<HyperLog
     out
 }
 
-/// The report (组织方 and 编辑 only).
+/// Refuses anyone signed in who is neither 组织方 nor 编辑 (the people who may read 传播数据).
+pub fn ensure_may_read(ctx: &Ctx) -> ApiResult<()> {
+    crate::people::ensure_any_role(ctx, &[PersonRole::Organiser, PersonRole::Editor])
+}
+
+/// The report of this device's site (组织方 and 编辑 only).
 pub fn report(ctx: &Ctx) -> ApiResult<ReachReport> {
-    crate::people::ensure_any_role(ctx, &[PersonRole::Organiser, PersonRole::Editor])?;
+    ensure_may_read(ctx)?;
+    counted_report(ctx)
+}
+
+/// The report of this device's site for a paired media laptop that asked the hub: the person
+/// check ran on that laptop ([`ensure_may_read`]); the hub checks the device's role.
+pub fn report_for_paired_laptop(ctx: &Ctx) -> ApiResult<ReachReport> {
+    counted_report(ctx)
+}
+
+fn counted_report(ctx: &Ctx) -> ApiResult<ReachReport> {
     let (rows, interactions, posts, townships) = ctx.store.read(|c| {
         Ok((
             store::all(c)?,
@@ -377,6 +410,8 @@ pub fn report(ctx: &Ctx) -> ApiResult<ReachReport> {
         })
         .collect();
     Ok(ReachReport {
+        source: ReachSource::ThisDevice,
+        source_note: None,
         total,
         days: days
             .into_iter()
@@ -428,9 +463,13 @@ fn figures(ws: &mut Worksheet, r: u32, c: u16, f: &Figures, peak: bool) -> Resul
     Ok(())
 }
 
-/// Writes the report to `path` (XLSX: 按日, 按站, 按条, 说明), whole or not at all.
+/// Writes this device's report to `path` (XLSX: 按日, 按站, 按条, 说明), whole or not at all.
 pub fn export_xlsx(ctx: &Ctx, path: &Path) -> ApiResult<()> {
-    let rep = report(ctx)?;
+    write_xlsx(&report(ctx)?, path)
+}
+
+/// Writes `rep` (this device's or the hub's) to `path`, whole or not at all.
+pub fn write_xlsx(rep: &ReachReport, path: &Path) -> ApiResult<()> {
     let build = || -> Result<Vec<u8>, XlsxError> {
         let mut wb = Workbook::new();
         let bold = Format::new().set_bold();
@@ -505,8 +544,19 @@ pub fn export_xlsx(ctx: &Ctx, path: &Path) -> ApiResult<()> {
 
         let ws = wb.add_worksheet().set_name("说明")?;
         ws.set_column_width(0, 100.0)?;
-        for (i, line) in rep.method.split('。').filter(|l| !l.is_empty()).enumerate() {
-            ws.write_string(i as u32, 0, format!("{line}。"))?;
+        let mut lines: Vec<String> = vec![match rep.source {
+            ReachSource::Hub => "数据来源:组织方主机上的直播网站。".to_string(),
+            ReachSource::ThisDevice => "数据来源:本机的直播网站。".to_string(),
+        }];
+        lines.extend(rep.source_note.iter().cloned());
+        lines.extend(
+            rep.method
+                .split('。')
+                .filter(|l| !l.is_empty())
+                .map(|l| format!("{l}。")),
+        );
+        for (i, line) in lines.iter().enumerate() {
+            ws.write_string(i as u32, 0, line)?;
         }
         wb.save_to_buffer()
     };

@@ -53,6 +53,8 @@ pub trait Transport: Send + Sync {
     ) -> SyncResult<()>;
     /// Fetches the hub's 1600 px copy of a photo.
     fn get_copy(&self, hash: &str) -> SyncResult<Vec<u8>>;
+    /// The 传播数据 of the hub's resident site (a media laptop's only).
+    fn reach(&self) -> SyncResult<guanmo_api::reach::ReachReport>;
     /// The hub is reached at a loopback or private address (the venue's or organiser's own
     /// network), not over the internet: see [`crate::protocol::OriginalsPolicy::LanOnly`].
     fn on_local_network(&self) -> bool;

@@ -16,6 +16,7 @@ use crate::protocol::{
 };
 use crate::tls::{self, HubTrust};
 use crate::{SyncError, SyncErrorCode, SyncResult, Transport};
+use guanmo_api::reach::ReachReport;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::sync::Mutex;
@@ -38,6 +39,9 @@ pub const COPIES_MISSING: &str = "/peer/v1/copies/missing";
 /// `PUT` (`?size=320` or `1600`) and `GET` (1600) `{COPIES}/{hash}`: a photo's copy, whole
 /// (the hub re-encodes it).
 pub const COPIES: &str = "/peer/v1/copies";
+
+/// `GET`: the 传播数据 of the hub's resident site (media laptops only).
+pub const REACH: &str = "/peer/v1/reach";
 
 /// Query of `PUT {COPIES}/{hash}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,6 +401,16 @@ impl Transport for HttpTransport {
             .call()
             .map_err(|e| self.failed(e))?;
         answer(resp, COPY_MAX + 1024)
+    }
+
+    fn reach(&self) -> SyncResult<ReachReport> {
+        let resp = self
+            .agent
+            .get(self.url(REACH))
+            .header("Authorization", &self.authorization()?)
+            .call()
+            .map_err(|e| self.failed(e))?;
+        decode(answer(resp, ANSWER_LIMIT)?)
     }
 
     fn on_local_network(&self) -> bool {

@@ -291,6 +291,24 @@ impl HubService {
         Ok(())
     }
 
+    /// The 传播数据 of the hub's resident site, for a media laptop (the site residents read
+    /// runs on the hub, so its counts are there); any other device is refused. The person
+    /// check ran on the laptop ([`guanmo_api::reach::ensure_may_read`]).
+    pub fn reach(&self, token: &str) -> SyncResult<guanmo_api::reach::ReachReport> {
+        let device = self.device(token)?;
+        let role = self
+            .ctx
+            .store()
+            .read(|c| guanmo_store::trust::device_role(c, &device))?;
+        if role != Some(Role::Media) {
+            return Err(SyncError::new(
+                SyncErrorCode::BadRequest,
+                "only a media laptop (直播电脑) may read 传播数据",
+            ));
+        }
+        Ok(guanmo_api::reach::report_for_paired_laptop(&self.ctx)?)
+    }
+
     /// The hub's 1600 px copy of a photo it knows, for a laptop that lacks it.
     pub fn get_copy(&self, token: &str, hash: &str) -> SyncResult<Vec<u8>> {
         self.device(token)?;

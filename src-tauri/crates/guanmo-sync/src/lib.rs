@@ -24,6 +24,7 @@ pub mod memory;
 pub mod originals;
 mod pairing;
 pub mod protocol;
+pub mod reach;
 mod status;
 pub mod tls;
 mod transfer;

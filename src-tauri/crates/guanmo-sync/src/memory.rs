@@ -247,6 +247,10 @@ impl Transport for MemoryTransport {
         self.call("get_copy", || self.hub.get_copy(&self.token(), hash))
     }
 
+    fn reach(&self) -> SyncResult<guanmo_api::reach::ReachReport> {
+        self.call("reach", || self.hub.reach(&self.token()))
+    }
+
     fn on_local_network(&self) -> bool {
         !self.lock().internet
     }

@@ -173,6 +173,9 @@ fn token_routes(token: Option<&str>) -> Vec<Request<Body>> {
         )
         .body(Body::empty())
         .unwrap(),
+        with(Request::builder().method(Method::GET).uri("/peer/v1/reach"))
+            .body(Body::empty())
+            .unwrap(),
     ]
 }
 
@@ -852,4 +855,47 @@ async fn the_resident_router_has_no_sync_route_and_the_peer_router_no_resident_o
             "{uri} on the peer router: {body}"
         );
     }
+}
+
+#[tokio::test]
+async fn the_hubs_reach_figures_go_to_a_media_laptop_only() {
+    let h = hub();
+    guanmo_api::reach::record(
+        &h.node.ctx,
+        &[guanmo_api::reach::Counted {
+            day: "2026-12-04".into(),
+            post_id: None,
+            views: 42,
+            peak_live: 5,
+            visitors: vec!["a".into(), "b".into()],
+        }],
+    )
+    .unwrap();
+    let reach = |token: &str| {
+        Request::builder()
+            .method(Method::GET)
+            .uri("/peer/v1/reach")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    // A scorer's laptop: refused, past the token check.
+    let scorer = h.pair_device().await;
+    let (status, body) = h.call(reach(&scorer)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "bad_request");
+    // A media laptop: the hub's own figures.
+    let mut media = pair_body(&h.code());
+    media["role"] = json!("media");
+    media["name"] = json!("直播电脑");
+    let (status, paired) = h
+        .call(json_request(Method::POST, "/peer/v1/pair", None, &media))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{paired}");
+    let token = paired["token"].as_str().unwrap().to_string();
+    let (status, report) = h.call(reach(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["total"]["views"], 42);
+    assert_eq!(report["total"]["peak_live"], 5);
+    assert_eq!(report["total"]["visitors"], 2);
 }

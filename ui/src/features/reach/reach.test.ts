@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { barRows, dayLabel, interactions } from "./reach";
+import { barRows, dayLabel, interactions, sourceLabel } from "./reach";
 
 describe("传播数据 helpers", () => {
   it("scales bars to the largest value", () => {
@@ -23,5 +23,10 @@ describe("传播数据 helpers", () => {
   it("writes a day as people read it", () => {
     expect(dayLabel("2024-12-04")).toBe("12月4日");
     expect(dayLabel("bad")).toBe("bad");
+  });
+
+  it("says whose figures these are", () => {
+    expect(sourceLabel("hub")).toContain("组织方主机");
+    expect(sourceLabel("this_device")).toContain("本机");
   });
 });

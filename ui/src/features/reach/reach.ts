@@ -1,5 +1,5 @@
 // 传播数据 view helpers: bar lengths relative to the largest value, and 互动量.
-import type { Figures } from "../../ipc";
+import type { Figures, ReachSource } from "../../ipc";
 
 export type BarInput = { label: string; value: number; extra: number };
 export type Bar = BarInput & { percent: number };
@@ -19,4 +19,9 @@ export function interactions(f: Figures): number {
 export function dayLabel(day: string): string {
   const [, m, d] = day.split("-").map((x) => Number(x));
   return m && d ? `${m}月${d}日` : day;
+}
+
+/** Whose figures the view shows. */
+export function sourceLabel(source: ReachSource | undefined): string {
+  return source === "hub" ? "数据来源:组织方主机上的直播网站(居民访问的网站)" : "数据来源:本机的直播网站";
 }

@@ -14,11 +14,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use guanmo_sync::http::{
     BlobGet, BlobPut, BlobReceived, CopyPut, BLOBS, BLOBS_MISSING, COPIES, COPIES_MISSING, PAIR,
-    PULL, PUSH,
+    PULL, PUSH, REACH,
 };
 use guanmo_sync::protocol::{
     BlobQuery, CopyQuery, PairRequest, PullRequest, PushRequest, CHUNK, COPY_MAX,
@@ -51,7 +51,7 @@ const PAIR_PER_MINUTE: u32 = 10;
 
 /// The peer router over the hub's service: `POST /peer/v1/pair`, `/push`, `/pull`,
 /// `/blobs/missing`, `PUT` and `GET /peer/v1/blobs/{hash}`, `/copies/missing`, `PUT` and
-/// `GET /peer/v1/copies/{hash}`. Requests must name the hub by an
+/// `GET /peer/v1/copies/{hash}`, and `GET /peer/v1/reach` (传播数据, media laptops only). Requests must name the hub by an
 /// address, `localhost` or one of the host names of its 直播网站设置 in `Host`, so a web page
 /// on another name cannot reach the listener through DNS rebinding. Behind a reverse proxy
 /// listed in the settings' trusted proxies (nginx on the same server), pairing tries count
@@ -100,6 +100,7 @@ pub fn peer_router_behind(service: HubService, names: Vec<String>, trusted: Vec<
                 .get(get_copy)
                 .layer(DefaultBodyLimit::max(COPY_LIMIT)),
         )
+        .route(REACH, get(reach))
         .fallback(not_found)
         .layer(axum::Extension(limiter))
         .layer(axum::Extension(trusted))
@@ -329,6 +330,15 @@ async fn get_copy(
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
     h.insert(header::CACHE_CONTROL, NO_STORE);
+    Ok(r)
+}
+
+/// `GET /peer/v1/reach`: the 传播数据 of this hub's resident site, for a media laptop.
+async fn reach(State(service): State<HubService>, req: Request) -> Result<Response, HttpError> {
+    let token = bearer(req.headers())?;
+    let report = blocking(move || service.reach(&token)).await?;
+    let mut r = Json(report).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, NO_STORE);
     Ok(r)
 }
 
