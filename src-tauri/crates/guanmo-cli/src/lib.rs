@@ -187,6 +187,32 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Print the 台标 setting (the logo on the resident site's photos) as JSON; with --logo,
+    /// --corner, --size, --opacity, --margin or --off, change it first. A running `guanmo
+    /// serve` uses the new setting at once (its pages name it within 15 s).
+    Watermark {
+        /// The hub's data folder.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// The logo: a PNG with transparency (at most 2 MiB, 4096 px a side); turns 台标 on.
+        #[arg(long)]
+        logo: Option<PathBuf>,
+        /// The corner: top-left, top-right, bottom-left, bottom-right (or 左上, 右上, 左下, 右下).
+        #[arg(long, value_parser = parse_corner)]
+        corner: Option<guanmo_api::photos::watermark::WatermarkCorner>,
+        /// The logo's width in percent of the photo's width (8–30).
+        #[arg(long)]
+        size: Option<u8>,
+        /// Opacity in percent (10–100).
+        #[arg(long)]
+        opacity: Option<u8>,
+        /// Distance from the edges in percent of the photo's width (0–10).
+        #[arg(long)]
+        margin: Option<u8>,
+        /// Take the logo off (public copies carry none).
+        #[arg(long, conflicts_with_all = ["logo", "corner", "size", "opacity", "margin"])]
+        off: bool,
+    },
     /// Let a paired device pair once more with a new key or role (a revoked one never does).
     AllowRepair {
         /// The hub's data folder.
@@ -407,6 +433,42 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             println!("{}", purge_comments(&ctx, dry_run)?);
             Ok(())
         }
+        Command::Watermark {
+            data_dir,
+            logo,
+            corner,
+            size,
+            opacity,
+            margin,
+            off,
+        } => {
+            use guanmo_api::photos::watermark as wm;
+            let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
+            if off {
+                wm::clear_watermark_logo(&ctx).map_err(refused)?;
+            }
+            if let Some(path) = &logo {
+                wm::set_watermark_logo(&ctx, path).map_err(refused)?;
+            }
+            if corner.is_some() || size.is_some() || opacity.is_some() || margin.is_some() {
+                let now = wm::get_watermark(&ctx)?.placement;
+                wm::set_watermark_placement(
+                    &ctx,
+                    wm::WatermarkPlacement {
+                        corner: corner.unwrap_or(now.corner),
+                        size_pct: size.unwrap_or(now.size_pct),
+                        opacity_pct: opacity.unwrap_or(now.opacity_pct),
+                        margin_pct: margin.unwrap_or(now.margin_pct),
+                        ..now
+                    },
+                )
+                .map_err(refused)?;
+            }
+            let json = serde_json::to_string_pretty(&wm::get_watermark(&ctx)?)
+                .map_err(|e| CliError::Refused(e.to_string()))?;
+            println!("{json}");
+            Ok(())
+        }
         Command::AllowRepair { data_dir, id } => {
             let (ctx, _) = open_hub(&data_dir, DEFAULT_NAME)?;
             if guanmo_sync::allow_repair(&ctx, &id)? {
@@ -579,6 +641,20 @@ fn merge_settings(
     changes: &str,
 ) -> Result<guanmo_api::site::SiteSettings, serde_json::Error> {
     guanmo_api::site::overlay(current, serde_json::from_str(changes)?)
+}
+
+/// A 台标 corner as typed: `top-left` … `bottom-right` (or with `_`), or 左上, 右上, 左下, 右下.
+fn parse_corner(s: &str) -> Result<guanmo_api::photos::watermark::WatermarkCorner, String> {
+    use guanmo_api::photos::watermark::WatermarkCorner as C;
+    match s.trim().replace('_', "-").to_ascii_lowercase().as_str() {
+        "top-left" | "左上" => Ok(C::TopLeft),
+        "top-right" | "右上" => Ok(C::TopRight),
+        "bottom-left" | "左下" => Ok(C::BottomLeft),
+        "bottom-right" | "右下" => Ok(C::BottomRight),
+        _ => Err(format!(
+            "{s}: one of top-left, top-right, bottom-left, bottom-right (左上, 右上, 左下, 右下)"
+        )),
+    }
 }
 
 /// A refused input as the lines of its problems, so the terminal says what to fix.

@@ -346,6 +346,74 @@ fn site_settings_are_printed_and_refused_changes_say_what_to_fix() {
     );
 }
 
+#[test]
+fn the_watermark_is_set_on_a_headless_hub_and_bad_input_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let hub = dir.path().join("hub");
+    std::fs::create_dir(&hub).unwrap();
+    let hub = hub.to_str().unwrap();
+    let json = |o: &Output| -> serde_json::Value {
+        assert!(o.status.success(), "{}", stderr(o));
+        serde_json::from_str(&stdout(o)).unwrap()
+    };
+    let now = json(&guanmo(&["watermark", "--data-dir", hub]));
+    assert_eq!(now["placement"]["enabled"], false, "{now}");
+    assert!(now["digest"].is_null(), "{now}");
+
+    // A logo that is no PNG (a JPEG's first bytes named .png) is refused, and nothing is
+    // stored.
+    let flat = dir.path().join("flat.png");
+    std::fs::write(&flat, b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00").unwrap();
+    let out = guanmo(&[
+        "watermark",
+        "--data-dir",
+        hub,
+        "--logo",
+        flat.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert!(!stderr(&out).trim().is_empty());
+    assert!(json(&guanmo(&["watermark", "--data-dir", hub]))["digest"].is_null());
+
+    // A real logo, placed top left at 12 %.
+    let logo = dir.path().join("台标.png");
+    image::RgbaImage::from_fn(200, 80, |x, _| {
+        image::Rgba([200, 16, 26, if x < 100 { 255 } else { 0 }])
+    })
+    .save(&logo)
+    .unwrap();
+    let on = json(&guanmo(&[
+        "watermark",
+        "--data-dir",
+        hub,
+        "--logo",
+        logo.to_str().unwrap(),
+        "--corner",
+        "左上",
+        "--size",
+        "12",
+    ]));
+    assert_eq!(on["placement"]["enabled"], true, "{on}");
+    assert_eq!(on["placement"]["corner"], "top_left", "{on}");
+    assert_eq!(on["placement"]["sizePct"], 12, "{on}");
+    let digest = on["digest"].as_str().unwrap().to_string();
+
+    // Out of range: refused with what to fix; the setting stays.
+    let out = guanmo(&["watermark", "--data-dir", hub, "--size", "50"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("8"), "{}", stderr(&out));
+    let out = guanmo(&["watermark", "--data-dir", hub, "--corner", "middle"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bottom-right"), "{}", stderr(&out));
+    let same = json(&guanmo(&["watermark", "--data-dir", hub]));
+    assert_eq!(same["digest"].as_str(), Some(digest.as_str()));
+
+    // Off.
+    let off = json(&guanmo(&["watermark", "--data-dir", hub, "--off"]));
+    assert_eq!(off["placement"]["enabled"], false, "{off}");
+    assert!(off["digest"].is_null(), "{off}");
+}
+
 /// `GET /live` held open: the stream and its status line.
 fn open_live(site: SocketAddr) -> (TcpStream, String) {
     let mut s = TcpStream::connect(site).unwrap();
