@@ -299,12 +299,14 @@ fn decode_other(bytes: &[u8], header: Header, limits: &Limits) -> Result<Rgb, Me
 /// worker) brought down to `side` px on the long side and re-encoded from its pixels, or
 /// `None` when it is no longer than that already.
 pub(crate) fn downsize_own_jpeg(jpeg: &[u8], side: u32) -> Result<Option<Vec<u8>>, MediaError> {
+    // The header alone says whether there is anything to do (no decode for a small photo).
+    let header = turbojpeg::read_header(jpeg).map_err(corrupt)?;
+    if header.width.max(header.height) <= side as usize {
+        return Ok(None);
+    }
     let img = turbojpeg::decompress(jpeg, PixelFormat::RGB).map_err(corrupt)?;
     let w = u32::try_from(img.width).map_err(corrupt)?;
     let h = u32::try_from(img.height).map_err(corrupt)?;
-    if w.max(h) <= side {
-        return Ok(None);
-    }
     let mut px = img.pixels;
     if img.pitch != img.width * 3 {
         px = px

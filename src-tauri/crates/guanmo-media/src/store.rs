@@ -298,7 +298,8 @@ impl MediaStore {
 
     /// The ~800 px public copy of `hash` ([`MID_SIDE`] on the long side), made from its 1600 px
     /// copy at `web` on first use and kept under `<data_dir>/public-copies/` (remakeable, so
-    /// backups leave it out): what a phone's full-width photo needs, at a third of the bytes.
+    /// backups leave it out): what a phone's full-width photo needs, at about a quarter of the
+    /// bytes.
     /// A web copy no longer than that is its own middle copy. Never made from an original.
     pub fn mid_copy(&self, hash: &str, web: &Path) -> Result<PathBuf, MediaError> {
         let target = self

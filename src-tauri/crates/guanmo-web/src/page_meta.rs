@@ -9,8 +9,8 @@ use guanmo_api::feed_stops::PublicStop;
 use maud::{html, Markup};
 use std::collections::HashMap;
 
-/// The public copies a photo has (see `guanmo_media::render` and `MediaStore::mid_copy`):
-/// long side 320, 800 and 1600 px, or the original's when smaller.
+// The public copies a photo has (see `guanmo_media::render` and `MediaStore::mid_copy`):
+// long side 320, 800 and 1600 px, or the original's when smaller.
 use guanmo_media::{MID_SIDE, THUMB_SIDE, WEB_SIDE};
 /// The feed column's widest content (720 px less the post's padding).
 const COLUMN: u32 = 688;

@@ -1,8 +1,9 @@
 //! `GET /media/{hash}/{size}`: the public copies of a published post's photos, 320, 800 or
-//! 1600 px on the long side (the 800 px one made from the 1600 px one on first use). Invariant: only a photo that a public post shows is served, and
-//! never its original. With 台标 on, the copy served is the watermarked one made under the
-//! current setting's digest (never one made with an older setting); a link that names that
-//! digest (`?w=<digest>`) is cached forever, any other is revalidated (`no-cache` + `ETag`), so
+//! 1600 px on the long side (the 800 px one made from the 1600 px one on first use).
+//! Invariant: only a photo that a public post shows is served, and never its original. With
+//! 台标 on, the copy served is the watermarked one made under the current setting's digest
+//! (never one made with an older setting); a link that names that digest (`?w=<digest>`, as
+//! the page's links do) is cached forever, any other is revalidated (`no-cache` + `ETag`), so
 //! a phone never keeps a copy from before the setting changed. With 台标 off the files are
 //! content-addressed and cached forever.
 
