@@ -207,7 +207,8 @@ fn child_real() -> ExitCode {
         };
         // The bench's live readers all come from 127.0.0.1; phones come from as many
         // addresses. The site-wide cap (2,000) still holds.
-        config.limits.live.per_address = config.limits.live.total;
+        config.limits.live.per_address =
+            u32::try_from(config.limits.live.total).unwrap_or(u32::MAX);
         let state = WebState::new(ctx.clone(), Arc::new(NoPhotos), config).unwrap();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(serve(listener, public_router(state), async move {
