@@ -79,12 +79,6 @@ pub fn record(ctx: &Ctx, batch: &[Counted]) -> ApiResult<()> {
     if batch.is_empty() {
         return Ok(());
     }
-    let posts: std::collections::HashSet<String> = ctx
-        .store
-        .read(guanmo_store::feed::list_all)?
-        .into_iter()
-        .map(|p| p.id)
-        .collect();
     let mut fresh_seed = [0u8; 16];
     getrandom::fill(&mut fresh_seed)
         .map_err(|e| ApiError::new(ErrorCode::Internal, format!("no random numbers: {e}")))?;
@@ -102,8 +96,10 @@ pub fn record(ctx: &Ctx, batch: &[Counted]) -> ApiResult<()> {
         };
         let site_keys = keys_of(&new_sketch(seed));
         for c in batch {
-            if c.post_id.as_ref().is_some_and(|id| !posts.contains(id)) {
-                continue;
+            if let Some(id) = &c.post_id {
+                if !guanmo_store::feed::exists(tx.conn(), id)? {
+                    continue;
+                }
             }
             let scope = scope_of(c.post_id.as_deref());
             let old = store::get(tx.conn(), &c.day, &scope)?;

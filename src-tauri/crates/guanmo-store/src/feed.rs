@@ -108,6 +108,15 @@ pub fn list_all(conn: &Connection) -> Result<Vec<Post>> {
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
+/// Whether a post with this id exists (in any state).
+pub fn exists(conn: &Connection, id: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM posts WHERE id = ?1")?
+        .query_row([id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
 /// A published post, or `None` when it is a draft, retracted or unknown.
 pub fn published(conn: &Connection, id: &str) -> Result<Option<Post>> {
     Ok(conn
