@@ -347,6 +347,20 @@ fn data_regions(bytes: &[u8]) -> Vec<(String, u64, u64)> {
         .collect()
 }
 
+/// Every entry of a zip, decoded (`None` when any entry does not decode or fails its CRC).
+fn decoded_entries(bytes: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    let mut zip = ZipArchive::new(Cursor::new(bytes)).ok()?;
+    (0..zip.len())
+        .map(|i| {
+            let mut e = zip.by_index(i).ok()?;
+            let name = e.name().ok()?.to_string();
+            let mut data = Vec::new();
+            e.read_to_end(&mut data).ok()?;
+            Some((name, data))
+        })
+        .collect()
+}
+
 /// A small deterministic generator, so failures name their offsets reproducibly.
 struct Lcg(u64);
 
@@ -670,6 +684,13 @@ fn truncated_and_bit_flipped_bundles_are_refused_and_change_nothing() {
             let bit = rng.below(8);
             let mut damaged = good.clone();
             damaged[usize::try_from(at).unwrap()] ^= 1 << bit;
+            // Some bits of a deflate stream change no decoded byte (the padding after its
+            // last block; a code length of a symbol the block never uses, as one CI run hit
+            // in ops.jsonl): with nothing changed there is nothing to refuse. The next test
+            // checks that whatever is accepted is exactly what was signed.
+            if decoded_entries(&damaged) == decoded_entries(&good) {
+                continue;
+            }
             std::fs::write(&bad, &damaged).unwrap();
             let why = s.refused(&bad, "");
             assert!(
