@@ -685,9 +685,9 @@ fn truncated_and_bit_flipped_bundles_are_refused_and_change_nothing() {
             let mut damaged = good.clone();
             damaged[usize::try_from(at).unwrap()] ^= 1 << bit;
             // Some bits of a deflate stream change no decoded byte (the padding after its
-            // last block; a code length of a symbol the block never uses, as one CI run hit
-            // in ops.jsonl): with nothing changed there is nothing to refuse. The next test
-            // checks that whatever is accepted is exactly what was signed.
+            // last block, or header bits the decoder tolerates: one CI run hit one early in
+            // ops.jsonl, and 1 run in 25 here did): with nothing changed there is nothing to
+            // refuse. The next test checks that whatever is accepted is exactly what was signed.
             if decoded_entries(&damaged) == decoded_entries(&good) {
                 continue;
             }
