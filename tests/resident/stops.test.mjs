@@ -114,8 +114,18 @@ test("with 台标 set, the phone page's photos carry it and the originals are ne
   assert.equal(marked.subarray(0, 3).toString("hex"), "ffd8ff", "still a JPEG");
   const hash = plainUrl.pathname.split("/")[2];
   assert.equal((await page.request.get(new URL(`/media/${hash}/original.jpg`, site.base).href)).status(), 404);
-  // A phone that opens the page now gets the copies with the 台标 (one that cached a photo
-  // before 台标 was set keeps its copy: links do not name the 台标 yet).
+  // The phone that cached the plain copy reloads the page (the page itself may be kept 2 s):
+  // its photo links now name the 台标 (?w=), so it loads the copy with the logo, not the one
+  // it kept.
+  await page.reload();
+  const again = page.locator("#feed article.post img").first();
+  assert.equal(new URL(await again.getAttribute("src"), site.base).searchParams.get("w"), digest);
+  await again.scrollIntoViewIfNeeded();
+  await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await again.elementHandle());
+  const shown = await again.evaluate((img) => img.currentSrc);
+  assert.equal(new URL(shown).searchParams.get("w"), digest, `the copy shown: ${shown}`);
+  assert.equal((await page.request.get(shown)).headers()["cache-control"], "public, max-age=31536000, immutable");
+  // A phone that opens the page for the first time gets them too.
   const fresh = await site.browser.newContext({ viewport: PHONE, deviceScaleFactor: 2 });
   const phone = await fresh.newPage();
   await phone.goto(site.base + "?stop=6");
