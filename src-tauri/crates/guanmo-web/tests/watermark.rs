@@ -122,6 +122,20 @@ fn plain_copies(s: &Site) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Moves the logo to the top left corner; returns the new setting's digest.
+fn move_to_top_left(s: &Site) -> String {
+    let settings = watermark::get_watermark(&s.ctx).unwrap();
+    let moved = watermark::set_watermark_placement(
+        &s.ctx,
+        WatermarkPlacement {
+            corner: WatermarkCorner::TopLeft,
+            ..settings.placement
+        },
+    )
+    .unwrap();
+    moved.digest.unwrap()
+}
+
 #[tokio::test]
 async fn the_site_serves_the_current_watermarked_copy_and_never_a_stale_one() {
     let s = site();
@@ -160,16 +174,7 @@ async fn the_site_serves_the_current_watermarked_copy_and_never_a_stale_one() {
 
     // The setting changes: the old ETag no longer matches, the old digest's link is
     // revalidated, and what is served is the new copy.
-    let settings = watermark::get_watermark(&s.ctx).unwrap();
-    let moved = watermark::set_watermark_placement(
-        &s.ctx,
-        WatermarkPlacement {
-            corner: WatermarkCorner::TopLeft,
-            ..settings.placement
-        },
-    )
-    .unwrap();
-    let second_digest = moved.digest.unwrap();
+    let second_digest = move_to_top_left(&s);
     assert_ne!(second_digest, first_digest);
     for (side, old) in SIDES.iter().zip(&first) {
         let uri = format!("/media/{}/{side}.jpg", s.photo);
@@ -275,16 +280,7 @@ async fn the_pages_photo_links_name_the_current_digest_so_phones_never_keep_a_st
     assert_ne!(marked, plain_copies(&s)[1]);
 
     // A new setting: the page (no longer the cached one) names the new digest at once.
-    let settings = watermark::get_watermark(&s.ctx).unwrap();
-    let moved = watermark::set_watermark_placement(
-        &s.ctx,
-        WatermarkPlacement {
-            corner: WatermarkCorner::TopLeft,
-            ..settings.placement
-        },
-    )
-    .unwrap();
-    let second = moved.digest.unwrap();
+    let second = move_to_top_left(&s);
     let src = first_src(&page(&s).await);
     assert_eq!(src, format!("/media/{}/800.jpg?w={second}", s.photo));
     let r = get(&s.router, &src, None).await;
