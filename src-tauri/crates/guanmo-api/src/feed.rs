@@ -294,7 +294,7 @@ fn parse_cursor(cursor: &str) -> Option<Cursor> {
 
 /// Checks a page request: `limit` in 1..=[`MAX_PAGE`], `cursor` as made by
 /// [`PublicPost::cursor`].
-fn check_page(cursor: Option<&str>, limit: u32) -> ApiResult<Option<Cursor>> {
+pub(crate) fn check_page(cursor: Option<&str>, limit: u32) -> ApiResult<Option<Cursor>> {
     if !(1..=MAX_PAGE).contains(&limit) {
         return Err(refuse("limit", format!("每页条数应在1到{MAX_PAGE}之间")));
     }

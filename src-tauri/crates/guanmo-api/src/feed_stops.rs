@@ -9,14 +9,12 @@
 //! 当前站 on. Reopening an earlier stop for late sheets does not move it back; closing a stop
 //! by hand (结束评分) takes it out. Nothing new is stored.
 
-use crate::feed::{PublicFeed, PublicPost, MAX_PAGE};
-use crate::{ApiError, ApiResult, Ctx, ErrorCode};
-use chrono::{DateTime, Duration, SecondsFormat};
-use guanmo_domain::problem::{Problem, ProblemCode};
+use crate::feed::{PublicFeed, PublicPost};
+use crate::{ApiResult, Ctx};
+use chrono::{DateTime, Duration};
 use guanmo_domain::roster::Township;
 use guanmo_domain::schedule::{self, ManualState};
 use guanmo_domain::scoring::ScoringState;
-use guanmo_store::feed::Cursor;
 use guanmo_store::feed_stops as store;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -140,30 +138,6 @@ pub fn public_stops(ctx: &Ctx) -> ApiResult<PublicStops> {
     })
 }
 
-fn refuse(location: &str, message: &str) -> ApiError {
-    ApiError::with_problems(
-        ErrorCode::Validation,
-        message,
-        vec![Problem::error(ProblemCode::Invalid, location, message)],
-    )
-}
-
-/// A cursor as [`PublicPost::cursor`] makes it: `<millis>.<post id>`.
-fn parse_cursor(cursor: &str) -> Option<Cursor> {
-    let (millis, id) = cursor.split_once('.')?;
-    if millis.is_empty() || !millis.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    if !guanmo_domain::ids::is_id(id) || id.len() != 36 {
-        return None;
-    }
-    let at = DateTime::from_timestamp_millis(millis.parse().ok()?)?;
-    Some(Cursor {
-        published_at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
-        id: id.to_string(),
-    })
-}
-
 /// One page of the public feed of one stop (township `township_id`): its pinned post first
 /// when the pinned post is about it (first page only), then its published posts newest first,
 /// `limit` at a time after `cursor`. Bad paging input is a `Validation` error, as for the
@@ -174,13 +148,7 @@ pub fn public_feed_of_stop(
     cursor: Option<&str>,
     limit: u32,
 ) -> ApiResult<PublicFeed> {
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(refuse("limit", &format!("每页条数应在1到{MAX_PAGE}之间")));
-    }
-    let after = match cursor {
-        None => None,
-        Some(c) => Some(parse_cursor(c).ok_or_else(|| refuse("cursor", "翻页参数无效"))?),
-    };
+    let after = crate::feed::check_page(cursor, limit)?;
     let (pinned, (posts, more)) = ctx.store.read(|c| {
         let pinned = match after {
             None => guanmo_store::feed::pinned(c)?
@@ -225,6 +193,7 @@ pub fn photo_sizes(ctx: &Ctx, hashes: &[&str]) -> ApiResult<HashMap<String, (u32
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ErrorCode;
     use guanmo_domain::feed::PostInput;
     use guanmo_domain::schedule::TourSettings;
     use guanmo_domain::FixedClock;
