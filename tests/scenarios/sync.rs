@@ -150,7 +150,7 @@ impl Cluster {
 
     /// Every laptop holds the hub's replicated state, except that scoring is 背靠背: a
     /// laptop holds exactly the sheets of the scorers the hub assigned to it (a media laptop
-    /// none).
+    /// none), and of the photos those the hub lets it hold (see [`photos_as_the_hub_allows`]).
     pub fn converged(&self) -> bool {
         let d = without_sheets(&self.hub.dump());
         let assigned = guanmo_sync::scorer_assignments(&self.hub.ctx).unwrap();
@@ -163,11 +163,39 @@ impl Cluster {
                 .collect();
             without_sheets(&l.dump()) == d
                 && sheets_of(&l.ctx, None) == sheets_of(&self.hub.ctx, Some(&mine))
+                && photos_as_the_hub_allows(&self.hub.ctx, &l.ctx)
         })
     }
 }
 
-/// A canonical dump without the score sheets' tables.
+/// The hashes a query of `ctx`'s store lists.
+pub fn hashes(ctx: &Ctx, sql: &str) -> BTreeSet<String> {
+    ctx.store()
+        .read(|c| {
+            let mut st = c.prepare(sql)?;
+            let rows = st.query_map([], |r| r.get(0))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .unwrap()
+}
+
+/// Whether the laptop `l` holds the records of exactly the photos the hub may give it
+/// (背靠背: another scorer's evidence stays on the hub).
+pub fn photos_as_the_hub_allows(hub: &Ctx, l: &Ctx) -> bool {
+    let id = l.store().device_id().to_string();
+    let may: BTreeSet<String> = hashes(hub, "SELECT hash FROM photos")
+        .into_iter()
+        .filter(|h| {
+            hub.store()
+                .read(|c| guanmo_store::trust::may_fetch_photo(c, &id, h))
+                .unwrap()
+        })
+        .collect();
+    hashes(l, "SELECT hash FROM photos") == may
+}
+
+/// A canonical dump without the score sheets' tables and the photos (which a laptop holds
+/// as its role allows: compare them with [`photos_as_the_hub_allows`]).
 pub fn without_sheets(dump: &str) -> String {
     let mut out = String::new();
     let mut skip = false;
@@ -175,7 +203,7 @@ pub fn without_sheets(dump: &str) -> String {
         if !line.starts_with('[') {
             skip = matches!(
                 line,
-                "sheets" | "marks" | "adjustment_marks" | "sheet_evidence"
+                "sheets" | "marks" | "adjustment_marks" | "sheet_evidence" | "photos"
             );
         }
         if !skip {
@@ -764,15 +792,53 @@ fn photos_travel_by_hash_once_each_way_and_an_interrupted_transfer_resumes() {
         "the hub has the same bytes"
     );
 
-    // Another laptop fetches it from the hub; a second run moves nothing.
-    let (l2, t2) = &c.laptops[2];
-    let r = l2.sync(t2).unwrap();
-    assert_eq!(r.photos_received, 1);
+    // Scoring is 背靠背: the media laptop and the other scorer's laptop get neither the
+    // photo's record nor its bytes.
+    for i in [1, 2] {
+        let (other, ot) = &c.laptops[i];
+        let r = other.sync(ot).unwrap();
+        assert_eq!(r.photos_received, 0, "laptop {i}");
+        assert!(
+            !guanmo_store_has_photo(&other.ctx, &imported.hash),
+            "laptop {i}"
+        );
+        assert!(!other
+            .media
+            .has(&imported.hash, guanmo_media::Size::Original));
+        let refused = ot.get_blob(&imported.hash, 0, 1024).unwrap_err();
+        assert_eq!(
+            refused.code,
+            guanmo_sync::SyncErrorCode::BadRequest,
+            "laptop {i}"
+        );
+    }
+    // The organiser moves the scorer to the second laptop (转交): it receives the sheet with
+    // its evidence, fetches the photo from the hub, and a second run moves nothing.
+    let second = c.laptops[1].0.ctx.store().device_id().to_string();
+    guanmo_sync::assign_scorer(&c.hub.ctx, &c.scorers[0].id, Some(&second)).unwrap();
+    let (l2, t2) = &c.laptops[1];
+    let mut received = 0;
+    for _ in 0..3 {
+        received += l2.sync(t2).unwrap().photos_received;
+    }
+    assert_eq!(received, 1);
+    assert!(guanmo_store_has_photo(&l2.ctx, &imported.hash));
+    let moved = scoring::get_sheet(&l2.ctx, &sheet.id).unwrap();
+    assert_eq!(moved.evidence.len(), 1, "the sheet arrived with its photo");
     let r = l2.sync(t2).unwrap();
     assert_eq!((r.photos_received, r.photos_sent, r.bytes), (0, 0, 0));
-    let r = l.sync(t).unwrap();
-    assert_eq!((r.photos_received, r.photos_sent, r.bytes), (0, 0, 0));
-    c.settle();
+    for (other, ot) in &c.laptops[1..] {
+        other.sync(ot).unwrap();
+        assert!(crate::sync::photos_as_the_hub_allows(
+            &c.hub.ctx, &other.ctx
+        ));
+    }
+}
+
+fn guanmo_store_has_photo(ctx: &Ctx, hash: &str) -> bool {
+    ctx.store()
+        .read(|c| guanmo_store::photos::exists(c, hash))
+        .unwrap()
 }
 
 #[test]

@@ -262,6 +262,13 @@ fn three_laptops_converge_with_the_hub_over_http_and_a_revoked_one_is_turned_awa
             crate::sync::without_sheets(&l.dump()) == hub_dump,
             "laptop {i} has the hub's replicated state"
         );
+        assert!(
+            crate::sync::photos_as_the_hub_allows(&c.hub.ctx, &l.ctx),
+            "laptop {i} holds the photos the hub lets it hold"
+        );
+        let evidence_held =
+            crate::sync::hashes(&l.ctx, "SELECT hash FROM photos").contains(&evidence);
+        assert_eq!(evidence_held, i == 0, "laptop {i} and the evidence photo");
         let mine: std::collections::BTreeSet<String> = assigned
             .iter()
             .filter(|a| a.device_id == l.ctx.store().device_id())
@@ -288,14 +295,27 @@ fn three_laptops_converge_with_the_hub_over_http_and_a_revoked_one_is_turned_awa
     }
     let at_hub = feed::get_post(&c.hub.ctx, &post.id).unwrap();
     assert_eq!(at_hub.photos, vec![shot.clone()]);
+    // The post's photo reaches every device; the evidence only the hub (背靠背: not the
+    // other scorer's laptop, not the media laptop).
+    let l1_id = l1.ctx.store().device_id().to_string();
+    let hub_id = c.hub.ctx.store().device_id().to_string();
     for (hash, source) in [(&evidence, l1), (&shot, m)] {
         let made = std::fs::read(source.media.path(hash, Size::Original).unwrap()).unwrap();
         for dev in c.devices() {
-            let original = dev.media.path(hash, Size::Original).unwrap();
-            assert!(
-                std::fs::read(original).unwrap() == made,
-                "the original of {hash} arrived whole"
+            let id = dev.ctx.store().device_id().to_string();
+            let holds = hash == &shot || id == l1_id || id == hub_id;
+            assert_eq!(
+                dev.media.has(hash, Size::Original),
+                holds,
+                "{id} holds the original of {hash}"
             );
+            if holds {
+                let original = dev.media.path(hash, Size::Original).unwrap();
+                assert!(
+                    std::fs::read(original).unwrap() == made,
+                    "the original of {hash} arrived whole"
+                );
+            }
         }
     }
 

@@ -107,7 +107,24 @@ fn a_slow_cameras_evidence_is_flagged_until_its_clock_is_corrected_and_the_hub_a
         .unwrap()
         .is_empty());
 
-    // Another laptop that received the photo cannot change its correction.
+    // Evidence stays off the other laptops (背靠背) until a post shows it: the organiser
+    // puts it in a draft on the hub. Another laptop that received it then cannot change its
+    // correction.
+    let (media, _) = &c.laptops[2];
+    c.settle();
+    assert!(!photos::list_photos(&media.ctx)
+        .unwrap()
+        .iter()
+        .any(|p| p.hash == hash));
+    guanmo_api::feed::create_draft(
+        &c.hub.ctx,
+        guanmo_domain::feed::PostInput {
+            body: "第3站:现场台账".into(),
+            photos: vec![hash.clone()],
+            ..Default::default()
+        },
+    )
+    .unwrap();
     c.settle();
     let (other, _) = &c.laptops[2];
     let changed =

@@ -37,6 +37,7 @@ const UP: &[&str] = &[
     include_str!("../migrations/0027-feed-stop-index/up.sql"),
     include_str!("../migrations/0028-reach/up.sql"),
     include_str!("../migrations/0029-photo-clock-offset/up.sql"),
+    include_str!("../migrations/0030-evidence-by-hash/up.sql"),
 ];
 
 /// Migration 0024: residents' numbers sealed (its hook is [`seal_numbers`]).

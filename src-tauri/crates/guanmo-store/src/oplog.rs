@@ -888,13 +888,128 @@ pub fn stand_in(op: &Op) -> Op {
 }
 
 /// Whether a device with `access` may receive `op` (背靠背: a sheet only for a scorer the
-/// hub assigned to it).
-fn may_hold(access: &trust::SheetAccess, op: &Op) -> bool {
-    if op.kind != Kind::Sheet.as_str() {
-        return true;
+/// hub assigned to it; a photo a scorer's laptop took only where a sheet it is attached to
+/// may go, see [`trust::may_hold_photo`]).
+fn may_hold(
+    conn: &Connection,
+    device_id: &str,
+    access: &trust::SheetAccess,
+    op: &Op,
+) -> Result<bool> {
+    if op.kind == Kind::Sheet.as_str() {
+        let scorer = trust::head_text(&op.payload, "sheets", "scorer_id").unwrap_or_default();
+        return Ok(access.may_hold(scorer));
     }
-    let scorer = trust::head_text(&op.payload, "sheets", "scorer_id").unwrap_or_default();
-    access.may_hold(scorer)
+    if op.kind != Kind::Photo.as_str() || matches!(access, trust::SheetAccess::All) {
+        return Ok(true);
+    }
+    let from_scorer = match trust::photo_owner(conn, &op.entity_id)? {
+        Some((owner, _)) if owner == device_id => return Ok(true),
+        Some((_, scorer)) => scorer,
+        // Not applied here (refused, or waiting): judged by its sender.
+        None => trust::device_role(conn, &op.origin)? == Some(Role::Scorer),
+    };
+    trust::may_hold_photo(conn, access, &op.entity_id, from_scorer)
+}
+
+/// The photos an operation refers to in `table` (`sheet_evidence` or `post_photos`).
+fn photos_in<'a>(op: &'a Op, table: &str) -> impl Iterator<Item = &'a str> {
+    let rows = op.payload.get(table).and_then(Value::as_array);
+    rows.into_iter()
+        .flatten()
+        .filter_map(|row| row.get("hash").and_then(Value::as_str))
+}
+
+/// The photos of `ops` whose records `device_id` needs with them: every photo a sheet it
+/// may hold attaches (a key refers to it), and those a post shows that reached it as
+/// withheld evidence before the post made them public.
+fn needed_photos(
+    conn: &Connection,
+    device_id: &str,
+    access: &trust::SheetAccess,
+    ops: &[Op],
+) -> Result<BTreeSet<String>> {
+    let mut needed = BTreeSet::new();
+    let mut shown = BTreeSet::new();
+    for op in ops {
+        if op.kind == Kind::Sheet.as_str() {
+            needed.extend(photos_in(op, "sheet_evidence").map(str::to_string));
+        } else if op.kind == Kind::Post.as_str() {
+            shown.extend(photos_in(op, "post_photos").map(str::to_string));
+        }
+    }
+    for hash in shown {
+        if needed.contains(&hash) {
+            continue;
+        }
+        let evidence = match trust::photo_owner(conn, &hash)? {
+            None => false,
+            Some((owner, _)) if owner == device_id => false,
+            Some((_, from_scorer)) => !trust::may_hold_evidence(conn, access, &hash, from_scorer)?,
+        };
+        if evidence {
+            needed.insert(hash);
+        }
+    }
+    Ok(needed)
+}
+
+/// Completes `ops`, which go to `device_id`, with the photos they need (see
+/// [`needed_photos`]): a laptop can apply a sheet only with its evidence photos' records (a
+/// key refers to them), and the hub may have withheld those before the laptop scored for
+/// the sheet's scorer (转交), or since the sheet let go of a photo an older operation of it
+/// still attaches; a post that shows a photo withheld as evidence before makes it public.
+///
+/// A photo's operation in `ops` itself is sent as it is instead of as a stand-in; one the
+/// laptop passed already (numbered at most its watermark `have`) is added, real, so that
+/// the photo's record arrives before the sheet's (the laptop applies a batch in hybrid-clock
+/// order, and a photo is always recorded before a sheet attaches it). One it has not reached
+/// yet comes, in that order, in this page or a later one. Returns how many were added or
+/// sent real.
+fn with_evidence(
+    conn: &Connection,
+    device_id: &str,
+    access: &trust::SheetAccess,
+    have: &BTreeMap<String, i64>,
+    ops: &mut Vec<Op>,
+    withheld: &[Op],
+) -> Result<usize> {
+    let needed = needed_photos(conn, device_id, access, ops)?;
+    if needed.is_empty() {
+        return Ok(0);
+    }
+    let mut sent = 0;
+    for real in withheld {
+        if real.kind == Kind::Photo.as_str() && needed.contains(&real.entity_id) {
+            if let Some(slot) = ops
+                .iter_mut()
+                .find(|o| o.kind == WITHHELD && o.origin == real.origin && o.seq == real.seq)
+            {
+                *slot = real.clone();
+                sent += 1;
+            }
+        }
+    }
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT {OP_COLUMNS}, o.outcome FROM ops o
+         WHERE o.kind = 'photo' AND o.entity_id = ?1 AND o.origin <> ?2 AND o.outcome = 'applied'
+         ORDER BY o.hlc, o.origin, o.seq"
+    ))?;
+    for hash in &needed {
+        let earlier: Vec<Op> = st
+            .query_map(params![hash, device_id], relayed_op_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        for op in earlier {
+            let passed = op.seq <= have.get(&op.origin).copied().unwrap_or(0);
+            let present = ops.iter().any(|o| o.origin == op.origin && o.seq == op.seq);
+            if passed && !present {
+                ops.push(op);
+                sent += 1;
+            }
+        }
+    }
+    ops.sort_by(|a, b| (&a.hlc, &a.origin, a.seq).cmp(&(&b.hlc, &b.origin, b.seq)));
+    Ok(sent)
 }
 
 /// A page of the log for one device, as the hub sends it.
@@ -908,24 +1023,10 @@ pub struct Page {
     pub more: bool,
 }
 
-impl Page {
-    fn filter(ops: Vec<Op>, access: &trust::SheetAccess) -> Page {
-        let mut page = Page::default();
-        for op in ops {
-            if may_hold(access, &op) {
-                page.ops.push(op);
-            } else {
-                *page.withheld.entry(op.kind.clone()).or_default() += 1;
-                page.ops.push(stand_in(&op));
-            }
-        }
-        page
-    }
-}
-
 /// [`ops_after`] for `device_id`, enforcing what its role may hold (see
 /// [`trust::sheet_access`]): the operations it lacks in order, at most `limit`, those it may
-/// not hold as stand-ins.
+/// not hold as stand-ins, and the evidence photos of the sheets it may hold (see
+/// [`with_evidence`]).
 pub fn ops_after_for(
     conn: &Connection,
     device_id: &str,
@@ -936,8 +1037,31 @@ pub fn ops_after_for(
     let mut ops = ops_after(conn, have, limit.saturating_add(1))?;
     let more = ops.len() > limit as usize;
     ops.truncate(limit as usize);
-    let mut page = Page::filter(ops, &access);
-    page.more = more;
+    let mut page = Page {
+        more,
+        ..Page::default()
+    };
+    let mut withheld = Vec::new();
+    for op in ops {
+        if may_hold(conn, device_id, &access, &op)? {
+            page.ops.push(op);
+        } else {
+            page.ops.push(stand_in(&op));
+            withheld.push(op);
+        }
+    }
+    if !matches!(access, trust::SheetAccess::All) {
+        with_evidence(conn, device_id, &access, have, &mut page.ops, &withheld)?;
+    }
+    for op in &withheld {
+        if page
+            .ops
+            .iter()
+            .any(|o| o.kind == WITHHELD && o.origin == op.origin && o.seq == op.seq)
+        {
+            *page.withheld.entry(op.kind.clone()).or_default() += 1;
+        }
+    }
     Ok(page)
 }
 
@@ -963,7 +1087,7 @@ pub struct RefillPage {
 /// The next page (at most `limit`) of the resend `device_id` waits for (see [`trust::Refill`]):
 /// the operations of the sheets of the scorers it was assigned, from other devices, that it
 /// passed as stand-ins (numbered at most its watermark; later ones come in order), oldest
-/// first. `have` carries the last page the laptop confirmed (under [`REFILL_ACK`]): the
+/// first, with the photos they attach (see [`with_evidence`]). `have` carries the last page the laptop confirmed (under [`REFILL_ACK`]): the
 /// page after it is sent, the same one again when its answer was lost; the resend ends once
 /// the laptop confirms the last page.
 pub fn next_refill(
@@ -1024,6 +1148,8 @@ pub fn next_refill(
         .last()
         .map(|o| (o.hlc.clone(), o.origin.clone(), o.seq))
         .unwrap_or((a_hlc, a_origin, a_seq));
+    // The sheets' evidence photos, which the laptop passed as stand-ins too.
+    with_evidence(conn, device_id, &access, have, &mut ops, &[])?;
     refill.ends.push(end);
     let page = i64::try_from(refill.ends.len()).unwrap_or(i64::MAX);
     if !more {

@@ -4010,3 +4010,210 @@ fn a_retract_wins_over_a_later_approval() {
     );
     assert_eq!(p1_status(&fx).0, Some("retracted".into()));
 }
+
+// ---------- 背靠背 for evidence photos ----------
+
+/// A photo's record with hash `h`.
+fn photo_of(h: &str) -> Value {
+    let mut p = photo("IMG_0001.JPG", "jpeg");
+    set(&mut p, "photos", 0, "hash", json!(h));
+    p
+}
+
+/// Sheet `sh1` (scorer s1, t1) with k1 = 10 and `hashes` attached to k1 as evidence.
+fn sheet1_with(hashes: &[&str]) -> Value {
+    let mut s = sheet1(10);
+    s["sheet_evidence"] = hashes
+        .iter()
+        .map(|h| json!({"sheet_id": "sh1", "criterion_id": "k1", "hash": h, "attached_at": NOW}))
+        .collect();
+    s
+}
+
+/// What `device` is sent of the hub's log, given its watermarks: `(origin, seq, kind)` of
+/// every operation that is not its own.
+fn sent_to(hub: &Fx, device: &str, have: &BTreeMap<String, i64>) -> Vec<(String, i64, String)> {
+    let page = hub
+        .store
+        .read(|c| ops_after_for(c, device, have, 100))
+        .unwrap();
+    page.ops
+        .iter()
+        .filter(|o| o.origin != device && o.origin != hub.rules.self_id)
+        .map(|o| (o.origin.clone(), o.seq, o.kind.clone()))
+        .collect()
+}
+
+fn may_fetch(hub: &Fx, device: &str, h: &str) -> bool {
+    hub.store
+        .read(|c| trust::may_fetch_photo(c, device, h))
+        .unwrap()
+}
+
+#[test]
+fn a_scorers_evidence_photo_goes_only_where_its_sheet_may_go() {
+    let hub = Fx::hub();
+    let (evidence, loose, press) = ("a1".repeat(32), "b2".repeat(32), "c3".repeat(32));
+    let r = hub.apply(&[
+        op("scorer-a", 1, Kind::Photo, &evidence, photo_of(&evidence)),
+        op("scorer-a", 2, Kind::Sheet, "sh1", sheet1_with(&[&evidence])),
+        // Taken on a scorer's laptop and not attached yet: evidence all the same.
+        op("scorer-b", 1, Kind::Photo, &loose, photo_of(&loose)),
+        op("media-a", 1, Kind::Photo, &press, photo_of(&press)),
+    ]);
+    assert_eq!(r.applied, 4, "{r:?}");
+    let none = BTreeMap::new();
+    let photo = |origin: &str, seq: i64, kind: &str| (origin.to_string(), seq, kind.to_string());
+    // Another scorer's laptop and a media laptop get neither scorer's photo nor the sheet.
+    assert_eq!(
+        sent_to(&hub, "scorer-c", &none),
+        vec![
+            photo("media-a", 1, "photo"),
+            photo("scorer-a", 1, "withheld"),
+            photo("scorer-b", 1, "withheld"),
+            photo("scorer-a", 2, "withheld"),
+        ]
+    );
+    assert_eq!(
+        sent_to(&hub, "media-a", &none),
+        vec![
+            photo("scorer-a", 1, "withheld"),
+            photo("scorer-b", 1, "withheld"),
+            photo("scorer-a", 2, "withheld"),
+        ]
+    );
+    let counted = hub
+        .store
+        .read(|c| ops_after_for(c, "scorer-b", &none, 100))
+        .unwrap()
+        .withheld;
+    assert_eq!(
+        counted,
+        BTreeMap::from([("photo".to_string(), 1), ("sheet".to_string(), 1)])
+    );
+    // The bytes likewise: only the hub's own role, the laptop that took a photo, and where
+    // a photo is no evidence.
+    assert!(!may_fetch(&hub, "scorer-b", &evidence));
+    assert!(!may_fetch(&hub, "media-a", &evidence));
+    assert!(!may_fetch(&hub, "scorer-a", &loose));
+    assert!(may_fetch(&hub, "scorer-a", &evidence));
+    assert!(may_fetch(&hub, "scorer-b", &loose));
+    assert!(may_fetch(&hub, "scorer-b", &press));
+    assert!(may_fetch(&hub, &hub.rules.self_id.clone(), &evidence));
+
+    // A post that shows a photo makes it public: every laptop may hold it.
+    let mut shown = post("p1", "published", 0, "现场");
+    shown["post_photos"] = json!([{"post_id": "p1", "position": 0, "hash": evidence}]);
+    let r = hub.apply(&[op("media-a", 2, Kind::Post, "p1", shown)]);
+    assert_eq!(r.applied, 1, "{r:?}");
+    assert!(sent_to(&hub, "scorer-c", &none).contains(&photo("scorer-a", 1, "photo")));
+    assert!(may_fetch(&hub, "media-a", &evidence));
+    // A laptop that passed the photo as a stand-in gets it with the post, before it.
+    let passed = BTreeMap::from([
+        ("scorer-a".to_string(), 2),
+        ("scorer-b".to_string(), 1),
+        ("media-a".to_string(), 1),
+    ]);
+    assert_eq!(
+        sent_to(&hub, "scorer-c", &passed),
+        vec![photo("scorer-a", 1, "photo"), photo("media-a", 2, "post")]
+    );
+    // The laptop that took the photo is sent the post alone.
+    assert_eq!(
+        sent_to(&hub, "scorer-a", &passed),
+        vec![photo("media-a", 2, "post")]
+    );
+}
+
+#[test]
+fn a_laptop_assigned_a_scorer_receives_the_evidence_photos_with_the_sheets() {
+    let hub = Fx::hub();
+    let (kept, dropped) = ("d4".repeat(32), "e5".repeat(32));
+    let ops = [
+        op("scorer-a", 1, Kind::Photo, &kept, photo_of(&kept)),
+        op("scorer-a", 2, Kind::Photo, &dropped, photo_of(&dropped)),
+        op(
+            "scorer-a",
+            3,
+            Kind::Sheet,
+            "sh1",
+            sheet1_with(&[&kept, &dropped]),
+        ),
+        // The scorer let one photo go: the older sheet operation still attaches it.
+        based_on(
+            op("scorer-a", 4, Kind::Sheet, "sh1", sheet1_with(&[&kept])),
+            OpRef {
+                origin: "scorer-a".into(),
+                seq: 3,
+            },
+        ),
+    ];
+    let ops: Vec<Op> = ops
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut o)| {
+            o.hlc = hlc_at(now_ms() - 60_000 + i as i64, 0);
+            o
+        })
+        .collect();
+    assert_eq!(hub.apply(&ops).applied, 4);
+    // scorer-c passed all four as stand-ins before it was assigned s1.
+    let have = BTreeMap::from([("scorer-a".to_string(), 4)]);
+    let lap = Fx::laptop();
+    let page = hub
+        .store
+        .read(|c| ops_after_for(c, "scorer-c", &BTreeMap::new(), 100))
+        .unwrap();
+    let stand_ins: Vec<Op> = page
+        .ops
+        .iter()
+        .filter(|o| o.origin == "scorer-a")
+        .cloned()
+        .collect();
+    assert!(
+        stand_ins.iter().all(|o| o.kind == WITHHELD),
+        "{stand_ins:?}"
+    );
+    assert_eq!(lap.apply(&stand_ins).withheld, 4);
+
+    hub.store
+        .write_without_ops(now(), "organiser", |tx| {
+            trust::assign_scorer(tx, "s1", Some("scorer-c"))
+        })
+        .unwrap();
+    let (resent, page) = refill_page(&hub, "scorer-c", &have, 10);
+    let page = page.unwrap();
+    let sent: Vec<(i64, String)> = resent.iter().map(|o| (o.seq, o.kind.clone())).collect();
+    assert_eq!(
+        sent,
+        vec![
+            (1, "photo".to_string()),
+            (2, "photo".to_string()),
+            (3, "sheet".to_string()),
+            (4, "sheet".to_string()),
+        ],
+        "both photos, before the sheets that attach them"
+    );
+    assert_eq!((page.count, page.last), (4, true));
+    // The laptop applies the resend: the photos' records are there before the sheets'.
+    let r = lap.apply(&resent);
+    assert_eq!((r.applied, r.refused.len()), (4, 0), "{r:?}");
+    assert_eq!(
+        lap.int("SELECT count(*) FROM sheet_evidence WHERE sheet_id = 'sh1'"),
+        1
+    );
+    assert_eq!(lap.int("SELECT count(*) FROM photos"), 2);
+    assert!(may_fetch(&hub, "scorer-c", &kept));
+    // It no longer scores for s1 on scorer-a: its photo attached to s1 stays with s1.
+    assert!(!may_fetch(&hub, "scorer-b", &kept));
+
+    // A laptop assigned s1 before it saw anything gets the photos in order, not withheld.
+    let fresh = sent_to(&hub, "scorer-c", &BTreeMap::new());
+    assert_eq!(
+        fresh
+            .iter()
+            .map(|(_, seq, kind)| (*seq, kind.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(1, "photo"), (2, "photo"), (3, "sheet"), (4, "sheet")]
+    );
+}

@@ -251,6 +251,89 @@ pub fn sheet_access(conn: &Connection, device_id: &str) -> Result<SheetAccess> {
     })
 }
 
+/// Whether `device_id` (which may hold `access` of the sheets) may hold the photo `hash`,
+/// whose record came from a scorer's laptop when `from_scorer` (背靠背: evidence goes only
+/// where a sheet it is attached to may go).
+///
+/// - The hub's own role holds every photo.
+/// - A photo a post shows is public.
+/// - A photo attached to sheets goes only where one of those sheets may go.
+/// - Any other photo goes everywhere, except one a scorer's laptop took: that is evidence
+///   not attached yet.
+pub fn may_hold_photo(
+    conn: &Connection,
+    access: &SheetAccess,
+    hash: &str,
+    from_scorer: bool,
+) -> Result<bool> {
+    if matches!(access, SheetAccess::All) {
+        return Ok(true);
+    }
+    let shown: bool = conn
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM post_photos WHERE hash = ?1)")?
+        .query_row([hash], |r| r.get(0))?;
+    if shown {
+        return Ok(true);
+    }
+    may_hold_evidence(conn, access, hash, from_scorer)
+}
+
+/// [`may_hold_photo`] as if no post showed the photo: whether it may reach the device as
+/// evidence.
+pub fn may_hold_evidence(
+    conn: &Connection,
+    access: &SheetAccess,
+    hash: &str,
+    from_scorer: bool,
+) -> Result<bool> {
+    if matches!(access, SheetAccess::All) {
+        return Ok(true);
+    }
+    let mut st = conn.prepare_cached(
+        "SELECT DISTINCT s.scorer_id FROM sheet_evidence e JOIN sheets s ON s.id = e.sheet_id
+         WHERE e.hash = ?1",
+    )?;
+    let scorers: Vec<String> = st
+        .query_map([hash], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !scorers.is_empty() {
+        return Ok(scorers.iter().any(|s| access.may_hold(s)));
+    }
+    Ok(!from_scorer)
+}
+
+/// The device whose record of photo `hash` stands (the first to reach the hub; later ones
+/// are superseded), and whether it is a scorer's laptop (paired as one, revoked since or
+/// not): what such a laptop records of photos is evidence.
+pub fn photo_owner(conn: &Connection, hash: &str) -> Result<Option<(String, bool)>> {
+    let row: Option<(String, Option<String>)> = conn
+        .prepare_cached(
+            "SELECT o.device_id, d.role FROM sync_owners o LEFT JOIN devices d ON d.id = o.device_id
+             WHERE o.owner_key = 'photo:' || ?1",
+        )?
+        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(row.map(|(device, role)| {
+        let scorer = role.as_deref().and_then(Role::parse) == Some(Role::Scorer);
+        (device, scorer)
+    }))
+}
+
+/// Whether the hub may give `device_id` the bytes of photo `hash`: its own photo, or one it
+/// may hold the record of (see [`may_hold_photo`]).
+pub fn may_fetch_photo(conn: &Connection, device_id: &str, hash: &str) -> Result<bool> {
+    let access = sheet_access(conn, device_id)?;
+    if matches!(access, SheetAccess::All) {
+        return Ok(true);
+    }
+    let owner = photo_owner(conn, hash)?;
+    if owner.as_ref().is_some_and(|(d, _)| d == device_id) {
+        return Ok(true);
+    }
+    let from_scorer = owner.is_some_and(|(_, scorer)| scorer);
+    may_hold_photo(conn, &access, hash, from_scorer)
+}
+
 /// Scorers whose sheets the hub sends a laptop again (转交: the laptop passed their
 /// operations as stand-ins before it was assigned them), and how far the resend got. Kept on
 /// the hub in `meta` under [`REFILL_KEY`] + the device id; hub-local, never replicated. The

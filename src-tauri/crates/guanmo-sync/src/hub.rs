@@ -197,14 +197,26 @@ impl HubService {
         blobs::append(&self.media, self.ctx.data_dir(), hash, total, offset, chunk)
     }
 
+    /// Whether the hub knows photo `hash` and `device` may hold it (背靠背: another
+    /// scorer's evidence is answered as if the hub did not know it, see
+    /// [`guanmo_store::trust::may_fetch_photo`]).
+    fn may_fetch(&self, device: &str, hash: &str) -> SyncResult<bool> {
+        let (known, may) = self.ctx.store().read(|c| {
+            if !guanmo_store::photos::exists(c, hash)? {
+                return Ok((false, false));
+            }
+            Ok((true, guanmo_store::trust::may_fetch_photo(c, device, hash)?))
+        })?;
+        if known && !may {
+            tracing::info!(device = %device, hash = %hash, "photo withheld (背靠背)");
+        }
+        Ok(may)
+    }
+
     /// A chunk of a photo the hub has, for a laptop.
     pub fn get_blob(&self, token: &str, hash: &str, offset: u64, max: u32) -> SyncResult<Vec<u8>> {
-        self.device(token)?;
-        let known = self
-            .ctx
-            .store()
-            .read(|c| guanmo_store::photos::exists(c, hash))?;
-        if !known {
+        let device = self.device(token)?;
+        if !self.may_fetch(&device, hash)? {
             return Err(SyncError::new(
                 SyncErrorCode::BadRequest,
                 format!("no photo {hash}"),
@@ -311,12 +323,8 @@ impl HubService {
 
     /// The hub's 1600 px copy of a photo it knows, for a laptop that lacks it.
     pub fn get_copy(&self, token: &str, hash: &str) -> SyncResult<Vec<u8>> {
-        self.device(token)?;
-        let known = blobs::valid_hash(hash)
-            && self
-                .ctx
-                .store()
-                .read(|c| guanmo_store::photos::exists(c, hash))?;
+        let device = self.device(token)?;
+        let known = blobs::valid_hash(hash) && self.may_fetch(&device, hash)?;
         let path = known
             .then(|| self.media.path(hash, guanmo_media::Size::Web).ok())
             .flatten()

@@ -24,7 +24,7 @@ use guanmo_sync::{HubService, Role, SyncErrorCode};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 struct Device {
@@ -502,7 +502,7 @@ fn without_sheets(dump: &str) -> String {
         if !line.starts_with('[') {
             skip = matches!(
                 line,
-                "sheets" | "marks" | "adjustment_marks" | "sheet_evidence"
+                "sheets" | "marks" | "adjustment_marks" | "sheet_evidence" | "photos"
             );
         }
         if !skip {
@@ -639,14 +639,49 @@ fn run_case(role: Role, attack: &[(Mutation, usize)]) -> Result<(), TestCaseErro
             d.sync(t);
         }
     }
-    // Scoring is 背靠背: every laptop equals the hub but for the sheets, and a scorer's
-    // laptop holds exactly its own scorer's sheets as the hub has them.
+    // Scoring is 背靠背: every laptop equals the hub but for the sheets and the evidence
+    // photos, and a scorer's laptop holds exactly its own scorer's sheets as the hub has
+    // them, with their photos.
     let hub_dump = without_sheets(&w.hub.dump());
+    let hashes = |ctx: &Ctx, sql: &str| -> BTreeSet<String> {
+        ctx.store()
+            .read(|c| {
+                let mut st = c.prepare(sql)?;
+                let rows = st.query_map([], |r| r.get(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            })
+            .unwrap()
+    };
+    let evidence = hashes(&w.hub.ctx, "SELECT hash FROM sheet_evidence");
+    let shown = hashes(&w.hub.ctx, "SELECT hash FROM post_photos");
+    prop_assert!(!evidence.is_empty() && !shown.is_empty());
     for (i, (d, _)) in w.honest.iter().enumerate() {
         prop_assert!(
             without_sheets(&d.dump()) == hub_dump,
             "an honest laptop diverged"
         );
+        let held = hashes(&d.ctx, "SELECT hash FROM photos");
+        let may: BTreeSet<String> = hashes(&w.hub.ctx, "SELECT hash FROM photos")
+            .into_iter()
+            .filter(|h| {
+                w.hub
+                    .ctx
+                    .store()
+                    .read(|c| guanmo_store::trust::may_fetch_photo(c, &d.id(), h))
+                    .unwrap()
+            })
+            .collect();
+        prop_assert_eq!(&held, &may, "laptop {}'s photos", i);
+        prop_assert!(shown.is_subset(&held), "laptop {} lacks a post's photo", i);
+        if i == 0 {
+            prop_assert!(evidence.is_subset(&held), "laptop 0 lacks its evidence");
+        } else {
+            prop_assert!(
+                evidence.is_disjoint(&held),
+                "laptop {} holds another scorer's evidence",
+                i
+            );
+        }
         let of = |ctx: &Ctx, scorer: Option<&Scorer>| {
             let mut v: Vec<String> = scoring::list_sheets(ctx)
                 .unwrap()
