@@ -16,9 +16,11 @@ test("on an older page an approved comment appears without a reload", async () =
   }
   const page = await site.browser.newPage({ viewport: PHONE, deviceScaleFactor: 2 });
   await page.goto(site.base);
-  // Followed from the keyboard, as a pointer click could miss: comment areas are drawn as
-  // posts come near the screen, and one drawn between Playwright's aim and its click moves the
-  // link at the foot of the page (the likely reason two CI runs clicked and never navigated).
+  // Followed from the keyboard, as a pointer click could miss: Playwright jumps straight to
+  // the link at the foot of the page, and the posts it passes are laid out only then (they
+  // skip layout off screen, content-visibility), so the link can move between its aim and its
+  // click (the likely reason two CI runs clicked and never navigated). A resident scrolls
+  // there instead, which steady.test.mjs checks shifts nothing.
   const older = page.getByRole("link", { name: "查看更早的动态" });
   await older.focus();
   await Promise.all([page.waitForURL(/\?cursor=/, { timeout: 20_000 }), older.press("Enter")]);
