@@ -964,8 +964,7 @@ fn needed_photos(
 /// laptop passed already (numbered at most its watermark `have`) is added, real, so that
 /// the photo's record arrives before the sheet's (the laptop applies a batch in hybrid-clock
 /// order, and a photo is always recorded before a sheet attaches it). One it has not reached
-/// yet comes, in that order, in this page or a later one. Returns how many were added or
-/// sent real.
+/// yet comes, in that order, in this page or a later one.
 fn with_evidence(
     conn: &Connection,
     device_id: &str,
@@ -973,12 +972,11 @@ fn with_evidence(
     have: &BTreeMap<String, i64>,
     ops: &mut Vec<Op>,
     withheld: &[Op],
-) -> Result<usize> {
+) -> Result<()> {
     let needed = needed_photos(conn, device_id, access, ops)?;
     if needed.is_empty() {
-        return Ok(0);
+        return Ok(());
     }
-    let mut sent = 0;
     for real in withheld {
         if real.kind == Kind::Photo.as_str() && needed.contains(&real.entity_id) {
             if let Some(slot) = ops
@@ -986,7 +984,6 @@ fn with_evidence(
                 .find(|o| o.kind == WITHHELD && o.origin == real.origin && o.seq == real.seq)
             {
                 *slot = real.clone();
-                sent += 1;
             }
         }
     }
@@ -1004,12 +1001,11 @@ fn with_evidence(
             let present = ops.iter().any(|o| o.origin == op.origin && o.seq == op.seq);
             if passed && !present {
                 ops.push(op);
-                sent += 1;
             }
         }
     }
     ops.sort_by(|a, b| (&a.hlc, &a.origin, a.seq).cmp(&(&b.hlc, &b.origin, b.seq)));
-    Ok(sent)
+    Ok(())
 }
 
 /// A page of the log for one device, as the hub sends it.
@@ -1087,9 +1083,9 @@ pub struct RefillPage {
 /// The next page (at most `limit`) of the resend `device_id` waits for (see [`trust::Refill`]):
 /// the operations of the sheets of the scorers it was assigned, from other devices, that it
 /// passed as stand-ins (numbered at most its watermark; later ones come in order), oldest
-/// first, with the photos they attach (see [`with_evidence`]). `have` carries the last page the laptop confirmed (under [`REFILL_ACK`]): the
-/// page after it is sent, the same one again when its answer was lost; the resend ends once
-/// the laptop confirms the last page.
+/// first, with the photos they attach (see [`with_evidence`]). `have` carries the last page
+/// the laptop confirmed (under [`REFILL_ACK`]): the page after it is sent, the same one again
+/// when its answer was lost; the resend ends once the laptop confirms the last page.
 pub fn next_refill(
     tx: &WriteTx<'_>,
     device_id: &str,
