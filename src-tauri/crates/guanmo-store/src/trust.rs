@@ -266,16 +266,12 @@ pub fn may_hold_photo(
     hash: &str,
     from_scorer: bool,
 ) -> Result<bool> {
-    if matches!(access, SheetAccess::All) {
+    if may_hold_evidence(conn, access, hash, from_scorer)? {
         return Ok(true);
     }
-    let shown: bool = conn
+    Ok(conn
         .prepare_cached("SELECT EXISTS (SELECT 1 FROM post_photos WHERE hash = ?1)")?
-        .query_row([hash], |r| r.get(0))?;
-    if shown {
-        return Ok(true);
-    }
-    may_hold_evidence(conn, access, hash, from_scorer)
+        .query_row([hash], |r| r.get(0))?)
 }
 
 /// [`may_hold_photo`] as if no post showed the photo: whether it may reach the device as
