@@ -1008,12 +1008,16 @@ fn with_evidence(
     Ok(())
 }
 
+/// The key under which a [`Page`] counts the operations the hub refused, which travel as
+/// stand-ins to every laptop.
+pub const REFUSED_KEY: &str = "(refused)";
+
 /// A page of the log for one device, as the hub sends it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Page {
     /// The operations, each withheld one replaced by its [`stand_in`].
     pub ops: Vec<Op>,
-    /// How many were withheld, per kind.
+    /// How many were withheld, per kind (those the hub refused under [`REFUSED_KEY`]).
     pub withheld: BTreeMap<String, u32>,
     /// More wait after these.
     pub more: bool,
@@ -1021,8 +1025,8 @@ pub struct Page {
 
 /// [`ops_after`] for `device_id`, enforcing what its role may hold (see
 /// [`trust::sheet_access`]): the operations it lacks in order, at most `limit`, those it may
-/// not hold as stand-ins, and the evidence photos of the sheets it may hold (see
-/// [`with_evidence`]).
+/// not hold and those the hub refused as stand-ins, and the evidence photos of the sheets it
+/// may hold (see [`with_evidence`]).
 pub fn ops_after_for(
     conn: &Connection,
     device_id: &str,
@@ -1039,7 +1043,12 @@ pub fn ops_after_for(
     };
     let mut withheld = Vec::new();
     for op in ops {
-        if may_hold(conn, device_id, &access, &op)? {
+        if op.verdict.as_deref() == Some("refused") {
+            // What the hub refused changes nothing anywhere: its number goes on, its content
+            // (a hostile laptop's, perhaps) stays here.
+            *page.withheld.entry(REFUSED_KEY.to_string()).or_default() += 1;
+            page.ops.push(stand_in(&op));
+        } else if may_hold(conn, device_id, &access, &op)? {
             page.ops.push(op);
         } else {
             page.ops.push(stand_in(&op));

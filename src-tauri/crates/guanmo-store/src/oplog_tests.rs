@@ -4217,3 +4217,66 @@ fn a_laptop_assigned_a_scorer_receives_the_evidence_photos_with_the_sheets() {
         vec![(1, "photo"), (2, "photo"), (3, "sheet"), (4, "sheet")]
     );
 }
+
+#[test]
+fn what_the_hub_refused_reaches_laptops_as_stand_ins_only() {
+    let hub = Fx::hub();
+    let mut roster = hub.store.read(|c| snapshot(c, Kind::Roster, "*")).unwrap();
+    set(&mut roster, "townships", 0, "name", json!("被改的镇"));
+    let r = hub.apply(&[
+        op("scorer-a", 1, Kind::Roster, "*", roster),
+        op(
+            "media-a",
+            1,
+            Kind::Post,
+            "p1",
+            post("p1", "draft", 0, "正文"),
+        ),
+    ]);
+    assert_eq!((r.applied, r.refused.len()), (1, 1), "{r:?}");
+    for device in ["scorer-b", "media-b"] {
+        let page = hub
+            .store
+            .read(|c| ops_after_for(c, device, &BTreeMap::new(), 100))
+            .unwrap();
+        let refused = page.ops.iter().find(|o| o.origin == "scorer-a").unwrap();
+        assert_eq!(
+            refused,
+            &stand_in(refused),
+            "{device}: nothing but its number"
+        );
+        assert_eq!(refused.seq, 1);
+        assert_eq!(
+            page.withheld,
+            BTreeMap::from([(REFUSED_KEY.to_string(), 1)]),
+            "{device}"
+        );
+        assert!(page
+            .ops
+            .iter()
+            .any(|o| o.origin == "media-a" && o.kind == "post"));
+    }
+    // A laptop takes the stand-in and goes on past it.
+    let lap = Fx::laptop();
+    let page = hub
+        .store
+        .read(|c| ops_after_for(c, "scorer-b", &BTreeMap::new(), 100))
+        .unwrap();
+    let from_laptops: Vec<Op> = page
+        .ops
+        .into_iter()
+        .filter(|o| o.origin != hub.rules.self_id)
+        .collect();
+    let r = lap.apply(&from_laptops);
+    assert_eq!(
+        (r.withheld, r.applied, r.refused_at_hub),
+        (1, 1, 0),
+        "{r:?}"
+    );
+    assert_eq!(lap.watermark("scorer-a"), 1);
+    assert_eq!(
+        lap.text("SELECT name FROM townships WHERE id = 't1'")
+            .as_deref(),
+        Some("一镇")
+    );
+}

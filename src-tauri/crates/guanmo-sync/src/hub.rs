@@ -139,7 +139,7 @@ impl HubService {
             tracing::info!(
                 device = %device,
                 withheld = ?page.withheld,
-                "operations withheld (背靠背)"
+                "operations withheld (背靠背, or refused here)"
             );
         }
         ops.append(&mut page.ops);
