@@ -146,10 +146,12 @@ pub fn corrected(taken: DateTime<Utc>, offset_seconds: i64) -> DateTime<Utc> {
 /// within [`TOLERANCE_MINUTES`]; `None` between stops, before and after the tour.
 pub fn stop_at(stops: &[StopWindow], t: DateTime<Utc>) -> Option<&StopWindow> {
     let tolerance = Duration::minutes(TOLERANCE_MINUTES);
+    // A window that holds `t` wins over one that only reaches it with the tolerance, even at
+    // zero whole minutes away (a stop ending at 15:00 and the next one starting then).
     stops
         .iter()
         .filter(|s| s.contains(t, tolerance))
-        .min_by_key(|s| (s.distance(t), s.from))
+        .min_by_key(|s| (!s.contains(t, Duration::zero()), s.distance(t), s.from))
 }
 
 /// When an evidence photo was taken, against its township's window.
@@ -331,6 +333,17 @@ mod tests {
             timing(Some(corrected(camera, 3600)), Some(&s[0])),
             PhotoTiming::Within
         );
+    }
+
+    #[test]
+    fn a_photo_taken_as_one_stop_ends_and_the_next_begins_is_the_next_ones() {
+        // 第2站 runs until 15:00 (no slot: until the next stop), 第3站 starts at 15:00. A proptest
+        // found 15:00 itself filed under 第2站, whose end is zero whole minutes away.
+        let s = tour();
+        let at = |hms: &str| stop_at(&s, bj(&format!("2024:12:04 {hms}"))).map(|w| w.position);
+        assert_eq!(at("15:00:00"), Some(3));
+        assert_eq!(at("15:00:30"), Some(3));
+        assert_eq!(at("14:59:59"), Some(2));
     }
 
     proptest! {
