@@ -45,6 +45,12 @@ test("with JavaScript disabled the page still lists the posts", async () => {
   assert.match(text, /烟洲镇村集体经济项目现场/);
   assert.match(text, /观摩会今日开幕/);
   assert.doesNotMatch(text, /水口山镇铅锌矿工业遗址/, "a retracted post never shows");
+  // The room a comment area takes (kept for it until the script draws it) is not kept here.
+  const kept = await page
+    .locator("article.post")
+    .first()
+    .evaluate((post) => getComputedStyle(post, "::after").content);
+  assert.equal(kept, "none", "no empty room under a post without JavaScript");
   await page.screenshot({ path: join(shots, "03-no-javascript-360x640.png"), fullPage: true });
   await context.close();
 });
