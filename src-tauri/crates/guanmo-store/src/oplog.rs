@@ -900,16 +900,11 @@ fn may_hold(
         let scorer = trust::head_text(&op.payload, "sheets", "scorer_id").unwrap_or_default();
         return Ok(access.may_hold(scorer));
     }
-    if op.kind != Kind::Photo.as_str() || matches!(access, trust::SheetAccess::All) {
+    if op.kind != Kind::Photo.as_str() {
         return Ok(true);
     }
-    let from_scorer = match trust::photo_owner(conn, &op.entity_id)? {
-        Some((owner, _)) if owner == device_id => return Ok(true),
-        Some((_, scorer)) => scorer,
-        // Not applied here (refused, or waiting): judged by its sender.
-        None => trust::device_role(conn, &op.origin)? == Some(Role::Scorer),
-    };
-    trust::may_hold_photo(conn, access, &op.entity_id, from_scorer)
+    // A photo not applied here (refused, or waiting) is judged by its sender.
+    trust::photo_reaches(conn, device_id, access, &op.entity_id, Some(&op.origin))
 }
 
 /// The photos an operation refers to in `table` (`sheet_evidence` or `post_photos`).

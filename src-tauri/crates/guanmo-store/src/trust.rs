@@ -315,19 +315,35 @@ pub fn photo_owner(conn: &Connection, hash: &str) -> Result<Option<(String, bool
     }))
 }
 
-/// Whether the hub may give `device_id` the bytes of photo `hash`: its own photo, or one it
-/// may hold the record of (see [`may_hold_photo`]).
-pub fn may_fetch_photo(conn: &Connection, device_id: &str, hash: &str) -> Result<bool> {
-    let access = sheet_access(conn, device_id)?;
+/// Whether photo `hash` reaches `device_id` (which may hold `access` of the sheets): its own
+/// photo always; any other as [`may_hold_photo`] judges it, by its owner's role, or by
+/// `sender`'s when the photo has no owner yet (`None`: not a scorer's).
+pub fn photo_reaches(
+    conn: &Connection,
+    device_id: &str,
+    access: &SheetAccess,
+    hash: &str,
+    sender: Option<&str>,
+) -> Result<bool> {
     if matches!(access, SheetAccess::All) {
         return Ok(true);
     }
-    let owner = photo_owner(conn, hash)?;
-    if owner.as_ref().is_some_and(|(d, _)| d == device_id) {
-        return Ok(true);
-    }
-    let from_scorer = owner.is_some_and(|(_, scorer)| scorer);
-    may_hold_photo(conn, &access, hash, from_scorer)
+    let from_scorer = match photo_owner(conn, hash)? {
+        Some((owner, _)) if owner == device_id => return Ok(true),
+        Some((_, scorer)) => scorer,
+        None => match sender {
+            Some(origin) => device_role(conn, origin)? == Some(Role::Scorer),
+            None => false,
+        },
+    };
+    may_hold_photo(conn, access, hash, from_scorer)
+}
+
+/// Whether the hub may give `device_id` the bytes of photo `hash`: its own photo, or one it
+/// may hold the record of (see [`photo_reaches`]).
+pub fn may_fetch_photo(conn: &Connection, device_id: &str, hash: &str) -> Result<bool> {
+    let access = sheet_access(conn, device_id)?;
+    photo_reaches(conn, device_id, &access, hash, None)
 }
 
 /// Scorers whose sheets the hub sends a laptop again (转交: the laptop passed their
